@@ -1,0 +1,74 @@
+//! What every server function does first: find the state, the session and the signed-in user,
+//! check the CSRF token and the role, and turn errors into the right HTTP status.
+
+use super::ApiError;
+use crate::audit::Actor;
+use crate::auth::session::{csrf_matches, ClientAddr, CurrentUser, SessionKeys};
+use crate::model::Role;
+use crate::server::AppState;
+use axum::http::request::Parts;
+use leptos::prelude::*;
+use tower_sessions::Session;
+
+pub fn state() -> Result<AppState, ApiError> {
+    use_context::<AppState>().ok_or(ApiError::Internal)
+}
+
+fn parts() -> Result<Parts, ApiError> {
+    use_context::<Parts>().ok_or(ApiError::Internal)
+}
+
+pub fn session() -> Result<Session, ApiError> {
+    parts()?
+        .extensions
+        .get::<Session>()
+        .cloned()
+        .ok_or(ApiError::Internal)
+}
+
+pub fn client_addr() -> String {
+    parts()
+        .ok()
+        .and_then(|p| p.extensions.get::<ClientAddr>().cloned())
+        .map(|a| a.0)
+        .unwrap_or_default()
+}
+
+pub fn user() -> Option<CurrentUser> {
+    parts().ok()?.extensions.get::<CurrentUser>().cloned()
+}
+
+/// The signed-in user, who must hold at least `min` (an Administrator can do what a Viewer can).
+pub fn require(min: Role) -> Result<CurrentUser, ApiError> {
+    let user = user().ok_or(ApiError::Unauthenticated)?;
+    match (min, user.role) {
+        (Role::Viewer, _) | (Role::Administrator, Role::Administrator) => Ok(user),
+        (Role::Administrator, Role::Viewer) => Err(ApiError::Forbidden),
+    }
+}
+
+/// Checks the token a form echoed back against the session's.
+pub async fn csrf(submitted: &str) -> Result<(), ApiError> {
+    let expected = session()?.get::<String>(SessionKeys::CSRF).await?;
+    if csrf_matches(expected.as_deref(), submitted) {
+        Ok(())
+    } else {
+        Err(ApiError::Csrf)
+    }
+}
+
+/// The signed-in user after the checks every configuration change needs: a session, the CSRF
+/// token, and the Administrator role.
+pub async fn admin_change(submitted_csrf: &str) -> Result<CurrentUser, ApiError> {
+    let user = require(Role::Viewer)?;
+    csrf(submitted_csrf).await?;
+    require(Role::Administrator)?;
+    Ok(user)
+}
+
+pub fn actor(user: &CurrentUser) -> Actor {
+    Actor {
+        name: user.username.clone(),
+        source_ip: client_addr(),
+    }
+}

@@ -1,0 +1,13 @@
+//! Server functions, grouped by screen area. They are thin: check the session and role, call a
+//! service, map errors. Every state-changing function takes the session's CSRF token.
+
+pub mod audit;
+pub mod console_users;
+pub mod overview;
+pub mod session;
+
+mod error;
+pub use error::ApiError;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod guard;

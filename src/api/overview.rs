@@ -1,0 +1,22 @@
+use super::ApiError;
+use crate::model::Overview;
+use leptos::prelude::*;
+
+#[server(endpoint = "overview")]
+pub async fn get_overview() -> Result<Overview, ApiError> {
+    use super::guard;
+    use crate::db;
+    use crate::model::{AuditFilter, Role};
+    let state = guard::state()?;
+    guard::require(Role::Viewer)?;
+    let day_ago = crate::timefmt::ago(time::Duration::hours(24));
+    Ok(Overview {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        database: state.settings.database.describe(),
+        console_users: db::console_users::count(&state.pool).await?,
+        administrators: db::console_users::count_active_admins(&state.pool).await?,
+        sign_ins_24h: db::audit::count_since(&state.pool, "sign_in", "success", &day_ago).await?,
+        failed_sign_ins_24h: db::audit::count_since(&state.pool, "sign_in", "failure", &day_ago).await?,
+        recent: db::audit::page(&state.pool, &AuditFilter::default(), None, None, None, 8).await?,
+    })
+}

@@ -1,0 +1,175 @@
+//! The console UI, rendered on the server and hydrated in the browser. One module per screen;
+//! shared widgets in `widgets`.
+
+mod audit_log;
+mod console_users;
+mod login;
+mod overview;
+mod widgets;
+
+use crate::api::session::{get_session, Logout};
+use crate::model::SessionInfo;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes, A};
+use leptos_router::{path, SsrMode};
+use widgets::ErrorText;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/provisio.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Provisio".to_string() } else { format!("{page} · Provisio") }
+        } />
+        <Router>
+            // Async: every page's data is in the first HTML, so the console works without JavaScript
+            // and session cookies are set before the response starts.
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=Console ssr=SsrMode::Async>
+                    <Route path=path!("") view=overview::OverviewPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("settings/console-users")
+                        view=console_users::ConsoleUsersPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("settings/audit-log")
+                        view=audit_log::AuditLogPage
+                        ssr=SsrMode::Async
+                    />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// The signed-in user of the page being rendered; provided by [`Console`] to every screen in it.
+pub fn use_session() -> SessionInfo {
+    expect_context::<SessionInfo>()
+}
+
+/// The signed-in layout: header, navigation, and the current screen.
+#[component]
+fn Console() -> impl IntoView {
+    let session = Resource::new(|| (), |_| get_session());
+    view! {
+        <Suspense fallback=|| view! { <div class="loading">"Loading…"</div> }>
+            {move || Suspend::new(async move {
+                match session.await {
+                    Ok(Some(info)) => {
+                        provide_context(info.clone());
+                        view! {
+                            <div class="layout">
+                                <Header info=info.clone() />
+                                <Nav info />
+                                <main id="main" class="content">
+                                    <Outlet />
+                                </main>
+                            </div>
+                        }
+                            .into_any()
+                    }
+                    Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
+                    Err(e) => {
+                        view! {
+                            <main class="content">
+                                <ErrorText error=e />
+                            </main>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Header(info: SessionInfo) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <header class="topbar">
+            <a class="skip" href="#main">"Skip to content"</a>
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true">"P"</span>
+                "Provisio"
+            </a>
+            <div class="who">
+                <span class="who-name">{info.username.clone()}</span>
+                <span class="badge">{info.role.label()}</span>
+                <ActionForm action=logout attr:class="inline">
+                    <input type="hidden" name="csrf" value=info.csrf.clone() />
+                    <button type="submit" class="btn btn-quiet">"Sign out"</button>
+                </ActionForm>
+            </div>
+        </header>
+    }
+}
+
+/// A navigation entry; `A` marks the current page with `aria-current`, which the CSS highlights.
+#[component]
+fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
+    view! {
+        <li>
+            <A href=href exact=href == "/">
+                {label}
+            </A>
+        </li>
+    }
+}
+
+/// The navigation of the final product, showing only the screens that exist.
+#[component]
+fn Nav(info: SessionInfo) -> impl IntoView {
+    view! {
+        <nav class="sidenav" aria-label="Main">
+            <ul>
+                <NavLink href="/" label="Overview" />
+            </ul>
+            <h2 class="nav-section">"Settings"</h2>
+            <ul>
+                {info
+                    .is_admin()
+                    .then(|| view! { <NavLink href="/settings/console-users" label="Console users" /> })}
+                <NavLink href="/settings/audit-log" label="Audit log" />
+            </ul>
+        </nav>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found" />
+        <main class="narrow">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. " <a href="/">"Go to the overview"</a> "."</p>
+        </main>
+    }
+}

@@ -1,0 +1,279 @@
+//! Settings from flags and `PROVISIO_*` environment variables, and their validation.
+//!
+//! Bad settings are reported as [`SettingsError`], which the binary turns into a clear message
+//! and exit code 2 (the same code clap uses for bad flags).
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "provisio",
+    version,
+    about = "Self-hosted identity provisioning and SCIM 2.0 service provider"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings every subcommand needs: where the data lives and how much to log.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Directory for the SQLite database, the encryption key file and other state.
+    #[arg(long, env = "PROVISIO_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// Database URL; default: a SQLite file `provisio.db` in the data directory.
+    #[arg(long, env = "PROVISIO_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Log filter: a level (error, warn, info, debug, trace) or tracing directives.
+    #[arg(long = "log", env = "PROVISIO_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the console and the APIs (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// Manage console users from the command line (for the first sign-in or a lost password).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "PROVISIO_BIND", default_value = "127.0.0.1:3000")]
+    pub bind: String,
+    /// The URL users and identity providers reach this server at (used to build tenant URLs and
+    /// to decide whether cookies are Secure); default: http://{bind}.
+    #[arg(long, env = "PROVISIO_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Sign a console user out after this many minutes without a request.
+    #[arg(long, env = "PROVISIO_SESSION_IDLE_MINUTES", default_value_t = 60)]
+    pub session_idle_minutes: u32,
+    /// Take the client address for logs and the audit log from X-Forwarded-For. Only set this
+    /// behind a reverse proxy that overwrites that header.
+    #[arg(long, env = "PROVISIO_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+    /// Directory holding the compiled browser assets (`pkg/`); cargo-leptos sets LEPTOS_SITE_ROOT.
+    #[arg(long, env = "PROVISIO_SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs::parse_from(["serve"])
+    }
+}
+
+impl ServeArgs {
+    fn parse_from<I: IntoIterator<Item = &'static str>>(args: I) -> Self {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Wrapper::parse_from(args).serve
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Add a console user. The password is read from stdin with --password-stdin, otherwise one
+    /// is generated and printed once.
+    Create {
+        username: String,
+        #[arg(long, default_value = "administrator", value_parser = ["administrator", "viewer"])]
+        role: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List console users.
+    List,
+    /// Set a new password (from stdin with --password-stdin, or generated and printed once) and
+    /// end the user's sessions.
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a console user and end their sessions.
+    Disable { username: String },
+    /// Enable a disabled console user.
+    Enable { username: String },
+}
+
+/// A setting that cannot work. Reported plainly; the process exits with code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("the data directory {path} cannot be used: {reason}")]
+    DataDir { path: PathBuf, reason: String },
+    #[error("--bind {value:?} is not an address and port such as 127.0.0.1:3000")]
+    Bind { value: String },
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: SocketAddr, reason: String },
+    #[error("--public-url {value:?} must be an absolute http:// or https:// URL without query or fragment")]
+    PublicUrl { value: String },
+    #[error("--database-url {value:?}: {reason}")]
+    DatabaseUrl { value: String, reason: String },
+    #[error("--session-idle-minutes must be between 1 and 10080 (a week)")]
+    SessionIdle,
+    #[error("PROVISIO_ADMIN_PASSWORD is not acceptable: {0}")]
+    AdminPassword(String),
+}
+
+/// Where the database lives, resolved from the settings.
+#[derive(Debug, Clone)]
+pub enum DatabaseTarget {
+    Sqlite { path: PathBuf },
+}
+
+impl DatabaseTarget {
+    /// For the Overview page and logs; never contains credentials.
+    pub fn describe(&self) -> String {
+        match self {
+            DatabaseTarget::Sqlite { path } => format!("SQLite ({})", path.display()),
+        }
+    }
+}
+
+/// Create the data directory if needed and prove it is writable, so a bad setting fails at
+/// start-up with a clear message rather than at the first write.
+pub fn prepare_data_dir(dir: &Path) -> Result<PathBuf, SettingsError> {
+    let err = |reason: String| SettingsError::DataDir {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    let probe = dir.join(".provisio-write-test");
+    std::fs::write(&probe, b"ok").map_err(|e| err(format!("not writable ({e})")))?;
+    let _ = std::fs::remove_file(&probe);
+    dir.canonicalize().map_err(|e| err(e.to_string()))
+}
+
+pub fn resolve_database(common: &CommonArgs, data_dir: &Path) -> Result<DatabaseTarget, SettingsError> {
+    let Some(url) = common.database_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+        return Ok(DatabaseTarget::Sqlite {
+            path: data_dir.join("provisio.db"),
+        });
+    };
+    let bad = |reason: &str| SettingsError::DatabaseUrl {
+        value: redact_url(url),
+        reason: reason.to_string(),
+    };
+    if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            return Err(bad(
+                "give a file path, e.g. sqlite:///var/lib/provisio/provisio.db",
+            ));
+        }
+        return Ok(DatabaseTarget::Sqlite {
+            path: PathBuf::from(path),
+        });
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(bad(
+            "PostgreSQL is not supported by this version yet; use SQLite (the default)",
+        ));
+    }
+    Err(bad("unsupported scheme; use sqlite://PATH"))
+}
+
+/// Hides a password in a database URL so it can appear in an error message.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].find(':') {
+            Some(colon) => format!("{}:***{}", &url[..s + 3 + colon], &url[at..]),
+            None => url.to_string(),
+        },
+        _ => url.to_string(),
+    }
+}
+
+pub fn parse_bind(value: &str) -> Result<SocketAddr, SettingsError> {
+    SocketAddr::from_str(value.trim()).map_err(|_| SettingsError::Bind {
+        value: value.to_string(),
+    })
+}
+
+/// Validates the public URL and strips a trailing slash, so tenant URLs can be built by appending.
+pub fn parse_public_url(value: Option<&str>, bind: SocketAddr) -> Result<String, SettingsError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(format!("http://{bind}"));
+    };
+    let bad = || SettingsError::PublicUrl {
+        value: value.to_string(),
+    };
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or_else(bad)?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || value.contains(['?', '#', ' ']) || host.contains('@') {
+        return Err(bad());
+    }
+    Ok(value.trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url_defaults_to_bind_and_drops_trailing_slash() {
+        let bind = parse_bind("127.0.0.1:3000").unwrap();
+        assert_eq!(parse_public_url(None, bind).unwrap(), "http://127.0.0.1:3000");
+        assert_eq!(
+            parse_public_url(Some("https://idm.example.com/"), bind).unwrap(),
+            "https://idm.example.com"
+        );
+        assert!(parse_public_url(Some("idm.example.com"), bind).is_err());
+        assert!(parse_public_url(Some("https://x.example.com/?a=b"), bind).is_err());
+        assert!(parse_public_url(Some("https://"), bind).is_err());
+    }
+
+    #[test]
+    fn bind_must_be_address_and_port() {
+        assert!(parse_bind("0.0.0.0:8080").is_ok());
+        assert!(parse_bind("[::1]:8080").is_ok());
+        assert!(parse_bind("localhost").is_err());
+        assert!(parse_bind("127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn database_url_resolution() {
+        let common = |url: Option<&str>| CommonArgs {
+            data_dir: "./d".into(),
+            database_url: url.map(String::from),
+            log: "info".into(),
+        };
+        let d = Path::new("/data");
+        match resolve_database(&common(None), d).unwrap() {
+            DatabaseTarget::Sqlite { path } => assert_eq!(path, Path::new("/data/provisio.db")),
+        }
+        match resolve_database(&common(Some("sqlite:///tmp/x.db")), d).unwrap() {
+            DatabaseTarget::Sqlite { path } => assert_eq!(path, Path::new("/tmp/x.db")),
+        }
+        assert!(resolve_database(&common(Some("sqlite::memory:")), d).is_err());
+        let e = resolve_database(&common(Some("postgres://u:pw@h/db")), d).unwrap_err();
+        assert!(!e.to_string().contains("pw"), "{e}");
+        assert!(resolve_database(&common(Some("mysql://h/db")), d).is_err());
+    }
+
+    #[test]
+    fn unwritable_data_dir_is_a_settings_error() {
+        let e = prepare_data_dir(Path::new("/proc/provisio-cannot-exist")).unwrap_err();
+        assert!(matches!(e, SettingsError::DataDir { .. }));
+    }
+}

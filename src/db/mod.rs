@@ -1,0 +1,78 @@
+//! The database: pool, migrations, and one module per aggregate. SQL lives here and nowhere else.
+//!
+//! Queries use numbered `$n` placeholders and portable types so the same text serves SQLite now and
+//! PostgreSQL later.
+
+pub mod audit;
+pub mod console_users;
+
+use crate::config::DatabaseTarget;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, SqlitePool};
+use std::time::Duration;
+
+pub type Pool = SqlitePool;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+fn sqlite_options(path: &std::path::Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last
+        // transactions, which is the usual trade for an embedded database.
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5))
+        .log_statements(tracing::log::LevelFilter::Trace)
+}
+
+/// Opens the database (creating the SQLite file if needed) and applies pending migrations.
+pub async fn connect(target: &DatabaseTarget) -> anyhow::Result<Pool> {
+    let DatabaseTarget::Sqlite { path } = target;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(sqlite_options(path).create_if_missing(true))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", path.display()))?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot apply database migrations: {e}"))?;
+    Ok(pool)
+}
+
+/// Readiness: the pool answers, and the database is still reachable where the settings say (for
+/// SQLite a fresh connection to the file, which fails when the file or its directory is gone,
+/// something the pool's already-open connections would not notice).
+pub async fn check_ready(pool: &Pool, target: &DatabaseTarget) -> Result<(), String> {
+    let probe = async {
+        sqlx::query_scalar::<_, i64>("SELECT 1")
+            .fetch_one(pool)
+            .await
+            .map_err(|e| format!("pool: {e}"))?;
+        let DatabaseTarget::Sqlite { path } = target;
+        let mut conn = sqlite_options(path)
+            .create_if_missing(false)
+            .connect()
+            .await
+            .map_err(|e| format!("database file: {e}"))?;
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM console_users")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| format!("database file: {e}"))?;
+        let _ = conn.close().await;
+        Ok(())
+    };
+    match tokio::time::timeout(Duration::from_secs(3), probe).await {
+        Ok(r) => r,
+        Err(_) => Err("database did not answer within 3 s".into()),
+    }
+}
+
+/// True when the error is a violated UNIQUE constraint, which callers turn into a clear
+/// "already exists" message instead of a server error.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}

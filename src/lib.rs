@@ -1,0 +1,29 @@
+//! Provisio: an identity provisioning service (the Entra side) and a SCIM 2.0 service provider
+//! (the application side) in one binary.
+//!
+//! The library is compiled twice: with `ssr` for the server binary and with `hydrate` for the
+//! browser's wasm. Modules below the `ssr` line never reach the browser.
+
+pub mod api;
+pub mod app;
+pub mod model;
+
+#[cfg(feature = "ssr")]
+pub mod audit;
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod timefmt;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

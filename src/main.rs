@@ -1,0 +1,216 @@
+//! The `provisio` binary: parses the command line, sets up logging, and runs a subcommand.
+//! Exit codes: 0 success, 1 runtime failure, 2 bad settings or usage.
+
+use clap::Parser;
+use provisio::audit::{self, Actor, Outcome};
+use provisio::config::{self, AdminCommand, Cli, Command, CommonArgs, ServeArgs};
+use provisio::model::Role;
+use provisio::server::{self, StartError};
+use provisio::{auth, db};
+use std::io::BufRead;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.common.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli
+            .command
+            .unwrap_or_else(|| Command::Serve(ServeArgs::default()))
+        {
+            Command::Serve(args) => serve(&cli.common, &args).await,
+            Command::Admin { command } => admin(&cli.common, command).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(StartError::Settings(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(StartError::Other(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|e| {
+        eprintln!("warning: --log {filter:?} is not a valid filter ({e}); using info");
+        EnvFilter::new("info")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartError> {
+    let running = server::start(common, args).await?;
+    running.until_signal().await?;
+    Ok(())
+}
+
+async fn open_db(common: &CommonArgs) -> Result<db::Pool, StartError> {
+    let data_dir = config::prepare_data_dir(&common.data_dir)?;
+    let target = config::resolve_database(common, &data_dir)?;
+    Ok(db::connect(&target).await?)
+}
+
+/// Reads the password from the first line of stdin, or generates one to print once.
+fn new_password(from_stdin: bool, username: &str) -> Result<(String, bool), StartError> {
+    if !from_stdin {
+        return Ok((auth::password::generate(), true));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| anyhow::anyhow!("cannot read the password from stdin: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    auth::password::validate_new(&password, username)
+        .map_err(|m| StartError::Other(anyhow::anyhow!("password not accepted: {m}")))?;
+    Ok((password, false))
+}
+
+fn show_generated(username: &str, password: &str) {
+    println!("Password for {username} (shown only this once): {password}");
+}
+
+async fn admin(common: &CommonArgs, command: AdminCommand) -> Result<(), StartError> {
+    let pool = open_db(common).await?;
+    let now = provisio::timefmt::now();
+    let actor = Actor::cli();
+    let find = |name: String| {
+        let pool = pool.clone();
+        async move {
+            let name = name.trim().to_lowercase();
+            db::console_users::credentials_by_username(&pool, &name)
+                .await
+                .map_err(anyhow::Error::from)?
+                .ok_or_else(|| StartError::Other(anyhow::anyhow!("there is no console user named {name}")))
+        }
+    };
+    match command {
+        AdminCommand::Create {
+            username,
+            role,
+            password_stdin,
+        } => {
+            let username = provisio::api::console_users::normalize_username(&username)
+                .map_err(|e| StartError::Other(anyhow::anyhow!("user name not accepted: {e}")))?;
+            let role = Role::parse(&role).expect("clap restricts the role");
+            let (password, generated) = new_password(password_stdin, &username)?;
+            let hash = auth::password::hash(password.clone()).await;
+            let id = uuid::Uuid::now_v7().to_string();
+            match db::console_users::insert(&pool, &id, &username, &hash, role, &now).await {
+                Ok(()) => {}
+                Err(e) if db::is_unique_violation(&e) => {
+                    return Err(anyhow::anyhow!("a console user named {username} already exists").into())
+                }
+                Err(e) => return Err(anyhow::Error::from(e).into()),
+            }
+            audit::record(
+                &pool,
+                &actor,
+                "console_user.create",
+                &username,
+                Outcome::Success,
+                &format!("role {}", role.label()),
+            )
+            .await;
+            println!("Created {} {username}.", role.label());
+            if generated {
+                show_generated(&username, &password);
+            }
+        }
+        AdminCommand::List => {
+            let users = db::console_users::list(&pool)
+                .await
+                .map_err(anyhow::Error::from)?;
+            println!(
+                "{:<32} {:<14} {:<9} {:<25}",
+                "USER NAME", "ROLE", "STATUS", "LAST SIGN-IN"
+            );
+            for u in users {
+                println!(
+                    "{:<32} {:<14} {:<9} {:<25}",
+                    u.username,
+                    u.role.label(),
+                    if u.disabled { "disabled" } else { "enabled" },
+                    u.last_sign_in_at.unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+        AdminCommand::ResetPassword {
+            username,
+            password_stdin,
+        } => {
+            let user = find(username).await?;
+            let (password, generated) = new_password(password_stdin, &user.username)?;
+            let hash = auth::password::hash(password.clone()).await;
+            db::console_users::set_password(&pool, &user.id, &hash, &now)
+                .await
+                .map_err(anyhow::Error::from)?;
+            audit::record(
+                &pool,
+                &actor,
+                "console_user.reset_password",
+                &user.username,
+                Outcome::Success,
+                "sessions ended",
+            )
+            .await;
+            println!(
+                "Password of {} replaced; their sessions have ended.",
+                user.username
+            );
+            if generated {
+                show_generated(&user.username, &password);
+            }
+        }
+        AdminCommand::Disable { username } => {
+            let user = find(username).await?;
+            db::console_users::set_disabled(&pool, &user.id, true, &now)
+                .await
+                .map_err(anyhow::Error::from)?;
+            audit::record(
+                &pool,
+                &actor,
+                "console_user.disable",
+                &user.username,
+                Outcome::Success,
+                "",
+            )
+            .await;
+            println!("Disabled {}; their sessions have ended.", user.username);
+        }
+        AdminCommand::Enable { username } => {
+            let user = find(username).await?;
+            db::console_users::set_disabled(&pool, &user.id, false, &now)
+                .await
+                .map_err(anyhow::Error::from)?;
+            audit::record(
+                &pool,
+                &actor,
+                "console_user.enable",
+                &user.username,
+                Outcome::Success,
+                "",
+            )
+            .await;
+            println!("Enabled {}.", user.username);
+        }
+    }
+    pool.close().await;
+    Ok(())
+}

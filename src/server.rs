@@ -1,0 +1,494 @@
+//! The HTTP server: application state, the router and its middleware, health endpoints, start-up
+//! (settings, database, first administrator) and graceful shutdown.
+
+use crate::audit::{self, Actor, Outcome};
+use crate::auth::session::{self, CurrentUser};
+use crate::auth::throttle::{Limits, Throttle};
+use crate::config::{self, CommonArgs, DatabaseTarget, ServeArgs, SettingsError};
+use crate::db::{self, Pool};
+use crate::model::Role;
+use axum::body::Body;
+use axum::extract::{FromRef, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+/// Settings the running server needs, resolved and validated.
+#[derive(Debug)]
+pub struct Settings {
+    pub public_url: String,
+    pub database: DatabaseTarget,
+    pub trust_forwarded_for: bool,
+    pub session_idle: Duration,
+    pub started: Instant,
+}
+
+/// Shared by every handler and server function (server functions get it from Leptos's context).
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+    pub throttle: Arc<Throttle>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Why the server could not start: a bad setting (exit code 2) or anything else (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+pub fn plain_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message.to_string(),
+    )
+        .into_response()
+}
+
+fn leptos_options(site_root: Option<&std::path::Path>) -> LeptosOptions {
+    let site_root = site_root
+        .map(|p| p.display().to_string())
+        .or_else(|| std::env::var("LEPTOS_SITE_ROOT").ok())
+        .unwrap_or_else(|| "target/site".into());
+    let output_name = std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "provisio".into());
+    LeptosOptions::builder()
+        .output_name(output_name)
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .build()
+}
+
+/// A started server: its address, and a handle to stop it gracefully.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
+    pub async fn until_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing requests in flight");
+        self.stop().await
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await??;
+        self.state.pool.close().await;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Resolves the settings, opens the database, creates the first administrator when there is no
+/// console user, binds the port and starts serving.
+pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, StartError> {
+    let bind = config::parse_bind(&args.bind)?;
+    let public_url = config::parse_public_url(args.public_url.as_deref(), bind)?;
+    if !(1..=10080).contains(&args.session_idle_minutes) {
+        return Err(SettingsError::SessionIdle.into());
+    }
+    let data_dir = config::prepare_data_dir(&common.data_dir)?;
+    let database = config::resolve_database(common, &data_dir)?;
+    let initial_password = initial_admin_password()?;
+
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| SettingsError::Listen {
+            addr: bind,
+            reason: match e.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    "the address is already in use (is another provisio running?)".into()
+                }
+                std::io::ErrorKind::PermissionDenied => {
+                    "permission denied (ports below 1024 need privileges)".into()
+                }
+                _ => e.to_string(),
+            },
+        })?;
+    let addr = listener.local_addr().map_err(anyhow::Error::from)?;
+
+    let pool = db::connect(&database).await?;
+    bootstrap_admin(&pool, initial_password).await?;
+
+    let settings = Arc::new(Settings {
+        public_url,
+        database,
+        trust_forwarded_for: args.trust_forwarded_for,
+        session_idle: Duration::from_secs(u64::from(args.session_idle_minutes) * 60),
+        started: Instant::now(),
+    });
+    let state = AppState {
+        pool,
+        settings,
+        throttle: Arc::new(Throttle::new(Limits::default())),
+        leptos_options: leptos_options(args.site_root.as_deref()),
+    };
+    let app = router(state.clone()).await?;
+
+    let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    tracing::info!(
+        "provisio {} listening on http://{addr} (public URL {}, database {})",
+        env!("CARGO_PKG_VERSION"),
+        state.settings.public_url,
+        state.settings.database.describe()
+    );
+    Ok(Running {
+        addr,
+        state,
+        shutdown: tx,
+        task,
+    })
+}
+
+fn initial_admin_password() -> Result<Option<String>, SettingsError> {
+    match std::env::var("PROVISIO_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => {
+            crate::auth::password::validate_new(&p, "admin").map_err(SettingsError::AdminPassword)?;
+            Ok(Some(p))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// When no console user exists, creates the Administrator `admin`. A generated password is printed
+/// once, to the terminal, because there is no other way to hand it over.
+async fn bootstrap_admin(pool: &Pool, password: Option<String>) -> anyhow::Result<()> {
+    if db::console_users::count(pool).await? > 0 {
+        return Ok(());
+    }
+    let generated = password.is_none();
+    let password = password.unwrap_or_else(crate::auth::password::generate);
+    let hash = crate::auth::password::hash(password.clone()).await;
+    let id = uuid::Uuid::now_v7().to_string();
+    match db::console_users::insert(
+        pool,
+        &id,
+        "admin",
+        &hash,
+        Role::Administrator,
+        &crate::timefmt::now(),
+    )
+    .await
+    {
+        Ok(()) => {}
+        // Another instance created it first.
+        Err(e) if db::is_unique_violation(&e) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    audit::record(
+        pool,
+        &Actor::system(),
+        "console_user.create",
+        "admin",
+        Outcome::Success,
+        "initial Administrator",
+    )
+    .await;
+    if generated {
+        eprintln!(
+            "\n  Created the console Administrator `admin` with the generated password\n\n      {password}\n\n  It is shown only this once. Sign in and keep it safe, or set PROVISIO_ADMIN_PASSWORD\n  before the first start. `provisio admin reset-password admin` sets a new one.\n"
+        );
+    } else {
+        tracing::info!(
+            "created the console Administrator `admin` with the password from PROVISIO_ADMIN_PASSWORD"
+        );
+    }
+    Ok(())
+}
+
+/// The whole HTTP surface. Health endpoints sit outside the session layer so probes neither need
+/// nor create sessions.
+pub async fn router(state: AppState) -> anyhow::Result<Router> {
+    let store = SqliteStore::new(state.pool.clone())
+        .with_table_name("console_sessions")
+        .map_err(|e| anyhow::anyhow!("session table name: {e}"))?;
+    store.migrate().await?;
+    // Expired sessions are refused on load anyway; this only reclaims their rows.
+    tokio::spawn(
+        store
+            .clone()
+            .continuously_delete_expired(tokio::time::Duration::from_secs(600)),
+    );
+    let secure = state.settings.public_url.starts_with("https://");
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("provisio_session")
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_secure(secure)
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            state.settings.session_idle.as_secs() as i64,
+        )));
+
+    let routes = generate_route_list(crate::app::App);
+    let options = state.leptos_options.clone();
+    let console = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            move || crate::app::shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            crate::app::shell,
+        ))
+        .layer(middleware::from_fn(server_fn_status))
+        .layer(middleware::from_fn(gate))
+        .layer(middleware::from_fn_with_state(state.clone(), session::resolve))
+        .layer(sessions)
+        .layer(middleware::from_fn_with_state(state.clone(), same_origin));
+
+    let health = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz));
+
+    Ok(Router::new()
+        .merge(health)
+        .merge(console)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(request_log())
+        .with_state(state))
+}
+
+/// Request logs: method, path (never the query, which may carry tokens), status and latency.
+/// Headers, cookies and bodies are never logged.
+fn request_log() -> TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    impl Fn(&Request) -> tracing::Span + Clone,
+    (),
+    impl Fn(&Response, Duration, &tracing::Span) + Clone,
+    (),
+    (),
+    (),
+> {
+    TraceLayer::new_for_http()
+        .make_span_with(
+            |req: &Request| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
+        )
+        .on_request(())
+        .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+            tracing::info!(
+                status = res.status().as_u16(),
+                latency_ms = format!("{:.2}", latency.as_secs_f64() * 1000.0),
+                "request"
+            );
+        })
+        .on_body_chunk(())
+        .on_eos(())
+        .on_failure(())
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match db::check_ready(&state.pool, &state.settings.database).await {
+        Ok(()) => "ready".into_response(),
+        Err(reason) => {
+            tracing::warn!(%reason, "readiness check failed");
+            plain_error(StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+/// Middleware: server functions answer every error with 500 and the serialized [`ApiError`]; this
+/// gives each error its real status (401, 403, 400, 409, 429...), including errors raised before
+/// the function body runs, such as a missing argument. Plain form posts are 302s and pass untouched.
+async fn server_fn_status(req: Request, next: Next) -> Response {
+    let is_server_fn = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    if !is_server_fn
+        || res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key("serverfnerror")
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "error response too large"),
+    };
+    if let Ok(e) = serde_json::from_slice::<crate::api::ApiError>(&bytes) {
+        parts.status = e.status();
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn is_public(path: &str) -> bool {
+    path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+        || matches!(path, "/favicon.ico" | "/favicon.svg" | "/robots.txt")
+}
+
+/// Middleware: every page but the sign-in page needs a signed-in user. Server functions check the
+/// session and role themselves, because they answer with errors rather than redirects.
+async fn gate(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if is_public(&path) {
+        return next.run(req).await;
+    }
+    let signed_in = req.extensions().get::<CurrentUser>().is_some();
+    if path == "/login" {
+        if signed_in {
+            return redirect_see_other("/");
+        }
+    } else if !signed_in {
+        let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let location = if target == "/" {
+            "/login".to_string()
+        } else {
+            format!("/login?next={}", encode_query_value(target))
+        };
+        return redirect_see_other(&location);
+    }
+    if req.method() == Method::GET {
+        if let Some(s) = req.extensions().get::<tower_sessions::Session>() {
+            if let Err(e) = session::ensure_csrf(s).await {
+                tracing::error!(error = %e, "could not store the CSRF token in the session");
+            }
+        }
+    }
+    let mut res = next.run(req).await;
+    res.headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    res
+}
+
+fn redirect_see_other(location: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .body(Body::empty())
+        .expect("a valid redirect")
+}
+
+fn encode_query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Middleware, defence in depth beside the CSRF token: a state-changing request that a browser
+/// marks as coming from another site is refused before it reaches any handler.
+async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return plain_error(StatusCode::FORBIDDEN, "cross-site request refused");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+        let public_host = state
+            .settings
+            .public_url
+            .split_once("://")
+            .map(|(_, h)| h.split('/').next().unwrap_or_default())
+            .unwrap_or_default();
+        if origin_host != host && origin_host != public_host {
+            return plain_error(StatusCode::FORBIDDEN, "cross-origin request refused");
+        }
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_parameter_is_encoded() {
+        assert_eq!(
+            encode_query_value("/settings/audit-log?actor=a b&x=1"),
+            "/settings/audit-log%3Factor%3Da%20b%26x%3D1"
+        );
+    }
+
+    #[test]
+    fn public_paths() {
+        assert!(is_public("/pkg/provisio.js"));
+        assert!(is_public("/api/login"));
+        assert!(!is_public("/"));
+        assert!(!is_public("/settings/console-users"));
+    }
+}

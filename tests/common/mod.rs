@@ -1,0 +1,214 @@
+//! Runs the real `provisio` binary on a random port with a temporary data directory, and talks to
+//! it over HTTP like a browser or script would.
+#![allow(dead_code)]
+
+use reqwest::header::{ACCEPT, REFERER};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+pub const ADMIN_PASSWORD: &str = "first admin password";
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+    /// Everything the server printed, for checks that secrets never appear.
+    pub output: Arc<Mutex<Vec<String>>>,
+}
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_provisio"))
+}
+
+impl Server {
+    pub fn start(data_dir: &Path) -> Server {
+        let mut child = bin()
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("PROVISIO_DATA_DIR", data_dir)
+            .env("PROVISIO_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("PROVISIO_LOG", "info")
+            .env_remove("PROVISIO_DATABASE_URL")
+            .env_remove("PROVISIO_PUBLIC_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start provisio");
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel::<String>();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = output.clone();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Some(rest) = line.split("listening on http://").nth(1) {
+                        let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                        let _ = tx.send(addr);
+                    }
+                    output.lock().unwrap().push(line);
+                }
+            });
+        }
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("provisio did not start: {:?}", output.lock().unwrap());
+            }
+        };
+        Server {
+            child,
+            base: format!("http://{addr}"),
+            data_dir: data_dir.to_path_buf(),
+            output,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn output_text(&self) -> String {
+        self.output.lock().unwrap().join("\n")
+    }
+
+    /// Sends SIGTERM and waits for a graceful exit; returns the exit code.
+    pub fn terminate(mut self) -> Option<i32> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let code = self.child.wait().ok().and_then(|s| s.code());
+        code
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+pub fn client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Calls a server function the way the hydrated console does (form-encoded, JSON back).
+pub async fn call(c: &Client, s: &Server, endpoint: &str, form: &[(&str, &str)]) -> Response {
+    c.post(s.url(&format!("/api/{endpoint}")))
+        .header(ACCEPT, "application/json")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Posts a form the way a browser without JavaScript does.
+pub async fn post_html_form(
+    c: &Client,
+    s: &Server,
+    endpoint: &str,
+    referer: &str,
+    form: &[(&str, &str)],
+) -> Response {
+    c.post(s.url(&format!("/api/{endpoint}")))
+        .header(ACCEPT, "text/html,application/xhtml+xml")
+        .header(REFERER, s.url(referer))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn json(r: Response) -> Value {
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"))
+}
+
+/// The CSRF token of the client's session (anonymous or signed in).
+pub async fn csrf(c: &Client, s: &Server) -> String {
+    // A page view gives the session its token.
+    let _ = c.get(s.url("/login")).send().await.unwrap();
+    let r = call(c, s, "session", &[]).await;
+    let v = json(r).await;
+    if let Some(t) = v.get("csrf").and_then(Value::as_str) {
+        return t.to_string();
+    }
+    let v = json(call(c, s, "login_context", &[]).await).await;
+    v["csrf"].as_str().expect("csrf token").to_string()
+}
+
+pub async fn login(c: &Client, s: &Server, user: &str, password: &str) -> Response {
+    let token = csrf(c, s).await;
+    call(
+        c,
+        s,
+        "login",
+        &[("csrf", &token), ("username", user), ("password", password)],
+    )
+    .await
+}
+
+/// Signs in and panics unless it worked.
+pub async fn signed_in(s: &Server, user: &str, password: &str) -> Client {
+    let c = client();
+    let r = login(&c, s, user, password).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "sign-in of {user}: {}",
+        r.text().await.unwrap()
+    );
+    c
+}
+
+/// Status of a page request: 200 when signed in, 303 to /login when not.
+pub async fn page_status(c: &Client, s: &Server, path: &str) -> (StatusCode, String) {
+    let r = c.get(s.url(path)).send().await.unwrap();
+    let status = r.status();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location)
+}
+
+pub async fn console_usernames(c: &Client, s: &Server) -> Vec<String> {
+    let v = json(call(c, s, "console_users/list", &[]).await).await;
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_string())
+        .collect()
+}
+
+pub async fn add_user(c: &Client, s: &Server, username: &str, role: &str, password: &str) -> Response {
+    let token = csrf(c, s).await;
+    call(
+        c,
+        s,
+        "console_users/add",
+        &[
+            ("csrf", &token),
+            ("username", username),
+            ("role", role),
+            ("password", password),
+        ],
+    )
+    .await
+}
