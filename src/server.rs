@@ -177,7 +177,7 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
             .await
     });
     tracing::info!(
-        "provisio {} listening on http://{addr} (public URL {}, database {})",
+        "provisio {} listening on http://{addr}; sign in at {}/login (database {})",
         env!("CARGO_PKG_VERSION"),
         state.settings.public_url,
         state.settings.database.describe()

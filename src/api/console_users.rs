@@ -1,5 +1,7 @@
 use super::ApiError;
-use crate::model::{ConsoleUser, Role};
+use crate::model::ConsoleUser;
+#[cfg(feature = "ssr")]
+use crate::model::Role;
 use leptos::prelude::*;
 
 /// User names: 3 to 64 characters of letters, digits and `. _ @ -`, compared case-insensitively.

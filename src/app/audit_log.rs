@@ -66,7 +66,7 @@ pub fn AuditLogPage() -> impl IntoView {
             <Form method="GET" action="" attr:class="form form-row filters">
                 <div class="field">
                     <label for="f-actor">"Who"</label>
-                    <input id="f-actor" name="actor" type="search" prop:value=move || q("actor") placeholder="user name" />
+                    <input id="f-actor" name="actor" type="search" value=move || q("actor") placeholder="user name" />
                 </div>
                 <div class="field">
                     <label for="f-action">"Action"</label>
@@ -99,11 +99,11 @@ pub fn AuditLogPage() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="f-from">"From"</label>
-                    <input id="f-from" name="from" type="date" prop:value=move || q("from") />
+                    <input id="f-from" name="from" type="date" value=move || q("from") />
                 </div>
                 <div class="field">
                     <label for="f-to">"To"</label>
-                    <input id="f-to" name="to" type="date" prop:value=move || q("to") />
+                    <input id="f-to" name="to" type="date" value=move || q("to") />
                 </div>
                 <div class="field field-action">
                     <button type="submit" class="btn btn-primary">"Apply"</button>

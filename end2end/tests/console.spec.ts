@@ -1,0 +1,94 @@
+import { expect, test } from "@playwright/test";
+import { ADMIN_PASSWORD, hydrated, signIn, unique } from "./helpers";
+
+test("an unknown visitor is sent to sign in, and a wrong password is explained inline", async ({ page }) => {
+  await page.goto("/settings/audit-log");
+  await expect(page).toHaveURL(/\/login\?next=/);
+  await hydrated(page);
+  await page.getByLabel("User name").fill("admin");
+  await page.getByLabel("Password").fill("certainly not it");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByText("The user name or password is incorrect.")).toBeVisible();
+  await expect(page.getByLabel("Password")).toHaveAttribute("aria-invalid", "true");
+});
+
+test("admin signs in, adds a Viewer, and the Viewer cannot change anything", async ({ page, browser }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  await expect(page.locator(".topbar")).toContainText("admin");
+  await hydrated(page);
+
+  await page.getByRole("link", { name: "Console users" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Console users" })).toBeVisible();
+  const viewer = unique("viewer");
+  await page.locator("#new-username").fill(viewer);
+  await page.locator("#new-role").selectOption("viewer");
+  await page.locator("#new-password").fill("short");
+  await page.getByRole("button", { name: "Add user" }).click();
+  // The browser's own minlength check does not apply here; the server's message shows inline.
+  await expect(page.getByText("Use at least 12 characters.")).toBeVisible();
+  await page.locator("#new-password").fill("viewer's long password");
+  await page.getByRole("button", { name: "Add user" }).click();
+  await expect(page.getByText(`Added ${viewer}.`)).toBeVisible();
+  const row = page.locator(`tr[data-user="${viewer}"]`);
+  await expect(row).toContainText("Viewer");
+  await expect(row).toContainText("Enabled");
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+
+  // The Viewer, in a browser of their own.
+  const context = await browser.newContext();
+  const vpage = await context.newPage();
+  await signIn(vpage, viewer, "viewer's long password");
+  await expect(vpage.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  await expect(vpage.locator(".topbar .badge")).toHaveText("Viewer");
+  await expect(vpage.getByRole("link", { name: "Console users" })).toHaveCount(0);
+  await vpage.goto("/settings/console-users");
+  await expect(vpage.getByText("Only Administrators can see and manage console users.")).toBeVisible();
+
+  // Even a hand-made request with the Viewer's valid CSRF token is refused by the server.
+  await hydrated(vpage);
+  const csrf = await vpage.locator('.topbar input[name="csrf"]').inputValue();
+  const result = await vpage.evaluate(async (token) => {
+    const body = new URLSearchParams({ csrf: token, username: "sneaky-admin", role: "administrator", password: "a long enough password" });
+    const r = await fetch("/api/console_users/add", { method: "POST", body, headers: { Accept: "application/json" } });
+    return { status: r.status, text: await r.text() };
+  }, csrf);
+  expect(result.status).toBe(403);
+  expect(result.text).toContain("Only Administrators");
+
+  // The audit log shows what happened, to the Viewer as well.
+  await vpage.getByRole("link", { name: "Audit log" }).click();
+  await expect(vpage.getByRole("heading", { level: 1, name: "Audit log" })).toBeVisible();
+  await expect(vpage.locator("table.audit")).toContainText("console_user.create");
+  await context.close();
+});
+
+test("the audit log filters and pages", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  await page.goto("/settings/audit-log");
+  await hydrated(page);
+  await page.locator("#f-outcome").selectOption("failure");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page).toHaveURL(/outcome=failure/);
+  const outcomes = page.locator("table.audit tbody .status");
+  await expect(outcomes.first()).toHaveText("failure");
+  for (const text of await outcomes.allTextContents()) expect(text).toBe("failure");
+  await page.locator("#f-from").fill("2001-01-01");
+  await page.locator("#f-to").fill("2001-01-02");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.getByText("No entries match.")).toBeVisible();
+});
+
+test("the console fits a phone's width", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Audit log" })).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await context.close();
+});

@@ -1,0 +1,40 @@
+import { expect, test } from "@playwright/test";
+import { ADMIN_PASSWORD, signIn, unique } from "./helpers";
+
+// The same console with JavaScript disabled: every page renders on the server and every form posts.
+
+test("sign-in and a wrong password without JavaScript", async ({ page }) => {
+  await signIn(page, "admin", "wrong, and without javascript", false);
+  await expect(page.getByText("The user name or password is incorrect.")).toBeVisible();
+  await signIn(page, "admin", ADMIN_PASSWORD, false);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  await expect(page.locator("body")).not.toHaveAttribute("data-hydrated", "true");
+});
+
+test("a console form posts without JavaScript", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD, false);
+  await page.goto("/settings/console-users");
+  const name = unique("nojs");
+  await page.locator("#new-username").fill(name);
+  await page.locator("#new-password").fill("no script long password");
+  await page.getByRole("button", { name: "Add user" }).click();
+  await expect(page.locator(`tr[data-user="${name}"]`)).toBeVisible();
+
+  // An invalid post comes back to the same page with the error next to its field.
+  await page.locator("#new-username").fill("x");
+  await page.locator("#new-password").fill("no script long password");
+  await page.getByRole("button", { name: "Add user" }).click();
+  await expect(page.getByText("Use 3 to 64 letters")).toBeVisible();
+
+  // Filters are a GET form.
+  await page.goto("/settings/audit-log");
+  await page.locator("#f-actor").fill("admin");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page).toHaveURL(/actor=admin/);
+  await expect(page.locator("table.audit")).toContainText("console_user.create");
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login/);
+});

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit and integration tests (the real server over HTTP on
+# temporary SQLite files), and browser tests in Chromium with and without JavaScript.
+# Installs every missing tool first (idempotent). Starts every service it needs itself.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+"$root/scripts/install-tools.sh" test
+export PATH="$root/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# `cargo leptos build` (debug) compiles the server with this flag; tests and lints use it too so all
+# three share one set of compiled dependencies instead of rebuilding them.
+export RUSTFLAGS="--cfg erase_components"
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "build: server and browser (wasm)"
+cargo leptos build
+
+step "unit and integration tests"
+cargo test --no-default-features --features ssr
+
+step "lints"
+cargo clippy --no-default-features --features ssr --all-targets -- -D warnings
+cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+
+step "browser tests (Playwright, Debian's Chromium)"
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export PROVISIO_E2E_ADMIN_PASSWORD="e2e admin password $(date +%s)"
+PROVISIO_DATA_DIR="$work/data" PROVISIO_ADMIN_PASSWORD="$PROVISIO_E2E_ADMIN_PASSWORD" \
+  LEPTOS_SITE_ROOT="$root/target/site" PROVISIO_LOG=warn,provisio=info \
+  "$root/target/debug/provisio" serve --bind 127.0.0.1:0 >"$work/server.log" 2>&1 &
+server_pid=$!
+url=""
+for _ in $(seq 1 100); do
+  url=$(sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$work/server.log" | head -1)
+  [ -n "$url" ] && curl -fsS "$url/readyz" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; echo "the server did not start" >&2; exit 1; }
+  sleep 0.2
+done
+[ -n "$url" ] || { cat "$work/server.log"; echo "the server did not report its address" >&2; exit 1; }
+echo "server at $url"
+(cd end2end && PROVISIO_E2E_URL="$url" npx playwright test) || { echo "--- server log"; tail -50 "$work/server.log"; exit 1; }
+
+step "all tests passed"
