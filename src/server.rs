@@ -314,36 +314,26 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        .layer(request_log())
-        .with_state(state))
-}
-
-/// Request logs: method, path (never the query, which may carry tokens), status and latency.
-/// Headers, cookies and bodies are never logged.
-fn request_log() -> TraceLayer<
-    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
-    impl Fn(&Request) -> tracing::Span + Clone,
-    (),
-    impl Fn(&Response, Duration, &tracing::Span) + Clone,
-    (),
-    (),
-    (),
-> {
-    TraceLayer::new_for_http()
-        .make_span_with(
-            |req: &Request| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
+        // Request logs: method, path (never the query, which may carry tokens), status and latency.
+        // Headers, cookies and bodies are never logged.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        latency_ms = format!("{:.2}", latency.as_secs_f64() * 1000.0),
+                        "request"
+                    );
+                })
+                .on_body_chunk(())
+                .on_eos(())
+                .on_failure(()),
         )
-        .on_request(())
-        .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
-            tracing::info!(
-                status = res.status().as_u16(),
-                latency_ms = format!("{:.2}", latency.as_secs_f64() * 1000.0),
-                "request"
-            );
-        })
-        .on_body_chunk(())
-        .on_eos(())
-        .on_failure(())
+        .with_state(state))
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

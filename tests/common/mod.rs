@@ -84,8 +84,7 @@ impl Server {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        let code = self.child.wait().ok().and_then(|s| s.code());
-        code
+        self.child.wait().ok().and_then(|s| s.code())
     }
 }
 
