@@ -10,6 +10,9 @@ export PATH="$root/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # `cargo leptos build` (debug) compiles the server with this flag; tests and lints use it too so all
 # three share one set of compiled dependencies instead of rebuilding them.
 export RUSTFLAGS="--cfg erase_components"
+# leptos_config reads this with option_env!, so rustc tracks it: cargo-leptos sets it, and without the
+# same value here `cargo test` would recompile the leptos crates after every build.
+export LEPTOS_OUTPUT_NAME=provisio
 export CARGO_TERM_COLOR=never
 
 step() { printf '\n== %s\n' "$*"; }

@@ -95,7 +95,7 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
 
     // Both failures are in the audit log, with where they came from, and no password.
     let admin = signed_in(&s, "admin", ADMIN_PASSWORD).await;
-    let page = json(call(&admin, &s, "audit/page", &[("filter[outcome]", "failure")]).await).await;
+    let page = json(call(&admin, &s, "audit/page", &[("outcome", "failure")]).await).await;
     let entries = page["entries"].as_array().unwrap();
     let targets: Vec<_> = entries.iter().map(|e| e["target"].as_str().unwrap()).collect();
     assert!(
@@ -430,7 +430,7 @@ async fn password_reset_and_disable_end_that_users_sessions() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(json(r).await.to_string().contains("already exists"));
 
-    let log = json(call(&admin, &s, "audit/page", &[("filter[actor]", "admin")]).await)
+    let log = json(call(&admin, &s, "audit/page", &[("actor", "admin")]).await)
         .await
         .to_string();
     for action in [

@@ -19,14 +19,29 @@ pub fn normalize(filter: AuditFilter) -> AuditFilter {
     }
 }
 
+/// One page of the audit log. The filters are separate optional arguments (not one struct) so that
+/// an empty filter is simply absent from the request.
 #[server(endpoint = "audit/page")]
-pub async fn get_audit_page(filter: AuditFilter, before: Option<i64>) -> Result<AuditPage, ApiError> {
+pub async fn get_audit_page(
+    actor: Option<String>,
+    action: Option<String>,
+    outcome: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<i64>,
+) -> Result<AuditPage, ApiError> {
     use super::guard;
     use crate::model::Role;
     use crate::timefmt;
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
-    let filter = normalize(filter);
+    let filter = normalize(AuditFilter {
+        actor,
+        action,
+        outcome,
+        from,
+        to,
+    });
     let day = |field: &str, v: &Option<String>| -> Result<Option<time::Date>, ApiError> {
         v.as_deref()
             .map(|s| {

@@ -54,7 +54,8 @@ pub fn AuditLogPage() -> impl IntoView {
         move || query.get(),
         |q| {
             let before = q.get("before").and_then(|b| b.parse::<i64>().ok());
-            get_audit_page(filter_of(&q), before)
+            let f = filter_of(&q);
+            get_audit_page(f.actor, f.action, f.outcome, f.from, f.to, before)
         },
     );
     let q = move |k: &'static str| query.with(|q| q.get(k)).unwrap_or_default();

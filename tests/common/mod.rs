@@ -49,7 +49,10 @@ impl Server {
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     if let Some(rest) = line.split("listening on http://").nth(1) {
-                        let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                        let addr: String = rest
+                            .chars()
+                            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                            .collect();
                         let _ = tx.send(addr);
                     }
                     output.lock().unwrap().push(line);
