@@ -24,7 +24,8 @@ step "build: server and browser (wasm)"
 cargo leptos build
 
 step "unit and integration tests"
-cargo test --no-default-features --features ssr
+results=$(mktemp -d)
+cargo test --no-default-features --features ssr 2>&1 | tee "$results/cargo.log"
 
 step "lints"
 cargo clippy --no-default-features --features ssr --all-targets -- -D warnings
@@ -35,7 +36,7 @@ work=$(mktemp -d)
 server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
+  rm -rf "$work" "$results"
 }
 trap cleanup EXIT
 export PROVISIO_E2E_ADMIN_PASSWORD="e2e admin password $(date +%s)"
@@ -52,6 +53,14 @@ for _ in $(seq 1 100); do
 done
 [ -n "$url" ] || { cat "$work/server.log"; echo "the server did not report its address" >&2; exit 1; }
 echo "server at $url"
-(cd end2end && PROVISIO_E2E_URL="$url" npx playwright test) || { echo "--- server log"; tail -50 "$work/server.log"; exit 1; }
+(cd end2end && PROVISIO_E2E_URL="$url" PLAYWRIGHT_JSON_OUTPUT_NAME="$results/e2e.json" \
+  npx playwright test --reporter=list,json) || { echo "--- server log"; tail -50 "$work/server.log"; exit 1; }
 
-step "all tests passed"
+step "summary"
+rust=$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d %d", p, f }' "$results/cargo.log")
+e2e=$(node -e 'const s = require(process.argv[1]).stats; console.log(`${s.expected} ${s.unexpected + s.flaky}`)' "$results/e2e.json")
+read -r rp rf <<<"$rust"
+read -r ep ef <<<"$e2e"
+echo "rust: $rp passed, $rf failed"
+echo "browser: $ep passed, $ef failed"
+echo "total: $((rp + ep)) passed, $((rf + ef)) failed"

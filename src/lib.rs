@@ -7,6 +7,8 @@
 pub mod api;
 pub mod app;
 pub mod model;
+#[cfg(feature = "ssr")]
+pub mod scim;
 
 #[cfg(feature = "ssr")]
 pub mod audit;
