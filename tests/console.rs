@@ -489,14 +489,7 @@ async fn forms_work_without_javascript() {
     .await;
     assert_eq!(r.status(), StatusCode::FOUND);
     assert_eq!(r.headers()["location"], "/settings/audit-log");
-    let html = c
-        .get(s.url("/settings/audit-log"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_html(&c, &s, "/settings/audit-log").await;
     assert!(
         html.contains("<h1>Audit log") && html.contains("sign_in"),
         "{html}"
@@ -518,14 +511,7 @@ async fn forms_work_without_javascript() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::FOUND);
-    let html = c
-        .get(s.url("/settings/console-users"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_html(&c, &s, "/settings/console-users").await;
     assert!(html.contains("dora"), "{html}");
 }
 
@@ -681,14 +667,7 @@ async fn the_audit_log_pages_by_keyset_without_gaps_or_overlaps() {
         "an impossible date is a clear error"
     );
     // The server-rendered page shows the pager link with the filters kept.
-    let html = admin
-        .get(s.url("/settings/audit-log?outcome=failure"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_html(&admin, &s, "/settings/audit-log?outcome=failure").await;
     assert!(
         html.contains(&format!("/settings/audit-log?outcome=failure&amp;before={older}")),
         "{html}"

@@ -190,6 +190,11 @@ pub async fn page_status(c: &Client, s: &Server, path: &str) -> (StatusCode, Str
     (status, location)
 }
 
+/// The server-rendered HTML of a page.
+pub async fn page_html(c: &Client, s: &Server, path: &str) -> String {
+    c.get(s.url(path)).send().await.unwrap().text().await.unwrap()
+}
+
 pub async fn console_usernames(c: &Client, s: &Server) -> Vec<String> {
     let v = json(call(c, s, "console_users/list", &[]).await).await;
     v.as_array()
