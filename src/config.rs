@@ -208,9 +208,19 @@ pub fn parse_bind(value: &str) -> Result<SocketAddr, SettingsError> {
 }
 
 /// Validates the public URL and strips a trailing slash, so tenant URLs can be built by appending.
-pub fn parse_public_url(value: Option<&str>, bind: SocketAddr) -> Result<String, SettingsError> {
+/// Without one, the URL is that of the address actually bound (`bound`, known once listening), with
+/// an unspecified address (`0.0.0.0`, `::`) replaced by loopback.
+pub fn parse_public_url(value: Option<&str>, bound: SocketAddr) -> Result<String, SettingsError> {
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(format!("http://{bind}"));
+        let mut addr = bound;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        return Ok(format!("http://{addr}"));
     };
     let bad = || SettingsError::PublicUrl {
         value: value.to_string(),
@@ -241,6 +251,8 @@ mod tests {
         assert!(parse_public_url(Some("idm.example.com"), bind).is_err());
         assert!(parse_public_url(Some("https://x.example.com/?a=b"), bind).is_err());
         assert!(parse_public_url(Some("https://"), bind).is_err());
+        let any = parse_bind("0.0.0.0:8080").unwrap();
+        assert_eq!(parse_public_url(None, any).unwrap(), "http://127.0.0.1:8080");
     }
 
     #[test]

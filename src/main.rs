@@ -48,9 +48,12 @@ fn init_logging(filter: &str) {
         eprintln!("warning: --log {filter:?} is not a valid filter ({e}); using info");
         EnvFilter::new("info")
     });
+    // Colour only on a terminal; log files and collectors get plain text.
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
 }
 

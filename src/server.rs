@@ -126,7 +126,8 @@ async fn shutdown_signal() {
 /// console user, binds the port and starts serving.
 pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, StartError> {
     let bind = config::parse_bind(&args.bind)?;
-    let public_url = config::parse_public_url(args.public_url.as_deref(), bind)?;
+    // Checked before anything else happens; the default is settled once the port is bound.
+    config::parse_public_url(args.public_url.as_deref(), bind)?;
     if !(1..=10080).contains(&args.session_idle_minutes) {
         return Err(SettingsError::SessionIdle.into());
     }
@@ -149,6 +150,10 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
             },
         })?;
     let addr = listener.local_addr().map_err(anyhow::Error::from)?;
+    let public_url = config::parse_public_url(args.public_url.as_deref(), addr)?;
+    if args.public_url.is_none() && bind.ip().is_unspecified() {
+        tracing::warn!("listening on all interfaces without --public-url: links will say {public_url}");
+    }
 
     let pool = db::connect(&database).await?;
     bootstrap_admin(&pool, initial_password).await?;

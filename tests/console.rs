@@ -66,6 +66,11 @@ async fn sign_in_reaches_the_overview_and_pages_need_a_session() {
         .map(|c| c.value().to_string())
         .collect::<Vec<_>>();
     let log = s.output_text();
+    assert!(
+        log.contains(&format!("sign in at {}/login", s.base)),
+        "says where to sign in: {log}"
+    );
+    assert!(!log.contains('\u{1b}'), "no terminal colour codes in a log file");
     assert!(!log.contains(ADMIN_PASSWORD));
     for v in session_cookie {
         assert!(!log.contains(&v));
