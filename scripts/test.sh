@@ -7,13 +7,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 "$root/scripts/install-tools.sh" test
 export PATH="$root/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-# `cargo leptos build` (debug) compiles the server with this flag; tests and lints use it too so all
-# three share one set of compiled dependencies instead of rebuilding them.
-export RUSTFLAGS="--cfg erase_components"
 # leptos_config reads this with option_env!, so rustc tracks it: cargo-leptos sets it, and without the
 # same value here `cargo test` would recompile the leptos crates after every build.
 export LEPTOS_OUTPUT_NAME=provisio
 export CARGO_TERM_COLOR=never
+unset RUSTFLAGS
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -21,7 +19,11 @@ step "format"
 cargo fmt --all -- --check
 
 step "build: server and browser (wasm)"
+# cargo-leptos appends `--cfg erase_components` to RUSTFLAGS for debug builds, so it runs with
+# RUSTFLAGS unset; tests and lints then use exactly that flag and share its compiled dependencies
+# (any other RUSTFLAGS string would recompile the whole tree).
 cargo leptos build
+export RUSTFLAGS="--cfg erase_components"
 
 step "unit and integration tests"
 results=$(mktemp -d)

@@ -36,6 +36,11 @@ test("admin signs in, adds a Viewer, and the Viewer cannot change anything", asy
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
+  // Signing in again on the page that sign-out led to (reached without a page load) works.
+  await page.getByLabel("User name").fill("admin");
+  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
 
   // The Viewer, in a browser of their own.
   const context = await browser.newContext();

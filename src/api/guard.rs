@@ -47,10 +47,18 @@ pub fn require(min: Role) -> Result<CurrentUser, ApiError> {
     }
 }
 
+/// The session's CSRF token, empty when it has none.
+pub async fn session_csrf() -> Result<String, ApiError> {
+    Ok(session()?
+        .get::<String>(SessionKeys::CSRF)
+        .await?
+        .unwrap_or_default())
+}
+
 /// Checks the token a form echoed back against the session's.
 pub async fn csrf(submitted: &str) -> Result<(), ApiError> {
-    let expected = session()?.get::<String>(SessionKeys::CSRF).await?;
-    if csrf_matches(expected.as_deref(), submitted) {
+    let expected = session_csrf().await?;
+    if csrf_matches(Some(&expected), submitted) {
         Ok(())
     } else {
         Err(ApiError::Csrf)

@@ -6,14 +6,10 @@ use leptos::prelude::*;
 #[server(endpoint = "session")]
 pub async fn get_session() -> Result<Option<SessionInfo>, ApiError> {
     use super::guard;
-    use crate::auth::SessionKeys;
     let Some(user) = guard::user() else {
         return Ok(None);
     };
-    let csrf = guard::session()?
-        .get::<String>(SessionKeys::CSRF)
-        .await?
-        .unwrap_or_default();
+    let csrf = guard::session_csrf().await?;
     Ok(Some(SessionInfo {
         user_id: user.id,
         username: user.username,
@@ -22,16 +18,15 @@ pub async fn get_session() -> Result<Option<SessionInfo>, ApiError> {
     }))
 }
 
-/// What the sign-in form needs before anyone is signed in.
+/// What the sign-in form needs before anyone is signed in. After a sign-out in the browser the
+/// sign-in page is reached without a page load, by a session that has no token yet: give it one.
 #[server(endpoint = "login_context")]
 pub async fn get_login_context() -> Result<LoginContext, ApiError> {
     use super::guard;
-    use crate::auth::SessionKeys;
-    let csrf = guard::session()?
-        .get::<String>(SessionKeys::CSRF)
-        .await?
-        .unwrap_or_default();
-    Ok(LoginContext { csrf })
+    crate::auth::session::ensure_csrf(&guard::session()?).await?;
+    Ok(LoginContext {
+        csrf: guard::session_csrf().await?,
+    })
 }
 
 /// Only a local path may follow sign-in, so the form cannot be used to bounce users elsewhere.

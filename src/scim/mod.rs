@@ -2,3 +2,4 @@
 //! client both build on it.
 
 pub mod filter;
+pub mod path;
