@@ -276,16 +276,9 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
 
     let routes = generate_route_list(crate::app::App);
     let options = state.leptos_options.clone();
+    // leptos_routes gives pages and server functions the router state (AppState) as context.
     let console = Router::new()
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let state = state.clone();
-                move || provide_context(state.clone())
-            },
-            move || crate::app::shell(options.clone()),
-        )
+        .leptos_routes(&state, routes, move || crate::app::shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             crate::app::shell,
         ))
