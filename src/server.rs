@@ -367,10 +367,13 @@ async fn server_fn_status(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// Compiled browser assets and icons: public, and served without looking at the session.
+pub fn is_static_asset(path: &str) -> bool {
+    path.starts_with("/pkg/") || matches!(path, "/favicon.ico" | "/favicon.svg" | "/robots.txt")
+}
+
 fn is_public(path: &str) -> bool {
-    path.starts_with("/api/")
-        || path.starts_with("/pkg/")
-        || matches!(path, "/favicon.ico" | "/favicon.svg" | "/robots.txt")
+    path.starts_with("/api/") || is_static_asset(path)
 }
 
 /// Middleware: every page but the sign-in page needs a signed-in user. Server functions check the

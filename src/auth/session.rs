@@ -71,8 +71,12 @@ pub fn client_addr(req: &Request, trust_forwarded_for: bool) -> String {
 }
 
 /// Middleware: resolves the session's user (refusing disabled users and sessions from before a
-/// password reset), keeps idle expiry current, and gives every session a CSRF token.
+/// password reset) and keeps idle expiry current. Static assets skip it: loading the session and
+/// the user costs two queries, four times per page view, for files anyone may fetch.
 pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if crate::server::is_static_asset(req.uri().path()) {
+        return next.run(req).await;
+    }
     let addr = client_addr(&req, state.settings.trust_forwarded_for);
     req.extensions_mut().insert(ClientAddr(addr));
     let Some(session) = req.extensions().get::<Session>().cloned() else {
