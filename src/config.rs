@@ -44,6 +44,69 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Manage SCIM accounts: the tenants identity providers provision into.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Manage the API keys of SCIM accounts (the identity provider's secret token).
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+}
+
+/// How tenant URLs are printed by the command line: the server's public URL.
+#[derive(Debug, Clone, Args)]
+pub struct PublicUrlArg {
+    /// The server's public URL, to print tenant URLs with; default http://127.0.0.1:3000.
+    #[arg(long, env = "PROVISIO_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account; prints its id and tenant URL.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        url: PublicUrlArg,
+    },
+    /// List accounts with their tenant URLs.
+    List {
+        #[command(flatten)]
+        url: PublicUrlArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create an API key; prints it once.
+    Create {
+        /// Account id (or name).
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        name: String,
+        /// A user group whose permissions the key inherits (repeat for several).
+        #[arg(long = "group", required = true)]
+        groups: Vec<String>,
+        /// Days until the key expires; without it the key does not expire.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List an account's API keys (never the keys themselves).
+    List {
+        #[arg(long)]
+        account: String,
+    },
+    /// Revoke an API key, by id or by its prefix.
+    Revoke {
+        #[arg(long)]
+        account: String,
+        key: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

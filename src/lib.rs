@@ -11,6 +11,8 @@ pub mod model;
 pub mod scim;
 
 #[cfg(feature = "ssr")]
+pub mod accounts;
+#[cfg(feature = "ssr")]
 pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod auth;
@@ -18,6 +20,8 @@ pub mod auth;
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod scim_server;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]

@@ -3,7 +3,9 @@
 
 use clap::Parser;
 use provisio::audit::{self, Actor, Outcome};
-use provisio::config::{self, AdminCommand, Cli, Command, CommonArgs, ServeArgs};
+use provisio::config::{
+    self, AccountCommand, AdminCommand, ApiKeyCommand, Cli, Command, CommonArgs, PublicUrlArg, ServeArgs,
+};
 use provisio::model::Role;
 use provisio::server::{self, StartError};
 use provisio::{auth, db};
@@ -27,6 +29,8 @@ fn main() -> ExitCode {
         {
             Command::Serve(args) => serve(&cli.common, &args).await,
             Command::Admin { command } => admin(&cli.common, command).await,
+            Command::Account { command } => account(&cli.common, command).await,
+            Command::ApiKey { command } => api_key(&cli.common, command).await,
         }
     });
     match result {
@@ -212,6 +216,122 @@ async fn admin(common: &CommonArgs, command: AdminCommand) -> Result<(), StartEr
             )
             .await;
             println!("Enabled {}.", user.username);
+        }
+    }
+    pool.close().await;
+    Ok(())
+}
+
+fn public_url(arg: &PublicUrlArg) -> Result<String, StartError> {
+    let default: std::net::SocketAddr = "127.0.0.1:3000".parse().expect("a valid address");
+    Ok(config::parse_public_url(arg.public_url.as_deref(), default)?)
+}
+
+fn account_error(e: provisio::accounts::AccountError) -> StartError {
+    StartError::Other(anyhow::anyhow!("{e}"))
+}
+
+async fn find_account(pool: &db::Pool, id_or_name: &str) -> Result<db::scim_accounts::Account, StartError> {
+    db::scim_accounts::find(pool, id_or_name.trim())
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| StartError::Other(anyhow::anyhow!("there is no account {id_or_name:?}")))
+}
+
+async fn account(common: &CommonArgs, command: AccountCommand) -> Result<(), StartError> {
+    let pool = open_db(common).await?;
+    match command {
+        AccountCommand::Create { name, url } => {
+            let url = public_url(&url)?;
+            let a = provisio::accounts::create_account(&pool, &name, &Actor::cli())
+                .await
+                .map_err(account_error)?;
+            println!("Created account {} ({}).", a.name, a.id);
+            println!("Account id: {}", a.id);
+            println!("Tenant URL: {}", provisio::scim_server::tenant_url(&url, &a.id));
+        }
+        AccountCommand::List { url } => {
+            let url = public_url(&url)?;
+            let now = provisio::timefmt::now();
+            let accounts = db::scim_accounts::list(&pool, &now)
+                .await
+                .map_err(anyhow::Error::from)?;
+            println!(
+                "{:<24} {:<30} {:>7} {:>7} {:>5}  TENANT URL",
+                "ACCOUNT ID", "NAME", "USERS", "GROUPS", "KEYS"
+            );
+            for a in accounts {
+                println!(
+                    "{:<24} {:<30} {:>7} {:>7} {:>5}  {}",
+                    a.account.id,
+                    a.account.name,
+                    a.users,
+                    a.groups,
+                    a.active_keys,
+                    provisio::scim_server::tenant_url(&url, &a.account.id)
+                );
+            }
+        }
+    }
+    pool.close().await;
+    Ok(())
+}
+
+async fn api_key(common: &CommonArgs, command: ApiKeyCommand) -> Result<(), StartError> {
+    let pool = open_db(common).await?;
+    match command {
+        ApiKeyCommand::Create {
+            account,
+            name,
+            groups,
+            expires_in_days,
+        } => {
+            let a = find_account(&pool, &account).await?;
+            let k = provisio::accounts::create_api_key(
+                &pool,
+                &a.id,
+                &name,
+                &groups,
+                expires_in_days,
+                &Actor::cli(),
+            )
+            .await
+            .map_err(account_error)?;
+            eprintln!(
+                "Created API key {name} ({}…) for account {}. It is shown only this once:",
+                k.prefix, a.name
+            );
+            println!("{}", k.key);
+        }
+        ApiKeyCommand::List { account } => {
+            let a = find_account(&pool, &account).await?;
+            let now = provisio::timefmt::now();
+            let keys = db::scim_accounts::keys(&pool, &a.id)
+                .await
+                .map_err(anyhow::Error::from)?;
+            println!(
+                "{:<38} {:<24} {:<14} {:<8} {:<25} {:<25} GROUPS",
+                "ID", "NAME", "PREFIX", "STATUS", "CREATED", "LAST USED"
+            );
+            for k in keys {
+                println!(
+                    "{:<38} {:<24} {:<14} {:<8} {:<25} {:<25} {}",
+                    k.id,
+                    k.name,
+                    k.prefix,
+                    k.status(&now),
+                    k.created_at,
+                    k.last_used_at.clone().unwrap_or_else(|| "never".into()),
+                    k.groups.join(", ")
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { account, key } => {
+            let a = find_account(&pool, &account).await?;
+            let name = provisio::accounts::revoke_api_key(&pool, &a.id, &key, &Actor::cli())
+                .await
+                .map_err(account_error)?;
+            println!("Revoked API key {name}.");
         }
     }
     pool.close().await;

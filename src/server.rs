@@ -41,6 +41,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub throttle: Arc<Throttle>,
     pub leptos_options: LeptosOptions,
+    pub scim: Arc<crate::scim_server::service::Runtime>,
+    pub scim_last_used: Arc<crate::scim_server::auth::LastUsed>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -170,6 +172,8 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         settings,
         throttle: Arc::new(Throttle::new(Limits::default())),
         leptos_options: leptos_options(args.site_root.as_deref()),
+        scim: Arc::default(),
+        scim_last_used: Arc::default(),
     };
     let app = router(state.clone()).await?;
 
@@ -292,10 +296,14 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz));
 
+    // The SCIM endpoint sits outside sessions, CSRF and the console's body limit: it authenticates
+    // every request with an API key and answers every failure, 413 included, in SCIM terms.
+    let scim = crate::scim_server::router();
+
     Ok(Router::new()
         .merge(health)
-        .merge(console)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .merge(console.layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024)))
+        .merge(scim)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -5,6 +5,8 @@
 
 pub mod audit;
 pub mod console_users;
+pub mod scim_accounts;
+pub mod scim_resources;
 
 use crate::config::DatabaseTarget;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

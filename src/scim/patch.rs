@@ -107,6 +107,24 @@ pub fn parse_request(body: &Value) -> ScimResult<Vec<Op>> {
 pub fn apply(kind: Kind, doc: &Map<String, Value>, ops: &[Op]) -> ScimResult<Map<String, Value>> {
     let mut work = doc.clone();
     for op in ops {
+        // A path that is a whole extension URN addresses the extension object.
+        if let Some(urn) = op.path.as_ref().and_then(|p| whole_schema(kind, p)) {
+            match op.kind {
+                OpKind::Remove => {
+                    if let Some(ext) = extension_key(kind, &urn) {
+                        if let Some(k) = key_ci(&work, &ext) {
+                            work.remove(&k);
+                        }
+                    }
+                }
+                _ => {
+                    let mut wrapped = Map::new();
+                    wrapped.insert(urn, op.value.clone().unwrap_or(Value::Null));
+                    apply_pathless(kind, &mut work, op.kind, Some(&Value::Object(wrapped)))?;
+                }
+            }
+            continue;
+        }
         match &op.path {
             Some(p) => apply_path(kind, &mut work, op.kind, p, op.value.as_ref(), false)?,
             None => apply_pathless(kind, &mut work, op.kind, op.value.as_ref())?,
@@ -115,6 +133,16 @@ pub fn apply(kind: Kind, doc: &Map<String, Value>, ops: &[Op]) -> ScimResult<Map
     let out = resource::normalize(kind, &Value::Object(work))?;
     resource::validate_required(kind, &out)?;
     Ok(out)
+}
+
+/// The schema URN a path names as a whole (`urn:...:enterprise:2.0:User`), if it does.
+fn whole_schema(kind: Kind, p: &PatchPath) -> Option<String> {
+    let urn = p.attr.urn.as_ref()?;
+    if p.filter.is_some() || p.sub.is_some() || p.attr.sub.is_some() {
+        return None;
+    }
+    let full = format!("{urn}:{}", p.attr.attr);
+    (resource::is_schema_urn(kind, &full) && !full.eq_ignore_ascii_case(kind.core_urn())).then_some(full)
 }
 
 fn apply_pathless(

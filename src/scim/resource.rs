@@ -60,7 +60,13 @@ pub fn extension_key(kind: Kind, urn: &str) -> Option<String> {
     {
         return Some(u.to_string());
     }
-    schema::is_extension_urn(urn).then(|| urn.to_string())
+    // Custom extensions name a resource type last: `urn:...:extension:<Name>:2.0:User`.
+    let lower = urn.to_ascii_lowercase();
+    let suffix = match kind {
+        Kind::User => ":user",
+        Kind::Group => ":group",
+    };
+    (schema::is_extension_urn(urn) && lower.ends_with(suffix)).then(|| urn.to_string())
 }
 
 /// Coerces a boolean the way Entra sends them: `true`, `"True"`, `"false"`.
@@ -445,6 +451,15 @@ pub fn project(kind: Kind, resource: &mut Value, attributes: &[AttrSel], exclude
     }
 }
 
+/// Will a projection with these lists return the top-level attribute `name`? Lets the endpoint
+/// skip computing `groups` or `members` that nobody asked for.
+pub fn wants(kind: Kind, attributes: &[AttrSel], excluded: &[AttrSel], name: &str) -> bool {
+    if !attributes.is_empty() {
+        return attributes.iter().any(|s| s.names(kind, name));
+    }
+    !excluded.iter().any(|s| s.names(kind, name) && s.sub.is_none())
+}
+
 /// One entry of `attributes=` or `excludedAttributes=`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttrSel {
@@ -482,6 +497,11 @@ impl AttrSel {
             });
         }
         Ok(out)
+    }
+
+    /// Does this entry name the top-level attribute `name` (with or without a sub-attribute)?
+    pub fn names(&self, kind: Kind, name: &str) -> bool {
+        self.matches(kind, None, name)
     }
 
     fn is_schema(&self, key: &str) -> bool {

@@ -373,8 +373,8 @@ const MEMBERS_SUB: &[Attr] = &[
     },
     Attr {
         name: "display",
-        description: "The member's displayName (or userName), kept current by the server.",
-        ..READ_ONLY
+        description: "A name for the member, as the client sent it.",
+        ..STR
     },
     Attr {
         name: "type",

@@ -219,3 +219,63 @@ pub async fn add_user(c: &Client, s: &Server, username: &str, role: &str, passwo
     )
     .await
 }
+
+/// A SCIM account made through the command line: its tenant URL and an API key.
+pub struct Tenant {
+    pub account: String,
+    pub url: String,
+    pub key: String,
+}
+
+/// Runs the `provisio` CLI against the server's data directory; returns stdout.
+pub fn cli(s: &Server, args: &[&str]) -> String {
+    let out = bin()
+        .args(args)
+        .env("PROVISIO_DATA_DIR", &s.data_dir)
+        .env("PROVISIO_PUBLIC_URL", &s.base)
+        .env_remove("PROVISIO_DATABASE_URL")
+        .output()
+        .expect("run provisio");
+    assert!(
+        out.status.success(),
+        "provisio {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn create_account(s: &Server, name: &str) -> (String, String) {
+    let out = cli(s, &["account", "create", "--name", name]);
+    let field = |label: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(label))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| panic!("no {label} in {out}"))
+    };
+    (field("Account id:"), field("Tenant URL:"))
+}
+
+pub fn create_key(s: &Server, account: &str, name: &str, group: &str) -> String {
+    cli(
+        s,
+        &[
+            "api-key",
+            "create",
+            "--account",
+            account,
+            "--name",
+            name,
+            "--group",
+            group,
+        ],
+    )
+    .trim()
+    .to_string()
+}
+
+/// An account with an Account Administrators key.
+pub fn tenant(s: &Server, name: &str) -> Tenant {
+    let (account, url) = create_account(s, name);
+    let key = create_key(s, &account, "idp", "Account Administrators");
+    Tenant { account, url, key }
+}

@@ -189,8 +189,7 @@ fn adding_members_is_idempotent_and_mixed_operations_apply_in_order() {
     )
     .unwrap();
     assert_eq!(member_ids(&g), ["u3", "u9"]);
-    // display is kept current by the server, never stored from the client.
-    assert!(g["members"][1].get("display").is_none());
+    assert_eq!(g["members"][1]["display"], "nine@x.com");
 }
 
 #[test]
@@ -377,4 +376,24 @@ proptest! {
             prop_assert_eq!(resource::normalize(kind, &Value::Object(d.clone())).unwrap(), d);
         }
     }
+}
+
+#[test]
+fn a_whole_extension_as_the_path() {
+    let d = patch(
+        Kind::User,
+        &alice(),
+        json!([{"op": "add", "path": ENT, "value": {"department": "Sales", "manager": {"value": "m"}}}]),
+    )
+    .unwrap();
+    assert_eq!(d[ENT]["department"], "Sales");
+    let d = patch(
+        Kind::User,
+        &d,
+        json!([{"op": "replace", "path": ENT, "value": {"department": "Ops"}}]),
+    )
+    .unwrap();
+    assert_eq!(d[ENT]["department"], "Ops");
+    let d = patch(Kind::User, &d, json!([{"op": "remove", "path": ENT}])).unwrap();
+    assert!(!d.contains_key(ENT));
 }

