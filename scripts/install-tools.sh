@@ -57,7 +57,7 @@ if [ "$what" = test ]; then
       || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
   fi
   peers=$root/../shared/peers/setup.sh
-  if [ -x "$peers" ]; then
+  if [ -f "$peers" ]; then
     log "checking the Python SCIM peers"
     bash "$peers" "$root/target/peers-venv" >/dev/null
   fi

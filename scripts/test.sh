@@ -58,6 +58,13 @@ echo "server at $url"
 (cd end2end && PROVISIO_E2E_URL="$url" PLAYWRIGHT_JSON_OUTPUT_NAME="$results/e2e.json" \
   npx playwright test --reporter=list,json) || { echo "--- server log"; tail -50 "$work/server.log"; exit 1; }
 
+step "SCIM conformance: scim2-tester and scim-sanity against the running server"
+conformance="skipped (../shared/peers not found)"
+if [ -f "$root/../shared/peers/setup.sh" ]; then
+  "$root/scripts/scim-conformance.sh" "$url" "$work/data" "$results" | tee "$results/conformance.log"
+  conformance="$(grep -o '"total": [0-9]*, "counts": {[^}]*}' "$results/conformance.log" | head -1); $(grep '^scim-sanity:' "$results/conformance.log")"
+fi
+
 step "summary"
 rust=$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d %d", p, f }' "$results/cargo.log")
 e2e=$(node -e 'const s = require(process.argv[1]).stats; console.log(`${s.expected} ${s.unexpected + s.flaky}`)' "$results/e2e.json")
@@ -65,4 +72,5 @@ read -r rp rf <<<"$rust"
 read -r ep ef <<<"$e2e"
 echo "rust: $rp passed, $rf failed"
 echo "browser: $ep passed, $ef failed"
+echo "scim conformance: $conformance"
 echo "total: $((rp + ep)) passed, $((rf + ef)) failed"

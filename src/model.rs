@@ -230,6 +230,8 @@ pub struct ApiKeyInfo {
     pub last_used_at: Option<String>,
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
+    /// Active, Expired or Revoked when it was read.
+    pub status: String,
 }
 
 impl ApiKeyInfo {
@@ -243,4 +245,47 @@ impl ApiKeyInfo {
             "Active"
         }
     }
+}
+
+/// A freshly created API key: shown once, never again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewApiKey {
+    pub name: String,
+    pub key: String,
+    pub tenant_url: String,
+}
+
+/// One row of an account's Users list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScimUserRow {
+    pub id: String,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub active: Option<bool>,
+    pub external_id: Option<String>,
+    /// The API key that created it.
+    pub source: Option<String>,
+    pub last_modified: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScimUserPage {
+    pub rows: Vec<ScimUserRow>,
+    pub total: i64,
+    /// The id to continue after, when there are more rows.
+    pub next: Option<String>,
+}
+
+/// A user or group as SCIM clients see it, with its memberships for the console.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScimResourceDetail {
+    pub id: String,
+    pub name: String,
+    /// The resource exactly as GET returns it, pretty-printed.
+    pub json: String,
+    /// (id, name) of the groups a user is in, or of a group's first members.
+    pub related: Vec<(String, String)>,
+    pub related_total: i64,
+    pub source: Option<String>,
 }

@@ -38,3 +38,21 @@ test("a console form posts without JavaScript", async ({ page }) => {
   await page.goto("/");
   await expect(page).toHaveURL(/\/login/);
 });
+
+test("an API key is created and shown once without JavaScript", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD, false);
+  await page.goto("/access/accounts");
+  await page.getByLabel("Name").fill(unique("NoJS "));
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/access\/accounts\/[A-Za-z0-9_-]{22}$/);
+  await expect(page.locator("#tenant-url")).toHaveValue(/\/gateway\/api\/scim\/account\//);
+  await page.getByRole("link", { name: "API keys" }).click();
+  await page.getByLabel("Name").fill("okta");
+  await page.getByLabel("Expires").selectOption("90");
+  await page.getByRole("button", { name: "Add API Key" }).click();
+  await expect(page.getByText("will not be shown again")).toBeVisible();
+  await expect(page.locator("#new-api-key")).toHaveValue(/^pvs_/);
+  await expect(page.locator('tr[data-key="okta"]')).toContainText("Active");
+  await page.reload();
+  await expect(page.getByText("will not be shown again")).toHaveCount(0);
+});

@@ -25,6 +25,7 @@ CREATE TABLE scim_groups (
     doc TEXT NOT NULL,
     version INTEGER NOT NULL,
     created_at TEXT NOT NULL,
+    created_by TEXT,                -- the API key (name) that provisioned it, for SCIM groups
     last_modified TEXT NOT NULL
 );
 CREATE INDEX scim_groups_account ON scim_groups (account_id, source, id);
@@ -45,6 +46,7 @@ CREATE TABLE scim_users (
     doc TEXT NOT NULL,
     version INTEGER NOT NULL,
     created_at TEXT NOT NULL,
+    created_by TEXT,                -- the API key (name) that provisioned it
     last_modified TEXT NOT NULL
 );
 CREATE UNIQUE INDEX scim_users_user_name ON scim_users (account_id, user_name_lower);

@@ -88,3 +88,16 @@ impl From<tower_sessions::session::Error> for ApiError {
         ApiError::Internal
     }
 }
+
+#[cfg(feature = "ssr")]
+impl From<crate::accounts::AccountError> for ApiError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        use crate::accounts::AccountError;
+        match e {
+            AccountError::Invalid { field, message } => ApiError::invalid(field, message),
+            AccountError::NotFound(m) => ApiError::NotFound(m),
+            AccountError::Conflict(m) => ApiError::Conflict(m),
+            AccountError::Db(e) => e.into(),
+        }
+    }
+}

@@ -74,6 +74,15 @@ pub async fn admin_change(submitted_csrf: &str) -> Result<CurrentUser, ApiError>
     Ok(user)
 }
 
+/// Did the hydrated console call (it asks for JSON), rather than a plain form post?
+pub fn wants_json() -> bool {
+    parts()
+        .ok()
+        .and_then(|p| p.headers.get(axum::http::header::ACCEPT).cloned())
+        .and_then(|v| v.to_str().ok().map(|s| s.contains("application/json")))
+        .unwrap_or(false)
+}
+
 pub fn actor(user: &CurrentUser) -> Actor {
     Actor {
         name: user.username.clone(),

@@ -1,6 +1,7 @@
 //! Server functions, grouped by screen area. They are thin: check the session and role, call a
 //! service, map errors. Every state-changing function takes the session's CSRF token.
 
+pub mod access;
 pub mod audit;
 pub mod console_users;
 pub mod overview;

@@ -1,4 +1,4 @@
-use super::widgets::{when, ErrorText};
+use super::widgets::{urlencode, when, ErrorText};
 use crate::api::audit::get_audit_page;
 use crate::model::{AuditEntry, AuditFilter};
 use leptos::prelude::*;
@@ -33,18 +33,6 @@ fn page_href(q: &ParamsMap, before: Option<i64>) -> String {
     } else {
         format!("/settings/audit-log?{}", parts.join("&"))
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[component]

@@ -1,6 +1,7 @@
 //! The console UI, rendered on the server and hydrated in the browser. One module per screen;
 //! shared widgets in `widgets`.
 
+mod access;
 mod audit_log;
 mod console_users;
 mod login;
@@ -56,6 +57,15 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=Console ssr=SsrMode::Async>
                     <Route path=path!("") view=overview::OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("access/accounts") view=access::AccountsPage ssr=SsrMode::Async />
+                    <ParentRoute path=path!("access/accounts/:account") view=access::AccountLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=access::AccountOverview ssr=SsrMode::Async />
+                        <Route path=path!("user-groups") view=access::UserGroupsTab ssr=SsrMode::Async />
+                        <Route path=path!("api-keys") view=access::ApiKeysTab ssr=SsrMode::Async />
+                        <Route path=path!("users") view=access::UsersTab ssr=SsrMode::Async />
+                        <Route path=path!("users/:user") view=access::UserDetail ssr=SsrMode::Async />
+                        <Route path=path!("groups/:group") view=access::GroupDetail ssr=SsrMode::Async />
+                    </ParentRoute>
                     <Route
                         path=path!("settings/console-users")
                         view=console_users::ConsoleUsersPage
@@ -154,6 +164,10 @@ fn Nav(info: SessionInfo) -> impl IntoView {
         <nav class="sidenav" aria-label="Main">
             <ul>
                 <NavLink href="/" label="Overview" />
+            </ul>
+            <h2 class="nav-section">"Access Management"</h2>
+            <ul>
+                <NavLink href="/access/accounts" label="Accounts" />
             </ul>
             <h2 class="nav-section">"Settings"</h2>
             <ul>

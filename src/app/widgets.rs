@@ -75,6 +75,56 @@ pub fn CsrfField() -> impl IntoView {
     view! { <input type="hidden" name="csrf" value=token /> }
 }
 
+/// Percent-encodes a query parameter value.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A read-only value with a Copy button (tenant URLs, new API keys). Without JavaScript the
+/// value is still there to select and copy by hand.
+#[component]
+pub fn CopyField(label: &'static str, id: &'static str, value: String) -> impl IntoView {
+    let (copied, set_copied) = signal(false);
+    let text = value.clone();
+    view! {
+        <div class="field copy-field">
+            <label for=id>{label}</label>
+            <div class="copy-row">
+                <input id=id type="text" class="mono" readonly value=value spellcheck="false" />
+                <button
+                    type="button"
+                    class="btn"
+                    data-copy-for=id
+                    on:click=move |_| {
+                        copy_to_clipboard(&text);
+                        set_copied.set(true);
+                    }
+                >
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+        </div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn copy_to_clipboard(text: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.navigator().clipboard().write_text(text);
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn copy_to_clipboard(_text: &str) {}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -292,6 +292,7 @@ pub async fn create_key(pool: &Pool, k: &NewKey<'_>) -> sqlx::Result<()> {
 }
 
 pub async fn keys(pool: &Pool, account: &str) -> sqlx::Result<Vec<ApiKeyInfo>> {
+    let now = crate::timefmt::now();
     let rows = sqlx::query(
         "SELECT k.id, k.name, k.prefix, k.created_at, k.created_by, k.last_used_at, k.expires_at, k.revoked_at,
             (SELECT group_concat(g.display_name, char(31)) FROM scim_api_key_groups kg
@@ -309,7 +310,7 @@ pub async fn keys(pool: &Pool, account: &str) -> sqlx::Result<Vec<ApiKeyInfo>> {
                 .map(|g| g.split('\u{1f}').map(str::to_string).collect())
                 .unwrap_or_default();
             groups.sort();
-            ApiKeyInfo {
+            let mut k = ApiKeyInfo {
                 id: r.get("id"),
                 name: r.get("name"),
                 prefix: r.get("prefix"),
@@ -319,7 +320,10 @@ pub async fn keys(pool: &Pool, account: &str) -> sqlx::Result<Vec<ApiKeyInfo>> {
                 last_used_at: r.get("last_used_at"),
                 expires_at: r.get("expires_at"),
                 revoked_at: r.get("revoked_at"),
-            }
+                status: String::new(),
+            };
+            k.status = k.status(&now).to_string();
+            k
         })
         .collect())
 }
@@ -341,6 +345,7 @@ pub async fn revoke_key(pool: &Pool, account: &str, key: &str, now: &str) -> sql
 #[derive(Debug, Clone)]
 pub struct KeyGrant {
     pub key_id: String,
+    pub key_name: String,
     pub account_id: String,
     pub expires_at: Option<String>,
     pub revoked: bool,
@@ -349,7 +354,7 @@ pub struct KeyGrant {
 
 pub async fn key_by_hash(pool: &Pool, hash: &str) -> sqlx::Result<Option<KeyGrant>> {
     let row = sqlx::query(
-        "SELECT k.id, k.account_id, k.expires_at, k.revoked_at,
+        "SELECT k.id, k.name, k.account_id, k.expires_at, k.revoked_at,
             (SELECT max(CASE g.role WHEN 'account_admin' THEN 2 WHEN 'account_viewer' THEN 1 ELSE 0 END)
                FROM scim_api_key_groups kg JOIN scim_groups g ON g.id = kg.group_id WHERE kg.key_id = k.id) AS level
          FROM scim_api_keys k WHERE k.hash = $1",
@@ -362,6 +367,7 @@ pub async fn key_by_hash(pool: &Pool, hash: &str) -> sqlx::Result<Option<KeyGran
         let revoked: Option<String> = r.get("revoked_at");
         KeyGrant {
             key_id: r.get("id"),
+            key_name: r.get("name"),
             account_id: r.get("account_id"),
             expires_at: r.get("expires_at"),
             revoked: revoked.is_some(),

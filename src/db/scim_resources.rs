@@ -311,11 +311,12 @@ pub async fn insert_user(
     cols: &UserCols,
     doc: &str,
     now: &str,
+    source: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO scim_users (id, account_id, user_name, user_name_lower, external_id, display_name,
-            display_name_lower, primary_email, active, doc, version, created_at, last_modified)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11)",
+            display_name_lower, primary_email, active, doc, version, created_at, last_modified, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11, $12)",
     )
     .bind(id)
     .bind(account)
@@ -328,6 +329,7 @@ pub async fn insert_user(
     .bind(cols.active)
     .bind(doc)
     .bind(now)
+    .bind(source)
     .execute(&mut *conn)
     .await?;
     insert_emails(conn, account, id, &cols.emails).await
@@ -393,11 +395,12 @@ pub async fn insert_group(
     external_id: Option<&str>,
     doc: &str,
     now: &str,
+    source: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO scim_groups (id, account_id, source, role, display_name, display_name_lower, external_id,
-            doc, version, created_at, last_modified)
-         VALUES ($1, $2, 'scim', 'none', $3, $4, $5, $6, 1, $7, $7)",
+            doc, version, created_at, last_modified, created_by)
+         VALUES ($1, $2, 'scim', 'none', $3, $4, $5, $6, 1, $7, $7, $8)",
     )
     .bind(id)
     .bind(account)
@@ -406,6 +409,7 @@ pub async fn insert_group(
     .bind(external_id)
     .bind(doc)
     .bind(now)
+    .bind(source)
     .execute(conn)
     .await
     .map(|_| ())
@@ -588,4 +592,111 @@ pub async fn remove_member(conn: &mut SqliteConnection, group: &str, member: &st
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+// ---- console views ---------------------------------------------------------------------------
+
+/// Prefix search on userName, displayName or any email, keyset-paged by id: each page is an
+/// index range scan, so page 2,000 costs what page 1 does.
+fn push_user_search(qb: &mut QueryBuilder<'_, Sqlite>, account: &str, q: Option<&str>) {
+    qb.push(" FROM scim_users WHERE account_id = ")
+        .push_bind(account.to_string());
+    if let Some(q) = q.map(str::to_lowercase).filter(|q| !q.is_empty()) {
+        let mut upper = q.clone();
+        upper.push(char::MAX);
+        qb.push(" AND ((user_name_lower >= ")
+            .push_bind(q.clone())
+            .push(" AND user_name_lower < ")
+            .push_bind(upper.clone());
+        qb.push(") OR (display_name_lower >= ")
+            .push_bind(q.clone())
+            .push(" AND display_name_lower < ")
+            .push_bind(upper.clone());
+        qb.push(") OR id IN (SELECT user_id FROM scim_user_emails WHERE account_id = ")
+            .push_bind(account.to_string());
+        qb.push(" AND value_lower >= ")
+            .push_bind(q)
+            .push(" AND value_lower < ")
+            .push_bind(upper)
+            .push("))");
+    }
+}
+
+pub async fn console_user_page(
+    pool: &Pool,
+    account: &str,
+    q: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<(Vec<crate::model::ScimUserRow>, bool)> {
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "SELECT id, user_name, display_name, primary_email, active, external_id, created_by, last_modified",
+    );
+    push_user_search(&mut qb, account, q);
+    if let Some(a) = after {
+        qb.push(" AND id > ").push_bind(a.to_string());
+    }
+    qb.push(" ORDER BY id LIMIT ").push_bind(limit + 1);
+    let rows = qb.build().fetch_all(pool).await?;
+    let more = rows.len() as i64 > limit;
+    Ok((
+        rows.iter()
+            .take(limit as usize)
+            .map(|r| crate::model::ScimUserRow {
+                id: r.get("id"),
+                user_name: r.get("user_name"),
+                display_name: r.get("display_name"),
+                email: r.get("primary_email"),
+                active: r.get::<Option<i64>, _>("active").map(|a| a != 0),
+                external_id: r.get("external_id"),
+                source: r.get("created_by"),
+                last_modified: r.get("last_modified"),
+            })
+            .collect(),
+        more,
+    ))
+}
+
+pub async fn console_user_count(pool: &Pool, account: &str, q: Option<&str>) -> sqlx::Result<i64> {
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+    push_user_search(&mut qb, account, q);
+    qb.build_query_scalar().fetch_one(pool).await
+}
+
+/// Who provisioned a resource (the API key's name).
+pub async fn source_of(pool: &Pool, table: Table, account: &str, id: &str) -> sqlx::Result<Option<String>> {
+    let sql = match table {
+        Table::Users => "SELECT created_by FROM scim_users WHERE account_id = $1 AND id = $2",
+        Table::Groups => "SELECT created_by FROM scim_groups WHERE account_id = $1 AND id = $2",
+    };
+    Ok(sqlx::query_scalar::<_, Option<String>>(sql)
+        .bind(account)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .flatten())
+}
+
+/// The first members of a group with their current names, and how many there are.
+pub async fn member_names(
+    pool: &Pool,
+    group: &str,
+    limit: i64,
+) -> sqlx::Result<(Vec<(String, String)>, i64)> {
+    let rows = sqlx::query(
+        "SELECT m.member_id, COALESCE(u.user_name, g.display_name, m.member_id) AS name
+         FROM scim_members m
+         LEFT JOIN scim_users u ON m.member_type = 'User' AND u.id = m.member_id
+         LEFT JOIN scim_groups g ON m.member_type = 'Group' AND g.id = m.member_id
+         WHERE m.group_id = $1 ORDER BY name LIMIT $2",
+    )
+    .bind(group)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM scim_members WHERE group_id = $1")
+        .bind(group)
+        .fetch_one(pool)
+        .await?;
+    Ok((rows.iter().map(|r| (r.get(0), r.get(1))).collect(), total))
 }

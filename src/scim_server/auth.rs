@@ -71,6 +71,7 @@ impl LastUsed {
 /// An authenticated SCIM request: the account and what the key may do there.
 pub struct Authed {
     pub account: String,
+    pub key_name: String,
     pub role: AccountRole,
     /// The base URL the request addressed, `{public_url}/gateway/.../account/{id}`.
     pub base: String,
@@ -198,6 +199,7 @@ impl FromRequestParts<AppState> for Authed {
         Ok(Authed {
             base: format!("{}{base_path}", state.settings.public_url),
             account,
+            key_name: grant.key_name,
             role: grant.role,
         })
     }

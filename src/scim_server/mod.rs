@@ -78,6 +78,7 @@ fn ctx<'a>(st: &'a AppState, a: &'a Authed) -> Ctx<'a> {
         rt: &st.scim,
         account: &a.account,
         base: &a.base,
+        source: &a.key_name,
     }
 }
 

@@ -27,6 +27,8 @@ pub struct Ctx<'a> {
     pub rt: &'a Runtime,
     pub account: &'a str,
     pub base: &'a str,
+    /// The name of the API key making the request, recorded as the source of what it creates.
+    pub source: &'a str,
 }
 
 fn table(kind: Kind) -> Table {
@@ -293,6 +295,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
                 &cols,
                 &Value::Object(doc).to_string(),
                 &now,
+                ctx.source,
             )
             .await
             .map_err(|e| uniqueness(e, &cols.user_name))?;
@@ -313,6 +316,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
                 external.as_deref(),
                 &Value::Object(doc).to_string(),
                 &now,
+                ctx.source,
             )
             .await
             .map_err(db_err)?;

@@ -1,0 +1,78 @@
+import { expect, test } from "@playwright/test";
+import { ADMIN_PASSWORD, hydrated, signIn, unique } from "./helpers";
+
+test("admin creates an account, adds an API key shown once, and a SCIM client uses it", async ({ page, context }) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await hydrated(page);
+  await page.getByRole("link", { name: "Accounts" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Accounts" })).toBeVisible();
+  const name = unique("Acme ");
+  await page.getByLabel("Name").fill(name);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("link", { name: "Open it" }).click();
+  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+
+  // The tenant URL with a copy button.
+  const tenant = await page.locator("#tenant-url").inputValue();
+  expect(tenant).toMatch(/\/gateway\/api\/scim\/account\/[A-Za-z0-9_-]{22}$/);
+  await page.locator('[data-copy-for="tenant-url"]').click();
+  await expect(page.locator('[data-copy-for="tenant-url"]')).toHaveText("Copied");
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(tenant);
+
+  // Add API Key: name, Permissions Inherited from (Account Administrators preselected), shown once.
+  await page.getByRole("link", { name: "API keys" }).click();
+  await page.getByLabel("Name").fill("Microsoft Entra ID");
+  await expect(page.getByLabel(/Account Administrators/)).toBeChecked();
+  await page.getByRole("button", { name: "Add API Key" }).click();
+  await expect(page.getByText("will not be shown again")).toBeVisible();
+  const key = await page.locator("#new-api-key").inputValue();
+  expect(key).toMatch(/^pvs_[A-Za-z0-9_-]{43}$/);
+  expect(await page.locator("#new-key-tenant-url").inputValue()).toBe(tenant);
+  const row = page.locator('tr[data-key="Microsoft Entra ID"]');
+  await expect(row).toContainText(key.slice(0, 12));
+  await expect(row).toContainText("Account Administrators");
+  await expect(row).toContainText("Active");
+
+  // A SCIM client provisions a user with it; the user shows up in the console.
+  const created = await page.request.post(`${tenant}/Users`, {
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/scim+json" },
+    data: { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "jay.young@contoso.com", displayName: "Jay Young" },
+  });
+  expect(created.status()).toBe(201);
+  await page.getByRole("link", { name: "Users" }).click();
+  await page.getByLabel("Search").fill("jay");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.locator('tr[data-user="jay.young@contoso.com"]')).toContainText("Microsoft Entra ID");
+  await page.getByRole("link", { name: "jay.young@contoso.com" }).click();
+  await expect(page.locator("pre.json")).toContainText('"userName": "jay.young@contoso.com"');
+
+  // Reloading does not show the key again; revoking stops it.
+  await page.goto(new URL(page.url()).pathname.replace(/\/users\/.*$/, "/api-keys"));
+  await expect(page.getByText("will not be shown again")).toHaveCount(0);
+  await hydrated(page);
+  await page.locator('tr[data-key="Microsoft Entra ID"]').getByRole("button", { name: "Revoke" }).click();
+  await expect(page.locator('tr[data-key="Microsoft Entra ID"]')).toContainText("Revoked");
+  const refused = await page.request.get(`${tenant}/Users`, { headers: { Authorization: `Bearer ${key}` } });
+  expect(refused.status()).toBe(401);
+});
+
+test("user groups: add a Viewer group and change its role", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await hydrated(page);
+  await page.goto("/access/accounts");
+  await hydrated(page);
+  await page.getByLabel("Name").fill(unique("Groups "));
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("link", { name: "Open it" }).click();
+  await page.getByRole("link", { name: "User groups" }).click();
+  await expect(page.locator('tr[data-group="Account Administrators"]')).toContainText("Built in");
+  await page.getByLabel("Name").fill("Auditors");
+  await page.getByLabel("Role", { exact: true }).selectOption("account_viewer");
+  await page.getByRole("button", { name: "Add group" }).click();
+  const row = page.locator('tr[data-group="Auditors"]');
+  await expect(row).toContainText("Account Viewer");
+  await row.getByLabel("Role of Auditors").selectOption("account_admin");
+  await row.getByRole("button", { name: "Set role" }).click();
+  await expect(row.locator("td").nth(2)).toHaveText("Account Admin");
+});

@@ -1,0 +1,199 @@
+use super::super::widgets::{when, ActionError, CopyField, CsrfField, ErrorText, FieldError};
+use super::use_account;
+use crate::api::access::{list_api_keys, list_user_groups, take_new_api_key, CreateApiKey, RevokeApiKey};
+use crate::model::{ApiKeyInfo, NewApiKey};
+use leptos::prelude::*;
+
+#[component]
+pub fn ApiKeysTab() -> impl IntoView {
+    let me = super::super::use_session();
+    let a = use_account();
+    let create = ServerAction::<CreateApiKey>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    let created = Signal::derive(move || create.value().get());
+    let account = a.id.clone();
+    let keys = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        move |_| list_api_keys(account.clone()),
+    );
+    let account = a.id.clone();
+    let groups = Resource::new(|| (), move |_| list_user_groups(account.clone()));
+    // After a form post without JavaScript the new key waits in the session for this one view.
+    let is_admin = me.is_admin();
+    let flashed = Resource::new(
+        || (),
+        move |_| async move {
+            if is_admin {
+                take_new_api_key().await.ok().flatten()
+            } else {
+                None
+            }
+        },
+    );
+    let admin = super::super::use_session().is_admin();
+    let account = a.id.clone();
+    view! {
+        {move || created.get().and_then(|r| r.ok()).map(|k| view! { <ShowOnce k /> })}
+        <Suspense>
+            {move || Suspend::new(async move { flashed.await.map(|k| view! { <ShowOnce k /> }) })}
+        </Suspense>
+        {admin
+            .then(|| {
+                view! {
+                    <section class="card">
+                        <h2>"Add API Key"</h2>
+                        <ActionForm action=create attr:class="form">
+                            <CsrfField />
+                            <input type="hidden" name="account" value=a.id.clone() />
+                            <ActionError value=created />
+                            <div class="field">
+                                <label for="key-name">"Name"</label>
+                                <input id="key-name" name="name" type="text" required maxlength="100" autocomplete="off"
+                                    placeholder="e.g. Microsoft Entra ID" />
+                                <FieldError value=created field="name" />
+                            </div>
+                            <fieldset class="field">
+                                <legend>"Permissions Inherited from"</legend>
+                                <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                                    {move || Suspend::new(async move {
+                                        let list = groups.await.unwrap_or_default();
+                                        list.into_iter()
+                                            .map(|g| {
+                                                let id = format!("inherit-{}", g.id);
+                                                let builtin = g.source == crate::model::GroupSource::BuiltIn;
+                                                view! {
+                                                    <div class="check">
+                                                        <input type="checkbox" id=id.clone() name="groups[]" value=g.id.clone() checked=builtin />
+                                                        <label for=id>
+                                                            {g.name.clone()}
+                                                            <span class="muted">{format!(" ({})", g.role.label())}</span>
+                                                        </label>
+                                                    </div>
+                                                }
+                                            })
+                                            .collect_view()
+                                    })}
+                                </Suspense>
+                                <p class="hint">"The key may do what any of these groups' roles allow. SCIM writes need Account Admin."</p>
+                                <FieldError value=created field="groups" />
+                            </fieldset>
+                            <div class="field">
+                                <label for="key-expiry">"Expires"</label>
+                                <select id="key-expiry" name="expires_in_days">
+                                    <option value="">"Never"</option>
+                                    <option value="30">"In 30 days"</option>
+                                    <option value="90">"In 90 days"</option>
+                                    <option value="365">"In a year"</option>
+                                </select>
+                                <FieldError value=created field="expires" />
+                            </div>
+                            <div class="field field-action">
+                                <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>
+                                    "Add API Key"
+                                </button>
+                            </div>
+                        </ActionForm>
+                    </section>
+                }
+            })}
+        <section class="card">
+            <h2>"API keys"</h2>
+            <ActionError value=Signal::derive(move || revoke.value().get()) />
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {
+                    let account = account.clone();
+                    move || {
+                        let account = account.clone();
+                        Suspend::new(async move {
+                            match keys.await {
+                                Err(e) => view! { <ErrorText error=e /> }.into_any(),
+                                Ok(list) if list.is_empty() => view! { <p class="muted">"No API keys yet."</p> }.into_any(),
+                                Ok(list) => view! { <KeyTable list account admin revoke /> }.into_any(),
+                            }
+                        })
+                    }
+                }
+            </Suspense>
+        </section>
+    }
+}
+
+/// The new key, shown this once next to the tenant URL.
+#[component]
+fn ShowOnce(k: NewApiKey) -> impl IntoView {
+    view! {
+        <section class="card card-highlight" aria-labelledby="new-key-title">
+            <h2 id="new-key-title">{format!("API key {} created", k.name)}</h2>
+            <p class="alert alert-warn" role="alert">
+                "Copy the key now. It is not stored and will not be shown again; if it is lost, add a new key and revoke this one."
+            </p>
+            <CopyField label="API key (secret token)" id="new-api-key" value=k.key />
+            <CopyField label="Tenant URL" id="new-key-tenant-url" value=k.tenant_url />
+        </section>
+    }
+}
+
+#[component]
+fn KeyTable(
+    list: Vec<ApiKeyInfo>,
+    account: String,
+    admin: bool,
+    revoke: ServerAction<RevokeApiKey>,
+) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Prefix"</th>
+                        <th scope="col">"Permissions inherited from"</th>
+                        <th scope="col">"Created"</th>
+                        <th scope="col">"Last used"</th>
+                        <th scope="col">"Expires"</th>
+                        <th scope="col">"Status"</th>
+                        {admin.then(|| view! { <th scope="col">"Actions"</th> })}
+                    </tr>
+                </thead>
+                <tbody>
+                    {list
+                        .into_iter()
+                        .map(|k| {
+                            let status = k.status.clone();
+                            let (acc, kid) = (account.clone(), k.id.clone());
+                            let form = if admin && status == "Active" {
+                                Some(view! {
+                                    <ActionForm action=revoke attr:class="inline">
+                                        <CsrfField />
+                                        <input type="hidden" name="account" value=acc />
+                                        <input type="hidden" name="key" value=kid />
+                                        <button type="submit" class="btn btn-danger">"Revoke"</button>
+                                    </ActionForm>
+                                })
+                            } else {
+                                None
+                            };
+                            let actions = admin.then(|| view! { <td class="actions">{form}</td> });
+                            let class = match status.as_str() {
+                                "Active" => "status status-success",
+                                _ => "status status-failure",
+                            };
+                            view! {
+                                <tr data-key=k.name.clone()>
+                                    <th scope="row">{k.name.clone()}</th>
+                                    <td class="mono">{format!("{}…", k.prefix)}</td>
+                                    <td>{k.groups.join(", ")}</td>
+                                    <td class="nowrap">{when(&k.created_at)} <span class="muted">{format!(" by {}", k.created_by)}</span></td>
+                                    <td class="nowrap">{k.last_used_at.as_deref().map(when).unwrap_or_else(|| "Never".into())}</td>
+                                    <td class="nowrap">{k.expires_at.as_deref().map(when).unwrap_or_else(|| "Never".into())}</td>
+                                    <td><span class=class>{status.clone()}</span></td>
+                                    {actions}
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}

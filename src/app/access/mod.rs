@@ -1,0 +1,220 @@
+//! Access Management: SCIM accounts (tenant URL), their user groups, API keys, and the users and
+//! groups identity providers have provisioned into them.
+
+mod keys;
+mod resources;
+mod user_groups;
+
+pub use keys::ApiKeysTab;
+pub use resources::{GroupDetail, UserDetail, UsersTab};
+pub use user_groups::UserGroupsTab;
+
+use super::widgets::{invalid, when, ActionError, CopyField, CsrfField, ErrorText, FieldError};
+use crate::api::access::{get_account, list_accounts, CreateAccount};
+use crate::model::AccountSummary;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Outlet, A};
+use leptos_router::hooks::use_params_map;
+
+/// The account id of the page, from the URL.
+pub fn account_id() -> Memo<String> {
+    let params = use_params_map();
+    Memo::new(move |_| params.with(|p| p.get("account").unwrap_or_default()))
+}
+
+#[component]
+pub fn AccountsPage() -> impl IntoView {
+    let me = super::use_session();
+    let create = ServerAction::<CreateAccount>::new();
+    let created = Signal::derive(move || create.value().get());
+    let accounts = Resource::new(move || create.version().get(), |_| list_accounts());
+    view! {
+        <Title text="Accounts" />
+        <h1>"Accounts"</h1>
+        <p class="lead">
+            "Each account is a SCIM 2.0 endpoint that identity providers (Microsoft Entra ID, Okta, or Provisio's own provisioning) provision users and groups into. Give the provider the account's tenant URL and an API key."
+        </p>
+        {me
+            .is_admin()
+            .then(|| {
+                view! {
+                    <section class="card">
+                        <h2>"Create an account"</h2>
+                        <ActionForm action=create attr:class="form form-row">
+                            <CsrfField />
+                            <ActionError value=created />
+                            <div class="field">
+                                <label for="account-name">"Name"</label>
+                                <input id="account-name" name="name" type="text" required maxlength="100"
+                                    autocomplete="off" aria-invalid=invalid(created, "name") />
+                                <FieldError value=created field="name" />
+                            </div>
+                            <div class="field field-action">
+                                <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>
+                                    "Create account"
+                                </button>
+                            </div>
+                            {move || {
+                                created.get().and_then(|r| r.ok()).map(|id| {
+                                    view! {
+                                        <p class="alert alert-ok" role="status">
+                                            "Account created. "
+                                            <a href=format!("/access/accounts/{id}")>"Open it"</a>
+                                            " to copy its tenant URL and add an API key."
+                                        </p>
+                                    }
+                                })
+                            }}
+                        </ActionForm>
+                    </section>
+                }
+            })}
+        <section class="card">
+            <h2>"All accounts"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match accounts.await {
+                        Err(e) => view! { <ErrorText error=e /> }.into_any(),
+                        Ok(list) if list.is_empty() => {
+                            view! { <p class="muted">"No accounts yet."</p> }.into_any()
+                        }
+                        Ok(list) => view! { <AccountTable list /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn AccountTable(list: Vec<AccountSummary>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Account id"</th>
+                        <th scope="col" class="num">"Users"</th>
+                        <th scope="col" class="num">"User groups"</th>
+                        <th scope="col" class="num">"Active API keys"</th>
+                        <th scope="col">"Created"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {list
+                        .into_iter()
+                        .map(|a| {
+                            view! {
+                                <tr data-account=a.id.clone()>
+                                    <th scope="row">
+                                        <a href=format!("/access/accounts/{}", a.id)>{a.name.clone()}</a>
+                                    </th>
+                                    <td class="mono">{a.id.clone()}</td>
+                                    <td class="num">{a.users}</td>
+                                    <td class="num">{a.groups}</td>
+                                    <td class="num">{a.active_keys}</td>
+                                    <td class="nowrap">{when(&a.created_at)}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// The frame of one account: its name, tabs, and the tab's content.
+#[component]
+pub fn AccountLayout() -> impl IntoView {
+    let id = account_id();
+    let account = Resource::new(move || id.get(), get_account);
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match account.await {
+                    Err(e) => {
+                        #[cfg(feature = "ssr")]
+                        if matches!(e, crate::api::ApiError::NotFound(_)) {
+                            if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+                                res.set_status(axum::http::StatusCode::NOT_FOUND);
+                            }
+                        }
+                        view! {
+                            <Title text="Account" />
+                            <h1>"Account"</h1>
+                            <ErrorText error=e />
+                            <p><a href="/access/accounts">"All accounts"</a></p>
+                        }
+                            .into_any()
+                    }
+                    Ok(a) => {
+                        provide_context(a.clone());
+                        let base = format!("/access/accounts/{}", a.id);
+                        view! {
+                            <Title text=a.name.clone() />
+                            <p class="crumbs"><a href="/access/accounts">"Accounts"</a> " / "</p>
+                            <h1>{a.name.clone()}</h1>
+                            <nav class="tabs" aria-label="Account">
+                                <A href=base.clone() exact=true>"Overview"</A>
+                                <A href=format!("{base}/user-groups")>"User groups"</A>
+                                <A href=format!("{base}/api-keys")>"API keys"</A>
+                                <A href=format!("{base}/users")>"Users"</A>
+                            </nav>
+                            <Outlet />
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The account provided by [`AccountLayout`].
+pub fn use_account() -> AccountSummary {
+    expect_context::<AccountSummary>()
+}
+
+#[component]
+pub fn AccountOverview() -> impl IntoView {
+    let a = use_account();
+    view! {
+        <section class="card">
+            <h2>"Connect an identity provider"</h2>
+            <CopyField label="Tenant URL" id="tenant-url" value=a.tenant_url.clone() />
+            <ol class="steps">
+                <li>
+                    "In " <a href=format!("/access/accounts/{}/api-keys", a.id)>"API keys"</a>
+                    ", add a key that inherits permissions from "
+                    <strong>"Account Administrators"</strong> " (writing users and groups needs Account Admin)."
+                </li>
+                <li>
+                    "In the identity provider's provisioning settings, enter the tenant URL above and the key as the secret token, then test the connection."
+                </li>
+                <li>"Users and groups appear under " <a href=format!("/access/accounts/{}/users", a.id)>"Users"</a> " as they are provisioned."</li>
+            </ol>
+            <p class="hint">
+                "The same endpoint also answers at "
+                <span class="mono">{a.tenant_url.replace("/gateway/api/", "/gateway/ng/api/")}</span> "."
+            </p>
+        </section>
+        <section class="card">
+            <h2>"Summary"</h2>
+            <dl class="facts">
+                <dt>"Account id"</dt>
+                <dd class="mono">{a.id.clone()}</dd>
+                <dt>"Users"</dt>
+                <dd>{a.users}</dd>
+                <dt>"User groups"</dt>
+                <dd>{a.groups}</dd>
+                <dt>"Active API keys"</dt>
+                <dd>{a.active_keys}</dd>
+                <dt>"Created"</dt>
+                <dd>{when(&a.created_at)}</dd>
+            </dl>
+        </section>
+    }
+}
