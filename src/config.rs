@@ -54,6 +54,8 @@ pub enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Benchmark the SCIM endpoint side by side with scim2-server (see BENCHMARKS.md).
+    BenchScim(crate::bench::BenchArgs),
 }
 
 /// How tenant URLs are printed by the command line: the server's public URL.

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
             Command::Admin { command } => admin(&cli.common, command).await,
             Command::Account { command } => account(&cli.common, command).await,
             Command::ApiKey { command } => api_key(&cli.common, command).await,
+            Command::BenchScim(args) => provisio::bench::run_bench(args).await.map_err(StartError::Other),
         }
     });
     match result {

@@ -405,10 +405,26 @@ async fn gate(req: Request, next: Next) -> Response {
         };
         return redirect_see_other(&location);
     }
+    let mut req = req;
     if req.method() == Method::GET {
-        if let Some(s) = req.extensions().get::<tower_sessions::Session>() {
-            if let Err(e) = session::ensure_csrf(s).await {
+        if let Some(s) = req.extensions().get::<tower_sessions::Session>().cloned() {
+            if let Err(e) = session::ensure_csrf(&s).await {
                 tracing::error!(error = %e, "could not store the CSRF token in the session");
+            }
+            // A key created by a form post without JavaScript is shown by the page the post
+            // redirected to, once: taken from the session here, so that every render of this
+            // one request sees it and no later request does.
+            if path.ends_with("/api-keys") {
+                match s
+                    .remove::<crate::model::NewApiKey>(crate::api::access::NEW_KEY)
+                    .await
+                {
+                    Ok(Some(k)) => {
+                        req.extensions_mut().insert(crate::api::access::FlashedKey(k));
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "could not read the session"),
+                }
             }
         }
     }

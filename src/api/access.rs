@@ -127,9 +127,14 @@ pub async fn list_api_keys(account: String) -> Result<Vec<ApiKeyInfo>, ApiError>
 }
 
 /// Session key holding a new API key between a form post without JavaScript and the page it
-/// redirects to; read once and removed.
+/// redirects to; the console's gate middleware moves it into that page request's [`FlashedKey`].
 #[cfg(feature = "ssr")]
-const NEW_KEY: &str = "new_api_key";
+pub const NEW_KEY: &str = "new_api_key";
+
+/// The new API key for the page request that shows it.
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct FlashedKey(pub NewApiKey);
 
 #[server(endpoint = "access/create_api_key")]
 pub async fn create_api_key(
@@ -163,12 +168,12 @@ pub async fn create_api_key(
     Ok(created)
 }
 
-/// The key created by the last plain form post, once.
+/// The key created by the last plain form post, for the page view that follows it.
 #[server(endpoint = "access/take_new_api_key")]
 pub async fn take_new_api_key() -> Result<Option<NewApiKey>, ApiError> {
     use ssr::*;
     guard::require(Role::Administrator)?;
-    Ok(guard::session()?.remove::<NewApiKey>(NEW_KEY).await?)
+    Ok(guard::flashed_key())
 }
 
 #[server(endpoint = "access/revoke_api_key")]

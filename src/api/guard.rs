@@ -74,6 +74,15 @@ pub async fn admin_change(submitted_csrf: &str) -> Result<CurrentUser, ApiError>
     Ok(user)
 }
 
+/// The API key a plain form post just created, when this is the page request that shows it.
+pub fn flashed_key() -> Option<crate::model::NewApiKey> {
+    parts()
+        .ok()?
+        .extensions
+        .get::<super::access::FlashedKey>()
+        .map(|k| k.0.clone())
+}
+
 /// Did the hydrated console call (it asks for JSON), rather than a plain form post?
 pub fn wants_json() -> bool {
     parts()

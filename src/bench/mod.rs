@@ -1,0 +1,503 @@
+//! `provisio bench-scim`: the SCIM endpoint's benchmark, side by side with scim2-server (the
+//! reference implementation from ../shared/peers) under the same workload. It starts both
+//! servers itself, loads the same users and groups into each over HTTP, then measures lookups,
+//! deep pages, creates and deactivations, and prints req/s, p50 and p99 with the ratios.
+//!
+//! A benchmark, not a test: it asserts nothing, because this machine is shared and noisy.
+
+use anyhow::{anyhow, Context};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Users to load into each server.
+    #[arg(long, default_value_t = 100_000)]
+    pub users: u64,
+    /// Groups to load into each server.
+    #[arg(long, default_value_t = 1_000)]
+    pub groups: u64,
+    /// Seconds per measured phase.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Concurrent connections to Provisio.
+    #[arg(long, default_value_t = 8)]
+    pub connections: usize,
+    /// Concurrent connections to scim2-server (its HTTP/1.0 server resets beyond 4).
+    #[arg(long, default_value_t = 4)]
+    pub peer_connections: usize,
+    /// The scim2-server executable; without it only Provisio is measured.
+    #[arg(long)]
+    pub scim2_server: Option<PathBuf>,
+}
+
+struct Target {
+    name: &'static str,
+    base: String,
+    token: String,
+    connections: usize,
+    client: reqwest::Client,
+    user_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub requests: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl Stats {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.seconds.max(1e-9)
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+type MakeRequest = Arc<dyn Fn(&Target, u64) -> reqwest::RequestBuilder + Send + Sync>;
+
+/// Runs `make` from `connections` workers until `limit` (a duration or a request count).
+async fn run(target: &Arc<Target>, connections: usize, limit: Limit, make: MakeRequest) -> Stats {
+    let counter = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (t, counter, errors, make) = (target.clone(), counter.clone(), errors.clone(), make.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                match limit {
+                    Limit::Count(c) if n >= c => break,
+                    Limit::Time(d) if start.elapsed() >= d => break,
+                    _ => {}
+                }
+                let t0 = Instant::now();
+                let ok = match make(&t, n).send().await {
+                    Ok(r) => {
+                        let ok = r.status().is_success();
+                        let _ = r.bytes().await;
+                        ok
+                    }
+                    Err(_) => false,
+                };
+                if !ok {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+                lat.push(t0.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap_or_default());
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    all.sort();
+    Stats {
+        requests: all.len() as u64,
+        errors: errors.load(Ordering::Relaxed),
+        seconds,
+        p50_ms: percentile(&all, 0.50),
+        p99_ms: percentile(&all, 0.99),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Limit {
+    Count(u64),
+    Time(Duration),
+}
+
+fn user(i: u64) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": format!("bench.user.{i}@example.com"),
+        "externalId": format!("ext-{i}"),
+        "displayName": format!("Bench User {i}"),
+        "name": {"givenName": "Bench", "familyName": format!("User {i}")},
+        "emails": [{"value": format!("bench.user.{i}@example.com"), "type": "work", "primary": true}],
+        "active": true,
+    })
+}
+
+fn authed(t: &Target, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    r.header("Authorization", format!("Bearer {}", t.token))
+        .header("Content-Type", "application/scim+json")
+}
+
+/// Loads users (collecting their ids) and groups; returns the create statistics.
+async fn load(t: &mut Target, users: u64, groups: u64) -> anyhow::Result<(Stats, Stats)> {
+    let ids = Arc::new(std::sync::Mutex::new(vec![String::new(); users as usize]));
+    let shared = Arc::new(Target {
+        name: t.name,
+        base: t.base.clone(),
+        token: t.token.clone(),
+        connections: t.connections,
+        client: t.client.clone(),
+        user_ids: Vec::new(),
+    });
+    // Creates go through a worker that records each new id.
+    let counter = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..t.connections {
+        let (s, ids, counter) = (shared.clone(), ids.clone(), counter.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            loop {
+                let i = counter.fetch_add(1, Ordering::Relaxed);
+                if i >= users {
+                    break;
+                }
+                let t0 = Instant::now();
+                let r = authed(&s, s.client.post(format!("{}/Users", s.base)))
+                    .body(user(i).to_string())
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status().as_u16() == 201 => {
+                        let v: Value = r.json().await.unwrap_or_default();
+                        if let Some(id) = v["id"].as_str() {
+                            ids.lock().unwrap()[i as usize] = id.to_string();
+                        }
+                    }
+                    _ => errors += 1,
+                }
+                lat.push(t0.elapsed());
+            }
+            (lat, errors)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await?;
+        lat.extend(l);
+        errors += e;
+    }
+    lat.sort();
+    let creates = Stats {
+        requests: lat.len() as u64,
+        errors,
+        seconds: start.elapsed().as_secs_f64(),
+        p50_ms: percentile(&lat, 0.5),
+        p99_ms: percentile(&lat, 0.99),
+    };
+    let groups_stats = run(
+        &shared,
+        t.connections,
+        Limit::Count(groups),
+        Arc::new(|t: &Target, n| {
+            authed(t, t.client.post(format!("{}/Groups", t.base)))
+                .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": format!("Bench Group {n}")}).to_string())
+        }),
+    )
+    .await;
+    t.user_ids = std::mem::take(&mut *ids.lock().unwrap());
+    if t.user_ids.iter().any(String::is_empty) {
+        return Err(anyhow!(
+            "{}: some users could not be created ({errors} errors)",
+            t.name
+        ));
+    }
+    Ok((creates, groups_stats))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(18080)
+}
+
+async fn wait_http(url: &str) -> anyhow::Result<()> {
+    let c = reqwest::Client::new();
+    for _ in 0..300 {
+        if c.get(url).send().await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(anyhow!("{url} did not answer"))
+}
+
+struct Guard(Vec<Child>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn cli(exe: &std::path::Path, data: &std::path::Path, public: &str, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(exe)
+        .args(args)
+        .env("PROVISIO_DATA_DIR", data)
+        .env("PROVISIO_PUBLIC_URL", public)
+        .env_remove("PROVISIO_DATABASE_URL")
+        .output()?;
+    if !out.status.success() {
+        return Err(anyhow!(
+            "provisio {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+async fn start_provisio(conns: usize) -> anyhow::Result<(Target, Child, tempfile_dir::Dir)> {
+    let exe = std::env::current_exe()?;
+    let dir = tempfile_dir::Dir::new()?;
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let out = cli(
+        &exe,
+        dir.path(),
+        &public,
+        &["account", "create", "--name", "bench"],
+    )?;
+    let url = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Tenant URL: "))
+        .ok_or_else(|| anyhow!("no tenant URL"))?
+        .to_string();
+    let account = url.rsplit('/').next().unwrap_or_default().to_string();
+    let key = cli(
+        &exe,
+        dir.path(),
+        &public,
+        &[
+            "api-key",
+            "create",
+            "--account",
+            &account,
+            "--name",
+            "bench",
+            "--group",
+            "Account Administrators",
+        ],
+    )?
+    .trim()
+    .to_string();
+    let child = Command::new(&exe)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("PROVISIO_DATA_DIR", dir.path())
+        .env("PROVISIO_ADMIN_PASSWORD", "benchmark admin password")
+        .env("PROVISIO_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start provisio")?;
+    wait_http(&format!("{public}/healthz")).await?;
+    Ok((
+        Target {
+            name: "provisio",
+            base: url,
+            token: key,
+            connections: conns,
+            client: reqwest::Client::builder().pool_max_idle_per_host(64).build()?,
+            user_ids: Vec::new(),
+        },
+        child,
+        dir,
+    ))
+}
+
+/// A temporary directory removed on drop (the benchmark's database).
+mod tempfile_dir {
+    pub struct Dir(std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> std::io::Result<Dir> {
+            let p = std::env::temp_dir().join(format!("provisio-bench-{}", uuid::Uuid::now_v7()));
+            std::fs::create_dir_all(&p)?;
+            Ok(Dir(p))
+        }
+        pub fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+async fn start_peer(exe: &std::path::Path, conns: usize) -> anyhow::Result<(Target, Child)> {
+    let port = free_port();
+    let child = Command::new(exe)
+        .args([
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--bearer-token",
+            "s3cret",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start scim2-server")?;
+    let base = format!("http://127.0.0.1:{port}/v2");
+    wait_http(&format!("{base}/ServiceProviderConfig")).await?;
+    Ok((
+        Target {
+            name: "scim2-server",
+            base,
+            token: "s3cret".into(),
+            connections: conns,
+            client: reqwest::Client::builder().pool_max_idle_per_host(0).build()?,
+            user_ids: Vec::new(),
+        },
+        child,
+    ))
+}
+
+struct Row {
+    phase: &'static str,
+    ours: Stats,
+    peer: Option<Stats>,
+}
+
+async fn measure(t: &Arc<Target>, users: u64, seconds: u64) -> Vec<(&'static str, Stats)> {
+    let d = Limit::Time(Duration::from_secs(seconds));
+    let mut out = Vec::new();
+    let lookup: MakeRequest = Arc::new(move |t: &Target, n| {
+        let i = (n.wrapping_mul(2_654_435_761)) % users;
+        authed(t, t.client.get(format!("{}/Users", t.base)))
+            .query(&[("filter", format!("userName eq \"bench.user.{i}@example.com\""))])
+    });
+    out.push(("userName eq lookup", run(t, t.connections, d, lookup).await));
+    let start = if users > 50_100 {
+        50_001
+    } else {
+        (users / 2).max(1)
+    };
+    let page: MakeRequest = Arc::new(move |t: &Target, _| {
+        authed(t, t.client.get(format!("{}/Users", t.base)))
+            .query(&[("startIndex", start.to_string()), ("count", "100".to_string())])
+    });
+    out.push((
+        "page startIndex=50001&count=100",
+        run(t, t.connections, d, page).await,
+    ));
+    let patch: MakeRequest = Arc::new(|t: &Target, n| {
+        let id = &t.user_ids[(n as usize * 7919) % t.user_ids.len()];
+        authed(t, t.client.patch(format!("{}/Users/{id}", t.base))).body(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "replace", "path": "active", "value": n % 2 == 1}]})
+            .to_string(),
+        )
+    });
+    out.push(("PATCH active=false", run(t, t.connections, d, patch).await));
+    out
+}
+
+fn print(rows: &[Row], args: &BenchArgs) {
+    println!();
+    println!(
+        "SCIM endpoint benchmark: {} users, {} groups; provisio at {} connections, scim2-server at {}",
+        args.users, args.groups, args.connections, args.peer_connections
+    );
+    println!(
+        "{:<34} {:>10} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9}",
+        "phase", "req/s", "p50 ms", "p99 ms", "peer req/s", "peer p50", "peer p99", "ratio"
+    );
+    for r in rows {
+        let (pr, p50, p99, ratio) = match &r.peer {
+            Some(p) => (
+                format!("{:.1}", p.rate()),
+                format!("{:.2}", p.p50_ms),
+                format!("{:.2}", p.p99_ms),
+                format!("{:.1}x", r.ours.rate() / p.rate().max(1e-9)),
+            ),
+            None => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        println!(
+            "{:<34} {:>10.1} {:>9.2} {:>9.2} {:>10} {:>9} {:>9} {:>9}",
+            r.phase,
+            r.ours.rate(),
+            r.ours.p50_ms,
+            r.ours.p99_ms,
+            pr,
+            p50,
+            p99,
+            ratio
+        );
+        if r.ours.errors > 0 || r.peer.as_ref().is_some_and(|p| p.errors > 0) {
+            println!(
+                "  errors: provisio {}, scim2-server {}",
+                r.ours.errors,
+                r.peer.as_ref().map_or(0, |p| p.errors)
+            );
+        }
+    }
+}
+
+pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
+    let mut children = Guard(Vec::new());
+    let (mut ours, child, _dir) = start_provisio(args.connections).await?;
+    children.0.push(child);
+    eprintln!(
+        "loading {} users and {} groups into provisio…",
+        args.users, args.groups
+    );
+    let (our_creates, our_groups) = load(&mut ours, args.users, args.groups).await?;
+    let ours = Arc::new(ours);
+    let our_rows = measure(&ours, args.users, args.seconds).await;
+
+    let mut peer_rows = None;
+    let mut peer_load = None;
+    if let Some(exe) = &args.scim2_server {
+        let (mut peer, child) = start_peer(exe, args.peer_connections).await?;
+        children.0.push(child);
+        eprintln!(
+            "loading {} users and {} groups into scim2-server…",
+            args.users, args.groups
+        );
+        peer_load = Some(load(&mut peer, args.users, args.groups).await?);
+        let peer = Arc::new(peer);
+        peer_rows = Some(measure(&peer, args.users, args.seconds).await);
+    }
+    let mut rows = vec![
+        Row {
+            phase: "POST /Users (load)",
+            ours: our_creates,
+            peer: peer_load.as_ref().map(|p| p.0.clone()),
+        },
+        Row {
+            phase: "POST /Groups (load)",
+            ours: our_groups,
+            peer: peer_load.as_ref().map(|p| p.1.clone()),
+        },
+    ];
+    for (i, (phase, s)) in our_rows.into_iter().enumerate() {
+        rows.push(Row {
+            phase,
+            ours: s,
+            peer: peer_rows.as_ref().map(|p| p[i].1.clone()),
+        });
+    }
+    print(&rows, &args);
+    Ok(())
+}
