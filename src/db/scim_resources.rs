@@ -387,12 +387,18 @@ pub async fn update_user(
     insert_emails(conn, account, id, &cols.emails).await
 }
 
+/// The indexed columns of a SCIM group.
+#[derive(Debug, Clone, Default)]
+pub struct GroupCols {
+    pub display_name: String,
+    pub external_id: Option<String>,
+}
+
 pub async fn insert_group(
     conn: &mut SqliteConnection,
     account: &str,
     id: &str,
-    display_name: &str,
-    external_id: Option<&str>,
+    cols: &GroupCols,
     doc: &str,
     now: &str,
     source: &str,
@@ -404,9 +410,9 @@ pub async fn insert_group(
     )
     .bind(id)
     .bind(account)
-    .bind(display_name)
-    .bind(display_name.to_lowercase())
-    .bind(external_id)
+    .bind(&cols.display_name)
+    .bind(cols.display_name.to_lowercase())
+    .bind(&cols.external_id)
     .bind(doc)
     .bind(now)
     .bind(source)
@@ -419,8 +425,7 @@ pub async fn update_group(
     conn: &mut SqliteConnection,
     account: &str,
     id: &str,
-    display_name: &str,
-    external_id: Option<&str>,
+    cols: &GroupCols,
     doc: &str,
     now: &str,
 ) -> sqlx::Result<()> {
@@ -431,9 +436,9 @@ pub async fn update_group(
     )
     .bind(account)
     .bind(id)
-    .bind(display_name)
-    .bind(display_name.to_lowercase())
-    .bind(external_id)
+    .bind(&cols.display_name)
+    .bind(cols.display_name.to_lowercase())
+    .bind(&cols.external_id)
     .bind(doc)
     .bind(now)
     .execute(conn)

@@ -214,9 +214,12 @@ fn uniqueness(e: sqlx::Error, user_name: &str) -> ScimError {
 }
 
 /// The indexed columns of a group document: displayName and externalId.
-fn group_cols(doc: &Map<String, Value>) -> (String, Option<String>) {
+fn group_cols(doc: &Map<String, Value>) -> store::GroupCols {
     let s = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
-    (s("displayName").unwrap_or_default(), s("externalId"))
+    store::GroupCols {
+        display_name: s("displayName").unwrap_or_default(),
+        external_id: s("externalId"),
+    }
 }
 
 /// A member as a request names it: id and the optional display the client sent.
@@ -307,13 +310,12 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
                 .await?
                 .into_iter()
                 .collect();
-            let (name, external) = group_cols(&doc);
+            let cols = group_cols(&doc);
             store::insert_group(
                 &mut tx,
                 ctx.account,
                 &id,
-                &name,
-                external.as_deref(),
+                &cols,
                 &Value::Object(doc).to_string(),
                 &now,
                 ctx.source,
@@ -377,18 +379,10 @@ async fn store_update(
                     store::remove_member(tx, id, &m.id).await.map_err(db_err)?;
                 }
             }
-            let (name, external) = group_cols(&doc);
-            store::update_group(
-                tx,
-                ctx.account,
-                id,
-                &name,
-                external.as_deref(),
-                &Value::Object(doc).to_string(),
-                &now,
-            )
-            .await
-            .map_err(db_err)?;
+            let cols = group_cols(&doc);
+            store::update_group(tx, ctx.account, id, &cols, &Value::Object(doc).to_string(), &now)
+                .await
+                .map_err(db_err)?;
         }
     }
     Ok(())
