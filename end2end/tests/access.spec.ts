@@ -2,6 +2,9 @@ import { expect, test } from "@playwright/test";
 import { ADMIN_PASSWORD, hydrated, signIn, unique } from "./helpers";
 
 test("admin creates an account, adds an API key shown once, and a SCIM client uses it", async ({ page, context }) => {
+  // Every page of the flow hydrates cleanly.
+  const errors: string[] = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
   await signIn(page, "admin", ADMIN_PASSWORD);
   await hydrated(page);
@@ -10,8 +13,9 @@ test("admin creates an account, adds an API key shown once, and a SCIM client us
   const name = unique("Acme ");
   await page.getByLabel("Name").fill(name);
   await page.getByRole("button", { name: "Create account" }).click();
-  await page.getByRole("link", { name: "Open it" }).click();
+  // Creating an account opens it.
   await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  const tabs = page.getByRole("navigation", { name: "Account" });
 
   // The tenant URL with a copy button.
   const tenant = await page.locator("#tenant-url").inputValue();
@@ -21,7 +25,7 @@ test("admin creates an account, adds an API key shown once, and a SCIM client us
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(tenant);
 
   // Add API Key: name, Permissions Inherited from (Account Administrators preselected), shown once.
-  await page.getByRole("link", { name: "API keys" }).click();
+  await tabs.getByRole("link", { name: "API keys" }).click();
   await page.getByLabel("Name").fill("Microsoft Entra ID");
   await expect(page.getByLabel(/Account Administrators/)).toBeChecked();
   await page.getByRole("button", { name: "Add API Key" }).click();
@@ -40,7 +44,7 @@ test("admin creates an account, adds an API key shown once, and a SCIM client us
     data: { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "jay.young@contoso.com", displayName: "Jay Young" },
   });
   expect(created.status()).toBe(201);
-  await page.getByRole("link", { name: "Users" }).click();
+  await tabs.getByRole("link", { name: "Users" }).click();
   await page.getByLabel("Search").fill("jay");
   await page.getByRole("button", { name: "Search" }).click();
   await expect(page.locator('tr[data-user="jay.young@contoso.com"]')).toContainText("Microsoft Entra ID");
@@ -55,17 +59,26 @@ test("admin creates an account, adds an API key shown once, and a SCIM client us
   await expect(page.locator('tr[data-key="Microsoft Entra ID"]')).toContainText("Revoked");
   const refused = await page.request.get(`${tenant}/Users`, { headers: { Authorization: `Bearer ${key}` } });
   expect(refused.status()).toBe(401);
+
+  // Each tab loaded directly hydrates without errors too.
+  const base = new URL(page.url()).pathname.replace(/\/api-keys$/, "");
+  for (const tab of ["", "/user-groups", "/api-keys", "/users"]) {
+    await page.goto(base + tab);
+    await hydrated(page);
+  }
+  expect(errors).toEqual([]);
 });
 
 test("user groups: add a Viewer group and change its role", async ({ page }) => {
   await signIn(page, "admin", ADMIN_PASSWORD);
-  await hydrated(page);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
   await page.goto("/access/accounts");
   await hydrated(page);
-  await page.getByLabel("Name").fill(unique("Groups "));
+  const name = unique("Groups ");
+  await page.getByLabel("Name").fill(name);
   await page.getByRole("button", { name: "Create account" }).click();
-  await page.getByRole("link", { name: "Open it" }).click();
-  await page.getByRole("link", { name: "User groups" }).click();
+  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  await page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "User groups" }).click();
   await expect(page.locator('tr[data-group="Account Administrators"]')).toContainText("Built in");
   await page.getByLabel("Name").fill("Auditors");
   await page.getByLabel("Role", { exact: true }).selectOption("account_viewer");

@@ -46,7 +46,7 @@ test("an API key is created and shown once without JavaScript", async ({ page })
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(/\/access\/accounts\/[A-Za-z0-9_-]{22}$/);
   await expect(page.locator("#tenant-url")).toHaveValue(/\/gateway\/api\/scim\/account\//);
-  await page.getByRole("link", { name: "API keys" }).click();
+  await page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "API keys" }).click();
   await page.getByLabel("Name").fill("okta");
   await page.getByLabel("Expires").selectOption("90");
   await page.getByRole("button", { name: "Add API Key" }).click();

@@ -1,5 +1,5 @@
 use super::super::widgets::{when, ActionError, CopyField, CsrfField, ErrorText, FieldError};
-use super::use_account;
+use super::use_account_id;
 use crate::api::access::{list_api_keys, list_user_groups, take_new_api_key, CreateApiKey, RevokeApiKey};
 use crate::model::{ApiKeyInfo, NewApiKey};
 use leptos::prelude::*;
@@ -7,16 +7,16 @@ use leptos::prelude::*;
 #[component]
 pub fn ApiKeysTab() -> impl IntoView {
     let me = super::super::use_session();
-    let a = use_account();
+    let a_id = use_account_id();
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
     let created = Signal::derive(move || create.value().get());
-    let account = a.id.clone();
+    let account = a_id.clone();
     let keys = Resource::new(
         move || (create.version().get(), revoke.version().get()),
         move |_| list_api_keys(account.clone()),
     );
-    let account = a.id.clone();
+    let account = a_id.clone();
     let groups = Resource::new(|| (), move |_| list_user_groups(account.clone()));
     // After a form post without JavaScript the new key waits in the session for this one view.
     let is_admin = me.is_admin();
@@ -31,7 +31,7 @@ pub fn ApiKeysTab() -> impl IntoView {
         },
     );
     let admin = super::super::use_session().is_admin();
-    let account = a.id.clone();
+    let account = a_id.clone();
     view! {
         {move || created.get().and_then(|r| r.ok()).map(|k| view! { <ShowOnce k /> })}
         <Suspense>
@@ -44,7 +44,7 @@ pub fn ApiKeysTab() -> impl IntoView {
                         <h2>"Add API Key"</h2>
                         <ActionForm action=create attr:class="form">
                             <CsrfField />
-                            <input type="hidden" name="account" value=a.id.clone() />
+                            <input type="hidden" name="account" value=a_id.clone() />
                             <ActionError value=created />
                             <div class="field">
                                 <label for="key-name">"Name"</label>

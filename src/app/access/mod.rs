@@ -17,10 +17,18 @@ use leptos_meta::Title;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_params_map;
 
-/// The account id of the page, from the URL.
+/// The account id of the page, from the URL. While the router moves between two pages of the
+/// same account the parameter can be missing for a moment; the last id is kept then, so the
+/// account is not fetched again (and not reported missing).
 pub fn account_id() -> Memo<String> {
     let params = use_params_map();
-    Memo::new(move |_| params.with(|p| p.get("account").unwrap_or_default()))
+    Memo::new(move |prev: Option<&String>| {
+        params
+            .with(|p| p.get("account"))
+            .filter(|id| !id.is_empty())
+            .or_else(|| prev.cloned())
+            .unwrap_or_default()
+    })
 }
 
 #[component]
@@ -126,15 +134,32 @@ fn AccountTable(list: Vec<AccountSummary>) -> impl IntoView {
     }
 }
 
-/// The frame of one account: its name, tabs, and the tab's content.
+/// What every tab of an account gets from [`AccountLayout`].
+#[derive(Clone, Copy)]
+pub struct AccountCtx {
+    pub id: Memo<String>,
+    pub summary: Resource<Result<AccountSummary, crate::api::ApiError>>,
+}
+
+/// The id of the account the page is about.
+pub fn use_account_id() -> String {
+    expect_context::<AccountCtx>().id.get_untracked()
+}
+
+/// The frame of one account: its name, tabs, and the tab's content. The tab (the `Outlet`) sits
+/// outside the Suspense that waits for the account, so its own resources are created during
+/// hydration exactly as they were on the server.
 #[component]
 pub fn AccountLayout() -> impl IntoView {
     let id = account_id();
-    let account = Resource::new(move || id.get(), get_account);
+    let summary = Resource::new(move || id.get(), get_account);
+    provide_context(AccountCtx { id, summary });
+    let base = move || format!("/access/accounts/{}", id.get());
     view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <p class="crumbs"><a href="/access/accounts">"Accounts"</a> " / "</p>
+        <Suspense fallback=|| view! { <h1>"Account"</h1> }>
             {move || Suspend::new(async move {
-                match account.await {
+                match summary.await {
                     Err(e) => {
                         #[cfg(feature = "ssr")]
                         if matches!(e, crate::api::ApiError::NotFound(_)) {
@@ -146,41 +171,39 @@ pub fn AccountLayout() -> impl IntoView {
                             <Title text="Account" />
                             <h1>"Account"</h1>
                             <ErrorText error=e />
-                            <p><a href="/access/accounts">"All accounts"</a></p>
                         }
                             .into_any()
                     }
-                    Ok(a) => {
-                        provide_context(a.clone());
-                        let base = format!("/access/accounts/{}", a.id);
-                        view! {
-                            <Title text=a.name.clone() />
-                            <p class="crumbs"><a href="/access/accounts">"Accounts"</a> " / "</p>
-                            <h1>{a.name.clone()}</h1>
-                            <nav class="tabs" aria-label="Account">
-                                <A href=base.clone() exact=true>"Overview"</A>
-                                <A href=format!("{base}/user-groups")>"User groups"</A>
-                                <A href=format!("{base}/api-keys")>"API keys"</A>
-                                <A href=format!("{base}/users")>"Users"</A>
-                            </nav>
-                            <Outlet />
-                        }
-                            .into_any()
+                    Ok(a) => view! {
+                        <Title text=a.name.clone() />
+                        <h1>{a.name.clone()}</h1>
                     }
+                        .into_any(),
                 }
             })}
         </Suspense>
+        <nav class="tabs" aria-label="Account">
+            <A href=base exact=true>"Overview"</A>
+            <A href=move || format!("{}/user-groups", base())>"User groups"</A>
+            <A href=move || format!("{}/api-keys", base())>"API keys"</A>
+            <A href=move || format!("{}/users", base())>"Users"</A>
+        </nav>
+        <Outlet />
     }
-}
-
-/// The account provided by [`AccountLayout`].
-pub fn use_account() -> AccountSummary {
-    expect_context::<AccountSummary>()
 }
 
 #[component]
 pub fn AccountOverview() -> impl IntoView {
-    let a = use_account();
+    let summary = expect_context::<AccountCtx>().summary;
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move { summary.await.ok().map(|a| view! { <OverviewCards a /> }) })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OverviewCards(a: AccountSummary) -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Connect an identity provider"</h2>

@@ -1,17 +1,16 @@
 use super::super::widgets::{urlencode, when, ErrorText};
-use super::use_account;
+use super::use_account_id;
 use crate::api::access::{get_scim_resource, list_scim_users};
 use crate::model::{ScimResourceDetail, ScimUserPage};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn UsersTab() -> impl IntoView {
-    let a = use_account();
+    let a_id = use_account_id();
     let query = use_query_map();
-    let account = a.id.clone();
+    let account = a_id.clone();
     let page = Resource::new(
         move || query.get(),
         move |q| {
@@ -23,11 +22,13 @@ pub fn UsersTab() -> impl IntoView {
         },
     );
     let q = move || query.with(|q| q.get("q")).unwrap_or_default();
-    let base = format!("/access/accounts/{}", a.id);
+    let base = format!("/access/accounts/{}", a_id);
     view! {
         <section class="card">
             <h2>"Users"</h2>
-            <Form method="GET" action="" attr:class="form form-row filters">
+            // A plain form: the router's <Form> lower-cases the action path, and account ids are
+            // case-sensitive. Searching loads the page, with or without JavaScript.
+            <form method="get" action=format!("{base}/users") class="form form-row filters">
                 <div class="field">
                     <label for="user-search">"Search"</label>
                     <input id="user-search" name="q" type="search" value=q placeholder="user name, display name or email"
@@ -37,7 +38,7 @@ pub fn UsersTab() -> impl IntoView {
                 <div class="field field-action">
                     <button type="submit" class="btn">"Search"</button>
                 </div>
-            </Form>
+            </form>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {
                     let base = base.clone();
@@ -166,14 +167,14 @@ fn detail_view(kind: &'static str, base: String, d: ScimResourceDetail) -> impl 
 
 #[component]
 fn Detail(kind: &'static str, param: &'static str) -> impl IntoView {
-    let a = use_account();
+    let a_id = use_account_id();
     let params = use_params_map();
-    let account = a.id.clone();
+    let account = a_id.clone();
     let detail = Resource::new(
         move || params.with(|p| p.get(param).unwrap_or_default()),
         move |id| get_scim_resource(account.clone(), kind.to_string(), id),
     );
-    let base = format!("/access/accounts/{}", a.id);
+    let base = format!("/access/accounts/{}", a_id);
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {

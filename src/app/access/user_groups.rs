@@ -1,5 +1,5 @@
 use super::super::widgets::{invalid, ActionError, CsrfField, ErrorText, FieldError};
-use super::use_account;
+use super::use_account_id;
 use crate::api::access::{list_user_groups, CreateUserGroup, DeleteUserGroup, SetUserGroupRole};
 use crate::model::{AccountRole, GroupSource, UserGroupInfo};
 use leptos::prelude::*;
@@ -7,12 +7,12 @@ use leptos::prelude::*;
 #[component]
 pub fn UserGroupsTab() -> impl IntoView {
     let me = super::super::use_session();
-    let a = use_account();
+    let a_id = use_account_id();
     let create = ServerAction::<CreateUserGroup>::new();
     let set_role = ServerAction::<SetUserGroupRole>::new();
     let delete = ServerAction::<DeleteUserGroup>::new();
     let created = Signal::derive(move || create.value().get());
-    let account = a.id.clone();
+    let account = a_id.clone();
     let groups = Resource::new(
         move || {
             (
@@ -24,7 +24,7 @@ pub fn UserGroupsTab() -> impl IntoView {
         move |_| list_user_groups(account.clone()),
     );
     let admin = me.is_admin();
-    let account = a.id.clone();
+    let account = a_id.clone();
     view! {
         <section class="card">
             <h2>"User groups"</h2>
@@ -57,7 +57,7 @@ pub fn UserGroupsTab() -> impl IntoView {
                         <h2>"Add a user group"</h2>
                         <ActionForm action=create attr:class="form form-row">
                             <CsrfField />
-                            <input type="hidden" name="account" value=a.id.clone() />
+                            <input type="hidden" name="account" value=a_id.clone() />
                             <ActionError value=created />
                             <div class="field">
                                 <label for="group-name">"Name"</label>
