@@ -7,8 +7,9 @@
 pub mod api;
 pub mod app;
 pub mod model;
+/// The SCIM protocol lives in its own crate (`crates/scim`), pure and fuzzable on its own.
 #[cfg(feature = "ssr")]
-pub mod scim;
+pub use provisio_scim as scim;
 
 #[cfg(feature = "ssr")]
 pub mod accounts;

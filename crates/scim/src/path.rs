@@ -107,7 +107,7 @@ impl fmt::Display for PatchPath {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::filter::{CompValue, CompareOp};
+    use crate::filter::{CompValue, CompareOp};
     use proptest::prelude::*;
 
     const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";

@@ -1,5 +1,5 @@
 use super::*;
-use crate::scim::schema::{ENTERPRISE, USER};
+use crate::schema::{ENTERPRISE, USER};
 use serde_json::json;
 
 #[test]

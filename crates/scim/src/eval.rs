@@ -275,7 +275,7 @@ pub enum SortKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::filter::parse;
+    use crate::filter::parse;
     use serde_json::json;
 
     fn user() -> Value {
