@@ -46,18 +46,17 @@ fn scim_json(status: StatusCode, body: &Value) -> Response {
         .into_response()
 }
 
-impl IntoResponse for ScimError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        scim_json(status, &self.body())
-    }
+/// A SCIM error as an HTTP response: its status and RFC 7644 body.
+pub fn error_response(e: ScimError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    scim_json(status, &e.body())
 }
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         match self {
             AuthRejection::Unauthorized(u) => {
-                let mut r = u.error.into_response();
+                let mut r = error_response(u.error);
                 let challenge = if u.presented {
                     "Bearer realm=\"provisio\", error=\"invalid_token\""
                 } else {
@@ -67,7 +66,7 @@ impl IntoResponse for AuthRejection {
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
                 r
             }
-            AuthRejection::Other(e) => e.into_response(),
+            AuthRejection::Other(e) => error_response(e),
         }
     }
 }
@@ -267,7 +266,7 @@ async fn delete_one(st: &AppState, a: &Authed, kind: Kind, id: &str, h: &HeaderM
 }
 
 fn respond(r: ScimResult<Response>) -> Response {
-    r.unwrap_or_else(IntoResponse::into_response)
+    r.unwrap_or_else(error_response)
 }
 
 type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
@@ -401,9 +400,13 @@ fn routes() -> Router<AppState> {
                 respond(discovery(&a, "ResourceTypes", Some(&id)))
             }),
         )
-        .fallback(|| async { ScimError::not_found("no such SCIM endpoint").into_response() })
+        .fallback(|| async { error_response(ScimError::not_found("no such SCIM endpoint")) })
         .method_not_allowed_fallback(|| async {
-            ScimError::new(405, None, "this method is not supported on this endpoint").into_response()
+            error_response(ScimError::new(
+                405,
+                None,
+                "this method is not supported on this endpoint",
+            ))
         })
         .layer(DefaultBodyLimit::max(schema::BULK_MAX_PAYLOAD))
 }
