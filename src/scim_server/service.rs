@@ -296,12 +296,26 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
                 ctx.account,
                 &id,
                 &cols,
-                &Value::Object(doc).to_string(),
+                &Value::Object(doc.clone()).to_string(),
                 &now,
                 ctx.source,
             )
             .await
             .map_err(|e| uniqueness(e, &cols.user_name))?;
+            tx.commit().await.map_err(db_err)?;
+            // A new user belongs to no group yet: render it without reading it back.
+            let stored = Stored {
+                id: id.clone(),
+                doc,
+                version: 1,
+                created: now.clone(),
+                last_modified: now,
+            };
+            return Ok(Rendered {
+                body: render_one(ctx, kind, &stored, Some(Vec::new())),
+                version: 1,
+                id,
+            });
         }
         Kind::Group => {
             let members = take_members(&mut doc).unwrap_or_default();
