@@ -289,3 +289,11 @@ pub struct ScimResourceDetail {
     pub related_total: i64,
     pub source: Option<String>,
 }
+
+/// A page of an account's user groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserGroupPage {
+    pub rows: Vec<UserGroupInfo>,
+    /// How many groups match the search in all.
+    pub total: i64,
+}

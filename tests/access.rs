@@ -92,6 +92,8 @@ async fn accounts_groups_and_keys_from_the_console() {
         assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     }
     let groups = json(call(&c, &s, "access/user_groups", &[("account", &account)]).await).await;
+    assert_eq!(groups["total"], 3);
+    let groups = groups["rows"].clone();
     let id_of = |name: &str| {
         groups
             .as_array()
@@ -109,6 +111,21 @@ async fn accounts_groups_and_keys_from_the_console() {
         id_of("Nobody"),
     );
     assert_eq!(groups[0]["role"], "AccountAdmin");
+    let found = json(
+        call(
+            &c,
+            &s,
+            "access/user_groups",
+            &[("account", &account), ("q", "aud")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["rows"][0]["name"], "Auditors");
+    // Only groups that grant something are offered to new keys.
+    let offered = json(call(&c, &s, "access/inheritable_groups", &[("account", &account)]).await).await;
+    assert_eq!(offered.as_array().unwrap().len(), 3);
     // The built-in group keeps its role and cannot be deleted.
     let r = call(
         &c,
@@ -319,7 +336,7 @@ async fn without_javascript_the_new_key_is_shown_once() {
     // The built-in group is preselected in the form.
     assert!(html.contains("name=\"groups[]\""));
     let groups = json(call(&c, &s, "access/user_groups", &[("account", &account)]).await).await;
-    let admins = groups[0]["id"].as_str().unwrap().to_string();
+    let admins = groups["rows"][0]["id"].as_str().unwrap().to_string();
     let r = post_html_form(
         &c,
         &s,

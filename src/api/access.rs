@@ -2,7 +2,9 @@
 //! provisioned into them.
 
 use super::ApiError;
-use crate::model::{AccountSummary, ApiKeyInfo, NewApiKey, ScimResourceDetail, ScimUserPage, UserGroupInfo};
+use crate::model::{
+    AccountSummary, ApiKeyInfo, NewApiKey, ScimResourceDetail, ScimUserPage, UserGroupInfo, UserGroupPage,
+};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -69,13 +71,30 @@ pub async fn create_account(csrf: String, name: String) -> Result<String, ApiErr
     Ok(a.id)
 }
 
+pub const GROUP_PAGE: i64 = 200;
+
+/// User groups whose names start with `q`: built-in and local first, then SCIM groups.
 #[server(endpoint = "access/user_groups")]
-pub async fn list_user_groups(account: String) -> Result<Vec<UserGroupInfo>, ApiError> {
+pub async fn list_user_groups(
+    account: String,
+    #[server(default)] q: String,
+) -> Result<UserGroupPage, ApiError> {
     use ssr::*;
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
     accounts::account(&state.pool, &account).await?;
-    Ok(store::groups(&state.pool, &account).await?)
+    let (rows, total) = store::groups_page(&state.pool, &account, &q, GROUP_PAGE).await?;
+    Ok(UserGroupPage { rows, total })
+}
+
+/// The groups offered under "Permissions Inherited from".
+#[server(endpoint = "access/inheritable_groups")]
+pub async fn list_inheritable_groups(account: String) -> Result<Vec<UserGroupInfo>, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    guard::require(Role::Viewer)?;
+    accounts::account(&state.pool, &account).await?;
+    Ok(store::inheritable_groups(&state.pool, &account).await?)
 }
 
 #[server(endpoint = "access/create_user_group")]

@@ -162,13 +162,55 @@ pub async fn delete(pool: &Pool, id: &str) -> sqlx::Result<bool> {
 
 // ---- user groups ----------------------------------------------------------------------------
 
+const GROUP_COLUMNS: &str = "SELECT g.id, g.display_name, g.source, g.role, g.external_id,
+    (SELECT count(*) FROM scim_members m WHERE m.group_id = g.id) AS members FROM scim_groups g";
+const GROUP_ORDER: &str =
+    "ORDER BY CASE g.source WHEN 'builtin' THEN 0 WHEN 'local' THEN 1 ELSE 2 END, g.display_name_lower, g.id";
+
+/// Every user group of an account (built-in, local, SCIM), for lookups by id.
 pub async fn groups(pool: &Pool, account: &str) -> sqlx::Result<Vec<UserGroupInfo>> {
-    let rows = sqlx::query(
-        "SELECT g.id, g.display_name, g.source, g.role, g.external_id,
-            (SELECT count(*) FROM scim_members m WHERE m.group_id = g.id) AS members
-         FROM scim_groups g WHERE g.account_id = $1
-         ORDER BY CASE g.source WHEN 'builtin' THEN 0 WHEN 'local' THEN 1 ELSE 2 END, g.display_name_lower, g.id",
-    )
+    let rows = sqlx::query(&format!("{GROUP_COLUMNS} WHERE g.account_id = $1 {GROUP_ORDER}"))
+        .bind(account)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.iter().map(group_from).collect())
+}
+
+/// The user groups whose names start with `q` (all when empty), at most `limit`, and how many
+/// match in all.
+pub async fn groups_page(
+    pool: &Pool,
+    account: &str,
+    q: &str,
+    limit: i64,
+) -> sqlx::Result<(Vec<UserGroupInfo>, i64)> {
+    let lower = q.trim().to_lowercase();
+    let mut upper = lower.clone();
+    upper.push(char::MAX);
+    let filter =
+        "g.account_id = $1 AND ($2 = '' OR (g.display_name_lower >= $2 AND g.display_name_lower < $3))";
+    let rows = sqlx::query(&format!("{GROUP_COLUMNS} WHERE {filter} {GROUP_ORDER} LIMIT $4"))
+        .bind(account)
+        .bind(&lower)
+        .bind(&upper)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM scim_groups g WHERE {filter}"))
+        .bind(account)
+        .bind(&lower)
+        .bind(&upper)
+        .fetch_one(pool)
+        .await?;
+    Ok((rows.iter().map(group_from).collect(), total))
+}
+
+/// The groups a new API key can usefully inherit from: built-in and local groups, and SCIM
+/// groups that have been given a role.
+pub async fn inheritable_groups(pool: &Pool, account: &str) -> sqlx::Result<Vec<UserGroupInfo>> {
+    let rows = sqlx::query(&format!(
+        "{GROUP_COLUMNS} WHERE g.account_id = $1 AND (g.source <> 'scim' OR g.role <> 'none') {GROUP_ORDER}"
+    ))
     .bind(account)
     .fetch_all(pool)
     .await?;

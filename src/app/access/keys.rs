@@ -1,6 +1,8 @@
 use super::super::widgets::{when, ActionError, CopyField, CsrfField, ErrorText, FieldError};
 use super::use_account_id;
-use crate::api::access::{list_api_keys, list_user_groups, take_new_api_key, CreateApiKey, RevokeApiKey};
+use crate::api::access::{
+    list_api_keys, list_inheritable_groups, take_new_api_key, CreateApiKey, RevokeApiKey,
+};
 use crate::model::{ApiKeyInfo, NewApiKey};
 use leptos::prelude::*;
 
@@ -17,7 +19,7 @@ pub fn ApiKeysTab() -> impl IntoView {
         move |_| list_api_keys(account.clone()),
     );
     let account = a_id.clone();
-    let groups = Resource::new(|| (), move |_| list_user_groups(account.clone()));
+    let groups = Resource::new(|| (), move |_| list_inheritable_groups(account.clone()));
     // After a form post without JavaScript the new key waits in the session for this one view.
     let is_admin = me.is_admin();
     let flashed = Resource::new(

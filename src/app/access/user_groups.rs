@@ -3,6 +3,7 @@ use super::use_account_id;
 use crate::api::access::{list_user_groups, CreateUserGroup, DeleteUserGroup, SetUserGroupRole};
 use crate::model::{AccountRole, GroupSource, UserGroupInfo};
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn UserGroupsTab() -> impl IntoView {
@@ -13,16 +14,19 @@ pub fn UserGroupsTab() -> impl IntoView {
     let delete = ServerAction::<DeleteUserGroup>::new();
     let created = Signal::derive(move || create.value().get());
     let account = a_id.clone();
+    let query = use_query_map();
     let groups = Resource::new(
         move || {
             (
                 create.version().get(),
                 set_role.version().get(),
                 delete.version().get(),
+                query.with(|q| q.get("q").unwrap_or_default()),
             )
         },
-        move |_| list_user_groups(account.clone()),
+        move |(_, _, _, q)| list_user_groups(account.clone(), q),
     );
+    let q = move || query.with(|q| q.get("q")).unwrap_or_default();
     let admin = me.is_admin();
     let account = a_id.clone();
     view! {
@@ -33,6 +37,15 @@ pub fn UserGroupsTab() -> impl IntoView {
                 <strong>"Account Admin"</strong> " manages users and user groups (SCIM writes), "
                 <strong>"Account Viewer"</strong> " reads them. Groups provisioned through SCIM appear here too; their name and members come from the identity provider, their role from here."
             </p>
+            <form method="get" action=format!("/access/accounts/{a_id}/user-groups") class="form form-row filters">
+                <div class="field">
+                    <label for="group-search">"Search"</label>
+                    <input id="group-search" name="q" type="search" value=q placeholder="group name" />
+                </div>
+                <div class="field field-action">
+                    <button type="submit" class="btn">"Search"</button>
+                </div>
+            </form>
             <ActionError value=Signal::derive(move || set_role.value().get()) />
             <ActionError value=Signal::derive(move || delete.value().get()) />
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -43,7 +56,21 @@ pub fn UserGroupsTab() -> impl IntoView {
                         Suspend::new(async move {
                             match groups.await {
                                 Err(e) => view! { <ErrorText error=e /> }.into_any(),
-                                Ok(list) => view! { <GroupTable list account admin set_role delete /> }.into_any(),
+                                Ok(page) => {
+                                    let shown = page.rows.len() as i64;
+                                    let total = page.total;
+                                    view! {
+                                        <p class="muted" role="status">
+                                            {if shown < total {
+                                                format!("Showing {shown} of {total} groups; search to narrow them down.")
+                                            } else {
+                                                format!("{total} groups")
+                                            }}
+                                        </p>
+                                        <GroupTable list=page.rows account admin set_role delete />
+                                    }
+                                        .into_any()
+                                }
                             }
                         })
                     }
