@@ -988,3 +988,37 @@ async fn bulk_with_references_and_fail_on_errors() {
         .collect();
     scim_error(&api.post("/Bulk", json!({"Operations": many})).await, 413, None);
 }
+
+#[tokio::test]
+async fn concurrent_creates_commit_together_and_duplicates_fail_alone() {
+    let (_d, s) = setup();
+    let api = std::sync::Arc::new(Api::new(&tenant(&s, "Acme")));
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let api = api.clone();
+        // Every third request reuses one userName (in varying case).
+        let name = match (i % 3, i % 2) {
+            (0, 0) => "same@x.com".to_string(),
+            (0, _) => "SAME@X.com".to_string(),
+            _ => format!("user{i}@x.com"),
+        };
+        tasks.push(tokio::spawn(async move {
+            api.post("/Users", json!({"userName": name})).await.status
+        }));
+    }
+    let mut created = 0;
+    let mut conflicts = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => conflicts += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((created, conflicts), (41, 19));
+    assert_eq!(api.get("/Users?count=0").await.body["totalResults"], 41);
+    assert_eq!(
+        api.filter("/Users", "userName eq \"same@x.com\"").await["totalResults"],
+        1
+    );
+}

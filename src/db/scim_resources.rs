@@ -234,13 +234,18 @@ fn stored_from(row: &sqlx::sqlite::SqliteRow) -> Stored {
     }
 }
 
-pub async fn count(pool: &Pool, table: Table, account: &str, cond: Option<&Cond>) -> sqlx::Result<i64> {
+pub async fn count(
+    conn: &mut SqliteConnection,
+    table: Table,
+    account: &str,
+    cond: Option<&Cond>,
+) -> sqlx::Result<i64> {
     let mut qb = select_from(table, "count(*)", account, cond);
-    qb.build_query_scalar().fetch_one(pool).await
+    qb.build_query_scalar().fetch_one(conn).await
 }
 
 pub async fn page(
-    pool: &Pool,
+    conn: &mut SqliteConnection,
     table: Table,
     account: &str,
     cond: Option<&Cond>,
@@ -256,7 +261,7 @@ pub async fn page(
         .push_bind(offset);
     Ok(qb
         .build()
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await?
         .iter()
         .map(stored_from)
@@ -266,7 +271,7 @@ pub async fn page(
 /// Visits every candidate in order without holding them all, for filters finished in Rust.
 /// `visit` returns false to stop early.
 pub async fn scan(
-    pool: &Pool,
+    conn: &mut SqliteConnection,
     table: Table,
     account: &str,
     cond: Option<&Cond>,
@@ -276,7 +281,7 @@ pub async fn scan(
     use futures_util::TryStreamExt;
     let mut qb = select_from(table, COLUMNS, account, cond);
     push_order(&mut qb, table, order);
-    let mut rows = qb.build().fetch(pool);
+    let mut rows = qb.build().fetch(conn);
     while let Some(row) = rows.try_next().await? {
         if !visit(stored_from(&row)) {
             break;
@@ -304,6 +309,8 @@ pub async fn get(
         .map(stored_from))
 }
 
+/// Inserts a user; false (and nothing written) when its userName is taken in the account, so
+/// a batch of inserts in one transaction survives one duplicate.
 pub async fn insert_user(
     conn: &mut SqliteConnection,
     account: &str,
@@ -312,11 +319,12 @@ pub async fn insert_user(
     doc: &str,
     now: &str,
     source: &str,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
         "INSERT INTO scim_users (id, account_id, user_name, user_name_lower, external_id, display_name,
             display_name_lower, primary_email, active, doc, version, created_at, last_modified, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11, $12)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11, $12)
+         ON CONFLICT DO NOTHING",
     )
     .bind(id)
     .bind(account)
@@ -332,7 +340,11 @@ pub async fn insert_user(
     .bind(source)
     .execute(&mut *conn)
     .await?;
-    insert_emails(conn, account, id, &cols.emails).await
+    if r.rows_affected() == 0 {
+        return Ok(false);
+    }
+    insert_emails(conn, account, id, &cols.emails).await?;
+    Ok(true)
 }
 
 async fn insert_emails(

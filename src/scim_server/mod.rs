@@ -10,6 +10,7 @@ pub mod auth;
 mod bulk;
 pub mod query;
 pub mod service;
+mod writer;
 
 use crate::scim::error::{ScimError, ScimResult, ScimType};
 use crate::scim::resource::{self};

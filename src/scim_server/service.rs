@@ -15,10 +15,19 @@ use crate::scim::schema::{self, Kind};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 
-/// Process-wide state of the SCIM endpoint.
+/// Process-wide state of the SCIM endpoint: the write lock and the group-commit writer for
+/// user creates (started with the first one).
 #[derive(Default)]
 pub struct Runtime {
-    write: tokio::sync::Mutex<()>,
+    write: std::sync::Arc<tokio::sync::Mutex<()>>,
+    creates: std::sync::OnceLock<super::writer::Writer>,
+}
+
+impl Runtime {
+    fn creates(&self, pool: &Pool) -> &super::writer::Writer {
+        self.creates
+            .get_or_init(|| super::writer::Writer::start(pool.clone(), self.write.clone()))
+    }
 }
 
 /// One request's view: the account, and the base URL it was addressed through.
@@ -286,62 +295,66 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
     resource::validate_required(kind, &doc)?;
     let id = uuid::Uuid::now_v7().to_string();
     let now = crate::timefmt::now();
+    if kind == Kind::User {
+        use super::writer::{CreateUser, Outcome};
+        let cols = user_cols(&doc);
+        let user_name = cols.user_name.clone();
+        let job = CreateUser {
+            account: ctx.account.to_string(),
+            id: id.clone(),
+            cols,
+            doc: Value::Object(doc.clone()).to_string(),
+            now: now.clone(),
+            source: ctx.source.to_string(),
+        };
+        match ctx.rt.creates(ctx.pool).create(job).await {
+            Outcome::Created => {}
+            Outcome::Duplicate => {
+                return Err(ScimError::uniqueness(format!(
+                    "userName {user_name:?} is already taken in this account"
+                )))
+            }
+            Outcome::Failed(e) => return Err(internal(e)),
+        }
+        // A new user belongs to no group yet: render it without reading it back.
+        let stored = Stored {
+            id: id.clone(),
+            doc,
+            version: 1,
+            created: now.clone(),
+            last_modified: now,
+        };
+        return Ok(Rendered {
+            body: render_one(ctx, kind, &stored, Some(Vec::new())),
+            version: 1,
+            id,
+        });
+    }
     let _w = ctx.rt.write.lock().await;
     let mut tx = ctx.pool.begin().await.map_err(db_err)?;
-    match kind {
-        Kind::User => {
-            let cols = user_cols(&doc);
-            store::insert_user(
-                &mut tx,
-                ctx.account,
-                &id,
-                &cols,
-                &Value::Object(doc.clone()).to_string(),
-                &now,
-                ctx.source,
-            )
-            .await
-            .map_err(|e| uniqueness(e, &cols.user_name))?;
-            tx.commit().await.map_err(db_err)?;
-            // A new user belongs to no group yet: render it without reading it back.
-            let stored = Stored {
-                id: id.clone(),
-                doc,
-                version: 1,
-                created: now.clone(),
-                last_modified: now,
-            };
-            return Ok(Rendered {
-                body: render_one(ctx, kind, &stored, Some(Vec::new())),
-                version: 1,
-                id,
-            });
-        }
-        Kind::Group => {
-            let members = take_members(&mut doc).unwrap_or_default();
-            let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
-            let types: HashMap<String, String> = resolve_members(ctx, &mut tx, &id, &ids)
-                .await?
-                .into_iter()
-                .collect();
-            let cols = group_cols(&doc);
-            store::insert_group(
-                &mut tx,
-                ctx.account,
-                &id,
-                &cols,
-                &Value::Object(doc).to_string(),
-                &now,
-                ctx.source,
-            )
+    // Groups.
+    let members = take_members(&mut doc).unwrap_or_default();
+    let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
+    let types: HashMap<String, String> = resolve_members(ctx, &mut tx, &id, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    let cols = group_cols(&doc);
+    store::insert_group(
+        &mut tx,
+        ctx.account,
+        &id,
+        &cols,
+        &Value::Object(doc).to_string(),
+        &now,
+        ctx.source,
+    )
+    .await
+    .map_err(db_err)?;
+    for m in &members {
+        store::add_member(&mut tx, &id, &m.id, &types[&m.id], m.display.as_deref())
             .await
             .map_err(db_err)?;
-            for m in &members {
-                store::add_member(&mut tx, &id, &m.id, &types[&m.id], m.display.as_deref())
-                    .await
-                    .map_err(db_err)?;
-            }
-        }
     }
     let out = load(ctx, &mut tx, kind, &id).await?;
     tx.commit().await.map_err(db_err)?;
@@ -677,14 +690,14 @@ pub async fn list(ctx: &Ctx<'_>, kind: Kind, p: &ListParams) -> ScimResult<Page>
 
     let (total, mut resources) = match (plan.exact, sql_order) {
         (true, Some(order)) => {
-            let total = store::count(ctx.pool, t, ctx.account, plan.cond.as_ref())
+            let total = store::count(&mut conn, t, ctx.account, plan.cond.as_ref())
                 .await
                 .map_err(db_err)? as usize;
             let rows = if size == 0 || offset >= total {
                 Vec::new()
             } else {
                 store::page(
-                    ctx.pool,
+                    &mut conn,
                     t,
                     ctx.account,
                     plan.cond.as_ref(),
@@ -704,7 +717,7 @@ pub async fn list(ctx: &Ctx<'_>, kind: Kind, p: &ListParams) -> ScimResult<Page>
             let filter_needs_computed = filter.as_ref().is_some_and(|f| query::mentions(f, computed_name));
             let mut candidates = Vec::new();
             store::scan(
-                ctx.pool,
+                &mut conn,
                 t,
                 ctx.account,
                 plan.cond.as_ref(),
