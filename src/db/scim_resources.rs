@@ -183,7 +183,19 @@ fn select_from(
     account: &str,
     cond: Option<&Cond>,
 ) -> QueryBuilder<'static, Sqlite> {
-    let mut qb = QueryBuilder::new(format!("SELECT {what} FROM "));
+    let mut qb = QueryBuilder::new("");
+    push_select(&mut qb, table, what, account, cond);
+    qb
+}
+
+fn push_select(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    table: Table,
+    what: &str,
+    account: &str,
+    cond: Option<&Cond>,
+) {
+    qb.push(format!("SELECT {what} FROM "));
     match table {
         Table::Users => qb.push("scim_users WHERE account_id = "),
         Table::Groups => qb.push("scim_groups WHERE source = 'scim' AND account_id = "),
@@ -191,9 +203,8 @@ fn select_from(
     qb.push_bind(account.to_string());
     if let Some(c) = cond {
         qb.push(" AND ");
-        push_cond(&mut qb, table, account, c);
+        push_cond(qb, table, account, c);
     }
-    qb
 }
 
 /// Sort order: a column (ties broken by id) or id alone.
@@ -253,12 +264,22 @@ pub async fn page(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<Stored>> {
-    let mut qb = select_from(table, COLUMNS, account, cond);
+    // The page's ids first, from the index alone; then only those rows. A plain OFFSET would
+    // read (and discard) every skipped row's document: 50,000 of them for a page deep in.
+    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM "));
+    qb.push(match table {
+        Table::Users => "scim_users",
+        Table::Groups => "scim_groups",
+    });
+    qb.push(" WHERE id IN (");
+    push_select(&mut qb, table, "id", account, cond);
     push_order(&mut qb, table, order);
     qb.push(" LIMIT ")
         .push_bind(limit)
         .push(" OFFSET ")
         .push_bind(offset);
+    qb.push(")");
+    push_order(&mut qb, table, order);
     Ok(qb
         .build()
         .fetch_all(conn)
