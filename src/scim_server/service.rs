@@ -690,10 +690,7 @@ pub async fn list(ctx: &Ctx<'_>, kind: Kind, p: &ListParams) -> ScimResult<Page>
 
     let (total, mut resources) = match (plan.exact, sql_order) {
         (true, Some(order)) => {
-            let total = store::count(&mut conn, t, ctx.account, plan.cond.as_ref())
-                .await
-                .map_err(db_err)? as usize;
-            let rows = if size == 0 || offset >= total {
+            let rows = if size == 0 {
                 Vec::new()
             } else {
                 store::page(
@@ -707,6 +704,15 @@ pub async fn list(ctx: &Ctx<'_>, kind: Kind, p: &ListParams) -> ScimResult<Page>
                 )
                 .await
                 .map_err(db_err)?
+            };
+            // A first page that is not full is everything there is (every lookup by userName or
+            // externalId): no need to count.
+            let total = if offset == 0 && size > 0 && rows.len() < size {
+                rows.len()
+            } else {
+                store::count(&mut conn, t, ctx.account, plan.cond.as_ref())
+                    .await
+                    .map_err(db_err)? as usize
             };
             (
                 total,
