@@ -9,7 +9,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };
     if let Ok(f) = filter::parse(s) {
         let printed = f.to_string();
-        assert_eq!(filter::parse(&printed).ok(), Some(f.clone()), "{s:?} printed as {printed:?}");
+        // Printing may escape (and so lengthen) quoted values past the length limit.
+        if printed.len() <= filter::MAX_LEN {
+            assert_eq!(filter::parse(&printed).ok(), Some(f.clone()), "{s:?} printed as {printed:?}");
+        }
         let user = serde_json::json!({
             "id": "1", "userName": "Alice@x.com", "active": true,
             "emails": [{"value": "a@x.com", "type": "work", "primary": true}],

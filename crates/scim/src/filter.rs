@@ -138,7 +138,7 @@ enum Tok {
 }
 
 fn is_word_char(c: char) -> bool {
-    !c.is_whitespace() && !matches!(c, '(' | ')' | '[' | ']' | '"')
+    !c.is_whitespace() && !c.is_control() && !matches!(c, '(' | ')' | '[' | ']' | '"')
 }
 
 fn tokenize(input: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
@@ -191,6 +191,12 @@ fn tokenize(input: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
                 })?;
                 out.push((start, Tok::Str(s)));
             }
+            c if c.is_control() => {
+                return Err(FilterError {
+                    position: i,
+                    message: "control characters are allowed only inside quoted values".into(),
+                })
+            }
             _ => {
                 let start = i;
                 let mut end = input.len();
@@ -236,6 +242,18 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
 }
 
 /// Parses an attribute path such as `name.familyName` or a URN-qualified one.
+/// A JSON number literal. Integers stay exact; anything else goes through Rust's correctly
+/// rounded float parser, so a number prints back as text that parses to the same value (found by
+/// fuzzing: serde_json's fast float parser rounds `2222…2` (53 digits) differently from its own
+/// printed form).
+fn number(w: &str) -> Option<serde_json::Number> {
+    let n = serde_json::from_str::<serde_json::Number>(w).ok()?;
+    if n.is_i64() || n.is_u64() {
+        return Some(n);
+    }
+    serde_json::Number::from_f64(w.parse::<f64>().ok()?)
+}
+
 pub fn parse_attr_path(s: &str) -> Option<AttrPath> {
     let (urn, rest) = split_urn(s);
     let mut parts = rest.splitn(2, '.');
@@ -421,10 +439,10 @@ impl Parser {
                 "true" => CompValue::Bool(true),
                 "false" => CompValue::Bool(false),
                 "null" => CompValue::Null,
-                _ => match serde_json::from_str::<serde_json::Number>(&w) {
-                    Ok(n) => CompValue::Number(n),
+                _ => match number(&w) {
+                    Some(n) => CompValue::Number(n),
                     // Legacy clients send unquoted strings.
-                    Err(_) => CompValue::Str(w),
+                    None => CompValue::Str(w),
                 },
             },
             _ => {

@@ -294,3 +294,27 @@ proptest! {
         let _ = parse(&input);
     }
 }
+
+/// Found by `cargo fuzz run filter`: a long integer literal printed back as a float that parsed
+/// to a different value.
+#[test]
+fn fuzz_regression_long_numbers_print_back_exactly() {
+    for input in [
+        "f sw 22222222222222222222222222222222222222222222222222222",
+        "x gt 1.7976931348623157e308",
+        "x lt -0.000000000000000000000000000001",
+    ] {
+        let f = parse(input).unwrap();
+        assert_eq!(parse(&f.to_string()).unwrap(), f, "{input}");
+    }
+}
+
+/// Found by `cargo fuzz run filter`: control characters in an unquoted legacy value were taken
+/// as part of the value (and printed back escaped, beyond the length limit).
+#[test]
+fn fuzz_regression_control_characters_need_quotes() {
+    let e = parse("f sw eq\u{3}\0x").unwrap_err();
+    assert!(e.message.contains("control characters"), "{e}");
+    assert!(parse("userName eq \"a\\u0000b\"").is_ok());
+    assert!(parse("userName\teq\r\n\"x\"").is_ok());
+}
