@@ -78,3 +78,9 @@ pub async fn check_ready(pool: &Pool, target: &DatabaseTarget) -> Result<(), Str
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
+
+/// Starts a transaction that will write. SQLite's default (deferred) transaction takes the write
+/// lock only at its first write, and if another connection wrote since the transaction's first
+/// read, that upgrade fails at once with "database is locked" instead of waiting; taking the lock
+/// up front makes a concurrent writer (the CLI, a last-used update) a short wait, not an error.
+pub const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";

@@ -331,7 +331,11 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
         });
     }
     let _w = ctx.rt.write.lock().await;
-    let mut tx = ctx.pool.begin().await.map_err(db_err)?;
+    let mut tx = ctx
+        .pool
+        .begin_with(crate::db::BEGIN_WRITE)
+        .await
+        .map_err(db_err)?;
     // Groups.
     let members = take_members(&mut doc).unwrap_or_default();
     let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
@@ -449,7 +453,11 @@ pub async fn replace(
         None
     };
     let _w = ctx.rt.write.lock().await;
-    let mut tx = ctx.pool.begin().await.map_err(db_err)?;
+    let mut tx = ctx
+        .pool
+        .begin_with(crate::db::BEGIN_WRITE)
+        .await
+        .map_err(db_err)?;
     let current = store::get(&mut tx, table(kind), ctx.account, id)
         .await
         .map_err(db_err)?
@@ -477,7 +485,11 @@ pub async fn patch(
 ) -> ScimResult<Rendered> {
     let ops = patch::parse_request(body)?;
     let _w = ctx.rt.write.lock().await;
-    let mut tx = ctx.pool.begin().await.map_err(db_err)?;
+    let mut tx = ctx
+        .pool
+        .begin_with(crate::db::BEGIN_WRITE)
+        .await
+        .map_err(db_err)?;
     let current = store::get(&mut tx, table(kind), ctx.account, id)
         .await
         .map_err(db_err)?
@@ -531,7 +543,11 @@ pub async fn patch(
 
 pub async fn delete(ctx: &Ctx<'_>, kind: Kind, id: &str, if_match: Option<&str>) -> ScimResult<()> {
     let _w = ctx.rt.write.lock().await;
-    let mut tx = ctx.pool.begin().await.map_err(db_err)?;
+    let mut tx = ctx
+        .pool
+        .begin_with(crate::db::BEGIN_WRITE)
+        .await
+        .map_err(db_err)?;
     let current = store::get(&mut tx, table(kind), ctx.account, id)
         .await
         .map_err(db_err)?

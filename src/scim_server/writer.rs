@@ -84,7 +84,7 @@ async fn run(pool: Pool, lock: Arc<Mutex<()>>, mut rx: mpsc::Receiver<Job>) {
 }
 
 async fn write(pool: &Pool, jobs: &[Job]) -> sqlx::Result<Vec<bool>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(crate::db::BEGIN_WRITE).await?;
     let mut inserted = Vec::with_capacity(jobs.len());
     for (j, _) in jobs {
         inserted
