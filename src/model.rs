@@ -296,4 +296,6 @@ pub struct UserGroupPage {
     pub rows: Vec<UserGroupInfo>,
     /// How many groups match the search in all.
     pub total: i64,
+    /// How many matching groups come before this page.
+    pub offset: i64,
 }

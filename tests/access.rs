@@ -422,3 +422,50 @@ async fn viewers_see_but_cannot_change_accounts() {
     let html = page_html(&v, &s, &format!("/access/accounts/{account}/api-keys")).await;
     assert!(!html.contains("Add API Key</button>"));
 }
+
+#[tokio::test]
+async fn user_groups_page_and_show_scim_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let t = common::tenant(&s, "Many");
+    let http = reqwest::Client::new();
+    for i in 0..205 {
+        let r = http
+            .post(format!("{}/Groups", t.url))
+            .header(AUTHORIZATION, format!("Bearer {}", t.key))
+            .header("content-type", "application/scim+json")
+            .body(json!({"displayName": format!("team {i:03}")}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let first = json(call(&c, &s, "access/user_groups", &[("account", &t.account)]).await).await;
+    assert_eq!(first["total"], 206);
+    assert_eq!(first["rows"].as_array().unwrap().len(), 200);
+    assert_eq!(first["rows"][0]["name"], "Account Administrators");
+    assert_eq!(first["rows"][1]["source"], "Scim");
+    let second = json(
+        call(
+            &c,
+            &s,
+            "access/user_groups",
+            &[("account", &t.account), ("page", "1")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(second["offset"], 200);
+    assert_eq!(second["rows"].as_array().unwrap().len(), 6);
+    assert_eq!(second["rows"][5]["name"], "team 204");
+    let html = page_html(&c, &s, &format!("/access/accounts/{}/user-groups", t.account)).await;
+    assert!(html.contains("Groups 1-200 of 206") && html.contains("Next page"));
+    let html = page_html(
+        &c,
+        &s,
+        &format!("/access/accounts/{}/user-groups?q=team%2020&page=0", t.account),
+    )
+    .await;
+    assert!(html.contains("5 groups"), "team 200 to team 204 start with the text");
+}

@@ -78,13 +78,15 @@ pub const GROUP_PAGE: i64 = 200;
 pub async fn list_user_groups(
     account: String,
     #[server(default)] q: String,
+    #[server(default)] page: u32,
 ) -> Result<UserGroupPage, ApiError> {
     use ssr::*;
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
     accounts::account(&state.pool, &account).await?;
-    let (rows, total) = store::groups_page(&state.pool, &account, &q, GROUP_PAGE).await?;
-    Ok(UserGroupPage { rows, total })
+    let offset = i64::from(page) * GROUP_PAGE;
+    let (rows, total) = store::groups_page(&state.pool, &account, &q, GROUP_PAGE, offset).await?;
+    Ok(UserGroupPage { rows, total, offset })
 }
 
 /// The groups offered under "Permissions Inherited from".

@@ -176,26 +176,31 @@ pub async fn groups(pool: &Pool, account: &str) -> sqlx::Result<Vec<UserGroupInf
     Ok(rows.iter().map(group_from).collect())
 }
 
-/// The user groups whose names start with `q` (all when empty), at most `limit`, and how many
-/// match in all.
+/// The user groups whose names start with `q` (all when empty), at most `limit` from `offset`,
+/// and how many match in all. Groups are few next to users (Entra pushes the groups assigned to
+/// an application), so offset paging is enough here.
 pub async fn groups_page(
     pool: &Pool,
     account: &str,
     q: &str,
     limit: i64,
+    offset: i64,
 ) -> sqlx::Result<(Vec<UserGroupInfo>, i64)> {
     let lower = q.trim().to_lowercase();
     let mut upper = lower.clone();
     upper.push(char::MAX);
     let filter =
         "g.account_id = $1 AND ($2 = '' OR (g.display_name_lower >= $2 AND g.display_name_lower < $3))";
-    let rows = sqlx::query(&format!("{GROUP_COLUMNS} WHERE {filter} {GROUP_ORDER} LIMIT $4"))
-        .bind(account)
-        .bind(&lower)
-        .bind(&upper)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "{GROUP_COLUMNS} WHERE {filter} {GROUP_ORDER} LIMIT $4 OFFSET $5"
+    ))
+    .bind(account)
+    .bind(&lower)
+    .bind(&upper)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
     let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM scim_groups g WHERE {filter}"))
         .bind(account)
         .bind(&lower)

@@ -1,4 +1,4 @@
-use super::super::widgets::{invalid, ActionError, CsrfField, ErrorText, FieldError};
+use super::super::widgets::{invalid, urlencode, ActionError, CsrfField, ErrorText, FieldError};
 use super::use_account_id;
 use crate::api::access::{list_user_groups, CreateUserGroup, DeleteUserGroup, SetUserGroupRole};
 use crate::model::{AccountRole, GroupSource, UserGroupInfo};
@@ -22,9 +22,10 @@ pub fn UserGroupsTab() -> impl IntoView {
                 set_role.version().get(),
                 delete.version().get(),
                 query.with(|q| q.get("q").unwrap_or_default()),
+                query.with(|q| q.get("page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(0)),
             )
         },
-        move |(_, _, _, q)| list_user_groups(account.clone(), q),
+        move |(_, _, _, q, page)| list_user_groups(account.clone(), q, page),
     );
     let q = move || query.with(|q| q.get("q")).unwrap_or_default();
     let admin = me.is_admin();
@@ -58,16 +59,32 @@ pub fn UserGroupsTab() -> impl IntoView {
                                 Err(e) => view! { <ErrorText error=e /> }.into_any(),
                                 Ok(page) => {
                                     let shown = page.rows.len() as i64;
-                                    let total = page.total;
+                                    let (total, first) = (page.total, page.offset);
+                                    let q = query.with_untracked(|q| q.get("q")).unwrap_or_default();
+                                    let base = format!("/access/accounts/{account}/user-groups");
+                                    let link = |n: i64| {
+                                        let mut href = format!("{base}?page={n}");
+                                        if !q.is_empty() {
+                                            href.push_str(&format!("&q={}", urlencode(&q)));
+                                        }
+                                        href
+                                    };
+                                    let page_no = first / crate::api::access::GROUP_PAGE;
+                                    let prev = (page_no > 0).then(|| link(page_no - 1));
+                                    let next = (first + shown < total).then(|| link(page_no + 1));
                                     view! {
                                         <p class="muted" role="status">
                                             {if shown < total {
-                                                format!("Showing {shown} of {total} groups; search to narrow them down.")
+                                                format!("Groups {}-{} of {total}", first + 1, first + shown)
                                             } else {
                                                 format!("{total} groups")
                                             }}
                                         </p>
                                         <GroupTable list=page.rows account admin set_role delete />
+                                        <nav class="pager" aria-label="Pages">
+                                            {prev.map(|href| view! { <a href=href rel="prev">"Previous page"</a> })}
+                                            {next.map(|href| view! { <a href=href rel="next">"Next page"</a> })}
+                                        </nav>
                                     }
                                         .into_any()
                                 }
