@@ -467,5 +467,8 @@ async fn user_groups_page_and_show_scim_groups() {
         &format!("/access/accounts/{}/user-groups?q=team%2020&page=0", t.account),
     )
     .await;
-    assert!(html.contains("5 groups"), "team 200 to team 204 start with the text");
+    assert!(
+        html.contains("5 groups"),
+        "team 200 to team 204 start with the text"
+    );
 }
