@@ -428,17 +428,10 @@ async fn user_groups_page_and_show_scim_groups() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let t = common::tenant(&s, "Many");
-    let http = reqwest::Client::new();
     for i in 0..205 {
-        let r = http
-            .post(format!("{}/Groups", t.url))
-            .header(AUTHORIZATION, format!("Bearer {}", t.key))
-            .header("content-type", "application/scim+json")
-            .body(json!({"displayName": format!("team {i:03}")}).to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED);
+        let group = json!({"displayName": format!("team {i:03}")});
+        let (st, _) = scim(&t.url, &t.key, reqwest::Method::POST, "/Groups", Some(group)).await;
+        assert_eq!(st, StatusCode::CREATED);
     }
     let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
     let first = json(call(&c, &s, "access/user_groups", &[("account", &t.account)]).await).await;

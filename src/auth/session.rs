@@ -7,7 +7,6 @@ use crate::server::AppState;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use base64::Engine;
 use std::net::SocketAddr;
 use tower_sessions::Session;
 
@@ -37,8 +36,7 @@ pub struct CurrentUser {
 pub struct ClientAddr(pub String);
 
 pub fn new_csrf_token() -> String {
-    let bytes: [u8; 32] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    super::random_token::<32>()
 }
 
 /// Compares a submitted CSRF token with the session's in constant time.

@@ -265,9 +265,9 @@ fn cli(exe: &std::path::Path, data: &std::path::Path, public: &str, args: &[&str
     Ok(String::from_utf8(out.stdout)?)
 }
 
-async fn start_provisio(conns: usize) -> anyhow::Result<(Target, Child, tempfile_dir::Dir)> {
+async fn start_provisio(conns: usize) -> anyhow::Result<(Target, Child, tempfile::TempDir)> {
     let exe = std::env::current_exe()?;
-    let dir = tempfile_dir::Dir::new()?;
+    let dir = tempfile::Builder::new().prefix("provisio-bench-").tempdir()?;
     let port = free_port();
     let public = format!("http://127.0.0.1:{port}");
     let out = cli(
@@ -321,26 +321,6 @@ async fn start_provisio(conns: usize) -> anyhow::Result<(Target, Child, tempfile
         child,
         dir,
     ))
-}
-
-/// A temporary directory removed on drop (the benchmark's database).
-mod tempfile_dir {
-    pub struct Dir(std::path::PathBuf);
-    impl Dir {
-        pub fn new() -> std::io::Result<Dir> {
-            let p = std::env::temp_dir().join(format!("provisio-bench-{}", uuid::Uuid::now_v7()));
-            std::fs::create_dir_all(&p)?;
-            Ok(Dir(p))
-        }
-        pub fn path(&self) -> &std::path::Path {
-            &self.0
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 async fn start_peer(exe: &std::path::Path, conns: usize) -> anyhow::Result<(Target, Child)> {

@@ -11,8 +11,6 @@ use crate::scim::error::ScimError;
 use crate::server::AppState;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use base64::Engine;
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,12 +22,7 @@ const SHOWN_PREFIX: usize = 12;
 
 /// A new random key, its displayed prefix and its hash.
 pub fn generate_key() -> (String, String, String) {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let key = format!(
-        "{KEY_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    );
+    let key = format!("{KEY_PREFIX}{}", crate::auth::random_token::<32>());
     let prefix = key[..SHOWN_PREFIX].to_string();
     let hash = hash_key(&key);
     (key, prefix, hash)
@@ -41,9 +34,7 @@ pub fn hash_key(key: &str) -> String {
 
 /// A new account id: 22 URL-safe characters (128 random bits).
 pub fn new_account_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    crate::auth::random_token::<16>()
 }
 
 /// Remembers when each key's "last used" was last written.
