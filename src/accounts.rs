@@ -153,10 +153,8 @@ async fn group(
     account_id: &str,
     group_id: &str,
 ) -> Result<crate::model::UserGroupInfo, AccountError> {
-    store::groups(pool, account_id)
+    store::group(pool, account_id, group_id)
         .await?
-        .into_iter()
-        .find(|g| g.id == group_id)
         .ok_or_else(|| AccountError::NotFound("there is no such user group in this account".into()))
 }
 

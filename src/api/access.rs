@@ -52,10 +52,8 @@ pub async fn get_account(id: String) -> Result<AccountSummary, ApiError> {
     use ssr::*;
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
-    let a = store::list(&state.pool, &crate::timefmt::now())
+    let a = store::counts(&state.pool, &id, &crate::timefmt::now())
         .await?
-        .into_iter()
-        .find(|a| a.account.id == id)
         .ok_or_else(|| ApiError::NotFound("There is no such account.".into()))?;
     Ok(summary(&state, a).await)
 }

@@ -109,27 +109,39 @@ pub async fn find(pool: &Pool, id_or_name: &str) -> sqlx::Result<Option<Account>
     )
 }
 
+/// Accounts with their counts; `$1` is now (for unexpired keys).
+const ACCOUNT_COUNTS: &str = "SELECT a.id, a.name, a.created_at,
+    (SELECT count(*) FROM scim_users u WHERE u.account_id = a.id) AS users,
+    (SELECT count(*) FROM scim_groups g WHERE g.account_id = a.id) AS groups,
+    (SELECT count(*) FROM scim_api_keys k WHERE k.account_id = a.id AND k.revoked_at IS NULL
+        AND (k.expires_at IS NULL OR k.expires_at > $1)) AS active_keys
+    FROM scim_accounts a";
+
+fn counts_from(r: &sqlx::sqlite::SqliteRow) -> AccountCounts {
+    AccountCounts {
+        account: account_from(r),
+        users: r.get("users"),
+        groups: r.get("groups"),
+        active_keys: r.get("active_keys"),
+    }
+}
+
 pub async fn list(pool: &Pool, now: &str) -> sqlx::Result<Vec<AccountCounts>> {
-    let rows = sqlx::query(
-        "SELECT a.id, a.name, a.created_at,
-            (SELECT count(*) FROM scim_users u WHERE u.account_id = a.id) AS users,
-            (SELECT count(*) FROM scim_groups g WHERE g.account_id = a.id) AS groups,
-            (SELECT count(*) FROM scim_api_keys k WHERE k.account_id = a.id AND k.revoked_at IS NULL
-                AND (k.expires_at IS NULL OR k.expires_at > $1)) AS active_keys
-         FROM scim_accounts a ORDER BY a.name_lower",
-    )
-    .bind(now)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| AccountCounts {
-            account: account_from(r),
-            users: r.get("users"),
-            groups: r.get("groups"),
-            active_keys: r.get("active_keys"),
-        })
-        .collect())
+    let rows = sqlx::query(&format!("{ACCOUNT_COUNTS} ORDER BY a.name_lower"))
+        .bind(now)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.iter().map(counts_from).collect())
+}
+
+/// One account with its counts.
+pub async fn counts(pool: &Pool, id: &str, now: &str) -> sqlx::Result<Option<AccountCounts>> {
+    let row = sqlx::query(&format!("{ACCOUNT_COUNTS} WHERE a.id = $2"))
+        .bind(now)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.as_ref().map(counts_from))
 }
 
 pub async fn rename(pool: &Pool, id: &str, name: &str) -> sqlx::Result<bool> {
@@ -166,15 +178,6 @@ const GROUP_COLUMNS: &str = "SELECT g.id, g.display_name, g.source, g.role, g.ex
     (SELECT count(*) FROM scim_members m WHERE m.group_id = g.id) AS members FROM scim_groups g";
 const GROUP_ORDER: &str =
     "ORDER BY CASE g.source WHEN 'builtin' THEN 0 WHEN 'local' THEN 1 ELSE 2 END, g.display_name_lower, g.id";
-
-/// Every user group of an account (built-in, local, SCIM), for lookups by id.
-pub async fn groups(pool: &Pool, account: &str) -> sqlx::Result<Vec<UserGroupInfo>> {
-    let rows = sqlx::query(&format!("{GROUP_COLUMNS} WHERE g.account_id = $1 {GROUP_ORDER}"))
-        .bind(account)
-        .fetch_all(pool)
-        .await?;
-    Ok(rows.iter().map(group_from).collect())
-}
 
 /// The user groups whose names start with `q` (all when empty), at most `limit` from `offset`,
 /// and how many match in all. Groups are few next to users (Entra pushes the groups assigned to
@@ -231,6 +234,16 @@ fn group_from(r: &sqlx::sqlite::SqliteRow) -> UserGroupInfo {
         members: r.get("members"),
         external_id: r.get("external_id"),
     }
+}
+
+/// One user group of an account.
+pub async fn group(pool: &Pool, account: &str, id: &str) -> sqlx::Result<Option<UserGroupInfo>> {
+    let row = sqlx::query(&format!("{GROUP_COLUMNS} WHERE g.account_id = $1 AND g.id = $2"))
+        .bind(account)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.as_ref().map(group_from))
 }
 
 /// Resolves group names or ids of an account (case-insensitive names), for API key creation.

@@ -289,26 +289,23 @@ pub async fn page(
         .collect())
 }
 
-/// Visits every candidate in order without holding them all, for filters finished in Rust.
-/// `visit` returns false to stop early.
-pub async fn scan(
+/// Every candidate of a narrowing, in order, for filters finished in Rust.
+pub async fn all(
     conn: &mut SqliteConnection,
     table: Table,
     account: &str,
     cond: Option<&Cond>,
     order: Order,
-    mut visit: impl FnMut(Stored) -> bool,
-) -> sqlx::Result<()> {
-    use futures_util::TryStreamExt;
+) -> sqlx::Result<Vec<Stored>> {
     let mut qb = select_from(table, COLUMNS, account, cond);
     push_order(&mut qb, table, order);
-    let mut rows = qb.build().fetch(conn);
-    while let Some(row) = rows.try_next().await? {
-        if !visit(stored_from(&row)) {
-            break;
-        }
-    }
-    Ok(())
+    Ok(qb
+        .build()
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(stored_from)
+        .collect())
 }
 
 pub async fn get(

@@ -737,17 +737,12 @@ pub async fn list(ctx: &Ctx<'_>, kind: Kind, p: &ListParams) -> ScimResult<Page>
         }
         (_, order) => {
             let filter_needs_computed = filter.as_ref().is_some_and(|f| query::mentions(f, computed_name));
-            let mut candidates = Vec::new();
-            store::scan(
+            let candidates = store::all(
                 &mut conn,
                 t,
                 ctx.account,
                 plan.cond.as_ref(),
                 order.unwrap_or(Order::STABLE),
-                |s| {
-                    candidates.push(s);
-                    true
-                },
             )
             .await
             .map_err(db_err)?;
