@@ -330,12 +330,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
             id,
         });
     }
-    let _w = ctx.rt.write.lock().await;
-    let mut tx = ctx
-        .pool
-        .begin_with(crate::db::BEGIN_WRITE)
-        .await
-        .map_err(db_err)?;
+    let (_w, mut tx) = begin_write(ctx).await?;
     // Groups.
     let members = take_members(&mut doc).unwrap_or_default();
     let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
@@ -363,6 +358,36 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
     let out = load(ctx, &mut tx, kind, &id).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(out)
+}
+
+type WriteLock<'a> = tokio::sync::MutexGuard<'a, ()>;
+type WriteTx = sqlx::Transaction<'static, sqlx::Sqlite>;
+
+/// Starts a write: the endpoint's write lock, then a transaction holding SQLite's.
+async fn begin_write<'a>(ctx: &'a Ctx<'_>) -> ScimResult<(WriteLock<'a>, WriteTx)> {
+    let lock = ctx.rt.write.lock().await;
+    let tx = ctx
+        .pool
+        .begin_with(crate::db::BEGIN_WRITE)
+        .await
+        .map_err(db_err)?;
+    Ok((lock, tx))
+}
+
+/// Starts a write to an existing resource: it must exist and match `If-Match`.
+async fn begin_change<'a>(
+    ctx: &'a Ctx<'_>,
+    kind: Kind,
+    id: &str,
+    if_match: Option<&str>,
+) -> ScimResult<(WriteLock<'a>, WriteTx, Stored)> {
+    let (lock, mut tx) = begin_write(ctx).await?;
+    let current = store::get(&mut tx, table(kind), ctx.account, id)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| not_found(kind, id))?;
+    check_if_match(if_match, current.version)?;
+    Ok((lock, tx, current))
 }
 
 /// Stores a changed document (and member changes for a group); `members` is the new member set,
@@ -452,17 +477,7 @@ pub async fn replace(
     } else {
         None
     };
-    let _w = ctx.rt.write.lock().await;
-    let mut tx = ctx
-        .pool
-        .begin_with(crate::db::BEGIN_WRITE)
-        .await
-        .map_err(db_err)?;
-    let current = store::get(&mut tx, table(kind), ctx.account, id)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| not_found(kind, id))?;
-    check_if_match(if_match, current.version)?;
+    let (_w, mut tx, _current) = begin_change(ctx, kind, id, if_match).await?;
     let old_members = if kind == Kind::Group {
         stored_members(&mut tx, id).await?
     } else {
@@ -484,17 +499,7 @@ pub async fn patch(
     if_match: Option<&str>,
 ) -> ScimResult<Rendered> {
     let ops = patch::parse_request(body)?;
-    let _w = ctx.rt.write.lock().await;
-    let mut tx = ctx
-        .pool
-        .begin_with(crate::db::BEGIN_WRITE)
-        .await
-        .map_err(db_err)?;
-    let current = store::get(&mut tx, table(kind), ctx.account, id)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| not_found(kind, id))?;
-    check_if_match(if_match, current.version)?;
+    let (_w, mut tx, current) = begin_change(ctx, kind, id, if_match).await?;
     let mut doc = current.doc.clone();
     let old_members = if kind == Kind::Group {
         let members = stored_members(&mut tx, id).await?;
@@ -542,17 +547,7 @@ pub async fn patch(
 }
 
 pub async fn delete(ctx: &Ctx<'_>, kind: Kind, id: &str, if_match: Option<&str>) -> ScimResult<()> {
-    let _w = ctx.rt.write.lock().await;
-    let mut tx = ctx
-        .pool
-        .begin_with(crate::db::BEGIN_WRITE)
-        .await
-        .map_err(db_err)?;
-    let current = store::get(&mut tx, table(kind), ctx.account, id)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| not_found(kind, id))?;
-    check_if_match(if_match, current.version)?;
+    let (_w, mut tx, _current) = begin_change(ctx, kind, id, if_match).await?;
     store::delete(&mut tx, table(kind), ctx.account, id)
         .await
         .map_err(db_err)?;
