@@ -79,46 +79,6 @@ pub async fn account(pool: &Pool, id: &str) -> Result<Account, AccountError> {
         .ok_or_else(|| AccountError::NotFound(format!("there is no account {id}")))
 }
 
-pub async fn rename_account(pool: &Pool, id: &str, name: &str, actor: &Actor) -> Result<(), AccountError> {
-    let name = clean_name("name", name)?;
-    match store::rename(pool, id, &name).await {
-        Ok(true) => {}
-        Ok(false) => return Err(AccountError::NotFound(format!("there is no account {id}"))),
-        Err(e) if db::is_unique_violation(&e) => {
-            return Err(invalid(
-                "name",
-                format!("an account named {name:?} already exists"),
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    }
-    audit::record(
-        pool,
-        actor,
-        "scim_account.rename",
-        &name,
-        Outcome::Success,
-        &format!("account {id}"),
-    )
-    .await;
-    Ok(())
-}
-
-pub async fn delete_account(pool: &Pool, id: &str, actor: &Actor) -> Result<(), AccountError> {
-    let a = account(pool, id).await?;
-    store::delete(pool, id).await?;
-    audit::record(
-        pool,
-        actor,
-        "scim_account.delete",
-        &a.name,
-        Outcome::Success,
-        &format!("account {id} and all its users, groups and API keys"),
-    )
-    .await;
-    Ok(())
-}
-
 pub async fn create_group(
     pool: &Pool,
     account_id: &str,

@@ -144,34 +144,6 @@ pub async fn counts(pool: &Pool, id: &str, now: &str) -> sqlx::Result<Option<Acc
     Ok(row.as_ref().map(counts_from))
 }
 
-pub async fn rename(pool: &Pool, id: &str, name: &str) -> sqlx::Result<bool> {
-    let r = sqlx::query("UPDATE scim_accounts SET name = $2, name_lower = $3 WHERE id = $1")
-        .bind(id)
-        .bind(name)
-        .bind(name.to_lowercase())
-        .execute(pool)
-        .await?;
-    Ok(r.rows_affected() > 0)
-}
-
-/// Deletes an account and, through the foreign keys, everything in it.
-pub async fn delete(pool: &Pool, id: &str) -> sqlx::Result<bool> {
-    let mut tx = pool.begin().await?;
-    // Memberships reference groups by foreign key but members by plain id.
-    sqlx::query(
-        "DELETE FROM scim_members WHERE group_id IN (SELECT id FROM scim_groups WHERE account_id = $1)",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    let r = sqlx::query("DELETE FROM scim_accounts WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(r.rows_affected() > 0)
-}
-
 // ---- user groups ----------------------------------------------------------------------------
 
 const GROUP_COLUMNS: &str = "SELECT g.id, g.display_name, g.source, g.role, g.external_id,
