@@ -56,6 +56,51 @@ pub enum Command {
     },
     /// Benchmark the SCIM endpoint side by side with scim2-server (see BENCHMARKS.md).
     BenchScim(crate::bench::BenchArgs),
+    /// Import directory users or group memberships from a CSV or JSON-lines file.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Fill the directory with a realistic made-up organisation (for demos, tests and benchmarks).
+    DemoData(DemoDataArgs),
+    /// Benchmark the directory: import of generated users and the users page (see BENCHMARKS.md).
+    BenchDirectory(crate::bench::directory::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Users, upserted by userPrincipalName. The header row (or JSON keys) names the attributes;
+    /// a `groups` column adds memberships (names separated by `;`).
+    Users(ImportArgs),
+    /// Memberships: columns `group`, `member` (a userPrincipalName, or a group name when
+    /// `memberType` is `group`) and optionally `memberType`.
+    Memberships(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to import; `-` reads standard input.
+    pub file: String,
+    /// csv or jsonl; by default from the file name or content.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Validate and report what would change, without importing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoDataArgs {
+    #[arg(long, default_value_t = 200)]
+    pub users: usize,
+    #[arg(long, default_value_t = 20)]
+    pub groups: usize,
+    /// The domain of the users' principal names and mail addresses.
+    #[arg(long, default_value = "contoso.com")]
+    pub domain: String,
+    /// The same seed gives the same directory.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// How tenant URLs are printed by the command line: the server's public URL.

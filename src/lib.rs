@@ -24,6 +24,10 @@ pub mod config;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod directory;
+#[cfg(feature = "ssr")]
+pub mod provisioning;
+#[cfg(feature = "ssr")]
 pub mod scim_server;
 #[cfg(feature = "ssr")]
 pub mod server;

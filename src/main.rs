@@ -4,7 +4,8 @@
 use clap::Parser;
 use provisio::audit::{self, Actor, Outcome};
 use provisio::config::{
-    self, AccountCommand, AdminCommand, ApiKeyCommand, Cli, Command, CommonArgs, PublicUrlArg, ServeArgs,
+    self, AccountCommand, AdminCommand, ApiKeyCommand, Cli, Command, CommonArgs, DemoDataArgs, ImportCommand,
+    PublicUrlArg, ServeArgs,
 };
 use provisio::model::Role;
 use provisio::server::{self, StartError};
@@ -32,6 +33,11 @@ fn main() -> ExitCode {
             Command::Account { command } => account(&cli.common, command).await,
             Command::ApiKey { command } => api_key(&cli.common, command).await,
             Command::BenchScim(args) => provisio::bench::run_bench(args).await.map_err(StartError::Other),
+            Command::Import { command } => import(&cli.common, command).await,
+            Command::DemoData(args) => demo_data(&cli.common, args).await,
+            Command::BenchDirectory(args) => provisio::bench::directory::run(args)
+                .await
+                .map_err(StartError::Other),
         }
     });
     match result {
@@ -336,5 +342,129 @@ async fn api_key(common: &CommonArgs, command: ApiKeyCommand) -> Result<(), Star
         }
     }
     pool.close().await;
+    Ok(())
+}
+
+/// Prints progress on standard error, at most every half second, when it is a terminal or the run is long.
+fn progress_printer(what: &'static str) -> impl Fn(u64, u64) + Sync {
+    let last = std::sync::Mutex::new(std::time::Instant::now());
+    move |done, total| {
+        let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
+        if done == total || l.elapsed() >= std::time::Duration::from_millis(500) {
+            *l = std::time::Instant::now();
+            eprintln!("{what}: {done}/{total} rows written");
+        }
+    }
+}
+
+async fn import(common: &CommonArgs, command: ImportCommand) -> Result<(), StartError> {
+    use provisio::directory::import::{self, Format, Kind};
+    let (kind, args) = match command {
+        ImportCommand::Users(a) => (Kind::Users, a),
+        ImportCommand::Memberships(a) => (Kind::Memberships, a),
+    };
+    let content = if args.file == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| anyhow::anyhow!("cannot read standard input: {e}"))?;
+        s
+    } else {
+        std::fs::read_to_string(&args.file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file))?
+    };
+    let format = match &args.format {
+        Some(f) => {
+            Format::parse(f).ok_or_else(|| StartError::Other(anyhow::anyhow!("--format is csv or jsonl")))?
+        }
+        None => Format::detect(&args.file, &content),
+    };
+    let pool = open_db(common).await?;
+    let started = std::time::Instant::now();
+    let (table, errors) = import::read(format, &content);
+    let plan = import::plan(&pool, kind, &table, errors)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !plan.errors.is_empty() {
+        for e in plan.errors.iter().take(import::MAX_LISTED_ERRORS) {
+            eprintln!("{}:{}: {}", args.file, e.line, e.message);
+        }
+        if plan.errors.len() > import::MAX_LISTED_ERRORS {
+            eprintln!(
+                "... and {} more errors",
+                plan.errors.len() - import::MAX_LISTED_ERRORS
+            );
+        }
+        return Err(anyhow::anyhow!(
+            "{} errors in {} rows; nothing was imported",
+            plan.errors.len(),
+            plan.row_count()
+        )
+        .into());
+    }
+    let intro = match kind {
+        Kind::Users => format!(
+            "{} rows: {} users to create, {} to update; {} new groups, {} group memberships",
+            plan.row_count(),
+            plan.creates,
+            plan.updates,
+            plan.new_groups,
+            plan.memberships
+        ),
+        Kind::Memberships => format!(
+            "{} rows: {} new groups, {} memberships",
+            plan.row_count(),
+            plan.new_groups,
+            plan.memberships
+        ),
+    };
+    println!("{intro}");
+    if args.dry_run {
+        println!("Dry run: nothing was imported.");
+        return Ok(());
+    }
+    let summary = import::apply(&pool, &plan, &progress_printer("import"))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}; nothing was imported"))?;
+    audit::record(
+        &pool,
+        &Actor::cli(),
+        "directory.import",
+        &args.file,
+        Outcome::Success,
+        &summary.to_string(),
+    )
+    .await;
+    println!("Imported in {:.1} s: {summary}.", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+async fn demo_data(common: &CommonArgs, args: DemoDataArgs) -> Result<(), StartError> {
+    if provisio::directory::validate::upn(&format!("demo@{}", args.domain)).is_err() {
+        return Err(anyhow::anyhow!("--domain {:?} is not a valid domain name", args.domain).into());
+    }
+    let pool = open_db(common).await?;
+    let started = std::time::Instant::now();
+    let summary = provisio::directory::demo::run(
+        &pool,
+        args.users,
+        args.groups,
+        &args.domain,
+        args.seed,
+        &progress_printer("demo-data"),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    audit::record(
+        &pool,
+        &Actor::cli(),
+        "directory.demo_data",
+        &format!("{} users, {} groups", args.users, args.groups),
+        Outcome::Success,
+        &summary.to_string(),
+    )
+    .await;
+    println!(
+        "Demo directory ready in {:.1} s: {summary}.",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

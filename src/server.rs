@@ -43,6 +43,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub scim: Arc<crate::scim_server::service::Runtime>,
     pub scim_last_used: Arc<crate::scim_server::auth::LastUsed>,
+    /// Progress of directory imports running in the background.
+    pub imports: Arc<crate::directory::import::Progress>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -174,8 +176,10 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         leptos_options: leptos_options(args.site_root.as_deref()),
         scim: Arc::default(),
         scim_last_used: Arc::default(),
+        imports: Arc::default(),
     };
     let app = router(state.clone()).await?;
+    tokio::spawn(purge_deleted_users(state.pool.clone()));
 
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
@@ -281,11 +285,22 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
     let routes = generate_route_list(crate::app::App);
     let options = state.leptos_options.clone();
     // leptos_routes gives pages and server functions the router state (AppState) as context.
+    // Import files may be far larger than any form: their route has its own limit.
+    let upload = Router::new()
+        .route(
+            "/directory/import/upload",
+            axum::routing::post(crate::api::import_upload::upload),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::directory::import::MAX_UPLOAD + 64 * 1024,
+        ));
     let console = Router::new()
         .leptos_routes(&state, routes, move || crate::app::shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             crate::app::shell,
         ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .merge(upload)
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn(gate))
         .layer(middleware::from_fn_with_state(state.clone(), session::resolve))
@@ -302,7 +317,7 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
 
     Ok(Router::new()
         .merge(health)
-        .merge(console.layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024)))
+        .merge(console)
         .merge(scim)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -340,6 +355,19 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
                 .on_failure(()),
         )
         .with_state(state))
+}
+
+/// Purges users soft-deleted more than 30 days ago, at start and then hourly.
+async fn purge_deleted_users(pool: Pool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match crate::directory::users::purge_expired(&pool).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(users = n, "purged users deleted more than 30 days ago"),
+            Err(e) => tracing::error!(error = %e, "purging deleted users failed"),
+        }
+    }
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

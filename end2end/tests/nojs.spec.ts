@@ -56,3 +56,41 @@ test("an API key is created and shown once without JavaScript", async ({ page })
   await page.reload();
   await expect(page.getByText("will not be shown again")).toHaveCount(0);
 });
+
+test("directory and applications without JavaScript", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD, false);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  const tag = unique("nj").toLowerCase();
+  await page.goto("/directory/users/new");
+  await page.getByLabel("User principal name (required)").fill(`nils.${tag}@contoso.com`);
+  await page.getByLabel("Display name (required)").fill(`Nils ${tag}`);
+  await page.getByRole("button", { name: "Create user" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `Nils ${tag}` })).toBeVisible();
+
+  await page.goto("/directory/groups");
+  await page.getByLabel("Name").fill(`NoScript ${tag}`);
+  await page.getByRole("button", { name: "Create group" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `NoScript ${tag}` })).toBeVisible();
+  await page.getByLabel(/Add a member/).fill(`nils.${tag}@contoso.com`);
+  await page.getByRole("button", { name: "Add member" }).click();
+  await expect(page.locator(`tr[data-member="Nils ${tag}"]`)).toBeVisible();
+
+  await page.goto("/directory/import");
+  await page.getByLabel(/^File/).setInputFiles({
+    name: "users.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from(`userPrincipalName,displayName\nola.${tag}@contoso.com,Ola ${tag}\n`),
+  });
+  await page.getByRole("button", { name: "Upload and preview" }).click();
+  await page.getByRole("button", { name: "Import 1 row" }).click();
+  await expect(page.getByText(/Imported: 1 users created/)).toBeVisible();
+
+  await page.goto("/apps/gallery?template=scim2");
+  await page.getByLabel("Name").fill(`Generic ${tag}`);
+  await page.getByRole("button", { name: "Add" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `Generic ${tag}` })).toBeVisible();
+  await page.getByRole("navigation", { name: "Application" }).getByRole("link", { name: "Users and groups" }).click();
+  await page.getByLabel("User or group").fill(`NoScript ${tag}`);
+  await page.getByRole("button", { name: "Assign" }).click();
+  await expect(page.locator(`tr[data-assignment="NoScript ${tag}"]`)).toBeVisible();
+});

@@ -101,3 +101,32 @@ impl From<crate::accounts::AccountError> for ApiError {
         }
     }
 }
+
+#[cfg(feature = "ssr")]
+impl From<crate::directory::DirError> for ApiError {
+    fn from(e: crate::directory::DirError) -> Self {
+        use crate::directory::DirError;
+        match e {
+            DirError::Invalid { field, message } => ApiError::Invalid {
+                field: Some(field),
+                message: capitalise(&message),
+            },
+            DirError::NotFound(m) => ApiError::NotFound(capitalise(&m)),
+            DirError::Conflict(m) => ApiError::Conflict(capitalise(&m)),
+            DirError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// Service messages are written to follow a field name ("userPrincipalName: enter ..."); on a form
+/// they stand alone as a sentence.
+#[cfg(feature = "ssr")]
+fn capitalise(m: &str) -> String {
+    let mut c = m.chars();
+    let mut out: String = c.next().map(|f| f.to_uppercase().collect()).unwrap_or_default();
+    out.push_str(c.as_str());
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}

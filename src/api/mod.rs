@@ -2,8 +2,10 @@
 //! service, map errors. Every state-changing function takes the session's CSRF token.
 
 pub mod access;
+pub mod apps;
 pub mod audit;
 pub mod console_users;
+pub mod directory;
 pub mod overview;
 pub mod session;
 
@@ -12,3 +14,5 @@ pub use error::ApiError;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod guard;
+#[cfg(feature = "ssr")]
+pub mod import_upload;

@@ -2,8 +2,10 @@
 //! shared widgets in `widgets`.
 
 mod access;
+mod apps;
 mod audit_log;
 mod console_users;
+mod directory;
 mod login;
 mod overview;
 mod widgets;
@@ -57,6 +59,20 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=Console ssr=SsrMode::Async>
                     <Route path=path!("") view=overview::OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("directory/users") view=directory::UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("directory/users/new") view=directory::NewUserPage ssr=SsrMode::Async />
+                    <Route path=path!("directory/users/:user") view=directory::UserPage ssr=SsrMode::Async />
+                    <Route path=path!("directory/deleted-users") view=directory::DeletedUsersPage ssr=SsrMode::Async />
+                    <Route path=path!("directory/groups") view=directory::GroupsPage ssr=SsrMode::Async />
+                    <Route path=path!("directory/groups/:group") view=directory::GroupPage ssr=SsrMode::Async />
+                    <Route path=path!("directory/import") view=directory::ImportPage ssr=SsrMode::Async />
+                    <Route path=path!("directory/import/:import") view=directory::ImportPreviewPage ssr=SsrMode::Async />
+                    <Route path=path!("apps") view=apps::AppsPage ssr=SsrMode::Async />
+                    <Route path=path!("apps/gallery") view=apps::GalleryPage ssr=SsrMode::Async />
+                    <ParentRoute path=path!("apps/:app") view=apps::AppLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=apps::AppOverview ssr=SsrMode::Async />
+                        <Route path=path!("users-and-groups") view=apps::AppAssignments ssr=SsrMode::Async />
+                    </ParentRoute>
                     <Route path=path!("access/accounts") view=access::AccountsPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("access/accounts/:account") view=access::AccountLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=access::AccountOverview ssr=SsrMode::Async />
@@ -164,6 +180,12 @@ fn Nav(info: SessionInfo) -> impl IntoView {
         <nav class="sidenav" aria-label="Main">
             <ul>
                 <NavLink href="/" label="Overview" />
+            </ul>
+            <h2 class="nav-section">"Identity"</h2>
+            <ul>
+                <NavLink href="/directory/users" label="Users" />
+                <NavLink href="/directory/groups" label="Groups" />
+                <NavLink href="/apps" label="Enterprise applications" />
             </ul>
             <h2 class="nav-section">"Access Management"</h2>
             <ul>

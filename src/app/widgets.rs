@@ -75,6 +75,84 @@ pub fn CsrfField() -> impl IntoView {
     view! { <input type="hidden" name="csrf" value=token /> }
 }
 
+/// A parameter of the current route. While the router moves between two pages that share it the
+/// parameter can be missing for a moment; the last value is kept then, so nothing refetches.
+pub fn route_param(name: &'static str) -> Memo<String> {
+    let params = leptos_router::hooks::use_params_map();
+    Memo::new(move |prev: Option<&String>| {
+        params
+            .with(|p| p.get(name))
+            .filter(|id| !id.is_empty())
+            .or_else(|| prev.cloned())
+            .unwrap_or_default()
+    })
+}
+
+/// A query parameter of the current URL ("" when absent).
+pub fn query_param(name: &'static str) -> Memo<String> {
+    let q = leptos_router::hooks::use_query_map();
+    Memo::new(move |_| q.with(|q| q.get(name)).unwrap_or_default())
+}
+
+/// A text input that suggests directory users (and groups) as the admin types. Without
+/// JavaScript it is a plain text field: the server resolves what was typed.
+#[component]
+pub fn PrincipalPicker(
+    id: &'static str,
+    name: &'static str,
+    #[prop(optional, into)] value: String,
+    #[prop(optional)] groups: bool,
+    #[prop(optional)] placeholder: &'static str,
+    #[prop(optional, into)] invalid: Option<Signal<Option<&'static str>>>,
+) -> impl IntoView {
+    let (typed, set_typed) = signal(String::new());
+    let options = Resource::new(
+        move || typed.get(),
+        move |q| async move {
+            if q.trim().len() < 2 {
+                return Vec::new();
+            }
+            crate::api::directory::suggest(q, groups)
+                .await
+                .unwrap_or_default()
+        },
+    );
+    let list = format!("{id}-options");
+    view! {
+        <input
+            id=id
+            name=name
+            type="text"
+            value=value
+            list=list.clone()
+            autocomplete="off"
+            placeholder=placeholder
+            aria-invalid=move || invalid.and_then(|s| s.get())
+            on:input=move |ev| set_typed.set(event_target_value(&ev))
+        />
+        <datalist id=list>
+            <Transition>
+                {move || {
+                    options
+                        .get()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|p| {
+                            let value = if p.kind == "user" { p.detail.clone() } else { p.name.clone() };
+                            let label = if p.kind == "user" {
+                                p.name.clone()
+                            } else {
+                                format!("{} (group)", p.name)
+                            };
+                            view! { <option value=value>{label}</option> }
+                        })
+                        .collect_view()
+                }}
+            </Transition>
+        </datalist>
+    }
+}
+
 /// Percent-encodes a query parameter value.
 pub fn urlencode(s: &str) -> String {
     s.bytes()

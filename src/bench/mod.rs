@@ -5,6 +5,8 @@
 //!
 //! A benchmark, not a test: it asserts nothing, because this machine is shared and noisy.
 
+pub mod directory;
+
 use anyhow::{anyhow, Context};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -220,14 +222,14 @@ async fn load(t: &mut Target, users: u64, groups: u64) -> anyhow::Result<(Stats,
     Ok((creates, groups_stats))
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or(18080)
 }
 
-async fn wait_http(url: &str) -> anyhow::Result<()> {
+pub(crate) async fn wait_http(url: &str) -> anyhow::Result<()> {
     let c = reqwest::Client::new();
     for _ in 0..300 {
         if c.get(url).send().await.is_ok() {
@@ -249,7 +251,12 @@ impl Drop for Guard {
     }
 }
 
-fn cli(exe: &std::path::Path, data: &std::path::Path, public: &str, args: &[&str]) -> anyhow::Result<String> {
+pub(crate) fn cli(
+    exe: &std::path::Path,
+    data: &std::path::Path,
+    public: &str,
+    args: &[&str],
+) -> anyhow::Result<String> {
     let out = Command::new(exe)
         .args(args)
         .env("PROVISIO_DATA_DIR", data)

@@ -3,8 +3,10 @@
 //! Queries use numbered `$n` placeholders and portable types so the same text serves SQLite now and
 //! PostgreSQL later.
 
+pub mod apps;
 pub mod audit;
 pub mod console_users;
+pub mod directory;
 pub mod scim_accounts;
 pub mod scim_resources;
 

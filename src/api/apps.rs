@@ -1,0 +1,178 @@
+//! Enterprise applications: the gallery, the application list and overview, assignments.
+
+use super::ApiError;
+use crate::model::{AppDetail, AppSummary, AssignmentPage, GalleryItem};
+use leptos::prelude::*;
+
+pub const ASSIGNMENT_PAGE: i64 = 50;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    pub(crate) use super::super::guard;
+    pub use crate::db::apps as store;
+    pub use crate::model::Role;
+    pub use crate::provisioning::{apps, gallery};
+
+    pub fn summary(a: store::AppRow) -> crate::model::AppSummary {
+        let t = gallery::template(&a.template);
+        crate::model::AppSummary {
+            template_name: t.map(|t| t.name.clone()).unwrap_or_else(|| a.template.clone()),
+            logo: t.map(gallery::logo_data_url).unwrap_or_default(),
+            id: a.id,
+            name: a.name,
+            template: a.template,
+            provisioning_on: a.provisioning_on,
+            users: a.users,
+            groups: a.groups,
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[server(endpoint = "apps/gallery")]
+pub async fn gallery(#[server(default)] q: String) -> Result<Vec<GalleryItem>, ApiError> {
+    use ssr::*;
+    guard::require(Role::Viewer)?;
+    Ok(gallery::search(&q))
+}
+
+#[server(endpoint = "apps/list")]
+pub async fn list_apps(#[server(default)] q: String) -> Result<Vec<AppSummary>, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    guard::require(Role::Viewer)?;
+    let q = q.trim();
+    Ok(store::list(&state.pool, (!q.is_empty()).then_some(q))
+        .await?
+        .into_iter()
+        .map(summary)
+        .collect())
+}
+
+#[server(endpoint = "apps/get")]
+pub async fn get_app(id: String) -> Result<AppDetail, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    guard::require(Role::Viewer)?;
+    let a = store::get(&state.pool, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("There is no such application.".into()))?;
+    let t = gallery::template(&a.template);
+    Ok(AppDetail {
+        description: t.map(|t| t.description.clone()).unwrap_or_default(),
+        tenant_url_hint: t.map(|t| t.tenant_url_hint.clone()).unwrap_or_default(),
+        notes: t.map(|t| t.notes.clone()).unwrap_or_default(),
+        roles: store::roles(&state.pool, &id).await?,
+        mappings: store::mappings(&state.pool, &id).await?,
+        summary: summary(a),
+    })
+}
+
+/// Adds an application from the gallery; an empty name takes the template's.
+#[server(endpoint = "apps/create")]
+pub async fn create_app(
+    csrf: String,
+    template: String,
+    #[server(default)] name: String,
+) -> Result<String, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let id = apps::create(&state.pool, &template, &name, &guard::actor(&me)).await?;
+    leptos_axum::redirect(&format!("/apps/{id}"));
+    Ok(id)
+}
+
+#[server(endpoint = "apps/rename")]
+pub async fn rename_app(csrf: String, id: String, name: String) -> Result<(), ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    apps::rename(&state.pool, &id, &name, &guard::actor(&me)).await?;
+    Ok(())
+}
+
+/// Deletes an application; `confirm` must repeat its name.
+#[server(endpoint = "apps/delete")]
+pub async fn delete_app(
+    csrf: String,
+    id: String,
+    #[server(default)] confirm: String,
+) -> Result<(), ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let a = store::get(&state.pool, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("There is no such application.".into()))?;
+    if confirm.trim() != a.name {
+        return Err(ApiError::invalid(
+            "confirm",
+            format!("Type the application's name, {}, to confirm.", a.name),
+        ));
+    }
+    apps::delete(&state.pool, &id, &guard::actor(&me)).await?;
+    leptos_axum::redirect("/apps");
+    Ok(())
+}
+
+#[server(endpoint = "apps/assignments")]
+pub async fn list_assignments(
+    app: String,
+    #[server(default)] q: String,
+    #[server(default)] page: u32,
+) -> Result<AssignmentPage, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    guard::require(Role::Viewer)?;
+    let q = q.trim();
+    let q = (!q.is_empty()).then_some(q);
+    let offset = i64::from(page) * ASSIGNMENT_PAGE;
+    let rows = store::assignment_page(&state.pool, &app, q, offset, ASSIGNMENT_PAGE).await?;
+    Ok(AssignmentPage {
+        rows: rows
+            .into_iter()
+            .map(|r| crate::model::AssignmentRow {
+                id: r.id,
+                principal: r.principal,
+                role: r.role,
+                role_name: r.role_name,
+                role_provisioned: r.role_provisioned,
+                created_at: r.created_at,
+            })
+            .collect(),
+        total: store::assignment_count(&state.pool, &app, q).await?,
+        offset,
+    })
+}
+
+/// Assigns a user (userPrincipalName) or group (name); the message says what provisioning will do.
+#[server(endpoint = "apps/assign")]
+pub async fn assign(
+    csrf: String,
+    app: String,
+    principal: String,
+    #[server(default)] role: String,
+) -> Result<String, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let a = apps::assign(&state.pool, &app, &principal, &role, &guard::actor(&me)).await?;
+    Ok(match (a.role_name.is_empty(), a.provisioned) {
+        (true, _) => format!("Assigned {}.", a.principal_name),
+        (false, true) => format!("Assigned {} with the role {}.", a.principal_name, a.role_name),
+        (false, false) => format!(
+            "Assigned {} with the role {}. Users with this role are not provisioned.",
+            a.principal_name, a.role_name
+        ),
+    })
+}
+
+#[server(endpoint = "apps/unassign")]
+pub async fn unassign(csrf: String, app: String, assignment: String) -> Result<(), ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    apps::unassign(&state.pool, &app, &assignment, &guard::actor(&me)).await?;
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! Groups: the list with search and the new-group form; a group's page with its properties and
+//! direct members (users and nested groups).
+
+use super::super::widgets::{
+    invalid, query_param, route_param, urlencode, when, ActionError, CsrfField, ErrorText, FieldError,
+    PrincipalPicker,
+};
+use crate::api::directory::{
+    get_group, list_groups, AddMember, CreateGroup, DeleteGroup, RemoveMember, UpdateGroup, GROUP_PAGE,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn GroupsPage() -> impl IntoView {
+    let me = super::super::use_session();
+    let q = query_param("q");
+    let page_no = query_param("page");
+    let create = ServerAction::<CreateGroup>::new();
+    let created = Signal::derive(move || create.value().get());
+    let page = Resource::new(
+        move || (q.get(), page_no.get().parse::<u32>().unwrap_or(0)),
+        |(q, p)| list_groups(q, p),
+    );
+    view! {
+        <Title text="Groups" />
+        <h1>"Groups"</h1>
+        <super::DirectoryNav />
+        <form method="get" action="/directory/groups" class="form form-row filters">
+            <div class="field">
+                <label for="group-search">"Search"</label>
+                <input id="group-search" name="q" type="search" value=move || q.get() placeholder="group name (starts with)" />
+            </div>
+            <div class="field field-action">
+                <button type="submit" class="btn">"Search"</button>
+            </div>
+        </form>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Err(e) => view! { <ErrorText error=e /> }.into_any(),
+                    Ok(p) => {
+                        let qv = q.get_untracked();
+                        let link = move |n: i64| {
+                            let mut href = format!("/directory/groups?page={n}");
+                            if !qv.is_empty() {
+                                href.push_str(&format!("&q={}", urlencode(&qv)));
+                            }
+                            href
+                        };
+                        let n = p.offset / GROUP_PAGE;
+                        let shown = p.rows.len() as i64;
+                        let prev = (n > 0).then(|| link(n - 1));
+                        let next = (p.offset + shown < p.total).then(|| link(n + 1));
+                        let rows = p.rows.into_iter().map(|g| view! {
+                            <tr data-group=g.display_name.clone()>
+                                <th scope="row"><a href=format!("/directory/groups/{}", g.id)>{g.display_name.clone()}</a></th>
+                                <td>{g.description.clone()}</td>
+                                <td class="num">{g.members}</td>
+                            </tr>
+                        }).collect_view();
+                        view! {
+                            <p class="muted" role="status">{format!("{} groups", p.total)}</p>
+                            <div class="table-wrap">
+                                <table>
+                                    <thead><tr>
+                                        <th scope="col">"Name"</th>
+                                        <th scope="col">"Description"</th>
+                                        <th scope="col" class="num">"Direct members"</th>
+                                    </tr></thead>
+                                    <tbody>{rows}</tbody>
+                                </table>
+                            </div>
+                            <nav class="pager" aria-label="Pages">
+                                {prev.map(|href| view! { <a href=href rel="prev">"Previous page"</a> })}
+                                {next.map(|href| view! { <a href=href rel="next">"Next page"</a> })}
+                            </nav>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+        {me.is_admin().then(|| view! {
+            <section class="card">
+                <h2>"New group"</h2>
+                <ActionForm action=create attr:class="form form-row">
+                    <CsrfField />
+                    <ActionError value=created />
+                    <div class="field">
+                        <label for="group-name">"Name"</label>
+                        <input id="group-name" name="name" type="text" required maxlength="256"
+                            aria-invalid=invalid(created, "displayName") />
+                        <FieldError value=created field="displayName" />
+                    </div>
+                    <div class="field">
+                        <label for="group-description">"Description"</label>
+                        <input id="group-description" name="description" type="text" maxlength="1024" />
+                    </div>
+                    <div class="field field-action">
+                        <button type="submit" class="btn btn-primary">"Create group"</button>
+                    </div>
+                </ActionForm>
+            </section>
+        })}
+    }
+}
+
+#[component]
+pub fn GroupPage() -> impl IntoView {
+    let id = route_param("group");
+    let update = ServerAction::<UpdateGroup>::new();
+    let delete = ServerAction::<DeleteGroup>::new();
+    let add = ServerAction::<AddMember>::new();
+    let remove = ServerAction::<RemoveMember>::new();
+    let group = Resource::new(
+        move || {
+            (
+                id.get(),
+                update.version().get(),
+                add.version().get(),
+                remove.version().get(),
+            )
+        },
+        |(id, _, _, _)| get_group(id),
+    );
+    let admin = super::super::use_session().is_admin();
+    let saved = Signal::derive(move || update.value().get());
+    let added = Signal::derive(move || add.value().get());
+    view! {
+        <p><a href="/directory/groups">"← Groups"</a></p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match group.await {
+                    Err(e) => view! { <ErrorText error=e /> }.into_any(),
+                    Ok(g) => {
+                        let gid = g.id.clone();
+                        let members = g.members.iter().map(|m| {
+                            let href = if m.member.kind == "user" {
+                                format!("/directory/users/{}", m.member.id)
+                            } else {
+                                format!("/directory/groups/{}", m.member.id)
+                            };
+                            let (g1, m1) = (gid.clone(), m.member.id.clone());
+                            let name = m.member.name.clone();
+                            view! {
+                                <tr data-member=m.member.name.clone()>
+                                    <th scope="row"><a href=href>{m.member.name.clone()}</a></th>
+                                    <td>{if m.member.kind == "user" { "User" } else { "Group (nested)" }}</td>
+                                    <td class="mono">{m.member.detail.clone()}</td>
+                                    <td>{if m.member.kind == "user" && !m.enabled { "Disabled" } else { "" }}</td>
+                                    {admin.then(|| view! {
+                                        <td class="actions">
+                                            <ActionForm action=remove attr:class="inline">
+                                                <CsrfField />
+                                                <input type="hidden" name="group" value=g1 />
+                                                <input type="hidden" name="member" value=m1 />
+                                                <button type="submit" class="btn" aria-label=format!("Remove {name}")>"Remove"</button>
+                                            </ActionForm>
+                                        </td>
+                                    })}
+                                </tr>
+                            }
+                        }).collect_view();
+                        view! {
+                            <Title text=g.display_name.clone() />
+                            <h1>{g.display_name.clone()}</h1>
+                            <p class="muted mono">"objectId "{g.id.clone()}" · mail nickname "{g.mail_nickname.clone()}</p>
+                            {(!g.description.is_empty()).then(|| view! { <p>{g.description.clone()}</p> })}
+                            <ActionError value=Signal::derive(move || delete.value().get()) />
+                            <ActionError value=Signal::derive(move || remove.value().get()) />
+                            <section class="card">
+                                <h2>"Members"</h2>
+                                <p class="muted" role="status">
+                                    {if g.member_total > g.members.len() as i64 {
+                                        format!("{} direct members (the first {} are listed)", g.member_total, g.members.len())
+                                    } else {
+                                        format!("{} direct members", g.member_total)
+                                    }}
+                                </p>
+                                <p class="muted">"Nested groups are shown here but not expanded when provisioning, as in Entra ID."</p>
+                                {admin.then(|| {
+                                    let gid = gid.clone();
+                                    view! {
+                                    <ActionForm action=add attr:class="form form-row">
+                                        <CsrfField />
+                                        <input type="hidden" name="group" value=gid />
+                                        <div class="field">
+                                            <label for="member">"Add a member (user principal name or group name)"</label>
+                                            <PrincipalPicker id="member" name="member" groups=true placeholder="start typing a name"
+                                                invalid=Signal::derive(invalid(added, "member")) />
+                                            <FieldError value=added field="member" />
+                                        </div>
+                                        <div class="field field-action">
+                                            <button type="submit" class="btn btn-primary">"Add member"</button>
+                                        </div>
+                                        <ActionError value=added />
+                                    </ActionForm>
+                                    }
+                                })}
+                                <div class="table-wrap">
+                                    <table>
+                                        <thead><tr>
+                                            <th scope="col">"Name"</th>
+                                            <th scope="col">"Type"</th>
+                                            <th scope="col">"User principal name / description"</th>
+                                            <th scope="col">"Status"</th>
+                                            {admin.then(|| view! { <th scope="col">"Actions"</th> })}
+                                        </tr></thead>
+                                        <tbody>{members}</tbody>
+                                    </table>
+                                </div>
+                            </section>
+                            <div class="cards">
+                                <section class="card">
+                                    <h2>"Member of"</h2>
+                                    {g.member_of.is_empty().then(|| view! { <p class="muted">"No groups."</p> })}
+                                    <ul class="plain">
+                                        {g.member_of.iter().map(|p| view! { <li><a href=format!("/directory/groups/{}", p.id)>{p.name.clone()}</a></li> }).collect_view()}
+                                    </ul>
+                                    <h2>"Applications"</h2>
+                                    {g.assignments.is_empty().then(|| view! { <p class="muted">"Not assigned to any application."</p> })}
+                                    <ul class="plain">
+                                        {g.assignments.iter().map(|a| view! {
+                                            <li><a href=format!("/apps/{}/users-and-groups", a.app_id)>{a.app_name.clone()}</a>
+                                                {(!a.role.is_empty()).then(|| format!(" · {}", a.role))}</li>
+                                        }).collect_view()}
+                                    </ul>
+                                    <p class="muted">{format!("Created {} · changed {}", when(&g.created_at), when(&g.updated_at))}</p>
+                                </section>
+                                {admin.then(|| {
+                                    let (gid_save, gid_delete) = (gid.clone(), gid.clone());
+                                    let (name, description, nick) = (g.display_name.clone(), g.description.clone(), g.mail_nickname.clone());
+                                    view! {
+                                    <section class="card">
+                                        <h2>"Properties"</h2>
+                                        <ActionForm action=update attr:class="form">
+                                            <CsrfField />
+                                            <input type="hidden" name="id" value=gid_save />
+                                            <ActionError value=saved />
+                                            {move || saved.get().and_then(|r| r.ok()).map(|_| view! { <p class="alert alert-ok" role="status">"Saved."</p> })}
+                                            <div class="field">
+                                                <label for="g-name">"Name"</label>
+                                                <input id="g-name" name="name" type="text" value=name required maxlength="256"
+                                                    aria-invalid=invalid(saved, "displayName") />
+                                                <FieldError value=saved field="displayName" />
+                                            </div>
+                                            <div class="field">
+                                                <label for="g-description">"Description"</label>
+                                                <input id="g-description" name="description" type="text" value=description maxlength="1024" />
+                                                <FieldError value=saved field="description" />
+                                            </div>
+                                            <div class="field">
+                                                <label for="g-nick">"Mail nickname"</label>
+                                                <input id="g-nick" name="mail_nickname" type="text" value=nick maxlength="64" />
+                                                <FieldError value=saved field="mailNickname" />
+                                            </div>
+                                            <button type="submit" class="btn btn-primary">"Save"</button>
+                                        </ActionForm>
+                                        <ActionForm action=delete attr:class="form">
+                                            <CsrfField />
+                                            <input type="hidden" name="id" value=gid_delete />
+                                            <p class="muted">"Deleting a group removes its memberships and assignments. Users stay."</p>
+                                            <button type="submit" class="btn btn-danger">"Delete group"</button>
+                                        </ActionForm>
+                                    </section>
+                                    }
+                                })}
+                            </div>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,462 @@
+//! Users: the list with search, the new-user form, a user's page (edit, enable/disable, delete),
+//! and Deleted users (restore, delete permanently).
+
+use super::super::widgets::{
+    invalid, query_param, route_param, urlencode, when, ActionError, CsrfField, ErrorText, FieldError,
+    PrincipalPicker,
+};
+use crate::api::directory::{
+    get_user, list_users, CreateUser, DeleteUser, PurgeUser, RestoreUser, SetUserEnabled, UpdateUser,
+};
+use crate::api::ApiError;
+use crate::model::{AttrDef, DirUser, DirUserPage, CORE_USER_ATTRS, USER_ATTRS};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let me = super::super::use_session();
+    let q = query_param("q");
+    let after = query_param("after");
+    let page = Resource::new(
+        move || (q.get(), after.get()),
+        |(q, after)| list_users(q, after, false),
+    );
+    view! {
+        <Title text="Users" />
+        <h1>"Users"</h1>
+        <super::DirectoryNav />
+        <div class="toolbar">
+            <form method="get" action="/directory/users" class="form form-row filters">
+                <div class="field">
+                    <label for="user-search">"Search"</label>
+                    <input id="user-search" name="q" type="search" value=move || q.get()
+                        placeholder="name, user principal name or email (starts with)" />
+                </div>
+                <div class="field field-action">
+                    <button type="submit" class="btn">"Search"</button>
+                </div>
+            </form>
+            {me.is_admin().then(|| view! {
+                <div class="actions">
+                    <a class="btn btn-primary" href="/directory/users/new">"New user"</a>
+                    <a class="btn" href="/directory/import">"Import"</a>
+                </div>
+            })}
+        </div>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Err(e) => view! { <ErrorText error=e /> }.into_any(),
+                    Ok(p) => view! { <UserTable page=p q=q.get_untracked() paged=!after.get_untracked().is_empty() base="/directory/users" deleted=false /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn DeletedUsersPage() -> impl IntoView {
+    let q = query_param("q");
+    let after = query_param("after");
+    let restore = ServerAction::<RestoreUser>::new();
+    let purge = ServerAction::<PurgeUser>::new();
+    let page = Resource::new(
+        move || {
+            (
+                q.get(),
+                after.get(),
+                restore.version().get(),
+                purge.version().get(),
+            )
+        },
+        |(q, after, _, _)| list_users(q, after, true),
+    );
+    provide_context((restore, purge));
+    view! {
+        <Title text="Deleted users" />
+        <h1>"Deleted users"</h1>
+        <super::DirectoryNav />
+        <p class="lead">
+            "Deleted users can be restored, with their group memberships and assignments, for "
+            {crate::model::RESTORE_DAYS_LABEL}
+            ". Then they are deleted permanently, and provisioning deletes them from applications too."
+        </p>
+        <ActionError value=Signal::derive(move || restore.value().get()) />
+        <ActionError value=Signal::derive(move || purge.value().get()) />
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Err(e) => view! { <ErrorText error=e /> }.into_any(),
+                    Ok(p) => view! { <UserTable page=p q=q.get_untracked() paged=!after.get_untracked().is_empty() base="/directory/deleted-users" deleted=true /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn UserTable(page: DirUserPage, q: String, paged: bool, base: &'static str, deleted: bool) -> impl IntoView {
+    let admin = super::super::use_session().is_admin();
+    let shown = page.rows.len();
+    let total = page.total;
+    let qs = if q.is_empty() {
+        String::new()
+    } else {
+        format!("q={}", urlencode(&q))
+    };
+    let next = page.next.clone().map(|c| {
+        let mut href = format!("{base}?after={}", urlencode(&c));
+        if !qs.is_empty() {
+            href.push('&');
+            href.push_str(&qs);
+        }
+        href
+    });
+    let first = paged.then(|| {
+        if qs.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{qs}")
+        }
+    });
+    let actions = use_context::<(ServerAction<RestoreUser>, ServerAction<PurgeUser>)>();
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|u| {
+            let status = if u.account_enabled { "Enabled" } else { "Disabled" };
+            let row_actions = (deleted && admin).then(|| {
+                actions.map(|(restore, purge)| {
+                    let (id1, id2) = (u.id.clone(), u.id.clone());
+                    view! {
+                        <td class="actions">
+                            <ActionForm action=restore attr:class="inline">
+                                <CsrfField />
+                                <input type="hidden" name="id" value=id1 />
+                                <button type="submit" class="btn">"Restore"</button>
+                            </ActionForm>
+                            <ActionForm action=purge attr:class="inline">
+                                <CsrfField />
+                                <input type="hidden" name="id" value=id2 />
+                                <button type="submit" class="btn btn-danger">"Delete permanently"</button>
+                            </ActionForm>
+                        </td>
+                    }
+                })
+            });
+            view! {
+                <tr data-upn=u.upn.clone()>
+                    <th scope="row"><a href=format!("/directory/users/{}", u.id)>{u.display_name.clone()}</a></th>
+                    <td class="mono">{u.upn.clone()}</td>
+                    <td>{u.job_title.clone()}</td>
+                    <td>{u.department.clone()}</td>
+                    <td>{if deleted { u.deleted_at.as_deref().map(when).unwrap_or_default() } else { status.to_string() }}</td>
+                    {row_actions}
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <p class="muted" role="status">
+            {if shown as i64 == total { format!("{total} users") } else { format!("{shown} of {total} users") }}
+        </p>
+        <div class="table-wrap">
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">"Display name"</th>
+                        <th scope="col">"User principal name"</th>
+                        <th scope="col">"Job title"</th>
+                        <th scope="col">"Department"</th>
+                        <th scope="col">{if deleted { "Deleted" } else { "Account" }}</th>
+                        {(deleted && admin).then(|| view! { <th scope="col">"Actions"</th> })}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label="Pages">
+            {first.map(|href| view! { <a href=href>"First page"</a> })}
+            {next.map(|href| view! { <a href=href rel="next">"Next page"</a> })}
+        </nav>
+    }
+}
+
+/// The attribute form for a new or an existing user. Every field is posted, so what the form
+/// shows is what is stored; an emptied field clears the attribute.
+#[component]
+fn UserFields<T>(user: Option<DirUser>, result: Signal<Option<Result<T, ApiError>>>) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+{
+    let value = {
+        let user = user.clone();
+        move |name: &str| -> String {
+            let Some(u) = &user else {
+                return String::new();
+            };
+            match name {
+                "userPrincipalName" => u.upn.clone(),
+                "displayName" => u.display_name.clone(),
+                "mail" => u.mail.clone(),
+                "manager" => u.manager.as_ref().map(|m| m.detail.clone()).unwrap_or_default(),
+                other => u.attrs.get(other).cloned().unwrap_or_default(),
+            }
+        }
+    };
+    let enabled = user.as_ref().is_none_or(|u| u.account_enabled);
+    let field = {
+        let value = value.clone();
+        move |a: &'static AttrDef, required: bool| {
+            let id = format!("attr-{}", a.name);
+            let name = format!("attrs[{}]", a.name);
+            let err = invalid(result, a.name);
+            view! {
+                <div class="field">
+                    <label for=id.clone()>{a.label}{required.then_some(" (required)")}</label>
+                    <input id=id name=name type="text" value=value(a.name) maxlength=a.max.to_string()
+                        required=required aria-invalid=err />
+                    <FieldError value=result field=a.name />
+                </div>
+            }
+        }
+    };
+    let core = |n: &str| {
+        CORE_USER_ATTRS
+            .iter()
+            .find(|a| a.name == n)
+            .expect("core attribute")
+    };
+    let other = |n: &str| USER_ATTRS.iter().find(|a| a.name == n).expect("attribute");
+    let group = |names: &[&'static str]| names.iter().map(|n| field(other(n), false)).collect_view();
+    let manager_err = Signal::derive(invalid(result, "manager"));
+    view! {
+        <fieldset>
+            <legend>"Identity"</legend>
+            <div class="grid-2">
+                {field(core("userPrincipalName"), true)}
+                {field(core("displayName"), true)}
+                {group(&["givenName", "surname"])}
+                {field(core("mail"), false)}
+                {group(&["mailNickname"])}
+            </div>
+        </fieldset>
+        <fieldset>
+            <legend>"Job information"</legend>
+            <div class="grid-2">
+                {group(&["jobTitle", "department", "companyName", "employeeId", "officeLocation"])}
+                <div class="field">
+                    <label for="attr-manager">"Manager (user principal name)"</label>
+                    <PrincipalPicker id="attr-manager" name="attrs[manager]" value=value("manager")
+                        placeholder="start typing a name" invalid=manager_err />
+                    <FieldError value=result field="manager" />
+                </div>
+            </div>
+        </fieldset>
+        <fieldset>
+            <legend>"Contact information"</legend>
+            <div class="grid-2">
+                {group(&["streetAddress", "city", "state", "postalCode", "country", "telephoneNumber", "mobile", "facsimileTelephoneNumber", "preferredLanguage"])}
+            </div>
+        </fieldset>
+        <fieldset>
+            <legend>"Settings"</legend>
+            <div class="field">
+                <label for="attr-accountEnabled">"Account enabled"</label>
+                <select id="attr-accountEnabled" name="attrs[accountEnabled]">
+                    <option value="true" selected=enabled>"Yes"</option>
+                    <option value="false" selected=!enabled>"No"</option>
+                </select>
+            </div>
+        </fieldset>
+        <details class="card-details">
+            <summary>"Extension attributes 1–15"</summary>
+            <div class="grid-3">
+                {USER_ATTRS
+                    .iter()
+                    .filter(|a| a.name.starts_with("extensionAttribute"))
+                    .map(|a| field(a, false))
+                    .collect_view()}
+            </div>
+        </details>
+    }
+}
+
+#[component]
+pub fn NewUserPage() -> impl IntoView {
+    let create = ServerAction::<CreateUser>::new();
+    let result = Signal::derive(move || create.value().get());
+    view! {
+        <Title text="New user" />
+        <h1>"New user"</h1>
+        <p><a href="/directory/users">"← Users"</a></p>
+        <section class="card">
+            <ActionForm action=create attr:class="form">
+                <CsrfField />
+                <ActionError value=result />
+                <UserFields user=None result />
+                <div class="form-actions">
+                    <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>"Create user"</button>
+                    <a class="btn btn-quiet" href="/directory/users">"Cancel"</a>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn UserPage() -> impl IntoView {
+    let id = route_param("user");
+    let update = ServerAction::<UpdateUser>::new();
+    let enable = ServerAction::<SetUserEnabled>::new();
+    let delete = ServerAction::<DeleteUser>::new();
+    let restore = ServerAction::<RestoreUser>::new();
+    let purge = ServerAction::<PurgeUser>::new();
+    let user = Resource::new(
+        move || {
+            (
+                id.get(),
+                update.version().get(),
+                enable.version().get(),
+                restore.version().get(),
+            )
+        },
+        |(id, _, _, _)| get_user(id),
+    );
+    let admin = super::super::use_session().is_admin();
+    let saved = Signal::derive(move || update.value().get());
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Err(e) => view! { <p><a href="/directory/users">"← Users"</a></p><ErrorText error=e /> }.into_any(),
+                    Ok(u) => {
+                        let deleted = u.deleted_at.is_some();
+                        let uid = u.id.clone();
+                        view! {
+                            <Title text=u.display_name.clone() />
+                            <p><a href=if deleted { "/directory/deleted-users" } else { "/directory/users" }>
+                                {if deleted { "← Deleted users" } else { "← Users" }}
+                            </a></p>
+                            <h1>{u.display_name.clone()}</h1>
+                            <p class="muted mono">{u.upn.clone()}" · objectId "{u.id.clone()}</p>
+                            {deleted.then(|| view! {
+                                <p class="alert alert-warn" role="status">
+                                    {format!("Deleted {}. It will be deleted permanently on {}.",
+                                        u.deleted_at.as_deref().map(when).unwrap_or_default(),
+                                        u.purge_at.as_deref().map(when).unwrap_or_default())}
+                                </p>
+                            })}
+                            <ActionError value=Signal::derive(move || enable.value().get()) />
+                            <ActionError value=Signal::derive(move || delete.value().get()) />
+                            <ActionError value=Signal::derive(move || restore.value().get()) />
+                            <ActionError value=Signal::derive(move || purge.value().get()) />
+                            {(admin).then(|| {
+                                let (a, b, c, d) = (uid.clone(), uid.clone(), uid.clone(), uid.clone());
+                                let enabled = u.account_enabled;
+                                view! {
+                                    <div class="actions">
+                                        {(!deleted).then(|| view! {
+                                            <ActionForm action=enable attr:class="inline">
+                                                <CsrfField />
+                                                <input type="hidden" name="id" value=a />
+                                                <input type="hidden" name="enabled" value=(!enabled).to_string() />
+                                                <button type="submit" class="btn">{if enabled { "Disable sign-in" } else { "Enable sign-in" }}</button>
+                                            </ActionForm>
+                                            <ActionForm action=delete attr:class="inline">
+                                                <CsrfField />
+                                                <input type="hidden" name="id" value=b />
+                                                <button type="submit" class="btn btn-danger">"Delete"</button>
+                                            </ActionForm>
+                                        })}
+                                        {deleted.then(|| view! {
+                                            <ActionForm action=restore attr:class="inline">
+                                                <CsrfField />
+                                                <input type="hidden" name="id" value=c />
+                                                <button type="submit" class="btn">"Restore"</button>
+                                            </ActionForm>
+                                            <ActionForm action=purge attr:class="inline">
+                                                <CsrfField />
+                                                <input type="hidden" name="id" value=d />
+                                                <button type="submit" class="btn btn-danger">"Delete permanently"</button>
+                                            </ActionForm>
+                                        })}
+                                    </div>
+                                }
+                            })}
+                            <UserFacts user=u.clone() />
+                            {(admin && !deleted).then(|| view! {
+                                <section class="card">
+                                    <h2>"Edit properties"</h2>
+                                    <ActionForm action=update attr:class="form">
+                                        <CsrfField />
+                                        <input type="hidden" name="id" value=uid.clone() />
+                                        <ActionError value=saved />
+                                        {move || saved.get().and_then(|r| r.ok()).map(|_| view! {
+                                            <p class="alert alert-ok" role="status">"Saved."</p>
+                                        })}
+                                        <UserFields user=Some(u.clone()) result=saved />
+                                        <div class="form-actions">
+                                            <button type="submit" class="btn btn-primary">"Save"</button>
+                                        </div>
+                                    </ActionForm>
+                                </section>
+                            })}
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn UserFacts(user: DirUser) -> impl IntoView {
+    let u = user;
+    let attrs = u
+        .attrs
+        .iter()
+        .map(|(k, v)| {
+            let label = crate::model::user_attr(k).map(|a| a.label).unwrap_or("?");
+            view! { <dt>{label}</dt><dd>{v.clone()}</dd> }
+        })
+        .collect_view();
+    view! {
+        <div class="cards">
+            <section class="card">
+                <h2>"Overview"</h2>
+                <dl class="facts">
+                    <dt>"Account"</dt><dd>{if u.account_enabled { "Enabled" } else { "Disabled" }}</dd>
+                    <dt>"Email"</dt><dd>{u.mail.clone()}</dd>
+                    <dt>"Manager"</dt>
+                    <dd>{u.manager.clone().map(|m| view! { <a href=format!("/directory/users/{}", m.id)>{m.name}</a> })}</dd>
+                    {attrs}
+                    <dt>"Created"</dt><dd>{when(&u.created_at)}</dd>
+                    <dt>"Changed"</dt><dd>{when(&u.updated_at)}</dd>
+                </dl>
+            </section>
+            <section class="card">
+                <h2>"Groups"</h2>
+                {if u.groups.is_empty() { Some(view! { <p class="muted">"Not a member of any group."</p> }) } else { None }}
+                <ul class="plain">
+                    {u.groups.iter().map(|g| view! { <li><a href=format!("/directory/groups/{}", g.id)>{g.name.clone()}</a></li> }).collect_view()}
+                </ul>
+                <h2>"Applications"</h2>
+                {if u.assignments.is_empty() { Some(view! { <p class="muted">"Not assigned to any application directly."</p> }) } else { None }}
+                <ul class="plain">
+                    {u.assignments.iter().map(|a| view! {
+                        <li><a href=format!("/apps/{}/users-and-groups", a.app_id)>{a.app_name.clone()}</a>
+                            {(!a.role.is_empty()).then(|| format!(" · {}", a.role))}</li>
+                    }).collect_view()}
+                </ul>
+                <h2>"Direct reports"</h2>
+                {if u.reports.is_empty() { Some(view! { <p class="muted">"None."</p> }) } else { None }}
+                <ul class="plain">
+                    {u.reports.iter().map(|r| view! { <li><a href=format!("/directory/users/{}", r.id)>{r.name.clone()}</a></li> }).collect_view()}
+                </ul>
+            </section>
+        </div>
+    }
+}

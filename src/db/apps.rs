@@ -1,0 +1,329 @@
+//! Enterprise applications: the application, its roles and mappings (copied from the gallery
+//! template when it was added) and its assignments.
+
+use super::Pool;
+use crate::model::{AppAssignmentRef, AppRoleInfo, MappingInfo, PrincipalRef};
+use crate::provisioning::gallery::Template;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+pub struct AppRow {
+    pub id: String,
+    pub name: String,
+    pub template: String,
+    pub provisioning_on: bool,
+    pub created_at: String,
+    pub users: i64,
+    pub groups: i64,
+}
+
+const APP_SELECT: &str = "SELECT a.id, a.name, a.template, a.provisioning_status, a.created_at,
+        (SELECT count(*) FROM app_assignments s WHERE s.app_id = a.id AND s.principal_type = 'user') AS users,
+        (SELECT count(*) FROM app_assignments s WHERE s.app_id = a.id AND s.principal_type = 'group') AS groups
+     FROM apps a";
+
+fn app_from(r: &sqlx::sqlite::SqliteRow) -> AppRow {
+    AppRow {
+        id: r.get("id"),
+        name: r.get("name"),
+        template: r.get("template"),
+        provisioning_on: r.get::<String, _>("provisioning_status") == "on",
+        created_at: r.get("created_at"),
+        users: r.get("users"),
+        groups: r.get("groups"),
+    }
+}
+
+pub async fn list(pool: &Pool, q: Option<&str>) -> sqlx::Result<Vec<AppRow>> {
+    let q = q.map(str::to_lowercase).unwrap_or_default();
+    let rows = sqlx::query(&format!(
+        "{APP_SELECT} WHERE a.name_lower LIKE '%' || $1 || '%' ORDER BY a.name_lower"
+    ))
+    .bind(q.replace(['%', '_'], ""))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(app_from).collect())
+}
+
+pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<AppRow>> {
+    Ok(sqlx::query(&format!("{APP_SELECT} WHERE a.id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(app_from))
+}
+
+pub async fn name_taken(conn: &mut SqliteConnection, name: &str, except: &str) -> sqlx::Result<bool> {
+    Ok(
+        sqlx::query_scalar::<_, String>("SELECT id FROM apps WHERE name_lower = $1")
+            .bind(name.to_lowercase())
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some_and(|id| id != except),
+    )
+}
+
+/// Adds an application with the template's roles and mappings.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    id: &str,
+    name: &str,
+    t: &Template,
+    actor: &str,
+    now: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO apps (id, name, name_lower, template, created_at, created_by, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $5)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(name.to_lowercase())
+    .bind(&t.id)
+    .bind(now)
+    .bind(actor)
+    .execute(&mut *conn)
+    .await?;
+    for (i, r) in t.roles.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO app_roles (app_id, value, display_name, description, provisioned, position)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(&r.value)
+        .bind(&r.display_name)
+        .bind(&r.description)
+        .bind(r.provisioned)
+        .bind(i as i64)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (object, target_object, list) in [
+        ("user", "User", &t.mappings.user),
+        ("group", "Group", &t.mappings.group),
+    ] {
+        sqlx::query(
+            "INSERT INTO app_object_mappings (app_id, object, enabled, target_object) VALUES ($1, $2, 1, $3)",
+        )
+        .bind(id)
+        .bind(object)
+        .bind(target_object)
+        .execute(&mut *conn)
+        .await?;
+        for (i, m) in list.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO app_mappings (app_id, object, position, target, kind, source, default_value, matching, apply_on)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(id)
+            .bind(object)
+            .bind(i as i64)
+            .bind(&m.target)
+            .bind(&m.kind)
+            .bind(&m.source)
+            .bind(&m.default_value)
+            .bind(m.matching)
+            .bind(&m.apply_on)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn rename(conn: &mut SqliteConnection, id: &str, name: &str, now: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE apps SET name = $2, name_lower = $3, updated_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(name)
+        .bind(name.to_lowercase())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes the application; roles, mappings and assignments go with it (foreign keys cascade).
+pub async fn delete(conn: &mut SqliteConnection, id: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM apps WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn roles(pool: &Pool, app: &str) -> sqlx::Result<Vec<AppRoleInfo>> {
+    let rows = sqlx::query(
+        "SELECT value, display_name, description, provisioned FROM app_roles WHERE app_id = $1 ORDER BY position",
+    )
+    .bind(app)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| AppRoleInfo {
+            value: r.get(0),
+            display_name: r.get(1),
+            description: r.get(2),
+            provisioned: r.get::<i64, _>(3) != 0,
+        })
+        .collect())
+}
+
+pub async fn mappings(pool: &Pool, app: &str) -> sqlx::Result<Vec<MappingInfo>> {
+    let rows = sqlx::query(
+        "SELECT object, target, kind, source, matching, apply_on FROM app_mappings WHERE app_id = $1
+         ORDER BY object DESC, position",
+    )
+    .bind(app)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| MappingInfo {
+            object: r.get(0),
+            target: r.get(1),
+            kind: r.get(2),
+            source: r.get(3),
+            matching: r.get(4),
+            apply_on: r.get(5),
+        })
+        .collect())
+}
+
+/// Adds an assignment; false when the principal already has that role in the application.
+#[allow(clippy::too_many_arguments)]
+pub async fn assign(
+    conn: &mut SqliteConnection,
+    id: &str,
+    app: &str,
+    principal_type: &str,
+    principal: &str,
+    role: &str,
+    actor: &str,
+    now: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO app_assignments (id, app_id, principal_type, principal_id, role, created_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (app_id, principal_id, role) DO NOTHING",
+    )
+    .bind(id)
+    .bind(app)
+    .bind(principal_type)
+    .bind(principal)
+    .bind(role)
+    .bind(now)
+    .bind(actor)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Removes an assignment, returning its principal.
+pub async fn unassign(conn: &mut SqliteConnection, app: &str, id: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("DELETE FROM app_assignments WHERE app_id = $1 AND id = $2 RETURNING principal_id")
+        .bind(app)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+pub struct AssignmentListRow {
+    pub id: String,
+    pub principal: PrincipalRef,
+    pub role: String,
+    pub role_name: String,
+    pub role_provisioned: bool,
+    pub created_at: String,
+}
+
+fn push_assignment_filter(qb: &mut QueryBuilder<'_, Sqlite>, app: &str, q: Option<&str>) {
+    qb.push(
+        " FROM app_assignments s
+          LEFT JOIN dir_users u ON s.principal_type = 'user' AND u.id = s.principal_id
+          LEFT JOIN dir_groups g ON s.principal_type = 'group' AND g.id = s.principal_id
+          LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
+          WHERE s.app_id = ",
+    )
+    .push_bind(app.to_string());
+    if let Some(q) = q.map(str::to_lowercase).filter(|q| !q.is_empty()) {
+        let mut upper = q.clone();
+        upper.push(char::MAX);
+        qb.push(" AND ((u.display_lower >= ")
+            .push_bind(q.clone())
+            .push(" AND u.display_lower < ")
+            .push_bind(upper.clone())
+            .push(") OR (u.upn_lower >= ")
+            .push_bind(q.clone())
+            .push(" AND u.upn_lower < ")
+            .push_bind(upper.clone())
+            .push(") OR (g.display_lower >= ")
+            .push_bind(q)
+            .push(" AND g.display_lower < ")
+            .push_bind(upper)
+            .push("))");
+    }
+}
+
+pub async fn assignment_page(
+    pool: &Pool,
+    app: &str,
+    q: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<AssignmentListRow>> {
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "SELECT s.id, s.principal_type, s.principal_id, s.role, s.created_at,
+             COALESCE(u.display_name, g.display_name, s.principal_id) AS name,
+             COALESCE(u.upn, g.description, '') AS detail,
+             COALESCE(r.display_name, s.role) AS role_name, COALESCE(r.provisioned, 1) AS provisioned",
+    );
+    push_assignment_filter(&mut qb, app, q);
+    qb.push(" ORDER BY lower(name), s.id LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    let rows = qb.build().fetch_all(pool).await?;
+    Ok(rows
+        .iter()
+        .map(|r| AssignmentListRow {
+            id: r.get("id"),
+            principal: PrincipalRef {
+                id: r.get("principal_id"),
+                kind: r.get("principal_type"),
+                name: r.get("name"),
+                detail: r.get("detail"),
+            },
+            role: r.get("role"),
+            role_name: r.get("role_name"),
+            role_provisioned: r.get::<i64, _>("provisioned") != 0,
+            created_at: r.get("created_at"),
+        })
+        .collect())
+}
+
+pub async fn assignment_count(pool: &Pool, app: &str, q: Option<&str>) -> sqlx::Result<i64> {
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+    push_assignment_filter(&mut qb, app, q);
+    qb.build_query_scalar().fetch_one(pool).await
+}
+
+/// The applications a user or group is assigned to, with the role's name.
+pub async fn assignments_of(pool: &Pool, principal: &str) -> sqlx::Result<Vec<AppAssignmentRef>> {
+    let rows = sqlx::query(
+        "SELECT a.id, a.name, COALESCE(r.display_name, s.role) FROM app_assignments s
+         JOIN apps a ON a.id = s.app_id
+         LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
+         WHERE s.principal_id = $1 ORDER BY a.name_lower",
+    )
+    .bind(principal)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| AppAssignmentRef {
+            app_id: r.get(0),
+            app_name: r.get(1),
+            role: r.get(2),
+        })
+        .collect())
+}

@@ -1,0 +1,819 @@
+//! The directory: users, groups, direct memberships, the change sequence and staged imports.
+//!
+//! Writers pass a connection inside their transaction; every write function that changes a user,
+//! group or membership also appends to `dir_changes` in that transaction, so the sequence can never
+//! disagree with the data.
+
+use super::Pool;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+/// A user as stored. `attrs` is the JSON object of every other non-empty attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: String,
+    pub upn: String,
+    pub display_name: String,
+    pub mail: Option<String>,
+    pub manager_id: Option<String>,
+    pub account_enabled: bool,
+    pub attrs: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+const USER_COLS: &str =
+    "id, upn, display_name, mail, manager_id, account_enabled, attrs, created_at, updated_at, deleted_at";
+
+fn user_from(r: &sqlx::sqlite::SqliteRow) -> UserRecord {
+    UserRecord {
+        id: r.get("id"),
+        upn: r.get("upn"),
+        display_name: r.get("display_name"),
+        mail: r.get("mail"),
+        manager_id: r.get("manager_id"),
+        account_enabled: r.get::<i64, _>("account_enabled") != 0,
+        attrs: r.get("attrs"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+        deleted_at: r.get("deleted_at"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    User,
+    Group,
+    Membership,
+    Assignment,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::User => "user",
+            ChangeKind::Group => "group",
+            ChangeKind::Membership => "membership",
+            ChangeKind::Assignment => "assignment",
+        }
+    }
+}
+
+/// Appends to the change sequence; call inside the transaction of the change.
+pub async fn record_change(
+    conn: &mut SqliteConnection,
+    kind: ChangeKind,
+    object_id: &str,
+    related_id: &str,
+    op: &str,
+    at: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO dir_changes (at, object_type, object_id, related_id, op) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(at)
+    .bind(kind.as_str())
+    .bind(object_id)
+    .bind(related_id)
+    .bind(op)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub seq: i64,
+    pub at: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub related_id: String,
+    pub op: String,
+}
+
+/// Changes after `since`, in order: an indexed range read whose cost follows the number of changes.
+pub async fn changes_since(pool: &Pool, since: i64, limit: i64) -> sqlx::Result<Vec<Change>> {
+    let rows = sqlx::query(
+        "SELECT seq, at, object_type, object_id, related_id, op FROM dir_changes
+         WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(since)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Change {
+            seq: r.get(0),
+            at: r.get(1),
+            object_type: r.get(2),
+            object_id: r.get(3),
+            related_id: r.get(4),
+            op: r.get(5),
+        })
+        .collect())
+}
+
+pub async fn last_change(pool: &Pool) -> sqlx::Result<i64> {
+    Ok(
+        sqlx::query_scalar::<_, Option<i64>>("SELECT max(seq) FROM dir_changes")
+            .fetch_one(pool)
+            .await?
+            .unwrap_or(0),
+    )
+}
+
+// ---- users ----
+
+pub async fn user(conn: &mut SqliteConnection, id: &str) -> sqlx::Result<Option<UserRecord>> {
+    let sql = format!("SELECT {USER_COLS} FROM dir_users WHERE id = $1");
+    Ok(sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(user_from))
+}
+
+pub async fn user_by_upn(conn: &mut SqliteConnection, upn: &str) -> sqlx::Result<Option<UserRecord>> {
+    let sql = format!("SELECT {USER_COLS} FROM dir_users WHERE upn_lower = $1");
+    Ok(sqlx::query(&sql)
+        .bind(upn.to_lowercase())
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(user_from))
+}
+
+/// Inserts or overwrites a user row (the caller decides which and records the change).
+pub async fn insert_user(conn: &mut SqliteConnection, u: &UserRecord) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO dir_users (id, upn, upn_lower, display_name, display_lower, mail, mail_lower, manager_id,
+             account_enabled, attrs, created_at, updated_at, deleted_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(&u.id)
+    .bind(&u.upn)
+    .bind(u.upn.to_lowercase())
+    .bind(&u.display_name)
+    .bind(u.display_name.to_lowercase())
+    .bind(&u.mail)
+    .bind(u.mail.as_ref().map(|m| m.to_lowercase()))
+    .bind(&u.manager_id)
+    .bind(u.account_enabled)
+    .bind(&u.attrs)
+    .bind(&u.created_at)
+    .bind(&u.updated_at)
+    .bind(&u.deleted_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn update_user(conn: &mut SqliteConnection, u: &UserRecord) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE dir_users SET upn = $2, upn_lower = $3, display_name = $4, display_lower = $5, mail = $6,
+             mail_lower = $7, manager_id = $8, account_enabled = $9, attrs = $10, updated_at = $11,
+             deleted_at = $12
+         WHERE id = $1",
+    )
+    .bind(&u.id)
+    .bind(&u.upn)
+    .bind(u.upn.to_lowercase())
+    .bind(&u.display_name)
+    .bind(u.display_name.to_lowercase())
+    .bind(&u.mail)
+    .bind(u.mail.as_ref().map(|m| m.to_lowercase()))
+    .bind(&u.manager_id)
+    .bind(u.account_enabled)
+    .bind(&u.attrs)
+    .bind(&u.updated_at)
+    .bind(&u.deleted_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Would making `manager` the manager of `user` close a loop? True when `user` is `manager` or
+/// appears in the chain of managers above `manager`.
+pub async fn manager_cycle(conn: &mut SqliteConnection, user: &str, manager: &str) -> sqlx::Result<bool> {
+    if user == manager {
+        return Ok(true);
+    }
+    let hit: Option<i64> = sqlx::query_scalar(
+        "WITH RECURSIVE chain (id, depth) AS (
+             SELECT $1, 0
+             UNION
+             SELECT u.manager_id, c.depth + 1 FROM dir_users u JOIN chain c ON u.id = c.id
+             WHERE u.manager_id IS NOT NULL AND c.depth < 10000
+         )
+         SELECT 1 FROM chain WHERE id = $2 LIMIT 1",
+    )
+    .bind(manager)
+    .bind(user)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(hit.is_some())
+}
+
+/// Removes a user for good: its memberships and assignments go with it (each recorded), and the
+/// users it managed lose their manager (recorded as updates of those users).
+pub async fn purge_user(conn: &mut SqliteConnection, id: &str, at: &str) -> sqlx::Result<()> {
+    let groups: Vec<String> = sqlx::query_scalar("SELECT group_id FROM dir_members WHERE member_id = $1")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for g in &groups {
+        record_change(conn, ChangeKind::Membership, g, id, "remove", at).await?;
+    }
+    sqlx::query("DELETE FROM dir_members WHERE member_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    remove_assignments_of(conn, id, at).await?;
+    let reports: Vec<String> = sqlx::query_scalar("SELECT id FROM dir_users WHERE manager_id = $1")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE dir_users SET manager_id = NULL, updated_at = $2 WHERE manager_id = $1")
+        .bind(id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    for r in &reports {
+        record_change(conn, ChangeKind::User, r, "", "update", at).await?;
+    }
+    sqlx::query("DELETE FROM dir_users WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    record_change(conn, ChangeKind::User, id, "", "purge", at).await
+}
+
+async fn remove_assignments_of(conn: &mut SqliteConnection, principal: &str, at: &str) -> sqlx::Result<()> {
+    let apps: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT app_id FROM app_assignments WHERE principal_id = $1")
+            .bind(principal)
+            .fetch_all(&mut *conn)
+            .await?;
+    sqlx::query("DELETE FROM app_assignments WHERE principal_id = $1")
+        .bind(principal)
+        .execute(&mut *conn)
+        .await?;
+    for a in &apps {
+        record_change(conn, ChangeKind::Assignment, a, principal, "remove", at).await?;
+    }
+    Ok(())
+}
+
+/// Soft-deleted users whose 30 days are over.
+pub async fn expired_deleted_users(pool: &Pool, before: &str) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT id FROM dir_users WHERE deleted_at IS NOT NULL AND deleted_at < $1")
+        .bind(before)
+        .fetch_all(pool)
+        .await
+}
+
+/// A row of the users list.
+pub struct UserListRow {
+    pub id: String,
+    pub upn: String,
+    pub display_name: String,
+    pub display_lower: String,
+    pub mail: Option<String>,
+    pub account_enabled: bool,
+    pub attrs: String,
+    pub deleted_at: Option<String>,
+}
+
+fn push_user_filter(qb: &mut QueryBuilder<'_, Sqlite>, q: Option<&str>, deleted: bool) {
+    qb.push(if deleted {
+        " FROM dir_users WHERE deleted_at IS NOT NULL"
+    } else {
+        " FROM dir_users WHERE deleted_at IS NULL"
+    });
+    if let Some(q) = q.map(str::to_lowercase).filter(|q| !q.is_empty()) {
+        // Prefix ranges instead of LIKE: each arm can use its index, on SQLite and PostgreSQL alike.
+        let mut upper = q.clone();
+        upper.push(char::MAX);
+        qb.push(" AND (");
+        for (i, col) in ["display_lower", "upn_lower", "mail_lower"].iter().enumerate() {
+            if i > 0 {
+                qb.push(" OR ");
+            }
+            qb.push(format!("({col} >= "))
+                .push_bind(q.clone())
+                .push(format!(" AND {col} < "))
+                .push_bind(upper.clone())
+                .push(")");
+        }
+        qb.push(")");
+    }
+}
+
+/// One page of users ordered by display name, after the keyset cursor `(display_lower, id)`.
+pub async fn user_page(
+    pool: &Pool,
+    q: Option<&str>,
+    after: Option<(&str, &str)>,
+    deleted: bool,
+    limit: i64,
+) -> sqlx::Result<(Vec<UserListRow>, bool)> {
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "SELECT id, upn, display_name, display_lower, mail, account_enabled, attrs, deleted_at",
+    );
+    push_user_filter(&mut qb, q, deleted);
+    if let Some((d, id)) = after {
+        qb.push(" AND (display_lower > ")
+            .push_bind(d.to_string())
+            .push(" OR (display_lower = ")
+            .push_bind(d.to_string())
+            .push(" AND id > ")
+            .push_bind(id.to_string())
+            .push("))");
+    }
+    qb.push(" ORDER BY display_lower, id LIMIT ").push_bind(limit + 1);
+    let rows = qb.build().fetch_all(pool).await?;
+    let more = rows.len() as i64 > limit;
+    Ok((
+        rows.iter()
+            .take(limit as usize)
+            .map(|r| UserListRow {
+                id: r.get("id"),
+                upn: r.get("upn"),
+                display_name: r.get("display_name"),
+                display_lower: r.get("display_lower"),
+                mail: r.get("mail"),
+                account_enabled: r.get::<i64, _>("account_enabled") != 0,
+                attrs: r.get("attrs"),
+                deleted_at: r.get("deleted_at"),
+            })
+            .collect(),
+        more,
+    ))
+}
+
+pub async fn user_count(pool: &Pool, q: Option<&str>, deleted: bool) -> sqlx::Result<i64> {
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+    push_user_filter(&mut qb, q, deleted);
+    qb.build_query_scalar().fetch_one(pool).await
+}
+
+/// (id, upn, display name) of users, for names shown next to ids.
+pub async fn user_names(pool: &Pool, ids: &[String]) -> sqlx::Result<Vec<(String, String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT id, upn, display_name FROM dir_users WHERE id IN (");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(id.clone());
+    }
+    qb.push(")");
+    let rows = qb.build().fetch_all(pool).await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+}
+
+pub async fn direct_reports(
+    pool: &Pool,
+    id: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<(String, String, String)>> {
+    let rows = sqlx::query(
+        "SELECT id, upn, display_name FROM dir_users WHERE manager_id = $1 AND deleted_at IS NULL
+         ORDER BY display_lower, id LIMIT $2",
+    )
+    .bind(id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+}
+
+// ---- groups ----
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRecord {
+    pub id: String,
+    pub display_name: String,
+    pub description: String,
+    pub mail_nickname: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn group_from(r: &sqlx::sqlite::SqliteRow) -> GroupRecord {
+    GroupRecord {
+        id: r.get("id"),
+        display_name: r.get("display_name"),
+        description: r.get("description"),
+        mail_nickname: r.get("mail_nickname"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+    }
+}
+
+pub async fn group(conn: &mut SqliteConnection, id: &str) -> sqlx::Result<Option<GroupRecord>> {
+    Ok(sqlx::query(
+        "SELECT id, display_name, description, mail_nickname, created_at, updated_at FROM dir_groups WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(group_from))
+}
+
+pub async fn group_by_name(conn: &mut SqliteConnection, name: &str) -> sqlx::Result<Option<GroupRecord>> {
+    Ok(sqlx::query(
+        "SELECT id, display_name, description, mail_nickname, created_at, updated_at FROM dir_groups
+         WHERE display_lower = $1",
+    )
+    .bind(name.to_lowercase())
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(group_from))
+}
+
+pub async fn insert_group(conn: &mut SqliteConnection, g: &GroupRecord) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO dir_groups (id, display_name, display_lower, description, mail_nickname, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&g.id)
+    .bind(&g.display_name)
+    .bind(g.display_name.to_lowercase())
+    .bind(&g.description)
+    .bind(&g.mail_nickname)
+    .bind(&g.created_at)
+    .bind(&g.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    record_change(conn, ChangeKind::Group, &g.id, "", "create", &g.created_at).await
+}
+
+pub async fn update_group(conn: &mut SqliteConnection, g: &GroupRecord) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE dir_groups SET display_name = $2, display_lower = $3, description = $4, mail_nickname = $5,
+             updated_at = $6 WHERE id = $1",
+    )
+    .bind(&g.id)
+    .bind(&g.display_name)
+    .bind(g.display_name.to_lowercase())
+    .bind(&g.description)
+    .bind(&g.mail_nickname)
+    .bind(&g.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    record_change(conn, ChangeKind::Group, &g.id, "", "update", &g.updated_at).await
+}
+
+/// Deletes a group with its memberships, its membership in other groups and its assignments.
+pub async fn delete_group(conn: &mut SqliteConnection, id: &str, at: &str) -> sqlx::Result<()> {
+    let parents: Vec<String> = sqlx::query_scalar("SELECT group_id FROM dir_members WHERE member_id = $1")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for p in &parents {
+        record_change(conn, ChangeKind::Membership, p, id, "remove", at).await?;
+    }
+    sqlx::query("DELETE FROM dir_members WHERE member_id = $1 OR group_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    remove_assignments_of(conn, id, at).await?;
+    sqlx::query("DELETE FROM dir_groups WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    record_change(conn, ChangeKind::Group, id, "", "delete", at).await
+}
+
+/// Would adding group `member` to group `group` make a group contain itself (directly or through
+/// nesting)? True when `group` is `member` or is nested somewhere below `member`.
+pub async fn nesting_cycle(conn: &mut SqliteConnection, group: &str, member: &str) -> sqlx::Result<bool> {
+    if group == member {
+        return Ok(true);
+    }
+    let hit: Option<i64> = sqlx::query_scalar(
+        "WITH RECURSIVE below (id) AS (
+             SELECT $1
+             UNION
+             SELECT m.member_id FROM dir_members m JOIN below b ON m.group_id = b.id WHERE m.member_type = 'group'
+         )
+         SELECT 1 FROM below WHERE id = $2 LIMIT 1",
+    )
+    .bind(member)
+    .bind(group)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(hit.is_some())
+}
+
+/// Adds a direct member; false (and nothing recorded) when it already was one.
+pub async fn add_member(
+    conn: &mut SqliteConnection,
+    group: &str,
+    member: &str,
+    member_type: &str,
+    at: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO dir_members (group_id, member_id, member_type, added_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (group_id, member_id) DO NOTHING",
+    )
+    .bind(group)
+    .bind(member)
+    .bind(member_type)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    record_change(conn, ChangeKind::Membership, group, member, "add", at).await?;
+    Ok(true)
+}
+
+pub async fn remove_member(
+    conn: &mut SqliteConnection,
+    group: &str,
+    member: &str,
+    at: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM dir_members WHERE group_id = $1 AND member_id = $2")
+        .bind(group)
+        .bind(member)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    record_change(conn, ChangeKind::Membership, group, member, "remove", at).await?;
+    Ok(true)
+}
+
+pub struct GroupListRow {
+    pub id: String,
+    pub display_name: String,
+    pub description: String,
+    pub members: i64,
+}
+
+fn push_group_filter(qb: &mut QueryBuilder<'_, Sqlite>, q: Option<&str>) {
+    qb.push(" FROM dir_groups g WHERE 1 = 1");
+    if let Some(q) = q.map(str::to_lowercase).filter(|q| !q.is_empty()) {
+        let mut upper = q.clone();
+        upper.push(char::MAX);
+        qb.push(" AND g.display_lower >= ")
+            .push_bind(q)
+            .push(" AND g.display_lower < ")
+            .push_bind(upper);
+    }
+}
+
+pub async fn group_page(
+    pool: &Pool,
+    q: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<GroupListRow>> {
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "SELECT g.id, g.display_name, g.description,
+             (SELECT count(*) FROM dir_members m WHERE m.group_id = g.id) AS members",
+    );
+    push_group_filter(&mut qb, q);
+    qb.push(" ORDER BY g.display_lower LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    let rows = qb.build().fetch_all(pool).await?;
+    Ok(rows
+        .iter()
+        .map(|r| GroupListRow {
+            id: r.get("id"),
+            display_name: r.get("display_name"),
+            description: r.get("description"),
+            members: r.get("members"),
+        })
+        .collect())
+}
+
+pub async fn group_count(pool: &Pool, q: Option<&str>) -> sqlx::Result<i64> {
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+    push_group_filter(&mut qb, q);
+    qb.build_query_scalar().fetch_one(pool).await
+}
+
+/// A direct member with its name: (id, type, name, detail, enabled). Soft-deleted users are left
+/// out, as Entra hides them from member lists.
+pub struct MemberListRow {
+    pub id: String,
+    pub member_type: String,
+    pub name: String,
+    pub detail: String,
+    pub enabled: bool,
+}
+
+pub async fn members(pool: &Pool, group: &str, limit: i64) -> sqlx::Result<(Vec<MemberListRow>, i64)> {
+    let rows = sqlx::query(
+        "SELECT m.member_id, m.member_type,
+             COALESCE(u.display_name, g.display_name, m.member_id) AS name,
+             COALESCE(u.upn, g.description, '') AS detail,
+             COALESCE(u.account_enabled, 1) AS enabled
+         FROM dir_members m
+         LEFT JOIN dir_users u ON m.member_type = 'user' AND u.id = m.member_id
+         LEFT JOIN dir_groups g ON m.member_type = 'group' AND g.id = m.member_id
+         WHERE m.group_id = $1 AND (u.deleted_at IS NULL)
+         ORDER BY m.member_type DESC, lower(name) LIMIT $2",
+    )
+    .bind(group)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM dir_members m LEFT JOIN dir_users u ON m.member_type = 'user' AND u.id = m.member_id
+         WHERE m.group_id = $1 AND u.deleted_at IS NULL",
+    )
+    .bind(group)
+    .fetch_one(pool)
+    .await?;
+    Ok((
+        rows.iter()
+            .map(|r| MemberListRow {
+                id: r.get(0),
+                member_type: r.get(1),
+                name: r.get(2),
+                detail: r.get(3),
+                enabled: r.get::<i64, _>(4) != 0,
+            })
+            .collect(),
+        total,
+    ))
+}
+
+/// The groups a user or group is a direct member of: (id, name).
+pub async fn groups_of(pool: &Pool, member: &str) -> sqlx::Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT g.id, g.display_name FROM dir_members m JOIN dir_groups g ON g.id = m.group_id
+         WHERE m.member_id = $1 ORDER BY g.display_lower",
+    )
+    .bind(member)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Users and groups whose names start with `q`, for pickers: (type, id, name, detail).
+pub async fn suggest(
+    pool: &Pool,
+    q: &str,
+    groups_too: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<(String, String, String, String)>> {
+    let q = q.trim().to_lowercase();
+    let mut upper = q.clone();
+    upper.push(char::MAX);
+    let mut out: Vec<(String, String, String, String)> = sqlx::query(
+        "SELECT id, display_name, upn FROM dir_users WHERE deleted_at IS NULL AND
+             ((upn_lower >= $1 AND upn_lower < $2) OR (display_lower >= $1 AND display_lower < $2))
+         ORDER BY display_lower LIMIT $3",
+    )
+    .bind(&q)
+    .bind(&upper)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| ("user".to_string(), r.get(0), r.get(1), r.get(2)))
+    .collect();
+    if groups_too {
+        let rows = sqlx::query(
+            "SELECT id, display_name, description FROM dir_groups WHERE display_lower >= $1 AND display_lower < $2
+             ORDER BY display_lower LIMIT $3",
+        )
+        .bind(&q)
+        .bind(&upper)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        out.extend(
+            rows.iter()
+                .map(|r| ("group".to_string(), r.get(0), r.get(1), r.get(2))),
+        );
+    }
+    Ok(out)
+}
+
+// ---- staged imports ----
+
+pub struct StagedImport {
+    pub id: String,
+    pub kind: String,
+    pub file_name: String,
+    pub format: String,
+    pub content: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub status: String,
+    pub result: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn stage_import(
+    pool: &Pool,
+    id: &str,
+    kind: &str,
+    file_name: &str,
+    format: &str,
+    content: &str,
+    created_by: &str,
+    at: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO dir_imports (id, kind, file_name, format, content, created_by, created_at, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'staged')",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(file_name)
+    .bind(format)
+    .bind(content)
+    .bind(created_by)
+    .bind(at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn staged_import(pool: &Pool, id: &str) -> sqlx::Result<Option<StagedImport>> {
+    let r = sqlx::query(
+        "SELECT id, kind, file_name, format, content, created_by, created_at, status, result FROM dir_imports
+         WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(r.map(|r| StagedImport {
+        id: r.get(0),
+        kind: r.get(1),
+        file_name: r.get(2),
+        format: r.get(3),
+        content: r.get(4),
+        created_by: r.get(5),
+        created_at: r.get(6),
+        status: r.get(7),
+        result: r.get(8),
+    }))
+}
+
+/// Moves an import from `from` to `to`; false when it was not in `from` (someone else started it).
+pub async fn set_import_status(
+    pool: &Pool,
+    id: &str,
+    from: &str,
+    to: &str,
+    result: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE dir_imports SET status = $3, result = $4 WHERE id = $1 AND status = $2")
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(result)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Forgets a staged import that was not started.
+pub async fn discard_import(pool: &Pool, id: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM dir_imports WHERE id = $1 AND status = 'staged'")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Staged imports are kept a day; finished ones lose their content (the file may hold personal data).
+pub async fn tidy_imports(pool: &Pool, before: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM dir_imports WHERE created_at < $1")
+        .bind(before)
+        .execute(pool)
+        .await?;
+    sqlx::query("UPDATE dir_imports SET content = '' WHERE status IN ('done', 'failed')")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn directory_counts(pool: &Pool) -> sqlx::Result<(i64, i64, i64)> {
+    let r = sqlx::query(
+        "SELECT (SELECT count(*) FROM dir_users WHERE deleted_at IS NULL),
+                (SELECT count(*) FROM dir_users WHERE deleted_at IS NOT NULL),
+                (SELECT count(*) FROM dir_groups)",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((r.get(0), r.get(1), r.get(2)))
+}
