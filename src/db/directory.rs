@@ -81,6 +81,36 @@ pub async fn record_change(
     Ok(())
 }
 
+/// Change records collected during a bulk write and appended in a few multi-row statements, still
+/// inside the bulk write's transaction.
+#[derive(Default)]
+pub struct ChangeBuffer(Vec<(ChangeKind, String, String, &'static str)>);
+
+impl ChangeBuffer {
+    pub fn push(&mut self, kind: ChangeKind, object_id: &str, related_id: &str, op: &'static str) {
+        self.0
+            .push((kind, object_id.to_string(), related_id.to_string(), op));
+    }
+
+    pub async fn flush(&mut self, conn: &mut SqliteConnection, at: &str) -> sqlx::Result<()> {
+        for chunk in self.0.chunks(150) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO dir_changes (at, object_type, object_id, related_id, op) ",
+            );
+            qb.push_values(chunk, |mut b, (kind, object, related, op)| {
+                b.push_bind(at.to_string())
+                    .push_bind(kind.as_str())
+                    .push_bind(object.clone())
+                    .push_bind(related.clone())
+                    .push_bind(*op);
+            });
+            qb.build().execute(&mut *conn).await?;
+        }
+        self.0.clear();
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub seq: i64,
@@ -143,6 +173,22 @@ pub async fn user_by_upn(conn: &mut SqliteConnection, upn: &str) -> sqlx::Result
         .await?
         .as_ref()
         .map(user_from))
+}
+
+/// The users with these userPrincipalNames (any case), looked up a few hundred at a time.
+pub async fn users_by_upns(conn: &mut SqliteConnection, upns: &[String]) -> sqlx::Result<Vec<UserRecord>> {
+    let mut out = Vec::new();
+    for chunk in upns.chunks(500) {
+        let mut qb =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {USER_COLS} FROM dir_users WHERE upn_lower IN ("));
+        let mut sep = qb.separated(", ");
+        for u in chunk {
+            sep.push_bind(u.to_lowercase());
+        }
+        qb.push(")");
+        out.extend(qb.build().fetch_all(&mut *conn).await?.iter().map(user_from));
+    }
+    Ok(out)
 }
 
 /// Inserts or overwrites a user row (the caller decides which and records the change).
@@ -286,29 +332,51 @@ pub struct UserListRow {
     pub deleted_at: Option<String>,
 }
 
-fn push_user_filter(qb: &mut QueryBuilder<'_, Sqlite>, q: Option<&str>, deleted: bool) {
-    qb.push(if deleted {
-        " FROM dir_users WHERE deleted_at IS NOT NULL"
-    } else {
-        " FROM dir_users WHERE deleted_at IS NULL"
-    });
-    if let Some(q) = q.map(str::to_lowercase).filter(|q| !q.is_empty()) {
-        // Prefix ranges instead of LIKE: each arm can use its index, on SQLite and PostgreSQL alike.
-        let mut upper = q.clone();
+/// `(display_lower, id)` of live users whose display name, UPN or mail starts with `q`: three index
+/// ranges, each covering, so neither the search nor its count reads a row.
+fn push_hits(qb: &mut QueryBuilder<'_, Sqlite>, q: &str) {
+    let mut upper = q.to_string();
+    upper.push(char::MAX);
+    qb.push("SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND display_lower >= ")
+        .push_bind(q.to_string())
+        .push(" AND display_lower < ")
+        .push_bind(upper.clone());
+    qb.push(" UNION SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND upn_lower >= ")
+        .push_bind(q.to_string())
+        .push(" AND upn_lower < ")
+        .push_bind(upper.clone());
+    qb.push(" UNION SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND mail_lower >= ")
+        .push_bind(q.to_string())
+        .push(" AND mail_lower < ")
+        .push_bind(upper);
+}
+
+/// Deleted users are few: their filter is a plain condition over the deleted ones.
+fn push_deleted_filter(qb: &mut QueryBuilder<'_, Sqlite>, q: Option<&str>) {
+    qb.push(" FROM dir_users u WHERE u.deleted_at IS NOT NULL");
+    if let Some(q) = q {
+        let mut upper = q.to_string();
         upper.push(char::MAX);
         qb.push(" AND (");
-        for (i, col) in ["display_lower", "upn_lower", "mail_lower"].iter().enumerate() {
+        for (i, col) in ["u.display_lower", "u.upn_lower", "u.mail_lower"]
+            .iter()
+            .enumerate()
+        {
             if i > 0 {
                 qb.push(" OR ");
             }
             qb.push(format!("({col} >= "))
-                .push_bind(q.clone())
+                .push_bind(q.to_string())
                 .push(format!(" AND {col} < "))
                 .push_bind(upper.clone())
                 .push(")");
         }
         qb.push(")");
     }
+}
+
+fn normalise(q: Option<&str>) -> Option<String> {
+    q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty())
 }
 
 /// One page of users ordered by display name, after the keyset cursor `(display_lower, id)`.
@@ -319,20 +387,45 @@ pub async fn user_page(
     deleted: bool,
     limit: i64,
 ) -> sqlx::Result<(Vec<UserListRow>, bool)> {
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "SELECT id, upn, display_name, display_lower, mail, account_enabled, attrs, deleted_at",
-    );
-    push_user_filter(&mut qb, q, deleted);
-    if let Some((d, id)) = after {
-        qb.push(" AND (display_lower > ")
-            .push_bind(d.to_string())
-            .push(" OR (display_lower = ")
-            .push_bind(d.to_string())
-            .push(" AND id > ")
-            .push_bind(id.to_string())
-            .push("))");
+    let q = normalise(q);
+    const COLS: &str =
+        "u.id, u.upn, u.display_name, u.display_lower, u.mail, u.account_enabled, u.attrs, u.deleted_at";
+    let mut qb = QueryBuilder::<Sqlite>::new("");
+    let cursor = |qb: &mut QueryBuilder<'_, Sqlite>, prefix: &str| {
+        if let Some((d, id)) = after {
+            qb.push(format!(" AND ({prefix}display_lower, {prefix}id) > ("))
+                .push_bind(d.to_string())
+                .push(", ")
+                .push_bind(id.to_string())
+                .push(")");
+        }
+    };
+    match (&q, deleted) {
+        (Some(q), false) => {
+            qb.push(format!(
+                "SELECT {COLS} FROM dir_users u JOIN (SELECT display_lower, id FROM ("
+            ));
+            push_hits(&mut qb, q);
+            qb.push(") h WHERE 1 = 1");
+            cursor(&mut qb, "h.");
+            qb.push(" ORDER BY h.display_lower, h.id LIMIT ")
+                .push_bind(limit + 1)
+                .push(") p ON u.id = p.id");
+        }
+        (None, false) => {
+            qb.push(format!(
+                "SELECT {COLS} FROM dir_users u WHERE u.deleted_at IS NULL"
+            ));
+            cursor(&mut qb, "u.");
+        }
+        (q, true) => {
+            qb.push(format!("SELECT {COLS}"));
+            push_deleted_filter(&mut qb, q.as_deref());
+            cursor(&mut qb, "u.");
+        }
     }
-    qb.push(" ORDER BY display_lower, id LIMIT ").push_bind(limit + 1);
+    qb.push(" ORDER BY u.display_lower, u.id LIMIT ")
+        .push_bind(limit + 1);
     let rows = qb.build().fetch_all(pool).await?;
     let more = rows.len() as i64 > limit;
     Ok((
@@ -354,8 +447,19 @@ pub async fn user_page(
 }
 
 pub async fn user_count(pool: &Pool, q: Option<&str>, deleted: bool) -> sqlx::Result<i64> {
+    let q = normalise(q);
     let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*)");
-    push_user_filter(&mut qb, q, deleted);
+    match (&q, deleted) {
+        (Some(q), false) => {
+            qb.push(" FROM (");
+            push_hits(&mut qb, q);
+            qb.push(") h");
+        }
+        (None, false) => {
+            qb.push(" FROM dir_users WHERE deleted_at IS NULL");
+        }
+        (q, true) => push_deleted_filter(&mut qb, q.as_deref()),
+    }
     qb.build_query_scalar().fetch_one(pool).await
 }
 
@@ -536,6 +640,34 @@ pub async fn add_member(
     Ok(true)
 }
 
+/// Adds many direct members at once; returns the (group, member) pairs that were new. The caller
+/// records their changes.
+pub async fn add_members(
+    conn: &mut SqliteConnection,
+    rows: &[(String, String, &'static str)],
+    at: &str,
+) -> sqlx::Result<Vec<(String, String)>> {
+    let mut added = Vec::new();
+    for chunk in rows.chunks(200) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO dir_members (group_id, member_id, member_type, added_at) ",
+        );
+        qb.push_values(chunk, |mut b, (group, member, kind)| {
+            b.push_bind(group.clone())
+                .push_bind(member.clone())
+                .push_bind(*kind)
+                .push_bind(at.to_string());
+        });
+        qb.push(" ON CONFLICT (group_id, member_id) DO NOTHING RETURNING group_id, member_id");
+        let rows = qb.build().fetch_all(&mut *conn).await?;
+        added.extend(
+            rows.iter()
+                .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1))),
+        );
+    }
+    Ok(added)
+}
+
 pub async fn remove_member(
     conn: &mut SqliteConnection,
     group: &str,
@@ -676,9 +808,11 @@ pub async fn suggest(
     let mut upper = q.clone();
     upper.push(char::MAX);
     let mut out: Vec<(String, String, String, String)> = sqlx::query(
-        "SELECT id, display_name, upn FROM dir_users WHERE deleted_at IS NULL AND
-             ((upn_lower >= $1 AND upn_lower < $2) OR (display_lower >= $1 AND display_lower < $2))
-         ORDER BY display_lower LIMIT $3",
+        "SELECT u.id, u.display_name, u.upn FROM dir_users u JOIN (
+             SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND display_lower >= $1 AND display_lower < $2
+             UNION SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND upn_lower >= $1 AND upn_lower < $2
+             ORDER BY 1, 2 LIMIT $3) p ON u.id = p.id
+         ORDER BY p.display_lower, p.id",
     )
     .bind(&q)
     .bind(&upper)

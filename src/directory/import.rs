@@ -132,11 +132,25 @@ fn read_csv(content: &str) -> (Table, Vec<ImportError>) {
             vec![err(1, "the file is empty: the first line must name the columns")],
         );
     }
+    // Lines from byte offsets: the reader's own line count does not survive blank lines.
+    let newlines: Vec<usize> = content.match_indices('\n').map(|(i, _)| i).collect();
+    // A record's position is where the previous one ended, before any blank lines it skipped.
+    let bytes = content.as_bytes();
+    let line_at = |p: Option<&csv::Position>| {
+        p.map(|p| {
+            let mut b = p.byte() as usize;
+            while b < bytes.len() && (bytes[b] == b'\n' || bytes[b] == b'\r') {
+                b += 1;
+            }
+            newlines.partition_point(|&n| n < b) + 1
+        })
+        .unwrap_or(0)
+    };
     let mut rows = Vec::new();
     for rec in rdr.records() {
         match rec {
             Ok(r) => {
-                let line = r.position().map(|p| p.line() as usize).unwrap_or(0);
+                let line = line_at(r.position());
                 if r.len() == 1 && r.get(0) == Some("") {
                     continue;
                 }
@@ -157,7 +171,7 @@ fn read_csv(content: &str) -> (Table, Vec<ImportError>) {
                 });
             }
             Err(e) => {
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                let line = line_at(e.position());
                 errors.push(err(line, format!("cannot be read as CSV: {e}")));
             }
         }
@@ -343,6 +357,13 @@ pub async fn plan(
                 })
                 .collect();
             let mut seen_upn: HashMap<String, usize> = HashMap::new();
+            let listed: Vec<String> = upns_in_file.keys().cloned().collect();
+            // Existing users by lower-cased UPN: whether each is deleted.
+            let existing: HashMap<String, bool> = store::users_by_upns(&mut conn, &listed)
+                .await?
+                .into_iter()
+                .map(|u| (u.upn.to_lowercase(), u.deleted_at.is_some()))
+                .collect();
             let mut rows = Vec::with_capacity(table.rows.len());
             for r in &table.rows {
                 let mut fields = Vec::new();
@@ -372,8 +393,8 @@ pub async fn plan(
                     errors.push(err(r.line, format!("{upn} is already on line {first}")));
                     continue;
                 }
-                match store::user_by_upn(&mut conn, &upn).await? {
-                    Some(u) if u.deleted_at.is_some() => {
+                match existing.get(&key) {
+                    Some(deleted) if *deleted => {
                         errors.push(err(
                             r.line,
                             format!(
@@ -624,38 +645,67 @@ pub async fn apply(
     }
     match &plan.rows {
         Rows::Users(rows) => {
-            // Managers are set after every user exists, so a file may name a manager further down.
+            let mut changes = store::ChangeBuffer::default();
+            let upns: Vec<String> = rows
+                .iter()
+                .map(|r| r.changes.upn.clone().unwrap_or_default())
+                .collect();
+            let mut existing: HashMap<String, store::UserRecord> = store::users_by_upns(&mut tx, &upns)
+                .await
+                .map_err(|e| Failed::at(0, e.into()))?
+                .into_iter()
+                .map(|u| (u.upn.to_lowercase(), u))
+                .collect();
+            // userPrincipalName (lower-cased) -> objectId of every user this import has written.
+            let mut ids: HashMap<String, String> = HashMap::with_capacity(rows.len());
             let mut outcome = Vec::with_capacity(rows.len());
+            let mut deferred = Vec::new();
             for (i, r) in rows.iter().enumerate() {
-                let upn = r.changes.upn.as_deref().unwrap_or_default();
-                let before = store::user_by_upn(&mut tx, upn)
-                    .await
-                    .map_err(|e| Failed::at(r.line, e.into()))?;
-                let changes = UserChanges {
-                    manager: None,
-                    ..r.changes.clone()
+                let key = upns[i].to_lowercase();
+                let before = existing.remove(&key);
+                let merged = validate::merge_user(before.as_ref(), &r.changes, super::new_id, &now)
+                    .map_err(|p| Failed::at(r.line, super::invalid(&p[0].0, p[0].1.clone())))?;
+                // A manager already written (earlier in the file) is set now; one further down the
+                // file, or an existing user's new manager (which needs the loop check), later.
+                let manager = match &r.changes.manager {
+                    None => None,
+                    Some(None) => Some(None),
+                    Some(Some(m)) => match ids.get(&m.to_lowercase()) {
+                        Some(id) if before.is_none() => Some(Some(id.clone())),
+                        _ => {
+                            deferred.push(i);
+                            None
+                        }
+                    },
                 };
-                let (_, done) = upsert(&mut tx, before.as_ref(), &changes, &now)
+                let (u, done) = super::users::write(&mut tx, before.as_ref(), merged, manager)
                     .await
                     .map_err(|e| Failed::at(r.line, e))?;
+                match done {
+                    Upserted::Created => changes.push(store::ChangeKind::User, &u.id, "", "create"),
+                    Upserted::Updated => changes.push(store::ChangeKind::User, &u.id, "", "update"),
+                    Upserted::Unchanged => {}
+                }
+                ids.insert(key, u.id);
                 outcome.push(done);
                 if i % 1000 == 999 {
                     progress(i as u64 + 1, total);
                 }
             }
-            for (i, r) in rows.iter().enumerate() {
-                if r.changes.manager.is_none() {
-                    continue;
-                }
-                let upn = r.changes.upn.as_deref().unwrap_or_default();
-                let before = store::user_by_upn(&mut tx, upn)
+            changes
+                .flush(&mut tx, &now)
+                .await
+                .map_err(|e| Failed::at(0, e.into()))?;
+            for i in deferred {
+                let r = &rows[i];
+                let before = store::user_by_upn(&mut tx, &upns[i])
                     .await
                     .map_err(|e| Failed::at(r.line, e.into()))?;
-                let changes = UserChanges {
+                let manager_only = UserChanges {
                     manager: r.changes.manager.clone(),
                     ..Default::default()
                 };
-                let (_, done) = upsert(&mut tx, before.as_ref(), &changes, &now)
+                let (_, done) = upsert(&mut tx, before.as_ref(), &manager_only, &now)
                     .await
                     .map_err(|e| Failed::at(r.line, e))?;
                 if done == Upserted::Updated && outcome[i] == Upserted::Unchanged {
@@ -669,24 +719,27 @@ pub async fn apply(
                     Upserted::Unchanged => s.unchanged += 1,
                 }
             }
-            for r in rows.iter().filter(|r| !r.groups.is_empty()) {
-                let upn = r.changes.upn.as_deref().unwrap_or_default();
-                let user = store::user_by_upn(&mut tx, upn)
-                    .await
-                    .map_err(|e| Failed::at(r.line, e.into()))?
-                    .ok_or_else(|| Failed::at(r.line, DirError::NotFound(format!("{upn} vanished"))))?;
+            let mut members: Vec<(String, String, &'static str)> = Vec::new();
+            for (i, r) in rows.iter().enumerate() {
                 for g in &r.groups {
                     let group = group_named(&mut tx, &mut groups_by_name, g, &now, &mut s)
                         .await
                         .map_err(|e| Failed::at(r.line, e))?;
-                    if store::add_member(&mut tx, &group.id, &user.id, "user", &now)
-                        .await
-                        .map_err(|e| Failed::at(r.line, e.into()))?
-                    {
-                        s.memberships_added += 1;
-                    }
+                    let user = ids.get(&upns[i].to_lowercase()).cloned().unwrap_or_default();
+                    members.push((group.id, user, "user"));
                 }
             }
+            let added = store::add_members(&mut tx, &members, &now)
+                .await
+                .map_err(|e| Failed::at(0, e.into()))?;
+            s.memberships_added += added.len();
+            for (group, member) in &added {
+                changes.push(store::ChangeKind::Membership, group, member, "add");
+            }
+            changes
+                .flush(&mut tx, &now)
+                .await
+                .map_err(|e| Failed::at(0, e.into()))?;
         }
         Rows::Memberships(rows) => {
             for (i, r) in rows.iter().enumerate() {

@@ -22,36 +22,61 @@ pub enum Upserted {
 
 /// Writes changes to a user inside the caller's transaction: checks the userPrincipalName is free,
 /// resolves the manager (it must exist, not be deleted, and not close a loop), writes the row and
-/// records the change. The one write path of forms, imports and demo data.
+/// records the change. The write path of forms and the command line; imports use [`write`] with
+/// lookups of their own.
 pub async fn upsert(
     conn: &mut SqliteConnection,
     existing: Option<&UserRecord>,
     changes: &UserChanges,
     now: &str,
 ) -> Result<(UserRecord, Upserted), DirError> {
-    let mut u = validate::merge_user(existing, changes, super::new_id, now).map_err(first_problem)?;
-    if existing.is_none_or(|e| !e.upn.eq_ignore_ascii_case(&u.upn)) {
+    let u = validate::merge_user(existing, changes, super::new_id, now).map_err(first_problem)?;
+    if existing.is_some_and(|e| !e.upn.eq_ignore_ascii_case(&u.upn)) {
         if let Some(other) = store::user_by_upn(conn, &u.upn).await? {
             if other.id != u.id {
-                return Err(invalid(
-                    "userPrincipalName",
-                    if other.deleted_at.is_some() {
-                        format!(
-                            "{} belongs to a deleted user; restore that user or delete it permanently first",
-                            u.upn
-                        )
-                    } else {
-                        format!("another user already has the user principal name {}", u.upn)
-                    },
-                ));
+                return Err(upn_taken(&u.upn, other.deleted_at.is_some()));
             }
         }
     }
-    if let Some(m) = &changes.manager {
-        u.manager_id = match m {
-            None => None,
-            Some(reference) => Some(resolve_manager(conn, &u.id, reference).await?),
+    let manager = match &changes.manager {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(reference)) => Some(Some(resolve_manager(conn, &u.id, reference).await?)),
+    };
+    let (u, done) = write(conn, existing, u, manager).await?;
+    if done != Upserted::Unchanged {
+        let op = if done == Upserted::Created {
+            "create"
+        } else {
+            "update"
         };
+        store::record_change(conn, ChangeKind::User, &u.id, "", op, now).await?;
+    }
+    Ok((u, done))
+}
+
+fn upn_taken(upn: &str, deleted: bool) -> DirError {
+    invalid(
+        "userPrincipalName",
+        if deleted {
+            format!("{upn} belongs to a deleted user; restore that user or delete it permanently first")
+        } else {
+            format!("another user already has the user principal name {upn}")
+        },
+    )
+}
+
+/// Writes a merged user with an already resolved manager (`Some(id)`, `Some(None)` to clear,
+/// `None` to keep), without recording the change: the caller records it, possibly in a batch. A
+/// new user's UPN is guarded by the unique index, which is cheaper than asking first.
+pub async fn write(
+    conn: &mut SqliteConnection,
+    existing: Option<&UserRecord>,
+    mut u: UserRecord,
+    manager: Option<Option<String>>,
+) -> Result<(UserRecord, Upserted), DirError> {
+    if let Some(m) = manager {
+        u.manager_id = m;
     }
     if existing.is_some_and(|e| {
         *e == UserRecord {
@@ -67,30 +92,21 @@ pub async fn upsert(
             Upserted::Updated
         }
         None => {
-            store::insert_user(conn, &u).await.map_err(|e| {
-                if db::is_unique_violation(&e) {
-                    invalid(
-                        "userPrincipalName",
-                        format!("another user already has the user principal name {}", u.upn),
-                    )
-                } else {
-                    e.into()
+            if let Err(e) = store::insert_user(conn, &u).await {
+                if !db::is_unique_violation(&e) {
+                    return Err(e.into());
                 }
-            })?;
+                let other = store::user_by_upn(conn, &u.upn).await?;
+                return Err(upn_taken(&u.upn, other.is_some_and(|o| o.deleted_at.is_some())));
+            }
             Upserted::Created
         }
     };
-    let op = if kind == Upserted::Created {
-        "create"
-    } else {
-        "update"
-    };
-    store::record_change(conn, ChangeKind::User, &u.id, "", op, now).await?;
     Ok((u, kind))
 }
 
 /// A manager named by objectId or userPrincipalName, checked for existence and loops.
-async fn resolve_manager(
+pub async fn resolve_manager(
     conn: &mut SqliteConnection,
     user_id: &str,
     reference: &str,
