@@ -460,6 +460,8 @@ pub struct DirGroupPage {
 pub struct DirMember {
     pub member: PrincipalRef,
     pub enabled: bool,
+    /// A soft-deleted user, still a member until purged.
+    pub deleted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

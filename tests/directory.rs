@@ -176,6 +176,12 @@ async fn users_validation_soft_delete_restore_and_purge() {
     assert_eq!(p["total"], 1);
     let d = ok(call(&c, &s, "directory/users", &[("deleted", "true")]).await).await;
     assert_eq!(d["rows"][0]["upn"], "megan@contoso.com");
+    assert_eq!(d["total"], 1);
+    let counts = ok(call(&c, &s, "directory/counts", &[]).await).await;
+    assert_eq!(
+        (counts["users"].as_i64(), counts["deleted_users"].as_i64()),
+        (Some(1), Some(1))
+    );
     // A deleted user keeps its UPN until purged.
     let r = call(
         &c,
@@ -202,6 +208,11 @@ async fn users_validation_soft_delete_restore_and_purge() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let u = ok(call(&c, &s, "directory/user", &[("id", &megan)]).await).await;
     assert!(u["manager"].is_null());
+    let counts = ok(call(&c, &s, "directory/counts", &[]).await).await;
+    assert_eq!(
+        (counts["users"].as_i64(), counts["deleted_users"].as_i64()),
+        (Some(1), Some(0))
+    );
 
     // Pages render on the server (no JavaScript needed).
     let html = page_html(&c, &s, "/directory/users").await;

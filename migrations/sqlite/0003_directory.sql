@@ -37,6 +37,8 @@ CREATE TABLE dir_groups (
     display_lower TEXT NOT NULL UNIQUE,
     description TEXT NOT NULL DEFAULT '',
     mail_nickname TEXT NOT NULL DEFAULT '',
+    -- Direct members, kept by the triggers below so lists never count a 10,000-member group.
+    member_count INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
@@ -51,6 +53,33 @@ CREATE TABLE dir_members (
     PRIMARY KEY (group_id, member_id)
 );
 CREATE INDEX dir_members_member ON dir_members (member_id);
+
+CREATE TRIGGER dir_members_added AFTER INSERT ON dir_members BEGIN
+    UPDATE dir_groups SET member_count = member_count + 1 WHERE id = NEW.group_id;
+END;
+CREATE TRIGGER dir_members_removed AFTER DELETE ON dir_members BEGIN
+    UPDATE dir_groups SET member_count = member_count - 1 WHERE id = OLD.group_id;
+END;
+
+-- How many users are live and deleted, kept by triggers: the users list shows the total on
+-- every page, and counting 100,000 index entries each time would be most of its render time.
+CREATE TABLE dir_user_counts (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    live INTEGER NOT NULL,
+    deleted INTEGER NOT NULL
+);
+INSERT INTO dir_user_counts (id, live, deleted) VALUES (1, 0, 0);
+CREATE TRIGGER dir_users_added AFTER INSERT ON dir_users BEGIN
+    UPDATE dir_user_counts SET live = live + (NEW.deleted_at IS NULL), deleted = deleted + (NEW.deleted_at IS NOT NULL);
+END;
+CREATE TRIGGER dir_users_removed AFTER DELETE ON dir_users BEGIN
+    UPDATE dir_user_counts SET live = live - (OLD.deleted_at IS NULL), deleted = deleted - (OLD.deleted_at IS NOT NULL);
+END;
+CREATE TRIGGER dir_users_moved AFTER UPDATE OF deleted_at ON dir_users
+WHEN (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL) BEGIN
+    UPDATE dir_user_counts SET live = live + (NEW.deleted_at IS NULL) - (OLD.deleted_at IS NULL),
+        deleted = deleted + (NEW.deleted_at IS NOT NULL) - (OLD.deleted_at IS NOT NULL);
+END;
 
 -- The change sequence: one row per change to a user, group, membership or assignment, written in
 -- the transaction that made the change. Incremental provisioning reads `seq > watermark`.

@@ -269,6 +269,7 @@ pub async fn get_group(id: String) -> Result<DirGroup, ApiError> {
                     detail: m.detail,
                 },
                 enabled: m.enabled,
+                deleted: m.deleted,
             })
             .collect(),
         member_total,

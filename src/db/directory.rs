@@ -456,7 +456,14 @@ pub async fn user_count(pool: &Pool, q: Option<&str>, deleted: bool) -> sqlx::Re
             qb.push(") h");
         }
         (None, false) => {
-            qb.push(" FROM dir_users WHERE deleted_at IS NULL");
+            return sqlx::query_scalar("SELECT live FROM dir_user_counts")
+                .fetch_one(pool)
+                .await
+        }
+        (None, true) => {
+            return sqlx::query_scalar("SELECT deleted FROM dir_user_counts")
+                .fetch_one(pool)
+                .await
         }
         (q, true) => push_deleted_filter(&mut qb, q.as_deref()),
     }
@@ -711,10 +718,8 @@ pub async fn group_page(
     offset: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<GroupListRow>> {
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "SELECT g.id, g.display_name, g.description,
-             (SELECT count(*) FROM dir_members m WHERE m.group_id = g.id) AS members",
-    );
+    let mut qb =
+        QueryBuilder::<Sqlite>::new("SELECT g.id, g.display_name, g.description, g.member_count AS members");
     push_group_filter(&mut qb, q);
     qb.push(" ORDER BY g.display_lower LIMIT ")
         .push_bind(limit)
@@ -738,14 +743,15 @@ pub async fn group_count(pool: &Pool, q: Option<&str>) -> sqlx::Result<i64> {
     qb.build_query_scalar().fetch_one(pool).await
 }
 
-/// A direct member with its name: (id, type, name, detail, enabled). Soft-deleted users are left
-/// out, as Entra hides them from member lists.
+/// A direct member with its name. Soft-deleted users stay members (a restore brings them back
+/// with their groups) and are listed as deleted.
 pub struct MemberListRow {
     pub id: String,
     pub member_type: String,
     pub name: String,
     pub detail: String,
     pub enabled: bool,
+    pub deleted: bool,
 }
 
 pub async fn members(pool: &Pool, group: &str, limit: i64) -> sqlx::Result<(Vec<MemberListRow>, i64)> {
@@ -753,24 +759,23 @@ pub async fn members(pool: &Pool, group: &str, limit: i64) -> sqlx::Result<(Vec<
         "SELECT m.member_id, m.member_type,
              COALESCE(u.display_name, g.display_name, m.member_id) AS name,
              COALESCE(u.upn, g.description, '') AS detail,
-             COALESCE(u.account_enabled, 1) AS enabled
+             COALESCE(u.account_enabled, 1) AS enabled,
+             u.deleted_at IS NOT NULL AS deleted
          FROM dir_members m
          LEFT JOIN dir_users u ON m.member_type = 'user' AND u.id = m.member_id
          LEFT JOIN dir_groups g ON m.member_type = 'group' AND g.id = m.member_id
-         WHERE m.group_id = $1 AND (u.deleted_at IS NULL)
+         WHERE m.group_id = $1
          ORDER BY m.member_type DESC, lower(name) LIMIT $2",
     )
     .bind(group)
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    let total: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM dir_members m LEFT JOIN dir_users u ON m.member_type = 'user' AND u.id = m.member_id
-         WHERE m.group_id = $1 AND u.deleted_at IS NULL",
-    )
-    .bind(group)
-    .fetch_one(pool)
-    .await?;
+    let total: i64 = sqlx::query_scalar("SELECT member_count FROM dir_groups WHERE id = $1")
+        .bind(group)
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or(0);
     Ok((
         rows.iter()
             .map(|r| MemberListRow {
@@ -779,6 +784,7 @@ pub async fn members(pool: &Pool, group: &str, limit: i64) -> sqlx::Result<(Vec<
                 name: r.get(2),
                 detail: r.get(3),
                 enabled: r.get::<i64, _>(4) != 0,
+                deleted: r.get::<i64, _>(5) != 0,
             })
             .collect(),
         total,
@@ -942,12 +948,8 @@ pub async fn tidy_imports(pool: &Pool, before: &str) -> sqlx::Result<()> {
 }
 
 pub async fn directory_counts(pool: &Pool) -> sqlx::Result<(i64, i64, i64)> {
-    let r = sqlx::query(
-        "SELECT (SELECT count(*) FROM dir_users WHERE deleted_at IS NULL),
-                (SELECT count(*) FROM dir_users WHERE deleted_at IS NOT NULL),
-                (SELECT count(*) FROM dir_groups)",
-    )
-    .fetch_one(pool)
-    .await?;
+    let r = sqlx::query("SELECT live, deleted, (SELECT count(*) FROM dir_groups) FROM dir_user_counts")
+        .fetch_one(pool)
+        .await?;
     Ok((r.get(0), r.get(1), r.get(2)))
 }

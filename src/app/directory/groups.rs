@@ -147,7 +147,7 @@ pub fn GroupPage() -> impl IntoView {
                                     <th scope="row"><a href=href>{m.member.name.clone()}</a></th>
                                     <td>{if m.member.kind == "user" { "User" } else { "Group (nested)" }}</td>
                                     <td class="mono">{m.member.detail.clone()}</td>
-                                    <td>{if m.member.kind == "user" && !m.enabled { "Disabled" } else { "" }}</td>
+                                    <td>{if m.deleted { "Deleted" } else if m.member.kind == "user" && !m.enabled { "Disabled" } else { "" }}</td>
                                     {admin.then(|| view! {
                                         <td class="actions">
                                             <ActionForm action=remove attr:class="inline">
