@@ -487,7 +487,7 @@ pub struct DirectoryCounts {
 }
 
 /// What an uploaded import file will do, shown before the admin confirms it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImportPreview {
     pub id: String,
     /// "users" or "memberships".

@@ -12,16 +12,7 @@ use axum::Extension;
 use tower_sessions::Session;
 
 fn back(message: &str) -> Response {
-    let q: String = message
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let q = crate::app::widgets::urlencode(message);
     Redirect::to(&format!("/directory/import?error={q}")).into_response()
 }
 

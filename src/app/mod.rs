@@ -8,7 +8,7 @@ mod console_users;
 mod directory;
 mod login;
 mod overview;
-mod widgets;
+pub(crate) mod widgets;
 
 use crate::api::session::{get_session, Logout};
 use crate::model::SessionInfo;

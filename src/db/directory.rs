@@ -870,10 +870,11 @@ pub async fn stage_import(
     content: &str,
     created_by: &str,
     at: &str,
+    preview: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO dir_imports (id, kind, file_name, format, content, created_by, created_at, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'staged')",
+        "INSERT INTO dir_imports (id, kind, file_name, format, content, created_by, created_at, status, result)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'staged', $8)",
     )
     .bind(id)
     .bind(kind)
@@ -882,6 +883,7 @@ pub async fn stage_import(
     .bind(content)
     .bind(created_by)
     .bind(at)
+    .bind(preview)
     .execute(pool)
     .await?;
     Ok(())

@@ -840,9 +840,9 @@ pub async fn stage(
         content,
         actor,
         &now,
+        &json,
     )
     .await?;
-    store::set_import_status(pool, &id, "staged", "staged", &json).await?;
     Ok(id)
 }
 
@@ -880,18 +880,7 @@ pub async fn start_staged(
                 kind: staged.kind.clone(),
                 file_name: staged.file_name.clone(),
                 format: staged.format.clone(),
-                columns: Vec::new(),
-                sample: Vec::new(),
-                rows: 0,
-                creates: 0,
-                updates: 0,
-                new_groups: 0,
-                memberships: 0,
-                errors: Vec::new(),
-                error_total: 0,
-                status: String::new(),
-                result: String::new(),
-                progress: None,
+                ..Default::default()
             });
         let (status, outcome_text, audit_outcome) = match &outcome {
             Ok(s) => ("done", format!("Imported: {s}."), crate::audit::Outcome::Success),
