@@ -132,7 +132,7 @@ pub enum ApiKeyCommand {
     /// Create an API key; prints it once.
     Create {
         /// Account id (or name).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         account: String,
         #[arg(long)]
         name: String,
@@ -145,12 +145,12 @@ pub enum ApiKeyCommand {
     },
     /// List an account's API keys (never the keys themselves).
     List {
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         account: String,
     },
     /// Revoke an API key, by id or by its prefix.
     Revoke {
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         account: String,
         key: String,
     },
@@ -391,6 +391,34 @@ mod tests {
         let e = resolve_database(&common(Some("postgres://u:pw@h/db")), d).unwrap_err();
         assert!(!e.to_string().contains("pw"), "{e}");
         assert!(resolve_database(&common(Some("mysql://h/db")), d).is_err());
+    }
+
+    #[test]
+    fn account_ids_may_start_with_a_hyphen() {
+        let cli = Cli::try_parse_from([
+            "provisio",
+            "api-key",
+            "create",
+            "--account",
+            "-bZdrGdtstzmccymxNfxuQ",
+            "--name",
+            "idp",
+            "--group",
+            "Account Administrators",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::ApiKey {
+                command: ApiKeyCommand::Create { account, .. },
+            }) => {
+                assert_eq!(account, "-bZdrGdtstzmccymxNfxuQ")
+            }
+            other => panic!("{other:?}"),
+        }
+        for _ in 0..2000 {
+            let id = crate::scim_server::auth::new_account_id();
+            assert!(id.starts_with(|c: char| c.is_ascii_alphanumeric()), "{id}");
+        }
     }
 
     #[test]

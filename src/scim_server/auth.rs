@@ -32,9 +32,15 @@ pub fn hash_key(key: &str) -> String {
     format!("{:x}", Sha256::digest(key.as_bytes()))
 }
 
-/// A new account id: 22 URL-safe characters (128 random bits).
+/// A new account id: 22 URL-safe characters (128 random bits). Ids that start with `-` or `_`
+/// are drawn again: a leading `-` reads as an option on command lines (`--account -bZd...`).
 pub fn new_account_id() -> String {
-    crate::auth::random_token::<16>()
+    loop {
+        let id = crate::auth::random_token::<16>();
+        if id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return id;
+        }
+    }
 }
 
 /// Remembers when each key's "last used" was last written.
