@@ -28,12 +28,12 @@ export RUSTFLAGS="--cfg erase_components"
 step "unit and integration tests"
 results=$(mktemp -d)
 cargo test --no-default-features --features ssr 2>&1 | tee "$results/cargo.log"
-# The SCIM protocol crate's own unit and property tests.
-cargo test -p provisio-scim 2>&1 | tee -a "$results/cargo.log"
+# The pure crates' own unit and property tests: the SCIM protocol, the mapping language.
+cargo test -p provisio-scim -p provisio-mapping 2>&1 | tee -a "$results/cargo.log"
 
 step "lints"
 cargo clippy --no-default-features --features ssr --all-targets -- -D warnings
-cargo clippy -p provisio-scim --all-targets -- -D warnings
+cargo clippy -p provisio-scim -p provisio-mapping --all-targets -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
 
 step "browser tests (Playwright, Debian's Chromium)"
