@@ -7,7 +7,6 @@ use super::{CmpOp, Expr, Expression, Kind};
 use crate::netdate;
 use crate::Value;
 use base64::Engine as _;
-use std::fmt;
 use time::{Duration, OffsetDateTime};
 
 /// What an expression reads from the world: the object's attributes, the clock, randomness and,
@@ -32,20 +31,8 @@ pub struct Outcome {
     pub redacted: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EvalError {
-    /// Character position (0-based) of the function that failed.
-    pub pos: usize,
-    pub message: String,
-}
-
-impl fmt::Display for EvalError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at position {}: {}", self.pos + 1, self.message)
-    }
-}
-
-impl std::error::Error for EvalError {}
+/// An evaluation error: the position is that of the function that failed.
+pub type EvalError = super::ExprError;
 
 /// Longest string `RandomString` makes.
 pub const MAX_RANDOM_LENGTH: i64 = 256;
