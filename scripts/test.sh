@@ -12,6 +12,10 @@ export PATH="$root/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export LEPTOS_OUTPUT_NAME=provisio
 export CARGO_TERM_COLOR=never
 unset RUSTFLAGS
+# Integration tests use scim2-server from the peers; when the peers are here they must run.
+if [ -f "$root/../shared/peers/setup.sh" ]; then
+  export PROVISIO_REQUIRE_PEERS=1
+fi
 
 step() { printf '\n== %s\n' "$*"; }
 

@@ -30,6 +30,16 @@ pub struct CommonArgs {
     /// Database URL; default: a SQLite file `provisio.db` in the data directory.
     #[arg(long, env = "PROVISIO_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// Key that encrypts stored secrets (applications' secret tokens, the SMTP password): 32 bytes
+    /// as base64. Without it a key file `secret.key` (mode 0600) in the data directory is used,
+    /// created on first start. Instances sharing a database must share the key.
+    #[arg(long, env = "PROVISIO_ENCRYPTION_KEY", global = true, hide_env_values = true)]
+    pub encryption_key: Option<String>,
+    /// How long requests to applications' SCIM endpoints (Test Connection, provisioning) wait for
+    /// an answer, in seconds.
+    #[arg(long, env = "PROVISIO_OUTBOUND_TIMEOUT_SECONDS", default_value_t = 15, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub outbound_timeout_seconds: u64,
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives.
     #[arg(long = "log", env = "PROVISIO_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -61,6 +71,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Enterprise applications and their provisioning configuration, for scripts and GitOps.
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
     /// Fill the directory with a realistic made-up organisation (for demos, tests and benchmarks).
     DemoData(DemoDataArgs),
     /// Benchmark the directory: import of generated users and the users page (see BENCHMARKS.md).
@@ -75,6 +90,54 @@ pub enum ImportCommand {
     /// Memberships: columns `group`, `member` (a userPrincipalName, or a group name when
     /// `memberType` is `group`) and optionally `memberType`.
     Memberships(ImportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Add an application from the gallery; prints its id.
+    Create {
+        /// Gallery template id: harness, scim2.
+        #[arg(long)]
+        template: String,
+        /// Name; default: the template's.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List applications: id, name, template, provisioning status.
+    List,
+    /// Assign a user or a group to an application with an app role.
+    Assign {
+        /// Application id or name.
+        app: String,
+        #[arg(long, conflicts_with = "group", required_unless_present = "group")]
+        user: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+        /// App role, by value or display name (required when the application has roles).
+        #[arg(long, default_value = "")]
+        role: String,
+    },
+    /// Print the provisioning configuration as JSON (never the secret token).
+    Export {
+        /// Application id or name.
+        app: String,
+    },
+    /// Validate and store a provisioning configuration (JSON, as printed by export); prints what
+    /// changed.
+    Apply {
+        /// Application id or name.
+        app: String,
+        /// The JSON file; `-` reads standard input.
+        file: String,
+        /// Read the secret token from this environment variable (it never goes in the file).
+        #[arg(long)]
+        secret_token_env: Option<String>,
+    },
+    /// Run Test Connection with the stored tenant URL and token; exit code 0 only on success.
+    TestConnection {
+        /// Application id or name.
+        app: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +300,8 @@ pub enum SettingsError {
     SessionIdle,
     #[error("PROVISIO_ADMIN_PASSWORD is not acceptable: {0}")]
     AdminPassword(String),
+    #[error("the encryption key cannot be used: {0}")]
+    EncryptionKey(String),
 }
 
 /// Where the database lives, resolved from the settings.
@@ -378,6 +443,8 @@ mod tests {
         let common = |url: Option<&str>| CommonArgs {
             data_dir: "./d".into(),
             database_url: url.map(String::from),
+            encryption_key: None,
+            outbound_timeout_seconds: 15,
             log: "info".into(),
         };
         let d = Path::new("/data");

@@ -7,6 +7,9 @@
 pub mod api;
 pub mod app;
 pub mod model;
+/// The mapping language (expressions, scoping filters, target paths), pure, in `crates/mapping`.
+#[cfg(feature = "ssr")]
+pub use provisio_mapping as mapping;
 /// The SCIM protocol lives in its own crate (`crates/scim`), pure and fuzzable on its own.
 #[cfg(feature = "ssr")]
 pub use provisio_scim as scim;
@@ -29,6 +32,8 @@ pub mod directory;
 pub mod provisioning;
 #[cfg(feature = "ssr")]
 pub mod scim_server;
+#[cfg(feature = "ssr")]
+pub mod secrets;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
             Command::BenchScim(args) => provisio::bench::run_bench(args).await.map_err(StartError::Other),
             Command::Import { command } => import(&cli.common, command).await,
             Command::DemoData(args) => demo_data(&cli.common, args).await,
+            Command::App { command } => provisio::provisioning::cli::run(&cli.common, command).await,
             Command::BenchDirectory(args) => provisio::bench::directory::run(args)
                 .await
                 .map_err(StartError::Other),

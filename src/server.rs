@@ -32,6 +32,8 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     pub session_idle: Duration,
     pub started: Instant,
+    /// How long requests to applications' SCIM endpoints wait for an answer.
+    pub outbound_timeout: Duration,
 }
 
 /// Shared by every handler and server function (server functions get it from Leptos's context).
@@ -45,6 +47,10 @@ pub struct AppState {
     pub scim_last_used: Arc<crate::scim_server::auth::LastUsed>,
     /// Progress of directory imports running in the background.
     pub imports: Arc<crate::directory::import::Progress>,
+    /// Seals and opens stored secrets (applications' secret tokens).
+    pub sealer: Arc<crate::secrets::Sealer>,
+    /// The HTTP client for applications' SCIM endpoints (keep-alive, bounded timeouts).
+    pub outbound: reqwest::Client,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -138,6 +144,8 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
     let data_dir = config::prepare_data_dir(&common.data_dir)?;
     let database = config::resolve_database(common, &data_dir)?;
     let initial_password = initial_admin_password()?;
+    let sealer = crate::secrets::Sealer::load(common.encryption_key.as_deref(), &data_dir)?;
+    let outbound_timeout = Duration::from_secs(common.outbound_timeout_seconds);
 
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -168,6 +176,7 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         trust_forwarded_for: args.trust_forwarded_for,
         session_idle: Duration::from_secs(u64::from(args.session_idle_minutes) * 60),
         started: Instant::now(),
+        outbound_timeout,
     });
     let state = AppState {
         pool,
@@ -177,6 +186,8 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         scim: Arc::default(),
         scim_last_used: Arc::default(),
         imports: Arc::default(),
+        sealer: Arc::new(sealer),
+        outbound: crate::provisioning::connection::client(outbound_timeout),
     };
     let app = router(state.clone()).await?;
     tokio::spawn(purge_deleted_users(state.pool.clone()));

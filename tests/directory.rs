@@ -4,23 +4,11 @@
 
 mod common;
 
-use common::{add_user, bin, call, csrf, json, page_html, signed_in, Server, ADMIN_PASSWORD};
+use common::{
+    add_user, bin, call, csrf, field_error, json, ok, page_html, signed_in, Server, ADMIN_PASSWORD,
+};
 use reqwest::StatusCode;
 use serde_json::Value;
-
-async fn ok(r: reqwest::Response) -> Value {
-    let status = r.status();
-    let v = json(r).await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    v
-}
-
-fn field_error(v: &Value) -> (String, String) {
-    (
-        v["Invalid"]["field"].as_str().unwrap_or_default().to_string(),
-        v["Invalid"]["message"].as_str().unwrap_or_default().to_string(),
-    )
-}
 
 async fn last_change(c: &reqwest::Client, s: &Server) -> i64 {
     ok(call(c, s, "directory/counts", &[]).await).await["last_change"]

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod console_users;
 pub mod directory;
 pub mod overview;
+pub mod provisioning;
 pub mod session;
 
 mod error;

@@ -158,9 +158,9 @@ pub fn GalleryPage() -> impl IntoView {
 
 /// Shared by an application's tabs, fetched once by [`AppLayout`].
 #[derive(Clone, Copy)]
-struct AppCtx {
-    id: Memo<String>,
-    detail: Resource<Result<AppDetail, crate::api::ApiError>>,
+pub(crate) struct AppCtx {
+    pub(crate) id: Memo<String>,
+    pub(crate) detail: Resource<Result<AppDetail, crate::api::ApiError>>,
     rename: ServerAction<RenameApp>,
 }
 
@@ -189,6 +189,7 @@ pub fn AppLayout() -> impl IntoView {
         <nav class="tabs" aria-label="Application">
             <A href=move || format!("/apps/{}", id.get()) exact=true>"Overview"</A>
             <A href=move || format!("/apps/{}/users-and-groups", id.get())>"Users and groups"</A>
+            <A href=move || format!("/apps/{}/provisioning", id.get())>"Provisioning"</A>
         </nav>
         <Outlet />
     }
@@ -229,7 +230,7 @@ pub fn AppOverview() -> impl IntoView {
                                     <ol>
                                         <li><a href=format!("/apps/{id}/users-and-groups")>"Assign users and groups"</a>
                                             {(!d.roles.is_empty()).then_some(" with an app role")}"."</li>
-                                        <li>"Provision user accounts: set the tenant URL and secret token, test the connection, turn provisioning on."</li>
+                                        <li><a href=format!("/apps/{id}/provisioning")>"Provision user accounts"</a>": set the tenant URL and secret token, test the connection, turn provisioning on."</li>
                                     </ol>
                                     <ul>{d.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul>
                                 </section>

@@ -8,6 +8,7 @@ mod console_users;
 mod directory;
 mod login;
 mod overview;
+mod provisioning;
 pub(crate) mod widgets;
 
 use crate::api::session::{get_session, Logout};
@@ -72,6 +73,10 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("apps/:app") view=apps::AppLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=apps::AppOverview ssr=SsrMode::Async />
                         <Route path=path!("users-and-groups") view=apps::AppAssignments ssr=SsrMode::Async />
+                        <Route path=path!("provisioning") view=provisioning::ProvisioningPage ssr=SsrMode::Async />
+                        <Route path=path!("provisioning/:object") view=provisioning::MappingPage ssr=SsrMode::Async />
+                        <Route path=path!("provisioning/:object/attribute") view=provisioning::AttributePage ssr=SsrMode::Async />
+                        <Route path=path!("provisioning/:object/scoping") view=provisioning::ScopingPage ssr=SsrMode::Async />
                     </ParentRoute>
                     <Route path=path!("access/accounts") view=access::AccountsPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("access/accounts/:account") view=access::AccountLayout ssr=SsrMode::Async>

@@ -84,6 +84,7 @@ pub async fn insert(
     .bind(actor)
     .execute(&mut *conn)
     .await?;
+    super::provisioning::insert_defaults(&mut *conn, id, now).await?;
     for (i, r) in t.roles.iter().enumerate() {
         sqlx::query(
             "INSERT INTO app_roles (app_id, value, display_name, description, provisioned, position)

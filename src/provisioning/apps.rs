@@ -109,6 +109,18 @@ pub async fn assign(
     role: &str,
     actor: &Actor,
 ) -> Result<Assigned, DirError> {
+    assign_as(pool, app, principal, None, role, actor).await
+}
+
+/// [`assign`], insisting that the principal is a "user" or a "group" when `expect` says so.
+pub async fn assign_as(
+    pool: &Pool,
+    app: &str,
+    principal: &str,
+    expect: Option<&str>,
+    role: &str,
+    actor: &Actor,
+) -> Result<Assigned, DirError> {
     let a = existing(pool, app).await?;
     let roles = store::roles(pool, app).await?;
     let role = role.trim();
@@ -129,6 +141,16 @@ pub async fn assign(
         DirError::Invalid { message, .. } => invalid("principal", message),
         other => other,
     })?;
+    if expect.is_some_and(|e| e != kind) {
+        return Err(invalid(
+            "principal",
+            format!(
+                "{} is a {kind}, not a {}",
+                principal.trim(),
+                expect.unwrap_or_default()
+            ),
+        ));
+    }
     let now = crate::timefmt::now();
     let id = crate::directory::new_id();
     if !store::assign(&mut tx, &id, app, kind, &pid, role, &actor.name, &now).await? {

@@ -1,5 +1,10 @@
 //! The provisioning service: the application gallery and the enterprise applications added from
-//! it, with their assignments. (Mappings, scoping and the engine arrive in their own modules.)
+//! it, with their assignments and provisioning configuration (credentials, mappings, scoping,
+//! settings, Test Connection). The engine arrives in its own module.
 
 pub mod apps;
+pub mod cli;
+pub mod config;
+pub mod connection;
 pub mod gallery;
+pub mod source;

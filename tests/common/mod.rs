@@ -27,8 +27,14 @@ pub fn bin() -> Command {
 
 impl Server {
     pub fn start(data_dir: &Path) -> Server {
+        Self::start_with_env(data_dir, &[])
+    }
+
+    /// [`Server::start`] with extra environment settings (e.g. a short outbound timeout).
+    pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = bin()
             .args(["serve", "--bind", "127.0.0.1:0"])
+            .envs(env.iter().copied())
             .env("PROVISIO_DATA_DIR", data_dir)
             .env("PROVISIO_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("PROVISIO_LOG", "info")
@@ -133,6 +139,22 @@ pub async fn post_html_form(
         .send()
         .await
         .unwrap()
+}
+
+/// The JSON of a response that must be 200 OK.
+pub async fn ok(r: Response) -> Value {
+    let status = r.status();
+    let v = json(r).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    v
+}
+
+/// The field and message of a server function's `Invalid` error.
+pub fn field_error(v: &Value) -> (String, String) {
+    (
+        v["Invalid"]["field"].as_str().unwrap_or_default().to_string(),
+        v["Invalid"]["message"].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 pub async fn json(r: Response) -> Value {

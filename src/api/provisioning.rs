@@ -1,0 +1,558 @@
+//! An application's provisioning configuration: the Provisioning page (mode, Admin Credentials
+//! with Test Connection, notifications, settings), the users and groups mappings with the Edit
+//! attribute page and its expression tester, and scoping filters. Forms post their fields; a form
+//! with two buttons (Save, Test) tells them apart by the button's `intent`.
+
+// A server function takes one argument per form field, and these forms have many fields.
+#![allow(clippy::too_many_arguments)]
+
+use super::ApiError;
+use crate::model::{ConnectionResult, ExpressionTest, ProvisioningView};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What a Save or Test Connection press produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaveOutcome {
+    pub message: String,
+    pub connection: Option<ConnectionResult>,
+    pub expression: Option<ExpressionTest>,
+}
+
+/// The note shown wherever mappings or scoping filters are edited.
+pub const INITIAL_CYCLE_NOTE: &str = "Saving changes to mappings or scoping filters starts a new initial cycle: every user and group in scope is evaluated again.";
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    pub(crate) use super::super::guard;
+    use super::ApiError;
+    pub use crate::model::{AttributeMapping, Role, ScopingClause, ScopingFilter};
+    pub use crate::provisioning::config;
+    use crate::provisioning::source;
+
+    pub fn checked(v: &str) -> bool {
+        matches!(v, "on" | "true" | "1" | "yes")
+    }
+
+    pub fn number(field: &str, v: &str, what: &str) -> Result<i64, ApiError> {
+        v.trim()
+            .parse()
+            .map_err(|_| ApiError::invalid(field, format!("{what} must be a whole number")))
+    }
+
+    pub fn object_kind(v: &str) -> Result<String, ApiError> {
+        match v {
+            "user" | "users" => Ok("user".into()),
+            "group" | "groups" => Ok("group".into()),
+            _ => Err(ApiError::invalid("object", "the mapping is users or groups")),
+        }
+    }
+
+    /// An error about a path of the configuration (`user.scoping.0.1.value`) as an error on the
+    /// form field its last part names, through `fields` (path part, form field); other errors
+    /// are shown above the form.
+    pub fn form_field(e: crate::directory::DirError, fields: &[(&str, &str)]) -> ApiError {
+        match e {
+            crate::directory::DirError::Invalid { field, message } => {
+                let last = field.rsplit('.').next().unwrap_or_default();
+                ApiError::Invalid {
+                    field: fields
+                        .iter()
+                        .find(|(part, _)| *part == last)
+                        .map(|(_, f)| f.to_string()),
+                    message,
+                }
+            }
+            other => other.into(),
+        }
+    }
+
+    pub fn saved(changes: &[String], mappings: bool) -> String {
+        match (changes.is_empty(), mappings) {
+            (true, _) => "No changes to save.".into(),
+            (false, true) => format!(
+                "Saved ({} change{}). The next provisioning cycle is an initial cycle.",
+                changes.len(),
+                if changes.len() == 1 { "" } else { "s" }
+            ),
+            (false, false) => format!(
+                "Saved ({} change{}).",
+                changes.len(),
+                if changes.len() == 1 { "" } else { "s" }
+            ),
+        }
+    }
+
+    /// Evaluates `expression` for the directory user `upn`, as the users mapping would.
+    pub async fn test_expression(
+        state: &crate::server::AppState,
+        app: &str,
+        expression: &str,
+        upn: &str,
+    ) -> Result<crate::model::ExpressionTest, ApiError> {
+        use crate::db::directory as dir;
+        use crate::mapping::expr::Expression;
+        let upn = upn.trim();
+        if upn.is_empty() {
+            return Err(ApiError::invalid(
+                "test_user",
+                "Choose a user to test the expression on.",
+            ));
+        }
+        let mut conn = state.pool.acquire().await?;
+        let user = dir::user_by_upn(&mut conn, upn).await?.ok_or_else(|| {
+            ApiError::invalid("test_user", format!("There is no user {upn} in the directory."))
+        })?;
+        let manager = match &user.manager_id {
+            Some(m) => dir::user(&mut conn, m).await?.map(|m| m.upn),
+            None => None,
+        };
+        drop(conn);
+        let assignments = crate::db::provisioning::roles_of_user(&state.pool, app, &user.id).await?;
+        let cfg = config::export(&state.pool, app).await?;
+        let in_scope = cfg.settings.scope == "all" || !assignments.is_empty();
+        let roles: Vec<(String, String)> = assignments.into_iter().filter(|(v, _)| !v.is_empty()).collect();
+        let ctx = source::UserContext::new(&user, manager, &roles, in_scope);
+        let out = |value: String, error: Option<String>, note: &str| crate::model::ExpressionTest {
+            user: user.upn.clone(),
+            value,
+            error,
+            note: note.to_string(),
+        };
+        let e = match Expression::parse(expression) {
+            Ok(e) => e,
+            Err(e) => return Ok(out(String::new(), Some(e.to_string()), "")),
+        };
+        for (name, pos) in e.attributes() {
+            if source::canonical("user", &name).is_none() {
+                return Ok(out(
+                    String::new(),
+                    Some(format!(
+                        "at position {}: [{name}] is not a source attribute of users",
+                        pos + 1
+                    )),
+                    "",
+                ));
+            }
+        }
+        Ok(match e.evaluate(&ctx) {
+            Err(e) => out(String::new(), Some(e.to_string()), ""),
+            Ok(o) if o.ignore_flow => out(
+                String::new(),
+                None,
+                "IgnoreFlowIfNullOrEmpty: the attribute is left out of the request.",
+            ),
+            Ok(o) if o.value.is_null() => out(
+                String::new(),
+                None,
+                "Null: the attribute is not provisioned (or the default value is used on create).",
+            ),
+            Ok(o) => {
+                let note = if o.redacted {
+                    "Redact: provisioning logs show [Redact] instead of this value."
+                } else {
+                    ""
+                };
+                out(o.value.to_json().to_string(), None, note)
+            }
+        })
+    }
+}
+
+#[server(endpoint = "provisioning/get")]
+pub async fn get_provisioning(app: String) -> Result<ProvisioningView, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    guard::require(Role::Viewer)?;
+    Ok(config::view(&state.pool, &app).await?)
+}
+
+/// The Provisioning page's form. `intent` "test" runs Test Connection with the values in the form
+/// (the saved token when the field is empty) and saves nothing; anything else saves.
+#[server(endpoint = "provisioning/save")]
+pub async fn save_provisioning(
+    csrf: String,
+    app: String,
+    #[server(default)] intent: String,
+    mode: String,
+    #[server(default)] tenant_url: String,
+    #[server(default)] secret_token: String,
+    #[server(default)] notification_email: String,
+    #[server(default)] notify_on_failure: String,
+    #[server(default)] scope: String,
+    #[server(default)] provisioning_status: String,
+    #[server(default)] prevent_deletions: String,
+    #[server(default)] deletion_threshold: String,
+    #[server(default)] skip_out_of_scope_deletions: String,
+    #[server(default)] reconciliation_interval_minutes: String,
+) -> Result<SaveOutcome, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let token = (!secret_token.trim().is_empty()).then(|| secret_token.trim().to_string());
+    if intent == "test" {
+        let token = match token {
+            Some(t) => t,
+            None => config::secret_token(&state.pool, &state.sealer, &app)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid("secret_token", "Enter the Secret Token to test the connection.")
+                })?,
+        };
+        let url = tenant_url.trim();
+        if url.is_empty() {
+            return Err(ApiError::invalid(
+                "tenant_url",
+                "Enter the Tenant URL to test the connection.",
+            ));
+        }
+        let result = crate::provisioning::connection::test(
+            &state.outbound,
+            url,
+            &token,
+            state.settings.outbound_timeout,
+        )
+        .await;
+        let name = crate::db::apps::get(&state.pool, &app)
+            .await?
+            .map(|a| a.name)
+            .unwrap_or_default();
+        let outcome = if result.ok {
+            crate::audit::Outcome::Success
+        } else {
+            crate::audit::Outcome::Failure
+        };
+        crate::audit::record(
+            &state.pool,
+            &guard::actor(&me),
+            "app.test_connection",
+            &name,
+            outcome,
+            &format!("{url}: {}", result.summary),
+        )
+        .await;
+        return Ok(SaveOutcome {
+            message: result.summary.clone(),
+            connection: Some(result),
+            expression: None,
+        });
+    }
+    let threshold = number("deletion_threshold", &deletion_threshold, "The threshold")?;
+    let interval = number(
+        "reconciliation_interval_minutes",
+        &reconciliation_interval_minutes,
+        "The interval",
+    )?;
+    let changes = config::update(
+        &state.pool,
+        &state.sealer,
+        &app,
+        token.as_deref(),
+        &guard::actor(&me),
+        |c| {
+            c.mode = mode;
+            c.tenant_url = tenant_url;
+            c.notification_email = notification_email;
+            c.notify_on_failure = checked(&notify_on_failure);
+            let s = &mut c.settings;
+            if !scope.is_empty() {
+                s.scope = scope;
+            }
+            if !provisioning_status.is_empty() {
+                s.provisioning_status = provisioning_status;
+            }
+            s.prevent_accidental_deletions = checked(&prevent_deletions);
+            s.deletion_threshold = threshold;
+            s.skip_out_of_scope_deletions = checked(&skip_out_of_scope_deletions);
+            s.reconciliation_interval_minutes = interval;
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(SaveOutcome {
+        message: saved(&changes, false),
+        connection: None,
+        expression: None,
+    })
+}
+
+/// A mapping's own settings: enabled (groups only) and the target object actions.
+#[server(endpoint = "provisioning/object")]
+pub async fn save_object_mapping(
+    csrf: String,
+    app: String,
+    object: String,
+    #[server(default)] enabled: String,
+    #[server(default)] action_create: String,
+    #[server(default)] action_update: String,
+    #[server(default)] action_delete: String,
+) -> Result<String, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let object = ssr::object_kind(&object)?;
+    let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
+        let m = config::object_mut(c, &object)?;
+        m.enabled = object == "user" || checked(&enabled);
+        m.create = checked(&action_create);
+        m.update = checked(&action_update);
+        m.delete = checked(&action_delete);
+        Ok(())
+    })
+    .await?;
+    Ok(saved(&changes, !changes.is_empty()))
+}
+
+/// The Edit attribute page. `original` is the target being edited ("" adds a mapping). The
+/// source field used depends on the mapping type. `intent` "test" evaluates the expression for
+/// `test_user` and saves nothing.
+#[server(endpoint = "provisioning/attribute")]
+pub async fn save_attribute(
+    csrf: String,
+    app: String,
+    object: String,
+    #[server(default)] intent: String,
+    #[server(default)] original: String,
+    kind: String,
+    #[server(default)] source_attribute: String,
+    #[server(default)] constant: String,
+    #[server(default)] expression: String,
+    #[server(default)] default_value: String,
+    #[server(default)] matching: String,
+    #[server(default)] precedence: String,
+    #[server(default)] apply_on: String,
+    target: String,
+    #[server(default)] test_user: String,
+) -> Result<SaveOutcome, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let object = ssr::object_kind(&object)?;
+    if intent == "test" {
+        guard::require(Role::Viewer)?;
+        let test = test_expression(&state, &app, &expression, &test_user).await?;
+        let message = match &test.error {
+            Some(e) => format!("The expression failed: {e}"),
+            None => "Expression evaluated.".to_string(),
+        };
+        return Ok(SaveOutcome {
+            message,
+            connection: None,
+            expression: Some(test),
+        });
+    }
+    let me = guard::admin_change(&csrf).await?;
+    let precedence = if checked(&matching) {
+        let p = number(
+            "precedence",
+            if precedence.trim().is_empty() {
+                "1"
+            } else {
+                &precedence
+            },
+            "Matching precedence",
+        )?;
+        if p < 1 {
+            return Err(ApiError::invalid(
+                "precedence",
+                "Matching precedence starts at 1.",
+            ));
+        }
+        p
+    } else {
+        0
+    };
+    let mut mapping = AttributeMapping {
+        target,
+        source: match kind.as_str() {
+            "direct" => source_attribute,
+            "constant" => constant,
+            "expression" => expression,
+            _ => String::new(),
+        },
+        kind,
+        default_value,
+        matching: precedence,
+        apply_on: if apply_on.is_empty() {
+            "always".into()
+        } else {
+            apply_on
+        },
+    };
+    // Field errors of the dialog name the dialog's fields.
+    config::normalize_attribute(&object, &mut mapping).map_err(|e| match e {
+        crate::directory::DirError::Invalid { field, message } => {
+            let field = match (field.as_str(), mapping.kind.as_str()) {
+                ("source", "direct") => "source_attribute",
+                ("source", "constant") => "constant",
+                ("source", "expression") => "expression",
+                ("matching", _) => "precedence",
+                (f, _) => f,
+            };
+            ApiError::invalid(field, message)
+        }
+        other => other.into(),
+    })?;
+    let original = original.trim().to_string();
+    let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
+        let m = config::object_mut(c, &object)?;
+        if original.is_empty() {
+            m.attributes.push(mapping);
+        } else {
+            let slot = m
+                .attributes
+                .iter_mut()
+                .find(|a| a.target == original)
+                .ok_or_else(|| {
+                    crate::directory::DirError::NotFound(format!(
+                        "the mapping of {original} no longer exists"
+                    ))
+                })?;
+            *slot = mapping;
+        }
+        Ok(())
+    })
+    .await
+    // A whole-configuration error about this attribute belongs next to the dialog's fields.
+    .map_err(|e| form_field(e, &[("matching", "precedence"), ("target", "target")]))?;
+    if !changes.is_empty() {
+        leptos_axum::redirect(&format!("/apps/{app}/provisioning/{object}"));
+    }
+    Ok(SaveOutcome {
+        message: saved(&changes, true),
+        connection: None,
+        expression: None,
+    })
+}
+
+#[server(endpoint = "provisioning/attribute/delete")]
+pub async fn delete_attribute(
+    csrf: String,
+    app: String,
+    object: String,
+    target: String,
+) -> Result<String, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let object = ssr::object_kind(&object)?;
+    let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
+        let m = config::object_mut(c, &object)?;
+        let before = m.attributes.len();
+        m.attributes.retain(|a| a.target != target);
+        if m.attributes.len() == before {
+            return Err(crate::directory::DirError::NotFound(format!(
+                "{target} is not mapped"
+            )));
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(saved(&changes, true))
+}
+
+#[server(endpoint = "provisioning/restore")]
+pub async fn restore_default_mappings(csrf: String, app: String, object: String) -> Result<String, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let object = ssr::object_kind(&object)?;
+    let defaults = config::template_defaults(&state.pool, &app, &object).await?;
+    let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
+        config::object_mut(c, &object)?.attributes = defaults;
+        Ok(())
+    })
+    .await?;
+    Ok(saved(&changes, true))
+}
+
+/// Adds a clause to scoping filter `filter` (its position), or to a new filter when `filter` is
+/// "new" (with `title`).
+#[server(endpoint = "provisioning/scoping/add")]
+pub async fn add_scoping_clause(
+    csrf: String,
+    app: String,
+    object: String,
+    filter: String,
+    #[server(default)] title: String,
+    attribute: String,
+    operator: String,
+    #[server(default)] value: String,
+) -> Result<String, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let object = ssr::object_kind(&object)?;
+    let clause = ScopingClause {
+        attribute,
+        operator,
+        value,
+    };
+    let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
+        let m = config::object_mut(c, &object)?;
+        if filter == "new" {
+            m.scoping_filters.push(ScopingFilter {
+                title,
+                clauses: vec![clause],
+            });
+        } else {
+            let i: usize = filter
+                .parse()
+                .map_err(|_| crate::directory::invalid("filter", "choose a scoping filter"))?;
+            m.scoping_filters
+                .get_mut(i)
+                .ok_or_else(|| crate::directory::invalid("filter", "that scoping filter no longer exists"))?
+                .clauses
+                .push(clause);
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| {
+        form_field(
+            e,
+            &[
+                ("attribute", "attribute"),
+                ("operator", "operator"),
+                ("value", "value"),
+                ("filter", "filter"),
+            ],
+        )
+    })?;
+    Ok(saved(&changes, true))
+}
+
+/// Removes a clause; a filter left without clauses is removed with it. `clause` "all" removes
+/// the whole filter.
+#[server(endpoint = "provisioning/scoping/delete")]
+pub async fn delete_scoping_clause(
+    csrf: String,
+    app: String,
+    object: String,
+    filter: usize,
+    clause: String,
+) -> Result<String, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let object = ssr::object_kind(&object)?;
+    let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
+        let m = config::object_mut(c, &object)?;
+        let gone = || crate::directory::DirError::NotFound("that scoping filter no longer exists".into());
+        let f = m.scoping_filters.get_mut(filter).ok_or_else(gone)?;
+        if clause == "all" {
+            f.clauses.clear();
+        } else {
+            let i: usize = clause.parse().map_err(|_| gone())?;
+            if i >= f.clauses.len() {
+                return Err(gone());
+            }
+            f.clauses.remove(i);
+        }
+        if f.clauses.is_empty() {
+            m.scoping_filters.remove(filter);
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(saved(&changes, true))
+}

@@ -1,0 +1,170 @@
+//! `provisio app ...`: the console's application and provisioning screens for scripts and
+//! GitOps. Everything goes through the same services as the console, so validation, audit and
+//! the initial-cycle rule are the same.
+
+use super::{apps, config, connection};
+use crate::audit::Actor;
+use crate::config::{AppCommand, CommonArgs};
+use crate::db::{self, Pool};
+use crate::directory::DirError;
+use crate::model::ProvisioningConfig;
+use crate::secrets::Sealer;
+use crate::server::StartError;
+use std::time::Duration;
+
+fn fail(message: impl std::fmt::Display) -> StartError {
+    StartError::Other(anyhow::anyhow!("{message}"))
+}
+
+/// A service error as the command line says it: the field, then the message.
+fn service(e: DirError) -> StartError {
+    match e {
+        DirError::Invalid { field, message } => fail(format!("{field}: {message}")),
+        other => fail(other),
+    }
+}
+
+/// An application by id, or by name in any case.
+async fn find(pool: &Pool, app: &str) -> Result<db::apps::AppRow, StartError> {
+    if let Some(a) = db::apps::get(pool, app.trim()).await.map_err(fail)? {
+        return Ok(a);
+    }
+    db::apps::list(pool, None)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .find(|a| a.name.eq_ignore_ascii_case(app.trim()))
+        .ok_or_else(|| fail(format!("there is no application with the id or name {app:?}")))
+}
+
+fn read_input(file: &str) -> Result<String, StartError> {
+    if file == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| fail(format!("cannot read standard input: {e}")))?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(file).map_err(|e| fail(format!("cannot read {file}: {e}")))
+    }
+}
+
+pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartError> {
+    let data_dir = crate::config::prepare_data_dir(&common.data_dir)?;
+    let target = crate::config::resolve_database(common, &data_dir)?;
+    let pool = db::connect(&target).await?;
+    let actor = Actor::cli();
+    match command {
+        AppCommand::Create { template, name } => {
+            let id = apps::create(&pool, &template, &name, &actor)
+                .await
+                .map_err(service)?;
+            println!("{id}");
+        }
+        AppCommand::List => {
+            for a in db::apps::list(&pool, None).await.map_err(fail)? {
+                println!(
+                    "{}\t{}\t{}\tprovisioning {}",
+                    a.id,
+                    a.name,
+                    a.template,
+                    if a.provisioning_on { "on" } else { "off" }
+                );
+            }
+        }
+        AppCommand::Assign {
+            app,
+            user,
+            group,
+            role,
+        } => {
+            let a = find(&pool, &app).await?;
+            let roles = db::apps::roles(&pool, &a.id).await.map_err(fail)?;
+            let role_value = roles
+                .iter()
+                .find(|r| r.value == role.trim() || r.display_name.eq_ignore_ascii_case(role.trim()))
+                .map(|r| r.value.clone())
+                .unwrap_or_else(|| role.trim().to_string());
+            let (principal, want) = match (&user, &group) {
+                (Some(u), _) => (u.as_str(), "user"),
+                (_, Some(g)) => (g.as_str(), "group"),
+                _ => return Err(fail("give --user UPN or --group NAME")),
+            };
+            let done = apps::assign_as(&pool, &a.id, principal, Some(want), &role_value, &actor)
+                .await
+                .map_err(service)?;
+            println!(
+                "Assigned {} to {}{}",
+                done.principal_name,
+                a.name,
+                if done.role_name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with the role {}", done.role_name)
+                }
+            );
+            if !done.provisioned {
+                println!("Users with this role are not provisioned.");
+            }
+        }
+        AppCommand::Export { app } => {
+            let a = find(&pool, &app).await?;
+            let c = config::export(&pool, &a.id).await.map_err(service)?;
+            println!("{}", serde_json::to_string_pretty(&c).map_err(fail)?);
+        }
+        AppCommand::Apply {
+            app,
+            file,
+            secret_token_env,
+        } => {
+            let a = find(&pool, &app).await?;
+            let text = read_input(&file)?;
+            let new: ProvisioningConfig = serde_json::from_str(&text)
+                .map_err(|e| fail(format!("{file}: not a provisioning configuration: {e}")))?;
+            let token = match &secret_token_env {
+                Some(var) => Some(
+                    std::env::var(var)
+                        .map_err(|_| fail(format!("the environment variable {var} is not set")))?,
+                ),
+                None => None,
+            };
+            let sealer = Sealer::load(common.encryption_key.as_deref(), &data_dir)?;
+            let changes = config::apply(&pool, &sealer, &a.id, new, token.as_deref(), &actor)
+                .await
+                .map_err(service)?;
+            if changes.is_empty() {
+                println!("No changes.");
+            }
+            for c in changes {
+                println!("{c}");
+            }
+        }
+        AppCommand::TestConnection { app } => {
+            let a = find(&pool, &app).await?;
+            let sealer = Sealer::load(common.encryption_key.as_deref(), &data_dir)?;
+            let c = config::export(&pool, &a.id).await.map_err(service)?;
+            if c.tenant_url.is_empty() {
+                return Err(fail(format!("{} has no Tenant URL", a.name)));
+            }
+            let token = config::secret_token(&pool, &sealer, &a.id)
+                .await
+                .map_err(service)?
+                .ok_or_else(|| fail(format!("{} has no Secret Token", a.name)))?;
+            let timeout = Duration::from_secs(common.outbound_timeout_seconds);
+            let r = connection::test(&connection::client(timeout), &c.tenant_url, &token, timeout).await;
+            println!("{}", r.summary);
+            if let Some(s) = r.status {
+                println!("HTTP status: {s}");
+            }
+            if !r.detail.is_empty() {
+                println!("Details from the application: {}", r.detail);
+            }
+            if !r.hint.is_empty() {
+                println!("{}", r.hint);
+            }
+            if !r.ok {
+                return Err(fail("the connection test failed"));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,587 @@
+//! An application's provisioning configuration as one document: validated and normalised the same
+//! way whether it comes from a console form, `provisio app apply` or a test, compared with what is
+//! stored to say what changed, and written in one transaction with an audit entry. Changing
+//! mappings or scoping filters moves the configuration version on, so the engine's next cycle is
+//! an initial one.
+
+use super::{gallery, source};
+use crate::audit::{self, Actor, Outcome};
+use crate::db::{self, provisioning as store, Pool};
+use crate::directory::{invalid, validate, DirError};
+use crate::mapping::expr::Expression;
+use crate::mapping::scoping::{self, ClauseError, Operator};
+use crate::mapping::target;
+use crate::model::{AttributeMapping, ObjectMapping, ProvisioningConfig, ProvisioningView, ScopingFilter};
+use crate::secrets::Sealer;
+
+pub const KINDS: [&str; 4] = ["direct", "constant", "expression", "none"];
+pub const MAX_ATTRIBUTES: usize = 200;
+pub const MAX_FILTERS: usize = 20;
+pub const MAX_CLAUSES: usize = 50;
+pub const MAX_DELETION_THRESHOLD: i64 = 1_000_000;
+pub const MAX_INTERVAL_MINUTES: i64 = 24 * 60;
+
+/// The sealed token's associated data: a token sealed for one application opens for no other.
+fn token_context(app: &str) -> String {
+    format!("app:{app}:token")
+}
+
+fn object_label(object: &str) -> &'static str {
+    if object == "group" {
+        "groups"
+    } else {
+        "users"
+    }
+}
+
+/// Checks an absolute http(s) URL without fragment, credentials or spaces; a query is allowed
+/// (Entra's `?aadOptscim062020` feature flags live there).
+pub fn check_tenant_url(url: &str) -> Result<(), String> {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return Err("enter an absolute URL such as https://app.example.com/scim/v2".into());
+    };
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
+        return Err("the tenant URL must start with https:// (or http:// for a local target)".into());
+    }
+    if u.fragment().is_some() {
+        return Err("the tenant URL cannot contain a # fragment".into());
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("put credentials in Secret Token, not in the URL".into());
+    }
+    Ok(())
+}
+
+/// Validates `c` and brings it to canonical form (trimmed, source attributes and operators spelled
+/// as the catalogue spells them, target paths printed canonically). `token_set` says whether a
+/// secret token is (or is about to be) stored. The first problem is returned, naming its field.
+pub fn normalize(c: &mut ProvisioningConfig, token_set: bool) -> Result<(), DirError> {
+    c.mode = c.mode.trim().to_lowercase();
+    if !matches!(c.mode.as_str(), "manual" | "automatic") {
+        return Err(invalid("mode", "Provisioning Mode is Manual or Automatic"));
+    }
+    c.tenant_url = c.tenant_url.trim().to_string();
+    if !c.tenant_url.is_empty() {
+        check_tenant_url(&c.tenant_url).map_err(|m| invalid("tenant_url", m))?;
+    }
+    c.notification_email = c.notification_email.trim().to_string();
+    if !c.notification_email.is_empty() {
+        c.notification_email =
+            validate::email(&c.notification_email).map_err(|m| invalid("notification_email", m))?;
+    } else if c.notify_on_failure {
+        return Err(invalid(
+            "notification_email",
+            "enter the address that failure notifications go to",
+        ));
+    }
+    let s = &mut c.settings;
+    s.scope = s.scope.trim().to_lowercase();
+    if !matches!(s.scope.as_str(), "assigned" | "all") {
+        return Err(invalid(
+            "scope",
+            "Scope is assigned (Sync only assigned users and groups) or all",
+        ));
+    }
+    s.provisioning_status = s.provisioning_status.trim().to_lowercase();
+    if !matches!(s.provisioning_status.as_str(), "on" | "off") {
+        return Err(invalid("provisioning_status", "Provisioning Status is On or Off"));
+    }
+    if !(1..=MAX_DELETION_THRESHOLD).contains(&s.deletion_threshold) {
+        return Err(invalid(
+            "deletion_threshold",
+            format!("the threshold is a number of deletions from 1 to {MAX_DELETION_THRESHOLD}"),
+        ));
+    }
+    if !(1..=MAX_INTERVAL_MINUTES).contains(&s.reconciliation_interval_minutes) {
+        return Err(invalid(
+            "reconciliation_interval_minutes",
+            format!("the interval is from 1 to {MAX_INTERVAL_MINUTES} minutes"),
+        ));
+    }
+    if c.mode == "automatic" {
+        if c.tenant_url.is_empty() {
+            return Err(invalid(
+                "tenant_url",
+                "enter the Tenant URL of the application's SCIM endpoint",
+            ));
+        }
+        if !token_set {
+            return Err(invalid(
+                "secret_token",
+                "enter the Secret Token the application gave you",
+            ));
+        }
+    } else if s.provisioning_status == "on" {
+        return Err(invalid(
+            "provisioning_status",
+            "provisioning can be On only in Automatic mode",
+        ));
+    }
+    let objects: Vec<&str> = c.mappings.iter().map(|m| m.object.as_str()).collect();
+    if objects != ["user", "group"] {
+        return Err(invalid(
+            "mappings",
+            "there is one users mapping followed by one groups mapping",
+        ));
+    }
+    for m in &mut c.mappings {
+        normalize_object(m)?;
+    }
+    Ok(())
+}
+
+fn normalize_object(m: &mut ObjectMapping) -> Result<(), DirError> {
+    let object = m.object.clone();
+    let label = object_label(&object);
+    let want_target = if object == "user" { "User" } else { "Group" };
+    if !m.target_object.eq_ignore_ascii_case(want_target) {
+        return Err(invalid(
+            &format!("{object}.target_object"),
+            format!("the {label} mapping writes {want_target} resources"),
+        ));
+    }
+    m.target_object = want_target.to_string();
+    if object == "user" && !m.enabled {
+        return Err(invalid("user.enabled", "the users mapping cannot be disabled"));
+    }
+    if m.attributes.len() > MAX_ATTRIBUTES {
+        return Err(invalid(
+            &format!("{object}.attributes"),
+            format!("at most {MAX_ATTRIBUTES} attribute mappings"),
+        ));
+    }
+    let mut targets = std::collections::HashSet::new();
+    let mut precedences = std::collections::HashSet::new();
+    for (i, a) in m.attributes.iter_mut().enumerate() {
+        normalize_attribute(&object, a).map_err(|e| match e {
+            DirError::Invalid { field, message } => invalid(
+                &format!("{object}.{i}.{field}"),
+                format!(
+                    "{}: {message}",
+                    if a.target.is_empty() {
+                        "new mapping"
+                    } else {
+                        &a.target
+                    }
+                ),
+            ),
+            other => other,
+        })?;
+        if !targets.insert(a.target.to_lowercase()) {
+            return Err(invalid(
+                &format!("{object}.{i}.target"),
+                format!("{} is mapped twice", a.target),
+            ));
+        }
+        if a.matching > 0 && !precedences.insert(a.matching) {
+            return Err(invalid(
+                &format!("{object}.{i}.matching"),
+                format!(
+                    "matching precedence {} is used by two attributes; each must be unique",
+                    a.matching
+                ),
+            ));
+        }
+    }
+    if m.enabled && precedences.is_empty() {
+        return Err(invalid(
+            &format!("{object}.attributes"),
+            format!(
+                "the {label} mapping needs at least one attribute with Match objects using this attribute"
+            ),
+        ));
+    }
+    if m.scoping_filters.len() > MAX_FILTERS {
+        return Err(invalid(
+            &format!("{object}.scoping"),
+            format!("at most {MAX_FILTERS} scoping filters"),
+        ));
+    }
+    let known = |a: &str| source::canonical(&object, a).is_some();
+    for (fi, f) in m.scoping_filters.iter_mut().enumerate() {
+        f.title = f.title.trim().to_string();
+        if f.clauses.is_empty() {
+            return Err(invalid(
+                &format!("{object}.scoping.{fi}"),
+                "a scoping filter needs at least one clause",
+            ));
+        }
+        if f.clauses.len() > MAX_CLAUSES {
+            return Err(invalid(
+                &format!("{object}.scoping.{fi}"),
+                format!("at most {MAX_CLAUSES} clauses in a filter"),
+            ));
+        }
+        for (ci, c) in f.clauses.iter_mut().enumerate() {
+            let field = |part: &str| format!("{object}.scoping.{fi}.{ci}.{part}");
+            let op = Operator::parse(&c.operator).ok_or_else(|| {
+                invalid(
+                    &field("operator"),
+                    format!("{:?} is not a scoping operator", c.operator),
+                )
+            })?;
+            let clause = scoping::Clause {
+                attribute: c.attribute.trim().to_string(),
+                operator: op,
+                value: if op.takes_value() {
+                    c.value.clone()
+                } else {
+                    c.value.trim().to_string()
+                },
+            };
+            scoping::validate(&clause, &known).map_err(|e| match e {
+                ClauseError::Attribute(m) => invalid(&field("attribute"), m),
+                ClauseError::Value(m) => invalid(&field("value"), m),
+            })?;
+            c.attribute = source::canonical(&object, &clause.attribute).unwrap_or(clause.attribute);
+            c.operator = op.label().to_string();
+            c.value = clause.value;
+        }
+    }
+    Ok(())
+}
+
+/// Validates one attribute mapping; errors name the dialog's field.
+pub fn normalize_attribute(object: &str, a: &mut AttributeMapping) -> Result<(), DirError> {
+    let path = target::parse(a.target.trim()).map_err(|m| invalid("target", m))?;
+    a.target = path.to_string();
+    a.kind = a.kind.trim().to_lowercase();
+    if !KINDS.contains(&a.kind.as_str()) {
+        return Err(invalid(
+            "kind",
+            "Mapping type is Direct, Constant, Expression or None",
+        ));
+    }
+    a.apply_on = a.apply_on.trim().to_lowercase();
+    if !matches!(a.apply_on.as_str(), "always" | "create") {
+        return Err(invalid(
+            "apply_on",
+            "Apply this mapping Always or Only during object creation",
+        ));
+    }
+    if a.matching < 0 || a.matching > 100 {
+        return Err(invalid(
+            "matching",
+            "matching precedence is a number from 1 to 100",
+        ));
+    }
+    if a.matching > 0 && a.apply_on != "always" {
+        return Err(invalid(
+            "apply_on",
+            "an attribute used for matching must apply Always",
+        ));
+    }
+    a.default_value = a.default_value.trim().to_string();
+    match a.kind.as_str() {
+        "direct" => {
+            a.source = source::canonical(object, &a.source).ok_or_else(|| {
+                invalid(
+                    "source",
+                    format!(
+                        "{:?} is not a source attribute of {}",
+                        a.source.trim(),
+                        object_label(object)
+                    ),
+                )
+            })?;
+        }
+        "constant" => {
+            if a.source.is_empty() {
+                return Err(invalid("source", "enter the constant value"));
+            }
+            if a.source.chars().count() > 1024 {
+                return Err(invalid("source", "a constant has at most 1,024 characters"));
+            }
+            a.default_value.clear();
+        }
+        "expression" => {
+            a.source = a.source.trim().to_string();
+            let e = Expression::parse(&a.source).map_err(|e| invalid("source", e.to_string()))?;
+            for (name, pos) in e.attributes() {
+                if source::canonical(object, &name).is_none() {
+                    return Err(invalid(
+                        "source",
+                        format!(
+                            "at position {}: [{name}] is not a source attribute of {}",
+                            pos + 1,
+                            object_label(object)
+                        ),
+                    ));
+                }
+            }
+        }
+        _ => {
+            if a.matching > 0 {
+                return Err(invalid(
+                    "matching",
+                    "a mapping of type None cannot be used for matching",
+                ));
+            }
+            a.source.clear();
+            a.default_value.clear();
+        }
+    }
+    Ok(())
+}
+
+/// What changed between two normalised configurations, in words for the audit log and the CLI.
+pub fn describe_changes(old: &ProvisioningConfig, new: &ProvisioningConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut field = |name: &str, a: String, b: String| {
+        if a != b {
+            out.push(format!("{name}: {a:?} -> {b:?}"));
+        }
+    };
+    field("Provisioning Mode", old.mode.clone(), new.mode.clone());
+    field("Tenant URL", old.tenant_url.clone(), new.tenant_url.clone());
+    field(
+        "Notification Email",
+        old.notification_email.clone(),
+        new.notification_email.clone(),
+    );
+    field(
+        "Send an email notification when a failure occurs",
+        old.notify_on_failure.to_string(),
+        new.notify_on_failure.to_string(),
+    );
+    let (a, b) = (&old.settings, &new.settings);
+    field("Scope", a.scope.clone(), b.scope.clone());
+    field(
+        "Provisioning Status",
+        a.provisioning_status.clone(),
+        b.provisioning_status.clone(),
+    );
+    field(
+        "Prevent accidental deletions",
+        a.prevent_accidental_deletions.to_string(),
+        b.prevent_accidental_deletions.to_string(),
+    );
+    field(
+        "Accidental deletion threshold",
+        a.deletion_threshold.to_string(),
+        b.deletion_threshold.to_string(),
+    );
+    field(
+        "Skip out-of-scope deletions",
+        a.skip_out_of_scope_deletions.to_string(),
+        b.skip_out_of_scope_deletions.to_string(),
+    );
+    field(
+        "Reconciliation interval (minutes)",
+        a.reconciliation_interval_minutes.to_string(),
+        b.reconciliation_interval_minutes.to_string(),
+    );
+    for (om, nm) in old.mappings.iter().zip(&new.mappings) {
+        let label = object_label(&nm.object);
+        let mut field = |name: &str, a: bool, b: bool| {
+            if a != b {
+                out.push(format!("{label} mapping {name}: {a} -> {b}"));
+            }
+        };
+        field("enabled", om.enabled, nm.enabled);
+        field("Create", om.create, nm.create);
+        field("Update", om.update, nm.update);
+        field("Delete", om.delete, nm.delete);
+        for n in &nm.attributes {
+            match om.attributes.iter().find(|o| o.target == n.target) {
+                None => out.push(format!("{label} mapping: added {}", n.target)),
+                Some(o) if o != n => out.push(format!("{label} mapping: changed {}", n.target)),
+                _ => {}
+            }
+        }
+        for o in &om.attributes {
+            if !nm.attributes.iter().any(|n| n.target == o.target) {
+                out.push(format!("{label} mapping: removed {}", o.target));
+            }
+        }
+        let order = |m: &ObjectMapping| m.attributes.iter().map(|a| a.target.clone()).collect::<Vec<_>>();
+        let (mut a, mut b) = (order(om), order(nm));
+        if a != b {
+            a.sort();
+            b.sort();
+            if a == b {
+                out.push(format!("{label} mapping: attributes reordered"));
+            }
+        }
+        if om.scoping_filters != nm.scoping_filters {
+            out.push(format!(
+                "{label} scoping filters: {} -> {}",
+                describe_filters(&om.scoping_filters),
+                describe_filters(&nm.scoping_filters)
+            ));
+        }
+    }
+    out
+}
+
+/// Filters as text: `(a EQUALS "x" AND b IS TRUE) OR (...)`, or "none".
+pub fn describe_filters(filters: &[ScopingFilter]) -> String {
+    if filters.is_empty() {
+        return "none".into();
+    }
+    filters
+        .iter()
+        .map(|f| {
+            let clauses: Vec<String> = f
+                .clauses
+                .iter()
+                .map(|c| {
+                    let clause = scoping::Clause {
+                        attribute: c.attribute.clone(),
+                        operator: Operator::parse(&c.operator).unwrap_or(Operator::Equals),
+                        value: c.value.clone(),
+                    };
+                    clause.to_string()
+                })
+                .collect();
+            format!("({})", clauses.join(" AND "))
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+async fn stored(pool: &Pool, app: &str) -> Result<store::Stored, DirError> {
+    store::load_pool(pool, app)
+        .await?
+        .ok_or_else(|| DirError::NotFound("there is no such application".into()))
+}
+
+pub async fn view(pool: &Pool, app: &str) -> Result<ProvisioningView, DirError> {
+    let s = stored(pool, app).await?;
+    Ok(ProvisioningView {
+        config: s.config,
+        token_set: s.secret_token.is_some(),
+        needs_initial_cycle: s.needs_initial_cycle,
+        updated_at: s.updated_at,
+        user_sources: source::user_sources(),
+        group_sources: source::group_sources(),
+    })
+}
+
+/// The configuration as `provisio app export` prints it.
+pub async fn export(pool: &Pool, app: &str) -> Result<ProvisioningConfig, DirError> {
+    Ok(stored(pool, app).await?.config)
+}
+
+/// The stored secret token, opened; `None` when none is stored.
+pub async fn secret_token(pool: &Pool, sealer: &Sealer, app: &str) -> Result<Option<String>, DirError> {
+    let s = stored(pool, app).await?;
+    match s.secret_token {
+        None => Ok(None),
+        Some(sealed) => sealer
+            .open(&sealed, &token_context(app))
+            .map(Some)
+            .map_err(|e| invalid("secret_token", format!("{e}; enter the Secret Token again"))),
+    }
+}
+
+/// Validates and stores a whole configuration; `token` replaces the secret token. Returns what
+/// changed (empty when nothing did, and then nothing is written).
+pub async fn apply(
+    pool: &Pool,
+    sealer: &Sealer,
+    app: &str,
+    mut new: ProvisioningConfig,
+    token: Option<&str>,
+    actor: &Actor,
+) -> Result<Vec<String>, DirError> {
+    let token = token.map(str::trim).filter(|t| !t.is_empty());
+    if let Some(t) = token {
+        if t.len() > 8192 || t.chars().any(char::is_control) {
+            return Err(invalid(
+                "secret_token",
+                "the Secret Token must be one line of at most 8,192 characters",
+            ));
+        }
+    }
+    let old = stored(pool, app).await?;
+    normalize(&mut new, old.secret_token.is_some() || token.is_some())?;
+    let mut changes = describe_changes(&old.config, &new);
+    if token.is_some() {
+        changes.push("Secret Token replaced".into());
+    }
+    if changes.is_empty() {
+        return Ok(changes);
+    }
+    let mappings_changed = old.config.mappings != new.mappings;
+    let sealed = token.map(|t| sealer.seal(t, &token_context(app)));
+    let mut tx = pool.begin_with(db::BEGIN_WRITE).await?;
+    store::save(
+        &mut tx,
+        app,
+        &new,
+        sealed.as_deref(),
+        mappings_changed,
+        &crate::timefmt::now(),
+    )
+    .await?;
+    tx.commit().await?;
+    let name = db::apps::get(pool, app)
+        .await?
+        .map(|a| a.name)
+        .unwrap_or_default();
+    audit::record(
+        pool,
+        actor,
+        "app.provisioning",
+        &name,
+        Outcome::Success,
+        &changes.join("; "),
+    )
+    .await;
+    Ok(changes)
+}
+
+/// Applies a change to the stored configuration (a console form's part of it).
+pub async fn update(
+    pool: &Pool,
+    sealer: &Sealer,
+    app: &str,
+    token: Option<&str>,
+    actor: &Actor,
+    change: impl FnOnce(&mut ProvisioningConfig) -> Result<(), DirError>,
+) -> Result<Vec<String>, DirError> {
+    let mut c = stored(pool, app).await?.config;
+    change(&mut c)?;
+    apply(pool, sealer, app, c, token, actor).await
+}
+
+pub fn object_mut<'a>(
+    c: &'a mut ProvisioningConfig,
+    object: &str,
+) -> Result<&'a mut ObjectMapping, DirError> {
+    c.mappings
+        .iter_mut()
+        .find(|m| m.object == object)
+        .ok_or_else(|| invalid("object", "the mapping is users or groups"))
+}
+
+/// The gallery template's attribute mappings for `object`, for *Restore default mappings*.
+pub async fn template_defaults(
+    pool: &Pool,
+    app: &str,
+    object: &str,
+) -> Result<Vec<AttributeMapping>, DirError> {
+    let a = db::apps::get(pool, app)
+        .await?
+        .ok_or_else(|| DirError::NotFound("there is no such application".into()))?;
+    let t = gallery::template(&a.template).ok_or_else(|| {
+        DirError::Conflict(format!("the gallery no longer has the template {}", a.template))
+    })?;
+    let list = if object == "group" {
+        &t.mappings.group
+    } else {
+        &t.mappings.user
+    };
+    Ok(list
+        .iter()
+        .map(|m| AttributeMapping {
+            target: m.target.clone(),
+            kind: m.kind.clone(),
+            source: m.source.clone(),
+            default_value: m.default_value.clone(),
+            matching: m.matching,
+            apply_on: m.apply_on.clone(),
+        })
+        .collect())
+}

@@ -1,0 +1,114 @@
+//! What mappings read: the source attributes of directory users and groups, including the
+//! computed ones (`objectId`, `IsSoftDeleted`, `appRoleAssignments`, `members`), and a directory
+//! user seen as an expression [`Context`].
+
+use crate::db::directory::UserRecord;
+use crate::mapping::expr::Context;
+use crate::mapping::Value;
+use crate::model::USER_ATTRS;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// Computed attributes of a user besides its stored ones.
+pub const USER_COMPUTED: [&str; 4] = ["objectId", "IsSoftDeleted", "appRoleAssignments", "manager"];
+/// A group's source attributes.
+pub const GROUP_SOURCES: [&str; 6] = [
+    "objectId",
+    "displayName",
+    "description",
+    "mailNickname",
+    "members",
+    "IsSoftDeleted",
+];
+
+/// Every source attribute a users mapping may read, in the order pickers show them.
+pub fn user_sources() -> Vec<String> {
+    let mut out: Vec<String> = ["userPrincipalName", "displayName", "mail", "accountEnabled"]
+        .iter()
+        .chain(USER_COMPUTED.iter())
+        .map(|s| s.to_string())
+        .collect();
+    out.extend(USER_ATTRS.iter().map(|a| a.name.to_string()));
+    out
+}
+
+pub fn group_sources() -> Vec<String> {
+    GROUP_SOURCES.iter().map(|s| s.to_string()).collect()
+}
+
+/// The canonical spelling of a source attribute of `object` ("user" or "group"), matched in any
+/// case, as Entra does.
+pub fn canonical(object: &str, name: &str) -> Option<String> {
+    let list = if object == "group" {
+        group_sources()
+    } else {
+        user_sources()
+    };
+    list.into_iter().find(|a| a.eq_ignore_ascii_case(name.trim()))
+}
+
+/// A directory user as the expression language sees it.
+pub struct UserContext {
+    attrs: BTreeMap<String, Value>,
+}
+
+impl UserContext {
+    /// `roles` are the user's app roles in the application (value, display name), direct or
+    /// through a group; `in_scope` says whether it is assigned (or the scope is everyone).
+    pub fn new(
+        u: &UserRecord,
+        manager_upn: Option<String>,
+        roles: &[(String, String)],
+        in_scope: bool,
+    ) -> Self {
+        let mut attrs: BTreeMap<String, Value> = BTreeMap::new();
+        let stored: BTreeMap<String, String> = serde_json::from_str(&u.attrs).unwrap_or_default();
+        for (k, v) in stored {
+            attrs.insert(k.to_lowercase(), Value::Str(v));
+        }
+        attrs.insert("objectid".into(), Value::str(&u.id));
+        attrs.insert("userprincipalname".into(), Value::str(&u.upn));
+        attrs.insert("displayname".into(), Value::str(&u.display_name));
+        if let Some(m) = &u.mail {
+            attrs.insert("mail".into(), Value::str(m));
+        }
+        attrs.insert("accountenabled".into(), Value::Bool(u.account_enabled));
+        let soft_deleted = u.deleted_at.is_some() || !u.account_enabled || !in_scope;
+        attrs.insert("issoftdeleted".into(), Value::Bool(soft_deleted));
+        if let Some(m) = manager_upn {
+            attrs.insert("manager".into(), Value::Str(m));
+        }
+        if !roles.is_empty() {
+            attrs.insert(
+                "approleassignments".into(),
+                Value::Multi(
+                    roles
+                        .iter()
+                        .map(|(value, display)| {
+                            Value::Json(serde_json::json!({"value": value, "displayName": display}))
+                        })
+                        .collect(),
+                ),
+            );
+        }
+        UserContext { attrs }
+    }
+}
+
+impl Context for UserContext {
+    fn attribute(&self, name: &str) -> Value {
+        self.attrs
+            .get(&name.to_lowercase())
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    fn fill_random(&self, buf: &mut [u8]) {
+        use rand::RngCore;
+        rand::rngs::OsRng.fill_bytes(buf);
+    }
+}
