@@ -473,6 +473,19 @@ async fn gate(req: Request, next: Next) -> Response {
                     Err(e) => tracing::error!(error = %e, "could not read the session"),
                 }
             }
+            if path.contains("/provisioning") {
+                match s
+                    .remove::<crate::api::provisioning::SaveOutcome>(crate::api::provisioning::OUTCOME)
+                    .await
+                {
+                    Ok(Some(o)) => {
+                        req.extensions_mut()
+                            .insert(crate::api::provisioning::FlashedOutcome(o));
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "could not read the session"),
+                }
+            }
         }
     }
     let mut res = next.run(req).await;

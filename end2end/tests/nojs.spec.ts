@@ -94,3 +94,57 @@ test("directory and applications without JavaScript", async ({ page }) => {
   await page.getByRole("button", { name: "Assign" }).click();
   await expect(page.locator(`tr[data-assignment="NoScript ${tag}"]`)).toBeVisible();
 });
+
+test("provisioning configuration without JavaScript", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD, false);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  const tag = unique("np").toLowerCase();
+  await page.goto("/access/accounts");
+  await page.getByLabel("Name").fill(`Target ${tag}`);
+  await page.getByRole("button", { name: "Create account" }).click();
+  const tenant = await page.locator("#tenant-url").inputValue();
+  await page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "API keys" }).click();
+  await page.getByLabel("Name").fill("provisio");
+  await page.getByRole("button", { name: "Add API Key" }).click();
+  const key = await page.locator("#new-api-key").inputValue();
+
+  await page.goto("/apps/gallery?template=scim2");
+  await page.getByLabel("Name").fill(`Generic ${tag}`);
+  await page.getByRole("button", { name: "Add" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `Generic ${tag}` })).toBeVisible();
+  await page.getByRole("navigation", { name: "Application" }).getByRole("link", { name: "Provisioning" }).click();
+
+  // Test Connection: the result survives the post's redirect.
+  await page.getByLabel("Provisioning Mode").selectOption("automatic");
+  await page.getByLabel("Tenant URL").fill(tenant);
+  await page.getByLabel("Secret Token").fill(key);
+  await page.getByRole("button", { name: "Test Connection" }).click();
+  await expect(page.locator('[data-connection="ok"]')).toContainText("authorized");
+
+  // Save with provisioning On.
+  await page.getByLabel("Provisioning Mode").selectOption("automatic");
+  await page.getByLabel("Tenant URL").fill(tenant);
+  await page.getByLabel("Secret Token").fill(key);
+  await page.getByLabel("On", { exact: true }).check();
+  await page.getByRole("button", { name: "Save" }).first().click();
+  await expect(page.getByText(/^Saved \(\d+ changes\)\./)).toBeVisible();
+  await expect(page.getByLabel("Provisioning Mode")).toHaveValue("automatic");
+  await expect(page.getByLabel("Secret Token")).toHaveAttribute("placeholder", /Saved/);
+
+  // Edit a mapping: the fields follow the mapping type without JavaScript (CSS).
+  await page.getByRole("link", { name: `Synchronize users to Generic ${tag}` }).click();
+  await page.locator('tr[data-target="title"]').getByRole("link", { name: "Edit" }).click();
+  await expect(page.getByLabel("Source attribute")).toBeVisible();
+  await page.getByLabel("Mapping type").selectOption("constant");
+  await expect(page.getByLabel("Source attribute")).toBeHidden();
+  await page.getByLabel("Constant Value").fill("Employee");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator('tr[data-target="title"]')).toContainText('"Employee"');
+
+  // A scoping filter.
+  await page.getByRole("link", { name: "Edit scoping filters" }).click();
+  await page.getByLabel("Attribute Name").selectOption("accountEnabled");
+  await page.getByLabel("Operator").selectOption("IS TRUE");
+  await page.getByRole("button", { name: "Add clause" }).click();
+  await expect(page.locator(".filter-text")).toHaveText("accountEnabled IS TRUE");
+});

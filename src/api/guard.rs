@@ -74,6 +74,11 @@ pub async fn admin_change(submitted_csrf: &str) -> Result<CurrentUser, ApiError>
     Ok(user)
 }
 
+/// A value the console's gate middleware put into this page request (a flashed outcome).
+pub fn parts_extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
+    parts().ok()?.extensions.get::<T>().cloned()
+}
+
 /// The API key a plain form post just created, when this is the page request that shows it.
 pub fn flashed_key() -> Option<crate::model::NewApiKey> {
     parts()

@@ -19,6 +19,25 @@ pub struct SaveOutcome {
     pub expression: Option<ExpressionTest>,
 }
 
+/// Session key holding the outcome of a plain form post (no JavaScript) for the page its redirect
+/// shows; the console's gate middleware moves it into that request's [`FlashedOutcome`].
+#[cfg(feature = "ssr")]
+pub const OUTCOME: &str = "provisioning_outcome";
+
+/// The outcome of the last plain form post, for the one page view that shows it.
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct FlashedOutcome(pub SaveOutcome);
+
+/// The outcome of the last plain form post of a provisioning form (Test Connection's result, the
+/// expression tester's, "Saved"), for the page view that follows its redirect.
+#[server(endpoint = "provisioning/flashed")]
+pub async fn take_provisioning_outcome() -> Result<Option<SaveOutcome>, ApiError> {
+    use ssr::*;
+    guard::require(Role::Viewer)?;
+    Ok(guard::parts_extension::<FlashedOutcome>().map(|f| f.0))
+}
+
 /// The note shown wherever mappings or scoping filters are edited.
 pub const INITIAL_CYCLE_NOTE: &str = "Saving changes to mappings or scoping filters starts a new initial cycle: every user and group in scope is evaluated again.";
 
@@ -65,6 +84,15 @@ mod ssr {
             }
             other => other.into(),
         }
+    }
+
+    /// A plain form post is answered with a redirect, which would lose the outcome: keep it in
+    /// the session for the page view that follows.
+    pub async fn flash(outcome: &super::SaveOutcome) -> Result<(), ApiError> {
+        if !guard::wants_json() {
+            guard::session()?.insert(super::OUTCOME, outcome.clone()).await?;
+        }
+        Ok(())
     }
 
     pub fn saved(changes: &[String], mappings: bool) -> String {
@@ -231,11 +259,13 @@ pub async fn save_provisioning(
             &format!("{url}: {}", result.summary),
         )
         .await;
-        return Ok(SaveOutcome {
+        let outcome = SaveOutcome {
             message: result.summary.clone(),
             connection: Some(result),
             expression: None,
-        });
+        };
+        flash(&outcome).await?;
+        return Ok(outcome);
     }
     let threshold = number("deletion_threshold", &deletion_threshold, "The threshold")?;
     let interval = number(
@@ -269,11 +299,13 @@ pub async fn save_provisioning(
         },
     )
     .await?;
-    Ok(SaveOutcome {
+    let outcome = SaveOutcome {
         message: saved(&changes, false),
         connection: None,
         expression: None,
-    })
+    };
+    flash(&outcome).await?;
+    Ok(outcome)
 }
 
 /// A mapping's own settings: enabled (groups only) and the target object actions.
@@ -329,16 +361,19 @@ pub async fn save_attribute(
     let object = ssr::object_kind(&object)?;
     if intent == "test" {
         guard::require(Role::Viewer)?;
+        guard::csrf(&csrf).await?;
         let test = test_expression(&state, &app, &expression, &test_user).await?;
         let message = match &test.error {
             Some(e) => format!("The expression failed: {e}"),
             None => "Expression evaluated.".to_string(),
         };
-        return Ok(SaveOutcome {
+        let outcome = SaveOutcome {
             message,
             connection: None,
             expression: Some(test),
-        });
+        };
+        flash(&outcome).await?;
+        return Ok(outcome);
     }
     let me = guard::admin_change(&csrf).await?;
     let precedence = if checked(&matching) {

@@ -9,8 +9,9 @@ use super::widgets::{
     PrincipalPicker,
 };
 use crate::api::provisioning::{
-    get_provisioning, AddScopingClause, DeleteAttribute, DeleteScopingClause, RestoreDefaultMappings,
-    SaveAttribute, SaveObjectMapping, SaveOutcome, SaveProvisioning, INITIAL_CYCLE_NOTE,
+    get_provisioning, take_provisioning_outcome, AddScopingClause, DeleteAttribute, DeleteScopingClause,
+    RestoreDefaultMappings, SaveAttribute, SaveObjectMapping, SaveOutcome, SaveProvisioning,
+    INITIAL_CYCLE_NOTE,
 };
 use crate::api::ApiError;
 use crate::model::{AttributeMapping, ConnectionResult, ExpressionTest, ProvisioningView};
@@ -89,6 +90,38 @@ fn app_name(ctx: AppCtx) -> Signal<String> {
     })
 }
 
+/// A counter that moves each time an action succeeds with a value `counts` accepts: resources
+/// keyed on it reload after a change, while a failed submission keeps the form as typed.
+fn successes<T: Clone + Send + Sync + 'static>(
+    value: Signal<Option<Result<T, ApiError>>>,
+    counts: impl Fn(&T) -> bool + 'static,
+) -> ReadSignal<u32> {
+    let (n, set_n) = signal(0u32);
+    Effect::new(move |_| {
+        if let Some(Ok(v)) = value.get() {
+            if counts(&v) {
+                set_n.update(|n| *n += 1);
+            }
+        }
+    });
+    n
+}
+
+type Flashed = Resource<Result<Option<SaveOutcome>, ApiError>>;
+
+/// The action's result, or before the first submission on this page the outcome a plain form
+/// post (without JavaScript) flashed for it.
+fn with_flashed(
+    value: Signal<Option<Result<SaveOutcome, ApiError>>>,
+    flashed: Flashed,
+) -> Signal<Option<Result<SaveOutcome, ApiError>>> {
+    Signal::derive(move || {
+        value
+            .get()
+            .or_else(|| flashed.get().and_then(|r| r.ok()).flatten().map(Ok))
+    })
+}
+
 fn outcome_message(v: Signal<Option<Result<SaveOutcome, ApiError>>>) -> impl IntoView {
     move || {
         v.get().and_then(|r| r.ok()).and_then(|o| {
@@ -128,9 +161,13 @@ fn Connection(result: ConnectionResult) -> impl IntoView {
 pub fn ProvisioningPage() -> impl IntoView {
     let ctx = expect_context::<AppCtx>();
     let save = ServerAction::<SaveProvisioning>::new();
-    let result = Signal::derive(move || save.value().get());
+    let flashed = Resource::new(|| (), |_| take_provisioning_outcome());
+    let result = with_flashed(Signal::derive(move || save.value().get()), flashed);
+    // Test Connection must keep what the admin typed: only a save reloads the form. A reload
+    // rebuilds the form in place, which keeps typed values, so the token field is cleared by hand.
+    let reload = successes(result, |o: &SaveOutcome| o.connection.is_none());
     let view_data = Resource::new(
-        move || (ctx.id.get(), save.version().get()),
+        move || (ctx.id.get(), reload.get()),
         |(id, _)| get_provisioning(id),
     );
     let admin = super::use_session().is_admin();
@@ -138,9 +175,10 @@ pub fn ProvisioningPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let _ = flashed.await;
                 match view_data.await {
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
-                    Ok(v) => provisioning_form(ctx, v, save, result, admin, name).into_any(),
+                    Ok(v) => provisioning_form(ctx, v, save, result, reload, admin, name).into_any(),
                 }
             })}
         </Suspense>
@@ -152,6 +190,7 @@ fn provisioning_form(
     v: ProvisioningView,
     save: ServerAction<SaveProvisioning>,
     result: Signal<Option<Result<SaveOutcome, ApiError>>>,
+    reload: ReadSignal<u32>,
     admin: bool,
     name: Signal<String>,
 ) -> impl IntoView {
@@ -205,13 +244,14 @@ fn provisioning_form(
                 <p class="muted">{move || format!("Admin credentials are required for Provisio to connect to {}'s SCIM endpoint.", name.get())}</p>
                 <div class="field">
                     <label for="tenant_url">"Tenant URL"</label>
-                    <input id="tenant_url" name="tenant_url" type="url" class="mono" value=c.tenant_url.clone()
+                    <input id="tenant_url" name="tenant_url" type="text" inputmode="url" class="mono" value=c.tenant_url.clone()
                         placeholder=hint spellcheck="false" aria-invalid=invalid(result, "tenant_url") />
                     <FieldError value=result field="tenant_url" />
                 </div>
                 <div class="field">
                     <label for="secret_token">"Secret Token"</label>
                     <input id="secret_token" name="secret_token" type="password" autocomplete="new-password"
+                        prop:value=move || { reload.track(); String::new() }
                         placeholder=token_placeholder aria-invalid=invalid(result, "secret_token") />
                     <FieldError value=result field="secret_token" />
                 </div>
@@ -308,13 +348,9 @@ pub fn MappingPage() -> impl IntoView {
     let saved = Signal::derive(move || save.value().get());
     let deleted = Signal::derive(move || delete.value().get());
     let restored = Signal::derive(move || restore.value().get());
+    let changes = [saved, deleted, restored].map(|v| successes(v, |_| true));
     let data = Resource::new(
-        move || {
-            (
-                ctx.id.get(),
-                save.version().get() + delete.version().get() + restore.version().get(),
-            )
-        },
+        move || (ctx.id.get(), changes.iter().map(|c| c.get()).sum::<u32>()),
         |(id, _)| get_provisioning(id),
     );
     let admin = super::use_session().is_admin();
@@ -440,7 +476,8 @@ pub fn AttributePage() -> impl IntoView {
     let object = route_param("object");
     let target = query_param("target");
     let save = ServerAction::<SaveAttribute>::new();
-    let result = Signal::derive(move || save.value().get());
+    let flashed = Resource::new(|| (), |_| take_provisioning_outcome());
+    let result = with_flashed(Signal::derive(move || save.value().get()), flashed);
     let data = Resource::new(move || ctx.id.get(), get_provisioning);
     let admin = super::use_session().is_admin();
     view! {
@@ -449,6 +486,7 @@ pub fn AttributePage() -> impl IntoView {
         <p class="alert alert-info">{INITIAL_CYCLE_NOTE}</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let _ = flashed.await;
                 let v = match data.await {
                     Err(e) => return view! { <ErrorText error=e /> }.into_any(),
                     Ok(v) => v,
@@ -567,7 +605,7 @@ fn attribute_form(
                         <label for="matching">"Match objects using this attribute"</label>
                         <select id="matching" name="matching">
                             <option value="off" selected=a.matching == 0>"No"</option>
-                            <option value="on" selected=a.matching > 0>"Yes"</option>
+                            <option value="on" selected={a.matching > 0}>"Yes"</option>
                         </select>
                     </div>
                     <div class="field">
@@ -638,8 +676,9 @@ pub fn ScopingPage() -> impl IntoView {
     let delete = ServerAction::<DeleteScopingClause>::new();
     let added = Signal::derive(move || add.value().get());
     let deleted = Signal::derive(move || delete.value().get());
+    let changes = [added, deleted].map(|v| successes(v, |_| true));
     let data = Resource::new(
-        move || (ctx.id.get(), add.version().get() + delete.version().get()),
+        move || (ctx.id.get(), changes.iter().map(|c| c.get()).sum::<u32>()),
         |(id, _)| get_provisioning(id),
     );
     let admin = super::use_session().is_admin();
