@@ -237,7 +237,7 @@ pub fn AppOverview() -> impl IntoView {
                             </div>
                             <section class="card">
                                 <h2>"Attribute mappings"</h2>
-                                <p class="muted">"Copied from the gallery template when the application was added."</p>
+                                <p class="muted">"Copied from the gallery template when the application was added; edit them under "<a href=format!("/apps/{id}/provisioning")>"Provisioning"</a>" > Mappings."</p>
                                 <div class="table-wrap">
                                     <table>
                                         <thead><tr>

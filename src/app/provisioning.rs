@@ -307,18 +307,18 @@ fn provisioning_form(
                     <FieldError value=result field="reconciliation_interval_minutes" />
                     <p class="muted">"Changes are provisioned within seconds; this periodic cycle retries failures and repairs drift."</p>
                 </div>
-            </fieldset>
-            <fieldset disabled=!admin class="provisioning-status">
-                <legend>"Provisioning Status"</legend>
-                <div class="check">
-                    <input type="radio" id="status-on" name="provisioning_status" value="on" checked=on />
-                    <label for="status-on">"On"</label>
-                </div>
-                <div class="check">
-                    <input type="radio" id="status-off" name="provisioning_status" value="off" checked=!on />
-                    <label for="status-off">"Off"</label>
-                </div>
-                <FieldError value=result field="provisioning_status" />
+                <fieldset class="provisioning-status">
+                    <legend>"Provisioning Status"</legend>
+                    <div class="check">
+                        <input type="radio" id="status-on" name="provisioning_status" value="on" checked=on />
+                        <label for="status-on">"On"</label>
+                    </div>
+                    <div class="check">
+                        <input type="radio" id="status-off" name="provisioning_status" value="off" checked=!on />
+                        <label for="status-off">"Off"</label>
+                    </div>
+                    <FieldError value=result field="provisioning_status" />
+                </fieldset>
             </fieldset>
             {admin.then(|| view! {
                 <div class="form-actions">
@@ -431,7 +431,7 @@ pub fn MappingPage() -> impl IntoView {
                                 <div class="check"><input type="checkbox" id="action_update" name="action_update" value="on" checked=m.update /><label for="action_update">"Update"</label></div>
                                 <div class="check"><input type="checkbox" id="action_delete" name="action_delete" value="on" checked=m.delete /><label for="action_delete">"Delete"</label></div>
                             </fieldset>
-                            {admin.then(|| view! { <button type="submit" class="btn">"Save mapping settings"</button> })}
+                            {admin.then(|| view! { <button type="submit" class="btn btn-primary">"Save"</button> })}
                         </ActionForm>
                         <p>"Source Object Scope: "<strong data-scope>{scope_text}</strong>" · "
                             <a href=format!("/apps/{id}/provisioning/{obj}/scoping")>{if admin { "Edit scoping filters" } else { "View scoping filters" }}</a></p>
