@@ -366,6 +366,9 @@ async fn test_connection_explains_each_outcome() {
         (Some(503), Some("maintenance")),
         "{r}"
     );
+    // https:// to a server that speaks plain HTTP: the TLS handshake fails.
+    let r = test(format!("https://127.0.0.1:{failing}/scim"), target.key.clone()).await;
+    assert!(r["summary"].as_str().unwrap().contains("TLS"), "{r}");
     // Our own console redirects a path outside the SCIM endpoint to its sign-in page.
     let r = test(s.url("/gateway/api/scim/nothing-here"), target.key.clone()).await;
     assert_eq!(r["status"], 303, "{r}");

@@ -116,11 +116,26 @@ fn transport_failure(
             started,
         );
     }
-    if lower.contains("certificate")
-        || lower.contains("tls")
-        || lower.contains("handshake")
-        || lower.contains("invalidcertificate")
-    {
+    if lower.contains("invalidcontenttype") {
+        return result(
+            false,
+            format!("The TLS connection to {host} failed: the endpoint does not speak TLS."),
+            None,
+            detail,
+            "The endpoint answered in plain HTTP: if it really has no TLS, the Tenant URL starts with http://.",
+            started,
+        );
+    }
+    let tls_words = [
+        "certificate",
+        "tls",
+        "handshake",
+        "corrupt message",
+        "unknownissuer",
+        "peer is incompatible",
+        "alert",
+    ];
+    if tls_words.iter().any(|w| lower.contains(w)) {
         return result(
             false,
             format!("The TLS connection to {host} failed."),
