@@ -6,10 +6,12 @@
 //! - [`scoping`]: scoping filters (clauses ANDed within a filter, filters ORed) with Entra's 14
 //!   operators and their null and case rules;
 //! - [`target`]: validation of the SCIM path an attribute mapping writes to;
+//! - [`export`]: attribute mappings applied to one object, placed in a SCIM resource document;
 //! - [`netdate`]: the .NET date and time format strings that `FormatDateTime` speaks.
 //!
 //! Everything here is pure so that it can be unit-, property- and fuzz-tested in isolation.
 
+pub mod export;
 pub mod expr;
 pub mod netdate;
 pub mod scoping;

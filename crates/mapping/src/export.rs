@@ -1,0 +1,258 @@
+//! What a mapping makes of one source object: each attribute mapping evaluated (Direct, Constant,
+//! Expression; the default value on create; "Only during object creation" honoured;
+//! `IgnoreFlowIfNullOrEmpty` and null values left out), then placed at its SCIM path in a resource
+//! document: `name.givenName` in a sub-object, `emails[type eq "work"].value` in the array element
+//! the filter selects (created when missing), extension attributes under their schema URN.
+
+use crate::expr::{Context, ExprError, Expression};
+use crate::Value;
+use provisio_scim::filter::{CompValue, CompareOp, Filter};
+use provisio_scim::path::PatchPath;
+use serde_json::{Map, Value as Json};
+
+/// The core schemas, whose attributes live at the top of a resource.
+const CORE_URNS: [&str; 2] = [
+    "urn:ietf:params:scim:schemas:core:2.0:User",
+    "urn:ietf:params:scim:schemas:core:2.0:Group",
+];
+
+/// One attribute mapping as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    pub target: String,
+    /// "direct", "constant", "expression" or "none".
+    pub kind: String,
+    pub source: String,
+    pub default_value: String,
+    /// 0 when not used for matching.
+    pub matching: i64,
+    pub create_only: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    Direct(String),
+    Constant(String),
+    Expression(Expression),
+    None,
+}
+
+#[derive(Debug, Clone)]
+struct Compiled {
+    target_text: String,
+    source: Source,
+    default_value: Option<String>,
+    matching: i64,
+    create_only: bool,
+}
+
+/// A mapping's attribute mappings, parsed once for every object they are applied to.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    attrs: Vec<Compiled>,
+}
+
+/// One exported attribute: where it goes and what it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exported {
+    pub target: String,
+    pub value: Value,
+    /// `Redact` was used: logs show `[Redact]`.
+    pub redacted: bool,
+}
+
+/// Why an object could not be exported: the mapping and the expression's error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportError {
+    pub target: String,
+    pub error: ExprError,
+}
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the mapping of {} failed {}", self.target, self.error)
+    }
+}
+
+impl Mapping {
+    pub fn new(specs: &[Spec]) -> Result<Mapping, String> {
+        let mut attrs = Vec::with_capacity(specs.len());
+        for s in specs {
+            let target = crate::target::parse(&s.target).map_err(|m| format!("{}: {m}", s.target))?;
+            let source = match s.kind.as_str() {
+                "direct" => Source::Direct(s.source.clone()),
+                "constant" => Source::Constant(s.source.clone()),
+                "expression" => Source::Expression(
+                    Expression::parse(&s.source).map_err(|e| format!("{}: {e}", s.target))?,
+                ),
+                _ => Source::None,
+            };
+            attrs.push(Compiled {
+                target_text: target.to_string(),
+                source,
+                default_value: (!s.default_value.is_empty()).then(|| s.default_value.clone()),
+                matching: s.matching,
+                create_only: s.create_only,
+            });
+        }
+        Ok(Mapping { attrs })
+    }
+
+    /// The attribute values for an object; `creating` applies defaults and create-only mappings.
+    pub fn export(&self, ctx: &dyn Context, creating: bool) -> Result<Vec<Exported>, ExportError> {
+        let mut out = Vec::with_capacity(self.attrs.len());
+        for a in &self.attrs {
+            if a.create_only && !creating {
+                continue;
+            }
+            let (mut value, redacted) = match &a.source {
+                Source::None => continue,
+                Source::Direct(name) => (ctx.attribute(name), false),
+                Source::Constant(c) => (Value::Str(c.clone()), false),
+                Source::Expression(e) => {
+                    let o = e.evaluate(ctx).map_err(|error| ExportError {
+                        target: a.target_text.clone(),
+                        error,
+                    })?;
+                    if o.ignore_flow {
+                        continue;
+                    }
+                    (o.value, o.redacted)
+                }
+            };
+            if value.is_null_or_empty() {
+                match (&a.default_value, creating) {
+                    (Some(d), true) => value = Value::Str(d.clone()),
+                    _ => continue,
+                }
+            }
+            out.push(Exported {
+                target: a.target_text.clone(),
+                value,
+                redacted,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The matching attributes in precedence order, with their values for this export: what the
+    /// engine looks the object up by in the target.
+    pub fn matching<'a>(&self, exported: &'a [Exported]) -> Vec<(&'a str, &'a Value)> {
+        let mut m: Vec<&Compiled> = self.attrs.iter().filter(|a| a.matching > 0).collect();
+        m.sort_by_key(|a| a.matching);
+        m.iter()
+            .filter_map(|a| {
+                exported
+                    .iter()
+                    .find(|e| e.target == a.target_text)
+                    .map(|e| (e.target.as_str(), &e.value))
+            })
+            .collect()
+    }
+
+    /// Whether any mapping writes `target` (for example `members` or the enterprise `manager`).
+    pub fn writes(&self, target: &str) -> bool {
+        self.attrs
+            .iter()
+            .any(|a| a.target_text.eq_ignore_ascii_case(target) && !matches!(a.source, Source::None))
+    }
+}
+
+/// JSON for a value at a leaf: multi-valued values become arrays, complex values stay as they are.
+fn leaf(v: &Value) -> Json {
+    v.to_json()
+}
+
+/// Places each exported value at its path in a resource document (without `schemas`, `id` or
+/// `meta`, which the engine adds).
+pub fn to_resource(exported: &[Exported]) -> Map<String, Json> {
+    let mut doc = Map::new();
+    for e in exported {
+        let Ok(p) = crate::target::parse(&e.target) else {
+            continue;
+        };
+        let holder: &mut Map<String, Json> = match &p.attr.urn {
+            Some(urn) if !CORE_URNS.iter().any(|c| c.eq_ignore_ascii_case(urn)) => {
+                let ext = doc.entry(urn.clone()).or_insert_with(|| Json::Object(Map::new()));
+                if !ext.is_object() {
+                    *ext = Json::Object(Map::new());
+                }
+                ext.as_object_mut().expect("an object")
+            }
+            _ => &mut doc,
+        };
+        place(holder, &p, leaf(&e.value));
+    }
+    doc
+}
+
+/// The equalities of a value filter (`type eq "work" and primary eq true`).
+fn equalities(f: &Filter, out: &mut Vec<(String, Json)>) {
+    match f {
+        Filter::Compare(a, CompareOp::Eq, v) => out.push((
+            a.attr.clone(),
+            match v {
+                CompValue::Str(s) => Json::String(s.clone()),
+                CompValue::Bool(b) => Json::Bool(*b),
+                CompValue::Number(n) => Json::Number(n.clone()),
+                CompValue::Null => Json::Null,
+            },
+        )),
+        Filter::And(a, b) => {
+            equalities(a, out);
+            equalities(b, out);
+        }
+        _ => {}
+    }
+}
+
+fn place(holder: &mut Map<String, Json>, p: &PatchPath, value: Json) {
+    let name = p.attr.attr.clone();
+    match (&p.filter, &p.sub, &p.attr.sub) {
+        (Some(f), Some(sub), _) => {
+            let mut eqs = Vec::new();
+            equalities(f, &mut eqs);
+            let list = holder.entry(name).or_insert_with(|| Json::Array(Vec::new()));
+            if !list.is_array() {
+                *list = Json::Array(Vec::new());
+            }
+            let items = list.as_array_mut().expect("an array");
+            let found = items.iter().position(|item| {
+                eqs.iter()
+                    .all(|(k, v)| item.get(k).is_some_and(|x| json_eq(x, v)))
+            });
+            let i = match found {
+                Some(i) => i,
+                None => {
+                    let mut m = Map::new();
+                    for (k, v) in &eqs {
+                        m.insert(k.clone(), v.clone());
+                    }
+                    items.push(Json::Object(m));
+                    items.len() - 1
+                }
+            };
+            if let Some(obj) = items[i].as_object_mut() {
+                obj.insert(sub.clone(), value);
+            }
+        }
+        (_, _, Some(sub)) => {
+            let obj = holder.entry(name).or_insert_with(|| Json::Object(Map::new()));
+            if !obj.is_object() {
+                *obj = Json::Object(Map::new());
+            }
+            obj.as_object_mut().expect("an object").insert(sub.clone(), value);
+        }
+        _ => {
+            holder.insert(name, value);
+        }
+    }
+}
+
+/// Filter values compare case-insensitively for strings (`type eq "Work"` finds `"work"`).
+fn json_eq(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::String(x), Json::String(y)) => x.eq_ignore_ascii_case(y),
+        _ => a == b,
+    }
+}
