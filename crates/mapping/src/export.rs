@@ -256,3 +256,51 @@ fn json_eq(a: &Json, b: &Json) -> bool {
         _ => a == b,
     }
 }
+
+/// One operation of a SCIM PATCH request, as the engine sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PatchOp {
+    Replace { path: String, value: Json },
+    Remove { path: String },
+}
+
+impl PatchOp {
+    pub fn to_json(&self) -> Json {
+        match self {
+            PatchOp::Replace { path, value } => {
+                serde_json::json!({"op": "replace", "path": path, "value": value})
+            }
+            PatchOp::Remove { path } => serde_json::json!({"op": "remove", "path": path}),
+        }
+    }
+}
+
+/// What must change in the target to go from what was last exported to what is exported now:
+/// a replace for each new or changed attribute, a remove for each that no longer has a value.
+/// Only attributes the mapping still writes are removed (`still_mapped`), so deleting a mapping
+/// leaves the target's value alone, as Entra does. An unchanged object gives no operations: the
+/// engine logs it as already in sync and sends nothing.
+pub fn diff(
+    previous: &[Exported],
+    current: &[Exported],
+    still_mapped: &dyn Fn(&str) -> bool,
+) -> Vec<PatchOp> {
+    let mut ops = Vec::new();
+    for c in current {
+        let before = previous.iter().find(|p| p.target == c.target);
+        if before.is_none_or(|p| p.value != c.value) {
+            ops.push(PatchOp::Replace {
+                path: c.target.clone(),
+                value: leaf(&c.value),
+            });
+        }
+    }
+    for p in previous {
+        if !current.iter().any(|c| c.target == p.target) && still_mapped(&p.target) {
+            ops.push(PatchOp::Remove {
+                path: p.target.clone(),
+            });
+        }
+    }
+    ops
+}

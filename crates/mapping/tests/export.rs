@@ -1,7 +1,7 @@
 //! Export: Entra's default user mapping applied to a directory user gives the SCIM document Entra
 //! would send; defaults, create-only mappings, IgnoreFlowIfNullOrEmpty and matching order.
 
-use provisio_mapping::export::{to_resource, Mapping, Spec};
+use provisio_mapping::export::{diff, to_resource, Mapping, PatchOp, Spec};
 use provisio_mapping::expr::Context;
 use provisio_mapping::Value;
 use serde_json::json;
@@ -211,5 +211,56 @@ fn value_filters_share_an_element_and_redaction_is_kept() {
             {"type": "work", "value": "a@x.com", "display": "a@x.com"},
             {"type": "home", "value": "a@home.com"}
         ]})
+    );
+}
+
+#[test]
+fn diff_sends_only_what_changed() {
+    let m = Mapping::new(&entra_defaults()).unwrap();
+    let before = user(&[
+        ("userPrincipalName", Value::str("ann@contoso.com")),
+        ("IsSoftDeleted", Value::Bool(false)),
+        ("displayName", Value::str("Ann Lee")),
+        ("mail", Value::str("ann@contoso.com")),
+        ("mobile", Value::str("+1 555 0100")),
+    ]);
+    let mut after = User(before.0.clone());
+    after.0.insert("displayName".into(), Value::str("Ann Lee-Smith"));
+    after.0.insert("IsSoftDeleted".into(), Value::Bool(true));
+    after.0.remove("mobile");
+    after.0.insert("department".into(), Value::str("Sales"));
+    let old = m.export(&before, false).unwrap();
+    assert!(diff(&old, &old, &|_| true).is_empty(), "in sync: nothing to send");
+    let new = m.export(&after, false).unwrap();
+    let ops = diff(&old, &new, &|_| true);
+    assert_eq!(
+        ops,
+        vec![
+            PatchOp::Replace {
+                path: "active".into(),
+                value: json!("False")
+            },
+            PatchOp::Replace {
+                path: "displayName".into(),
+                value: json!("Ann Lee-Smith")
+            },
+            PatchOp::Replace {
+                path: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department".into(),
+                value: json!("Sales")
+            },
+            PatchOp::Remove {
+                path: "phoneNumbers[type eq \"mobile\"].value".into()
+            },
+        ]
+    );
+    assert_eq!(
+        ops[3].to_json(),
+        json!({"op": "remove", "path": "phoneNumbers[type eq \"mobile\"].value"})
+    );
+    let unmapped = diff(&old, &new, &|t| !t.starts_with("phoneNumbers"));
+    assert_eq!(
+        unmapped.len(),
+        3,
+        "a value whose mapping was deleted is left alone"
     );
 }
