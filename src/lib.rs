@@ -31,6 +31,8 @@ pub mod directory;
 #[cfg(feature = "ssr")]
 pub mod provisioning;
 #[cfg(feature = "ssr")]
+pub mod scim_client;
+#[cfg(feature = "ssr")]
 pub mod scim_server;
 #[cfg(feature = "ssr")]
 pub mod secrets;

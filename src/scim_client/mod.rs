@@ -1,0 +1,486 @@
+//! A client for any SCIM 2.0 endpoint, as the provisioning engine uses it: discovery of what the
+//! target supports, lookups by a matching attribute, create, get, replace, patch and delete, with
+//! retries (exponential backoff with jitter, `Retry-After` honoured) on what is worth retrying:
+//! 429, 5xx, timeouts and connection failures. Errors carry Entra's error codes, so provisioning
+//! logs speak the admin's language.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const SCIM_JSON: &str = "application/scim+json";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// The resource type at the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    User,
+    Group,
+}
+
+impl Kind {
+    fn endpoint(self) -> &'static str {
+        match self {
+            Kind::User => "Users",
+            Kind::Group => "Groups",
+        }
+    }
+
+    fn schema(self) -> &'static str {
+        match self {
+            Kind::User => "urn:ietf:params:scim:schemas:core:2.0:User",
+            Kind::Group => "urn:ietf:params:scim:schemas:core:2.0:Group",
+        }
+    }
+}
+
+/// How often and how patiently a request is retried.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `n + 1` (n >= 1): exponential with full jitter, or what the target
+    /// asked for with `Retry-After` (bounded by the cap).
+    pub fn delay(&self, n: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
+        if let Some(r) = retry_after {
+            return r.min(self.cap);
+        }
+        let exp = self.base.saturating_mul(1u32 << n.min(16));
+        exp.min(self.cap)
+            .mul_f64(jitter.clamp(0.0, 1.0))
+            .max(self.base / 2)
+    }
+}
+
+/// What the target says it supports (its ServiceProviderConfig).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capabilities {
+    pub patch: bool,
+    pub bulk: bool,
+    pub bulk_max_operations: u64,
+    pub filter: bool,
+}
+
+impl Default for Capabilities {
+    /// What to assume of a target that does not describe itself: PATCH and filters, no Bulk.
+    fn default() -> Self {
+        Capabilities {
+            patch: true,
+            bulk: false,
+            bulk_max_operations: 0,
+            filter: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClientError {
+    #[error("HTTP {status}: {detail}")]
+    Http {
+        status: u16,
+        scim_type: Option<String>,
+        detail: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("{0}")]
+    Timeout(String),
+    #[error("{0}")]
+    Connect(String),
+    /// An answer that is not what SCIM promises (not JSON, no id, ...).
+    #[error("{0}")]
+    Incompatible(String),
+}
+
+impl ClientError {
+    /// Worth another attempt: throttling, server errors, timeouts, connection failures.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Http { status, .. } => *status == 429 || *status >= 500,
+            ClientError::Timeout(_) | ClientError::Connect(_) => true,
+            ClientError::Incompatible(_) => false,
+        }
+    }
+
+    /// The target refused the credentials: the job quarantines at once.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Http {
+                status: 401 | 403,
+                ..
+            }
+        )
+    }
+
+    /// Entra's error code for provisioning logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ClientError::Http {
+                status: 401 | 403, ..
+            } => "Unauthorized",
+            ClientError::Http { status: 404, .. } => "InvalidAnchor",
+            ClientError::Http { status: 409, .. } => "Conflict",
+            ClientError::Http { status: 429, .. } => "TooManyRequests",
+            ClientError::Http {
+                status: 400 | 422, ..
+            } => "UnprocessableEntity",
+            ClientError::Http { status, .. } if *status >= 500 => "InternalServerError",
+            ClientError::Http { .. } => "UnprocessableEntity",
+            ClientError::Timeout(_) => "Timeout",
+            ClientError::Connect(_) => "ConnectionFailure",
+            ClientError::Incompatible(_) => "SystemForCrossDomainIdentityManagementServiceIncompatible",
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ClientError::Http { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(s) = v.parse::<u64>() {
+        return Some(Duration::from_secs(s));
+    }
+    let when = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
+    let secs = (when - time::OffsetDateTime::now_utc()).whole_seconds();
+    Some(Duration::from_secs(secs.max(0) as u64))
+}
+
+/// One SCIM target: its base URL, its bearer token, a shared HTTP client and the retry policy.
+#[derive(Clone)]
+pub struct Target {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+    pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Target {
+    pub fn new(base: &str, token: &str, http: reqwest::Client) -> Self {
+        Target {
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            http,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    fn url(&self, path: &str) -> Result<reqwest::Url, ClientError> {
+        // The tenant URL may carry a query (Entra's feature flags); paths go before it.
+        let mut url = reqwest::Url::parse(&self.base)
+            .map_err(|e| ClientError::Incompatible(format!("the tenant URL is invalid: {e}")))?;
+        let p = format!("{}/{path}", url.path().trim_end_matches('/'));
+        url.set_path(&p);
+        Ok(url)
+    }
+
+    /// Sends a request built by `build`, retrying transient failures; returns the status and the
+    /// JSON body (Null when empty).
+    async fn send(
+        &self,
+        build: impl Fn() -> Result<reqwest::RequestBuilder, ClientError>,
+    ) -> Result<(u16, Value), ClientError> {
+        let mut attempt = 1;
+        loop {
+            let result = self.once(build()?).await;
+            match result {
+                Err(e) if e.is_transient() && attempt < self.retry.attempts => {
+                    let delay = self.retry.delay(attempt, e.retry_after(), jitter());
+                    tracing::debug!(attempt, error = %e, ?delay, "retrying a SCIM request");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn once(&self, request: reqwest::RequestBuilder) -> Result<(u16, Value), ClientError> {
+        let response = request
+            .bearer_auth(&self.token)
+            .header(reqwest::header::ACCEPT, SCIM_JSON)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let text = response.text().await.map_err(transport)?;
+        let body: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            match serde_json::from_str(&text) {
+                Ok(v) => v,
+                Err(_) if status >= 400 => Value::String(text.chars().take(400).collect()),
+                Err(e) => {
+                    return Err(ClientError::Incompatible(format!(
+                        "HTTP {status} with a body that is not JSON ({e})"
+                    )))
+                }
+            }
+        };
+        if status >= 400 {
+            let detail = match &body {
+                Value::Object(o) => o
+                    .get("detail")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                Value::String(s) => s.clone(),
+                _ => String::new(),
+            };
+            return Err(ClientError::Http {
+                status,
+                scim_type: body.get("scimType").and_then(Value::as_str).map(str::to_string),
+                detail,
+                retry_after,
+            });
+        }
+        Ok((status, body))
+    }
+
+    /// The target's ServiceProviderConfig; the defaults when it has none.
+    pub async fn discover(&self) -> Result<Capabilities, ClientError> {
+        let url = self.url("ServiceProviderConfig")?;
+        match self.send(|| Ok(self.http.get(url.clone()))).await {
+            Ok((_, v)) => {
+                let supported = |k: &str| v.get(k).and_then(|x| x.get("supported")).and_then(Value::as_bool);
+                let d = Capabilities::default();
+                Ok(Capabilities {
+                    patch: supported("patch").unwrap_or(d.patch),
+                    bulk: supported("bulk").unwrap_or(false),
+                    bulk_max_operations: v
+                        .get("bulk")
+                        .and_then(|b| b.get("maxOperations"))
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0),
+                    filter: supported("filter").unwrap_or(d.filter),
+                })
+            }
+            Err(ClientError::Http { status: 404, .. }) => Ok(Capabilities::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Resources whose `attribute` equals `value` (a SCIM `eq` filter; at most a few are expected).
+    pub async fn find(&self, kind: Kind, attribute: &str, value: &str) -> Result<Vec<Value>, ClientError> {
+        let mut url = self.url(kind.endpoint())?;
+        let quoted = serde_json::to_string(value).unwrap_or_default();
+        url.query_pairs_mut()
+            .append_pair("filter", &format!("{attribute} eq {quoted}"));
+        let (_, v) = self.send(|| Ok(self.http.get(url.clone()))).await?;
+        match v.get("Resources") {
+            Some(Value::Array(list)) => Ok(list.clone()),
+            None if v.get("totalResults").and_then(Value::as_u64) == Some(0) => Ok(Vec::new()),
+            _ => Err(ClientError::Incompatible(
+                "the lookup did not answer with a ListResponse".into(),
+            )),
+        }
+    }
+
+    pub async fn get(&self, kind: Kind, id: &str) -> Result<Value, ClientError> {
+        let url = self.url(&format!("{}/{}", kind.endpoint(), urlencode(id)))?;
+        Ok(self.send(|| Ok(self.http.get(url.clone()))).await?.1)
+    }
+
+    /// Creates a resource; returns it as the target stored it (with its `id`).
+    pub async fn create(
+        &self,
+        kind: Kind,
+        doc: &serde_json::Map<String, Value>,
+    ) -> Result<Value, ClientError> {
+        let url = self.url(kind.endpoint())?;
+        let body = with_schemas(kind, doc);
+        let (_, v) = self
+            .send(|| {
+                Ok(self
+                    .http
+                    .post(url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, SCIM_JSON)
+                    .body(body.to_string()))
+            })
+            .await?;
+        if v.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
+            return Err(ClientError::Incompatible(
+                "the target created the resource but returned no id".into(),
+            ));
+        }
+        Ok(v)
+    }
+
+    /// Replaces a resource (PUT), for targets without PATCH.
+    pub async fn replace(
+        &self,
+        kind: Kind,
+        id: &str,
+        doc: &serde_json::Map<String, Value>,
+    ) -> Result<Value, ClientError> {
+        let url = self.url(&format!("{}/{}", kind.endpoint(), urlencode(id)))?;
+        let mut body = with_schemas(kind, doc);
+        body["id"] = Value::String(id.to_string());
+        Ok(self
+            .send(|| {
+                Ok(self
+                    .http
+                    .put(url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, SCIM_JSON)
+                    .body(body.to_string()))
+            })
+            .await?
+            .1)
+    }
+
+    /// Applies PATCH operations (already in SCIM's JSON form).
+    pub async fn patch(&self, kind: Kind, id: &str, operations: &[Value]) -> Result<(), ClientError> {
+        if operations.is_empty() {
+            return Ok(());
+        }
+        let url = self.url(&format!("{}/{}", kind.endpoint(), urlencode(id)))?;
+        let body = json!({"schemas": [PATCH_OP], "Operations": operations});
+        self.send(|| {
+            Ok(self
+                .http
+                .patch(url.clone())
+                .header(reqwest::header::CONTENT_TYPE, SCIM_JSON)
+                .body(body.to_string()))
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a resource; one that is already gone counts as deleted.
+    pub async fn delete(&self, kind: Kind, id: &str) -> Result<(), ClientError> {
+        let url = self.url(&format!("{}/{}", kind.endpoint(), urlencode(id)))?;
+        match self.send(|| Ok(self.http.delete(url.clone()))).await {
+            Ok(_) | Err(ClientError::Http { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn with_schemas(kind: Kind, doc: &serde_json::Map<String, Value>) -> Value {
+    let mut body = serde_json::Map::new();
+    let mut schemas = vec![Value::String(kind.schema().to_string())];
+    for k in doc.keys().filter(|k| k.starts_with("urn:")) {
+        schemas.push(Value::String(k.clone()));
+    }
+    body.insert("schemas".into(), Value::Array(schemas));
+    for (k, v) in doc {
+        body.insert(k.clone(), v.clone());
+    }
+    Value::Object(body)
+}
+
+/// Percent-encodes a path segment.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn transport(e: reqwest::Error) -> ClientError {
+    if e.is_timeout() {
+        ClientError::Timeout(format!("no answer in time: {e}"))
+    } else if e.is_connect() || e.is_request() {
+        ClientError::Connect(format!("could not reach the target: {e}"))
+    } else {
+        ClientError::Incompatible(format!("the answer could not be read: {e}"))
+    }
+}
+
+fn jitter() -> f64 {
+    use rand::Rng;
+    rand::thread_rng().gen_range(0.5..=1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_the_cap_and_honours_retry_after() {
+        let p = RetryPolicy {
+            attempts: 5,
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(2),
+        };
+        assert_eq!(p.delay(1, None, 1.0), Duration::from_millis(200));
+        assert_eq!(p.delay(3, None, 1.0), Duration::from_millis(800));
+        assert_eq!(p.delay(10, None, 1.0), Duration::from_secs(2));
+        assert!(p.delay(3, None, 0.0) >= Duration::from_millis(50));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(1)), 0.7),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(600)), 0.7),
+            Duration::from_secs(2)
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn errors_map_to_entra_codes() {
+        let http = |status| ClientError::Http {
+            status,
+            scim_type: None,
+            detail: String::new(),
+            retry_after: None,
+        };
+        assert_eq!(http(401).code(), "Unauthorized");
+        assert!(http(401).is_unauthorized() && !http(401).is_transient());
+        assert_eq!(http(404).code(), "InvalidAnchor");
+        assert_eq!(http(409).code(), "Conflict");
+        assert!(http(429).is_transient() && http(503).is_transient() && !http(400).is_transient());
+        assert_eq!(
+            ClientError::Incompatible("x".into()).code(),
+            "SystemForCrossDomainIdentityManagementServiceIncompatible"
+        );
+        assert!(ClientError::Timeout("x".into()).is_transient());
+    }
+}
