@@ -249,16 +249,12 @@ async fn provisioning_page_validates_saves_and_keeps_the_token_secret() {
 /// A web server that answers every request with the same response: a stand-in for a URL that is
 /// not a SCIM endpoint or a target that fails.
 fn canned(status: &'static str, content_type: &'static str, body: &'static str) -> u16 {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for stream in l.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                line.clear();
-            }
+            common::read_request_head(&stream);
             let mut stream = stream;
             let _ = write!(
                 stream,

@@ -6,7 +6,7 @@ mod common;
 use common::{tenant, Server};
 use provisio::scim_client::{ClientError, Kind, RetryPolicy, Target};
 use serde_json::json;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -128,11 +128,7 @@ fn throttling_target(throttled: usize) -> (u16, Arc<AtomicUsize>) {
     let counter = seen.clone();
     std::thread::spawn(move || {
         for stream in l.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                line.clear();
-            }
+            common::read_request_head(&stream);
             let n = counter.fetch_add(1, Ordering::SeqCst);
             let mut stream = stream;
             let _ = if n < throttled {

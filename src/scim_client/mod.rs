@@ -192,12 +192,15 @@ impl Target {
         }
     }
 
-    fn url(&self, path: &str) -> Result<reqwest::Url, ClientError> {
-        // The tenant URL may carry a query (Entra's feature flags); paths go before it.
+    /// The tenant URL with path segments appended (each percent-encoded); a query the tenant URL
+    /// carries (Entra's feature flags) stays after them.
+    fn url(&self, segments: &[&str]) -> Result<reqwest::Url, ClientError> {
         let mut url = reqwest::Url::parse(&self.base)
             .map_err(|e| ClientError::Incompatible(format!("the tenant URL is invalid: {e}")))?;
-        let p = format!("{}/{path}", url.path().trim_end_matches('/'));
-        url.set_path(&p);
+        url.path_segments_mut()
+            .map_err(|_| ClientError::Incompatible("the tenant URL cannot have a path".into()))?
+            .pop_if_empty()
+            .extend(segments);
         Ok(url)
     }
 
@@ -271,7 +274,7 @@ impl Target {
 
     /// The target's ServiceProviderConfig; the defaults when it has none.
     pub async fn discover(&self) -> Result<Capabilities, ClientError> {
-        let url = self.url("ServiceProviderConfig")?;
+        let url = self.url(&["ServiceProviderConfig"])?;
         match self.send(|| Ok(self.http.get(url.clone()))).await {
             Ok((_, v)) => {
                 let supported = |k: &str| v.get(k).and_then(|x| x.get("supported")).and_then(Value::as_bool);
@@ -294,7 +297,7 @@ impl Target {
 
     /// Resources whose `attribute` equals `value` (a SCIM `eq` filter; at most a few are expected).
     pub async fn find(&self, kind: Kind, attribute: &str, value: &str) -> Result<Vec<Value>, ClientError> {
-        let mut url = self.url(kind.endpoint())?;
+        let mut url = self.url(&[kind.endpoint()])?;
         let quoted = serde_json::to_string(value).unwrap_or_default();
         url.query_pairs_mut()
             .append_pair("filter", &format!("{attribute} eq {quoted}"));
@@ -309,7 +312,7 @@ impl Target {
     }
 
     pub async fn get(&self, kind: Kind, id: &str) -> Result<Value, ClientError> {
-        let url = self.url(&format!("{}/{}", kind.endpoint(), urlencode(id)))?;
+        let url = self.url(&[kind.endpoint(), id])?;
         Ok(self.send(|| Ok(self.http.get(url.clone()))).await?.1)
     }
 
@@ -319,7 +322,7 @@ impl Target {
         kind: Kind,
         doc: &serde_json::Map<String, Value>,
     ) -> Result<Value, ClientError> {
-        let url = self.url(kind.endpoint())?;
+        let url = self.url(&[kind.endpoint()])?;
         let body = with_schemas(kind, doc);
         let (_, v) = self
             .send(|| {
@@ -345,7 +348,7 @@ impl Target {
         id: &str,
         doc: &serde_json::Map<String, Value>,
     ) -> Result<Value, ClientError> {
-        let url = self.url(&format!("{}/{}", kind.endpoint(), urlencode(id)))?;
+        let url = self.url(&[kind.endpoint(), id])?;
         let mut body = with_schemas(kind, doc);
         body["id"] = Value::String(id.to_string());
         Ok(self
@@ -365,7 +368,7 @@ impl Target {
         if operations.is_empty() {
             return Ok(());
         }
-        let url = self.url(&format!("{}/{}", kind.endpoint(), urlencode(id)))?;
+        let url = self.url(&[kind.endpoint(), id])?;
         let body = json!({"schemas": [PATCH_OP], "Operations": operations});
         self.send(|| {
             Ok(self
@@ -380,7 +383,7 @@ impl Target {
 
     /// Deletes a resource; one that is already gone counts as deleted.
     pub async fn delete(&self, kind: Kind, id: &str) -> Result<(), ClientError> {
-        let url = self.url(&format!("{}/{}", kind.endpoint(), urlencode(id)))?;
+        let url = self.url(&[kind.endpoint(), id])?;
         match self.send(|| Ok(self.http.delete(url.clone()))).await {
             Ok(_) | Err(ClientError::Http { status: 404, .. }) => Ok(()),
             Err(e) => Err(e),
@@ -399,19 +402,6 @@ fn with_schemas(kind: Kind, doc: &serde_json::Map<String, Value>) -> Value {
         body.insert(k.clone(), v.clone());
     }
     Value::Object(body)
-}
-
-/// Percent-encodes a path segment.
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn transport(e: reqwest::Error) -> ClientError {

@@ -301,3 +301,12 @@ pub fn tenant(s: &Server, name: &str) -> Tenant {
     let key = create_key(s, &account, "idp", "Account Administrators");
     Tenant { account, url, key }
 }
+
+/// Reads an HTTP request's head from a raw connection (for the tests' stand-in servers).
+pub fn read_request_head(stream: &std::net::TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+        line.clear();
+    }
+}
