@@ -133,6 +133,15 @@ pub enum AppCommand {
         #[arg(long)]
         secret_token_env: Option<String>,
     },
+    /// Provision one user now, through the whole pipeline, and print each step (exit code 0 unless
+    /// the user failed).
+    OnDemand {
+        /// Application id or name.
+        app: String,
+        /// The user's userPrincipalName or object id.
+        #[arg(long)]
+        user: String,
+    },
     /// Run Test Connection with the stored tenant URL and token; exit code 0 only on success.
     TestConnection {
         /// Application id or name.

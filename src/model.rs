@@ -731,3 +731,30 @@ pub struct ExpressionTest {
     pub error: Option<String>,
     pub note: String,
 }
+
+// ---- Provisioning engine ----
+
+/// One step of provisioning an object (import, scoping, matching, action), as provision on demand
+/// and the provisioning log show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionStep {
+    pub name: String,
+    /// Success, Skipped or Failure.
+    pub status: String,
+    pub description: String,
+    pub details: Vec<(String, String)>,
+}
+
+/// What provisioning one object did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionReport {
+    pub display_name: String,
+    pub source_id: String,
+    pub target_id: String,
+    /// Create, Update, Disable, Delete, Other.
+    pub action: String,
+    /// Success, Skipped, Failure.
+    pub status: String,
+    pub error_code: String,
+    pub steps: Vec<ProvisionStep>,
+}

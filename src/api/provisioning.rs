@@ -7,7 +7,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::ApiError;
-use crate::model::{ConnectionResult, ExpressionTest, ProvisioningView};
+use crate::model::{ConnectionResult, ExpressionTest, ProvisionReport, ProvisioningView};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -590,4 +590,39 @@ pub async fn delete_scoping_clause(
     })
     .await?;
     Ok(saved(&changes, true))
+}
+
+/// Provision on demand: one user through the whole pipeline now, with each step's details.
+#[server(endpoint = "provisioning/on_demand")]
+pub async fn provision_on_demand(
+    csrf: String,
+    app: String,
+    user: String,
+) -> Result<ProvisionReport, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let report =
+        crate::provisioning::engine::provision_user(&state.pool, &state.sealer, &state.outbound, &app, &user)
+            .await
+            .map_err(|e| form_field(e, &[("user", "user")]))?;
+    let name = crate::db::apps::get(&state.pool, &app)
+        .await?
+        .map(|a| a.name)
+        .unwrap_or_default();
+    let outcome = if report.status == "Failure" {
+        crate::audit::Outcome::Failure
+    } else {
+        crate::audit::Outcome::Success
+    };
+    crate::audit::record(
+        &state.pool,
+        &guard::actor(&me),
+        "app.provision_on_demand",
+        &name,
+        outcome,
+        &format!("{}: {} {}", report.display_name, report.action, report.status),
+    )
+    .await;
+    Ok(report)
 }

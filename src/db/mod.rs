@@ -7,6 +7,7 @@ pub mod apps;
 pub mod audit;
 pub mod console_users;
 pub mod directory;
+pub mod engine;
 pub mod provisioning;
 pub mod scim_accounts;
 pub mod scim_resources;

@@ -138,6 +138,34 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
                 println!("{c}");
             }
         }
+        AppCommand::OnDemand { app, user } => {
+            let a = find(&pool, &app).await?;
+            let sealer = Sealer::load(common.encryption_key.as_deref(), &data_dir)?;
+            let timeout = Duration::from_secs(common.outbound_timeout_seconds);
+            let r = super::engine::provision_user(&pool, &sealer, &connection::client(timeout), &a.id, &user)
+                .await
+                .map_err(service)?;
+            for (i, s) in r.steps.iter().enumerate() {
+                println!("{}. {} [{}]: {}", i + 1, s.name, s.status, s.description);
+                for (k, v) in &s.details {
+                    println!("     {k}: {v}");
+                }
+            }
+            println!(
+                "{} {}: {}{}",
+                r.display_name,
+                r.action,
+                r.status,
+                if r.error_code.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", r.error_code)
+                }
+            );
+            if r.status == "Failure" {
+                return Err(fail("provisioning the user failed"));
+            }
+        }
         AppCommand::TestConnection { app } => {
             let a = find(&pool, &app).await?;
             let sealer = Sealer::load(common.encryption_key.as_deref(), &data_dir)?;

@@ -6,5 +6,6 @@ pub mod apps;
 pub mod cli;
 pub mod config;
 pub mod connection;
+pub mod engine;
 pub mod gallery;
 pub mod source;

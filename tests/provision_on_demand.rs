@@ -1,0 +1,301 @@
+//! Provision on demand over real HTTP into a local account: create, in sync, update with only the
+//! difference, disable when the user leaves scope and enable when it returns, Default Access
+//! skipped, a user already in the target matched instead of duplicated, a bad token.
+
+mod common;
+
+use common::{call, csrf, ok, signed_in, tenant, Server, ADMIN_PASSWORD};
+use serde_json::{json, Value};
+
+struct Setup {
+    s: Server,
+    c: reqwest::Client,
+    t: String,
+    app: String,
+    target: common::Tenant,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let t = csrf(&c, &s).await;
+    let target = tenant(&s, "Harness account");
+    let app = ok(call(
+        &c,
+        &s,
+        "apps/create",
+        &[("csrf", &t), ("template", "harness"), ("name", "Harness")],
+    )
+    .await)
+    .await
+    .as_str()
+    .unwrap()
+    .to_string();
+    let x = Setup {
+        s,
+        c,
+        t,
+        app,
+        target,
+        _dir: dir,
+    };
+    let key = x.target.key.clone();
+    x.configure(&key).await;
+    x
+}
+
+impl Setup {
+    /// Automatic provisioning into the local account with `token`.
+    async fn configure(&self, token: &str) {
+        let form = [
+            ("csrf", self.t.as_str()),
+            ("app", &self.app),
+            ("intent", "save"),
+            ("mode", "automatic"),
+            ("tenant_url", &self.target.url),
+            ("secret_token", token),
+            ("scope", "assigned"),
+            ("provisioning_status", "off"),
+            ("prevent_deletions", "on"),
+            ("deletion_threshold", "500"),
+            ("reconciliation_interval_minutes", "40"),
+        ];
+        ok(call(&self.c, &self.s, "provisioning/save", &form).await).await;
+    }
+
+    async fn user(&self, upn: &str, name: &str, extra: &[(&str, &str)]) -> String {
+        let mut form = vec![
+            ("csrf", self.t.as_str()),
+            ("attrs[userPrincipalName]", upn),
+            ("attrs[displayName]", name),
+        ];
+        form.extend_from_slice(extra);
+        ok(call(&self.c, &self.s, "directory/create_user", &form).await)
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn assign(&self, principal: &str, role: &str) {
+        ok(call(
+            &self.c,
+            &self.s,
+            "apps/assign",
+            &[
+                ("csrf", &self.t),
+                ("app", &self.app),
+                ("principal", principal),
+                ("role", role),
+            ],
+        )
+        .await)
+        .await;
+    }
+
+    async fn set_enabled(&self, id: &str, enabled: bool) {
+        let enabled = enabled.to_string();
+        let form = [
+            ("csrf", self.t.as_str()),
+            ("id", id),
+            ("enabled", enabled.as_str()),
+        ];
+        ok(call(&self.c, &self.s, "directory/set_user_enabled", &form).await).await;
+    }
+
+    async fn on_demand(&self, user: &str) -> Value {
+        ok(call(
+            &self.c,
+            &self.s,
+            "provisioning/on_demand",
+            &[("csrf", &self.t), ("app", &self.app), ("user", user)],
+        )
+        .await)
+        .await
+    }
+
+    /// The target's users, straight from its SCIM endpoint.
+    async fn target_user(&self, user_name: &str) -> Option<Value> {
+        let r = reqwest::Client::new()
+            .get(format!("{}/Users", self.target.url))
+            .query(&[("filter", format!("userName eq \"{user_name}\""))])
+            .bearer_auth(&self.target.key)
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        v["Resources"].as_array().unwrap().first().cloned()
+    }
+}
+
+/// The report's action and status.
+fn outcome(r: &Value, action: &str, status: &str) {
+    assert_eq!(
+        (r["action"].as_str(), r["status"].as_str()),
+        (Some(action), Some(status)),
+        "{r}"
+    );
+}
+
+fn step<'a>(r: &'a Value, name: &str) -> &'a Value {
+    r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step {name} in {r}"))
+}
+
+#[tokio::test]
+async fn create_sync_update_and_disable() {
+    let x = setup().await;
+    x.user("bob@contoso.com", "Bob Ray", &[]).await;
+    x.user(
+        "ann@contoso.com",
+        "Ann Lee",
+        &[
+            ("attrs[givenName]", "Ann"),
+            ("attrs[surname]", "Lee"),
+            ("attrs[mail]", "ann@contoso.com"),
+            ("attrs[manager]", "bob@contoso.com"),
+        ],
+    )
+    .await;
+    x.assign("ann@contoso.com", "user").await;
+
+    // Create.
+    let r = x.on_demand("ann@contoso.com").await;
+    outcome(&r, "Create", "Success");
+    assert_eq!(step(&r, "Determine if user is in scope")["status"], "Success");
+    let created = x
+        .target_user("ann@contoso.com")
+        .await
+        .expect("created in the target");
+    assert_eq!(created["id"], r["target_id"]);
+    assert_eq!(
+        created["active"], true,
+        "the Switch expression's \"True\" is sent as a boolean"
+    );
+    assert_eq!(created["displayName"], "Ann Lee");
+    assert_eq!(created["name"], json!({"givenName": "Ann", "familyName": "Lee"}));
+    assert_eq!(created["emails"][0]["value"], "ann@contoso.com");
+
+    // Nothing changed: nothing is sent.
+    let r = x.on_demand("ann@contoso.com").await;
+    outcome(&r, "Other", "Skipped");
+
+    // An edit sends only the difference.
+    let ann = x.target_user("ann@contoso.com").await.unwrap();
+    let ann_source = ok(call(&x.c, &x.s, "directory/users", &[("q", "ann")]).await).await["rows"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(call(
+        &x.c,
+        &x.s,
+        "directory/update_user",
+        &[
+            ("csrf", &x.t),
+            ("id", &ann_source),
+            ("attrs[displayName]", "Ann Lee-Smith"),
+        ],
+    )
+    .await)
+    .await;
+    let r = x.on_demand(&ann_source).await;
+    outcome(&r, "Update", "Success");
+    let details = step(&r, "Perform action")["details"].as_array().unwrap().clone();
+    assert_eq!(details, vec![json!(["displayName", "\"Ann Lee-Smith\""])], "{r}");
+    let after = x.target_user("ann@contoso.com").await.unwrap();
+    assert_eq!(after["displayName"], "Ann Lee-Smith");
+    assert_eq!(after["id"], ann["id"]);
+
+    // Disabled in the directory: disabled in the target, not deleted.
+    x.set_enabled(&ann_source, false).await;
+    let r = x.on_demand("ann@contoso.com").await;
+    outcome(&r, "Disable", "Success");
+    assert_eq!(x.target_user("ann@contoso.com").await.unwrap()["active"], false);
+    let r = x.on_demand("ann@contoso.com").await;
+    outcome(&r, "Other", "Skipped");
+
+    // Enabled again: back in scope, active again in the target.
+    x.set_enabled(&ann_source, true).await;
+    let r = x.on_demand("ann@contoso.com").await;
+    outcome(&r, "Update", "Success");
+    assert_eq!(x.target_user("ann@contoso.com").await.unwrap()["active"], true);
+    let audit = ok(call(&x.c, &x.s, "audit/page", &[("action", "app.provision_on_demand")]).await).await;
+    assert!(audit["entries"].as_array().unwrap().len() >= 6, "{audit}");
+}
+
+#[tokio::test]
+async fn scope_matching_and_failures() {
+    let x = setup().await;
+    x.user("dee@contoso.com", "Dee Default", &[]).await;
+    x.assign("dee@contoso.com", "default_access").await;
+    x.user("una@contoso.com", "Una Assigned-Not", &[]).await;
+    x.user("pre@contoso.com", "Pre Existing", &[]).await;
+    x.assign("pre@contoso.com", "user").await;
+
+    // Default Access: skipped, NotEffectivelyEntitled, nothing in the target.
+    let r = x.on_demand("dee@contoso.com").await;
+    assert_eq!(
+        (r["status"].as_str(), r["error_code"].as_str()),
+        (Some("Skipped"), Some("NotEffectivelyEntitled")),
+        "{r}"
+    );
+    assert!(x.target_user("dee@contoso.com").await.is_none());
+    // Not assigned and never provisioned: not touched.
+    let r = x.on_demand("una@contoso.com").await;
+    assert_eq!(r["status"], "Skipped");
+    assert!(step(&r, "Determine if user is in scope")["description"]
+        .as_str()
+        .unwrap()
+        .contains("not assigned"));
+
+    // A user already in the target is matched by userName and updated, not created twice.
+    let existing: Value = reqwest::Client::new()
+        .post(format!("{}/Users", x.target.url))
+        .bearer_auth(&x.target.key)
+        .json(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "pre@contoso.com", "displayName": "Old name"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = x.on_demand("pre@contoso.com").await;
+    assert_eq!(
+        (r["action"].as_str(), r["target_id"].as_str()),
+        (Some("Update"), existing["id"].as_str()),
+        "{r}"
+    );
+    assert!(
+        step(&r, "Match user between source and target")["details"]
+            .to_string()
+            .contains("1 found"),
+        "{r}"
+    );
+    assert_eq!(
+        x.target_user("pre@contoso.com").await.unwrap()["displayName"],
+        "Pre Existing"
+    );
+
+    // A bad token: the report says so with Entra's code; unknown users are a field error.
+    x.configure("wrong").await;
+    let r = x.on_demand("pre@contoso.com").await;
+    assert_eq!(
+        (r["status"].as_str(), r["error_code"].as_str()),
+        (Some("Failure"), Some("Unauthorized")),
+        "{r}"
+    );
+    let r = call(
+        &x.c,
+        &x.s,
+        "provisioning/on_demand",
+        &[("csrf", &x.t), ("app", &x.app), ("user", "ghost@contoso.com")],
+    )
+    .await;
+    assert_eq!(common::field_error(&common::json(r).await).0, "user");
+}
