@@ -473,6 +473,19 @@ async fn gate(req: Request, next: Next) -> Response {
                     Err(e) => tracing::error!(error = %e, "could not read the session"),
                 }
             }
+            if path.contains("/provision-on-demand") {
+                match s
+                    .remove::<crate::model::ProvisionReport>(crate::api::provisioning::ON_DEMAND)
+                    .await
+                {
+                    Ok(Some(r)) => {
+                        req.extensions_mut()
+                            .insert(crate::api::provisioning::FlashedReport(r));
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "could not read the session"),
+                }
+            }
             if path.contains("/provisioning") {
                 match s
                     .remove::<crate::api::provisioning::SaveOutcome>(crate::api::provisioning::OUTCOME)

@@ -147,4 +147,19 @@ test("provisioning configuration without JavaScript", async ({ page }) => {
   await page.getByLabel("Operator").selectOption("IS TRUE");
   await page.getByRole("button", { name: "Add clause" }).click();
   await expect(page.locator(".filter-text")).toHaveText("accountEnabled IS TRUE");
+
+  // Provision on demand: the report survives the post's redirect.
+  const appUrl = page.url().replace(/\/provisioning\/.*$/, "");
+  await page.goto("/directory/users/new");
+  await page.getByLabel("User principal name (required)").fill(`odin.${tag}@contoso.com`);
+  await page.getByLabel("Display name (required)").fill(`Odin ${tag}`);
+  await page.getByRole("button", { name: "Create user" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `Odin ${tag}` })).toBeVisible();
+  await page.goto(`${appUrl}/users-and-groups`);
+  await page.getByLabel("User or group").fill(`odin.${tag}@contoso.com`);
+  await page.getByRole("button", { name: "Assign" }).click();
+  await page.goto(`${appUrl}/provision-on-demand`);
+  await page.getByLabel("User (user principal name)").fill(`odin.${tag}@contoso.com`);
+  await page.getByRole("button", { name: "Provision" }).click();
+  await expect(page.locator('[data-report="Success"]')).toContainText("Create Success");
 });

@@ -112,6 +112,26 @@ test("admin configures automatic provisioning the way the seed describes", async
   await expect(page.getByText("the next cycle is an initial cycle")).toBeVisible();
   await expect(page.getByLabel("On", { exact: true })).toBeChecked();
   await expect(page.getByLabel("Tenant URL")).toHaveValue(tenant);
+  // Assign the user with a provisioned role, then provision it on demand: the five steps.
+  const tabs = page.getByRole("navigation", { name: "Application" });
+  await tabs.getByRole("link", { name: "Users and groups" }).click();
+  await hydrated(page);
+  await page.getByLabel("User or group").fill(`zoe.${tag}@contoso.com`);
+  await page.getByLabel("Role").selectOption({ label: "User" });
+  await page.getByRole("button", { name: "Assign" }).click();
+  await expect(page.locator(`tr[data-assignment="Zoë ${tag}"]`)).toBeVisible();
+  await tabs.getByRole("link", { name: "Provision on demand" }).click();
+  await hydrated(page);
+  await page.getByLabel("User (user principal name)").fill(`zoe.${tag}@contoso.com`);
+  await page.getByRole("button", { name: "Provision" }).click();
+  await expect(page.locator('[data-report="Success"]')).toContainText("Create Success");
+  await expect(page.locator('[data-step="Determine if user is in scope"]')).toHaveAttribute("data-status", "Success");
+  await page.locator('[data-step="Perform action"]').getByText("Details").click();
+  await expect(page.locator('[data-step="Perform action"]')).toContainText('"Zoe ANGSTROM"');
+  // Again: already in sync, nothing sent.
+  await page.getByRole("button", { name: "Provision" }).click();
+  await expect(page.locator("[data-report]")).toContainText("Other Skipped");
+
   // Refused input answers 400 by design (the browser logs it); nothing else may be logged.
   expect(errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
 });

@@ -592,6 +592,22 @@ pub async fn delete_scoping_clause(
     Ok(saved(&changes, true))
 }
 
+/// Session key of the last provision-on-demand report of a plain form post (see [`OUTCOME`]).
+#[cfg(feature = "ssr")]
+pub const ON_DEMAND: &str = "provisioning_on_demand";
+
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct FlashedReport(pub ProvisionReport);
+
+/// The report of the last plain form post of provision on demand, for the page view after it.
+#[server(endpoint = "provisioning/on_demand_flashed")]
+pub async fn take_on_demand_report() -> Result<Option<ProvisionReport>, ApiError> {
+    use ssr::*;
+    guard::require(Role::Viewer)?;
+    Ok(guard::parts_extension::<FlashedReport>().map(|f| f.0))
+}
+
 /// Provision on demand: one user through the whole pipeline now, with each step's details.
 #[server(endpoint = "provisioning/on_demand")]
 pub async fn provision_on_demand(
@@ -624,5 +640,8 @@ pub async fn provision_on_demand(
         &format!("{}: {} {}", report.display_name, report.action, report.status),
     )
     .await;
+    if !guard::wants_json() {
+        guard::session()?.insert(ON_DEMAND, report.clone()).await?;
+    }
     Ok(report)
 }

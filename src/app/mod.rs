@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("") view=apps::AppOverview ssr=SsrMode::Async />
                         <Route path=path!("users-and-groups") view=apps::AppAssignments ssr=SsrMode::Async />
                         <Route path=path!("provisioning") view=provisioning::ProvisioningPage ssr=SsrMode::Async />
+                        <Route path=path!("provision-on-demand") view=provisioning::OnDemandPage ssr=SsrMode::Async />
                         <Route path=path!("provisioning/:object") view=provisioning::MappingPage ssr=SsrMode::Async />
                         <Route path=path!("provisioning/:object/attribute") view=provisioning::AttributePage ssr=SsrMode::Async />
                         <Route path=path!("provisioning/:object/scoping") view=provisioning::ScopingPage ssr=SsrMode::Async />

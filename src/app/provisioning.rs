@@ -9,12 +9,12 @@ use super::widgets::{
     PrincipalPicker,
 };
 use crate::api::provisioning::{
-    get_provisioning, take_provisioning_outcome, AddScopingClause, DeleteAttribute, DeleteScopingClause,
-    RestoreDefaultMappings, SaveAttribute, SaveObjectMapping, SaveOutcome, SaveProvisioning,
-    INITIAL_CYCLE_NOTE,
+    get_provisioning, take_on_demand_report, take_provisioning_outcome, AddScopingClause, DeleteAttribute,
+    DeleteScopingClause, ProvisionOnDemand, RestoreDefaultMappings, SaveAttribute, SaveObjectMapping,
+    SaveOutcome, SaveProvisioning, INITIAL_CYCLE_NOTE,
 };
 use crate::api::ApiError;
-use crate::model::{AttributeMapping, ConnectionResult, ExpressionTest, ProvisioningView};
+use crate::model::{AttributeMapping, ConnectionResult, ExpressionTest, ProvisionReport, ProvisioningView};
 use leptos::prelude::*;
 
 const OPERATORS: [&str; 14] = [
@@ -805,5 +805,91 @@ pub fn ScopingPage() -> impl IntoView {
                 }.into_any()
             })}
         </Suspense>
+    }
+}
+
+/// Provision on demand: one user through the whole pipeline now, each step with its details.
+#[component]
+pub fn OnDemandPage() -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let run = ServerAction::<ProvisionOnDemand>::new();
+    let flashed = Resource::new(|| (), |_| take_on_demand_report());
+    let result = Signal::derive(move || {
+        run.value()
+            .get()
+            .or_else(|| flashed.get().and_then(|r| r.ok()).flatten().map(Ok))
+    });
+    let admin = super::use_session().is_admin();
+    view! {
+        <h2>"Provision on demand"</h2>
+        <p class="muted">"Runs one user through provisioning now, whatever the provisioning status: import, scope, matching, and the action on the application, each step with its details. The result is also in the provisioning log."</p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let _ = flashed.await;
+                let app = ctx.id.get_untracked();
+                view! {
+                    {admin.then(|| view! {
+                        <section class="card">
+                            <ActionForm action=run attr:class="form form-row">
+                                <CsrfField />
+                                <input type="hidden" name="app" value=app.clone() />
+                                <ActionError value=result />
+                                <div class="field">
+                                    <label for="on-demand-user">"User (user principal name)"</label>
+                                    <PrincipalPicker id="on-demand-user" name="user" placeholder="start typing a name"
+                                        invalid=Signal::derive(invalid(result, "user")) />
+                                    <FieldError value=result field="user" />
+                                </div>
+                                <div class="field field-action">
+                                    <button type="submit" class="btn btn-primary" disabled=move || run.pending().get()>"Provision"</button>
+                                </div>
+                            </ActionForm>
+                        </section>
+                    })}
+                    {move || result.get().and_then(|r| r.ok()).map(|r| view! { <Report report=r /> })}
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Report(report: ProvisionReport) -> impl IntoView {
+    let class = match report.status.as_str() {
+        "Success" => "alert alert-ok",
+        "Failure" => "alert alert-error",
+        _ => "alert alert-info",
+    };
+    let summary = format!(
+        "{}: {} {}{}",
+        report.display_name,
+        report.action,
+        report.status,
+        if report.error_code.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", report.error_code)
+        }
+    );
+    view! {
+        <section class="card" data-report=report.status.clone()>
+            <p class=class role="status">{summary}</p>
+            <ol class="steps">
+                {report.steps.into_iter().map(|s| view! {
+                    <li data-step=s.name.clone() data-status=s.status.clone()>
+                        <h3>{s.name.clone()}" "<span class=format!("status status-{}", s.status.to_lowercase())>{s.status.clone()}</span></h3>
+                        <p>{s.description.clone()}</p>
+                        {(!s.details.is_empty()).then(|| view! {
+                            <details>
+                                <summary>"Details"</summary>
+                                <dl class="facts">
+                                    {s.details.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd class="mono">{v}</dd> }).collect_view()}
+                                </dl>
+                            </details>
+                        })}
+                    </li>
+                }).collect_view()}
+            </ol>
+        </section>
     }
 }
