@@ -458,46 +458,19 @@ async fn gate(req: Request, next: Next) -> Response {
             if let Err(e) = session::ensure_csrf(&s).await {
                 tracing::error!(error = %e, "could not store the CSRF token in the session");
             }
-            // A key created by a form post without JavaScript is shown by the page the post
-            // redirected to, once: taken from the session here, so that every render of this
-            // one request sees it and no later request does.
+            // What a form post without JavaScript produced (a new API key, Test Connection's
+            // result, a provision-on-demand report) is shown by the page the post redirected
+            // to, once: taken from the session here, so that every render of this one request
+            // sees it and no later request does.
+            use crate::api::{access, provisioning as prov};
             if path.ends_with("/api-keys") {
-                match s
-                    .remove::<crate::model::NewApiKey>(crate::api::access::NEW_KEY)
-                    .await
-                {
-                    Ok(Some(k)) => {
-                        req.extensions_mut().insert(crate::api::access::FlashedKey(k));
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::error!(error = %e, "could not read the session"),
-                }
+                take_flash(&s, access::NEW_KEY, &mut req, access::FlashedKey).await;
             }
             if path.contains("/provision-on-demand") {
-                match s
-                    .remove::<crate::model::ProvisionReport>(crate::api::provisioning::ON_DEMAND)
-                    .await
-                {
-                    Ok(Some(r)) => {
-                        req.extensions_mut()
-                            .insert(crate::api::provisioning::FlashedReport(r));
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::error!(error = %e, "could not read the session"),
-                }
+                take_flash(&s, prov::ON_DEMAND, &mut req, prov::FlashedReport).await;
             }
             if path.contains("/provisioning") {
-                match s
-                    .remove::<crate::api::provisioning::SaveOutcome>(crate::api::provisioning::OUTCOME)
-                    .await
-                {
-                    Ok(Some(o)) => {
-                        req.extensions_mut()
-                            .insert(crate::api::provisioning::FlashedOutcome(o));
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::error!(error = %e, "could not read the session"),
-                }
+                take_flash(&s, prov::OUTCOME, &mut req, prov::FlashedOutcome).await;
             }
         }
     }
@@ -506,6 +479,25 @@ async fn gate(req: Request, next: Next) -> Response {
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     res
+}
+
+/// Moves a value a form post left in the session into this request's extensions.
+async fn take_flash<T, E>(
+    s: &tower_sessions::Session,
+    key: &str,
+    req: &mut Request,
+    wrap: impl FnOnce(T) -> E,
+) where
+    T: serde::de::DeserializeOwned,
+    E: Clone + Send + Sync + 'static,
+{
+    match s.remove::<T>(key).await {
+        Ok(Some(v)) => {
+            req.extensions_mut().insert(wrap(v));
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "could not read the session"),
+    }
 }
 
 fn redirect_see_other(location: &str) -> Response {
