@@ -758,3 +758,54 @@ pub struct ProvisionReport {
     pub error_code: String,
     pub steps: Vec<ProvisionStep>,
 }
+
+/// One provisioning log entry as the list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionLogRow {
+    pub id: String,
+    pub app_id: String,
+    pub app_name: String,
+    pub cycle_id: Option<String>,
+    pub at: String,
+    pub duration_ms: i64,
+    pub object_type: String,
+    pub display_name: String,
+    pub source_id: String,
+    pub target_id: String,
+    pub action: String,
+    pub status: String,
+    pub error_code: String,
+}
+
+/// A provisioning log entry with its steps, modified properties and error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionLogDetail {
+    pub row: ProvisionLogRow,
+    pub steps: Vec<ProvisionStep>,
+    /// (name, old value, new value)
+    pub modified: Vec<(String, String, String)>,
+    pub error_reason: String,
+    pub error_action: String,
+}
+
+/// Filters of the provisioning logs; empty (or absent) fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProvisionLogFilter {
+    pub app: String,
+    /// Display name (starts with), source id or target id.
+    pub identity: String,
+    pub action: String,
+    pub status: String,
+    /// Inclusive days, YYYY-MM-DD (UTC).
+    pub from: String,
+    pub to: String,
+    pub cycle: String,
+}
+
+/// One page of provisioning logs, newest first; `older` continues it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionLogPage {
+    pub rows: Vec<ProvisionLogRow>,
+    pub older: Option<String>,
+}

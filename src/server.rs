@@ -191,6 +191,7 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
     };
     let app = router(state.clone()).await?;
     tokio::spawn(purge_deleted_users(state.pool.clone()));
+    tokio::spawn(prune_provisioning_log(state.pool.clone()));
 
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
@@ -320,6 +321,10 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
         .merge(upload)
+        .route(
+            "/provisioning-logs/download",
+            get(crate::api::log_download::download),
+        )
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn(gate))
         .layer(middleware::from_fn_with_state(state.clone(), session::resolve))
@@ -385,6 +390,24 @@ async fn purge_deleted_users(pool: Pool) {
             Ok(0) => {}
             Ok(n) => tracing::info!(users = n, "purged users deleted more than 30 days ago"),
             Err(e) => tracing::error!(error = %e, "purging deleted users failed"),
+        }
+    }
+}
+
+/// Keeps the provisioning log to its retention period, hourly.
+async fn prune_provisioning_log(pool: Pool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let days = crate::api::provisioning_logs::RETENTION_DAYS;
+        let before = crate::timefmt::ago(time::Duration::days(days));
+        match crate::db::engine::prune_log(&pool, &before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                entries = n,
+                "pruned provisioning log entries older than {days} days"
+            ),
+            Err(e) => tracing::error!(error = %e, "pruning the provisioning log failed"),
         }
     }
 }

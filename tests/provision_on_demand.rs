@@ -299,3 +299,87 @@ async fn scope_matching_and_failures() {
     .await;
     assert_eq!(common::field_error(&common::json(r).await).0, "user");
 }
+
+#[tokio::test]
+async fn provisioning_logs_filter_open_and_download() {
+    let x = setup().await;
+    x.user("ann@contoso.com", "Ann Lee", &[]).await;
+    x.assign("ann@contoso.com", "user").await;
+    x.user("dee@contoso.com", "Dee Default", &[]).await;
+    x.assign("dee@contoso.com", "default_access").await;
+    x.on_demand("ann@contoso.com").await;
+    x.on_demand("ann@contoso.com").await;
+    x.on_demand("dee@contoso.com").await;
+
+    let page = |form: Vec<(&'static str, String)>| {
+        let (c, s) = (x.c.clone(), &x.s);
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            ok(call(&c, s, "provisioning/logs", &form).await).await
+        }
+    };
+    let all = page(vec![("filter[app]", x.app.clone())]).await;
+    let rows = all["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{all}");
+    assert_eq!(rows[0]["display_name"], "Dee Default", "newest first");
+    let created = page(vec![
+        ("filter[app]", x.app.clone()),
+        ("filter[action]", "Create".into()),
+    ])
+    .await;
+    assert_eq!(created["rows"].as_array().unwrap().len(), 1);
+    let ann = page(vec![("filter[identity]", "Ann".into())]).await;
+    assert_eq!(ann["rows"].as_array().unwrap().len(), 2);
+    let skipped = page(vec![("filter[status]", "Skipped".into())]).await;
+    assert_eq!(skipped["rows"].as_array().unwrap().len(), 2);
+    let r = call(&x.c, &x.s, "provisioning/logs", &[("filter[from]", "yesterday")]).await;
+    assert_eq!(common::field_error(&common::json(r).await).0, "from");
+
+    // One entry with its steps and error.
+    let id = rows[0]["id"].as_str().unwrap();
+    let entry = ok(call(&x.c, &x.s, "provisioning/log_entry", &[("id", id)]).await).await;
+    assert_eq!(entry["row"]["error_code"], "NotEffectivelyEntitled");
+    assert_eq!(entry["steps"].as_array().unwrap().len(), 4, "{entry}");
+    assert!(entry["error_action"].as_str().unwrap().contains("Default Access"));
+
+    // Downloads.
+    let csv =
+        x.c.get(x.s.url(&format!(
+            "/provisioning-logs/download?format=csv&app={}&status=Success",
+            x.app
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with("time,application,cycle,identity"), "{text}");
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "header and the one successful create: {text}"
+    );
+    assert!(
+        text.contains("Ann Lee,user") && text.contains("Create,Success"),
+        "{text}"
+    );
+    let json: Value =
+        x.c.get(x.s.url(&format!("/provisioning-logs/download?format=json&app={}", x.app)))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3);
+    let anonymous = common::client()
+        .get(x.s.url("/provisioning-logs/download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "signed-in users only"
+    );
+}

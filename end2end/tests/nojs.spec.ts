@@ -112,7 +112,7 @@ test("provisioning configuration without JavaScript", async ({ page }) => {
   await page.getByLabel("Name").fill(`Generic ${tag}`);
   await page.getByRole("button", { name: "Add" }).click();
   await expect(page.getByRole("heading", { level: 1, name: `Generic ${tag}` })).toBeVisible();
-  await page.getByRole("navigation", { name: "Application" }).getByRole("link", { name: "Provisioning" }).click();
+  await page.getByRole("navigation", { name: "Application" }).getByRole("link", { name: "Provisioning", exact: true }).click();
 
   // Test Connection: the result survives the post's redirect.
   await page.getByLabel("Provisioning Mode").selectOption("automatic");

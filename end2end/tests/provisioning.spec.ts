@@ -42,7 +42,7 @@ test("admin configures automatic provisioning the way the seed describes", async
   await page.getByLabel("Name", { exact: true }).fill(`Harness ${tag}`);
   await page.getByRole("button", { name: "Add" }).click();
   await expect(page.getByRole("heading", { level: 1, name: `Harness ${tag}` })).toBeVisible();
-  await page.getByRole("navigation", { name: "Application" }).getByRole("link", { name: "Provisioning" }).click();
+  await page.getByRole("navigation", { name: "Application" }).getByRole("link", { name: "Provisioning", exact: true }).click();
   await expect(page.getByLabel("Provisioning Mode")).toBeVisible();
   await hydrated(page);
 
@@ -131,6 +131,20 @@ test("admin configures automatic provisioning the way the seed describes", async
   // Again: already in sync, nothing sent.
   await page.getByRole("button", { name: "Provision" }).click();
   await expect(page.locator("[data-report]")).toContainText("Other Skipped");
+
+  // The provisioning logs: both runs, filtered, one opened with its steps.
+  await tabs.getByRole("link", { name: "Provisioning logs" }).click();
+  await expect(page.locator(`tr[data-log="Zoë ${tag}"]`)).toHaveCount(2);
+  await page.getByLabel("Action").selectOption("Create");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.locator(`tr[data-log="Zoë ${tag}"]`)).toHaveCount(1);
+  await page.getByRole("link", { name: `Zoë ${tag}` }).click();
+  await expect(page.locator(".log-detail")).toContainText("Perform action");
+  await expect(page.locator(".log-detail")).toContainText("Summary");
+  await expect(page.getByRole("link", { name: "CSV" })).toHaveAttribute("href", /format=csv.*action=Create/);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Provisioning logs" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Provisioning logs" })).toBeVisible();
+  await expect(page.locator(`tr[data-log="Zoë ${tag}"]`).first()).toContainText(`Harness ${tag}`);
 
   // Refused input answers 400 by design (the browser logs it); nothing else may be logged.
   expect(errors.filter((e) => !/status of 400/.test(e))).toEqual([]);

@@ -35,4 +35,5 @@ CREATE TABLE prov_log (
     error_reason TEXT NOT NULL DEFAULT '',
     error_action TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX prov_log_app_at ON prov_log (app_id, at DESC);
+CREATE INDEX prov_log_app_at ON prov_log (app_id, at DESC, id DESC);
+CREATE INDEX prov_log_at ON prov_log (at DESC, id DESC);

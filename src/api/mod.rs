@@ -8,6 +8,7 @@ pub mod console_users;
 pub mod directory;
 pub mod overview;
 pub mod provisioning;
+pub mod provisioning_logs;
 pub mod session;
 
 mod error;
@@ -17,3 +18,5 @@ pub use error::ApiError;
 pub(crate) mod guard;
 #[cfg(feature = "ssr")]
 pub mod import_upload;
+#[cfg(feature = "ssr")]
+pub mod log_download;

@@ -9,6 +9,7 @@ mod directory;
 mod login;
 mod overview;
 mod provisioning;
+mod provisioning_logs;
 pub(crate) mod widgets;
 
 use crate::api::session::{get_session, Logout};
@@ -69,12 +70,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("directory/import") view=directory::ImportPage ssr=SsrMode::Async />
                     <Route path=path!("directory/import/:import") view=directory::ImportPreviewPage ssr=SsrMode::Async />
                     <Route path=path!("apps") view=apps::AppsPage ssr=SsrMode::Async />
+                    <Route path=path!("provisioning-logs") view=provisioning_logs::AllLogsPage ssr=SsrMode::Async />
                     <Route path=path!("apps/gallery") view=apps::GalleryPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("apps/:app") view=apps::AppLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=apps::AppOverview ssr=SsrMode::Async />
                         <Route path=path!("users-and-groups") view=apps::AppAssignments ssr=SsrMode::Async />
                         <Route path=path!("provisioning") view=provisioning::ProvisioningPage ssr=SsrMode::Async />
                         <Route path=path!("provision-on-demand") view=provisioning::OnDemandPage ssr=SsrMode::Async />
+                        <Route path=path!("provisioning-logs") view=provisioning_logs::AppLogsPage ssr=SsrMode::Async />
                         <Route path=path!("provisioning/:object") view=provisioning::MappingPage ssr=SsrMode::Async />
                         <Route path=path!("provisioning/:object/attribute") view=provisioning::AttributePage ssr=SsrMode::Async />
                         <Route path=path!("provisioning/:object/scoping") view=provisioning::ScopingPage ssr=SsrMode::Async />
@@ -192,6 +195,7 @@ fn Nav(info: SessionInfo) -> impl IntoView {
                 <NavLink href="/directory/users" label="Users" />
                 <NavLink href="/directory/groups" label="Groups" />
                 <NavLink href="/apps" label="Enterprise applications" />
+                <NavLink href="/provisioning-logs" label="Provisioning logs" />
             </ul>
             <h2 class="nav-section">"Access Management"</h2>
             <ul>

@@ -2,7 +2,8 @@
 //! provisioning log (`prov_log`).
 
 use super::Pool;
-use sqlx::Row;
+use crate::model::{ProvisionLogFilter, ProvisionLogRow};
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 #[derive(Debug, Clone)]
 pub struct Managed {
@@ -110,21 +111,103 @@ pub async fn log(pool: &Pool, e: &LogEntry<'_>) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// The newest log entries of an application: (at, display name, action, status, error code).
-pub async fn recent_log(
+const LOG_COLS: &str = "l.id, l.app_id, a.name AS app_name, l.cycle_id, l.at, l.duration_ms, l.object_type,
+    l.display_name, l.source_id, l.target_id, l.action, l.status, l.error_code";
+
+fn log_row(r: &sqlx::sqlite::SqliteRow) -> ProvisionLogRow {
+    ProvisionLogRow {
+        id: r.get("id"),
+        app_id: r.get("app_id"),
+        app_name: r.get("app_name"),
+        cycle_id: r.get("cycle_id"),
+        at: r.get("at"),
+        duration_ms: r.get("duration_ms"),
+        object_type: r.get("object_type"),
+        display_name: r.get("display_name"),
+        source_id: r.get("source_id"),
+        target_id: r.get("target_id"),
+        action: r.get("action"),
+        status: r.get("status"),
+        error_code: r.get("error_code"),
+    }
+}
+
+/// A page of log entries matching `f`, newest first, older than the cursor `before` ("at|id").
+pub async fn log_page(
     pool: &Pool,
-    app: &str,
+    f: &ProvisionLogFilter,
+    before: Option<&str>,
     limit: i64,
-) -> sqlx::Result<Vec<(String, String, String, String, String)>> {
-    let rows = sqlx::query(
-        "SELECT at, display_name, action, status, error_code FROM prov_log WHERE app_id = $1 ORDER BY at DESC LIMIT $2",
-    )
-    .bind(app)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-        .collect())
+) -> sqlx::Result<Vec<ProvisionLogRow>> {
+    let mut qb = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {LOG_COLS} FROM prov_log l JOIN apps a ON a.id = l.app_id WHERE 1 = 1"
+    ));
+    let mut eq = |col: &str, v: &str| {
+        if !v.is_empty() {
+            qb.push(format!(" AND {col} = ")).push_bind(v.to_string());
+        }
+    };
+    eq("l.app_id", &f.app);
+    eq("l.action", &f.action);
+    eq("l.status", &f.status);
+    eq("l.cycle_id", &f.cycle);
+    if !f.identity.is_empty() {
+        let mut upper = f.identity.clone();
+        upper.push(char::MAX);
+        qb.push(" AND ((l.display_name >= ")
+            .push_bind(f.identity.clone())
+            .push(" AND l.display_name < ")
+            .push_bind(upper)
+            .push(") OR l.source_id = ")
+            .push_bind(f.identity.clone())
+            .push(" OR l.target_id = ")
+            .push_bind(f.identity.clone())
+            .push(")");
+    }
+    if !f.from.is_empty() {
+        qb.push(" AND l.at >= ").push_bind(f.from.clone());
+    }
+    if !f.to.is_empty() {
+        qb.push(" AND l.at < ").push_bind(format!("{}T99", f.to));
+    }
+    if let Some((at, id)) = before.and_then(|b| b.split_once('|')) {
+        qb.push(" AND (l.at, l.id) < (")
+            .push_bind(at.to_string())
+            .push(", ")
+            .push_bind(id.to_string())
+            .push(")");
+    }
+    qb.push(" ORDER BY l.at DESC, l.id DESC LIMIT ").push_bind(limit);
+    Ok(qb.build().fetch_all(pool).await?.iter().map(log_row).collect())
+}
+
+pub async fn log_entry(
+    pool: &Pool,
+    id: &str,
+) -> sqlx::Result<Option<(ProvisionLogRow, String, String, String, String)>> {
+    Ok(sqlx::query(&format!(
+        "SELECT {LOG_COLS}, l.steps, l.modified, l.error_reason, l.error_action
+         FROM prov_log l JOIN apps a ON a.id = l.app_id WHERE l.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .map(|r| {
+        (
+            log_row(&r),
+            r.get("steps"),
+            r.get("modified"),
+            r.get("error_reason"),
+            r.get("error_action"),
+        )
+    }))
+}
+
+/// Deletes log entries older than `before` (retention); returns how many went.
+pub async fn prune_log(pool: &Pool, before: &str) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM prov_log WHERE at < $1")
+        .bind(before)
+        .execute(pool)
+        .await?
+        .rows_affected())
 }
