@@ -305,7 +305,7 @@ fn provisioning_form(
                     <input id="reconciliation_interval_minutes" name="reconciliation_interval_minutes" type="number" min="1" max="1440"
                         value=s.reconciliation_interval_minutes.to_string() aria-invalid=invalid(result, "reconciliation_interval_minutes") />
                     <FieldError value=result field="reconciliation_interval_minutes" />
-                    <p class="muted">"Changes are provisioned within seconds; this periodic cycle retries failures and repairs drift."</p>
+                    <p class="muted">"How often a reconciliation cycle re-evaluates every object in scope (Entra: about 40 minutes)."</p>
                 </div>
                 <fieldset class="provisioning-status">
                     <legend>"Provisioning Status"</legend>
