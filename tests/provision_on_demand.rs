@@ -210,6 +210,15 @@ async fn create_sync_update_and_disable() {
     assert_eq!(details, vec![json!(["displayName", "\"Ann Lee-Smith\""])], "{r}");
     let after = x.target_user("ann@contoso.com").await.unwrap();
     assert_eq!(after["displayName"], "Ann Lee-Smith");
+    // The log entry's Modified Properties: name, old value, new value.
+    let updates = ok(call(&x.c, &x.s, "provisioning/logs", &[("filter[action]", "Update")]).await).await;
+    let id = updates["rows"][0]["id"].as_str().unwrap();
+    let entry = ok(call(&x.c, &x.s, "provisioning/log_entry", &[("id", id)]).await).await;
+    assert_eq!(
+        entry["modified"],
+        json!([["displayName", "\"Ann Lee\"", "\"Ann Lee-Smith\""]]),
+        "{entry}"
+    );
     assert_eq!(after["id"], ann["id"]);
 
     // Disabled in the directory: disabled in the target, not deleted.

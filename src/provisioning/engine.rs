@@ -453,6 +453,8 @@ pub async fn provision_user(
             .collect();
         (list, note)
     };
+    // (name, old value, new value) of what the action changed, for the log's Modified Properties.
+    let mut modified: Vec<(String, String, String)> = Vec::new();
     let outcome = match (in_scope, &found) {
         (true, None) if !can_create => {
             steps.push(step(
@@ -476,6 +478,10 @@ pub async fn provision_user(
             }
             let mut details: Vec<(String, String)> =
                 list.iter().map(|e| (e.target.clone(), shown(e))).collect();
+            modified = list
+                .iter()
+                .map(|e| (e.target.clone(), String::new(), shown(e)))
+                .collect();
             if let Some(n) = note {
                 details.push(("Note".into(), n));
             }
@@ -509,6 +515,28 @@ pub async fn provision_user(
                 .map(|m| exported_from(&m.exported))
                 .unwrap_or_default();
             let ops = export::diff(&previous, &current, &|t| mapping.writes(t));
+            let was = |path: &str| {
+                previous
+                    .iter()
+                    .find(|p| p.target == path)
+                    .map(shown)
+                    .unwrap_or_default()
+            };
+            let now_shown = |path: &str| {
+                current
+                    .iter()
+                    .find(|c| c.target == path)
+                    .map(shown)
+                    .unwrap_or_default()
+            };
+            modified = ops
+                .iter()
+                .map(|op| match op {
+                    export::PatchOp::Replace { path, .. } | export::PatchOp::Remove { path } => {
+                        (path.clone(), was(path), now_shown(path))
+                    }
+                })
+                .collect();
             let mut details: Vec<(String, String)> = ops
                 .iter()
                 .map(|op| match op {
@@ -666,7 +694,7 @@ pub async fn provision_user(
             }
         }
     };
-    finish(&run, steps, outcome).await
+    finish(&run, steps, outcome, &modified).await
 }
 
 fn failed(
@@ -743,10 +771,16 @@ async fn stop(
         target_id: String::new(),
         error: Some((code.to_string(), reason, hint.to_string())),
     };
-    finish(run, steps, outcome).await
+    finish(run, steps, outcome, &[]).await
 }
 
-async fn finish(run: &Run<'_>, steps: Vec<ProvisionStep>, o: Outcome) -> Result<ProvisionReport, DirError> {
+async fn finish(
+    run: &Run<'_>,
+    steps: Vec<ProvisionStep>,
+    o: Outcome,
+    modified: &[(String, String, String)],
+) -> Result<ProvisionReport, DirError> {
+    let modified_json = serde_json::to_string(modified).unwrap_or_else(|_| "[]".into());
     let (code, reason, action) = o.error.clone().unwrap_or_default();
     let steps_json = serde_json::to_string(&steps).unwrap_or_else(|_| "[]".into());
     store::log(
@@ -764,7 +798,7 @@ async fn finish(run: &Run<'_>, steps: Vec<ProvisionStep>, o: Outcome) -> Result<
             action: o.action,
             status: o.status,
             steps: &steps_json,
-            modified: "[]",
+            modified: &modified_json,
             error_code: &code,
             error_reason: &reason,
             error_action: &action,
