@@ -515,17 +515,9 @@ pub async fn provision_user(
                 .map(|m| exported_from(&m.exported))
                 .unwrap_or_default();
             let ops = export::diff(&previous, &current, &|t| mapping.writes(t));
-            let was = |path: &str| {
-                previous
-                    .iter()
-                    .find(|p| p.target == path)
-                    .map(shown)
-                    .unwrap_or_default()
-            };
-            let now_shown = |path: &str| {
-                current
-                    .iter()
-                    .find(|c| c.target == path)
+            let value_in = |list: &[Exported], path: &str| {
+                list.iter()
+                    .find(|e| e.target == path)
                     .map(shown)
                     .unwrap_or_default()
             };
@@ -533,7 +525,7 @@ pub async fn provision_user(
                 .iter()
                 .map(|op| match op {
                     export::PatchOp::Replace { path, .. } | export::PatchOp::Remove { path } => {
-                        (path.clone(), was(path), now_shown(path))
+                        (path.clone(), value_in(&previous, path), value_in(&current, path))
                     }
                 })
                 .collect();
