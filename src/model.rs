@@ -110,6 +110,13 @@ pub struct Overview {
     pub administrators: i64,
     pub sign_ins_24h: i64,
     pub failed_sign_ins_24h: i64,
+    /// Directory users (not deleted), deleted users, groups.
+    pub users: i64,
+    pub deleted_users: i64,
+    pub groups: i64,
+    /// Enterprise applications, and how many have provisioning On.
+    pub apps: i64,
+    pub apps_provisioning: i64,
     pub recent: Vec<AuditEntry>,
 }
 

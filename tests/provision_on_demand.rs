@@ -381,6 +381,14 @@ async fn provisioning_logs_filter_open_and_download() {
             .await
             .unwrap();
     assert_eq!(json.as_array().unwrap().len(), 3);
+    // The Overview counts the directory and the applications.
+    let o = ok(call(&x.c, &x.s, "overview", &[]).await).await;
+    assert_eq!(
+        (o["users"].as_i64(), o["groups"].as_i64(), o["apps"].as_i64()),
+        (Some(2), Some(0), Some(1)),
+        "{o}"
+    );
+    assert_eq!(o["apps_provisioning"], 0);
     let anonymous = common::client()
         .get(x.s.url("/provisioning-logs/download"))
         .send()

@@ -10,6 +10,8 @@ pub async fn get_overview() -> Result<Overview, ApiError> {
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
     let day_ago = crate::timefmt::ago(time::Duration::hours(24));
+    let (users, deleted_users, groups) = db::directory::directory_counts(&state.pool).await?;
+    let (apps, apps_provisioning) = db::apps::counts(&state.pool).await?;
     Ok(Overview {
         version: env!("CARGO_PKG_VERSION").to_string(),
         database: state.settings.database.describe(),
@@ -17,6 +19,11 @@ pub async fn get_overview() -> Result<Overview, ApiError> {
         administrators: db::console_users::count_active_admins(&state.pool).await?,
         sign_ins_24h: db::audit::count_since(&state.pool, "sign_in", "success", &day_ago).await?,
         failed_sign_ins_24h: db::audit::count_since(&state.pool, "sign_in", "failure", &day_ago).await?,
+        users,
+        deleted_users,
+        groups,
+        apps,
+        apps_provisioning,
         recent: db::audit::page(&state.pool, &AuditFilter::default(), None, None, None, 8).await?,
     })
 }

@@ -20,6 +20,16 @@ pub fn OverviewPage() -> impl IntoView {
                         view! {
                             <div class="cards">
                                 <section class="card stat">
+                                    <h2><a href="/directory/users">"Directory"</a></h2>
+                                    <p class="stat-value" data-stat="users">{o.users}</p>
+                                    <p class="muted">{format!("users · {} groups · {} deleted users", o.groups, o.deleted_users)}</p>
+                                </section>
+                                <section class="card stat">
+                                    <h2><a href="/apps">"Enterprise applications"</a></h2>
+                                    <p class="stat-value" data-stat="apps">{o.apps}</p>
+                                    <p class="muted">{format!("{} with provisioning On", o.apps_provisioning)}</p>
+                                </section>
+                                <section class="card stat">
                                     <h2>"Console users"</h2>
                                     <p class="stat-value">{o.console_users}</p>
                                     <p class="muted">{format!("{} enabled Administrator(s)", o.administrators)}</p>

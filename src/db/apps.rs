@@ -44,6 +44,16 @@ pub async fn list(pool: &Pool, q: Option<&str>) -> sqlx::Result<Vec<AppRow>> {
     Ok(rows.iter().map(app_from).collect())
 }
 
+/// How many applications there are, and how many have provisioning On.
+pub async fn counts(pool: &Pool) -> sqlx::Result<(i64, i64)> {
+    let r = sqlx::query(
+        "SELECT count(*), COALESCE(sum(CASE WHEN provisioning_status = 'on' THEN 1 ELSE 0 END), 0) FROM apps",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((r.get(0), r.get(1)))
+}
+
 pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<AppRow>> {
     Ok(sqlx::query(&format!("{APP_SELECT} WHERE a.id = $1"))
         .bind(id)
