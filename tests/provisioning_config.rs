@@ -555,6 +555,32 @@ async fn mappings_expressions_and_scoping_filters() {
         r["expression"]["value"], "\"False\"",
         "not assigned yet, so IsSoftDeleted is true: {r}"
     );
+    // Assigned only with Default Access: still not provisioned, so still soft-deleted to mappings,
+    // exactly as provision on demand sees it.
+    ok(call(
+        &c,
+        &s,
+        "apps/assign",
+        &[
+            ("csrf", &t),
+            ("app", &app),
+            ("principal", "zoe@contoso.com"),
+            ("role", "default_access"),
+        ],
+    )
+    .await)
+    .await;
+    let r = ok(send(base(&[
+        ("intent", "test"),
+        ("test_user", "zoe@contoso.com"),
+        (
+            "expression",
+            "Switch([IsSoftDeleted], , \"False\", \"True\", \"True\", \"False\")",
+        ),
+    ]))
+    .await)
+    .await;
+    assert_eq!(r["expression"]["value"], "\"False\"", "Default Access: {r}");
     let r = ok(send(base(&[
         ("intent", "test"),
         ("test_user", "zoe@contoso.com"),

@@ -118,29 +118,16 @@ mod ssr {
         expression: &str,
         upn: &str,
     ) -> Result<crate::model::ExpressionTest, ApiError> {
-        use crate::db::directory as dir;
         use crate::mapping::expr::Expression;
-        let upn = upn.trim();
-        if upn.is_empty() {
+        if upn.trim().is_empty() {
             return Err(ApiError::invalid(
                 "test_user",
                 "Choose a user to test the expression on.",
             ));
         }
-        let mut conn = state.pool.acquire().await?;
-        let user = dir::user_by_upn(&mut conn, upn).await?.ok_or_else(|| {
-            ApiError::invalid("test_user", format!("There is no user {upn} in the directory."))
-        })?;
-        let manager = match &user.manager_id {
-            Some(m) => dir::user(&mut conn, m).await?.map(|m| m.upn),
-            None => None,
-        };
-        drop(conn);
-        let assignments = crate::db::provisioning::roles_of_user(&state.pool, app, &user.id).await?;
-        let cfg = config::export(&state.pool, app).await?;
-        let in_scope = cfg.settings.scope == "all" || !assignments.is_empty();
-        let roles: Vec<(String, String)> = assignments.into_iter().filter(|(v, _)| !v.is_empty()).collect();
-        let ctx = source::UserContext::new(&user, manager, &roles, in_scope);
+        let all_users = config::export(&state.pool, app).await?.settings.scope == "all";
+        let source::SourceUser { user, ctx, .. } =
+            source::load_user(&state.pool, app, all_users, upn, "test_user").await?;
         let out = |value: String, error: Option<String>, note: &str| crate::model::ExpressionTest {
             user: user.upn.clone(),
             value,

@@ -8,7 +8,7 @@
 //! the same steps in a later change.
 
 use super::{config, source};
-use crate::db::{self, engine as store, Pool};
+use crate::db::{engine as store, Pool};
 use crate::directory::DirError;
 use crate::mapping::export::{self, Exported, Mapping, Spec};
 use crate::mapping::expr::Context;
@@ -164,23 +164,17 @@ pub async fn provision_user(
     let token = config::secret_token(pool, sealer, app)
         .await?
         .ok_or_else(|| crate::directory::invalid("secret_token", "set the Secret Token first"))?;
-    let mut conn = pool.acquire().await?;
-    let user = match db::directory::user(&mut conn, user_ref.trim()).await? {
-        Some(u) => u,
-        None => db::directory::user_by_upn(&mut conn, user_ref.trim())
-            .await?
-            .ok_or_else(|| {
-                crate::directory::invalid(
-                    "user",
-                    format!("there is no user {:?} in the directory", user_ref.trim()),
-                )
-            })?,
-    };
-    let manager = match &user.manager_id {
-        Some(m) => db::directory::user(&mut conn, m).await?,
-        None => None,
-    };
-    drop(conn);
+    let all_users = cfg.settings.scope == "all";
+    let source::SourceUser {
+        user,
+        manager,
+        assignments,
+        entitled,
+        ctx,
+        ..
+    } = source::load_user(pool, app, all_users, user_ref, "user").await?;
+    let assigned = !assignments.is_empty();
+    let in_assignment_scope = all_users || (assigned && entitled);
     let run = Run {
         pool,
         app,
@@ -214,27 +208,7 @@ pub async fn provision_user(
     };
 
     // 2. Import.
-    let assignments = db::provisioning::roles_of_user(pool, app, &user.id).await?;
-    let roles: Vec<(String, String)> = assignments
-        .iter()
-        .filter(|(v, _)| !v.is_empty())
-        .cloned()
-        .collect();
-    let app_roles = db::apps::roles(pool, app).await?;
-    let assigned = !assignments.is_empty();
-    let entitled = app_roles.is_empty()
-        || assignments
-            .iter()
-            .any(|(v, _)| app_roles.iter().any(|r| &r.value == v && r.provisioned));
-    let all_users = cfg.settings.scope == "all";
     let active_in_source = user.deleted_at.is_none() && user.account_enabled;
-    let in_assignment_scope = all_users || (assigned && entitled);
-    let ctx = source::UserContext::new(
-        &user,
-        manager.as_ref().map(|m| m.upn.clone()),
-        &roles,
-        in_assignment_scope,
-    );
     let attrs: Vec<(String, String)> = source::user_sources()
         .into_iter()
         .filter_map(|a| {

@@ -3,6 +3,8 @@
 //! user seen as an expression [`Context`].
 
 use crate::db::directory::UserRecord;
+use crate::db::{self, Pool};
+use crate::directory::DirError;
 use crate::mapping::expr::Context;
 use crate::mapping::Value;
 use crate::model::USER_ATTRS;
@@ -111,4 +113,63 @@ impl Context for UserContext {
         use rand::RngCore;
         rand::rngs::OsRng.fill_bytes(buf);
     }
+}
+
+/// A directory user read for one application: the record, its manager, its assignments and
+/// what they mean for scope, and the expression context mappings evaluate against. Provision on
+/// demand and the expression tester read users the same way, so `IsSoftDeleted` means the same
+/// in both.
+pub struct SourceUser {
+    pub user: UserRecord,
+    pub manager: Option<UserRecord>,
+    /// (role value, display name) of each assignment, direct or through a group; the value is
+    /// empty when the application has no roles.
+    pub assignments: Vec<(String, String)>,
+    /// Assigned with a role that is provisioned (Default Access is not).
+    pub entitled: bool,
+    pub ctx: UserContext,
+}
+
+/// Reads a user by object id or userPrincipalName for application `app`; a user that does not
+/// exist is an error on the field `field`.
+pub async fn load_user(
+    pool: &Pool,
+    app: &str,
+    all_users: bool,
+    user_ref: &str,
+    field: &str,
+) -> Result<SourceUser, DirError> {
+    let r = user_ref.trim();
+    let mut conn = pool.acquire().await?;
+    let user = match db::directory::user(&mut conn, r).await? {
+        Some(u) => u,
+        None => db::directory::user_by_upn(&mut conn, r).await?.ok_or_else(|| {
+            crate::directory::invalid(field, format!("there is no user {r:?} in the directory"))
+        })?,
+    };
+    let manager = match &user.manager_id {
+        Some(m) => db::directory::user(&mut conn, m).await?,
+        None => None,
+    };
+    drop(conn);
+    let assignments = db::provisioning::roles_of_user(pool, app, &user.id).await?;
+    let app_roles = db::apps::roles(pool, app).await?;
+    let entitled = app_roles.is_empty()
+        || assignments
+            .iter()
+            .any(|(v, _)| app_roles.iter().any(|r| &r.value == v && r.provisioned));
+    let roles: Vec<(String, String)> = assignments
+        .iter()
+        .filter(|(v, _)| !v.is_empty())
+        .cloned()
+        .collect();
+    let in_scope = all_users || (!assignments.is_empty() && entitled);
+    let ctx = UserContext::new(&user, manager.as_ref().map(|m| m.upn.clone()), &roles, in_scope);
+    Ok(SourceUser {
+        user,
+        manager,
+        assignments,
+        entitled,
+        ctx,
+    })
 }

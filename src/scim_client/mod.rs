@@ -10,28 +10,8 @@ use std::time::Duration;
 const SCIM_JSON: &str = "application/scim+json";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-/// The resource type at the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    User,
-    Group,
-}
-
-impl Kind {
-    fn endpoint(self) -> &'static str {
-        match self {
-            Kind::User => "Users",
-            Kind::Group => "Groups",
-        }
-    }
-
-    fn schema(self) -> &'static str {
-        match self {
-            Kind::User => "urn:ietf:params:scim:schemas:core:2.0:User",
-            Kind::Group => "urn:ietf:params:scim:schemas:core:2.0:Group",
-        }
-    }
-}
+/// The resource type at the target: the SCIM protocol crate's.
+pub use provisio_scim::schema::Kind;
 
 /// How often and how patiently a request is retried.
 #[derive(Debug, Clone)]
@@ -393,7 +373,7 @@ impl Target {
 
 fn with_schemas(kind: Kind, doc: &serde_json::Map<String, Value>) -> Value {
     let mut body = serde_json::Map::new();
-    let mut schemas = vec![Value::String(kind.schema().to_string())];
+    let mut schemas = vec![Value::String(kind.core_urn().to_string())];
     for k in doc.keys().filter(|k| k.starts_with("urn:")) {
         schemas.push(Value::String(k.clone()));
     }
