@@ -326,51 +326,40 @@ pub fn normalize_attribute(object: &str, a: &mut AttributeMapping) -> Result<(),
 
 /// What changed between two normalised configurations, in words for the audit log and the CLI.
 pub fn describe_changes(old: &ProvisioningConfig, new: &ProvisioningConfig) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut field = |name: &str, a: String, b: String| {
-        if a != b {
-            out.push(format!("{name}: {a:?} -> {b:?}"));
-        }
+    // The settings compared as text, one (label, value) per field.
+    let scalars = |c: &ProvisioningConfig| {
+        let s = &c.settings;
+        [
+            ("Provisioning Mode", c.mode.clone()),
+            ("Tenant URL", c.tenant_url.clone()),
+            ("Notification Email", c.notification_email.clone()),
+            (
+                "Send an email notification when a failure occurs",
+                c.notify_on_failure.to_string(),
+            ),
+            ("Scope", s.scope.clone()),
+            ("Provisioning Status", s.provisioning_status.clone()),
+            (
+                "Prevent accidental deletions",
+                s.prevent_accidental_deletions.to_string(),
+            ),
+            ("Accidental deletion threshold", s.deletion_threshold.to_string()),
+            (
+                "Skip out-of-scope deletions",
+                s.skip_out_of_scope_deletions.to_string(),
+            ),
+            (
+                "Reconciliation interval (minutes)",
+                s.reconciliation_interval_minutes.to_string(),
+            ),
+        ]
     };
-    field("Provisioning Mode", old.mode.clone(), new.mode.clone());
-    field("Tenant URL", old.tenant_url.clone(), new.tenant_url.clone());
-    field(
-        "Notification Email",
-        old.notification_email.clone(),
-        new.notification_email.clone(),
-    );
-    field(
-        "Send an email notification when a failure occurs",
-        old.notify_on_failure.to_string(),
-        new.notify_on_failure.to_string(),
-    );
-    let (a, b) = (&old.settings, &new.settings);
-    field("Scope", a.scope.clone(), b.scope.clone());
-    field(
-        "Provisioning Status",
-        a.provisioning_status.clone(),
-        b.provisioning_status.clone(),
-    );
-    field(
-        "Prevent accidental deletions",
-        a.prevent_accidental_deletions.to_string(),
-        b.prevent_accidental_deletions.to_string(),
-    );
-    field(
-        "Accidental deletion threshold",
-        a.deletion_threshold.to_string(),
-        b.deletion_threshold.to_string(),
-    );
-    field(
-        "Skip out-of-scope deletions",
-        a.skip_out_of_scope_deletions.to_string(),
-        b.skip_out_of_scope_deletions.to_string(),
-    );
-    field(
-        "Reconciliation interval (minutes)",
-        a.reconciliation_interval_minutes.to_string(),
-        b.reconciliation_interval_minutes.to_string(),
-    );
+    let mut out: Vec<String> = scalars(old)
+        .into_iter()
+        .zip(scalars(new))
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((name, a), (_, b))| format!("{name}: {a:?} -> {b:?}"))
+        .collect();
     for (om, nm) in old.mappings.iter().zip(&new.mappings) {
         let label = object_label(&nm.object);
         let mut field = |name: &str, a: bool, b: bool| {
