@@ -487,13 +487,13 @@ async fn gate(req: Request, next: Next) -> Response {
             // sees it and no later request does.
             use crate::api::{access, provisioning as prov};
             if path.ends_with("/api-keys") {
-                take_flash(&s, access::NEW_KEY, &mut req, access::FlashedKey).await;
+                take_flash::<crate::model::NewApiKey>(&s, access::NEW_KEY, &mut req).await;
             }
             if path.contains("/provision-on-demand") {
-                take_flash(&s, prov::ON_DEMAND, &mut req, prov::FlashedReport).await;
+                take_flash::<crate::model::ProvisionReport>(&s, prov::ON_DEMAND, &mut req).await;
             }
             if path.contains("/provisioning") {
-                take_flash(&s, prov::OUTCOME, &mut req, prov::FlashedOutcome).await;
+                take_flash::<prov::SaveOutcome>(&s, prov::OUTCOME, &mut req).await;
             }
         }
     }
@@ -505,18 +505,13 @@ async fn gate(req: Request, next: Next) -> Response {
 }
 
 /// Moves a value a form post left in the session into this request's extensions.
-async fn take_flash<T, E>(
-    s: &tower_sessions::Session,
-    key: &str,
-    req: &mut Request,
-    wrap: impl FnOnce(T) -> E,
-) where
-    T: serde::de::DeserializeOwned,
-    E: Clone + Send + Sync + 'static,
+async fn take_flash<T>(s: &tower_sessions::Session, key: &str, req: &mut Request)
+where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
 {
     match s.remove::<T>(key).await {
         Ok(Some(v)) => {
-            req.extensions_mut().insert(wrap(v));
+            req.extensions_mut().insert(crate::api::guard::Flashed(v));
         }
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "could not read the session"),

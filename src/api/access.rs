@@ -145,15 +145,9 @@ pub async fn list_api_keys(account: String) -> Result<Vec<ApiKeyInfo>, ApiError>
     Ok(store::keys(&state.pool, &account).await?)
 }
 
-/// Session key holding a new API key between a form post without JavaScript and the page it
-/// redirects to; the console's gate middleware moves it into that page request's [`FlashedKey`].
+/// Session key of a new API key created by a form post without JavaScript (see `guard::flash`).
 #[cfg(feature = "ssr")]
 pub const NEW_KEY: &str = "new_api_key";
-
-/// The new API key for the page request that shows it.
-#[cfg(feature = "ssr")]
-#[derive(Clone)]
-pub struct FlashedKey(pub NewApiKey);
 
 #[server(endpoint = "access/create_api_key")]
 pub async fn create_api_key(
@@ -181,9 +175,7 @@ pub async fn create_api_key(
     };
     // A plain form post (no JavaScript) gets a redirect and would lose the result: keep the key
     // in the session for the one page view that shows it.
-    if !guard::wants_json() {
-        guard::session()?.insert(NEW_KEY, created.clone()).await?;
-    }
+    guard::flash(NEW_KEY, &created).await?;
     Ok(created)
 }
 
@@ -192,7 +184,7 @@ pub async fn create_api_key(
 pub async fn take_new_api_key() -> Result<Option<NewApiKey>, ApiError> {
     use ssr::*;
     guard::require(Role::Administrator)?;
-    Ok(guard::flashed_key())
+    Ok(guard::flashed::<NewApiKey>())
 }
 
 #[server(endpoint = "access/revoke_api_key")]

@@ -74,18 +74,23 @@ pub async fn admin_change(submitted_csrf: &str) -> Result<CurrentUser, ApiError>
     Ok(user)
 }
 
-/// A value the console's gate middleware put into this page request (a flashed outcome).
-pub fn parts_extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
-    parts().ok()?.extensions.get::<T>().cloned()
+/// A value a form post without JavaScript left for the page its redirect shows: the console's
+/// gate middleware moves it from the session into that one page request.
+#[derive(Clone)]
+pub struct Flashed<T>(pub T);
+
+/// Keeps what a plain form post produced (a new API key, a Test Connection result) for the page
+/// its redirect shows; the hydrated console gets it in the answer instead.
+pub async fn flash<T: serde::Serialize + Send + Sync>(key: &str, value: &T) -> Result<(), ApiError> {
+    if !wants_json() {
+        session()?.insert(key, value).await?;
+    }
+    Ok(())
 }
 
-/// The API key a plain form post just created, when this is the page request that shows it.
-pub fn flashed_key() -> Option<crate::model::NewApiKey> {
-    parts()
-        .ok()?
-        .extensions
-        .get::<super::access::FlashedKey>()
-        .map(|k| k.0.clone())
+/// The value flashed for this page request, if any.
+pub fn flashed<T: Clone + Send + Sync + 'static>() -> Option<T> {
+    parts().ok()?.extensions.get::<Flashed<T>>().map(|f| f.0.clone())
 }
 
 /// Did the hydrated console call (it asks for JSON), rather than a plain form post?

@@ -19,15 +19,10 @@ pub struct SaveOutcome {
     pub expression: Option<ExpressionTest>,
 }
 
-/// Session key holding the outcome of a plain form post (no JavaScript) for the page its redirect
-/// shows; the console's gate middleware moves it into that request's [`FlashedOutcome`].
+/// Session key of the outcome of a provisioning form posted without JavaScript (see
+/// `guard::flash`).
 #[cfg(feature = "ssr")]
 pub const OUTCOME: &str = "provisioning_outcome";
-
-/// The outcome of the last plain form post, for the one page view that shows it.
-#[cfg(feature = "ssr")]
-#[derive(Clone)]
-pub struct FlashedOutcome(pub SaveOutcome);
 
 /// The outcome of the last plain form post of a provisioning form (Test Connection's result, the
 /// expression tester's, "Saved"), for the page view that follows its redirect.
@@ -35,7 +30,7 @@ pub struct FlashedOutcome(pub SaveOutcome);
 pub async fn take_provisioning_outcome() -> Result<Option<SaveOutcome>, ApiError> {
     use ssr::*;
     guard::require(Role::Viewer)?;
-    Ok(guard::parts_extension::<FlashedOutcome>().map(|f| f.0))
+    Ok(guard::flashed::<SaveOutcome>())
 }
 
 /// The note shown wherever mappings or scoping filters are edited.
@@ -84,15 +79,6 @@ mod ssr {
             }
             other => other.into(),
         }
-    }
-
-    /// A plain form post is answered with a redirect, which would lose the outcome: keep it in
-    /// the session for the page view that follows.
-    pub async fn flash(outcome: &super::SaveOutcome) -> Result<(), ApiError> {
-        if !guard::wants_json() {
-            guard::session()?.insert(super::OUTCOME, outcome.clone()).await?;
-        }
-        Ok(())
     }
 
     pub fn saved(changes: &[String], mappings: bool) -> String {
@@ -251,7 +237,7 @@ pub async fn save_provisioning(
             connection: Some(result),
             expression: None,
         };
-        flash(&outcome).await?;
+        guard::flash(OUTCOME, &outcome).await?;
         return Ok(outcome);
     }
     let threshold = number("deletion_threshold", &deletion_threshold, "The threshold")?;
@@ -291,7 +277,7 @@ pub async fn save_provisioning(
         connection: None,
         expression: None,
     };
-    flash(&outcome).await?;
+    guard::flash(OUTCOME, &outcome).await?;
     Ok(outcome)
 }
 
@@ -359,7 +345,7 @@ pub async fn save_attribute(
             connection: None,
             expression: Some(test),
         };
-        flash(&outcome).await?;
+        guard::flash(OUTCOME, &outcome).await?;
         return Ok(outcome);
     }
     let me = guard::admin_change(&csrf).await?;
@@ -579,20 +565,16 @@ pub async fn delete_scoping_clause(
     Ok(saved(&changes, true))
 }
 
-/// Session key of the last provision-on-demand report of a plain form post (see [`OUTCOME`]).
+/// Session key of a provision-on-demand report posted without JavaScript (see `guard::flash`).
 #[cfg(feature = "ssr")]
 pub const ON_DEMAND: &str = "provisioning_on_demand";
-
-#[cfg(feature = "ssr")]
-#[derive(Clone)]
-pub struct FlashedReport(pub ProvisionReport);
 
 /// The report of the last plain form post of provision on demand, for the page view after it.
 #[server(endpoint = "provisioning/on_demand_flashed")]
 pub async fn take_on_demand_report() -> Result<Option<ProvisionReport>, ApiError> {
     use ssr::*;
     guard::require(Role::Viewer)?;
-    Ok(guard::parts_extension::<FlashedReport>().map(|f| f.0))
+    Ok(guard::flashed::<ProvisionReport>())
 }
 
 /// Provision on demand: one user through the whole pipeline now, with each step's details.
@@ -627,8 +609,6 @@ pub async fn provision_on_demand(
         &format!("{}: {} {}", report.display_name, report.action, report.status),
     )
     .await;
-    if !guard::wants_json() {
-        guard::session()?.insert(ON_DEMAND, report.clone()).await?;
-    }
+    guard::flash(ON_DEMAND, &report).await?;
     Ok(report)
 }

@@ -107,14 +107,15 @@ fn successes<T: Clone + Send + Sync + 'static>(
     n
 }
 
-type Flashed = Resource<Result<Option<SaveOutcome>, ApiError>>;
-
-/// The action's result, or before the first submission on this page the outcome a plain form
-/// post (without JavaScript) flashed for it.
-fn with_flashed(
-    value: Signal<Option<Result<SaveOutcome, ApiError>>>,
-    flashed: Flashed,
-) -> Signal<Option<Result<SaveOutcome, ApiError>>> {
+/// The action's result, or before the first submission on this page what a plain form post
+/// (without JavaScript) flashed for it.
+fn with_flashed<T>(
+    value: Signal<Option<Result<T, ApiError>>>,
+    flashed: Resource<Result<Option<T>, ApiError>>,
+) -> Signal<Option<Result<T, ApiError>>>
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+{
     Signal::derive(move || {
         value
             .get()
@@ -814,11 +815,7 @@ pub fn OnDemandPage() -> impl IntoView {
     let ctx = expect_context::<AppCtx>();
     let run = ServerAction::<ProvisionOnDemand>::new();
     let flashed = Resource::new(|| (), |_| take_on_demand_report());
-    let result = Signal::derive(move || {
-        run.value()
-            .get()
-            .or_else(|| flashed.get().and_then(|r| r.ok()).flatten().map(Ok))
-    });
+    let result = with_flashed(Signal::derive(move || run.value().get()), flashed);
     let admin = super::use_session().is_admin();
     view! {
         <h2>"Provision on demand"</h2>
