@@ -247,6 +247,20 @@ pub struct ServeArgs {
     /// Directory holding the compiled browser assets (`pkg/`); cargo-leptos sets LEPTOS_SITE_ROOT.
     #[arg(long, env = "PROVISIO_SITE_ROOT")]
     pub site_root: Option<PathBuf>,
+    /// Provisioning jobs that run cycles at the same time (the others wait their turn).
+    #[arg(long, env = "PROVISIO_PROVISIONING_JOBS", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub provisioning_jobs: u32,
+    /// Requests each provisioning job keeps in flight to its application.
+    #[arg(long, env = "PROVISIO_PROVISIONING_CONCURRENCY", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub provisioning_concurrency: u32,
+    /// The escrow base period in seconds: failed objects are retried this long after the first
+    /// failure, then at 2x, 4x and every 4x (Entra: 6 h, 12 h, 24 h, then daily for 28 days);
+    /// a quarantined job retries every 4x. Shorten it only for tests.
+    #[arg(long, env = "PROVISIO_ESCROW_BASE_SECONDS", default_value_t = 21_600,
+          value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub escrow_base_seconds: u64,
 }
 
 impl Default for ServeArgs {

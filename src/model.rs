@@ -816,3 +816,78 @@ pub struct ProvisionLogPage {
     pub rows: Vec<ProvisionLogRow>,
     pub older: Option<String>,
 }
+
+/// A cycle's counts (Entra's task execution statistics).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CycleCounts {
+    /// Objects to evaluate: the progress denominator.
+    pub total: i64,
+    pub processed: i64,
+    pub imported: i64,
+    /// In scope.
+    pub entitled: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub disabled: i64,
+    pub deleted: i64,
+    pub skipped: i64,
+    /// Failed, into escrow.
+    pub failed: i64,
+    /// Deletions held by accidental-deletion prevention.
+    pub staged: i64,
+}
+
+impl CycleCounts {
+    /// Objects exported to the target.
+    pub fn exported(&self) -> i64 {
+        self.created + self.updated + self.disabled + self.deleted
+    }
+}
+
+/// One provisioning cycle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CycleInfo {
+    /// The activity id.
+    pub id: String,
+    /// "initial" or "incremental".
+    pub kind: String,
+    pub began_at: String,
+    pub ended_at: Option<String>,
+    /// Running, Succeeded, EntryLevelErrors or Failed.
+    pub state: String,
+    pub duration_ms: Option<i64>,
+    /// 0-100.
+    pub percent: u8,
+    pub counts: CycleCounts,
+    pub error: String,
+}
+
+/// Synchronization details of an application's provisioning job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncDetails {
+    pub app_id: String,
+    pub app_name: String,
+    /// Provisioning Status On (and mode Automatic).
+    pub on: bool,
+    /// Empty until the job first runs.
+    pub job_id: String,
+    /// NotRun, Active, Paused, Quarantine or Disabled.
+    pub state: String,
+    pub quarantine_reason: String,
+    pub quarantine_since: Option<String>,
+    pub next_attempt: Option<String>,
+    /// The latest cycle: running, or the last completed.
+    pub current: Option<CycleInfo>,
+    /// The last completed cycle.
+    pub last_completed: Option<CycleInfo>,
+    /// Newest first.
+    pub history: Vec<CycleInfo>,
+    pub users_managed: i64,
+    pub groups_managed: i64,
+    /// Every cycle's counts added up: statistics to date.
+    pub totals: CycleCounts,
+    /// Objects waiting in escrow for a retry.
+    pub escrowed: i64,
+    /// The next initial cycle is pending (new job, restart, configuration change).
+    pub initial_pending: bool,
+}

@@ -51,6 +51,8 @@ pub struct AppState {
     pub sealer: Arc<crate::secrets::Sealer>,
     /// The HTTP client for applications' SCIM endpoints (keep-alive, bounded timeouts).
     pub outbound: reqwest::Client,
+    /// Runs provisioning jobs.
+    pub scheduler: Arc<crate::provisioning::worker::Scheduler>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -178,6 +180,18 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         started: Instant::now(),
         outbound_timeout,
     });
+    let sealer = Arc::new(sealer);
+    let outbound = crate::provisioning::connection::client(outbound_timeout);
+    let scheduler = crate::provisioning::worker::Scheduler::new(
+        pool.clone(),
+        sealer.clone(),
+        outbound.clone(),
+        crate::provisioning::cycle::Tuning {
+            concurrency: args.provisioning_concurrency as usize,
+            escrow_base: time::Duration::seconds(args.escrow_base_seconds as i64),
+        },
+        args.provisioning_jobs as usize,
+    );
     let state = AppState {
         pool,
         settings,
@@ -186,12 +200,14 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         scim: Arc::default(),
         scim_last_used: Arc::default(),
         imports: Arc::default(),
-        sealer: Arc::new(sealer),
-        outbound: crate::provisioning::connection::client(outbound_timeout),
+        sealer,
+        outbound,
+        scheduler: scheduler.clone(),
     };
     let app = router(state.clone()).await?;
     tokio::spawn(purge_deleted_users(state.pool.clone()));
     tokio::spawn(prune_provisioning_log(state.pool.clone()));
+    tokio::spawn(scheduler.run());
 
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {

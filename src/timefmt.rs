@@ -14,6 +14,13 @@ pub fn format(t: OffsetDateTime) -> String {
         .expect("a UTC timestamp always formats")
 }
 
+/// Reads back what [`format`] stored.
+pub fn parse(s: &str) -> Option<OffsetDateTime> {
+    time::PrimitiveDateTime::parse(s, STORED)
+        .ok()
+        .map(|t| t.assume_utc())
+}
+
 pub fn now() -> String {
     format(OffsetDateTime::now_utc())
 }

@@ -612,3 +612,44 @@ pub async fn provision_on_demand(
     guard::flash(ON_DEMAND, &report).await?;
     Ok(report)
 }
+
+/// Synchronization details: the job, its current cycle with progress, statistics and history.
+#[server(endpoint = "provisioning/status")]
+pub async fn sync_details(app: String) -> Result<crate::model::SyncDetails, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    guard::require(Role::Viewer)?;
+    Ok(crate::provisioning::status::details(&state.pool, &app).await?)
+}
+
+/// Restart provisioning: a new initial cycle; `reset` takes Graph's resetScope names, comma
+/// separated (Watermark, Escrows, QuarantineState, Full, ForceDeletes; none = the first three).
+/// "Allow deletes" is a restart with ForceDeletes.
+#[server(endpoint = "provisioning/restart")]
+pub async fn restart_provisioning(
+    csrf: String,
+    app: String,
+    #[server(default)] reset: String,
+) -> Result<String, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let options = crate::provisioning::status::parse_reset(&[reset])?;
+    crate::provisioning::status::restart(&state.pool, &app, &options, &guard::actor(&me)).await?;
+    state.scheduler.wake();
+    let message = if options.force_deletes {
+        "Deletes allowed: the held deletions run in the next cycle."
+    } else {
+        "Provisioning restarted: the next cycle is an initial cycle."
+    };
+    guard::flash(
+        OUTCOME,
+        &SaveOutcome {
+            message: message.into(),
+            connection: None,
+            expression: None,
+        },
+    )
+    .await?;
+    Ok(message.into())
+}

@@ -25,7 +25,8 @@ pub struct UserRecord {
 const USER_COLS: &str =
     "id, upn, display_name, mail, manager_id, account_enabled, attrs, created_at, updated_at, deleted_at";
 
-fn user_from(r: &sqlx::sqlite::SqliteRow) -> UserRecord {
+/// A user from a row with the columns of `USER_COLS` (by name).
+pub fn user_from(r: &sqlx::sqlite::SqliteRow) -> UserRecord {
     UserRecord {
         id: r.get("id"),
         upn: r.get("upn"),

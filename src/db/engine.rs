@@ -46,7 +46,7 @@ pub struct Remembered<'a> {
 }
 
 /// Records what the target now holds for an object.
-pub async fn remember(pool: &Pool, r: &Remembered<'_>) -> sqlx::Result<()> {
+pub async fn remember(db: impl sqlx::SqliteExecutor<'_>, r: &Remembered<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO prov_objects (app_id, object_type, source_id, target_id, exported, state, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -60,7 +60,7 @@ pub async fn remember(pool: &Pool, r: &Remembered<'_>) -> sqlx::Result<()> {
     .bind(r.exported)
     .bind(r.state)
     .bind(r.now)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }
@@ -84,7 +84,7 @@ pub struct LogEntry<'a> {
     pub error_action: &'a str,
 }
 
-pub async fn log(pool: &Pool, e: &LogEntry<'_>) -> sqlx::Result<()> {
+pub async fn log(db: impl sqlx::SqliteExecutor<'_>, e: &LogEntry<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO prov_log (id, app_id, cycle_id, at, duration_ms, object_type, source_id, display_name, target_id,
              action, status, steps, modified, error_code, error_reason, error_action)
@@ -106,7 +106,7 @@ pub async fn log(pool: &Pool, e: &LogEntry<'_>) -> sqlx::Result<()> {
     .bind(e.error_code)
     .bind(e.error_reason)
     .bind(e.error_action)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod console_users;
 pub mod directory;
 pub mod engine;
+pub mod jobs;
 pub mod provisioning;
 pub mod scim_accounts;
 pub mod scim_resources;

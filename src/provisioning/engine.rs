@@ -20,9 +20,10 @@ use crate::secrets::Sealer;
 use serde_json::{json, Value as Json};
 use std::time::Instant;
 
-const ENTERPRISE_MANAGER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
+pub(super) const ENTERPRISE_MANAGER: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
 
-fn step(
+pub(super) fn step(
     name: &str,
     status: &str,
     description: impl Into<String>,
@@ -37,7 +38,7 @@ fn step(
 }
 
 /// SCIM booleans that expressions produce as text ("True"/"False", Entra's Switch idiom).
-fn coerce(target: &str, v: Json) -> Json {
+pub(super) fn coerce(target: &str, v: Json) -> Json {
     let boolean = target.eq_ignore_ascii_case("active") || target.to_ascii_lowercase().ends_with(".primary");
     match (&v, boolean) {
         (Json::String(s), true) if s.eq_ignore_ascii_case("true") => Json::Bool(true),
@@ -46,7 +47,7 @@ fn coerce(target: &str, v: Json) -> Json {
     }
 }
 
-fn specs(c: &ProvisioningConfig, object: &str) -> Vec<Spec> {
+pub(super) fn specs(c: &ProvisioningConfig, object: &str) -> Vec<Spec> {
     c.mappings
         .iter()
         .find(|m| m.object == object)
@@ -66,7 +67,7 @@ fn specs(c: &ProvisioningConfig, object: &str) -> Vec<Spec> {
         .unwrap_or_default()
 }
 
-fn filters(c: &ProvisioningConfig, object: &str) -> Vec<scoping::Filter> {
+pub(super) fn filters(c: &ProvisioningConfig, object: &str) -> Vec<scoping::Filter> {
     c.mappings
         .iter()
         .find(|m| m.object == object)
@@ -92,7 +93,7 @@ fn filters(c: &ProvisioningConfig, object: &str) -> Vec<scoping::Filter> {
         .unwrap_or_default()
 }
 
-fn shown(e: &Exported) -> String {
+pub(super) fn shown(e: &Exported) -> String {
     if e.redacted {
         "[Redact]".into()
     } else {
@@ -100,7 +101,7 @@ fn shown(e: &Exported) -> String {
     }
 }
 
-fn exported_json(list: &[Exported]) -> String {
+pub(super) fn exported_json(list: &[Exported]) -> String {
     Json::Array(
         list.iter()
             .map(|e| json!({"target": e.target, "value": e.value.to_json(), "redacted": e.redacted}))
@@ -110,7 +111,7 @@ fn exported_json(list: &[Exported]) -> String {
 }
 
 /// Reads back what `exported_json` stored.
-fn exported_from(text: &str) -> Vec<Exported> {
+pub(super) fn exported_from(text: &str) -> Vec<Exported> {
     let list: Vec<Json> = serde_json::from_str(text).unwrap_or_default();
     list.into_iter()
         .filter_map(|e| {

@@ -97,21 +97,68 @@ impl UserContext {
     }
 }
 
-impl Context for UserContext {
-    fn attribute(&self, name: &str) -> Value {
-        self.attrs
-            .get(&name.to_lowercase())
-            .cloned()
-            .unwrap_or(Value::Null)
-    }
+/// Attributes by lower-cased name: what both contexts are.
+fn lookup(attrs: &BTreeMap<String, Value>, name: &str) -> Value {
+    attrs.get(&name.to_lowercase()).cloned().unwrap_or(Value::Null)
+}
 
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-    }
+fn random(buf: &mut [u8]) {
+    use rand::RngCore;
+    rand::rngs::OsRng.fill_bytes(buf);
+}
 
-    fn fill_random(&self, buf: &mut [u8]) {
-        use rand::RngCore;
-        rand::rngs::OsRng.fill_bytes(buf);
+macro_rules! attribute_context {
+    ($t:ty) => {
+        impl Context for $t {
+            fn attribute(&self, name: &str) -> Value {
+                lookup(&self.attrs, name)
+            }
+
+            fn now(&self) -> OffsetDateTime {
+                OffsetDateTime::now_utc()
+            }
+
+            fn fill_random(&self, buf: &mut [u8]) {
+                random(buf)
+            }
+        }
+    };
+}
+
+attribute_context!(UserContext);
+attribute_context!(GroupContext);
+
+/// A directory group as the expression language sees it; `members` are the target ids of its
+/// direct user members that are provisioned (groups reference users by their target ids).
+pub struct GroupContext {
+    attrs: BTreeMap<String, Value>,
+}
+
+impl GroupContext {
+    pub fn new(
+        id: &str,
+        display_name: &str,
+        description: &str,
+        mail_nickname: &str,
+        members: Vec<String>,
+    ) -> Self {
+        let mut attrs = BTreeMap::new();
+        attrs.insert("objectid".to_string(), Value::str(id));
+        attrs.insert("displayname".to_string(), Value::str(display_name));
+        if !description.is_empty() {
+            attrs.insert("description".to_string(), Value::str(description));
+        }
+        if !mail_nickname.is_empty() {
+            attrs.insert("mailnickname".to_string(), Value::str(mail_nickname));
+        }
+        attrs.insert("issoftdeleted".to_string(), Value::Bool(false));
+        if !members.is_empty() {
+            attrs.insert(
+                "members".to_string(),
+                Value::Multi(members.into_iter().map(Value::Str).collect()),
+            );
+        }
+        GroupContext { attrs }
     }
 }
 

@@ -2,6 +2,8 @@
 //! it over HTTP like a browser or script would.
 #![allow(dead_code)]
 
+pub mod apps;
+
 use reqwest::header::{ACCEPT, REFERER};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;

@@ -1,0 +1,827 @@
+//! Provisioning jobs, cycles and escrows, and the bulk reads a cycle makes: the directory in
+//! pages, an application's assignments and the connector data store.
+
+use super::directory::UserRecord;
+use super::engine::{LogEntry, Remembered};
+use super::Pool;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Default)]
+pub struct JobRow {
+    pub app_id: String,
+    pub job_id: String,
+    pub state: String,
+    pub watermark: Option<i64>,
+    pub quarantine_reason: String,
+    pub quarantine_since: Option<String>,
+    pub next_attempt: Option<String>,
+    pub force_deletes: bool,
+    pub initial_requested: bool,
+    pub last_notified_reason: String,
+}
+
+fn job_from(r: &sqlx::sqlite::SqliteRow) -> JobRow {
+    JobRow {
+        app_id: r.get("app_id"),
+        job_id: r.get("job_id"),
+        state: r.get("state"),
+        watermark: r.get("watermark"),
+        quarantine_reason: r.get("quarantine_reason"),
+        quarantine_since: r.get("quarantine_since"),
+        next_attempt: r.get("next_attempt"),
+        force_deletes: r.get::<i64, _>("force_deletes") != 0,
+        initial_requested: r.get::<i64, _>("initial_requested") != 0,
+        last_notified_reason: r.get("last_notified_reason"),
+    }
+}
+
+pub async fn job(pool: &Pool, app: &str) -> sqlx::Result<Option<JobRow>> {
+    Ok(sqlx::query("SELECT * FROM prov_jobs WHERE app_id = $1")
+        .bind(app)
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(job_from))
+}
+
+/// The job of `app`, created (needing an initial cycle) when it has none yet.
+pub async fn ensure_job(pool: &Pool, app: &str, job_id: &str, now: &str) -> sqlx::Result<JobRow> {
+    sqlx::query(
+        "INSERT INTO prov_jobs (app_id, job_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (app_id) DO NOTHING",
+    )
+    .bind(app)
+    .bind(job_id)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(job(pool, app).await?.unwrap_or_default())
+}
+
+/// Every application with what decides when its job runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub app_id: String,
+    /// Provisioning Status On in Automatic mode.
+    pub on: bool,
+    /// config_version > initial_cycle_version: mappings or scoping changed.
+    pub config_ahead: bool,
+    pub interval_minutes: i64,
+    /// The job's state; empty when it never ran.
+    pub state: String,
+    pub watermark: Option<i64>,
+    pub initial_requested: bool,
+    pub next_attempt: Option<String>,
+    /// The earliest escrow retry due.
+    pub next_escrow: Option<String>,
+}
+
+pub async fn schedules(pool: &Pool) -> sqlx::Result<Vec<Schedule>> {
+    let rows = sqlx::query(
+        "SELECT a.id, a.provisioning_status = 'on' AND p.mode = 'automatic',
+                p.config_version > p.initial_cycle_version, p.interval_minutes,
+                COALESCE(j.state, ''), j.watermark, COALESCE(j.initial_requested, 1), j.next_attempt,
+                (SELECT min(e.next_at) FROM prov_escrows e WHERE e.app_id = a.id)
+         FROM apps a JOIN app_provisioning p ON p.app_id = a.id
+         LEFT JOIN prov_jobs j ON j.app_id = a.id ORDER BY a.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Schedule {
+            app_id: r.get(0),
+            on: r.get::<i64, _>(1) != 0,
+            config_ahead: r.get::<i64, _>(2) != 0,
+            interval_minutes: r.get(3),
+            state: r.get(4),
+            watermark: r.get(5),
+            initial_requested: r.get::<i64, _>(6) != 0,
+            next_attempt: r.get(7),
+            next_escrow: r.get(8),
+        })
+        .collect())
+}
+
+/// The configuration version an initial cycle starting now evaluates.
+pub async fn config_version(pool: &Pool, app: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT config_version FROM app_provisioning WHERE app_id = $1")
+        .bind(app)
+        .fetch_one(pool)
+        .await
+}
+
+pub async fn set_state(pool: &Pool, app: &str, state: &str, now: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE prov_jobs SET state = $2, updated_at = $3 WHERE app_id = $1")
+        .bind(app)
+        .bind(state)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Ends a cycle's effect on the job: the new watermark (and, after an initial cycle, the
+/// configuration version it evaluated), in one transaction with the cycle's end.
+pub async fn complete_cycle(
+    pool: &Pool,
+    app: &str,
+    watermark: i64,
+    initial_of_version: Option<i64>,
+    now: &str,
+) -> sqlx::Result<()> {
+    let mut tx = pool.begin_with(super::BEGIN_WRITE).await?;
+    sqlx::query("UPDATE prov_jobs SET watermark = $2, updated_at = $3 WHERE app_id = $1")
+        .bind(app)
+        .bind(watermark)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(v) = initial_of_version {
+        sqlx::query("UPDATE prov_jobs SET initial_requested = 0, force_deletes = 0 WHERE app_id = $1")
+            .bind(app)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE app_provisioning SET initial_cycle_version = max(initial_cycle_version, $2) WHERE app_id = $1",
+        )
+        .bind(app)
+        .bind(v)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+pub async fn quarantine(
+    pool: &Pool,
+    app: &str,
+    reason: &str,
+    next_attempt: &str,
+    now: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE prov_jobs SET state = 'Quarantine', quarantine_reason = $2,
+             quarantine_since = COALESCE(quarantine_since, $4), next_attempt = $3, updated_at = $4
+         WHERE app_id = $1",
+    )
+    .bind(app)
+    .bind(reason)
+    .bind(next_attempt)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn leave_quarantine(pool: &Pool, app: &str, now: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE prov_jobs SET state = 'Active', quarantine_reason = '', quarantine_since = NULL,
+             next_attempt = NULL, last_notified_reason = '', updated_at = $2
+         WHERE app_id = $1",
+    )
+    .bind(app)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records that the quarantine email for `reason` was queued, so it is sent once per reason.
+pub async fn set_notified(pool: &Pool, app: &str, reason: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE prov_jobs SET last_notified_reason = $2 WHERE app_id = $1")
+        .bind(app)
+        .bind(reason)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Restart provisioning with Graph's resetScope options.
+pub struct Reset {
+    pub watermark: bool,
+    pub escrows: bool,
+    pub quarantine: bool,
+    /// Forget the links to target objects (the connector data store).
+    pub full: bool,
+    pub force_deletes: bool,
+}
+
+pub async fn restart(pool: &Pool, app: &str, r: &Reset, job_id: &str, now: &str) -> sqlx::Result<()> {
+    let mut tx = pool.begin_with(super::BEGIN_WRITE).await?;
+    sqlx::query(
+        "INSERT INTO prov_jobs (app_id, job_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (app_id) DO NOTHING",
+    )
+    .bind(app)
+    .bind(job_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if r.watermark || r.full {
+        sqlx::query("UPDATE prov_jobs SET watermark = NULL, initial_requested = 1 WHERE app_id = $1")
+            .bind(app)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if r.escrows || r.full {
+        sqlx::query("DELETE FROM prov_escrows WHERE app_id = $1")
+            .bind(app)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if r.quarantine || r.full || r.force_deletes {
+        sqlx::query(
+            "UPDATE prov_jobs SET state = 'Active', quarantine_reason = '', quarantine_since = NULL,
+                 next_attempt = NULL, last_notified_reason = '' WHERE app_id = $1",
+        )
+        .bind(app)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if r.full {
+        sqlx::query("DELETE FROM prov_objects WHERE app_id = $1")
+            .bind(app)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if r.force_deletes {
+        sqlx::query("UPDATE prov_jobs SET force_deletes = 1, initial_requested = 1 WHERE app_id = $1")
+            .bind(app)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE prov_jobs SET updated_at = $2 WHERE app_id = $1")
+        .bind(app)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+// ---- cycles ----
+
+/// A cycle's counters, as recorded and shown.
+pub use crate::model::CycleCounts as Counters;
+
+#[derive(Debug, Clone, Default)]
+pub struct CycleRow {
+    pub id: String,
+    pub app_id: String,
+    pub kind: String,
+    pub began_at: String,
+    pub ended_at: Option<String>,
+    pub state: String,
+    pub counters: Counters,
+    pub error: String,
+}
+
+pub async fn start_cycle(pool: &Pool, id: &str, app: &str, kind: &str, now: &str) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO prov_cycles (id, app_id, kind, began_at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(app)
+        .bind(kind)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+async fn write_counters(conn: &mut SqliteConnection, id: &str, c: &Counters) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE prov_cycles SET total = $2, processed = $3, imported = $4, entitled = $5, created = $6,
+             updated = $7, disabled = $8, deleted = $9, skipped = $10, failed = $11, staged = $12
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(c.total)
+    .bind(c.processed)
+    .bind(c.imported)
+    .bind(c.entitled)
+    .bind(c.created)
+    .bind(c.updated)
+    .bind(c.disabled)
+    .bind(c.deleted)
+    .bind(c.skipped)
+    .bind(c.failed)
+    .bind(c.staged)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn end_cycle(
+    pool: &Pool,
+    id: &str,
+    c: &Counters,
+    state: &str,
+    error: &str,
+    now: &str,
+) -> sqlx::Result<()> {
+    let mut conn = pool.acquire().await?;
+    write_counters(&mut conn, id, c).await?;
+    sqlx::query("UPDATE prov_cycles SET state = $2, error = $3, ended_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(state)
+        .bind(error)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Cycles that were running when the process stopped: marked Failed at start-up.
+pub async fn abandon_running(pool: &Pool, now: &str) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE prov_cycles SET state = 'Failed', ended_at = $1,
+             error = 'provisio stopped during the cycle; the next cycle repeats its work'
+         WHERE state = 'Running'",
+    )
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+fn cycle_from(r: &sqlx::sqlite::SqliteRow) -> CycleRow {
+    CycleRow {
+        id: r.get("id"),
+        app_id: r.get("app_id"),
+        kind: r.get("kind"),
+        began_at: r.get("began_at"),
+        ended_at: r.get("ended_at"),
+        state: r.get("state"),
+        error: r.get("error"),
+        counters: Counters {
+            total: r.get("total"),
+            processed: r.get("processed"),
+            imported: r.get("imported"),
+            entitled: r.get("entitled"),
+            created: r.get("created"),
+            updated: r.get("updated"),
+            disabled: r.get("disabled"),
+            deleted: r.get("deleted"),
+            skipped: r.get("skipped"),
+            failed: r.get("failed"),
+            staged: r.get("staged"),
+        },
+    }
+}
+
+/// The latest cycles of an application, newest first.
+pub async fn cycles(pool: &Pool, app: &str, limit: i64) -> sqlx::Result<Vec<CycleRow>> {
+    Ok(
+        sqlx::query("SELECT * FROM prov_cycles WHERE app_id = $1 ORDER BY began_at DESC, id DESC LIMIT $2")
+            .bind(app)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(cycle_from)
+            .collect(),
+    )
+}
+
+/// Totals over every cycle of an application (statistics to date).
+pub async fn totals(pool: &Pool, app: &str) -> sqlx::Result<Counters> {
+    let r = sqlx::query(
+        "SELECT COALESCE(sum(total), 0), COALESCE(sum(processed), 0), COALESCE(sum(imported), 0),
+                COALESCE(sum(entitled), 0), COALESCE(sum(created), 0), COALESCE(sum(updated), 0),
+                COALESCE(sum(disabled), 0), COALESCE(sum(deleted), 0), COALESCE(sum(skipped), 0),
+                COALESCE(sum(failed), 0), COALESCE(sum(staged), 0)
+         FROM prov_cycles WHERE app_id = $1",
+    )
+    .bind(app)
+    .fetch_one(pool)
+    .await?;
+    Ok(Counters {
+        total: r.get(0),
+        processed: r.get(1),
+        imported: r.get(2),
+        entitled: r.get(3),
+        created: r.get(4),
+        updated: r.get(5),
+        disabled: r.get(6),
+        deleted: r.get(7),
+        skipped: r.get(8),
+        failed: r.get(9),
+        staged: r.get(10),
+    })
+}
+
+/// Users and groups in the connector data store.
+pub async fn managed_counts(pool: &Pool, app: &str) -> sqlx::Result<(i64, i64)> {
+    let r = sqlx::query(
+        "SELECT COALESCE(sum(object_type = 'user'), 0), COALESCE(sum(object_type = 'group'), 0)
+         FROM prov_objects WHERE app_id = $1",
+    )
+    .bind(app)
+    .fetch_one(pool)
+    .await?;
+    Ok((r.get(0), r.get(1)))
+}
+
+// ---- what a cycle reads ----
+
+/// The application's assignments: (principal type, principal id, role value, role display name,
+/// whether the role is provisioned).
+pub async fn assignments(
+    pool: &Pool,
+    app: &str,
+) -> sqlx::Result<Vec<(String, String, String, String, bool)>> {
+    let rows = sqlx::query(
+        "SELECT s.principal_type, s.principal_id, s.role, COALESCE(r.display_name, s.role),
+                COALESCE(r.provisioned, 1)
+         FROM app_assignments s LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
+         WHERE s.app_id = $1 ORDER BY s.principal_id, s.role",
+    )
+    .bind(app)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get::<i64, _>(4) != 0))
+        .collect())
+}
+
+/// Direct user members of the groups assigned to `app`: (group, user).
+pub async fn assigned_group_members(pool: &Pool, app: &str) -> sqlx::Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT m.group_id, m.member_id FROM dir_members m
+         JOIN app_assignments s ON s.principal_id = m.group_id AND s.app_id = $1 AND s.principal_type = 'group'
+         WHERE m.member_type = 'user'",
+    )
+    .bind(app)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// A user with its manager's userPrincipalName.
+pub struct SourceRow {
+    pub user: UserRecord,
+    pub manager_upn: Option<String>,
+}
+
+const SOURCE_COLS: &str = "u.id, u.upn, u.display_name, u.mail, u.manager_id, u.account_enabled, u.attrs,
+    u.created_at, u.updated_at, u.deleted_at, m.upn AS manager_upn";
+
+fn source_from(r: &sqlx::sqlite::SqliteRow) -> SourceRow {
+    SourceRow {
+        user: super::directory::user_from(r),
+        manager_upn: r.get("manager_upn"),
+    }
+}
+
+/// Users in id order after `after`: an initial cycle reads the directory page by page.
+pub async fn users_after(pool: &Pool, after: &str, limit: i64) -> sqlx::Result<Vec<SourceRow>> {
+    Ok(sqlx::query(&format!(
+        "SELECT {SOURCE_COLS} FROM dir_users u LEFT JOIN dir_users m ON m.id = u.manager_id
+         WHERE u.id > $1 ORDER BY u.id LIMIT $2"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(source_from)
+    .collect())
+}
+
+fn in_list<'a>(qb: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
+    qb.push("(");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(id.as_str());
+    }
+    sep.push_unseparated(")");
+}
+
+pub async fn users_by_ids(pool: &Pool, ids: &[String]) -> sqlx::Result<Vec<SourceRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {SOURCE_COLS} FROM dir_users u LEFT JOIN dir_users m ON m.id = u.manager_id WHERE u.id IN "
+        ));
+        in_list(&mut qb, chunk);
+        out.extend(qb.build().fetch_all(pool).await?.iter().map(source_from));
+    }
+    Ok(out)
+}
+
+/// Direct reports of the given users: (user id).
+pub async fn reports_of(pool: &Pool, managers: &[String]) -> sqlx::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in managers.chunks(500) {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT id FROM dir_users WHERE manager_id IN ");
+        in_list(&mut qb, chunk);
+        out.extend(
+            qb.build()
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| r.get::<String, _>(0)),
+        );
+    }
+    Ok(out)
+}
+
+/// A directory group with its direct user members.
+pub struct GroupSource {
+    pub id: String,
+    pub display_name: String,
+    pub description: String,
+    pub mail_nickname: String,
+    pub members: Vec<String>,
+}
+
+/// Groups by id (all groups when `ids` is None), with their direct user members.
+pub async fn groups(pool: &Pool, ids: Option<&[String]>) -> sqlx::Result<Vec<GroupSource>> {
+    let mut out: Vec<GroupSource> = Vec::new();
+    let read = |rows: Vec<sqlx::sqlite::SqliteRow>| {
+        rows.iter()
+            .map(|r| GroupSource {
+                id: r.get(0),
+                display_name: r.get(1),
+                description: r.get(2),
+                mail_nickname: r.get(3),
+                members: Vec::new(),
+            })
+            .collect::<Vec<_>>()
+    };
+    const COLS: &str = "SELECT id, display_name, description, mail_nickname FROM dir_groups";
+    match ids {
+        None => {
+            out = read(
+                sqlx::query(&format!("{COLS} ORDER BY id"))
+                    .fetch_all(pool)
+                    .await?,
+            )
+        }
+        Some(ids) => {
+            for chunk in ids.chunks(500) {
+                let mut qb = QueryBuilder::<Sqlite>::new(format!("{COLS} WHERE id IN "));
+                in_list(&mut qb, chunk);
+                out.extend(read(qb.build().fetch_all(pool).await?));
+            }
+        }
+    }
+    for g in &mut out {
+        g.members = sqlx::query_scalar(
+            "SELECT member_id FROM dir_members WHERE group_id = $1 AND member_type = 'user' ORDER BY member_id",
+        )
+        .bind(&g.id)
+        .fetch_all(pool)
+        .await?;
+    }
+    Ok(out)
+}
+
+/// Groups that have any of `users` as a direct member.
+pub async fn groups_of_users(pool: &Pool, users: &[String]) -> sqlx::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in users.chunks(500) {
+        let mut qb =
+            QueryBuilder::<Sqlite>::new("SELECT DISTINCT group_id FROM dir_members WHERE member_id IN ");
+        in_list(&mut qb, chunk);
+        out.extend(
+            qb.build()
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| r.get::<String, _>(0)),
+        );
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The connector data store of one object type: source id -> (target id, exported, state).
+pub async fn managed_all(
+    pool: &Pool,
+    app: &str,
+    object_type: &str,
+) -> sqlx::Result<HashMap<String, super::engine::Managed>> {
+    let rows = sqlx::query(
+        "SELECT source_id, target_id, exported, state FROM prov_objects WHERE app_id = $1 AND object_type = $2",
+    )
+    .bind(app)
+    .bind(object_type)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                super::engine::Managed {
+                    target_id: r.get(1),
+                    exported: r.get(2),
+                    state: r.get(3),
+                },
+            )
+        })
+        .collect())
+}
+
+// ---- escrows ----
+
+#[derive(Debug, Clone)]
+pub struct Escrow {
+    pub object_type: String,
+    pub source_id: String,
+    pub first_failed_at: String,
+    pub attempts: i64,
+    pub error_code: String,
+}
+
+/// Escrowed objects due for a retry at `now`.
+pub async fn escrows_due(pool: &Pool, app: &str, now: &str) -> sqlx::Result<Vec<Escrow>> {
+    Ok(sqlx::query(
+        "SELECT object_type, source_id, first_failed_at, attempts, error_code FROM prov_escrows
+         WHERE app_id = $1 AND next_at <= $2 ORDER BY next_at",
+    )
+    .bind(app)
+    .bind(now)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| Escrow {
+        object_type: r.get(0),
+        source_id: r.get(1),
+        first_failed_at: r.get(2),
+        attempts: r.get(3),
+        error_code: r.get(4),
+    })
+    .collect())
+}
+
+/// The earliest retry due, if any.
+pub async fn next_escrow(pool: &Pool, app: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT min(next_at) FROM prov_escrows WHERE app_id = $1")
+        .bind(app)
+        .fetch_one(pool)
+        .await
+}
+
+/// (all escrowed objects, those whose failure was a reference update).
+pub async fn escrow_counts(pool: &Pool, app: &str) -> sqlx::Result<(i64, i64)> {
+    let r = sqlx::query("SELECT count(*), COALESCE(sum(reference), 0) FROM prov_escrows WHERE app_id = $1")
+        .bind(app)
+        .fetch_one(pool)
+        .await?;
+    Ok((r.get(0), r.get(1)))
+}
+
+// ---- what a cycle writes, in batches ----
+
+/// One object's new state in the connector data store; `None` exported = forget the object
+/// (deleted in the target).
+pub struct ObjectWrite {
+    pub object_type: &'static str,
+    pub source_id: String,
+    pub target_id: String,
+    pub exported: Option<String>,
+    pub state: &'static str,
+}
+
+/// An escrow change: `Some` = (first failure, attempts, next retry, code, reference) to store,
+/// `None` = the object succeeded (or was dropped): clear it.
+pub struct EscrowWrite {
+    pub object_type: &'static str,
+    pub source_id: String,
+    pub retry: Option<(String, i64, String, String, bool)>,
+}
+
+/// Owned fields of a provisioning log entry.
+#[derive(Debug, Clone, Default)]
+pub struct LogWrite {
+    pub id: String,
+    pub at: String,
+    pub duration_ms: i64,
+    pub object_type: &'static str,
+    pub source_id: String,
+    pub display_name: String,
+    pub target_id: String,
+    pub action: &'static str,
+    pub status: &'static str,
+    pub steps: String,
+    pub modified: String,
+    pub error_code: String,
+    pub error_reason: String,
+    pub error_action: String,
+}
+
+/// Outcomes of a batch of objects.
+#[derive(Default)]
+pub struct Batch {
+    pub objects: Vec<ObjectWrite>,
+    pub escrows: Vec<EscrowWrite>,
+    pub logs: Vec<LogWrite>,
+}
+
+/// Records a batch of outcomes and the cycle's progress in one transaction: the connector data
+/// store first, so nothing the target now holds is ever unknown after the commit.
+pub async fn record_batch(
+    pool: &Pool,
+    app: &str,
+    cycle: &str,
+    batch: &Batch,
+    counters: &Counters,
+    now: &str,
+) -> sqlx::Result<()> {
+    let mut tx = pool.begin_with(super::BEGIN_WRITE).await?;
+    for o in &batch.objects {
+        match &o.exported {
+            Some(exported) => {
+                super::engine::remember(
+                    &mut *tx,
+                    &Remembered {
+                        app,
+                        object_type: o.object_type,
+                        source_id: &o.source_id,
+                        target_id: &o.target_id,
+                        exported,
+                        state: o.state,
+                        now,
+                    },
+                )
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "DELETE FROM prov_objects WHERE app_id = $1 AND object_type = $2 AND source_id = $3",
+                )
+                .bind(app)
+                .bind(o.object_type)
+                .bind(&o.source_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+    }
+    for e in &batch.escrows {
+        match &e.retry {
+            Some((first, attempts, next, code, reference)) => {
+                sqlx::query(
+                    "INSERT INTO prov_escrows (app_id, object_type, source_id, first_failed_at, attempts, next_at, error_code, reference)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (app_id, object_type, source_id) DO UPDATE SET attempts = excluded.attempts,
+                         next_at = excluded.next_at, error_code = excluded.error_code, reference = excluded.reference",
+                )
+                .bind(app)
+                .bind(e.object_type)
+                .bind(&e.source_id)
+                .bind(first)
+                .bind(attempts)
+                .bind(next)
+                .bind(code)
+                .bind(*reference as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "DELETE FROM prov_escrows WHERE app_id = $1 AND object_type = $2 AND source_id = $3",
+                )
+                .bind(app)
+                .bind(e.object_type)
+                .bind(&e.source_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+    }
+    for l in &batch.logs {
+        super::engine::log(
+            &mut *tx,
+            &LogEntry {
+                id: &l.id,
+                app,
+                cycle_id: Some(cycle),
+                at: &l.at,
+                duration_ms: l.duration_ms,
+                object_type: l.object_type,
+                source_id: &l.source_id,
+                display_name: &l.display_name,
+                target_id: &l.target_id,
+                action: l.action,
+                status: l.status,
+                steps: &l.steps,
+                modified: &l.modified,
+                error_code: &l.error_code,
+                error_reason: &l.error_reason,
+                error_action: &l.error_action,
+            },
+        )
+        .await?;
+    }
+    write_counters(&mut tx, cycle, counters).await?;
+    tx.commit().await
+}
+
+/// Sets the cycle's progress denominator and counters outside a batch.
+pub async fn progress(pool: &Pool, cycle: &str, counters: &Counters) -> sqlx::Result<()> {
+    let mut conn = pool.acquire().await?;
+    write_counters(&mut conn, cycle, counters).await
+}

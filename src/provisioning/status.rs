@@ -1,0 +1,173 @@
+//! What the admin sees of a provisioning job (synchronization details) and what they can do to it
+//! (restart provisioning, allow deletes).
+
+use crate::audit::{self, Actor, Outcome};
+use crate::db::jobs::{self, CycleRow, Reset};
+use crate::db::{apps, Pool};
+use crate::directory::{invalid, DirError};
+use crate::model::{CycleInfo, SyncDetails};
+
+/// Cycles shown in the history table and chart.
+pub const HISTORY: i64 = 20;
+
+fn info(r: &CycleRow) -> CycleInfo {
+    let duration_ms = r.ended_at.as_deref().and_then(|end| {
+        let (b, e) = (crate::timefmt::parse(&r.began_at)?, crate::timefmt::parse(end)?);
+        Some((e - b).whole_milliseconds() as i64)
+    });
+    let percent = if r.state != "Running" {
+        100
+    } else if r.counters.total > 0 {
+        (r.counters.processed * 100 / r.counters.total).clamp(0, 99) as u8
+    } else {
+        0
+    };
+    CycleInfo {
+        id: r.id.clone(),
+        kind: r.kind.clone(),
+        began_at: r.began_at.clone(),
+        ended_at: r.ended_at.clone(),
+        state: r.state.clone(),
+        duration_ms,
+        percent,
+        counts: r.counters.clone(),
+        error: r.error.clone(),
+    }
+}
+
+pub async fn details(pool: &Pool, app: &str) -> Result<SyncDetails, DirError> {
+    let a = apps::get(pool, app)
+        .await?
+        .ok_or_else(|| DirError::NotFound("there is no such application".into()))?;
+    let stored = crate::db::provisioning::load_pool(pool, app)
+        .await?
+        .ok_or_else(|| DirError::NotFound("there is no such application".into()))?;
+    let job = jobs::job(pool, app).await?;
+    let history: Vec<CycleInfo> = jobs::cycles(pool, app, HISTORY).await?.iter().map(info).collect();
+    let (users_managed, groups_managed) = jobs::managed_counts(pool, app).await?;
+    let (escrowed, _) = jobs::escrow_counts(pool, app).await?;
+    let on = stored.config.settings.provisioning_status == "on" && stored.config.mode == "automatic";
+    Ok(SyncDetails {
+        app_id: app.to_string(),
+        app_name: a.name,
+        on,
+        job_id: job.as_ref().map(|j| j.job_id.clone()).unwrap_or_default(),
+        state: job
+            .as_ref()
+            .map(|j| j.state.clone())
+            .unwrap_or_else(|| "NotRun".into()),
+        quarantine_reason: job
+            .as_ref()
+            .map(|j| j.quarantine_reason.clone())
+            .unwrap_or_default(),
+        quarantine_since: job.as_ref().and_then(|j| j.quarantine_since.clone()),
+        next_attempt: job
+            .as_ref()
+            .filter(|j| j.state == "Quarantine")
+            .and_then(|j| j.next_attempt.clone()),
+        current: history.first().cloned(),
+        last_completed: history.iter().find(|c| c.state != "Running").cloned(),
+        history,
+        users_managed,
+        groups_managed,
+        totals: jobs::totals(pool, app).await?,
+        escrowed,
+        initial_pending: stored.needs_initial_cycle
+            || job
+                .as_ref()
+                .is_none_or(|j| j.initial_requested || j.watermark.is_none()),
+    })
+}
+
+/// The reset options of Restart provisioning, by their Graph resetScope names (any case):
+/// Watermark, Escrows, QuarantineState, Full, ForceDeletes. No option = Watermark, Escrows and
+/// QuarantineState, which is what the console's Restart provisioning does.
+pub fn parse_reset(options: &[String]) -> Result<Reset, DirError> {
+    let mut r = Reset {
+        watermark: false,
+        escrows: false,
+        quarantine: false,
+        full: false,
+        force_deletes: false,
+    };
+    if options.iter().all(|o| o.trim().is_empty()) {
+        r.watermark = true;
+        r.escrows = true;
+        r.quarantine = true;
+        return Ok(r);
+    }
+    for o in options
+        .iter()
+        .flat_map(|o| o.split(','))
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+    {
+        match o.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+            "watermark" => r.watermark = true,
+            "escrows" => r.escrows = true,
+            "quarantinestate" | "quarantine" => r.quarantine = true,
+            "full" => r.full = true,
+            "forcedeletes" => r.force_deletes = true,
+            _ => {
+                return Err(invalid(
+                    "reset",
+                    format!("unknown reset option {o:?}: use Watermark, Escrows, QuarantineState, Full or ForceDeletes"),
+                ))
+            }
+        }
+    }
+    Ok(r)
+}
+
+/// Restart provisioning (or Allow deletes, which is a restart with ForceDeletes).
+pub async fn restart(pool: &Pool, app: &str, reset: &Reset, actor: &Actor) -> Result<(), DirError> {
+    let a = apps::get(pool, app)
+        .await?
+        .ok_or_else(|| DirError::NotFound("there is no such application".into()))?;
+    jobs::restart(
+        pool,
+        app,
+        reset,
+        &crate::directory::new_id(),
+        &crate::timefmt::now(),
+    )
+    .await?;
+    let mut what = Vec::new();
+    for (on, name) in [
+        (reset.watermark, "Watermark"),
+        (reset.escrows, "Escrows"),
+        (reset.quarantine, "QuarantineState"),
+        (reset.full, "Full"),
+        (reset.force_deletes, "ForceDeletes"),
+    ] {
+        if on {
+            what.push(name);
+        }
+    }
+    audit::record(
+        pool,
+        actor,
+        "provisioning.restart",
+        &a.name,
+        Outcome::Success,
+        &format!("reset: {}", what.join(", ")),
+    )
+    .await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_options_take_graphs_names() {
+        let r = parse_reset(&[]).unwrap();
+        assert!(r.watermark && r.escrows && r.quarantine && !r.full && !r.force_deletes);
+        let r = parse_reset(&["ForceDeletes".into()]).unwrap();
+        assert!(r.force_deletes && !r.watermark);
+        let r = parse_reset(&["watermark,full".into(), "quarantine-state".into()]).unwrap();
+        assert!(r.watermark && r.full && r.quarantine && !r.escrows);
+        assert!(parse_reset(&["everything".into()]).is_err());
+    }
+}

@@ -1,0 +1,426 @@
+//! Provisioning cycles over real HTTP into a local account of the same server: the initial cycle
+//! makes the target equal to the expected mapping (users, attributes, groups, memberships,
+//! managers), then every kind of directory change reaches the target by itself within seconds.
+//! Also: accidental-deletion prevention holds deletes until Allow deletes, a bad token quarantines
+//! the job, and kill -9 mid-cycle followed by a restart converges without duplicates.
+
+mod common;
+
+use common::apps::{eventually, setup_with, Setup};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// A user as the target holds it: (active, displayName, title, department, manager's userName).
+type UserView = (bool, String, String, String, String);
+
+/// The target's users by userName and groups by displayName (members as userNames).
+async fn snapshot(x: &Setup) -> (BTreeMap<String, UserView>, BTreeMap<String, BTreeSet<String>>) {
+    let users = x.target_all("Users").await;
+    let by_id: BTreeMap<String, String> = users
+        .iter()
+        .map(|u| {
+            (
+                u["id"].as_str().unwrap().to_string(),
+                u["userName"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let users = users
+        .iter()
+        .map(|u| {
+            let manager = u[ENTERPRISE]["manager"]["value"]
+                .as_str()
+                .map(|id| by_id.get(id).cloned().unwrap_or_else(|| format!("?{id}")))
+                .unwrap_or_default();
+            (
+                text(&u["userName"]),
+                (
+                    u["active"].as_bool().unwrap_or(true),
+                    text(&u["displayName"]),
+                    text(&u["title"]),
+                    text(&u[ENTERPRISE]["department"]),
+                    manager,
+                ),
+            )
+        })
+        .collect();
+    let groups = x
+        .target_all("Groups")
+        .await
+        .iter()
+        .map(|g| {
+            let members = g["members"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|m| {
+                    let id = m["value"].as_str().unwrap_or_default();
+                    by_id.get(id).cloned().unwrap_or_else(|| format!("?{id}"))
+                })
+                .collect();
+            (text(&g["displayName"]), members)
+        })
+        .collect();
+    (users, groups)
+}
+
+fn view(active: bool, name: &str, title: &str, department: &str, manager: &str) -> UserView {
+    (
+        active,
+        name.into(),
+        title.into(),
+        department.into(),
+        manager.into(),
+    )
+}
+
+/// Waits until the target equals the expectation.
+async fn converges(
+    x: &Setup,
+    what: &str,
+    users: &BTreeMap<String, UserView>,
+    groups: &BTreeMap<String, BTreeSet<String>>,
+) {
+    eventually(20, what, || async {
+        let (u, g) = snapshot(x).await;
+        if &u == users && &g == groups {
+            Ok(())
+        } else {
+            Err(format!("users {u:?}\ngroups {g:?}"))
+        }
+    })
+    .await
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+async fn user_id(x: &Setup, upn: &str) -> String {
+    x.post("directory/users", &[("q", upn)]).await["rows"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn initial_cycle_then_every_change_propagates() {
+    let x = setup_with("scim2", &[]).await;
+    let bob = x
+        .user(
+            "bob@contoso.com",
+            "Bob Ray",
+            &[("attrs[jobTitle]", "Boss"), ("attrs[department]", "Sales")],
+        )
+        .await;
+    let ann = x
+        .user(
+            "ann@contoso.com",
+            "Ann Lee",
+            &[
+                ("attrs[department]", "Sales"),
+                ("attrs[manager]", "bob@contoso.com"),
+            ],
+        )
+        .await;
+    let eve = x
+        .user("eve@contoso.com", "Eve Ng", &[("attrs[department]", "Sales")])
+        .await;
+    let dan = x
+        .user("dan@contoso.com", "Dan Wu", &[("attrs[department]", "Sales")])
+        .await;
+    let g1 = x.group("Engineers").await;
+    let g2 = x.group("Unassigned").await;
+    x.add_member(&g1, "ann@contoso.com").await;
+    x.add_member(&g1, "eve@contoso.com").await;
+    x.add_member(&g2, "bob@contoso.com").await;
+    x.assign("ann@contoso.com", "").await;
+    x.assign("bob@contoso.com", "").await;
+    x.assign("Engineers", "").await;
+    let key = x.target.key.clone();
+    x.configure_with(&key, "on", "500").await;
+
+    // The initial cycle: assigned users (directly or through Engineers), the assigned group with
+    // its members, Ann's manager as Bob's target id; Dan and the unassigned group untouched.
+    let mut users = BTreeMap::from([
+        (
+            "ann@contoso.com".to_string(),
+            view(true, "Ann Lee", "", "Sales", "bob@contoso.com"),
+        ),
+        (
+            "bob@contoso.com".to_string(),
+            view(true, "Bob Ray", "Boss", "Sales", ""),
+        ),
+        (
+            "eve@contoso.com".to_string(),
+            view(true, "Eve Ng", "", "Sales", ""),
+        ),
+    ]);
+    let mut groups = BTreeMap::from([(
+        "Engineers".to_string(),
+        set(&["ann@contoso.com", "eve@contoso.com"]),
+    )]);
+    converges(&x, "initial cycle", &users, &groups).await;
+    let s = x.status().await;
+    assert_eq!(s["state"], "Active", "{s}");
+    assert_eq!(
+        (s["users_managed"].as_i64(), s["groups_managed"].as_i64()),
+        (Some(3), Some(1)),
+        "{s}"
+    );
+    let initial = s["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "initial")
+        .unwrap_or_else(|| panic!("no initial cycle in {s}"));
+    assert_eq!(initial["state"], "Succeeded", "{s}");
+    assert_eq!(initial["percent"], 100);
+
+    // Attribute edit.
+    x.post(
+        "directory/update_user",
+        &[("id", &ann), ("attrs[jobTitle]", "Engineer")],
+    )
+    .await;
+    users.get_mut("ann@contoso.com").unwrap().2 = "Engineer".into();
+    converges(&x, "attribute edit", &users, &groups).await;
+
+    // Disable, enable.
+    x.set_enabled(&bob, false).await;
+    users.get_mut("bob@contoso.com").unwrap().0 = false;
+    converges(&x, "disable", &users, &groups).await;
+    x.set_enabled(&bob, true).await;
+    users.get_mut("bob@contoso.com").unwrap().0 = true;
+    converges(&x, "enable", &users, &groups).await;
+
+    // Unassign: out of scope, disabled in the target (not deleted).
+    x.unassign("bob@contoso.com").await;
+    users.get_mut("bob@contoso.com").unwrap().0 = false;
+    converges(&x, "unassign", &users, &groups).await;
+
+    // Soft delete: disabled and out of its groups; restore brings both back.
+    x.post("directory/delete_user", &[("id", &eve)]).await;
+    users.get_mut("eve@contoso.com").unwrap().0 = false;
+    groups.insert("Engineers".into(), set(&["ann@contoso.com"]));
+    converges(&x, "soft delete", &users, &groups).await;
+    x.post("directory/restore_user", &[("id", &eve)]).await;
+    users.get_mut("eve@contoso.com").unwrap().0 = true;
+    groups.insert("Engineers".into(), set(&["ann@contoso.com", "eve@contoso.com"]));
+    converges(&x, "restore", &users, &groups).await;
+
+    // Membership add: Dan joins the assigned group, so he is provisioned and a member.
+    x.add_member(&g1, "dan@contoso.com").await;
+    users.insert("dan@contoso.com".into(), view(true, "Dan Wu", "", "Sales", ""));
+    groups.insert(
+        "Engineers".into(),
+        set(&["ann@contoso.com", "dan@contoso.com", "eve@contoso.com"]),
+    );
+    converges(&x, "membership add", &users, &groups).await;
+    // Membership remove: out of the group and out of scope.
+    x.remove_member(&g1, &dan).await;
+    users.get_mut("dan@contoso.com").unwrap().0 = false;
+    groups.insert("Engineers".into(), set(&["ann@contoso.com", "eve@contoso.com"]));
+    converges(&x, "membership remove", &users, &groups).await;
+
+    // Group rename.
+    x.post("directory/update_group", &[("id", &g1), ("name", "Engineering")])
+        .await;
+    let members = groups.remove("Engineers").unwrap();
+    groups.insert("Engineering".into(), members);
+    converges(&x, "group rename", &users, &groups).await;
+
+    // Manager change: to a user provisioned in the same cycle.
+    x.user("fay@contoso.com", "Fay Oh", &[]).await;
+    x.assign("fay@contoso.com", "").await;
+    x.post(
+        "directory/update_user",
+        &[("id", &ann), ("attrs[manager]", "fay@contoso.com")],
+    )
+    .await;
+    users.insert("fay@contoso.com".into(), view(true, "Fay Oh", "", "", ""));
+    users.get_mut("ann@contoso.com").unwrap().4 = "fay@contoso.com".into();
+    converges(&x, "manager change", &users, &groups).await;
+
+    // Hard delete: soft delete then purge -> DELETE in the target.
+    x.post("directory/delete_user", &[("id", &eve)]).await;
+    x.post("directory/purge_user", &[("id", &eve)]).await;
+    users.remove("eve@contoso.com");
+    groups.insert("Engineering".into(), set(&["ann@contoso.com"]));
+    converges(&x, "hard delete", &users, &groups).await;
+
+    // A mapping change forces an initial cycle: every managed user gets the new value.
+    x.post(
+        "provisioning/attribute",
+        &[
+            ("app", &x.app),
+            ("object", "user"),
+            ("original", "title"),
+            ("kind", "constant"),
+            ("constant", "Staff"),
+            ("target", "title"),
+            ("apply_on", "always"),
+        ],
+    )
+    .await;
+    for (upn, u) in users.iter_mut() {
+        if upn != "bob@contoso.com" && upn != "dan@contoso.com" {
+            u.2 = "Staff".into();
+        }
+    }
+    converges(&x, "mapping change", &users, &groups).await;
+    let s = x.status().await;
+    assert_eq!(
+        s["history"][0]["kind"], "initial",
+        "the mapping change ran an initial cycle: {s}"
+    );
+
+    // A scoping filter: users outside Sales leave scope and are disabled.
+    x.post(
+        "provisioning/scoping/add",
+        &[
+            ("app", &x.app),
+            ("object", "user"),
+            ("filter", "new"),
+            ("title", "Sales"),
+            ("attribute", "department"),
+            ("operator", "EQUALS"),
+            ("value", "Sales"),
+        ],
+    )
+    .await;
+    users.get_mut("fay@contoso.com").unwrap().0 = false;
+    converges(&x, "scoping change", &users, &groups).await;
+
+    // Turning provisioning Off pauses the job: changes wait.
+    x.configure_with(&key, "off", "500").await;
+    eventually(10, "paused", || async {
+        let s = x.status().await;
+        (s["state"] == "Paused").then_some(()).ok_or(s.to_string())
+    })
+    .await;
+    let _ = bob;
+}
+
+#[tokio::test]
+async fn default_access_is_never_provisioned_and_a_role_change_disables() {
+    let x = setup_with("harness", &[]).await;
+    x.user("ann@contoso.com", "Ann Lee", &[]).await;
+    x.user("bob@contoso.com", "Bob Ray", &[]).await;
+    x.assign("ann@contoso.com", "user").await;
+    x.assign("bob@contoso.com", "default_access").await;
+    let key = x.target.key.clone();
+    x.configure_with(&key, "on", "500").await;
+    let mut users = BTreeMap::from([("ann@contoso.com".to_string(), view(true, "Ann Lee", "", "", ""))]);
+    let groups = BTreeMap::new();
+    converges(&x, "initial cycle", &users, &groups).await;
+    let logs = x.post("provisioning/logs", &[("filter[app]", &x.app)]).await;
+    let bob_entry = logs["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["display_name"] == "Bob Ray")
+        .unwrap_or_else(|| panic!("Bob is logged: {logs}"));
+    assert_eq!(
+        (bob_entry["status"].as_str(), bob_entry["error_code"].as_str()),
+        (Some("Skipped"), Some("NotEffectivelyEntitled"))
+    );
+
+    // Role change to Default Access: Ann leaves scope and is disabled.
+    x.unassign("ann@contoso.com").await;
+    x.assign("ann@contoso.com", "default_access").await;
+    users.get_mut("ann@contoso.com").unwrap().0 = false;
+    converges(&x, "role change", &users, &groups).await;
+}
+
+#[tokio::test]
+async fn too_many_deletes_are_held_until_allowed() {
+    let x = setup_with("scim2", &[]).await;
+    for n in ["a", "b", "c"] {
+        x.user(&format!("{n}@contoso.com"), &format!("User {n}"), &[])
+            .await;
+        x.assign(&format!("{n}@contoso.com"), "").await;
+    }
+    let key = x.target.key.clone();
+    x.configure_with(&key, "on", "2").await;
+    let mut users: BTreeMap<String, UserView> = ["a", "b", "c"]
+        .iter()
+        .map(|n| {
+            (
+                format!("{n}@contoso.com"),
+                view(true, &format!("User {n}"), "", "", ""),
+            )
+        })
+        .collect();
+    let groups = BTreeMap::new();
+    converges(&x, "initial cycle", &users, &groups).await;
+
+    // Three disables against a threshold of two: all held, the job quarantined.
+    for n in ["a", "b", "c"] {
+        x.unassign(&format!("{n}@contoso.com")).await;
+    }
+    let s = eventually(20, "quarantine", || async {
+        let s = x.status().await;
+        (s["state"] == "Quarantine")
+            .then(|| s.clone())
+            .ok_or(s.to_string())
+    })
+    .await;
+    assert_eq!(s["quarantine_reason"], "TooManyDeletes", "{s}");
+    assert_eq!(s["history"][0]["counts"]["staged"], 3, "{s}");
+    assert_eq!(snapshot(&x).await.0, users, "nothing was disabled");
+    let logs = x
+        .post(
+            "provisioning/logs",
+            &[("filter[app]", &x.app), ("filter[action]", "StagedDelete")],
+        )
+        .await;
+    assert_eq!(logs["rows"].as_array().unwrap().len(), 3, "{logs}");
+
+    // Allow deletes: they run, and the job leaves quarantine.
+    x.post(
+        "provisioning/restart",
+        &[("app", &x.app), ("reset", "ForceDeletes")],
+    )
+    .await;
+    for u in users.values_mut() {
+        u.0 = false;
+    }
+    converges(&x, "allowed deletes", &users, &groups).await;
+    eventually(10, "active again", || async {
+        let s = x.status().await;
+        (s["state"] == "Active").then_some(()).ok_or(s.to_string())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_token_quarantines_the_job() {
+    let x = setup_with("scim2", &[]).await;
+    x.user("ann@contoso.com", "Ann Lee", &[]).await;
+    x.assign("ann@contoso.com", "").await;
+    x.configure_with("pvs_not-a-real-key", "on", "500").await;
+    let s = eventually(20, "quarantine", || async {
+        let s = x.status().await;
+        (s["state"] == "Quarantine")
+            .then(|| s.clone())
+            .ok_or(s.to_string())
+    })
+    .await;
+    assert_eq!(s["quarantine_reason"], "EncounteredQuarantineException", "{s}");
+    assert!(s["next_attempt"].is_string(), "{s}");
+    assert_eq!(s["history"][0]["state"], "Failed", "{s}");
+    assert!(x.target_all("Users").await.is_empty());
+
+    // The right token and Restart provisioning: the job leaves quarantine and provisions.
+    let key = x.target.key.clone();
+    x.configure_with(&key, "on", "500").await;
+    x.post("provisioning/restart", &[("app", &x.app)]).await;
+    let users = BTreeMap::from([("ann@contoso.com".to_string(), view(true, "Ann Lee", "", "", ""))]);
+    converges(&x, "after restart", &users, &BTreeMap::new()).await;
+    let _ = user_id;
+}
