@@ -273,24 +273,6 @@ fn silent_port() -> (TcpListener, u16) {
     (l, port)
 }
 
-fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-fn scim2_server() -> Option<std::path::PathBuf> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers-venv/bin/scim2-server");
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("PROVISIO_REQUIRE_PEERS").is_none(),
-        "scim2-server is not installed (scripts/install-tools.sh test)"
-    );
-    eprintln!("skipping the scim2-server part: the peers are not installed");
-    None
-}
-
 #[tokio::test]
 async fn test_connection_explains_each_outcome() {
     let dir = tempfile::tempdir().unwrap();
@@ -371,7 +353,7 @@ async fn test_connection_explains_each_outcome() {
     assert!(r["hint"].as_str().unwrap().contains("redirects"), "{r}");
 
     // Nothing listening; something listening that never answers (bounded by the timeout).
-    let port = closed_port();
+    let port = common::peers::free_port();
     let r = test(format!("http://127.0.0.1:{port}/scim"), "x".into()).await;
     assert!(
         r["summary"].as_str().unwrap().contains("connection refused"),
@@ -449,32 +431,15 @@ async fn test_connection_explains_each_outcome() {
     assert!(!audit.to_string().contains(&target.key));
 
     // scim2-server, the reference implementation, as the target.
-    if let Some(exe) = scim2_server() {
-        let port = closed_port();
-        let mut peer = std::process::Command::new(exe)
-            .args([
-                "--hostname",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--bearer-token",
-                "s3cret",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let url = format!("http://127.0.0.1:{port}/v2");
+    if let Some(peer) = common::peers::Scim2Server::start() {
         let mut r = Value::Null;
         for _ in 0..100 {
-            r = test(url.clone(), "s3cret".into()).await;
+            r = test(peer.url.clone(), peer.token.clone()).await;
             if r["ok"] == true {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        let _ = peer.kill();
-        let _ = peer.wait();
         assert_eq!(r["ok"], true, "scim2-server: {r}");
     }
 }

@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::apps::{eventually, setup_with, Setup};
+use common::apps::{eventually, restart, setup_targeting, setup_with, Setup};
+use common::{cli, tenant, Server, Tenant};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -423,4 +424,199 @@ async fn a_bad_token_quarantines_the_job() {
     let users = BTreeMap::from([("ann@contoso.com".to_string(), view(true, "Ann Lee", "", "", ""))]);
     converges(&x, "after restart", &users, &BTreeMap::new()).await;
     let _ = user_id;
+}
+
+/// The directory's users as the console lists them (every page).
+async fn directory_users(x: &Setup) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = x.post("directory/users", &[("after", &after)]).await;
+        out.extend(page["rows"].as_array().cloned().unwrap_or_default());
+        match page["next"].as_str() {
+            Some(n) => after = n.to_string(),
+            None => return out,
+        }
+    }
+}
+
+/// With "Sync all users and groups": every enabled user in the target once, active, every group
+/// with members that are all target users.
+async fn matches_directory(x: &Setup, groups: usize) -> Result<(), String> {
+    let expected: BTreeSet<String> = directory_users(x)
+        .await
+        .iter()
+        .filter(|u| u["account_enabled"] == true)
+        .map(|u| u["upn"].as_str().unwrap().to_lowercase())
+        .collect();
+    let users = x.target_all("Users").await;
+    let names: Vec<String> = users
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap_or_default().to_lowercase())
+        .collect();
+    let unique: BTreeSet<String> = names.iter().cloned().collect();
+    if unique.len() != names.len() {
+        return Err(format!("duplicates among {} target users", names.len()));
+    }
+    if unique != expected {
+        return Err(format!(
+            "{} target users, {} expected; missing {:?}",
+            unique.len(),
+            expected.len(),
+            expected.difference(&unique).take(5).collect::<Vec<_>>()
+        ));
+    }
+    let ids: BTreeSet<&str> = users.iter().filter_map(|u| u["id"].as_str()).collect();
+    let target_groups = x.target_all("Groups").await;
+    if target_groups.len() != groups {
+        return Err(format!(
+            "{} target groups, {groups} expected",
+            target_groups.len()
+        ));
+    }
+    let members: usize = target_groups
+        .iter()
+        .map(|g| g["members"].as_array().map(Vec::len).unwrap_or(0))
+        .sum();
+    let dangling = target_groups
+        .iter()
+        .flat_map(|g| g["members"].as_array().cloned().unwrap_or_default())
+        .filter(|m| !ids.contains(m["value"].as_str().unwrap_or_default()))
+        .count();
+    if members == 0 || dangling > 0 {
+        return Err(format!(
+            "{members} memberships, {dangling} not pointing at a target user"
+        ));
+    }
+    Ok(())
+}
+
+/// The target's resources straight from a peer's SCIM endpoint.
+async fn peer_all(url: &str, token: &str, kind: &str) -> Vec<Value> {
+    let v: Value = reqwest::Client::new()
+        .get(format!("{url}/{kind}"))
+        .query(&[("count", "1000")])
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["Resources"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn kill_minus_nine_mid_cycle_then_restart_converges_without_duplicates() {
+    // The target lives in a server of its own, which stays up.
+    let target_dir = tempfile::tempdir().unwrap();
+    let target_server = Server::start(target_dir.path());
+    let target = tenant(&target_server, "Target");
+    let env = [("PROVISIO_PROVISIONING_CONCURRENCY", "1")];
+    let x = setup_targeting("scim2", target, &env).await;
+    cli(&x.s, &["demo-data", "--users", "600", "--groups", "8"]);
+    x.configure_fields(&[("scope", "all"), ("provisioning_status", "on")])
+        .await;
+
+    // Killed once the first batch is recorded and before the cycle ends.
+    eventually(60, "the first batch", || async {
+        let s = x.status().await;
+        let managed = s["users_managed"].as_i64().unwrap_or(0);
+        (managed >= 256).then_some(()).ok_or(s.to_string())
+    })
+    .await;
+    let running = x.status().await;
+    eprintln!("killed at {}", running["current"]);
+    let x = restart(x, &env).await;
+
+    eventually(60, "convergence after the restart", || matches_directory(&x, 8)).await;
+    let s = x.status().await;
+    let cycles = s["history"].as_array().unwrap();
+    if running["current"]["state"] == "Running" {
+        assert!(
+            cycles.iter().any(|c| c["state"] == "Failed"
+                && c["error"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("stopped during the cycle")),
+            "the cut-short cycle is recorded: {s}"
+        );
+    }
+    assert!(
+        cycles
+            .iter()
+            .any(|c| c["kind"] == "initial" && c["state"] == "Succeeded"),
+        "{s}"
+    );
+}
+
+#[tokio::test]
+async fn provisions_scim2_server_exactly() {
+    let Some(peer) = common::peers::Scim2Server::start() else {
+        return;
+    };
+    let target = Tenant {
+        account: String::new(),
+        url: peer.url.clone(),
+        key: peer.token.clone(),
+    };
+    let x = setup_targeting("scim2", target, &[]).await;
+    cli(&x.s, &["demo-data", "--users", "120", "--groups", "6"]);
+    x.configure_fields(&[("scope", "all"), ("provisioning_status", "on")])
+        .await;
+    let expected: BTreeMap<String, bool> = directory_users(&x)
+        .await
+        .iter()
+        .filter(|u| u["account_enabled"] == true)
+        .map(|u| (u["upn"].as_str().unwrap().to_string(), true))
+        .collect();
+    eventually(90, "scim2-server holds the directory", || async {
+        let users = peer_all(&peer.url, &peer.token, "Users").await;
+        let got: BTreeMap<String, bool> = users
+            .iter()
+            .map(|u| {
+                (
+                    u["userName"].as_str().unwrap_or_default().to_string(),
+                    u["active"].as_bool().unwrap_or(false),
+                )
+            })
+            .collect();
+        let groups = peer_all(&peer.url, &peer.token, "Groups").await;
+        let members: usize = groups
+            .iter()
+            .map(|g| g["members"].as_array().map(Vec::len).unwrap_or(0))
+            .sum();
+        if got == expected && groups.len() == 6 && members > 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} users ({} expected), {} groups, {members} memberships",
+                got.len(),
+                expected.len(),
+                groups.len()
+            ))
+        }
+    })
+    .await;
+
+    // A change reaches scim2-server too: a user disabled in the directory.
+    let first = directory_users(&x)
+        .await
+        .into_iter()
+        .find(|u| u["account_enabled"] == true)
+        .unwrap();
+    x.set_enabled(first["id"].as_str().unwrap(), false).await;
+    let upn = first["upn"].as_str().unwrap().to_string();
+    eventually(20, "disabled in scim2-server", || async {
+        let users = peer_all(&peer.url, &peer.token, "Users").await;
+        let u = users
+            .iter()
+            .find(|u| u["userName"] == upn.as_str())
+            .cloned()
+            .unwrap_or_default();
+        (u["active"] == false).then_some(()).ok_or(u.to_string())
+    })
+    .await;
+    let s = x.status().await;
+    assert_eq!(s["history"][0]["counts"]["failed"], 0, "{s}");
 }

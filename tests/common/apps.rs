@@ -13,6 +13,53 @@ pub struct Setup {
     pub _dir: tempfile::TempDir,
 }
 
+/// An application in a server of its own (`env`), targeting `target` (another server's account
+/// or a peer).
+pub async fn setup_targeting(template: &str, target: Tenant, env: &[(&str, &str)]) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with_env(dir.path(), env);
+    let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let t = csrf(&c, &s).await;
+    let app = ok(call(
+        &c,
+        &s,
+        "apps/create",
+        &[("csrf", &t), ("template", template), ("name", "Target")],
+    )
+    .await)
+    .await
+    .as_str()
+    .unwrap()
+    .to_string();
+    Setup {
+        s,
+        c,
+        t,
+        app,
+        target,
+        _dir: dir,
+    }
+}
+
+/// Starts the server again on the same data directory (after a kill), signed in afresh.
+pub async fn restart(x: Setup, env: &[(&str, &str)]) -> Setup {
+    let Setup {
+        s, app, target, _dir, ..
+    } = x;
+    s.kill();
+    let s = Server::start_with_env(_dir.path(), env);
+    let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let t = csrf(&c, &s).await;
+    Setup {
+        s,
+        c,
+        t,
+        app,
+        target,
+        _dir,
+    }
+}
+
 pub async fn setup() -> Setup {
     setup_with("harness", &[]).await
 }
@@ -57,19 +104,36 @@ impl Setup {
     /// Automatic provisioning into the local account with `token`, Provisioning Status `status`
     /// and the accidental-deletion threshold `threshold`.
     pub async fn configure_with(&self, token: &str, status: &str, threshold: &str) {
-        let form = [
+        self.configure_fields(&[
+            ("secret_token", token),
+            ("provisioning_status", status),
+            ("deletion_threshold", threshold),
+        ])
+        .await
+    }
+
+    /// Saves the provisioning page: Automatic into the local account, Off, assigned users only,
+    /// with `fields` replacing those defaults.
+    pub async fn configure_fields(&self, fields: &[(&str, &str)]) {
+        let mut form = vec![
             ("csrf", self.t.as_str()),
             ("app", &self.app),
             ("intent", "save"),
             ("mode", "automatic"),
             ("tenant_url", &self.target.url),
-            ("secret_token", token),
+            ("secret_token", &self.target.key),
             ("scope", "assigned"),
-            ("provisioning_status", status),
+            ("provisioning_status", "off"),
             ("prevent_deletions", "on"),
-            ("deletion_threshold", threshold),
+            ("deletion_threshold", "500"),
             ("reconciliation_interval_minutes", "40"),
         ];
+        for (k, v) in fields {
+            match form.iter_mut().find(|(f, _)| f == k) {
+                Some(slot) => slot.1 = v,
+                None => form.push((k, v)),
+            }
+        }
         ok(call(&self.c, &self.s, "provisioning/save", &form).await).await;
     }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod apps;
+pub mod peers;
 
 use reqwest::header::{ACCEPT, REFERER};
 use reqwest::{Client, Response, StatusCode};
@@ -88,6 +89,12 @@ impl Server {
 
     pub fn output_text(&self) -> String {
         self.output.lock().unwrap().join("\n")
+    }
+
+    /// kill -9: no chance to finish anything.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends SIGTERM and waits for a graceful exit; returns the exit code.
