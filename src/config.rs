@@ -147,6 +147,25 @@ pub enum AppCommand {
         /// Application id or name.
         app: String,
     },
+    /// Print the synchronization details: job state, quarantine, current cycle with progress,
+    /// statistics and recent cycles. Exit code 0 unless the job is in quarantine or disabled.
+    Status {
+        /// Application id or name.
+        app: String,
+        /// Print the details as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restart provisioning: the next cycle is an initial cycle. `--reset` takes Graph's
+    /// resetScope names (Watermark, Escrows, QuarantineState, Full, ForceDeletes), comma
+    /// separated or repeated; without it: Watermark, Escrows and QuarantineState. ForceDeletes is
+    /// "Allow deletes" after accidental-deletion prevention held a cycle's deletes.
+    Restart {
+        /// Application id or name.
+        app: String,
+        #[arg(long)]
+        reset: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -181,6 +181,12 @@ async fn initial_cycle_then_every_change_propagates() {
         .unwrap_or_else(|| panic!("no initial cycle in {s}"));
     assert_eq!(initial["state"], "Succeeded", "{s}");
     assert_eq!(initial["percent"], 100);
+    // The same details from the command line.
+    let cli_status: Value = serde_json::from_str(&cli(&x.s, &["app", "status", &x.app, "--json"])).unwrap();
+    assert_eq!(cli_status["users_managed"], 3, "{cli_status}");
+    assert_eq!(cli_status["job_id"], s["job_id"]);
+    let text = cli(&x.s, &["app", "status", "Harness"]);
+    assert!(text.contains("Connector data store: 3 users, 1 groups"), "{text}");
 
     // Attribute edit.
     x.post(
@@ -383,11 +389,14 @@ async fn too_many_deletes_are_held_until_allowed() {
     assert_eq!(logs["rows"].as_array().unwrap().len(), 3, "{logs}");
 
     // Allow deletes: they run, and the job leaves quarantine.
-    x.post(
-        "provisioning/restart",
-        &[("app", &x.app), ("reset", "ForceDeletes")],
-    )
-    .await;
+    let out = common::bin()
+        .args(["app", "status", &x.app])
+        .env("PROVISIO_DATA_DIR", &x.s.data_dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "status exits non-zero in quarantine");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Quarantine: TooManyDeletes"));
+    cli(&x.s, &["app", "restart", &x.app, "--reset", "ForceDeletes"]);
     for u in users.values_mut() {
         u.0 = false;
     }

@@ -10,6 +10,7 @@ mod login;
 mod overview;
 mod provisioning;
 mod provisioning_logs;
+mod sync_details;
 pub(crate) mod widgets;
 
 use crate::api::session::{get_session, Logout};

@@ -174,6 +174,7 @@ pub fn ProvisioningPage() -> impl IntoView {
     let admin = super::use_session().is_admin();
     let name = app_name(ctx);
     view! {
+        <super::sync_details::SyncDetailsPanel />
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let _ = flashed.await;

@@ -193,6 +193,93 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
                 return Err(fail("the connection test failed"));
             }
         }
+        AppCommand::Status { app, json } => {
+            let a = find(&pool, &app).await?;
+            let d = super::status::details(&pool, &a.id).await.map_err(service)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d).map_err(fail)?);
+            } else {
+                print_status(&d);
+            }
+            if d.state == "Quarantine" || d.state == "Disabled" {
+                return Err(fail(format!("the provisioning job is {}", d.state)));
+            }
+        }
+        AppCommand::Restart { app, reset } => {
+            let a = find(&pool, &app).await?;
+            let options = super::status::parse_reset(&reset).map_err(service)?;
+            super::status::restart(&pool, &a.id, &options, &actor)
+                .await
+                .map_err(service)?;
+            println!(
+                "Restarted provisioning of {}: the next cycle is an initial cycle{}.",
+                a.name,
+                if options.force_deletes {
+                    ", with deletes allowed"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     Ok(())
+}
+
+fn print_status(d: &crate::model::SyncDetails) {
+    println!(
+        "{}: provisioning {}, job {}",
+        d.app_name,
+        if d.on { "On" } else { "Off" },
+        d.state
+    );
+    if !d.job_id.is_empty() {
+        println!("Job id: {}", d.job_id);
+    }
+    if d.state == "Quarantine" {
+        println!(
+            "Quarantine: {} (since {}; next attempt {})",
+            d.quarantine_reason,
+            d.quarantine_since.as_deref().unwrap_or("-"),
+            d.next_attempt.as_deref().unwrap_or("-")
+        );
+    }
+    match &d.current {
+        None => println!("No cycle has run yet."),
+        Some(c) => println!(
+            "Current cycle: {} {} ({}%, {} of {} objects), began {}, activity id {}",
+            c.kind, c.state, c.percent, c.counts.processed, c.counts.total, c.began_at, c.id
+        ),
+    }
+    if let Some(c) = &d.last_completed {
+        println!(
+            "Last completed: {} at {} in {} ms",
+            c.kind,
+            c.ended_at.as_deref().unwrap_or("-"),
+            c.duration_ms.unwrap_or(0)
+        );
+    }
+    println!(
+        "Connector data store: {} users, {} groups; {} waiting for a retry",
+        d.users_managed, d.groups_managed, d.escrowed
+    );
+    let t = &d.totals;
+    println!(
+        "To date: {} created, {} updated, {} disabled, {} deleted, {} skipped, {} failed, {} held",
+        t.created, t.updated, t.disabled, t.deleted, t.skipped, t.failed, t.staged
+    );
+    for c in d.history.iter().take(10) {
+        println!(
+            "  {}  {:<11} {:<16} {:>7} ms  created {}, updated {}, disabled {}, deleted {}, failed {}, held {}",
+            c.began_at,
+            c.kind,
+            c.state,
+            c.duration_ms.unwrap_or(0),
+            c.counts.created,
+            c.counts.updated,
+            c.counts.disabled,
+            c.counts.deleted,
+            c.counts.failed,
+            c.counts.staged
+        );
+    }
 }

@@ -1,0 +1,229 @@
+//! Synchronization details: what the provisioning job is doing (current cycle with a live progress
+//! bar), what it has done (connector data store, statistics to date, cycle history with a chart),
+//! whether it is in quarantine and why, and Restart provisioning / Allow deletes.
+
+use super::apps::AppCtx;
+use super::widgets::{when, ActionError, CsrfField, ErrorText};
+use crate::api::provisioning::{sync_details, RestartProvisioning};
+use crate::model::{CycleInfo, SyncDetails};
+use leptos::prelude::*;
+
+fn duration(ms: Option<i64>) -> String {
+    match ms {
+        None => "-".into(),
+        Some(ms) if ms < 1_000 => format!("{ms} ms"),
+        Some(ms) if ms < 120_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        Some(ms) => format!("{} min {} s", ms / 60_000, (ms / 1000) % 60),
+    }
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    if kind == "initial" {
+        "Initial cycle"
+    } else {
+        "Incremental cycle"
+    }
+}
+
+/// What a quarantine reason means, in the admin's words.
+fn quarantine_text(reason: &str) -> &'static str {
+    match reason {
+        "TooManyDeletes" => "This cycle's disables and deletes exceed the accidental-deletion threshold; they are held. Review them in the provisioning logs (action StagedDelete), then choose Allow deletes, or correct the cause and restart provisioning.",
+        "EncounteredQuarantineException" => "The application refused the credentials or did not answer like a SCIM endpoint. Check the Tenant URL and Secret Token with Test Connection, then restart provisioning.",
+        "EncounteredEscrowProportionThreshold" => "More than 40% of provisioning operations failed. Look at the failures in the provisioning logs.",
+        "EncounteredTotalEscrowThreshold" => "Too many provisioning operations failed. Look at the failures in the provisioning logs.",
+        _ => "Provisioning is paused after failures.",
+    }
+}
+
+fn status_line(d: &SyncDetails) -> String {
+    match (&d.current, d.state.as_str()) {
+        (None, _) if !d.on => "Provisioning has not run: turn Provisioning Status On and save.".into(),
+        (None, _) => "The first cycle starts in a moment.".into(),
+        (Some(c), _) if c.state == "Running" => format!("{} running.", kind_label(&c.kind)),
+        (Some(c), "Paused") => format!("{} {}; provisioning is Off.", kind_label(&c.kind), completion(c)),
+        (Some(c), _) => format!("{} {}.", kind_label(&c.kind), completion(c)),
+    }
+}
+
+fn completion(c: &CycleInfo) -> &'static str {
+    match c.state.as_str() {
+        "Succeeded" => "completed",
+        "EntryLevelErrors" => "completed with errors on some objects",
+        _ => "failed",
+    }
+}
+
+#[component]
+pub fn SyncDetailsPanel() -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let restart = ServerAction::<RestartProvisioning>::new();
+    let (tick, set_tick) = signal(0u32);
+    let details = Resource::new(
+        move || (ctx.id.get(), tick.get(), restart.version().get()),
+        |(id, _, _)| sync_details(id),
+    );
+    // Live: the hydrated page looks again every second while a cycle runs and every five seconds
+    // while provisioning is On; without JavaScript a reload shows the latest state.
+    Effect::new(move |_| {
+        let wait = details.with(|d| match d {
+            Some(Ok(d)) if d.current.as_ref().is_some_and(|c| c.state == "Running") => Some(1_000),
+            Some(Ok(d)) if d.on => Some(5_000),
+            _ => None,
+        });
+        if let Some(ms) = wait {
+            set_timeout(
+                move || set_tick.update(|t| *t += 1),
+                std::time::Duration::from_millis(ms),
+            );
+        }
+    });
+    let admin = super::use_session().is_admin();
+    view! {
+        <section class="card sync-details" aria-labelledby="sync-heading">
+            <h2 id="sync-heading">"Synchronization details"</h2>
+            <ActionError value=Signal::derive(move || restart.value().get()) />
+            {move || restart.value().get().and_then(|r| r.ok()).map(|m| view! { <p class="alert alert-ok" role="status">{m}</p> })}
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match details.await {
+                        Err(e) => view! { <ErrorText error=e /> }.into_any(),
+                        Ok(d) => view! { <Details d restart admin /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bool) -> impl IntoView {
+    let app = d.app_id.clone();
+    let percent = d.current.as_ref().map(|c| c.percent).unwrap_or(0);
+    let running = d.current.as_ref().is_some_and(|c| c.state == "Running");
+    let quarantine = (d.state == "Quarantine").then(|| {
+        let reason = d.quarantine_reason.clone();
+        let allow = reason == "TooManyDeletes" && admin;
+        let app = app.clone();
+        view! {
+            <div class="alert alert-error" role="alert" data-quarantine=reason.clone()>
+                <p><strong>"Provisioning is in quarantine: "</strong><span class="mono">{reason.clone()}</span></p>
+                <p>{quarantine_text(&reason)}</p>
+                {d.quarantine_since.clone().map(|s| view! { <p>"Since "{when(&s)}"."</p> })}
+                {d.next_attempt.clone().map(|s| view! { <p>"Next attempt: "{when(&s)}"."</p> })}
+                {allow.then(|| view! {
+                    <ActionForm action=restart attr:class="inline">
+                        <CsrfField />
+                        <input type="hidden" name="app" value=app />
+                        <input type="hidden" name="reset" value="ForceDeletes" />
+                        <button type="submit" class="btn btn-danger">"Allow deletes"</button>
+                    </ActionForm>
+                })}
+            </div>
+        }
+    });
+    let last = d.last_completed.clone();
+    let history = d.history.clone();
+    let max_ops = history
+        .iter()
+        .map(|c| c.counts.exported() + c.counts.failed)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let bars = history
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, c)| {
+            let x = (i * 14) as i64;
+            let ok_h = c.counts.exported() * 60 / max_ops;
+            let fail_h = c.counts.failed * 60 / max_ops;
+            view! {
+                <g>
+                    <title>{format!("{}: {} exported, {} failed", when(&c.began_at), c.counts.exported(), c.counts.failed)}</title>
+                    <rect x=x.to_string() y=(64 - ok_h - fail_h).to_string() width="10" height=ok_h.to_string() class="bar-ok" />
+                    <rect x=x.to_string() y=(64 - fail_h).to_string() width="10" height=fail_h.to_string() class="bar-fail" />
+                </g>
+            }
+        })
+        .collect_view();
+    let rows = history
+        .iter()
+        .map(|c| {
+            let logs = format!("/apps/{}/provisioning-logs?cycle={}", d.app_id, c.id);
+            view! {
+                <tr>
+                    <td>{when(&c.began_at)}</td>
+                    <td>{kind_label(&c.kind)}</td>
+                    <td>{c.state.clone()}</td>
+                    <td>{duration(c.duration_ms)}</td>
+                    <td>{c.counts.created}</td>
+                    <td>{c.counts.updated}</td>
+                    <td>{c.counts.disabled}</td>
+                    <td>{c.counts.deleted}</td>
+                    <td>{c.counts.skipped}</td>
+                    <td>{c.counts.failed}</td>
+                    <td>{c.counts.staged}</td>
+                    <td><a href=logs>"Logs"</a></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let t = d.totals.clone();
+    view! {
+        {quarantine}
+        <p class="sync-status" data-state=d.state.clone()>{status_line(&d)}</p>
+        <div class="progress" role="progressbar" aria-label="Current cycle" aria-valuemin="0" aria-valuemax="100"
+            aria-valuenow=percent.to_string() data-percent=percent.to_string()>
+            <div class="progress-bar" style=format!("width: {percent}%")></div>
+        </div>
+        <p class="muted">{format!("{percent}% complete")}
+            {d.current.as_ref().map(|c| format!(" · {} of {} objects", c.counts.processed, c.counts.total))}
+            {running.then_some(" · updates live")}
+        </p>
+        <dl class="facts">
+            <dt>"Job state"</dt><dd data-job-state=d.state.clone()>{d.state.clone()}</dd>
+            <dt>"Users in the connector data store"</dt><dd data-users-managed=d.users_managed.to_string()>{d.users_managed}</dd>
+            <dt>"Groups in the connector data store"</dt><dd>{d.groups_managed}</dd>
+            <dt>"Waiting for a retry (escrow)"</dt><dd>{d.escrowed}</dd>
+            <dt>"Last cycle completed"</dt>
+            <dd>{last.as_ref().and_then(|c| c.ended_at.clone()).map(|e| when(&e)).unwrap_or_else(|| "-".into())}</dd>
+            <dt>"Last cycle's duration"</dt><dd>{duration(last.as_ref().and_then(|c| c.duration_ms))}</dd>
+            <dt>"Statistics to date"</dt>
+            <dd>{format!("{} created, {} updated, {} disabled, {} deleted, {} skipped, {} failed", t.created, t.updated, t.disabled, t.deleted, t.skipped, t.failed)}</dd>
+            <dt>"Activity id"</dt><dd class="mono">{d.current.as_ref().map(|c| c.id.clone()).unwrap_or_else(|| "-".into())}</dd>
+            <dt>"Job id"</dt><dd class="mono">{if d.job_id.is_empty() { "-".to_string() } else { d.job_id.clone() }}</dd>
+        </dl>
+        <p><a href=format!("/apps/{}/provisioning-logs", d.app_id)>"View provisioning logs"</a></p>
+        {(!history.is_empty()).then(|| view! {
+            <h3>"Cycles"</h3>
+            <svg class="cycle-chart" role="img" aria-label="Operations (blue) and failures (red) per cycle, oldest first"
+                viewBox=format!("0 0 {} 64", history.len().max(1) * 14) preserveAspectRatio="none" width="100%" height="64">
+                {bars}
+            </svg>
+            <div class="table-wrap">
+                <table class="cycles">
+                    <thead><tr>
+                        <th scope="col">"Began"</th><th scope="col">"Type"</th><th scope="col">"State"</th><th scope="col">"Duration"</th>
+                        <th scope="col">"Created"</th><th scope="col">"Updated"</th><th scope="col">"Disabled"</th><th scope="col">"Deleted"</th>
+                        <th scope="col">"Skipped"</th><th scope="col">"Failed"</th><th scope="col">"Held"</th><th scope="col"><span class="sr-only">"Logs"</span></th>
+                    </tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        })}
+        {admin.then(|| view! {
+            <ActionForm action=restart attr:class="restart">
+                <CsrfField />
+                <input type="hidden" name="app" value=app.clone() />
+                <label for="reset">"Restart provisioning"</label>
+                <select id="reset" name="reset">
+                    <option value="">"Clear the watermark, retries and quarantine"</option>
+                    <option value="Full">"Also forget the links to target objects (full reset)"</option>
+                </select>
+                <button type="submit" class="btn">"Restart provisioning"</button>
+                <p class="muted">"The next cycle is an initial cycle: every user and group is evaluated again."</p>
+            </ActionForm>
+        })}
+    }
+}
