@@ -120,19 +120,26 @@ test("admin configures automatic provisioning the way the seed describes", async
   await page.getByLabel("Role").selectOption({ label: "User" });
   await page.getByRole("button", { name: "Assign" }).click();
   await expect(page.locator(`tr[data-assignment="Zoë ${tag}"]`)).toBeVisible();
+  // Provisioning is On: the assignment reaches the target by itself. The Provisioning tab's
+  // synchronization details follow it without a reload.
+  await tabs.getByRole("link", { name: "Provisioning", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Synchronization details" })).toBeVisible();
+  await hydrated(page);
+  await expect(page.locator("[data-users-managed]")).toHaveAttribute("data-users-managed", "1", { timeout: 20_000 });
+  await expect(page.getByRole("progressbar", { name: "Current cycle" })).toHaveAttribute("aria-valuenow", "100", { timeout: 20_000 });
+  await expect(page.locator("[data-job-state]")).toHaveText("Active");
+  await expect(page.locator("table.cycles tbody tr").first()).toBeVisible();
+
+  // Provision on demand: the five steps; the user is already in sync.
   await tabs.getByRole("link", { name: "Provision on demand" }).click();
   await hydrated(page);
   await page.getByLabel("User (user principal name)").fill(`zoe.${tag}@contoso.com`);
   await page.getByRole("button", { name: "Provision" }).click();
-  await expect(page.locator('[data-report="Success"]')).toContainText("Create Success");
-  await expect(page.locator('[data-step="Determine if user is in scope"]')).toHaveAttribute("data-status", "Success");
-  await page.locator('[data-step="Perform action"]').getByText("Details").click();
-  await expect(page.locator('[data-step="Perform action"]')).toContainText('"Zoe ANGSTROM"');
-  // Again: already in sync, nothing sent.
-  await page.getByRole("button", { name: "Provision" }).click();
   await expect(page.locator("[data-report]")).toContainText("Other Skipped");
+  await expect(page.locator('[data-step="Determine if user is in scope"]')).toHaveAttribute("data-status", "Success");
+  await expect(page.locator('[data-step="Match user between source and target"]')).toContainText("Matched the user in the target");
 
-  // The provisioning logs: both runs, filtered, one opened with its steps.
+  // The provisioning logs: the cycle's create and the on-demand run, filtered, one opened.
   await tabs.getByRole("link", { name: "Provisioning logs" }).click();
   await expect(page.locator(`tr[data-log="Zoë ${tag}"]`)).toHaveCount(2);
   await page.getByLabel("Action").selectOption("Create");
@@ -141,6 +148,7 @@ test("admin configures automatic provisioning the way the seed describes", async
   await page.getByRole("link", { name: `Zoë ${tag}` }).click();
   await expect(page.locator(".log-detail")).toContainText("Perform action");
   await expect(page.locator(".log-detail")).toContainText("Summary");
+  await expect(page.locator(".log-detail")).toContainText('"Zoe ANGSTROM"');
   await expect(page.getByRole("link", { name: "CSV" })).toHaveAttribute("href", /format=csv.*action=Create/);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Provisioning logs" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Provisioning logs" })).toBeVisible();
