@@ -449,16 +449,17 @@ async fn directory_users(x: &Setup) -> Vec<Value> {
     }
 }
 
-/// With "Sync all users and groups": every enabled user in the target once, active, every group
-/// with members that are all target users.
-async fn matches_directory(x: &Setup, groups: usize) -> Result<(), String> {
-    let expected: BTreeSet<String> = directory_users(x)
-        .await
+/// With "Sync all users and groups": every enabled user active in `target` exactly once, users
+/// disabled in the directory (if there) inactive, every group there with members that are all
+/// active target users.
+async fn matches_directory(x: &Setup, target: &Tenant, groups: usize) -> Result<(), String> {
+    let directory = directory_users(x).await;
+    let expected: BTreeSet<String> = directory
         .iter()
         .filter(|u| u["account_enabled"] == true)
         .map(|u| u["upn"].as_str().unwrap().to_lowercase())
         .collect();
-    let users = x.target_all("Users").await;
+    let users = peer_all(&target.url, &target.key, "Users").await;
     let names: Vec<String> = users
         .iter()
         .map(|u| u["userName"].as_str().unwrap_or_default().to_lowercase())
@@ -467,16 +468,29 @@ async fn matches_directory(x: &Setup, groups: usize) -> Result<(), String> {
     if unique.len() != names.len() {
         return Err(format!("duplicates among {} target users", names.len()));
     }
-    if unique != expected {
+    let active: BTreeSet<String> = users
+        .iter()
+        .filter(|u| u["active"] != false)
+        .map(|u| u["userName"].as_str().unwrap_or_default().to_lowercase())
+        .collect();
+    if active != expected {
         return Err(format!(
-            "{} target users, {} expected; missing {:?}",
-            unique.len(),
+            "{} active target users, {} expected; missing {:?}, extra {:?}",
+            active.len(),
             expected.len(),
-            expected.difference(&unique).take(5).collect::<Vec<_>>()
+            expected.difference(&active).take(5).collect::<Vec<_>>(),
+            active.difference(&expected).take(5).collect::<Vec<_>>()
         ));
     }
-    let ids: BTreeSet<&str> = users.iter().filter_map(|u| u["id"].as_str()).collect();
-    let target_groups = x.target_all("Groups").await;
+    if unique.difference(&active).any(|n| expected.contains(n)) {
+        return Err("an enabled user is inactive in the target".into());
+    }
+    let ids: BTreeSet<&str> = users
+        .iter()
+        .filter(|u| u["active"] != false)
+        .filter_map(|u| u["id"].as_str())
+        .collect();
+    let target_groups = peer_all(&target.url, &target.key, "Groups").await;
     if target_groups.len() != groups {
         return Err(format!(
             "{} target groups, {groups} expected",
@@ -494,7 +508,7 @@ async fn matches_directory(x: &Setup, groups: usize) -> Result<(), String> {
         .count();
     if members == 0 || dangling > 0 {
         return Err(format!(
-            "{members} memberships, {dangling} not pointing at a target user"
+            "{members} memberships, {dangling} not pointing at an active target user"
         ));
     }
     Ok(())
@@ -538,7 +552,10 @@ async fn kill_minus_nine_mid_cycle_then_restart_converges_without_duplicates() {
     eprintln!("killed at {}", running["current"]);
     let x = restart(x, &env).await;
 
-    eventually(60, "convergence after the restart", || matches_directory(&x, 8)).await;
+    eventually(60, "convergence after the restart", || {
+        matches_directory(&x, &x.target, 8)
+    })
+    .await;
     let s = x.status().await;
     let cycles = s["history"].as_array().unwrap();
     if running["current"]["state"] == "Running" {
@@ -628,4 +645,114 @@ async fn provisions_scim2_server_exactly() {
     .await;
     let s = x.status().await;
     assert_eq!(s["history"][0]["counts"]["failed"], 0, "{s}");
+}
+
+/// A proxy in front of a SCIM target that answers every third request with a fault, in turn:
+/// 429 with Retry-After (before the target sees it), 500 (before), or a connection dropped
+/// after the target applied the request (the answer is lost).
+async fn faulty_proxy(upstream: &str) -> String {
+    use axum::body::{Body, Bytes};
+    use axum::http::{Request, Response, StatusCode};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let url = reqwest::Url::parse(upstream).unwrap();
+    let origin =
+        format!("{}://{}", url.scheme(), url.host_str().unwrap()) + &format!(":{}", url.port().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let http = reqwest::Client::new();
+    let handler = move |req: Request<Body>| {
+        let (count, http, origin) = (count.clone(), http.clone(), origin.clone());
+        async move {
+            let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+            let fault = (n % 3 == 0).then_some((n / 3) % 3);
+            let reply = |status: StatusCode, body: &'static str| {
+                Response::builder()
+                    .status(status)
+                    .header("retry-after", "1")
+                    .header("content-type", "application/scim+json")
+                    .body(Body::from(body))
+                    .unwrap()
+            };
+            match fault {
+                Some(0) => return reply(StatusCode::TOO_MANY_REQUESTS, r#"{"detail":"slow down"}"#),
+                Some(1) => return reply(StatusCode::INTERNAL_SERVER_ERROR, r#"{"detail":"oops"}"#),
+                _ => {}
+            }
+            let (parts, body) = req.into_parts();
+            let body: Bytes = axum::body::to_bytes(body, 8 << 20).await.unwrap();
+            let mut forward = http.request(
+                parts.method.clone(),
+                format!("{origin}{}", parts.uri.path_and_query().unwrap()),
+            );
+            for name in ["authorization", "content-type", "accept"] {
+                if let Some(v) = parts.headers.get(name) {
+                    forward = forward.header(name, v.clone());
+                }
+            }
+            let answer = forward.body(body).send().await.unwrap();
+            let status = answer.status();
+            let content_type = answer.headers().get("content-type").cloned();
+            let bytes = answer.bytes().await.unwrap();
+            let mut r = Response::builder().status(status);
+            if let Some(ct) = content_type {
+                r = r.header("content-type", ct);
+            }
+            if fault == Some(2) {
+                // Applied upstream, but the answer is cut short: the length promises more than
+                // is sent, so the client sees the connection end mid-answer.
+                return r
+                    .header("content-length", (bytes.len() + 100).to_string())
+                    .body(Body::from(bytes))
+                    .unwrap();
+            }
+            r.body(Body::from(bytes)).unwrap()
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().fallback(handler))
+            .await
+            .unwrap();
+    });
+    format!("http://{addr}{}", url.path())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_between_engine_and_target_still_converge_exactly() {
+    let target_dir = tempfile::tempdir().unwrap();
+    let target_server = Server::start(target_dir.path());
+    let direct = tenant(&target_server, "Target");
+    let proxied = Tenant {
+        account: direct.account.clone(),
+        url: faulty_proxy(&direct.url).await,
+        key: direct.key.clone(),
+    };
+    let env = [
+        ("PROVISIO_ESCROW_BASE_SECONDS", "1"),
+        ("PROVISIO_OUTBOUND_TIMEOUT_SECONDS", "5"),
+    ];
+    let x = setup_targeting("scim2", proxied, &env).await;
+    cli(&x.s, &["demo-data", "--users", "60", "--groups", "4"]);
+    x.configure_fields(&[("scope", "all"), ("provisioning_status", "on")])
+        .await;
+    // Checked straight at the target, past the proxy.
+    eventually(90, "convergence through faults", || {
+        matches_directory(&x, &direct, 4)
+    })
+    .await;
+
+    // A change through the same faults.
+    let first = directory_users(&x)
+        .await
+        .into_iter()
+        .find(|u| u["account_enabled"] == true)
+        .unwrap();
+    x.set_enabled(first["id"].as_str().unwrap(), false).await;
+    eventually(60, "the disable through faults", || {
+        matches_directory(&x, &direct, 4)
+    })
+    .await;
+    let s = x.status().await;
+    assert_ne!(s["state"], "Quarantine", "transient faults never quarantine: {s}");
 }

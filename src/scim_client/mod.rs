@@ -389,6 +389,10 @@ fn transport(e: reqwest::Error) -> ClientError {
         ClientError::Timeout(format!("no answer in time: {e}"))
     } else if e.is_connect() || e.is_request() {
         ClientError::Connect(format!("could not reach the target: {e}"))
+    } else if e.is_body() || e.is_decode() {
+        // The connection broke while the answer arrived: worth another attempt, not a sign of
+        // a target that does not speak SCIM.
+        ClientError::Connect(format!("the connection broke during the answer: {e}"))
     } else {
         ClientError::Incompatible(format!("the answer could not be read: {e}"))
     }
