@@ -280,6 +280,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PROVISIO_ESCROW_BASE_SECONDS", default_value_t = 21_600,
           value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub escrow_base_seconds: u64,
+    /// Days provisioning log entries, cycles and sent emails are kept.
+    #[arg(long, env = "PROVISIO_LOG_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub log_retention_days: u32,
 }
 
 impl Default for ServeArgs {

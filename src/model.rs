@@ -815,6 +815,8 @@ pub struct ProvisionLogFilter {
 pub struct ProvisionLogPage {
     pub rows: Vec<ProvisionLogRow>,
     pub older: Option<String>,
+    /// How long entries are kept.
+    pub retention_days: i64,
 }
 
 /// A cycle's counts (Entra's task execution statistics).
@@ -890,4 +892,32 @@ pub struct SyncDetails {
     pub escrowed: i64,
     /// The next initial cycle is pending (new job, restart, configuration change).
     pub initial_pending: bool,
+}
+
+/// Settings > Notifications: the SMTP server failure emails go through (never its password) and
+/// the latest emails of the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationSettings {
+    /// Empty: no SMTP server, emails wait in the outbox.
+    pub host: String,
+    pub port: i64,
+    /// "none", "starttls" or "tls".
+    pub tls: String,
+    pub username: String,
+    pub password_set: bool,
+    pub from_address: String,
+    pub updated_at: String,
+    /// Emails not sent yet.
+    pub pending: i64,
+    pub outbox: Vec<OutboxEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub to_address: String,
+    pub subject: String,
+    pub created_at: String,
+    pub attempts: i64,
+    pub last_error: String,
+    pub sent_at: Option<String>,
 }

@@ -34,6 +34,8 @@ pub struct Settings {
     pub started: Instant,
     /// How long requests to applications' SCIM endpoints wait for an answer.
     pub outbound_timeout: Duration,
+    /// Days provisioning logs, cycles and sent emails are kept.
+    pub log_retention_days: i64,
 }
 
 /// Shared by every handler and server function (server functions get it from Leptos's context).
@@ -179,6 +181,7 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         session_idle: Duration::from_secs(u64::from(args.session_idle_minutes) * 60),
         started: Instant::now(),
         outbound_timeout,
+        log_retention_days: i64::from(args.log_retention_days),
     });
     let sealer = Arc::new(sealer);
     let outbound = crate::provisioning::connection::client(outbound_timeout);
@@ -189,6 +192,7 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         crate::provisioning::cycle::Tuning {
             concurrency: args.provisioning_concurrency as usize,
             escrow_base: time::Duration::seconds(args.escrow_base_seconds as i64),
+            public_url: settings.public_url.clone(),
         },
         args.provisioning_jobs as usize,
     );
@@ -206,8 +210,15 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
     };
     let app = router(state.clone()).await?;
     tokio::spawn(purge_deleted_users(state.pool.clone()));
-    tokio::spawn(prune_provisioning_log(state.pool.clone()));
+    tokio::spawn(prune_provisioning_log(
+        state.pool.clone(),
+        state.settings.log_retention_days,
+    ));
     tokio::spawn(scheduler.run());
+    tokio::spawn(crate::notify::run_outbox(
+        state.pool.clone(),
+        state.sealer.clone(),
+    ));
 
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
@@ -411,12 +422,18 @@ async fn purge_deleted_users(pool: Pool) {
 }
 
 /// Keeps the provisioning log to its retention period, hourly.
-async fn prune_provisioning_log(pool: Pool) {
+/// Retention: provisioning log entries, cycles and sent emails older than `days` go, hourly.
+async fn prune_provisioning_log(pool: Pool, days: i64) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        let days = crate::api::provisioning_logs::RETENTION_DAYS;
         let before = crate::timefmt::ago(time::Duration::days(days));
+        if let Err(e) = crate::db::jobs::prune_cycles(&pool, &before).await {
+            tracing::error!(error = %e, "pruning provisioning cycles failed");
+        }
+        if let Err(e) = crate::db::notifications::prune_sent(&pool, &before).await {
+            tracing::error!(error = %e, "pruning sent emails failed");
+        }
         match crate::db::engine::prune_log(&pool, &before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
@@ -507,6 +524,9 @@ async fn gate(req: Request, next: Next) -> Response {
             }
             if path.contains("/provision-on-demand") {
                 take_flash::<crate::model::ProvisionReport>(&s, prov::ON_DEMAND, &mut req).await;
+            }
+            if path.ends_with("/settings/notifications") {
+                take_flash::<String>(&s, crate::api::notifications::OUTCOME, &mut req).await;
             }
             if path.contains("/provisioning") {
                 take_flash::<prov::SaveOutcome>(&s, prov::OUTCOME, &mut req).await;

@@ -6,6 +6,7 @@ pub mod apps;
 pub mod audit;
 pub mod console_users;
 pub mod directory;
+pub mod notifications;
 pub mod overview;
 pub mod provisioning;
 pub mod provisioning_logs;

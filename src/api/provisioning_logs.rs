@@ -7,9 +7,6 @@ use leptos::prelude::*;
 
 pub const LOG_PAGE: i64 = 50;
 
-/// How long log entries are kept.
-pub const RETENTION_DAYS: i64 = 30;
-
 #[cfg(feature = "ssr")]
 pub(crate) fn check_filter(f: &ProvisionLogFilter) -> Result<(), ApiError> {
     for (field, v) in [("from", &f.from), ("to", &f.to)] {
@@ -48,7 +45,11 @@ pub async fn provisioning_logs(
     let older = more
         .then(|| rows.last().map(|r| format!("{}|{}", r.at, r.id)))
         .flatten();
-    Ok(ProvisionLogPage { rows, older })
+    Ok(ProvisionLogPage {
+        rows,
+        older,
+        retention_days: state.settings.log_retention_days,
+    })
 }
 
 #[server(endpoint = "provisioning/log_entry")]

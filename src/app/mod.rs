@@ -7,6 +7,7 @@ mod audit_log;
 mod console_users;
 mod directory;
 mod login;
+mod notifications;
 mod overview;
 mod provisioning;
 mod provisioning_logs;
@@ -92,6 +93,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("users/:user") view=access::UserDetail ssr=SsrMode::Async />
                         <Route path=path!("groups/:group") view=access::GroupDetail ssr=SsrMode::Async />
                     </ParentRoute>
+                    <Route path=path!("settings/notifications") view=notifications::NotificationsPage ssr=SsrMode::Async />
                     <Route
                         path=path!("settings/console-users")
                         view=console_users::ConsoleUsersPage
@@ -207,6 +209,7 @@ fn Nav(info: SessionInfo) -> impl IntoView {
                 {info
                     .is_admin()
                     .then(|| view! { <NavLink href="/settings/console-users" label="Console users" /> })}
+                <NavLink href="/settings/notifications" label="Notifications" />
                 <NavLink href="/settings/audit-log" label="Audit log" />
             </ul>
         </nav>

@@ -92,7 +92,7 @@ fn app_name(ctx: AppCtx) -> Signal<String> {
 
 /// A counter that moves each time an action succeeds with a value `counts` accepts: resources
 /// keyed on it reload after a change, while a failed submission keeps the form as typed.
-fn successes<T: Clone + Send + Sync + 'static>(
+pub(super) fn successes<T: Clone + Send + Sync + 'static>(
     value: Signal<Option<Result<T, ApiError>>>,
     counts: impl Fn(&T) -> bool + 'static,
 ) -> ReadSignal<u32> {
@@ -109,7 +109,7 @@ fn successes<T: Clone + Send + Sync + 'static>(
 
 /// The action's result, or before the first submission on this page what a plain form post
 /// (without JavaScript) flashed for it.
-fn with_flashed<T>(
+pub(super) fn with_flashed<T>(
     value: Signal<Option<Result<T, ApiError>>>,
     flashed: Resource<Result<Option<T>, ApiError>>,
 ) -> Signal<Option<Result<T, ApiError>>>

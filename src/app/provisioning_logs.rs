@@ -119,7 +119,7 @@ fn LogsView(app: Signal<String>, base: Signal<String>) -> impl IntoView {
             <a href=move || format!("/provisioning-logs/download?format=csv&app={}&{}", urlencode(&app.get()), query())>"CSV"</a>
             " · "
             <a href=move || format!("/provisioning-logs/download?format=json&app={}&{}", urlencode(&app.get()), query())>"JSON"</a>
-            <span class="muted">{format!(" · Entries are kept {} days.", crate::api::provisioning_logs::RETENTION_DAYS)}</span>
+            <span class="muted">{move || page.get().and_then(|p| p.ok()).map(|p| format!(" · Entries are kept {} days.", p.retention_days))}</span>
         </p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -174,6 +174,19 @@ pub async fn quarantine(
     Ok(())
 }
 
+/// A job quarantined for its credentials tries again at once (they were just changed).
+pub async fn retry_credentials_now(pool: &Pool, app: &str, now: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE prov_jobs SET next_attempt = $2
+         WHERE app_id = $1 AND state = 'Quarantine' AND quarantine_reason = 'EncounteredQuarantineException'",
+    )
+    .bind(app)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 pub async fn leave_quarantine(pool: &Pool, app: &str, now: &str) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE prov_jobs SET state = 'Active', quarantine_reason = '', quarantine_since = NULL,
@@ -327,6 +340,17 @@ pub async fn end_cycle(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Ended cycles older than `before` go (retention).
+pub async fn prune_cycles(pool: &Pool, before: &str) -> sqlx::Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM prov_cycles WHERE ended_at IS NOT NULL AND ended_at < $1")
+            .bind(before)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// Cycles that were running when the process stopped: marked Failed at start-up.

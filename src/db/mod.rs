@@ -9,6 +9,7 @@ pub mod console_users;
 pub mod directory;
 pub mod engine;
 pub mod jobs;
+pub mod notifications;
 pub mod provisioning;
 pub mod scim_accounts;
 pub mod scim_resources;

@@ -505,6 +505,10 @@ pub async fn apply(
     )
     .await?;
     tx.commit().await?;
+    if token.is_some() || old.config.tenant_url != new.tenant_url {
+        // New credentials deserve a try now, not after a day of quarantine.
+        db::jobs::retry_credentials_now(pool, app, &crate::timefmt::now()).await?;
+    }
     let name = db::apps::get(pool, app)
         .await?
         .map(|a| a.name)

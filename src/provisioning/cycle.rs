@@ -45,6 +45,8 @@ pub struct Tuning {
     pub concurrency: usize,
     /// Entra's escrow base period (6 hours); tests shorten it.
     pub escrow_base: time::Duration,
+    /// The console's address, for links in failure emails.
+    pub public_url: String,
 }
 
 impl Default for Tuning {
@@ -52,6 +54,7 @@ impl Default for Tuning {
         Tuning {
             concurrency: 8,
             escrow_base: time::Duration::hours(6),
+            public_url: String::new(),
         }
     }
 }
@@ -1779,6 +1782,11 @@ async fn enter_quarantine(pool: &Pool, app: &str, reason: &str, tuning: &Tuning)
     )
     .await?;
     if let Some(job) = jobs::job(pool, app).await? {
+        // One email when quarantine starts, and again when its reason changes.
+        if job.last_notified_reason != reason {
+            crate::notify::quarantine_email(pool, app, reason, &tuning.public_url).await?;
+            jobs::set_notified(pool, app, reason).await?;
+        }
         let expired = job
             .quarantine_since
             .as_deref()

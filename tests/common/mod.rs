@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod peers;
+pub mod smtp;
 
 use reqwest::header::{ACCEPT, REFERER};
 use reqwest::{Client, Response, StatusCode};
