@@ -648,6 +648,86 @@ pub async fn managed_all(
         .collect())
 }
 
+/// The connector data store rows of the given source ids.
+pub async fn managed_some(
+    pool: &Pool,
+    app: &str,
+    object_type: &str,
+    ids: &[String],
+) -> sqlx::Result<HashMap<String, super::engine::Managed>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT source_id, target_id, exported, state FROM prov_objects WHERE app_id = ",
+        );
+        qb.push_bind(app)
+            .push(" AND object_type = ")
+            .push_bind(object_type)
+            .push(" AND source_id IN ");
+        in_list(&mut qb, chunk);
+        for r in qb.build().fetch_all(pool).await? {
+            out.insert(
+                r.get(0),
+                super::engine::Managed {
+                    target_id: r.get(1),
+                    exported: r.get(2),
+                    state: r.get(3),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The app roles of the given users, directly or through a group they are a direct member of:
+/// (user, role value, role display name).
+pub async fn roles_of_users(
+    pool: &Pool,
+    app: &str,
+    users: &[String],
+) -> sqlx::Result<Vec<(String, String, String)>> {
+    let mut out = Vec::new();
+    for chunk in users.chunks(400) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT s.principal_id, s.role, COALESCE(r.display_name, s.role) FROM app_assignments s
+             LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
+             WHERE s.principal_type = 'user' AND s.app_id = ",
+        );
+        qb.push_bind(app).push(" AND s.principal_id IN ");
+        in_list(&mut qb, chunk);
+        qb.push(
+            " UNION SELECT m.member_id, s.role, COALESCE(r.display_name, s.role) FROM dir_members m
+              JOIN app_assignments s ON s.principal_id = m.group_id AND s.principal_type = 'group'
+              LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
+              WHERE s.app_id = ",
+        )
+        .push_bind(app)
+        .push(" AND m.member_id IN ");
+        in_list(&mut qb, chunk);
+        out.extend(
+            qb.build()
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2))),
+        );
+    }
+    Ok(out)
+}
+
+/// Groups assigned to `app`, with their roles: (group, role value, role display name).
+pub async fn group_assignments(pool: &Pool, app: &str) -> sqlx::Result<Vec<(String, String, String)>> {
+    let rows = sqlx::query(
+        "SELECT s.principal_id, s.role, COALESCE(r.display_name, s.role) FROM app_assignments s
+         LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
+         WHERE s.app_id = $1 AND s.principal_type = 'group'",
+    )
+    .bind(app)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+}
+
 // ---- escrows ----
 
 #[derive(Debug, Clone)]

@@ -94,9 +94,8 @@ struct Ctx {
     group_actions: Actions,
     all: bool,
     skip_out_of_scope: bool,
-    /// Per user: (role value, display name, provisioned) of its assignments, direct or through a
-    /// group.
-    user_roles: HashMap<String, Vec<(String, String, bool)>>,
+    /// Whether each app role is provisioned (Default Access is not).
+    provisioned: HashMap<String, bool>,
     /// Per assigned group: whether any of its roles is provisioned.
     group_entitled: HashMap<String, bool>,
     app_has_roles: bool,
@@ -169,6 +168,11 @@ struct Run {
     ctx: Arc<Ctx>,
     users_managed: HashMap<String, Managed>,
     groups_managed: HashMap<String, Managed>,
+    roles: HashMap<String, Roles>,
+    /// Everything above is loaded (an initial cycle); otherwise it is read as objects come up,
+    /// so an incremental cycle's cost follows its changes, not the directory's size.
+    complete: bool,
+    looked_up: HashSet<(&'static str, String)>,
     counters: Counters,
     fatal: Option<String>,
     created_users: Vec<String>,
@@ -273,6 +277,12 @@ impl Ctx {
             })
     }
 
+    /// Whether users with `role` are provisioned; a role the application does not define counts
+    /// as provisioned only when the application has no roles at all.
+    fn role_provisioned(&self, role: &str) -> bool {
+        self.provisioned.get(role).copied().unwrap_or(!self.app_has_roles)
+    }
+
     fn entitled(&self, roles: &[(String, String, bool)]) -> bool {
         !roles.is_empty() && (!self.app_has_roles || roles.iter().any(|(v, _, p)| !v.is_empty() && *p))
     }
@@ -346,10 +356,17 @@ fn resolve_manager(list: Vec<Exported>, manager_target: Option<&str>) -> (Vec<Ex
     (list, unresolved)
 }
 
-fn evaluate_user(ctx: &Ctx, row: &SourceRow, creating: bool, manager_target: Option<&str>) -> UserEval {
+/// A user's roles in the application: (value, display name, provisioned).
+type Roles = Vec<(String, String, bool)>;
+
+fn evaluate_user(
+    ctx: &Ctx,
+    row: &SourceRow,
+    roles: &Roles,
+    creating: bool,
+    manager_target: Option<&str>,
+) -> UserEval {
     let u = &row.user;
-    let no_roles = Vec::new();
-    let roles = ctx.user_roles.get(&u.id).unwrap_or(&no_roles);
     let assigned = !roles.is_empty();
     let entitled = ctx.entitled(roles);
     let active = u.deleted_at.is_none() && u.account_enabled;
@@ -485,6 +502,24 @@ fn duplicates(
     done
 }
 
+/// Creates an object; when the answer is lost on the way (the target may have created it), looks
+/// it up again by its matching attributes before giving up, so a retry never makes a second one.
+pub(super) async fn create(
+    target: &Target,
+    kind: Kind,
+    doc: &serde_json::Map<String, Json>,
+    matching: Vec<(&str, &Value)>,
+) -> Result<String, ClientError> {
+    match target.create(kind, doc).await {
+        Ok(created) => Ok(created["id"].as_str().unwrap_or_default().to_string()),
+        Err(e) if e.is_transient() => match find_existing(target, kind, matching).await {
+            Lookup::Found(id) => Ok(id),
+            _ => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
 /// Ends an object's processing with no operation: a Skipped step and log entry.
 fn skip(
     log: &Log<'_>,
@@ -510,6 +545,7 @@ fn switched_off(log: &Log<'_>, steps: Vec<ProvisionStep>, action: &'static str, 
 async fn process_user(
     ctx: Arc<Ctx>,
     row: SourceRow,
+    roles: Roles,
     managed: Option<Managed>,
     manager_target: Option<String>,
     quiet_in_sync: bool,
@@ -524,7 +560,7 @@ async fn process_user(
         target_id: &managed_target,
         started: Instant::now(),
     };
-    let eval = evaluate_user(&ctx, &row, managed.is_none(), manager_target.as_deref());
+    let eval = evaluate_user(&ctx, &row, &roles, managed.is_none(), manager_target.as_deref());
     let mut steps = vec![
         step(
             "Import user",
@@ -663,9 +699,8 @@ async fn process_user(
                         .iter()
                         .map(|e| (e.target.clone(), String::new(), shown(e)))
                         .collect();
-                    return match ctx.target.create(Kind::User, &doc).await {
-                        Ok(created) => {
-                            let id = created["id"].as_str().unwrap_or_default().to_string();
+                    return match create(&ctx.target, Kind::User, &doc, ctx.users.matching(&exported)).await {
+                        Ok(id) => {
                             steps.push(step(
                                 "Perform action",
                                 "Success",
@@ -1042,12 +1077,15 @@ async fn process_group(
                 None if !ctx.group_actions.create => {
                     return switched_off(&log, steps, "Create", done);
                 }
-                None => match ctx.target.create(Kind::Group, &document(&attrs)).await {
-                    Ok(g) => (
-                        g["id"].as_str().unwrap_or_default().to_string(),
-                        attrs.clone(),
-                        true,
-                    ),
+                None => match create(
+                    &ctx.target,
+                    Kind::Group,
+                    &document(&attrs),
+                    mapping.matching(&attrs),
+                )
+                .await
+                {
+                    Ok(id) => (id, attrs.clone(), true),
                     Err(e) => return ctx.failure(&log, "group", "Create", steps, e, false, done),
                 },
             }
@@ -1214,10 +1252,55 @@ impl Run {
         Ok(())
     }
 
+    /// Reads the connector data store rows (and, for users, the app roles) of `ids` not read yet.
+    async fn ensure(&mut self, object_type: &'static str, ids: &[String]) -> Result<(), DirError> {
+        if self.complete {
+            return Ok(());
+        }
+        let mut missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !self.looked_up.contains(&(object_type, (*id).clone())))
+            .cloned()
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let pool = &self.ctx.pool;
+        let found = jobs::managed_some(pool, &self.ctx.app, object_type, &missing).await?;
+        let map = if object_type == "group" {
+            &mut self.groups_managed
+        } else {
+            &mut self.users_managed
+        };
+        for (k, v) in found {
+            map.entry(k).or_insert(v);
+        }
+        if object_type == "user" {
+            for (user, role, display) in jobs::roles_of_users(pool, &self.ctx.app, &missing).await? {
+                let p = self.ctx.role_provisioned(&role);
+                let list = self.roles.entry(user).or_default();
+                if !list.iter().any(|(v, _, _)| *v == role) {
+                    list.push((role, display, p));
+                }
+            }
+        }
+        self.looked_up
+            .extend(missing.into_iter().map(|id| (object_type, id)));
+        Ok(())
+    }
+
     async fn users(&mut self, rows: Vec<SourceRow>, quiet_in_sync: bool) -> Result<(), DirError> {
+        let ids: Vec<String> = rows
+            .iter()
+            .flat_map(|r| std::iter::once(r.user.id.clone()).chain(r.user.manager_id.clone()))
+            .collect();
+        self.ensure("user", &ids).await?;
         let mut set = tokio::task::JoinSet::new();
         for row in rows {
             self.processed_users.insert(row.user.id.clone());
+            let roles = self.roles.get(&row.user.id).cloned().unwrap_or_default();
             let managed = self.users_managed.get(&row.user.id).cloned();
             let manager_target = row
                 .user
@@ -1228,7 +1311,7 @@ impl Run {
             let id = row.user.id.clone();
             let ctx = self.ctx.clone();
             set.spawn(async move {
-                let done = process_user(ctx, row, managed, manager_target, quiet_in_sync).await;
+                let done = process_user(ctx, row, roles, managed, manager_target, quiet_in_sync).await;
                 (id, done)
             });
         }
@@ -1249,7 +1332,8 @@ impl Run {
     }
 
     /// Managed users whose source is gone (hard deleted): deleted in the target.
-    fn hard_deleted(&mut self, ids: impl Iterator<Item = String>) {
+    async fn hard_deleted(&mut self, ids: Vec<String>) -> Result<(), DirError> {
+        self.ensure("user", &ids).await?;
         for id in ids {
             if let Some(m) = self.users_managed.get(&id).cloned() {
                 if self.ctx.user_actions.delete {
@@ -1264,6 +1348,7 @@ impl Run {
                 }
             }
         }
+        Ok(())
     }
 
     /// Phase 2: users whose manager had no target id when they were processed.
@@ -1276,6 +1361,8 @@ impl Run {
                 }
             }
         }
+        let candidates: Vec<String> = candidates.into_iter().collect();
+        self.ensure("user", &candidates).await?;
         let candidates: Vec<String> = candidates
             .into_iter()
             .filter(|id| self.users_managed.contains_key(id))
@@ -1375,6 +1462,10 @@ impl Run {
 
     async fn groups(&mut self, groups: Vec<jobs::GroupSource>) -> Result<(), DirError> {
         for chunk in groups.chunks(BATCH / 4) {
+            let ids: Vec<String> = chunk.iter().map(|g| g.id.clone()).collect();
+            self.ensure("group", &ids).await?;
+            let members: Vec<String> = chunk.iter().flat_map(|g| g.members.iter().cloned()).collect();
+            self.ensure("user", &members).await?;
             let mut set = tokio::task::JoinSet::new();
             for g in chunk {
                 let members = member_targets(&g.members, &self.users_managed);
@@ -1507,31 +1598,35 @@ pub async fn run(
             })
     };
 
-    // Entitlement, in bulk.
+    // Entitlement: groups' always (few); users' in bulk for an initial cycle, else as they come up.
     let app_roles = crate::db::apps::roles(pool, app).await?;
     let provisioned: HashMap<String, bool> = app_roles
         .iter()
         .map(|r| (r.value.clone(), r.provisioned))
         .collect();
-    let mut user_roles: HashMap<String, Vec<(String, String, bool)>> = HashMap::new();
-    let mut group_roles: HashMap<String, Vec<(String, String, bool)>> = HashMap::new();
+    let role_provisioned = |role: &str| provisioned.get(role).copied().unwrap_or(app_roles.is_empty());
+    let mut group_roles: HashMap<String, Roles> = HashMap::new();
     let mut group_entitled: HashMap<String, bool> = HashMap::new();
-    for (ptype, pid, role, display, _) in jobs::assignments(pool, app).await? {
-        let p = provisioned.get(&role).copied().unwrap_or(app_roles.is_empty());
-        let entry = (role, display, p);
-        if ptype == "group" {
-            *group_entitled.entry(pid.clone()).or_default() |= app_roles.is_empty() || p;
-            group_roles.entry(pid).or_default().push(entry);
-        } else {
-            user_roles.entry(pid).or_default().push(entry);
-        }
+    for (group, role, display) in jobs::group_assignments(pool, app).await? {
+        let p = role_provisioned(&role);
+        *group_entitled.entry(group.clone()).or_default() |= app_roles.is_empty() || p;
+        group_roles.entry(group).or_default().push((role, display, p));
     }
-    for (group, user) in jobs::assigned_group_members(pool, app).await? {
-        if let Some(roles) = group_roles.get(&group) {
-            let list = user_roles.entry(user).or_default();
-            for r in roles {
-                if !list.contains(r) {
-                    list.push(r.clone());
+    let mut user_roles: HashMap<String, Roles> = HashMap::new();
+    if initial {
+        for (ptype, pid, role, display, _) in jobs::assignments(pool, app).await? {
+            if ptype == "user" {
+                let p = role_provisioned(&role);
+                user_roles.entry(pid).or_default().push((role, display, p));
+            }
+        }
+        for (group, user) in jobs::assigned_group_members(pool, app).await? {
+            if let Some(roles) = group_roles.get(&group) {
+                let list = user_roles.entry(user).or_default();
+                for r in roles {
+                    if !list.iter().any(|(v, _, _)| *v == r.0) {
+                        list.push(r.clone());
+                    }
                 }
             }
         }
@@ -1559,7 +1654,7 @@ pub async fn run(
         group_actions: actions("group"),
         all: cfg.settings.scope == "all",
         skip_out_of_scope: cfg.settings.skip_out_of_scope_deletions,
-        user_roles,
+        provisioned: provisioned.clone(),
         group_entitled,
         app_has_roles: !app_roles.is_empty(),
         escrow_base: tuning.escrow_base,
@@ -1568,8 +1663,19 @@ pub async fn run(
     });
     let mut run = Run {
         ctx: ctx.clone(),
-        users_managed: jobs::managed_all(pool, app, "user").await?,
-        groups_managed: jobs::managed_all(pool, app, "group").await?,
+        users_managed: if initial {
+            jobs::managed_all(pool, app, "user").await?
+        } else {
+            HashMap::new()
+        },
+        groups_managed: if initial {
+            jobs::managed_all(pool, app, "group").await?
+        } else {
+            HashMap::new()
+        },
+        roles: user_roles,
+        complete: initial,
+        looked_up: HashSet::new(),
         counters: Counters::default(),
         fatal: None,
         created_users: Vec::new(),
@@ -1605,7 +1711,7 @@ pub async fn run(
             .filter(|k| !seen.contains(*k))
             .cloned()
             .collect();
-        run.hard_deleted(gone.into_iter());
+        run.hard_deleted(gone).await?;
         let groups = jobs::groups(pool, None).await?;
         let present: HashSet<&str> = groups.iter().map(|g| g.id.as_str()).collect();
         let gone_groups: Vec<String> = run
@@ -1644,7 +1750,7 @@ pub async fn run(
         }
         // Ids that are no longer users: hard deleted (group ids are never managed as users).
         let gone: Vec<String> = ids.iter().filter(|i| !found.contains(*i)).cloned().collect();
-        run.hard_deleted(gone.into_iter());
+        run.hard_deleted(gone).await?;
         let present: HashSet<String> = groups.iter().map(|g| g.id.clone()).collect();
         let gone_groups: Vec<String> = group_ids
             .iter()
@@ -1658,6 +1764,12 @@ pub async fn run(
         run.references().await?;
     }
     let in_scope_groups = if run.fatal.is_none() {
+        let ids: Vec<String> = group_list
+            .iter()
+            .map(|g| g.id.clone())
+            .chain(gone_groups.iter().cloned())
+            .collect();
+        run.ensure("group", &ids).await?;
         run.plan_groups(group_list, gone_groups)
     } else {
         Vec::new()

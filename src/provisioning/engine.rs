@@ -460,9 +460,8 @@ pub async fn provision_user(
             if let Some(n) = note {
                 details.push(("Note".into(), n));
             }
-            match target.create(Kind::User, &doc).await {
-                Ok(created) => {
-                    let id = created["id"].as_str().unwrap_or_default().to_string();
+            match super::cycle::create(&target, Kind::User, &doc, mapping.matching(&list)).await {
+                Ok(id) => {
                     remember(&run, &id, &list, "active").await?;
                     steps.push(step(
                         "Perform action",

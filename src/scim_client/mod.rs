@@ -78,8 +78,13 @@ pub enum ClientError {
     },
     #[error("{0}")]
     Timeout(String),
+    /// The target could not be reached: nothing was sent.
     #[error("{0}")]
     Connect(String),
+    /// The request was sent but its answer was lost (the connection broke): the target may have
+    /// applied it.
+    #[error("{0}")]
+    Broken(String),
     /// An answer that is not what SCIM promises (not JSON, no id, ...).
     #[error("{0}")]
     Incompatible(String),
@@ -90,9 +95,21 @@ impl ClientError {
     pub fn is_transient(&self) -> bool {
         match self {
             ClientError::Http { status, .. } => *status == 429 || *status >= 500,
-            ClientError::Timeout(_) | ClientError::Connect(_) => true,
+            ClientError::Timeout(_) | ClientError::Connect(_) | ClientError::Broken(_) => true,
             ClientError::Incompatible(_) => false,
         }
+    }
+
+    /// Certainly not applied by the target, so even a create may be sent again: throttled,
+    /// unavailable, or never connected.
+    pub fn safe_to_repeat(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Http {
+                status: 429 | 503,
+                ..
+            } | ClientError::Connect(_)
+        )
     }
 
     /// The target refused the credentials: the job quarantines at once.
@@ -121,7 +138,7 @@ impl ClientError {
             ClientError::Http { status, .. } if *status >= 500 => "InternalServerError",
             ClientError::Http { .. } => "UnprocessableEntity",
             ClientError::Timeout(_) => "Timeout",
-            ClientError::Connect(_) => "ConnectionFailure",
+            ClientError::Connect(_) | ClientError::Broken(_) => "ConnectionFailure",
             ClientError::Incompatible(_) => "SystemForCrossDomainIdentityManagementServiceIncompatible",
         }
     }
@@ -190,11 +207,25 @@ impl Target {
         &self,
         build: impl Fn() -> Result<reqwest::RequestBuilder, ClientError>,
     ) -> Result<(u16, Value), ClientError> {
+        self.send_with(build, true).await
+    }
+
+    /// [`Target::send`]; a request that is not `idempotent` (a create) is repeated only when the
+    /// target certainly did not apply it, so a lost answer never makes a second object.
+    async fn send_with(
+        &self,
+        build: impl Fn() -> Result<reqwest::RequestBuilder, ClientError>,
+        idempotent: bool,
+    ) -> Result<(u16, Value), ClientError> {
         let mut attempt = 1;
         loop {
             let result = self.once(build()?).await;
             match result {
-                Err(e) if e.is_transient() && attempt < self.retry.attempts => {
+                Err(e)
+                    if e.is_transient()
+                        && (idempotent || e.safe_to_repeat())
+                        && attempt < self.retry.attempts =>
+                {
                     let delay = self.retry.delay(attempt, e.retry_after(), jitter());
                     tracing::debug!(attempt, error = %e, ?delay, "retrying a SCIM request");
                     tokio::time::sleep(delay).await;
@@ -305,13 +336,16 @@ impl Target {
         let url = self.url(&[kind.endpoint()])?;
         let body = with_schemas(kind, doc);
         let (_, v) = self
-            .send(|| {
-                Ok(self
-                    .http
-                    .post(url.clone())
-                    .header(reqwest::header::CONTENT_TYPE, SCIM_JSON)
-                    .body(body.to_string()))
-            })
+            .send_with(
+                || {
+                    Ok(self
+                        .http
+                        .post(url.clone())
+                        .header(reqwest::header::CONTENT_TYPE, SCIM_JSON)
+                        .body(body.to_string()))
+                },
+                false,
+            )
             .await?;
         if v.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
             return Err(ClientError::Incompatible(
@@ -387,12 +421,12 @@ fn with_schemas(kind: Kind, doc: &serde_json::Map<String, Value>) -> Value {
 fn transport(e: reqwest::Error) -> ClientError {
     if e.is_timeout() {
         ClientError::Timeout(format!("no answer in time: {e}"))
-    } else if e.is_connect() || e.is_request() {
+    } else if e.is_connect() {
         ClientError::Connect(format!("could not reach the target: {e}"))
-    } else if e.is_body() || e.is_decode() {
-        // The connection broke while the answer arrived: worth another attempt, not a sign of
-        // a target that does not speak SCIM.
-        ClientError::Connect(format!("the connection broke during the answer: {e}"))
+    } else if e.is_request() || e.is_body() || e.is_decode() {
+        // The connection broke after the request went out: worth another attempt, not a sign
+        // of a target that does not speak SCIM; but the target may have applied the request.
+        ClientError::Broken(format!("the connection broke before the answer arrived: {e}"))
     } else {
         ClientError::Incompatible(format!("the answer could not be read: {e}"))
     }
