@@ -80,6 +80,9 @@ pub enum Command {
     DemoData(DemoDataArgs),
     /// Benchmark the directory: import of generated users and the users page (see BENCHMARKS.md).
     BenchDirectory(crate::bench::directory::BenchArgs),
+    /// Benchmark the provisioning engine: initial cycle, propagation, empty incremental cycle (see
+    /// BENCHMARKS.md).
+    BenchProvisioning(crate::bench::provisioning::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]

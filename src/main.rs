@@ -39,6 +39,9 @@ fn main() -> ExitCode {
             Command::BenchDirectory(args) => provisio::bench::directory::run(args)
                 .await
                 .map_err(StartError::Other),
+            Command::BenchProvisioning(args) => provisio::bench::provisioning::run(args)
+                .await
+                .map_err(StartError::Other),
         }
     });
     match result {

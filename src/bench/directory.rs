@@ -7,7 +7,7 @@
 use super::{cli, free_port, wait_http};
 use anyhow::{anyhow, Context};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -49,7 +49,7 @@ const COLUMNS: &[&str] = &[
 ];
 
 /// The demo directory as an import file, so the benchmark measures the real import path.
-fn write_csv(path: &std::path::Path, users: usize, groups: usize) -> anyhow::Result<Vec<String>> {
+pub(super) fn write_csv(path: &std::path::Path, users: usize, groups: usize) -> anyhow::Result<Vec<String>> {
     let rows = crate::directory::demo::users(users, groups, "contoso.com", 1);
     let mut w = csv::Writer::from_path(path)?;
     w.write_record(COLUMNS)?;
@@ -160,32 +160,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 async fn pages(public: &str, password: &str, names: &mut [String], n: usize) -> anyhow::Result<()> {
     wait_http(&format!("{public}/healthz")).await?;
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let _ = c.get(format!("{public}/login")).send().await?;
-    let ctx: serde_json::Value = c
-        .post(format!("{public}/api/login_context"))
-        .header("accept", "application/json")
-        .send()
-        .await?
-        .json()
-        .await?;
-    let csrf = ctx["csrf"].as_str().unwrap_or_default().to_string();
-    let r = c
-        .post(format!("{public}/api/login"))
-        .header("accept", "application/json")
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("username", "admin"),
-            ("password", password),
-        ])
-        .send()
-        .await?;
-    if !r.status().is_success() {
-        return Err(anyhow!("sign-in failed: {}", r.status()));
-    }
+    let (c, _) = super::sign_in(public, password).await?;
     names.sort();
     let middle = names.get(names.len() / 2).cloned().unwrap_or_default();
     let cursor = crate::model::user_cursor(&middle, "");

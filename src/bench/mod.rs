@@ -6,6 +6,7 @@
 //! A benchmark, not a test: it asserts nothing, because this machine is shared and noisy.
 
 pub mod directory;
+pub mod provisioning;
 
 use anyhow::{anyhow, Context};
 use serde_json::{json, Value};
@@ -227,6 +228,47 @@ pub(crate) fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or(18080)
+}
+
+/// Signs in to the console as `admin`; returns the client (with the session cookie) and the
+/// CSRF token server functions want.
+pub(crate) async fn sign_in(public: &str, password: &str) -> anyhow::Result<(reqwest::Client, String)> {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let _ = c.get(format!("{public}/login")).send().await?;
+    let ctx: Value = c
+        .post(format!("{public}/api/login_context"))
+        .header("accept", "application/json")
+        .send()
+        .await?
+        .json()
+        .await?;
+    let csrf = ctx["csrf"].as_str().unwrap_or_default().to_string();
+    let r = c
+        .post(format!("{public}/api/login"))
+        .header("accept", "application/json")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "admin"),
+            ("password", password),
+        ])
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        return Err(anyhow!("sign-in failed: {}", r.status()));
+    }
+    // Signing in gives the session a new token.
+    let me: Value = c
+        .post(format!("{public}/api/session"))
+        .header("accept", "application/json")
+        .send()
+        .await?
+        .json()
+        .await?;
+    let csrf = me["csrf"].as_str().map(str::to_string).unwrap_or(csrf);
+    Ok((c, csrf))
 }
 
 pub(crate) async fn wait_http(url: &str) -> anyhow::Result<()> {

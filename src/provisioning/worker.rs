@@ -1,6 +1,6 @@
 //! The scheduler: runs each application's provisioning job when there is something to do.
 //!
-//! One loop looks every 250 ms (or at once when woken) at the directory's change sequence and at
+//! One loop looks every 100 ms (or at once when woken) at the directory's change sequence and at
 //! every application's schedule, in two small indexed queries, and starts a cycle for a job that
 //! is On and due: it never ran, was restarted or reconfigured, the directory changed since its
 //! watermark (debounced: started once the sequence is quiet for one look, at most ~1 s after the
@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, Semaphore};
 
-const LOOK_EVERY: Duration = Duration::from_millis(250);
+const LOOK_EVERY: Duration = Duration::from_millis(100);
 const DEBOUNCE_MAX: Duration = Duration::from_secs(1);
 
 /// Why a job runs now.
