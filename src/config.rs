@@ -142,8 +142,14 @@ pub enum AppCommand {
         /// Application id or name.
         app: String,
         /// The user's userPrincipalName or object id.
+        #[arg(long, conflicts_with = "group", required_unless_present = "group")]
+        user: Option<String>,
+        /// A group (name or object id), provisioned with the members given by --member.
         #[arg(long)]
-        user: String,
+        group: Option<String>,
+        /// With --group: a member to provision with it (up to 5; repeat the option).
+        #[arg(long = "member", requires = "group")]
+        members: Vec<String>,
     },
     /// Run Test Connection with the stored tenant URL and token; exit code 0 only on success.
     TestConnection {

@@ -524,6 +524,7 @@ async fn gate(req: Request, next: Next) -> Response {
             }
             if path.contains("/provision-on-demand") {
                 take_flash::<crate::model::ProvisionReport>(&s, prov::ON_DEMAND, &mut req).await;
+                take_flash::<Vec<crate::model::ProvisionReport>>(&s, prov::ON_DEMAND_GROUP, &mut req).await;
             }
             if path.ends_with("/settings/notifications") {
                 take_flash::<String>(&s, crate::api::notifications::OUTCOME, &mut req).await;

@@ -278,3 +278,127 @@ async fn provisioning_logs_filter_open_and_download() {
         "signed-in users only"
     );
 }
+
+#[tokio::test]
+async fn a_group_with_up_to_five_members() {
+    let x = setup().await;
+    for (upn, name) in [
+        ("ann@contoso.com", "Ann Lee"),
+        ("bob@contoso.com", "Bob Ray"),
+        ("cat@contoso.com", "Cat Poe"),
+        ("dan@contoso.com", "Dan Wu"),
+    ] {
+        x.user(upn, name, &[]).await;
+    }
+    let team = x.group("Team").await;
+    for m in ["ann@contoso.com", "bob@contoso.com", "cat@contoso.com"] {
+        x.add_member(&team, m).await;
+    }
+    x.assign("Team", "user").await;
+    let run = |group: &'static str, members: &'static str| {
+        let x = &x;
+        async move {
+            call(
+                &x.c,
+                &x.s,
+                "provisioning/on_demand_group",
+                &[
+                    ("csrf", &x.t),
+                    ("app", &x.app),
+                    ("group", group),
+                    ("members", members),
+                ],
+            )
+            .await
+        }
+    };
+
+    // Refused: not a member, more than five, no such group. Nothing happens.
+    for (group, members, field) in [
+        ("Team", "dan@contoso.com", "members"),
+        (
+            "Team",
+            "a@x.com b@x.com c@x.com d@x.com e@x.com f@x.com",
+            "members",
+        ),
+        ("Nobody", "", "group"),
+    ] {
+        let r = run(group, members).await;
+        assert_eq!(r.status(), 400, "{group} {members}");
+        assert_eq!(common::field_error(&r.json::<Value>().await.unwrap()).0, field);
+    }
+    assert!(x.target_all("Groups").await.is_empty());
+
+    // Two members, then the group with exactly them.
+    let reports = ok(run("Team", "ann@contoso.com, bob@contoso.com").await).await;
+    let summary: Vec<(String, String, String)> = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["display_name"].as_str().unwrap().to_string(),
+                r["action"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expect = |list: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+        list.iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        summary,
+        expect(&[
+            ("Ann Lee", "Create", "Success"),
+            ("Bob Ray", "Create", "Success"),
+            ("Team", "Create", "Success")
+        ])
+    );
+    let member_names = |g: &Value, users: &[Value]| -> Vec<String> {
+        let mut names: Vec<String> = g["members"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|m| users.iter().find(|u| u["id"] == m["value"]))
+            .map(|u| u["userName"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let groups = x.target_all("Groups").await;
+    let users = x.target_all("Users").await;
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["displayName"], "Team");
+    assert_eq!(
+        member_names(&groups[0], &users),
+        ["ann@contoso.com", "bob@contoso.com"]
+    );
+
+    // A third member joins; the two already there stay.
+    let reports = ok(run("Team", "cat@contoso.com").await).await;
+    assert_eq!(reports[1]["action"], "Update", "{reports}");
+    let groups = x.target_all("Groups").await;
+    let users = x.target_all("Users").await;
+    assert_eq!(
+        member_names(&groups[0], &users),
+        ["ann@contoso.com", "bob@contoso.com", "cat@contoso.com"]
+    );
+
+    // From the command line: already in sync.
+    let out = common::cli(
+        &x.s,
+        &[
+            "app",
+            "on-demand",
+            &x.app,
+            "--group",
+            "Team",
+            "--member",
+            "cat@contoso.com",
+        ],
+    );
+    assert!(out.contains("Team Other: Skipped"), "{out}");
+}

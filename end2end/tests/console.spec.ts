@@ -6,10 +6,10 @@ test("an unknown visitor is sent to sign in, and a wrong password is explained i
   await expect(page).toHaveURL(/\/login\?next=/);
   await hydrated(page);
   await page.getByLabel("User name").fill("admin");
-  await page.getByLabel("Password").fill("certainly not it");
+  await page.getByLabel("Password", { exact: true }).fill("certainly not it");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByText("The user name or password is incorrect.")).toBeVisible();
-  await expect(page.getByLabel("Password")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByLabel("Password", { exact: true })).toHaveAttribute("aria-invalid", "true");
 });
 
 test("admin signs in, adds a Viewer, and the Viewer cannot change anything", async ({ page, browser }) => {
@@ -38,7 +38,7 @@ test("admin signs in, adds a Viewer, and the Viewer cannot change anything", asy
   await expect(page).toHaveURL(/\/login$/);
   // Signing in again on the page that sign-out led to (reached without a page load) works.
   await page.getByLabel("User name").fill("admin");
-  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+  await page.getByLabel("Password", { exact: true }).fill(ADMIN_PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
 
@@ -96,4 +96,32 @@ test("the console fits a phone's width", async ({ browser }) => {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(0);
   await context.close();
+});
+
+test("Settings > Notifications: SMTP settings, a refused test email, the outbox", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Notifications" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Notifications" })).toBeVisible();
+  await hydrated(page);
+  // A bad port is refused on its field.
+  await page.getByLabel("SMTP host").fill("127.0.0.1");
+  await page.getByLabel("Port", { exact: true }).fill("0");
+  await page.getByLabel("From address").fill("provisio@contoso.com");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator("#port-error")).toContainText("port");
+  // Saved with a password: it never comes back, the field says it is saved.
+  await page.getByLabel("Port", { exact: true }).fill("1");
+  await page.getByLabel("TLS").selectOption("none");
+  await page.getByLabel("User name").fill("provisio");
+  await page.getByLabel("Password", { exact: true }).fill("e2e-smtp-password");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByText("Saved. Waiting emails are sent now.")).toBeVisible();
+  await expect(page.getByLabel("Password", { exact: true })).toHaveAttribute("placeholder", /Saved/);
+  await expect(page.getByLabel("Password", { exact: true })).toHaveValue("");
+  // Nothing listens on port 1: the test email says what went wrong.
+  await page.getByLabel("Send a test email to").fill("me@contoso.com");
+  await page.getByRole("button", { name: "Send test email" }).click();
+  await expect(page.locator("#test_to-error")).toContainText("did not accept");
+  await expect(page.getByRole("heading", { name: "Outbox" })).toBeVisible();
 });

@@ -613,6 +613,72 @@ pub async fn provision_on_demand(
     Ok(report)
 }
 
+/// Session key of provision on demand's reports for a group (see `guard::flash`).
+#[cfg(feature = "ssr")]
+pub const ON_DEMAND_GROUP: &str = "provisioning_on_demand_group";
+
+/// The reports of the last plain form post of group provision on demand.
+#[server(endpoint = "provisioning/on_demand_group_flashed")]
+pub async fn take_on_demand_group_reports() -> Result<Option<Vec<ProvisionReport>>, ApiError> {
+    use ssr::*;
+    guard::require(Role::Viewer)?;
+    Ok(guard::flashed::<Vec<ProvisionReport>>())
+}
+
+/// Provision on demand for a group (by name or id) and up to five of its members (user principal
+/// names, separated by commas, semicolons or new lines): the members first, then the group.
+#[server(endpoint = "provisioning/on_demand_group")]
+pub async fn provision_group_on_demand(
+    csrf: String,
+    app: String,
+    group: String,
+    #[server(default)] members: String,
+) -> Result<Vec<ProvisionReport>, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let members: Vec<String> = members
+        .split([',', ';', '\n', ' ', '\t', '\r'])
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(str::to_string)
+        .collect();
+    let reports = crate::provisioning::cycle::provision_group(
+        &state.pool,
+        &state.sealer,
+        &state.outbound,
+        &app,
+        &group,
+        &members,
+    )
+    .await
+    .map_err(|e| form_field(e, &[("group", "group"), ("members", "members")]))?;
+    let name = crate::db::apps::get(&state.pool, &app)
+        .await?
+        .map(|a| a.name)
+        .unwrap_or_default();
+    let failed = reports.iter().any(|r| r.status == "Failure");
+    crate::audit::record(
+        &state.pool,
+        &guard::actor(&me),
+        "app.provision_on_demand",
+        &name,
+        if failed {
+            crate::audit::Outcome::Failure
+        } else {
+            crate::audit::Outcome::Success
+        },
+        &reports
+            .iter()
+            .map(|r| format!("{}: {} {}", r.display_name, r.action, r.status))
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
+    .await;
+    guard::flash(ON_DEMAND_GROUP, &reports).await?;
+    Ok(reports)
+}
+
 /// Synchronization details: the job, its current cycle with progress, statistics and history.
 #[server(endpoint = "provisioning/status")]
 pub async fn sync_details(app: String) -> Result<crate::model::SyncDetails, ApiError> {

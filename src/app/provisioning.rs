@@ -9,9 +9,10 @@ use super::widgets::{
     PrincipalPicker,
 };
 use crate::api::provisioning::{
-    get_provisioning, take_on_demand_report, take_provisioning_outcome, AddScopingClause, DeleteAttribute,
-    DeleteScopingClause, ProvisionOnDemand, RestoreDefaultMappings, SaveAttribute, SaveObjectMapping,
-    SaveOutcome, SaveProvisioning, INITIAL_CYCLE_NOTE,
+    get_provisioning, take_on_demand_group_reports, take_on_demand_report, take_provisioning_outcome,
+    AddScopingClause, DeleteAttribute, DeleteScopingClause, ProvisionGroupOnDemand, ProvisionOnDemand,
+    RestoreDefaultMappings, SaveAttribute, SaveObjectMapping, SaveOutcome, SaveProvisioning,
+    INITIAL_CYCLE_NOTE,
 };
 use crate::api::ApiError;
 use crate::model::{AttributeMapping, ConnectionResult, ExpressionTest, ProvisionReport, ProvisioningView};
@@ -817,6 +818,9 @@ pub fn OnDemandPage() -> impl IntoView {
     let run = ServerAction::<ProvisionOnDemand>::new();
     let flashed = Resource::new(|| (), |_| take_on_demand_report());
     let result = with_flashed(Signal::derive(move || run.value().get()), flashed);
+    let run_group = ServerAction::<ProvisionGroupOnDemand>::new();
+    let flashed_group = Resource::new(|| (), |_| take_on_demand_group_reports());
+    let group_result = with_flashed(Signal::derive(move || run_group.value().get()), flashed_group);
     let admin = super::use_session().is_admin();
     view! {
         <h2>"Provision on demand"</h2>
@@ -824,7 +828,9 @@ pub fn OnDemandPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let _ = flashed.await;
+                let _ = flashed_group.await;
                 let app = ctx.id.get_untracked();
+                let group_app = app.clone();
                 view! {
                     {admin.then(|| view! {
                         <section class="card">
@@ -845,6 +851,32 @@ pub fn OnDemandPage() -> impl IntoView {
                         </section>
                     })}
                     {move || result.get().and_then(|r| r.ok()).map(|r| view! { <Report report=r /> })}
+                    {admin.then(|| view! {
+                        <section class="card">
+                            <h3>"A group and up to five of its members"</h3>
+                            <ActionForm action=run_group attr:class="form">
+                                <CsrfField />
+                                <input type="hidden" name="app" value=group_app.clone() />
+                                <ActionError value=group_result />
+                                <div class="field">
+                                    <label for="on-demand-group">"Group (name)"</label>
+                                    <input id="on-demand-group" name="group" type="text" required autocomplete="off"
+                                        aria-invalid=invalid(group_result, "group") />
+                                    <FieldError value=group_result field="group" />
+                                </div>
+                                <div class="field">
+                                    <label for="on-demand-members">"Members (user principal names, up to 5)"</label>
+                                    <textarea id="on-demand-members" name="members" rows="3"
+                                        aria-invalid=invalid(group_result, "members")></textarea>
+                                    <FieldError value=group_result field="members" />
+                                </div>
+                                <button type="submit" class="btn btn-primary" disabled=move || run_group.pending().get()>"Provision group"</button>
+                            </ActionForm>
+                        </section>
+                    })}
+                    {move || group_result.get().and_then(|r| r.ok()).map(|list| {
+                        list.into_iter().map(|r| view! { <Report report=r /> }).collect_view()
+                    })}
                 }
             })}
         </Suspense>

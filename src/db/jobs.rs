@@ -174,6 +174,15 @@ pub async fn quarantine(
     Ok(())
 }
 
+/// The next cycle is an initial cycle.
+pub async fn request_initial(pool: &Pool, app: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE prov_jobs SET initial_requested = 1 WHERE app_id = $1")
+        .bind(app)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// A job quarantined for its credentials tries again at once (they were just changed).
 pub async fn retry_credentials_now(pool: &Pool, app: &str, now: &str) -> sqlx::Result<()> {
     sqlx::query(
@@ -550,6 +559,7 @@ pub async fn reports_of(pool: &Pool, managers: &[String]) -> sqlx::Result<Vec<St
 }
 
 /// A directory group with its direct user members.
+#[derive(Debug, Clone)]
 pub struct GroupSource {
     pub id: String,
     pub display_name: String,
@@ -829,7 +839,7 @@ pub struct Batch {
 pub async fn record_batch(
     pool: &Pool,
     app: &str,
-    cycle: &str,
+    cycle: Option<&str>,
     batch: &Batch,
     counters: &Counters,
     now: &str,
@@ -902,7 +912,7 @@ pub async fn record_batch(
             &LogEntry {
                 id: &l.id,
                 app,
-                cycle_id: Some(cycle),
+                cycle_id: cycle,
                 at: &l.at,
                 duration_ms: l.duration_ms,
                 object_type: l.object_type,
@@ -920,7 +930,9 @@ pub async fn record_batch(
         )
         .await?;
     }
-    write_counters(&mut tx, cycle, counters).await?;
+    if let Some(cycle) = cycle {
+        write_counters(&mut tx, cycle, counters).await?;
+    }
     tx.commit().await
 }
 

@@ -138,32 +138,48 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
                 println!("{c}");
             }
         }
-        AppCommand::OnDemand { app, user } => {
+        AppCommand::OnDemand {
+            app,
+            user,
+            group,
+            members,
+        } => {
             let a = find(&pool, &app).await?;
             let sealer = Sealer::load(common.encryption_key.as_deref(), &data_dir)?;
             let timeout = Duration::from_secs(common.outbound_timeout_seconds);
-            let r = super::engine::provision_user(&pool, &sealer, &connection::client(timeout), &a.id, &user)
-                .await
-                .map_err(service)?;
-            for (i, s) in r.steps.iter().enumerate() {
-                println!("{}. {} [{}]: {}", i + 1, s.name, s.status, s.description);
-                for (k, v) in &s.details {
-                    println!("     {k}: {v}");
+            let http = connection::client(timeout);
+            let reports = match (user, group) {
+                (Some(user), _) => vec![super::engine::provision_user(&pool, &sealer, &http, &a.id, &user)
+                    .await
+                    .map_err(service)?],
+                (None, Some(group)) => {
+                    super::cycle::provision_group(&pool, &sealer, &http, &a.id, &group, &members)
+                        .await
+                        .map_err(service)?
                 }
+                (None, None) => return Err(fail("give --user or --group")),
+            };
+            for r in &reports {
+                for (i, s) in r.steps.iter().enumerate() {
+                    println!("{}. {} [{}]: {}", i + 1, s.name, s.status, s.description);
+                    for (k, v) in &s.details {
+                        println!("     {k}: {v}");
+                    }
+                }
+                println!(
+                    "{} {}: {}{}\n",
+                    r.display_name,
+                    r.action,
+                    r.status,
+                    if r.error_code.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", r.error_code)
+                    }
+                );
             }
-            println!(
-                "{} {}: {}{}",
-                r.display_name,
-                r.action,
-                r.status,
-                if r.error_code.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", r.error_code)
-                }
-            );
-            if r.status == "Failure" {
-                return Err(fail("provisioning the user failed"));
+            if reports.iter().any(|r| r.status == "Failure") {
+                return Err(fail("provisioning failed"));
             }
         }
         AppCommand::TestConnection { app } => {

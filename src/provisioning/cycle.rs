@@ -24,7 +24,7 @@ use crate::directory::DirError;
 use crate::mapping::export::{self, Exported, Mapping, PatchOp};
 use crate::mapping::scoping::Scope;
 use crate::mapping::Value;
-use crate::model::ProvisionStep;
+use crate::model::{ProvisionStep, ProvisioningConfig};
 use crate::scim_client::{Capabilities, ClientError, Kind, Target};
 use crate::secrets::Sealer;
 use serde_json::{json, Value as Json};
@@ -81,7 +81,8 @@ struct Actions {
 struct Ctx {
     pool: Pool,
     app: String,
-    cycle: String,
+    /// None for provision on demand.
+    cycle: Option<String>,
     target: Target,
     caps: Capabilities,
     users: Mapping,
@@ -1190,6 +1191,24 @@ async fn process_group(
 }
 
 impl Run {
+    fn new(ctx: Arc<Ctx>) -> Run {
+        Run {
+            ctx,
+            users_managed: HashMap::new(),
+            groups_managed: HashMap::new(),
+            roles: HashMap::new(),
+            complete: false,
+            looked_up: HashSet::new(),
+            counters: Counters::default(),
+            fatal: None,
+            created_users: Vec::new(),
+            unresolved: HashSet::new(),
+            processed_users: HashSet::new(),
+            presence_changed: Vec::new(),
+            deprovisions: Vec::new(),
+        }
+    }
+
     /// Applies finished objects to the in-memory connector data store and writes the batch.
     async fn record(&mut self, results: Vec<Done>) -> Result<(), DirError> {
         let mut batch = jobs::Batch::default();
@@ -1243,7 +1262,7 @@ impl Run {
         jobs::record_batch(
             &self.ctx.pool,
             &self.ctx.app,
-            &self.ctx.cycle,
+            self.ctx.cycle.as_deref(),
             &batch,
             &self.counters,
             &crate::timefmt::now(),
@@ -1494,6 +1513,89 @@ impl Run {
     }
 }
 
+/// What a cycle (or provision on demand, with no cycle) knows before it looks at objects: the
+/// compiled mappings and scoping filters, target object actions, app roles and the groups'
+/// entitlement. Also returns each assigned group's roles.
+async fn context(
+    pool: &Pool,
+    app: &str,
+    cfg: &ProvisioningConfig,
+    target: Target,
+    caps: Capabilities,
+    cycle: Option<String>,
+    tuning: &Tuning,
+) -> Result<(Ctx, HashMap<String, Roles>), DirError> {
+    let users_mapping =
+        Mapping::new(&specs(cfg, "user")).map_err(|m| crate::directory::invalid("mappings", m))?;
+    let group_cfg = cfg.mappings.iter().find(|m| m.object == "group");
+    let groups_mapping = match group_cfg {
+        Some(g) if g.enabled => {
+            Some(Mapping::new(&specs(cfg, "group")).map_err(|m| crate::directory::invalid("mappings", m))?)
+        }
+        _ => None,
+    };
+    let actions = |object: &str| {
+        cfg.mappings
+            .iter()
+            .find(|m| m.object == object)
+            .map(|m| Actions {
+                create: m.create,
+                update: m.update,
+                delete: m.delete,
+            })
+            .unwrap_or(Actions {
+                create: true,
+                update: true,
+                delete: true,
+            })
+    };
+
+    // Groups' entitlement always (few); users' in bulk for an initial cycle, else as they come up.
+    let app_roles = crate::db::apps::roles(pool, app).await?;
+    let provisioned: HashMap<String, bool> = app_roles
+        .iter()
+        .map(|r| (r.value.clone(), r.provisioned))
+        .collect();
+    let role_provisioned = |role: &str| provisioned.get(role).copied().unwrap_or(app_roles.is_empty());
+    let mut group_roles: HashMap<String, Roles> = HashMap::new();
+    let mut group_entitled: HashMap<String, bool> = HashMap::new();
+    for (group, role, display) in jobs::group_assignments(pool, app).await? {
+        let p = role_provisioned(&role);
+        *group_entitled.entry(group.clone()).or_default() |= app_roles.is_empty() || p;
+        group_roles.entry(group).or_default().push((role, display, p));
+    }
+    let escrowed: HashMap<(String, String), jobs::Escrow> = jobs::escrows_due(pool, app, "9999")
+        .await?
+        .into_iter()
+        .map(|e| ((e.object_type.clone(), e.source_id.clone()), e))
+        .collect();
+
+    let ctx = Ctx {
+        pool: pool.clone(),
+        app: app.to_string(),
+        cycle,
+        target,
+        caps,
+        soft_delete: users_mapping.writes("active"),
+        users: users_mapping,
+        user_scope: Scope::new(&filters(cfg, "user")).map_err(|m| crate::directory::invalid("scoping", m))?,
+        user_actions: actions("user"),
+        groups: groups_mapping,
+        group_scope: Scope::new(&filters(cfg, "group"))
+            .map_err(|m| crate::directory::invalid("scoping", m))?,
+        group_actions: actions("group"),
+        all: cfg.settings.scope == "all",
+        skip_out_of_scope: cfg.settings.skip_out_of_scope_deletions,
+        provisioned,
+        group_entitled,
+        app_has_roles: !app_roles.is_empty(),
+        escrow_base: tuning.escrow_base,
+        escrowed,
+        permits: Arc::new(tokio::sync::Semaphore::new(tuning.concurrency.max(1))),
+    };
+    Ok((ctx, group_roles))
+}
+
 /// Which objects an incremental cycle looks at: those the changes after `since` (up to `upto`)
 /// touched.
 async fn changed(
@@ -1573,56 +1675,20 @@ pub async fn run(
             return fail_cycle(pool, app, report, &e, tuning).await;
         }
     };
-    let users_mapping =
-        Mapping::new(&specs(&cfg, "user")).map_err(|m| crate::directory::invalid("mappings", m))?;
-    let group_cfg = cfg.mappings.iter().find(|m| m.object == "group");
-    let groups_mapping = match group_cfg {
-        Some(g) if g.enabled => {
-            Some(Mapping::new(&specs(&cfg, "group")).map_err(|m| crate::directory::invalid("mappings", m))?)
-        }
-        _ => None,
-    };
-    let actions = |object: &str| {
-        cfg.mappings
-            .iter()
-            .find(|m| m.object == object)
-            .map(|m| Actions {
-                create: m.create,
-                update: m.update,
-                delete: m.delete,
-            })
-            .unwrap_or(Actions {
-                create: true,
-                update: true,
-                delete: true,
-            })
-    };
-
-    // Entitlement: groups' always (few); users' in bulk for an initial cycle, else as they come up.
-    let app_roles = crate::db::apps::roles(pool, app).await?;
-    let provisioned: HashMap<String, bool> = app_roles
-        .iter()
-        .map(|r| (r.value.clone(), r.provisioned))
-        .collect();
-    let role_provisioned = |role: &str| provisioned.get(role).copied().unwrap_or(app_roles.is_empty());
-    let mut group_roles: HashMap<String, Roles> = HashMap::new();
-    let mut group_entitled: HashMap<String, bool> = HashMap::new();
-    for (group, role, display) in jobs::group_assignments(pool, app).await? {
-        let p = role_provisioned(&role);
-        *group_entitled.entry(group.clone()).or_default() |= app_roles.is_empty() || p;
-        group_roles.entry(group).or_default().push((role, display, p));
-    }
-    let mut user_roles: HashMap<String, Roles> = HashMap::new();
+    let (ctx, group_roles) = context(pool, app, &cfg, target, caps, Some(id.clone()), tuning).await?;
+    let ctx = Arc::new(ctx);
+    let mut run = Run::new(ctx.clone());
     if initial {
+        // Everything in bulk: an initial cycle looks at every object.
         for (ptype, pid, role, display, _) in jobs::assignments(pool, app).await? {
             if ptype == "user" {
-                let p = role_provisioned(&role);
-                user_roles.entry(pid).or_default().push((role, display, p));
+                let p = ctx.role_provisioned(&role);
+                run.roles.entry(pid).or_default().push((role, display, p));
             }
         }
         for (group, user) in jobs::assigned_group_members(pool, app).await? {
             if let Some(roles) = group_roles.get(&group) {
-                let list = user_roles.entry(user).or_default();
+                let list = run.roles.entry(user).or_default();
                 for r in roles {
                     if !list.iter().any(|(v, _, _)| *v == r.0) {
                         list.push(r.clone());
@@ -1630,60 +1696,10 @@ pub async fn run(
                 }
             }
         }
+        run.users_managed = jobs::managed_all(pool, app, "user").await?;
+        run.groups_managed = jobs::managed_all(pool, app, "group").await?;
+        run.complete = true;
     }
-    let escrowed: HashMap<(String, String), jobs::Escrow> = jobs::escrows_due(pool, app, "9999")
-        .await?
-        .into_iter()
-        .map(|e| ((e.object_type.clone(), e.source_id.clone()), e))
-        .collect();
-
-    let ctx = Arc::new(Ctx {
-        pool: pool.clone(),
-        app: app.to_string(),
-        cycle: id.clone(),
-        target,
-        caps,
-        soft_delete: users_mapping.writes("active"),
-        users: users_mapping,
-        user_scope: Scope::new(&filters(&cfg, "user"))
-            .map_err(|m| crate::directory::invalid("scoping", m))?,
-        user_actions: actions("user"),
-        groups: groups_mapping,
-        group_scope: Scope::new(&filters(&cfg, "group"))
-            .map_err(|m| crate::directory::invalid("scoping", m))?,
-        group_actions: actions("group"),
-        all: cfg.settings.scope == "all",
-        skip_out_of_scope: cfg.settings.skip_out_of_scope_deletions,
-        provisioned: provisioned.clone(),
-        group_entitled,
-        app_has_roles: !app_roles.is_empty(),
-        escrow_base: tuning.escrow_base,
-        escrowed,
-        permits: Arc::new(tokio::sync::Semaphore::new(tuning.concurrency.max(1))),
-    });
-    let mut run = Run {
-        ctx: ctx.clone(),
-        users_managed: if initial {
-            jobs::managed_all(pool, app, "user").await?
-        } else {
-            HashMap::new()
-        },
-        groups_managed: if initial {
-            jobs::managed_all(pool, app, "group").await?
-        } else {
-            HashMap::new()
-        },
-        roles: user_roles,
-        complete: initial,
-        looked_up: HashSet::new(),
-        counters: Counters::default(),
-        fatal: None,
-        created_users: Vec::new(),
-        unresolved: HashSet::new(),
-        processed_users: HashSet::new(),
-        presence_changed: Vec::new(),
-        deprovisions: Vec::new(),
-    };
 
     // What to look at.
     let due_now = crate::timefmt::now();
@@ -1827,7 +1843,7 @@ pub async fn run(
         "Succeeded"
     };
     jobs::end_cycle(pool, &id, &report.counters, report.state, "", &end).await?;
-    // Held deletes must be looked at again: the next cycle is an initial one.
+    // An initial cycle that held deletes has not done its work: it stays requested (see below).
     jobs::complete_cycle(
         pool,
         app,
@@ -1848,6 +1864,11 @@ pub async fn run(
     match quarantine {
         Some(reason) => {
             report.quarantine = Some(reason);
+            if reason == rules::TOO_MANY_DELETES {
+                // The held deletes are not in the change sequence any more: the next cycle
+                // evaluates everything again.
+                jobs::request_initial(pool, app).await?;
+            }
             enter_quarantine(pool, app, reason, tuning).await?;
         }
         None if job.state == "Quarantine" => jobs::leave_quarantine(pool, app, &end).await?,
@@ -1909,4 +1930,170 @@ async fn enter_quarantine(pool: &Pool, app: &str, reason: &str, tuning: &Tuning)
         }
     }
     Ok(())
+}
+
+/// The report of one object's run, from its log entry.
+fn report_of(done: &Done, display_name: &str, source_id: &str) -> crate::model::ProvisionReport {
+    let log = done.log.clone().unwrap_or_default();
+    crate::model::ProvisionReport {
+        display_name: display_name.to_string(),
+        source_id: source_id.to_string(),
+        target_id: log.target_id,
+        action: log.action.to_string(),
+        status: log.status.to_string(),
+        error_code: log.error_code,
+        steps: serde_json::from_str(&log.steps).unwrap_or_default(),
+    }
+}
+
+/// Most members provision on demand takes with a group (Entra's limit).
+pub const ON_DEMAND_MEMBERS: usize = 5;
+
+/// Provision on demand for a group: the chosen members (at most five, direct members) each
+/// through the user pipeline, then the group itself, created or updated with those members added;
+/// members it already has in the target stay. Returns the members' reports, then the group's.
+pub async fn provision_group(
+    pool: &Pool,
+    sealer: &Sealer,
+    http: &reqwest::Client,
+    app: &str,
+    group_ref: &str,
+    member_refs: &[String],
+) -> Result<Vec<crate::model::ProvisionReport>, DirError> {
+    use crate::directory::invalid;
+    if member_refs.len() > ON_DEMAND_MEMBERS {
+        return Err(invalid(
+            "members",
+            format!("choose at most {ON_DEMAND_MEMBERS} members"),
+        ));
+    }
+    let cfg = config::export(pool, app).await?;
+    if cfg.tenant_url.is_empty() {
+        return Err(invalid("group", "set the Tenant URL and Secret Token first"));
+    }
+    let token = config::secret_token(pool, sealer, app)
+        .await?
+        .ok_or_else(|| invalid("group", "set the Secret Token first"))?;
+    let r = group_ref.trim();
+    let mut conn = pool.acquire().await?;
+    let found = match dir::group(&mut conn, r).await? {
+        Some(g) => Some(g),
+        None => dir::group_by_name(&mut conn, r).await?,
+    };
+    let g = found.ok_or_else(|| invalid("group", format!("there is no group {r:?} in the directory")))?;
+    let source = jobs::groups(pool, Some(std::slice::from_ref(&g.id)))
+        .await?
+        .pop()
+        .ok_or_else(|| invalid("group", "the group was just deleted"))?;
+    let mut member_ids = Vec::new();
+    for m in member_refs {
+        let u = match dir::user(&mut conn, m.trim()).await? {
+            Some(u) => Some(u),
+            None => dir::user_by_upn(&mut conn, m.trim()).await?,
+        };
+        match u {
+            Some(u) if source.members.contains(&u.id) => member_ids.push(u.id),
+            _ => {
+                return Err(invalid(
+                    "members",
+                    format!("{m:?} is not a user who is a direct member of {}", g.display_name),
+                ))
+            }
+        }
+    }
+    drop(conn);
+
+    let mut reports = Vec::new();
+    for m in &member_ids {
+        reports.push(super::engine::provision_user(pool, sealer, http, app, m).await?);
+    }
+    let target = Target::new(&cfg.tenant_url, &token, http.clone());
+    let log = Log {
+        object_type: "group",
+        source_id: &source.id,
+        display_name: &source.display_name,
+        target_id: "",
+        started: Instant::now(),
+    };
+    let caps = match target.discover().await {
+        Ok(c) => c,
+        Err(e) => {
+            let steps = vec![step(
+                "Test connection",
+                "Failure",
+                format!("The application could not be reached: {e}"),
+                vec![],
+            )];
+            let done = Done {
+                log: Some(log.entry(
+                    "Other",
+                    "Failure",
+                    steps,
+                    &[],
+                    Some((
+                        e.code(),
+                        e.to_string(),
+                        "Check the Admin Credentials with Test Connection.",
+                    )),
+                )),
+                ..Done::default()
+            };
+            jobs::record_batch(
+                pool,
+                app,
+                None,
+                &jobs::Batch {
+                    logs: done.log.iter().cloned().collect(),
+                    ..jobs::Batch::default()
+                },
+                &Counters::default(),
+                &crate::timefmt::now(),
+            )
+            .await?;
+            reports.push(report_of(&done, &source.display_name, &source.id));
+            return Ok(reports);
+        }
+    };
+    let (ctx, _) = context(pool, app, &cfg, target, caps, None, &Tuning::default()).await?;
+    let ctx = Arc::new(ctx);
+    let mut run = Run::new(ctx.clone());
+    run.ensure("group", std::slice::from_ref(&source.id)).await?;
+    run.ensure("user", &member_ids).await?;
+    let done = if ctx.groups.is_none() || !run.group_in_scope(&source) {
+        let why = if ctx.groups.is_none() {
+            "The groups mapping is not enabled."
+        } else {
+            "The group is not assigned to the application, or does not match the groups' scoping filters."
+        };
+        let mut done = Done::default();
+        let steps = vec![
+            step(
+                "Import group",
+                "Success",
+                format!("Retrieved {} from the directory.", source.display_name),
+                vec![],
+            ),
+            step("Determine if group is in scope", "Skipped", why, vec![]),
+        ];
+        skip(
+            &log,
+            &mut done,
+            steps,
+            "Other",
+            "Out of scope: nothing in the target is touched.",
+            None,
+        );
+        done
+    } else {
+        let managed = run.groups_managed.get(&source.id).cloned();
+        let mut wanted = managed
+            .as_ref()
+            .map(|m| members_of(&exported_from(&m.exported)))
+            .unwrap_or_default();
+        wanted.extend(member_targets(&member_ids, &run.users_managed));
+        process_group(ctx.clone(), source.clone(), managed, wanted).await
+    };
+    reports.push(report_of(&done, &source.display_name, &source.id));
+    run.record(vec![done]).await?;
+    Ok(reports)
 }
