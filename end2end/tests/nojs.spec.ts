@@ -160,7 +160,7 @@ test("provisioning configuration without JavaScript", async ({ page }) => {
   await page.getByRole("button", { name: "Assign" }).click();
   await page.goto(`${appUrl}/provision-on-demand`);
   await page.getByLabel("User (user principal name)").fill(`odin.${tag}@contoso.com`);
-  await page.getByRole("button", { name: "Provision" }).click();
+  await page.getByRole("button", { name: "Provision", exact: true }).click();
   // Provisioning is On, so the engine may have provisioned Odin already (or be doing it: then
   // matching finds the user and on demand updates it instead of creating a second one).
   await expect(page.locator("[data-report]")).toContainText(/Create Success|Update Success|Other Skipped/);

@@ -134,7 +134,7 @@ test("admin configures automatic provisioning the way the seed describes", async
   await tabs.getByRole("link", { name: "Provision on demand" }).click();
   await hydrated(page);
   await page.getByLabel("User (user principal name)").fill(`zoe.${tag}@contoso.com`);
-  await page.getByRole("button", { name: "Provision" }).click();
+  await page.getByRole("button", { name: "Provision", exact: true }).click();
   await expect(page.locator("[data-report]")).toContainText("Other Skipped");
   await expect(page.locator('[data-step="Determine if user is in scope"]')).toHaveAttribute("data-status", "Success");
   await expect(page.locator('[data-step="Match user between source and target"]')).toContainText("Matched the user in the target");

@@ -13,7 +13,8 @@ pub fn NotificationsPage() -> impl IntoView {
     let save = ServerAction::<SaveNotifications>::new();
     let flashed = Resource::new(|| (), |_| take_notifications_outcome());
     let result = with_flashed(Signal::derive(move || save.value().get()), flashed);
-    let reload = successes(result, |_: &String| true);
+    // Only a save reloads (a test email keeps what was typed).
+    let reload = successes(result, |m: &String| m.starts_with("Saved"));
     let data = Resource::new(move || reload.get(), |_| get_notifications());
     let admin = super::use_session().is_admin();
     view! {
@@ -27,7 +28,7 @@ pub fn NotificationsPage() -> impl IntoView {
                 let _ = flashed.await;
                 match data.await {
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
-                    Ok(n) => view! { <Settings n save result admin /> }.into_any(),
+                    Ok(n) => view! { <Settings n save result reload admin /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -39,6 +40,7 @@ fn Settings(
     n: NotificationSettings,
     save: ServerAction<SaveNotifications>,
     result: Signal<Option<Result<String, crate::api::ApiError>>>,
+    reload: ReadSignal<u32>,
     admin: bool,
 ) -> impl IntoView {
     let outbox = n
@@ -101,7 +103,9 @@ fn Settings(
                     </div>
                     <div class="field">
                         <label for="password">"Password"</label>
+                        // The view is rebuilt in place after a save, which keeps typed values.
                         <input id="password" name="password" type="password" autocomplete="new-password"
+                            prop:value=move || { reload.track(); String::new() }
                             placeholder=if n.password_set { "Saved (leave empty to keep it)" } else { "" }
                             aria-invalid=invalid(result, "password") />
                         <FieldError value=result field="password" />
