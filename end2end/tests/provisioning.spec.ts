@@ -153,6 +153,12 @@ test("admin configures automatic provisioning the way the seed describes", async
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Provisioning logs" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Provisioning logs" })).toBeVisible();
   await expect(page.locator(`tr[data-log="Zoë ${tag}"]`).first()).toContainText(`Harness ${tag}`);
+  // Narrowed to the application.
+  await hydrated(page);
+  await page.getByLabel("Application").selectOption({ label: `Harness ${tag}` });
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page).toHaveURL(/[?&]app=/);
+  await expect(page.locator(`tr[data-log="Zoë ${tag}"]`)).toHaveCount(2);
 
   // Refused input answers 400 by design (the browser logs it); nothing else may be logged.
   expect(errors.filter((e) => !/status of 400/.test(e))).toEqual([]);

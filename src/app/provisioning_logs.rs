@@ -17,7 +17,7 @@ pub fn AllLogsPage() -> impl IntoView {
     view! {
         <Title text="Provisioning logs" />
         <h1>"Provisioning logs"</h1>
-        <LogsView app=Signal::derive(String::new) base=Signal::derive(|| "/provisioning-logs".to_string()) />
+        <LogsView app=query_param("app").into() base=Signal::derive(|| "/provisioning-logs".to_string()) choose_app=true />
     }
 }
 
@@ -26,12 +26,12 @@ pub fn AppLogsPage() -> impl IntoView {
     let ctx = expect_context::<super::apps::AppCtx>();
     view! {
         <h2>"Provisioning logs"</h2>
-        <LogsView app=Signal::derive(move || ctx.id.get()) base=Signal::derive(move || format!("/apps/{}/provisioning-logs", ctx.id.get())) />
+        <LogsView app=Signal::derive(move || ctx.id.get()) base=Signal::derive(move || format!("/apps/{}/provisioning-logs", ctx.id.get())) choose_app=false />
     }
 }
 
 #[component]
-fn LogsView(app: Signal<String>, base: Signal<String>) -> impl IntoView {
+fn LogsView(app: Signal<String>, base: Signal<String>, choose_app: bool) -> impl IntoView {
     let (identity, action, status) = (
         query_param("identity"),
         query_param("action"),
@@ -66,7 +66,9 @@ fn LogsView(app: Signal<String>, base: Signal<String>) -> impl IntoView {
     // The current filters as a query string, for links that keep them.
     let query = move || {
         let f = filter.get();
+        let chosen_app = if choose_app { f.app } else { String::new() };
         [
+            ("app", chosen_app),
             ("identity", f.identity),
             ("action", f.action),
             ("status", f.status),
@@ -94,8 +96,41 @@ fn LogsView(app: Signal<String>, base: Signal<String>) -> impl IntoView {
             </div>
         }
     };
+    // The filters for a download: an application's tab always names its application.
+    let download_query = move || {
+        if choose_app {
+            query()
+        } else {
+            format!("app={}&{}", urlencode(&app.get()), query())
+        }
+    };
+    // Identity > Provisioning logs can narrow to one application.
+    let apps = Resource::new(|| (), |_| crate::api::apps::list_apps(String::new()));
+    let app_select = choose_app.then(|| {
+        view! {
+            <div class="field">
+                <label for="app">"Application"</label>
+                <select id="app" name="app">
+                    <option value="" selected=move || app.get().is_empty()>"All"</option>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            apps.await
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|a| {
+                                    let id = a.id.clone();
+                                    view! { <option value=a.id.clone() selected=move || app.get() == id>{a.name}</option> }
+                                })
+                                .collect_view()
+                        })}
+                    </Suspense>
+                </select>
+            </div>
+        }
+    });
     view! {
         <form method="get" action=move || base.get() class="form form-row filters">
+            {app_select}
             <div class="field">
                 <label for="identity">"Identity"</label>
                 <input id="identity" name="identity" type="search" value=move || identity.get() placeholder="name, source or target id" />
@@ -116,9 +151,9 @@ fn LogsView(app: Signal<String>, base: Signal<String>) -> impl IntoView {
         </form>
         <p class="downloads">
             "Download: "
-            <a href=move || format!("/provisioning-logs/download?format=csv&app={}&{}", urlencode(&app.get()), query())>"CSV"</a>
+            <a href=move || format!("/provisioning-logs/download?format=csv&{}", download_query())>"CSV"</a>
             " · "
-            <a href=move || format!("/provisioning-logs/download?format=json&app={}&{}", urlencode(&app.get()), query())>"JSON"</a>
+            <a href=move || format!("/provisioning-logs/download?format=json&{}", download_query())>"JSON"</a>
             <span class="muted">{move || page.get().and_then(|p| p.ok()).map(|p| format!(" · Entries are kept {} days.", p.retention_days))}</span>
         </p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
