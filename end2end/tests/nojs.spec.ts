@@ -165,6 +165,26 @@ test("provisioning configuration without JavaScript", async ({ page }) => {
   // matching finds the user and on demand updates it instead of creating a second one).
   await expect(page.locator("[data-report]")).toContainText(/Create Success|Update Success|Other Skipped/);
 
+  // A group with Odin, assigned, then provisioned on demand with him as its member.
+  await page.goto("/directory/groups");
+  await page.getByLabel("Name").fill(`Crew ${tag}`);
+  await page.getByRole("button", { name: "Create group" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `Crew ${tag}` })).toBeVisible();
+  await page.getByLabel(/Add a member/).fill(`odin.${tag}@contoso.com`);
+  await page.getByRole("button", { name: "Add member" }).click();
+  await expect(page.locator(`tr[data-member="Odin ${tag}"]`)).toBeVisible();
+  await page.goto(`${appUrl}/users-and-groups`);
+  await page.getByLabel("User or group").fill(`Crew ${tag}`);
+  await page.getByRole("button", { name: "Assign" }).click();
+  await page.goto(`${appUrl}/provision-on-demand`);
+  await page.getByLabel("Group (name)").fill(`Crew ${tag}`);
+  await page.getByLabel("Members (user principal names, up to 5)").fill(`odin.${tag}@contoso.com`);
+  await page.getByRole("button", { name: "Provision group" }).click();
+  // The engine may have been first (provisioning is On): then the group is updated or in sync.
+  await expect(page.locator("[data-report]").last()).toContainText(
+    new RegExp(`Crew ${tag}: (Create Success|Update Success|Other Skipped)`),
+  );
+
   // Synchronization details render on the server: the job and its cycles.
   await page.goto(`${appUrl}/provisioning`);
   await expect(page.getByRole("heading", { name: "Synchronization details" })).toBeVisible();
