@@ -101,13 +101,6 @@ fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
-async fn user_id(x: &Setup, upn: &str) -> String {
-    x.post("directory/users", &[("q", upn)]).await["rows"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 #[tokio::test]
 async fn initial_cycle_then_every_change_propagates() {
     let x = setup_with("scim2", &[]).await;
@@ -310,7 +303,6 @@ async fn initial_cycle_then_every_change_propagates() {
         (s["state"] == "Paused").then_some(()).ok_or(s.to_string())
     })
     .await;
-    let _ = bob;
 }
 
 #[tokio::test]
@@ -460,7 +452,6 @@ async fn a_bad_token_quarantines_the_job() {
     })
     .await;
     assert_eq!(x.target_all("Users").await.len(), 1);
-    let _ = user_id;
 }
 
 /// The directory's users as the console lists them (every page).
@@ -577,7 +568,6 @@ async fn kill_minus_nine_mid_cycle_then_restart_converges_without_duplicates() {
     })
     .await;
     let running = x.status().await;
-    eprintln!("killed at {}", running["current"]);
     let x = restart(x, &env).await;
 
     eventually(60, "convergence after the restart", || {

@@ -372,23 +372,37 @@ async fn start_provisio(conns: usize) -> anyhow::Result<(Target, Child, tempfile
     ))
 }
 
-async fn start_peer(exe: &std::path::Path, conns: usize) -> anyhow::Result<(Target, Child)> {
+/// Starts scim2-server on a free port with bearer token `token`; returns it and its base URL once
+/// it answers.
+pub(crate) async fn spawn_scim2_server(
+    exe: &std::path::Path,
+    token: &str,
+) -> anyhow::Result<(Child, String)> {
     let port = free_port();
-    let child = Command::new(exe)
+    let mut child = Command::new(exe)
         .args([
             "--hostname",
             "127.0.0.1",
             "--port",
             &port.to_string(),
             "--bearer-token",
-            "s3cret",
+            token,
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .context("start scim2-server")?;
     let base = format!("http://127.0.0.1:{port}/v2");
-    wait_http(&format!("{base}/ServiceProviderConfig")).await?;
+    if let Err(e) = wait_http(&format!("{base}/ServiceProviderConfig")).await {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
+    Ok((child, base))
+}
+
+async fn start_peer(exe: &std::path::Path, conns: usize) -> anyhow::Result<(Target, Child)> {
+    let (child, base) = spawn_scim2_server(exe, "s3cret").await?;
     Ok((
         Target {
             name: "scim2-server",

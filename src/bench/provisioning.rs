@@ -386,23 +386,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         report("provisio -> provisio account", &f, members);
         drop(b);
 
-        let port = free_port();
-        let mut server = Command::new(peer)
-            .args([
-                "--hostname",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--bearer-token",
-                "bench",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("start scim2-server")?;
-        let url = format!("http://127.0.0.1:{port}/v2");
+        let (mut server, url) = super::spawn_scim2_server(peer, "bench").await?;
         let result = async {
-            wait_http(&format!("{url}/ServiceProviderConfig")).await?;
             let b = Bench::start(&exe, args.peer_users, groups).await?;
             let members = memberships(&b).await?;
             let f = b.initial_cycle(&url, "bench").await?;

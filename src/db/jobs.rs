@@ -455,25 +455,17 @@ pub async fn managed_counts(pool: &Pool, app: &str) -> sqlx::Result<(i64, i64)> 
 
 // ---- what a cycle reads ----
 
-/// The application's assignments: (principal type, principal id, role value, role display name,
-/// whether the role is provisioned).
-pub async fn assignments(
-    pool: &Pool,
-    app: &str,
-) -> sqlx::Result<Vec<(String, String, String, String, bool)>> {
+/// Users assigned directly to `app`: (user, role value, role display name).
+pub async fn user_assignments(pool: &Pool, app: &str) -> sqlx::Result<Vec<(String, String, String)>> {
     let rows = sqlx::query(
-        "SELECT s.principal_type, s.principal_id, s.role, COALESCE(r.display_name, s.role),
-                COALESCE(r.provisioned, 1)
+        "SELECT s.principal_id, s.role, COALESCE(r.display_name, s.role)
          FROM app_assignments s LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
-         WHERE s.app_id = $1 ORDER BY s.principal_id, s.role",
+         WHERE s.app_id = $1 AND s.principal_type = 'user'",
     )
     .bind(app)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get::<i64, _>(4) != 0))
-        .collect())
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
 }
 
 /// Direct user members of the groups assigned to `app`: (group, user).
@@ -746,17 +738,17 @@ pub struct Escrow {
     pub source_id: String,
     pub first_failed_at: String,
     pub attempts: i64,
-    pub error_code: String,
+    /// When it is retried.
+    pub next_at: String,
 }
 
-/// Escrowed objects due for a retry at `now`.
-pub async fn escrows_due(pool: &Pool, app: &str, now: &str) -> sqlx::Result<Vec<Escrow>> {
+/// Every escrowed object of an application (few: what failed after the client's retries).
+pub async fn escrows(pool: &Pool, app: &str) -> sqlx::Result<Vec<Escrow>> {
     Ok(sqlx::query(
-        "SELECT object_type, source_id, first_failed_at, attempts, error_code FROM prov_escrows
-         WHERE app_id = $1 AND next_at <= $2 ORDER BY next_at",
+        "SELECT object_type, source_id, first_failed_at, attempts, next_at FROM prov_escrows
+         WHERE app_id = $1 ORDER BY next_at",
     )
     .bind(app)
-    .bind(now)
     .fetch_all(pool)
     .await?
     .iter()
@@ -765,17 +757,9 @@ pub async fn escrows_due(pool: &Pool, app: &str, now: &str) -> sqlx::Result<Vec<
         source_id: r.get(1),
         first_failed_at: r.get(2),
         attempts: r.get(3),
-        error_code: r.get(4),
+        next_at: r.get(4),
     })
     .collect())
-}
-
-/// The earliest retry due, if any.
-pub async fn next_escrow(pool: &Pool, app: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT min(next_at) FROM prov_escrows WHERE app_id = $1")
-        .bind(app)
-        .fetch_one(pool)
-        .await
 }
 
 /// (all escrowed objects, those whose failure was a reference update).

@@ -1564,7 +1564,7 @@ async fn context(
         *group_entitled.entry(group.clone()).or_default() |= app_roles.is_empty() || p;
         group_roles.entry(group).or_default().push((role, display, p));
     }
-    let escrowed: HashMap<(String, String), jobs::Escrow> = jobs::escrows_due(pool, app, "9999")
+    let escrowed: HashMap<(String, String), jobs::Escrow> = jobs::escrows(pool, app)
         .await?
         .into_iter()
         .map(|e| ((e.object_type.clone(), e.source_id.clone()), e))
@@ -1680,11 +1680,9 @@ pub async fn run(
     let mut run = Run::new(ctx.clone());
     if initial {
         // Everything in bulk: an initial cycle looks at every object.
-        for (ptype, pid, role, display, _) in jobs::assignments(pool, app).await? {
-            if ptype == "user" {
-                let p = ctx.role_provisioned(&role);
-                run.roles.entry(pid).or_default().push((role, display, p));
-            }
+        for (user, role, display) in jobs::user_assignments(pool, app).await? {
+            let p = ctx.role_provisioned(&role);
+            run.roles.entry(user).or_default().push((role, display, p));
         }
         for (group, user) in jobs::assigned_group_members(pool, app).await? {
             if let Some(roles) = group_roles.get(&group) {
@@ -1703,7 +1701,12 @@ pub async fn run(
 
     // What to look at.
     let due_now = crate::timefmt::now();
-    let due: Vec<jobs::Escrow> = jobs::escrows_due(pool, app, &due_now).await?;
+    let due: Vec<jobs::Escrow> = ctx
+        .escrowed
+        .values()
+        .filter(|e| e.next_at <= due_now)
+        .cloned()
+        .collect();
     let (group_list, gone_groups) = if initial {
         let (users, groups, deleted) = dir::directory_counts(pool).await?;
         run.counters.total = users + groups + deleted;
