@@ -154,7 +154,15 @@ fn LogsView(app: Signal<String>, base: Signal<String>, choose_app: bool) -> impl
             <a href=move || format!("/provisioning-logs/download?format=csv&{}", download_query())>"CSV"</a>
             " · "
             <a href=move || format!("/provisioning-logs/download?format=json&{}", download_query())>"JSON"</a>
-            <span class="muted">{move || page.get().and_then(|p| p.ok()).map(|p| format!(" · Entries are kept {} days.", p.retention_days))}</span>
+            // Read through Suspense, like the table: a resource read outside it renders differently
+            // on the server and in the browser, and hydration fails.
+            <span class="muted">
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        page.await.ok().map(|p| format!(" · Entries are kept {} days.", p.retention_days))
+                    })}
+                </Suspense>
+            </span>
         </p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
