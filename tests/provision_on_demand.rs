@@ -47,6 +47,25 @@ async fn create_sync_update_and_disable() {
     let r = x.on_demand("ann@contoso.com").await;
     outcome(&r, "Create", "Success");
     assert_eq!(step(&r, "Determine if user is in scope")["status"], "Success");
+    // Each step with its details: the source attributes, each scope check, the lookups, and what
+    // was sent.
+    let details = |name: &str| step(&r, name)["details"].to_string();
+    assert!(
+        details("Import user").contains(r#"["userPrincipalName","ann@contoso.com"]"#),
+        "{r}"
+    );
+    assert!(
+        details("Determine if user is in scope").contains(r#"["Assigned to the application","true"]"#),
+        "{r}"
+    );
+    assert!(
+        details("Match user between source and target").contains("0 found"),
+        "{r}"
+    );
+    assert!(
+        details("Perform action").contains(r#"["displayName","\"Ann Lee\""]"#),
+        "{r}"
+    );
     let created = x
         .target_user("ann@contoso.com")
         .await

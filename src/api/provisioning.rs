@@ -587,10 +587,15 @@ pub async fn provision_on_demand(
     use ssr::*;
     let state = guard::state()?;
     let me = guard::admin_change(&csrf).await?;
-    let report =
-        crate::provisioning::engine::provision_user(&state.pool, &state.sealer, &state.outbound, &app, &user)
-            .await
-            .map_err(|e| form_field(e, &[("user", "user")]))?;
+    let report = crate::provisioning::on_demand::provision_user(
+        &state.pool,
+        &state.sealer,
+        &state.outbound,
+        &app,
+        &user,
+    )
+    .await
+    .map_err(|e| form_field(e, &[("user", "user")]))?;
     let name = crate::db::apps::get(&state.pool, &app)
         .await?
         .map(|a| a.name)
@@ -643,7 +648,7 @@ pub async fn provision_group_on_demand(
         .filter(|m| !m.is_empty())
         .map(str::to_string)
         .collect();
-    let reports = crate::provisioning::cycle::provision_group(
+    let reports = crate::provisioning::on_demand::provision_group(
         &state.pool,
         &state.sealer,
         &state.outbound,

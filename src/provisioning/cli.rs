@@ -149,11 +149,15 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
             let timeout = Duration::from_secs(common.outbound_timeout_seconds);
             let http = connection::client(timeout);
             let reports = match (user, group) {
-                (Some(user), _) => vec![super::engine::provision_user(&pool, &sealer, &http, &a.id, &user)
-                    .await
-                    .map_err(service)?],
+                (Some(user), _) => {
+                    vec![
+                        super::on_demand::provision_user(&pool, &sealer, &http, &a.id, &user)
+                            .await
+                            .map_err(service)?,
+                    ]
+                }
                 (None, Some(group)) => {
-                    super::cycle::provision_group(&pool, &sealer, &http, &a.id, &group, &members)
+                    super::on_demand::provision_group(&pool, &sealer, &http, &a.id, &group, &members)
                         .await
                         .map_err(service)?
                 }

@@ -14,7 +14,7 @@
 //! transaction) and the watermark moves only at the very end, so a crash at any point repeats work
 //! instead of losing it; matching before create makes the repetition harmless.
 
-use super::engine::{coerce, exported_from, exported_json, filters, shown, specs, step, ENTERPRISE_MANAGER};
+use super::mapped::{coerce, exported_from, exported_json, filters, shown, specs, step, ENTERPRISE_MANAGER};
 use super::{config, rules, source};
 use crate::db::directory as dir;
 use crate::db::engine::Managed;
@@ -78,7 +78,7 @@ struct Actions {
 }
 
 /// What does not change during a cycle.
-struct Ctx {
+pub(super) struct Ctx {
     pool: Pool,
     app: String,
     /// None for provision on demand.
@@ -90,7 +90,7 @@ struct Ctx {
     user_actions: Actions,
     /// The users mapping writes `active`: deprovisioning disables; otherwise it deletes.
     soft_delete: bool,
-    groups: Option<Mapping>,
+    pub(super) groups: Option<Mapping>,
     group_scope: Scope,
     group_actions: Actions,
     all: bool,
@@ -103,31 +103,38 @@ struct Ctx {
     escrow_base: time::Duration,
     escrowed: HashMap<(String, String), jobs::Escrow>,
     permits: Arc<tokio::sync::Semaphore>,
+    /// Provision on demand: every step carries its details (source attributes, scope checks,
+    /// lookups, what was sent) and users outside the assignment scope are reported too. Cycles
+    /// leave it off, so their log entries stay small.
+    pub(super) detailed: bool,
 }
 
 /// A deprovision waiting for phase 3.
 #[derive(Debug, Clone)]
-struct Deprovision {
+pub(super) struct Deprovision {
     object_type: &'static str,
     source_id: String,
     display_name: String,
     managed: Managed,
     delete: bool,
     reason: String,
+    /// The steps that led here (import, scope, match); empty when there were none (a hard
+    /// delete, a group leaving scope).
+    steps: Vec<ProvisionStep>,
 }
 
 /// One object's outcome.
 #[derive(Default)]
-struct Done {
+pub(super) struct Done {
     object: Option<ObjectWrite>,
-    escrow: Option<EscrowWrite>,
-    log: Option<LogWrite>,
-    deprovision: Option<Deprovision>,
+    pub(super) escrow: Option<EscrowWrite>,
+    pub(super) log: Option<LogWrite>,
+    pub(super) deprovision: Option<Deprovision>,
     imported: bool,
     entitled: bool,
     tally: Tally,
     /// 401/403 or an answer that is not SCIM: the cycle stops and the job quarantines.
-    fatal: Option<String>,
+    pub(super) fatal: Option<String>,
     manager_unresolved: bool,
     created: bool,
     /// Whether the object's presence in the target changed (created, enabled, disabled): its
@@ -165,11 +172,11 @@ fn tally(c: &mut Counters, d: &Done) {
 }
 
 /// The per-cycle state that changes as objects are processed.
-struct Run {
+pub(super) struct Run {
     ctx: Arc<Ctx>,
-    users_managed: HashMap<String, Managed>,
-    groups_managed: HashMap<String, Managed>,
-    roles: HashMap<String, Roles>,
+    pub(super) users_managed: HashMap<String, Managed>,
+    pub(super) groups_managed: HashMap<String, Managed>,
+    pub(super) roles: HashMap<String, Roles>,
     /// Everything above is loaded (an initial cycle); otherwise it is read as objects come up,
     /// so an incremental cycle's cost follows its changes, not the directory's size.
     complete: bool,
@@ -183,17 +190,17 @@ struct Run {
     deprovisions: Vec<Deprovision>,
 }
 
-struct Log<'a> {
-    object_type: &'static str,
-    source_id: &'a str,
-    display_name: &'a str,
-    target_id: &'a str,
-    started: Instant,
+pub(super) struct Log<'a> {
+    pub(super) object_type: &'static str,
+    pub(super) source_id: &'a str,
+    pub(super) display_name: &'a str,
+    pub(super) target_id: &'a str,
+    pub(super) started: Instant,
 }
 
 impl Log<'_> {
     #[allow(clippy::too_many_arguments)]
-    fn entry(
+    pub(super) fn entry(
         &self,
         action: &'static str,
         status: &'static str,
@@ -332,6 +339,9 @@ struct UserEval {
     /// What to send (manager resolved), or the mapping error.
     exported: Result<Vec<Exported>, String>,
     manager_unresolved: bool,
+    /// The source attributes and each scope check, when the context is detailed.
+    import_details: Vec<(String, String)>,
+    scope_details: Vec<(String, String)>,
 }
 
 fn resolve_manager(list: Vec<Exported>, manager_target: Option<&str>) -> (Vec<Exported>, bool) {
@@ -358,7 +368,7 @@ fn resolve_manager(list: Vec<Exported>, manager_target: Option<&str>) -> (Vec<Ex
 }
 
 /// A user's roles in the application: (value, display name, provisioned).
-type Roles = Vec<(String, String, bool)>;
+pub(super) type Roles = Vec<(String, String, bool)>;
 
 fn evaluate_user(
     ctx: &Ctx,
@@ -378,9 +388,8 @@ fn evaluate_user(
         .map(|(v, d, _)| (v.clone(), d.clone()))
         .collect();
     let uc = source::UserContext::new(u, row.manager_upn.clone(), &shown_roles, in_assignment);
-    let passes = ctx
-        .user_scope
-        .matches(&|a: &str| crate::mapping::expr::Context::attribute(&uc, a));
+    let get = |a: &str| crate::mapping::expr::Context::attribute(&uc, a);
+    let passes = ctx.user_scope.matches(&get);
     let reason = if !active {
         "The user is disabled or deleted in the directory."
     } else if !ctx.all && !assigned {
@@ -400,6 +409,11 @@ fn evaluate_user(
         }
         Err(e) => (Err(e.to_string()), false),
     };
+    let (import_details, scope_details) = if ctx.detailed {
+        user_details(ctx, &get, roles, active, assigned, entitled)
+    } else {
+        Default::default()
+    };
     UserEval {
         in_scope,
         assigned,
@@ -407,7 +421,63 @@ fn evaluate_user(
         reason,
         exported,
         manager_unresolved,
+        import_details,
+        scope_details,
     }
+}
+
+type Details = Vec<(String, String)>;
+
+/// Provision on demand's Import and Scope details: every source attribute with a value, then each
+/// scope check with its outcome.
+fn user_details(
+    ctx: &Ctx,
+    get: &dyn Fn(&str) -> Value,
+    roles: &Roles,
+    active: bool,
+    assigned: bool,
+    entitled: bool,
+) -> (Details, Details) {
+    let import = source::user_sources()
+        .into_iter()
+        .filter_map(|a| {
+            let v = get(&a);
+            (!v.is_null()).then(|| (a, v.to_string()))
+        })
+        .collect();
+    let role = if roles.is_empty() {
+        "none".to_string()
+    } else {
+        roles
+            .iter()
+            .map(|(v, d, _)| {
+                if v.is_empty() {
+                    "(no role)".to_string()
+                } else {
+                    d.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let scope = if ctx.all {
+        "Sync all users and groups"
+    } else {
+        "Sync only assigned users and groups"
+    };
+    let mut checks = vec![
+        ("Active in the source".to_string(), active.to_string()),
+        ("Scope".to_string(), scope.to_string()),
+        ("Assigned to the application".to_string(), assigned.to_string()),
+        ("Role".to_string(), role),
+        ("Effectively entitled".to_string(), entitled.to_string()),
+    ];
+    for (i, filter) in ctx.user_scope.explain(get).iter().enumerate() {
+        for (clause, ok) in filter {
+            checks.push((format!("Scoping filter {}: {clause}", i + 1), ok.to_string()));
+        }
+    }
+    (import, checks)
 }
 
 fn document(list: &[Exported]) -> serde_json::Map<String, Json> {
@@ -458,11 +528,21 @@ enum Lookup {
     Failed(ClientError),
 }
 
-/// Matches in precedence order: the first matching attribute that finds anything decides.
-async fn find_existing(target: &Target, kind: Kind, matching: Vec<(&str, &Value)>) -> Lookup {
+/// Matches in precedence order: the first matching attribute that finds anything decides. Each
+/// lookup and its count is added to `trace`.
+async fn find_existing(
+    target: &Target,
+    kind: Kind,
+    matching: Vec<(&str, &Value)>,
+    trace: &mut Details,
+) -> Lookup {
     for (path, value) in matching {
         let text = value.text().unwrap_or_default();
-        match target.find(kind, path, &text).await {
+        let found = target.find(kind, path, &text).await;
+        if let Ok(list) = &found {
+            trace.push((format!("{path} eq {text:?}"), format!("{} found", list.len())));
+        }
+        match found {
             Ok(list) if list.len() > 1 => return Lookup::Duplicates(format!("{path} {text:?}")),
             Ok(list) => {
                 if let Some(id) = list.first().and_then(|x| x.get("id")).and_then(Json::as_str) {
@@ -480,13 +560,14 @@ fn duplicates(
     mut steps: Vec<ProvisionStep>,
     objects: &str,
     what: &str,
+    trace: Details,
     mut done: Done,
 ) -> Done {
     steps.push(step(
-        "Match between source and target",
+        &format!("Match {} between source and target", log.object_type),
         "Failure",
         format!("More than one of the target's {objects} has {what}."),
-        vec![],
+        trace,
     ));
     done.log = Some(log.entry(
         "Other",
@@ -513,7 +594,7 @@ pub(super) async fn create(
 ) -> Result<String, ClientError> {
     match target.create(kind, doc).await {
         Ok(created) => Ok(created["id"].as_str().unwrap_or_default().to_string()),
-        Err(e) if e.is_transient() => match find_existing(target, kind, matching).await {
+        Err(e) if e.is_transient() => match find_existing(target, kind, matching, &mut Vec::new()).await {
             Lookup::Found(id) => Ok(id),
             _ => Err(e),
         },
@@ -522,7 +603,7 @@ pub(super) async fn create(
 }
 
 /// Ends an object's processing with no operation: a Skipped step and log entry.
-fn skip(
+pub(super) fn skip(
     log: &Log<'_>,
     done: &mut Done,
     mut steps: Vec<ProvisionStep>,
@@ -543,7 +624,7 @@ fn switched_off(log: &Log<'_>, steps: Vec<ProvisionStep>, action: &'static str, 
 }
 
 /// Processes one user: evaluation, then the target operation its outcome calls for.
-async fn process_user(
+pub(super) async fn process_user(
     ctx: Arc<Ctx>,
     row: SourceRow,
     roles: Roles,
@@ -551,6 +632,7 @@ async fn process_user(
     manager_target: Option<String>,
     quiet_in_sync: bool,
 ) -> Done {
+    const MATCH: &str = "Match user between source and target";
     let _permit = ctx.permits.clone().acquire_owned().await;
     let u = &row.user;
     let managed_target = managed.as_ref().map(|m| m.target_id.clone()).unwrap_or_default();
@@ -561,21 +643,27 @@ async fn process_user(
         target_id: &managed_target,
         started: Instant::now(),
     };
-    let eval = evaluate_user(&ctx, &row, &roles, managed.is_none(), manager_target.as_deref());
+    let mut eval = evaluate_user(&ctx, &row, &roles, managed.is_none(), manager_target.as_deref());
     let mut steps = vec![
         step(
             "Import user",
             "Success",
             format!("Retrieved {} from the directory.", u.upn),
-            vec![],
+            std::mem::take(&mut eval.import_details),
         ),
         step(
             "Determine if user is in scope",
             if eval.in_scope { "Success" } else { "Skipped" },
             eval.reason,
-            vec![],
+            std::mem::take(&mut eval.scope_details),
         ),
     ];
+    let managed_detail = |m: &Managed| {
+        vec![(
+            "Connector data store".to_string(),
+            format!("managed as {}", m.target_id),
+        )]
+    };
     let mut done = Done {
         imported: true,
         entitled: eval.in_scope,
@@ -583,12 +671,22 @@ async fn process_user(
         ..Done::default()
     };
     if !eval.in_scope {
+        if ctx.detailed {
+            steps.push(step(
+                MATCH,
+                "Skipped",
+                "The user is out of scope: nothing is looked up in the target.",
+                managed.as_ref().map(managed_detail).unwrap_or_default(),
+            ));
+        }
         let Some(m) = managed else {
             // Never provisioned: nothing in the target is touched. Users outside the assignment
-            // scope are not even imported, as in Entra.
+            // scope are not even imported, as in Entra (provision on demand still reports them).
             if !(ctx.all || eval.assigned) {
                 done.imported = false;
-                return done;
+                if !ctx.detailed {
+                    return done;
+                }
             }
             let code = (!eval.entitled && eval.assigned).then_some((
                 "NotEffectivelyEntitled",
@@ -600,7 +698,7 @@ async fn process_user(
                 &mut done,
                 steps,
                 "Other",
-                "Out of scope and never provisioned.",
+                "Out of scope and never provisioned: nothing in the target is touched.",
                 code,
             );
             done.escrow = ctx.cleared("user", &u.id);
@@ -636,6 +734,7 @@ async fn process_user(
             delete: !ctx.soft_delete,
             managed: m,
             reason: eval.reason.to_string(),
+            steps,
         });
         return done;
     }
@@ -654,8 +753,27 @@ async fn process_user(
             return done;
         }
     };
+    // What the action step shows in detail: the references it could not send yet.
+    let note = |mut details: Details| {
+        if eval.manager_unresolved {
+            details.push((
+                "Note".into(),
+                "The manager is not provisioned to this application yet; the reference follows once it is."
+                    .into(),
+            ));
+        }
+        details
+    };
     let (target_id, previous) = match managed {
         Some(m) => {
+            if ctx.detailed {
+                steps.push(step(
+                    MATCH,
+                    "Success",
+                    format!("Matched the user in the target: {}.", m.target_id),
+                    managed_detail(&m),
+                ));
+            }
             let previous = exported_from(&m.exported);
             (m.target_id, previous)
         }
@@ -664,7 +782,7 @@ async fn process_user(
             let matching = ctx.users.matching(&exported);
             if matching.is_empty() {
                 steps.push(step(
-                    "Match user between source and target",
+                    MATCH,
                     "Skipped",
                     "No matching attribute has a value.",
                     vec![],
@@ -683,12 +801,20 @@ async fn process_user(
                 done.tally = Tally::Skipped;
                 return done;
             }
-            let found = match find_existing(&ctx.target, Kind::User, matching).await {
+            let mut trace = Vec::new();
+            let found = match find_existing(&ctx.target, Kind::User, matching, &mut trace).await {
                 Lookup::Found(id) => Some(id),
                 Lookup::Missing => None,
-                Lookup::Duplicates(what) => return duplicates(&log, steps, "users", &what, done),
+                Lookup::Duplicates(what) => return duplicates(&log, steps, "users", &what, trace, done),
                 Lookup::Failed(e) => return ctx.failure(&log, "user", "Create", steps, e, false, done),
             };
+            if ctx.detailed {
+                let description = match &found {
+                    Some(id) => format!("Matched the user in the target: {id}."),
+                    None => "No user in the target matched.".to_string(),
+                };
+                steps.push(step(MATCH, "Success", description, trace));
+            }
             match found {
                 Some(id) => (id, Vec::new()),
                 None if !ctx.user_actions.create => {
@@ -700,13 +826,18 @@ async fn process_user(
                         .iter()
                         .map(|e| (e.target.clone(), String::new(), shown(e)))
                         .collect();
+                    let details = if ctx.detailed {
+                        note(exported.iter().map(|e| (e.target.clone(), shown(e))).collect())
+                    } else {
+                        Vec::new()
+                    };
                     return match create(&ctx.target, Kind::User, &doc, ctx.users.matching(&exported)).await {
                         Ok(id) => {
                             steps.push(step(
                                 "Perform action",
                                 "Success",
                                 format!("Created the user in the target as {id}."),
-                                vec![],
+                                details,
                             ));
                             let log = Log {
                                 target_id: &id,
@@ -769,6 +900,18 @@ async fn process_user(
         return switched_off(&log, steps, "Update", done);
     }
     let modified = modified_of(&ops, &previous, &exported);
+    let details = if ctx.detailed {
+        note(
+            ops.iter()
+                .map(|op| match op {
+                    PatchOp::Replace { path, value } => (path.clone(), value.to_string()),
+                    PatchOp::Remove { path } => (path.clone(), "(removed)".into()),
+                })
+                .collect(),
+        )
+    } else {
+        Vec::new()
+    };
     let manager_only = ops
         .iter()
         .all(|op| matches!(op, PatchOp::Replace { path, .. } | PatchOp::Remove { path } if path.eq_ignore_ascii_case(ENTERPRISE_MANAGER)));
@@ -785,8 +928,8 @@ async fn process_user(
             steps.push(step(
                 "Perform action",
                 "Success",
-                format!("Updated {} attribute(s).", ops.len()),
-                vec![],
+                format!("Updated {} attribute(s) of {target_id}.", ops.len()),
+                details,
             ));
             done.log = Some(log.entry("Update", "Success", steps, &modified, None));
             done.object = Some(ObjectWrite {
@@ -806,7 +949,7 @@ async fn process_user(
 }
 
 /// Disables or deletes an object that left scope (phase 3), or holds it as StagedDelete.
-async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Done {
+pub(super) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Done {
     let _permit = ctx.permits.clone().acquire_owned().await;
     let log = Log {
         object_type: d.object_type,
@@ -816,12 +959,16 @@ async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Done {
         started: Instant::now(),
     };
     let action = if d.delete { "Delete" } else { "Disable" };
-    let mut steps = vec![step(
-        "Determine if object is in scope",
-        "Skipped",
-        d.reason.clone(),
-        vec![],
-    )];
+    let mut steps = if d.steps.is_empty() {
+        vec![step(
+            "Determine if object is in scope",
+            "Skipped",
+            d.reason.clone(),
+            vec![],
+        )]
+    } else {
+        d.steps.clone()
+    };
     let mut done = Done {
         imported: true,
         ..Done::default()
@@ -914,7 +1061,7 @@ async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Done {
 
 /// A group's members in the target: the target ids of its direct user members that are
 /// provisioned and enabled.
-fn member_targets(members: &[String], users: &HashMap<String, Managed>) -> BTreeSet<String> {
+pub(super) fn member_targets(members: &[String], users: &HashMap<String, Managed>) -> BTreeSet<String> {
     members
         .iter()
         .filter_map(|m| users.get(m))
@@ -923,7 +1070,7 @@ fn member_targets(members: &[String], users: &HashMap<String, Managed>) -> BTree
         .collect()
 }
 
-fn members_of(list: &[Exported]) -> BTreeSet<String> {
+pub(super) fn members_of(list: &[Exported]) -> BTreeSet<String> {
     list.iter()
         .filter(|e| e.target.eq_ignore_ascii_case("members"))
         .flat_map(|e| match &e.value {
@@ -994,7 +1141,7 @@ async fn replace_group(
 }
 
 /// Processes one group in scope: create or update, memberships as a difference.
-async fn process_group(
+pub(super) async fn process_group(
     ctx: Arc<Ctx>,
     group: jobs::GroupSource,
     managed: Option<Managed>,
@@ -1067,12 +1214,14 @@ async fn process_group(
     let (target_id, previous, created) = match managed {
         Some(m) => (m.target_id.clone(), exported_from(&m.exported), false),
         None => {
-            let found = match find_existing(&ctx.target, Kind::Group, mapping.matching(&attrs)).await {
-                Lookup::Found(id) => Some(id),
-                Lookup::Missing => None,
-                Lookup::Duplicates(what) => return duplicates(&log, steps, "groups", &what, done),
-                Lookup::Failed(e) => return ctx.failure(&log, "group", "Create", steps, e, false, done),
-            };
+            let mut trace = Vec::new();
+            let found =
+                match find_existing(&ctx.target, Kind::Group, mapping.matching(&attrs), &mut trace).await {
+                    Lookup::Found(id) => Some(id),
+                    Lookup::Missing => None,
+                    Lookup::Duplicates(what) => return duplicates(&log, steps, "groups", &what, trace, done),
+                    Lookup::Failed(e) => return ctx.failure(&log, "group", "Create", steps, e, false, done),
+                };
             match found {
                 Some(id) => (id, Vec::new(), false),
                 None if !ctx.group_actions.create => {
@@ -1191,7 +1340,7 @@ async fn process_group(
 }
 
 impl Run {
-    fn new(ctx: Arc<Ctx>) -> Run {
+    pub(super) fn new(ctx: Arc<Ctx>) -> Run {
         Run {
             ctx,
             users_managed: HashMap::new(),
@@ -1210,7 +1359,7 @@ impl Run {
     }
 
     /// Applies finished objects to the in-memory connector data store and writes the batch.
-    async fn record(&mut self, results: Vec<Done>) -> Result<(), DirError> {
+    pub(super) async fn record(&mut self, results: Vec<Done>) -> Result<(), DirError> {
         let mut batch = jobs::Batch::default();
         for mut d in results {
             if let Some(f) = d.fatal.take() {
@@ -1272,7 +1421,7 @@ impl Run {
     }
 
     /// Reads the connector data store rows (and, for users, the app roles) of `ids` not read yet.
-    async fn ensure(&mut self, object_type: &'static str, ids: &[String]) -> Result<(), DirError> {
+    pub(super) async fn ensure(&mut self, object_type: &'static str, ids: &[String]) -> Result<(), DirError> {
         if self.complete {
             return Ok(());
         }
@@ -1363,6 +1512,7 @@ impl Run {
                         managed: m,
                         delete: true,
                         reason: "The user was deleted from the directory for good.".into(),
+                        steps: Vec::new(),
                     });
                 }
             }
@@ -1423,7 +1573,7 @@ impl Run {
     }
 
     /// Whether a directory group is in the group scope.
-    fn group_in_scope(&self, g: &jobs::GroupSource) -> bool {
+    pub(super) fn group_in_scope(&self, g: &jobs::GroupSource) -> bool {
         let entitled = self.ctx.all || self.ctx.group_entitled.get(&g.id).copied().unwrap_or(false);
         let gc = source::GroupContext::new(
             &g.id,
@@ -1456,6 +1606,7 @@ impl Run {
                         managed: m,
                         delete: true,
                         reason: "The group left scope.".into(),
+                        steps: Vec::new(),
                     });
                 }
                 // Looked at and left alone: progress all the same.
@@ -1472,6 +1623,7 @@ impl Run {
                         managed: m,
                         delete: true,
                         reason: "The group was deleted from the directory.".into(),
+                        steps: Vec::new(),
                     });
                 }
             }
@@ -1516,7 +1668,7 @@ impl Run {
 /// What a cycle (or provision on demand, with no cycle) knows before it looks at objects: the
 /// compiled mappings and scoping filters, target object actions, app roles and the groups'
 /// entitlement. Also returns each assigned group's roles.
-async fn context(
+pub(super) async fn context(
     pool: &Pool,
     app: &str,
     cfg: &ProvisioningConfig,
@@ -1592,6 +1744,7 @@ async fn context(
         escrow_base: tuning.escrow_base,
         escrowed,
         permits: Arc::new(tokio::sync::Semaphore::new(tuning.concurrency.max(1))),
+        detailed: false,
     };
     Ok((ctx, group_roles))
 }
@@ -1933,170 +2086,4 @@ async fn enter_quarantine(pool: &Pool, app: &str, reason: &str, tuning: &Tuning)
         }
     }
     Ok(())
-}
-
-/// The report of one object's run, from its log entry.
-fn report_of(done: &Done, display_name: &str, source_id: &str) -> crate::model::ProvisionReport {
-    let log = done.log.clone().unwrap_or_default();
-    crate::model::ProvisionReport {
-        display_name: display_name.to_string(),
-        source_id: source_id.to_string(),
-        target_id: log.target_id,
-        action: log.action.to_string(),
-        status: log.status.to_string(),
-        error_code: log.error_code,
-        steps: serde_json::from_str(&log.steps).unwrap_or_default(),
-    }
-}
-
-/// Most members provision on demand takes with a group (Entra's limit).
-pub const ON_DEMAND_MEMBERS: usize = 5;
-
-/// Provision on demand for a group: the chosen members (at most five, direct members) each
-/// through the user pipeline, then the group itself, created or updated with those members added;
-/// members it already has in the target stay. Returns the members' reports, then the group's.
-pub async fn provision_group(
-    pool: &Pool,
-    sealer: &Sealer,
-    http: &reqwest::Client,
-    app: &str,
-    group_ref: &str,
-    member_refs: &[String],
-) -> Result<Vec<crate::model::ProvisionReport>, DirError> {
-    use crate::directory::invalid;
-    if member_refs.len() > ON_DEMAND_MEMBERS {
-        return Err(invalid(
-            "members",
-            format!("choose at most {ON_DEMAND_MEMBERS} members"),
-        ));
-    }
-    let cfg = config::export(pool, app).await?;
-    if cfg.tenant_url.is_empty() {
-        return Err(invalid("group", "set the Tenant URL and Secret Token first"));
-    }
-    let token = config::secret_token(pool, sealer, app)
-        .await?
-        .ok_or_else(|| invalid("group", "set the Secret Token first"))?;
-    let r = group_ref.trim();
-    let mut conn = pool.acquire().await?;
-    let found = match dir::group(&mut conn, r).await? {
-        Some(g) => Some(g),
-        None => dir::group_by_name(&mut conn, r).await?,
-    };
-    let g = found.ok_or_else(|| invalid("group", format!("there is no group {r:?} in the directory")))?;
-    let source = jobs::groups(pool, Some(std::slice::from_ref(&g.id)))
-        .await?
-        .pop()
-        .ok_or_else(|| invalid("group", "the group was just deleted"))?;
-    let mut member_ids = Vec::new();
-    for m in member_refs {
-        let u = match dir::user(&mut conn, m.trim()).await? {
-            Some(u) => Some(u),
-            None => dir::user_by_upn(&mut conn, m.trim()).await?,
-        };
-        match u {
-            Some(u) if source.members.contains(&u.id) => member_ids.push(u.id),
-            _ => {
-                return Err(invalid(
-                    "members",
-                    format!("{m:?} is not a user who is a direct member of {}", g.display_name),
-                ))
-            }
-        }
-    }
-    drop(conn);
-
-    let mut reports = Vec::new();
-    for m in &member_ids {
-        reports.push(super::engine::provision_user(pool, sealer, http, app, m).await?);
-    }
-    let target = Target::new(&cfg.tenant_url, &token, http.clone());
-    let log = Log {
-        object_type: "group",
-        source_id: &source.id,
-        display_name: &source.display_name,
-        target_id: "",
-        started: Instant::now(),
-    };
-    let caps = match target.discover().await {
-        Ok(c) => c,
-        Err(e) => {
-            let steps = vec![step(
-                "Test connection",
-                "Failure",
-                format!("The application could not be reached: {e}"),
-                vec![],
-            )];
-            let done = Done {
-                log: Some(log.entry(
-                    "Other",
-                    "Failure",
-                    steps,
-                    &[],
-                    Some((
-                        e.code(),
-                        e.to_string(),
-                        "Check the Admin Credentials with Test Connection.",
-                    )),
-                )),
-                ..Done::default()
-            };
-            jobs::record_batch(
-                pool,
-                app,
-                None,
-                &jobs::Batch {
-                    logs: done.log.iter().cloned().collect(),
-                    ..jobs::Batch::default()
-                },
-                &Counters::default(),
-                &crate::timefmt::now(),
-            )
-            .await?;
-            reports.push(report_of(&done, &source.display_name, &source.id));
-            return Ok(reports);
-        }
-    };
-    let (ctx, _) = context(pool, app, &cfg, target, caps, None, &Tuning::default()).await?;
-    let ctx = Arc::new(ctx);
-    let mut run = Run::new(ctx.clone());
-    run.ensure("group", std::slice::from_ref(&source.id)).await?;
-    run.ensure("user", &member_ids).await?;
-    let done = if ctx.groups.is_none() || !run.group_in_scope(&source) {
-        let why = if ctx.groups.is_none() {
-            "The groups mapping is not enabled."
-        } else {
-            "The group is not assigned to the application, or does not match the groups' scoping filters."
-        };
-        let mut done = Done::default();
-        let steps = vec![
-            step(
-                "Import group",
-                "Success",
-                format!("Retrieved {} from the directory.", source.display_name),
-                vec![],
-            ),
-            step("Determine if group is in scope", "Skipped", why, vec![]),
-        ];
-        skip(
-            &log,
-            &mut done,
-            steps,
-            "Other",
-            "Out of scope: nothing in the target is touched.",
-            None,
-        );
-        done
-    } else {
-        let managed = run.groups_managed.get(&source.id).cloned();
-        let mut wanted = managed
-            .as_ref()
-            .map(|m| members_of(&exported_from(&m.exported)))
-            .unwrap_or_default();
-        wanted.extend(member_targets(&member_ids, &run.users_managed));
-        process_group(ctx.clone(), source.clone(), managed, wanted).await
-    };
-    reports.push(report_of(&done, &source.display_name, &source.id));
-    run.record(vec![done]).await?;
-    Ok(reports)
 }

@@ -1,14 +1,15 @@
 //! The provisioning service: the application gallery and the enterprise applications added from
 //! it, with their assignments and provisioning configuration (credentials, mappings, scoping,
-//! settings, Test Connection). The engine arrives in its own module.
+//! settings, Test Connection). The engine: cycles, the scheduler, provision on demand.
 
 pub mod apps;
 pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod cycle;
-pub mod engine;
 pub mod gallery;
+pub mod mapped;
+pub mod on_demand;
 pub mod rules;
 pub mod source;
 pub mod status;

@@ -1,0 +1,280 @@
+//! Provision on demand, as Entra runs it: one user, or one group with up to five of its direct
+//! members, through the cycle's own pipeline now, whatever the provisioning status. Each step
+//! (import, scope, match, action) carries its details; the outcome is written to the connector
+//! data store and the provisioning log like a cycle's, without a cycle.
+
+use super::config;
+use super::cycle::{self, Ctx, Done, Log, Run, Tuning};
+use super::mapped::{exported_from, step};
+use crate::db::directory as dir;
+use crate::db::jobs::{self, Counters, LogWrite};
+use crate::db::Pool;
+use crate::directory::{invalid, DirError};
+use crate::model::{ProvisionReport, ProvisioningConfig};
+use crate::scim_client::{Capabilities, Target};
+use crate::secrets::Sealer;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Most members provision on demand takes with a group (Entra's limit).
+pub const ON_DEMAND_MEMBERS: usize = 5;
+
+/// The application's configuration and a client for its target; `field` names the form field
+/// that a missing credential is reported on.
+async fn target(
+    pool: &Pool,
+    sealer: &Sealer,
+    http: &reqwest::Client,
+    app: &str,
+    field: &str,
+) -> Result<(ProvisioningConfig, Target), DirError> {
+    let cfg = config::export(pool, app).await?;
+    if cfg.tenant_url.is_empty() {
+        return Err(invalid(field, "set the Tenant URL and Secret Token first"));
+    }
+    let token = config::secret_token(pool, sealer, app)
+        .await?
+        .ok_or_else(|| invalid(field, "set the Secret Token first"))?;
+    let target = Target::new(&cfg.tenant_url, &token, http.clone());
+    Ok((cfg, target))
+}
+
+/// The context of an on-demand run: the cycle's, with detailed steps and no cycle.
+async fn context(
+    pool: &Pool,
+    app: &str,
+    cfg: &ProvisioningConfig,
+    target: Target,
+    caps: Capabilities,
+) -> Result<Arc<Ctx>, DirError> {
+    let (mut ctx, _) = cycle::context(pool, app, cfg, target, caps, None, &Tuning::default()).await?;
+    ctx.detailed = true;
+    Ok(Arc::new(ctx))
+}
+
+/// Asks the target for its capabilities; when it does not answer, the run ends here with a
+/// Test connection step in the log and the report.
+async fn discover(
+    pool: &Pool,
+    app: &str,
+    target: &Target,
+    log: &Log<'_>,
+) -> Result<Result<Capabilities, ProvisionReport>, DirError> {
+    let e = match target.discover().await {
+        Ok(caps) => return Ok(Ok(caps)),
+        Err(e) => e,
+    };
+    let steps = vec![step(
+        "Test connection",
+        "Failure",
+        format!("The application could not be reached: {e}"),
+        vec![],
+    )];
+    let entry = log.entry(
+        "Other",
+        "Failure",
+        steps,
+        &[],
+        Some((
+            e.code(),
+            e.to_string(),
+            "Check the Admin Credentials with Test Connection.",
+        )),
+    );
+    let report = report_of(Some(&entry), log.display_name, log.source_id);
+    jobs::record_batch(
+        pool,
+        app,
+        None,
+        &jobs::Batch {
+            logs: vec![entry],
+            ..jobs::Batch::default()
+        },
+        &Counters::default(),
+        &crate::timefmt::now(),
+    )
+    .await?;
+    Ok(Err(report))
+}
+
+/// The report of one object's run, from its log entry.
+fn report_of(entry: Option<&LogWrite>, display_name: &str, source_id: &str) -> ProvisionReport {
+    let log = entry.cloned().unwrap_or_default();
+    ProvisionReport {
+        display_name: display_name.to_string(),
+        source_id: source_id.to_string(),
+        target_id: log.target_id,
+        action: log.action.to_string(),
+        status: log.status.to_string(),
+        error_code: log.error_code,
+        steps: serde_json::from_str(&log.steps).unwrap_or_default(),
+    }
+}
+
+/// Provisions one directory user (by userPrincipalName or object id) now: the cycle's user
+/// pipeline, with a user leaving scope disabled (or deleted) at once instead of in a later phase.
+pub async fn provision_user(
+    pool: &Pool,
+    sealer: &Sealer,
+    http: &reqwest::Client,
+    app: &str,
+    user_ref: &str,
+) -> Result<ProvisionReport, DirError> {
+    let (cfg, target) = target(pool, sealer, http, app, "secret_token").await?;
+    let r = user_ref.trim();
+    let mut conn = pool.acquire().await?;
+    let user = match dir::user(&mut conn, r).await? {
+        Some(u) => Some(u),
+        None => dir::user_by_upn(&mut conn, r).await?,
+    };
+    drop(conn);
+    let user = user.ok_or_else(|| invalid("user", format!("there is no user {r:?} in the directory")))?;
+    let row = jobs::users_by_ids(pool, std::slice::from_ref(&user.id))
+        .await?
+        .pop()
+        .ok_or_else(|| invalid("user", "the user was just deleted"))?;
+    let log = Log {
+        object_type: "user",
+        source_id: &user.id,
+        display_name: &user.display_name,
+        target_id: "",
+        started: Instant::now(),
+    };
+    let caps = match discover(pool, app, &target, &log).await? {
+        Ok(caps) => caps,
+        Err(report) => return Ok(report),
+    };
+    let ctx = context(pool, app, &cfg, target, caps).await?;
+    let mut run = Run::new(ctx.clone());
+    let ids: Vec<String> = std::iter::once(user.id.clone())
+        .chain(user.manager_id.clone())
+        .collect();
+    run.ensure("user", &ids).await?;
+    let roles = run.roles.get(&user.id).cloned().unwrap_or_default();
+    let managed = run.users_managed.get(&user.id).cloned();
+    let manager_target = user
+        .manager_id
+        .as_ref()
+        .and_then(|m| run.users_managed.get(m))
+        .map(|m| m.target_id.clone());
+    let mut done = cycle::process_user(ctx.clone(), row, roles, managed, manager_target, false).await;
+    if let Some(d) = done.deprovision.take() {
+        done = cycle::deprovision(ctx.clone(), d, false).await;
+    }
+    // A failure is reported, not escrowed: the next cycle looks at the user anyway.
+    if done.escrow.as_ref().is_some_and(|e| e.retry.is_some()) {
+        done.escrow = None;
+    }
+    done.fatal = None;
+    let report = report_of(done.log.as_ref(), &user.display_name, &user.id);
+    run.record(vec![done]).await?;
+    Ok(report)
+}
+
+/// Provision on demand for a group: the chosen members (at most five, direct members) each
+/// through the user pipeline, then the group itself, created or updated with those members added;
+/// members it already has in the target stay. Returns the members' reports, then the group's.
+pub async fn provision_group(
+    pool: &Pool,
+    sealer: &Sealer,
+    http: &reqwest::Client,
+    app: &str,
+    group_ref: &str,
+    member_refs: &[String],
+) -> Result<Vec<ProvisionReport>, DirError> {
+    if member_refs.len() > ON_DEMAND_MEMBERS {
+        return Err(invalid(
+            "members",
+            format!("choose at most {ON_DEMAND_MEMBERS} members"),
+        ));
+    }
+    let (cfg, target) = target(pool, sealer, http, app, "group").await?;
+    let r = group_ref.trim();
+    let mut conn = pool.acquire().await?;
+    let found = match dir::group(&mut conn, r).await? {
+        Some(g) => Some(g),
+        None => dir::group_by_name(&mut conn, r).await?,
+    };
+    let g = found.ok_or_else(|| invalid("group", format!("there is no group {r:?} in the directory")))?;
+    let source = jobs::groups(pool, Some(std::slice::from_ref(&g.id)))
+        .await?
+        .pop()
+        .ok_or_else(|| invalid("group", "the group was just deleted"))?;
+    let mut member_ids = Vec::new();
+    for m in member_refs {
+        let u = match dir::user(&mut conn, m.trim()).await? {
+            Some(u) => Some(u),
+            None => dir::user_by_upn(&mut conn, m.trim()).await?,
+        };
+        match u {
+            Some(u) if source.members.contains(&u.id) => member_ids.push(u.id),
+            _ => {
+                return Err(invalid(
+                    "members",
+                    format!("{m:?} is not a user who is a direct member of {}", g.display_name),
+                ))
+            }
+        }
+    }
+    drop(conn);
+
+    let mut reports = Vec::new();
+    for m in &member_ids {
+        reports.push(provision_user(pool, sealer, http, app, m).await?);
+    }
+    let log = Log {
+        object_type: "group",
+        source_id: &source.id,
+        display_name: &source.display_name,
+        target_id: "",
+        started: Instant::now(),
+    };
+    let caps = match discover(pool, app, &target, &log).await? {
+        Ok(caps) => caps,
+        Err(report) => {
+            reports.push(report);
+            return Ok(reports);
+        }
+    };
+    let ctx = context(pool, app, &cfg, target, caps).await?;
+    let mut run = Run::new(ctx.clone());
+    run.ensure("group", std::slice::from_ref(&source.id)).await?;
+    run.ensure("user", &member_ids).await?;
+    let done = if ctx.groups.is_none() || !run.group_in_scope(&source) {
+        let why = if ctx.groups.is_none() {
+            "The groups mapping is not enabled."
+        } else {
+            "The group is not assigned to the application, or does not match the groups' scoping filters."
+        };
+        let mut done = Done::default();
+        let steps = vec![
+            step(
+                "Import group",
+                "Success",
+                format!("Retrieved {} from the directory.", source.display_name),
+                vec![],
+            ),
+            step("Determine if group is in scope", "Skipped", why, vec![]),
+        ];
+        cycle::skip(
+            &log,
+            &mut done,
+            steps,
+            "Other",
+            "Out of scope: nothing in the target is touched.",
+            None,
+        );
+        done
+    } else {
+        let managed = run.groups_managed.get(&source.id).cloned();
+        let mut wanted = managed
+            .as_ref()
+            .map(|m| cycle::members_of(&exported_from(&m.exported)))
+            .unwrap_or_default();
+        wanted.extend(cycle::member_targets(&member_ids, &run.users_managed));
+        cycle::process_group(ctx.clone(), source.clone(), managed, wanted).await
+    };
+    reports.push(report_of(done.log.as_ref(), &source.display_name, &source.id));
+    run.record(vec![done]).await?;
+    Ok(reports)
+}
