@@ -667,7 +667,9 @@ async fn provisions_scim2_server_exactly() {
 
 /// A proxy in front of a SCIM target that answers every third request with a fault, in turn:
 /// 429 with Retry-After (before the target sees it), 500 (before), or a connection dropped
-/// after the target applied the request (the answer is lost).
+/// after the target applied the request (the answer is lost). It also refuses filters with `or`
+/// (400 invalidFilter), as some targets do, so the engine's batched lookups must fall back to
+/// one lookup per user.
 async fn faulty_proxy(upstream: &str) -> String {
     use axum::body::{Body, Bytes};
     use axum::http::{Request, Response, StatusCode};
@@ -691,6 +693,13 @@ async fn faulty_proxy(upstream: &str) -> String {
                     .body(Body::from(body))
                     .unwrap()
             };
+            let query = req.uri().query().unwrap_or_default().to_ascii_lowercase();
+            if query.contains("%20or%20") || query.contains("+or+") {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    r#"{"scimType":"invalidFilter","detail":"or is not supported"}"#,
+                );
+            }
             match fault {
                 Some(0) => return reply(StatusCode::TOO_MANY_REQUESTS, r#"{"detail":"slow down"}"#),
                 Some(1) => return reply(StatusCode::INTERNAL_SERVER_ERROR, r#"{"detail":"oops"}"#),

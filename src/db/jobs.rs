@@ -622,15 +622,18 @@ pub async fn groups_of_users(pool: &Pool, users: &[String]) -> sqlx::Result<Vec<
     Ok(out)
 }
 
-/// The connector data store of one object type: source id -> (target id, exported, state).
+/// The connector data store of one object type: source id -> (target id, exported, state);
+/// without `exported` (left empty) when `with_exported` is false.
 pub async fn managed_all(
     pool: &Pool,
     app: &str,
     object_type: &str,
+    with_exported: bool,
 ) -> sqlx::Result<HashMap<String, super::engine::Managed>> {
-    let rows = sqlx::query(
-        "SELECT source_id, target_id, exported, state FROM prov_objects WHERE app_id = $1 AND object_type = $2",
-    )
+    let exported = if with_exported { "exported" } else { "''" };
+    let rows = sqlx::query(&format!(
+        "SELECT source_id, target_id, {exported}, state FROM prov_objects WHERE app_id = $1 AND object_type = $2"
+    ))
     .bind(app)
     .bind(object_type)
     .fetch_all(pool)

@@ -37,6 +37,10 @@ use time::OffsetDateTime;
 const BATCH: usize = 256;
 /// Member references per PATCH request.
 const MEMBERS_PER_REQUEST: usize = 500;
+/// Values per batched matching lookup (`userName eq "a" or userName eq "b" ...`), kept small
+/// enough for any target's URL limit.
+const LOOKUPS_PER_REQUEST: usize = 50;
+const LOOKUP_URL_CHARS: usize = 3_000;
 
 /// How cycles run; set from the command line.
 #[derive(Debug, Clone)]
@@ -107,6 +111,8 @@ pub(super) struct Ctx {
     /// lookups, what was sent) and users outside the assignment scope are reported too. Cycles
     /// leave it off, so their log entries stay small.
     pub(super) detailed: bool,
+    /// The target refused a batched lookup (no `or` in its filters): one lookup per object.
+    single_lookups: std::sync::atomic::AtomicBool,
 }
 
 /// A deprovision waiting for phase 3.
@@ -180,6 +186,9 @@ pub(super) struct Run {
     /// Everything above is loaded (an initial cycle); otherwise it is read as objects come up,
     /// so an incremental cycle's cost follows its changes, not the directory's size.
     complete: bool,
+    /// The users' exported documents are not kept in memory (an initial cycle of a large
+    /// directory): they are read per batch, for the users the batch processes.
+    slim: bool,
     looked_up: HashSet<(&'static str, String)>,
     counters: Counters,
     fatal: Option<String>,
@@ -331,7 +340,7 @@ impl Ctx {
 }
 
 /// A user's scope and exported attributes, worked out without I/O.
-struct UserEval {
+pub(super) struct UserEval {
     in_scope: bool,
     assigned: bool,
     entitled: bool,
@@ -370,7 +379,7 @@ fn resolve_manager(list: Vec<Exported>, manager_target: Option<&str>) -> (Vec<Ex
 /// A user's roles in the application: (value, display name, provisioned).
 pub(super) type Roles = Vec<(String, String, bool)>;
 
-fn evaluate_user(
+pub(super) fn evaluate_user(
     ctx: &Ctx,
     row: &SourceRow,
     roles: &Roles,
@@ -520,7 +529,7 @@ fn modified_of(
 }
 
 /// What looking an object up by its matching attributes found.
-enum Lookup {
+pub(super) enum Lookup {
     Found(String),
     Missing,
     /// More than one object has the value: "{path} {value}".
@@ -584,6 +593,87 @@ fn duplicates(
     done
 }
 
+/// Looks up the batch's new users (in scope, not yet managed) by their first matching attribute,
+/// LOOKUPS_PER_REQUEST values per request instead of one request each. Users it cannot decide
+/// for (a complex attribute path, values differing only in case, a paged or failed answer) are
+/// left out and looked up one by one; a target that refuses the filter gets single lookups from
+/// then on.
+async fn prefetch(ctx: &Ctx, work: &[(SourceRow, UserEval, Option<Managed>)]) -> HashMap<String, Lookup> {
+    use std::sync::atomic::Ordering;
+    let mut out = HashMap::new();
+    if !ctx.caps.filter || ctx.single_lookups.load(Ordering::Relaxed) {
+        return out;
+    }
+    // (path, value, source id) of each new user's first matching attribute.
+    let mut wanted: Vec<(&str, String, &str)> = work
+        .iter()
+        .filter(|(_, eval, managed)| managed.is_none() && eval.in_scope)
+        .filter_map(|(row, eval, _)| {
+            let list = eval.exported.as_ref().ok()?;
+            let (path, value) = ctx.users.matching(list).into_iter().next()?;
+            let simple = !path.contains(['.', '[', ':']);
+            Some((simple.then_some(path)?, value.text()?, row.user.id.as_str()))
+        })
+        .collect();
+    if wanted.len() < 2 {
+        return out;
+    }
+    wanted.sort();
+    let mut rest = wanted.as_slice();
+    while let Some((path, ..)) = rest.first() {
+        // One request's worth: the same path, within the value and length limits.
+        let mut len = 0;
+        let n = rest
+            .iter()
+            .take_while(|(p, v, _)| {
+                len += v.len() + p.len() + 12;
+                p == path && len <= LOOKUP_URL_CHARS
+            })
+            .take(LOOKUPS_PER_REQUEST)
+            .count()
+            .max(1);
+        let (chunk, next) = rest.split_at(n);
+        rest = next;
+        let mut folded: HashMap<String, usize> = HashMap::new();
+        for (_, v, _) in chunk {
+            *folded.entry(v.to_lowercase()).or_default() += 1;
+        }
+        let values: Vec<&str> = chunk.iter().map(|(_, v, _)| v.as_str()).collect();
+        let list = match ctx.target.find_any(Kind::User, path, &values).await {
+            Ok(Some(list)) => list,
+            Ok(None) => continue,
+            Err(ClientError::Http { status: 400, .. }) => {
+                ctx.single_lookups.store(true, Ordering::Relaxed);
+                break;
+            }
+            Err(_) => continue,
+        };
+        let mut ids: HashMap<String, Vec<String>> = HashMap::new();
+        for r in &list {
+            let value = r
+                .as_object()
+                .and_then(|o| crate::scim::resource::get_ci(o, path))
+                .and_then(Json::as_str);
+            if let (Some(id), Some(value)) = (r.get("id").and_then(Json::as_str), value) {
+                ids.entry(value.to_lowercase()).or_default().push(id.to_string());
+            }
+        }
+        for (_, value, source) in chunk {
+            let key = value.to_lowercase();
+            if folded[&key] > 1 {
+                continue;
+            }
+            let lookup = match ids.get(&key).map(Vec::as_slice) {
+                None | Some([]) => Lookup::Missing,
+                Some([id]) => Lookup::Found(id.clone()),
+                Some(_) => Lookup::Duplicates(format!("{path} {value:?}")),
+            };
+            out.insert(source.to_string(), lookup);
+        }
+    }
+    out
+}
+
 /// Creates an object; when the answer is lost on the way (the target may have created it), looks
 /// it up again by its matching attributes before giving up, so a retry never makes a second one.
 pub(super) async fn create(
@@ -624,13 +714,14 @@ fn switched_off(log: &Log<'_>, steps: Vec<ProvisionStep>, action: &'static str, 
 }
 
 /// Processes one user: evaluation, then the target operation its outcome calls for.
+/// `prefound` is what a batched lookup found by the first matching attribute, if one ran.
 pub(super) async fn process_user(
     ctx: Arc<Ctx>,
     row: SourceRow,
-    roles: Roles,
+    mut eval: UserEval,
     managed: Option<Managed>,
-    manager_target: Option<String>,
     quiet_in_sync: bool,
+    prefound: Option<Lookup>,
 ) -> Done {
     const MATCH: &str = "Match user between source and target";
     let _permit = ctx.permits.clone().acquire_owned().await;
@@ -643,7 +734,6 @@ pub(super) async fn process_user(
         target_id: &managed_target,
         started: Instant::now(),
     };
-    let mut eval = evaluate_user(&ctx, &row, &roles, managed.is_none(), manager_target.as_deref());
     let mut steps = vec![
         step(
             "Import user",
@@ -802,7 +892,16 @@ pub(super) async fn process_user(
                 return done;
             }
             let mut trace = Vec::new();
-            let found = match find_existing(&ctx.target, Kind::User, matching, &mut trace).await {
+            let lookup = match prefound {
+                // The first matching attribute found nothing: the others decide.
+                Some(Lookup::Missing) => {
+                    let rest = matching.into_iter().skip(1).collect();
+                    find_existing(&ctx.target, Kind::User, rest, &mut trace).await
+                }
+                Some(known) => known,
+                None => find_existing(&ctx.target, Kind::User, matching, &mut trace).await,
+            };
+            let found = match lookup {
                 Lookup::Found(id) => Some(id),
                 Lookup::Missing => None,
                 Lookup::Duplicates(what) => return duplicates(&log, steps, "users", &what, trace, done),
@@ -1347,6 +1446,7 @@ impl Run {
             groups_managed: HashMap::new(),
             roles: HashMap::new(),
             complete: false,
+            slim: false,
             looked_up: HashSet::new(),
             counters: Counters::default(),
             fatal: None,
@@ -1378,11 +1478,12 @@ impl Run {
                 };
                 match &o.exported {
                     Some(exported) => {
+                        let slim = self.slim && o.object_type == "user";
                         map.insert(
                             o.source_id.clone(),
                             Managed {
                                 target_id: o.target_id.clone(),
-                                exported: exported.clone(),
+                                exported: if slim { String::new() } else { exported.clone() },
                                 state: o.state.to_string(),
                             },
                         );
@@ -1465,21 +1566,47 @@ impl Run {
             .flat_map(|r| std::iter::once(r.user.id.clone()).chain(r.user.manager_id.clone()))
             .collect();
         self.ensure("user", &ids).await?;
-        let mut set = tokio::task::JoinSet::new();
+        let mut full = if self.slim {
+            let known: Vec<String> = rows
+                .iter()
+                .map(|r| r.user.id.clone())
+                .filter(|id| self.users_managed.contains_key(id))
+                .collect();
+            jobs::managed_some(&self.ctx.pool, &self.ctx.app, "user", &known).await?
+        } else {
+            HashMap::new()
+        };
+        let mut work = Vec::with_capacity(rows.len());
         for row in rows {
             self.processed_users.insert(row.user.id.clone());
             let roles = self.roles.get(&row.user.id).cloned().unwrap_or_default();
-            let managed = self.users_managed.get(&row.user.id).cloned();
+            let managed = if self.slim {
+                full.remove(&row.user.id)
+            } else {
+                self.users_managed.get(&row.user.id).cloned()
+            };
             let manager_target = row
                 .user
                 .manager_id
                 .as_ref()
                 .and_then(|m| self.users_managed.get(m))
                 .map(|m| m.target_id.clone());
+            let eval = evaluate_user(
+                &self.ctx,
+                &row,
+                &roles,
+                managed.is_none(),
+                manager_target.as_deref(),
+            );
+            work.push((row, eval, managed));
+        }
+        let mut found = prefetch(&self.ctx, &work).await;
+        let mut set = tokio::task::JoinSet::new();
+        for (row, eval, managed) in work {
             let id = row.user.id.clone();
-            let ctx = self.ctx.clone();
+            let (ctx, prefound) = (self.ctx.clone(), found.remove(&id));
             set.spawn(async move {
-                let done = process_user(ctx, row, roles, managed, manager_target, quiet_in_sync).await;
+                let done = process_user(ctx, row, eval, managed, quiet_in_sync, prefound).await;
                 (id, done)
             });
         }
@@ -1745,6 +1872,7 @@ pub(super) async fn context(
         escrowed,
         permits: Arc::new(tokio::sync::Semaphore::new(tuning.concurrency.max(1))),
         detailed: false,
+        single_lookups: std::sync::atomic::AtomicBool::new(false),
     };
     Ok((ctx, group_roles))
 }
@@ -1847,9 +1975,12 @@ pub async fn run(
                 }
             }
         }
-        run.users_managed = jobs::managed_all(pool, app, "user").await?;
-        run.groups_managed = jobs::managed_all(pool, app, "group").await?;
+        // Users' exported documents are read per batch: a large directory's would not fit the
+        // memory budget.
+        run.users_managed = jobs::managed_all(pool, app, "user", false).await?;
+        run.groups_managed = jobs::managed_all(pool, app, "group", true).await?;
         run.complete = true;
+        run.slim = true;
     }
 
     // What to look at.

@@ -157,7 +157,8 @@ pub async fn provision_user(
         .as_ref()
         .and_then(|m| run.users_managed.get(m))
         .map(|m| m.target_id.clone());
-    let mut done = cycle::process_user(ctx.clone(), row, roles, managed, manager_target, false).await;
+    let eval = cycle::evaluate_user(&ctx, &row, &roles, managed.is_none(), manager_target.as_deref());
+    let mut done = cycle::process_user(ctx.clone(), row, eval, managed, false, None).await;
     if let Some(d) = done.deprovision.take() {
         done = cycle::deprovision(ctx.clone(), d, false).await;
     }

@@ -322,6 +322,38 @@ impl Target {
         }
     }
 
+    /// Resources whose `attribute` equals any of `values`, in one request (`a eq "x" or a eq
+    /// "y" ...`); None when the answer is paged (more matched than it holds), so the caller
+    /// cannot tell what is missing.
+    pub async fn find_any(
+        &self,
+        kind: Kind,
+        attribute: &str,
+        values: &[&str],
+    ) -> Result<Option<Vec<Value>>, ClientError> {
+        let mut url = self.url(&[kind.endpoint()])?;
+        let filter = values
+            .iter()
+            .map(|v| format!("{attribute} eq {}", serde_json::to_string(v).unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        url.query_pairs_mut()
+            .append_pair("filter", &filter)
+            .append_pair("count", &(values.len() * 2).to_string());
+        let (_, v) = self.send(|| Ok(self.http.get(url.clone()))).await?;
+        let total = v.get("totalResults").and_then(Value::as_u64);
+        match v.get("Resources") {
+            Some(Value::Array(list)) if total.is_none_or(|t| t as usize <= list.len()) => {
+                Ok(Some(list.clone()))
+            }
+            Some(Value::Array(_)) => Ok(None),
+            None if total == Some(0) => Ok(Some(Vec::new())),
+            _ => Err(ClientError::Incompatible(
+                "the lookup did not answer with a ListResponse".into(),
+            )),
+        }
+    }
+
     pub async fn get(&self, kind: Kind, id: &str) -> Result<Value, ClientError> {
         let url = self.url(&[kind.endpoint(), id])?;
         Ok(self.send(|| Ok(self.http.get(url.clone()))).await?.1)

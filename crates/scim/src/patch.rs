@@ -19,6 +19,7 @@ use super::path::{self, PatchPath};
 use super::resource::{self, extension_key, get_ci, key_ci};
 use super::schema::{self, Attr, AttrType, Kind, Mutability};
 use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
 
 /// Most operations accepted in one PATCH request.
 pub const MAX_OPERATIONS: usize = 1000;
@@ -403,7 +404,13 @@ fn apply_path(
                         other => vec![other.clone()],
                     };
                     if let Some(Value::Array(items)) = c.get_mut(&key) {
-                        items.retain(|item| !wanted.iter().any(|w| same_value(w, item)));
+                        match keyed(&wanted) {
+                            // Members and emails: one set lookup per element, not a scan.
+                            Some(gone) if items.iter().all(|i| value_key(i).is_some()) => {
+                                items.retain(|i| !value_key(i).is_some_and(|k| gone.contains(k)))
+                            }
+                            _ => items.retain(|item| !wanted.iter().any(|w| same_value(w, item))),
+                        }
                     }
                 }
                 _ => {
@@ -446,12 +453,31 @@ fn set_whole(c: &mut Map<String, Value>, key: &str, def: Option<&Attr>, multi: b
             return;
         }
         let items = array_mut(c, key);
+        // Where every element is named by a string value (members, emails), elements are found
+        // through an index instead of a scan, so adding to a large group stays linear.
+        let mut index: Option<HashMap<String, usize>> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| value_key(item).map(|k| (k.to_string(), i)))
+            .collect();
         for n in new {
+            let found = match (&index, value_key(&n)) {
+                (Some(ix), Some(k)) => ix.get(k).copied(),
+                _ => items.iter().position(|i| same_value(&n, i)),
+            };
             // Adding a value that is already there (a member, an email) changes nothing.
-            match items.iter_mut().find(|i| same_value(&n, i)) {
-                Some(existing) if n.is_object() => merge_into(existing, &n),
+            match found {
+                Some(at) if n.is_object() => merge_into(&mut items[at], &n),
                 Some(_) => {}
-                None => items.push(n),
+                None => {
+                    match (index.as_mut(), value_key(&n)) {
+                        (Some(ix), Some(k)) => {
+                            ix.insert(k.to_string(), items.len());
+                        }
+                        _ => index = None,
+                    }
+                    items.push(n);
+                }
             }
         }
         return;
@@ -541,6 +567,22 @@ fn same_value(wanted: &Value, item: &Value) -> bool {
         (w, Value::Object(i)) => get_ci(i, "value").is_some_and(|iv| values_equal(w, iv)),
         (w, i) => values_equal(w, i),
     }
+}
+
+/// The string that names an element for `same_value`: its `value` sub-attribute, or the element
+/// itself when it is a bare string. Two elements with keys are the same exactly when the keys are
+/// equal.
+fn value_key(v: &Value) -> Option<&str> {
+    match v {
+        Value::Object(o) => get_ci(o, "value").and_then(Value::as_str),
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// The keys of `wanted`, when every one of them has a key.
+fn keyed(wanted: &[Value]) -> Option<HashSet<&str>> {
+    wanted.iter().map(value_key).collect()
 }
 
 fn values_equal(a: &Value, b: &Value) -> bool {

@@ -99,9 +99,14 @@ pub fn normalize_value(a: &Attr, v: &Value, what: &str) -> ScimResult<Option<Val
             other => vec![other],
         };
         let mut out = Vec::with_capacity(items.len());
+        // Duplicates are dropped through a set of canonical forms: a scan per element would make
+        // a large group's members quadratic.
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
         for item in items {
             if let Some(n) = normalize_single(a, item, what)? {
-                if !out.contains(&n) {
+                let mut key = String::new();
+                canonical(&n, &mut key);
+                if seen.insert(key) {
                     out.push(n);
                 }
             }
@@ -110,6 +115,33 @@ pub fn normalize_value(a: &Attr, v: &Value, what: &str) -> ScimResult<Option<Val
         return Ok((!out.is_empty()).then_some(Value::Array(out)));
     }
     normalize_single(a, v, what)
+}
+
+/// A text form in which equal JSON values (objects equal whatever their key order) are equal.
+fn canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            out.push('{');
+            for k in keys {
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical(&o[k.as_str()], out);
+                out.push(',');
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for x in a {
+                canonical(x, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
 }
 
 /// At most one value of a multi-valued attribute may be primary (RFC 7643 section 2.4): the first

@@ -397,3 +397,49 @@ fn a_whole_extension_as_the_path() {
     let d = patch(Kind::User, &d, json!([{"op": "remove", "path": ENT}])).unwrap();
     assert!(!d.contains_key(ENT));
 }
+
+proptest! {
+    /// Adding and removing members (found through an index, not a scan) behaves as a set that
+    /// keeps first-seen order, whatever the duplicates in the request.
+    #[test]
+    fn member_adds_and_removes_are_set_operations(
+        start in proptest::collection::vec(0u8..20, 0..15),
+        add in proptest::collection::vec(0u8..20, 0..15),
+        remove in proptest::collection::vec(0u8..20, 0..15),
+    ) {
+        let ids = |v: &[u8]| v.iter().map(|i| format!("u{i}")).collect::<Vec<_>>();
+        let as_members = |v: &[String]| Value::Array(v.iter().map(|i| json!({"value": i})).collect());
+        let group = resource::normalize(
+            Kind::Group,
+            &json!({"displayName": "G", "members": as_members(&ids(&start))}),
+        )
+        .unwrap();
+        let mut expected: Vec<String> = Vec::new();
+        for id in ids(&start).into_iter().chain(ids(&add)) {
+            if !expected.contains(&id) {
+                expected.push(id);
+            }
+        }
+        let gone = ids(&remove);
+        expected.retain(|i| !gone.contains(i));
+        let mut ops = vec![json!({"op": "add", "path": "members", "value": as_members(&ids(&add))})];
+        if !gone.is_empty() {
+            ops.push(json!({"op": "remove", "path": "members", "value": as_members(&gone)}));
+        }
+        let g = patch(Kind::Group, &group, Value::Array(ops)).unwrap();
+        prop_assert_eq!(member_ids(&g), expected);
+    }
+}
+
+#[test]
+fn equal_elements_in_another_key_order_are_one() {
+    let g = resource::normalize(
+        Kind::User,
+        &json!({"userName": "a", "emails": [
+            {"value": "a@x.com", "type": "work"},
+            {"type": "work", "value": "a@x.com"},
+        ]}),
+    )
+    .unwrap();
+    assert_eq!(g["emails"].as_array().unwrap().len(), 1);
+}
