@@ -642,6 +642,10 @@ pub struct ProvisioningSettings {
     pub deletion_threshold: i64,
     pub skip_out_of_scope_deletions: bool,
     pub reconciliation_interval_minutes: i64,
+    /// Requests per second sent to the application (0: no limit); missing in configurations
+    /// exported before it existed.
+    #[serde(default)]
+    pub max_requests_per_second: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -97,6 +97,7 @@ async fn provisioning_page_validates_saves_and_keeps_the_token_secret() {
     assert_eq!(settings["prevent_accidental_deletions"], true);
     assert_eq!(settings["deletion_threshold"], 500);
     assert_eq!(settings["reconciliation_interval_minutes"], 40);
+    assert_eq!(settings["max_requests_per_second"], 0, "no limit unless set");
     assert_eq!(v["config"]["mappings"][0]["object"], "user");
     assert_eq!(v["config"]["mappings"][0]["attributes"][0]["target"], "userName");
     assert_eq!(v["config"]["mappings"][1]["object"], "group");
@@ -121,6 +122,8 @@ async fn provisioning_page_validates_saves_and_keeps_the_token_secret() {
             &[("reconciliation_interval_minutes", "0")],
             "reconciliation_interval_minutes",
         ),
+        (&[("max_requests_per_second", "-1")], "max_requests_per_second"),
+        (&[("max_requests_per_second", "fast")], "max_requests_per_second"),
         (&[("provisioning_status", "on")], "provisioning_status"),
         (&[("mode", "sometimes")], "mode"),
     ];

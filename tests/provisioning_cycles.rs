@@ -783,3 +783,36 @@ async fn faults_between_engine_and_target_still_converge_exactly() {
     let s = x.status().await;
     assert_ne!(s["state"], "Quarantine", "transient faults never quarantine: {s}");
 }
+
+/// The application's requests-per-second setting paces the engine: an initial cycle of 30 users
+/// (a batched lookup, 30 creates, the groups and their members: more than 35 requests) at 5
+/// requests per second cannot end in under 4 seconds. Without the limit the same cycle takes a
+/// fraction of that; only the lower bound is asserted, which a slow machine cannot break.
+#[tokio::test]
+async fn the_rate_limit_paces_requests() {
+    let x = setup_with("scim2", &[]).await;
+    cli(&x.s, &["demo-data", "--users", "30", "--groups", "2"]);
+    x.configure_fields(&[
+        ("scope", "all"),
+        ("max_requests_per_second", "5"),
+        ("provisioning_status", "on"),
+    ])
+    .await;
+    let cycle = eventually(120, "the initial cycle", || async {
+        let s = x.status().await;
+        s["history"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["kind"] == "initial" && c["state"] == "Succeeded")
+            .cloned()
+            .ok_or(s.to_string())
+    })
+    .await;
+    assert!(cycle["counts"]["created"].as_i64().unwrap() >= 30, "{cycle}");
+    let ms = cycle["duration_ms"].as_i64().unwrap();
+    assert!(
+        ms >= 4_000,
+        "35+ requests at 5 per second took only {ms} ms: {cycle}"
+    );
+}

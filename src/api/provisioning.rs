@@ -186,6 +186,7 @@ pub async fn save_provisioning(
     #[server(default)] deletion_threshold: String,
     #[server(default)] skip_out_of_scope_deletions: String,
     #[server(default)] reconciliation_interval_minutes: String,
+    #[server(default)] max_requests_per_second: String,
 ) -> Result<SaveOutcome, ApiError> {
     use ssr::*;
     let state = guard::state()?;
@@ -246,6 +247,11 @@ pub async fn save_provisioning(
         &reconciliation_interval_minutes,
         "The interval",
     )?;
+    // Left out of the form (a script posting the older fields): unchanged.
+    let rate = match max_requests_per_second.trim() {
+        "" => None,
+        v => Some(number("max_requests_per_second", v, "The limit")?),
+    };
     let changes = config::update(
         &state.pool,
         &state.sealer,
@@ -268,6 +274,9 @@ pub async fn save_provisioning(
             s.deletion_threshold = threshold;
             s.skip_out_of_scope_deletions = checked(&skip_out_of_scope_deletions);
             s.reconciliation_interval_minutes = interval;
+            if let Some(rate) = rate {
+                s.max_requests_per_second = rate;
+            }
             Ok(())
         },
     )

@@ -310,6 +310,13 @@ fn provisioning_form(
                     <FieldError value=result field="reconciliation_interval_minutes" />
                     <p class="muted">"How often a reconciliation cycle re-evaluates every object in scope (Entra: about 40 minutes)."</p>
                 </div>
+                <div class="field">
+                    <label for="max_requests_per_second">"Requests per second to the application"</label>
+                    <input id="max_requests_per_second" name="max_requests_per_second" type="number" min="0"
+                        value=s.max_requests_per_second.to_string() aria-invalid=invalid(result, "max_requests_per_second") />
+                    <FieldError value=result field="max_requests_per_second" />
+                    <p class="muted">"The most requests provisioning sends to the application each second, for applications that throttle; 0 sends as fast as the application answers (throttling answers are still honoured)."</p>
+                </div>
                 <fieldset class="provisioning-status">
                     <legend>"Provisioning Status"</legend>
                     <div class="check">

@@ -19,6 +19,7 @@ pub async fn load(conn: &mut SqliteConnection, app: &str) -> sqlx::Result<Option
     let Some(r) = sqlx::query(
         "SELECT p.mode, p.tenant_url, p.secret_token, p.notification_email, p.notify_on_failure, p.scope,
                 p.prevent_deletions, p.deletion_threshold, p.skip_out_of_scope_deletions, p.interval_minutes,
+                p.max_requests_per_second,
                 p.config_version > p.initial_cycle_version AS needs_initial, p.updated_at, a.provisioning_status
          FROM app_provisioning p JOIN apps a ON a.id = p.app_id WHERE p.app_id = $1",
     )
@@ -109,6 +110,7 @@ pub async fn load(conn: &mut SqliteConnection, app: &str) -> sqlx::Result<Option
                 deletion_threshold: r.get("deletion_threshold"),
                 skip_out_of_scope_deletions: r.get::<i64, _>("skip_out_of_scope_deletions") != 0,
                 reconciliation_interval_minutes: r.get("interval_minutes"),
+                max_requests_per_second: r.get("max_requests_per_second"),
             },
             mappings,
         },
@@ -154,7 +156,7 @@ pub async fn save(
         "UPDATE app_provisioning SET mode = $2, tenant_url = $3, secret_token = COALESCE($4, secret_token),
              notification_email = $5, notify_on_failure = $6, scope = $7, prevent_deletions = $8,
              deletion_threshold = $9, skip_out_of_scope_deletions = $10, interval_minutes = $11,
-             config_version = config_version + $12, updated_at = $13
+             config_version = config_version + $12, updated_at = $13, max_requests_per_second = $14
          WHERE app_id = $1",
     )
     .bind(app)
@@ -170,6 +172,7 @@ pub async fn save(
     .bind(s.reconciliation_interval_minutes)
     .bind(mappings_changed as i64)
     .bind(now)
+    .bind(s.max_requests_per_second)
     .execute(&mut *conn)
     .await?;
     if !mappings_changed {

@@ -177,6 +177,18 @@ fn push_cond(qb: &mut QueryBuilder<'_, Sqlite>, table: Table, account: &str, c: 
     }
 }
 
+/// Whether `c` matches at most a few rows, found through an index: equality on a unique or
+/// near-unique column (id, userName, externalId, displayName, an email), or alternatives of such.
+fn selective(c: &Cond) -> bool {
+    match c {
+        Cond::Cmp(Col::Id | Col::UserName | Col::ExternalId | Col::DisplayName, SqlOp::Eq, _) => true,
+        Cond::Email(_) => true,
+        Cond::Or(items) => items.iter().all(selective),
+        Cond::And(items) => items.iter().any(selective),
+        _ => false,
+    }
+}
+
 fn select_from(
     table: Table,
     what: &str,
@@ -273,7 +285,15 @@ pub async fn page(
     });
     qb.push(" WHERE id IN (");
     push_select(&mut qb, table, "id", account, cond);
-    push_order(&mut qb, table, order);
+    if cond.is_some_and(selective) && order == Order::STABLE {
+        // Without this, SQLite walks the (account, id) index to avoid sorting and tests every
+        // row against the condition: a batched lookup (`userName eq .. or ..`) read the whole
+        // account. Finding the few matching rows through their index and sorting those is
+        // what a selective condition wants.
+        qb.push(" ORDER BY +id");
+    } else {
+        push_order(&mut qb, table, order);
+    }
     qb.push(" LIMIT ")
         .push_bind(limit)
         .push(" OFFSET ")

@@ -20,6 +20,7 @@ pub const MAX_FILTERS: usize = 20;
 pub const MAX_CLAUSES: usize = 50;
 pub const MAX_DELETION_THRESHOLD: i64 = 1_000_000;
 pub const MAX_INTERVAL_MINUTES: i64 = 24 * 60;
+pub const MAX_REQUESTS_PER_SECOND: i64 = 100_000;
 
 /// The sealed token's associated data: a token sealed for one application opens for no other.
 fn token_context(app: &str) -> String {
@@ -96,6 +97,12 @@ pub fn normalize(c: &mut ProvisioningConfig, token_set: bool) -> Result<(), DirE
         return Err(invalid(
             "reconciliation_interval_minutes",
             format!("the interval is from 1 to {MAX_INTERVAL_MINUTES} minutes"),
+        ));
+    }
+    if !(0..=MAX_REQUESTS_PER_SECOND).contains(&s.max_requests_per_second) {
+        return Err(invalid(
+            "max_requests_per_second",
+            format!("the limit is from 0 (no limit) to {MAX_REQUESTS_PER_SECOND} requests per second"),
         ));
     }
     if c.mode == "automatic" {
@@ -351,6 +358,10 @@ pub fn describe_changes(old: &ProvisioningConfig, new: &ProvisioningConfig) -> V
             (
                 "Reconciliation interval (minutes)",
                 s.reconciliation_interval_minutes.to_string(),
+            ),
+            (
+                "Requests per second to the application",
+                s.max_requests_per_second.to_string(),
             ),
         ]
     };

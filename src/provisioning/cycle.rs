@@ -1949,7 +1949,8 @@ pub async fn run(
     };
 
     let token = config::secret_token(pool, sealer, app).await?.unwrap_or_default();
-    let target = Target::new(&cfg.tenant_url, &token, http.clone());
+    let target = Target::new(&cfg.tenant_url, &token, http.clone())
+        .limited(super::limits::for_app(app, cfg.settings.max_requests_per_second));
     let caps = match target.discover().await {
         Ok(c) => c,
         Err(e) => {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod connection;
 pub mod cycle;
 pub mod gallery;
+pub mod limits;
 pub mod mapped;
 pub mod on_demand;
 pub mod rules;

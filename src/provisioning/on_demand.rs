@@ -35,7 +35,8 @@ async fn target(
     let token = config::secret_token(pool, sealer, app)
         .await?
         .ok_or_else(|| invalid(field, "set the Secret Token first"))?;
-    let target = Target::new(&cfg.tenant_url, &token, http.clone());
+    let target = Target::new(&cfg.tenant_url, &token, http.clone())
+        .limited(super::limits::for_app(app, cfg.settings.max_requests_per_second));
     Ok((cfg, target))
 }
 

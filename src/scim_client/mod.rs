@@ -169,6 +169,19 @@ pub struct Target {
     token: String,
     http: reqwest::Client,
     pub retry: RetryPolicy,
+    /// Paces every request, retries included (the application's requests-per-second setting).
+    limit: Option<Limiter>,
+}
+
+/// A requests-per-second budget, shared by everything that sends to one application.
+pub type Limiter = std::sync::Arc<governor::DefaultDirectRateLimiter>;
+
+/// A limiter allowing `per_second` requests each second (bursts up to that many); None for 0.
+pub fn limiter(per_second: u32) -> Option<Limiter> {
+    let rate = std::num::NonZeroU32::new(per_second)?;
+    Some(std::sync::Arc::new(governor::RateLimiter::direct(
+        governor::Quota::per_second(rate),
+    )))
 }
 
 impl std::fmt::Debug for Target {
@@ -186,7 +199,14 @@ impl Target {
             token: token.to_string(),
             http,
             retry: RetryPolicy::default(),
+            limit: None,
         }
+    }
+
+    /// The same target, paced by `limit`.
+    pub fn limited(mut self, limit: Option<Limiter>) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// The tenant URL with path segments appended (each percent-encoded); a query the tenant URL
@@ -219,6 +239,9 @@ impl Target {
     ) -> Result<(u16, Value), ClientError> {
         let mut attempt = 1;
         loop {
+            if let Some(limit) = &self.limit {
+                limit.until_ready().await;
+            }
             let result = self.once(build()?).await;
             match result {
                 Err(e)
