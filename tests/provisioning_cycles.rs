@@ -101,9 +101,9 @@ fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
-#[tokio::test]
-async fn initial_cycle_then_every_change_propagates() {
-    let x = setup_with("scim2", &[]).await;
+/// The initial cycle, then every kind of directory change, each followed until the target `x`
+/// provisions into holds exactly what it should.
+async fn every_change_propagates(x: &Setup) {
     let bob = x
         .user(
             "bob@contoso.com",
@@ -158,7 +158,7 @@ async fn initial_cycle_then_every_change_propagates() {
         "Engineers".to_string(),
         set(&["ann@contoso.com", "eve@contoso.com"]),
     )]);
-    converges(&x, "initial cycle", &users, &groups).await;
+    converges(x, "initial cycle", &users, &groups).await;
     let s = x.status().await;
     assert_eq!(s["state"], "Active", "{s}");
     assert_eq!(
@@ -178,7 +178,7 @@ async fn initial_cycle_then_every_change_propagates() {
     let cli_status: Value = serde_json::from_str(&cli(&x.s, &["app", "status", &x.app, "--json"])).unwrap();
     assert_eq!(cli_status["users_managed"], 3, "{cli_status}");
     assert_eq!(cli_status["job_id"], s["job_id"]);
-    let text = cli(&x.s, &["app", "status", "Harness"]);
+    let text = cli(&x.s, &["app", "status", &x.app]);
     assert!(text.contains("Connector data store: 3 users, 1 groups"), "{text}");
 
     // Attribute edit.
@@ -188,30 +188,30 @@ async fn initial_cycle_then_every_change_propagates() {
     )
     .await;
     users.get_mut("ann@contoso.com").unwrap().2 = "Engineer".into();
-    converges(&x, "attribute edit", &users, &groups).await;
+    converges(x, "attribute edit", &users, &groups).await;
 
     // Disable, enable.
     x.set_enabled(&bob, false).await;
     users.get_mut("bob@contoso.com").unwrap().0 = false;
-    converges(&x, "disable", &users, &groups).await;
+    converges(x, "disable", &users, &groups).await;
     x.set_enabled(&bob, true).await;
     users.get_mut("bob@contoso.com").unwrap().0 = true;
-    converges(&x, "enable", &users, &groups).await;
+    converges(x, "enable", &users, &groups).await;
 
     // Unassign: out of scope, disabled in the target (not deleted).
     x.unassign("bob@contoso.com").await;
     users.get_mut("bob@contoso.com").unwrap().0 = false;
-    converges(&x, "unassign", &users, &groups).await;
+    converges(x, "unassign", &users, &groups).await;
 
     // Soft delete: disabled and out of its groups; restore brings both back.
     x.post("directory/delete_user", &[("id", &eve)]).await;
     users.get_mut("eve@contoso.com").unwrap().0 = false;
     groups.insert("Engineers".into(), set(&["ann@contoso.com"]));
-    converges(&x, "soft delete", &users, &groups).await;
+    converges(x, "soft delete", &users, &groups).await;
     x.post("directory/restore_user", &[("id", &eve)]).await;
     users.get_mut("eve@contoso.com").unwrap().0 = true;
     groups.insert("Engineers".into(), set(&["ann@contoso.com", "eve@contoso.com"]));
-    converges(&x, "restore", &users, &groups).await;
+    converges(x, "restore", &users, &groups).await;
 
     // Membership add: Dan joins the assigned group, so he is provisioned and a member.
     x.add_member(&g1, "dan@contoso.com").await;
@@ -220,19 +220,19 @@ async fn initial_cycle_then_every_change_propagates() {
         "Engineers".into(),
         set(&["ann@contoso.com", "dan@contoso.com", "eve@contoso.com"]),
     );
-    converges(&x, "membership add", &users, &groups).await;
+    converges(x, "membership add", &users, &groups).await;
     // Membership remove: out of the group and out of scope.
     x.remove_member(&g1, &dan).await;
     users.get_mut("dan@contoso.com").unwrap().0 = false;
     groups.insert("Engineers".into(), set(&["ann@contoso.com", "eve@contoso.com"]));
-    converges(&x, "membership remove", &users, &groups).await;
+    converges(x, "membership remove", &users, &groups).await;
 
     // Group rename.
     x.post("directory/update_group", &[("id", &g1), ("name", "Engineering")])
         .await;
     let members = groups.remove("Engineers").unwrap();
     groups.insert("Engineering".into(), members);
-    converges(&x, "group rename", &users, &groups).await;
+    converges(x, "group rename", &users, &groups).await;
 
     // Manager change: to a user provisioned in the same cycle.
     x.user("fay@contoso.com", "Fay Oh", &[]).await;
@@ -244,14 +244,14 @@ async fn initial_cycle_then_every_change_propagates() {
     .await;
     users.insert("fay@contoso.com".into(), view(true, "Fay Oh", "", "", ""));
     users.get_mut("ann@contoso.com").unwrap().4 = "fay@contoso.com".into();
-    converges(&x, "manager change", &users, &groups).await;
+    converges(x, "manager change", &users, &groups).await;
 
     // Hard delete: soft delete then purge -> DELETE in the target.
     x.post("directory/delete_user", &[("id", &eve)]).await;
     x.post("directory/purge_user", &[("id", &eve)]).await;
     users.remove("eve@contoso.com");
     groups.insert("Engineering".into(), set(&["ann@contoso.com"]));
-    converges(&x, "hard delete", &users, &groups).await;
+    converges(x, "hard delete", &users, &groups).await;
 
     // A mapping change forces an initial cycle: every managed user gets the new value.
     x.post(
@@ -272,7 +272,7 @@ async fn initial_cycle_then_every_change_propagates() {
             u.2 = "Staff".into();
         }
     }
-    converges(&x, "mapping change", &users, &groups).await;
+    converges(x, "mapping change", &users, &groups).await;
     let s = x.status().await;
     assert_eq!(
         s["history"][0]["kind"], "initial",
@@ -294,9 +294,40 @@ async fn initial_cycle_then_every_change_propagates() {
     )
     .await;
     users.get_mut("fay@contoso.com").unwrap().0 = false;
-    converges(&x, "scoping change", &users, &groups).await;
+    converges(x, "scoping change", &users, &groups).await;
+}
+
+/// A scim2-server (`../shared/peers/`, None when the peers are not installed) and an application
+/// provisioning into it.
+async fn targeting_scim2_server() -> Option<(common::peers::Scim2Server, Setup)> {
+    let peer = common::peers::Scim2Server::start()?;
+    let target = Tenant {
+        account: String::new(),
+        url: peer.url.clone(),
+        key: peer.token.clone(),
+    };
+    let x = setup_targeting("scim2", target, &[]).await;
+    Some((peer, x))
+}
+
+/// The same changes into scim2-server (`../shared/peers/`), software written elsewhere: the
+/// engine must not depend on our own endpoint's leniencies.
+#[tokio::test]
+async fn every_change_propagates_to_scim2_server() {
+    // The peer runs until `_peer` is dropped at the end.
+    let Some((_peer, x)) = targeting_scim2_server().await else {
+        return;
+    };
+    every_change_propagates(&x).await;
+}
+
+#[tokio::test]
+async fn initial_cycle_then_every_change_propagates() {
+    let x = setup_with("scim2", &[]).await;
+    every_change_propagates(&x).await;
 
     // Turning provisioning Off pauses the job: changes wait.
+    let key = x.target.key.clone();
     x.configure_with(&key, "off", "500").await;
     eventually(10, "paused", || async {
         let s = x.status().await;
@@ -596,15 +627,9 @@ async fn kill_minus_nine_mid_cycle_then_restart_converges_without_duplicates() {
 
 #[tokio::test]
 async fn provisions_scim2_server_exactly() {
-    let Some(peer) = common::peers::Scim2Server::start() else {
+    let Some((peer, x)) = targeting_scim2_server().await else {
         return;
     };
-    let target = Tenant {
-        account: String::new(),
-        url: peer.url.clone(),
-        key: peer.token.clone(),
-    };
-    let x = setup_targeting("scim2", target, &[]).await;
     cli(&x.s, &["demo-data", "--users", "120", "--groups", "6"]);
     x.configure_fields(&[("scope", "all"), ("provisioning_status", "on")])
         .await;

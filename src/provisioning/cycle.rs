@@ -197,6 +197,9 @@ pub(super) struct Run {
     processed_users: HashSet<String>,
     presence_changed: Vec<String>,
     deprovisions: Vec<Deprovision>,
+    /// The last batch's write, running while the next batch is processed; awaited before the
+    /// next write and by `flush`.
+    pending: Option<tokio::task::JoinHandle<Result<(), DirError>>>,
 }
 
 pub(super) struct Log<'a> {
@@ -1455,10 +1458,23 @@ impl Run {
             processed_users: HashSet::new(),
             presence_changed: Vec::new(),
             deprovisions: Vec::new(),
+            pending: None,
         }
     }
 
-    /// Applies finished objects to the in-memory connector data store and writes the batch.
+    /// Waits for the last batch's write.
+    pub(super) async fn flush(&mut self) -> Result<(), DirError> {
+        match self.pending.take() {
+            Some(write) => write
+                .await
+                .map_err(|e| DirError::Conflict(format!("a provisioning write failed: {e}")))?,
+            None => Ok(()),
+        }
+    }
+
+    /// Applies finished objects to the in-memory connector data store and starts writing the
+    /// batch (one at a time, in order); the next batch's requests go out meanwhile. Nothing
+    /// reads a batch's rows back before `flush`, and the watermark moves only after it.
     pub(super) async fn record(&mut self, results: Vec<Done>) -> Result<(), DirError> {
         let mut batch = jobs::Batch::default();
         for mut d in results {
@@ -1509,15 +1525,13 @@ impl Run {
                 batch.logs.push(l);
             }
         }
-        jobs::record_batch(
-            &self.ctx.pool,
-            &self.ctx.app,
-            self.ctx.cycle.as_deref(),
-            &batch,
-            &self.counters,
-            &crate::timefmt::now(),
-        )
-        .await?;
+        self.flush().await?;
+        let (ctx, counters) = (self.ctx.clone(), self.counters.clone());
+        self.pending = Some(tokio::spawn(async move {
+            let now = crate::timefmt::now();
+            jobs::record_batch(&ctx.pool, &ctx.app, ctx.cycle.as_deref(), &batch, &counters, &now).await?;
+            Ok(())
+        }));
         Ok(())
     }
 
@@ -2064,6 +2078,8 @@ pub async fn run(
         (groups, gone_groups)
     };
 
+    // The references pass reads users' connector data store rows back.
+    run.flush().await?;
     if run.fatal.is_none() {
         run.references().await?;
     }
@@ -2114,6 +2130,7 @@ pub async fn run(
     if initial && run.fatal.is_none() {
         run.counters.total = run.counters.processed;
     }
+    run.flush().await?;
 
     let end = crate::timefmt::now();
     report.counters = run.counters.clone();

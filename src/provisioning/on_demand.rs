@@ -170,6 +170,7 @@ pub async fn provision_user(
     done.fatal = None;
     let report = report_of(done.log.as_ref(), &user.display_name, &user.id);
     run.record(vec![done]).await?;
+    run.flush().await?;
     Ok(report)
 }
 
@@ -278,5 +279,6 @@ pub async fn provision_group(
     };
     reports.push(report_of(done.log.as_ref(), &source.display_name, &source.id));
     run.record(vec![done]).await?;
+    run.flush().await?;
     Ok(reports)
 }
