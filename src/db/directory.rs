@@ -166,6 +166,14 @@ pub async fn user(conn: &mut SqliteConnection, id: &str) -> sqlx::Result<Option<
         .map(user_from))
 }
 
+/// A user named by object id or userPrincipalName (how every form and command names one).
+pub async fn user_by_ref(conn: &mut SqliteConnection, reference: &str) -> sqlx::Result<Option<UserRecord>> {
+    match user(conn, reference).await? {
+        Some(u) => Ok(Some(u)),
+        None => user_by_upn(conn, reference).await,
+    }
+}
+
 pub async fn user_by_upn(conn: &mut SqliteConnection, upn: &str) -> sqlx::Result<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLS} FROM dir_users WHERE upn_lower = $1");
     Ok(sqlx::query(&sql)

@@ -159,10 +159,7 @@ pub async fn resolve_principal(
     if r.is_empty() {
         return Err(invalid("member", "enter a user principal name or a group name"));
     }
-    let user = match store::user(conn, r).await? {
-        Some(u) => Some(u),
-        None => store::user_by_upn(conn, r).await?,
-    };
+    let user = store::user_by_ref(conn, r).await?;
     if let Some(u) = user {
         if u.deleted_at.is_some() {
             return Err(invalid("member", format!("{} is deleted", u.upn)));

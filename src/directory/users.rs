@@ -111,10 +111,7 @@ pub async fn resolve_manager(
     user_id: &str,
     reference: &str,
 ) -> Result<String, DirError> {
-    let found = match store::user(conn, reference).await? {
-        Some(u) => Some(u),
-        None => store::user_by_upn(conn, reference).await?,
-    };
+    let found = store::user_by_ref(conn, reference).await?;
     let m = match found {
         Some(m) if m.deleted_at.is_none() => m,
         Some(_) => return Err(invalid("manager", format!("the manager {reference} is deleted"))),

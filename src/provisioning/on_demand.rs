@@ -124,10 +124,7 @@ pub async fn provision_user(
     let (cfg, target) = target(pool, sealer, http, app, "secret_token").await?;
     let r = user_ref.trim();
     let mut conn = pool.acquire().await?;
-    let user = match dir::user(&mut conn, r).await? {
-        Some(u) => Some(u),
-        None => dir::user_by_upn(&mut conn, r).await?,
-    };
+    let user = dir::user_by_ref(&mut conn, r).await?;
     drop(conn);
     let user = user.ok_or_else(|| invalid("user", format!("there is no user {r:?} in the directory")))?;
     let row = jobs::users_by_ids(pool, std::slice::from_ref(&user.id))
@@ -167,7 +164,6 @@ pub async fn provision_user(
     if done.escrow.as_ref().is_some_and(|e| e.retry.is_some()) {
         done.escrow = None;
     }
-    done.fatal = None;
     let report = report_of(done.log.as_ref(), &user.display_name, &user.id);
     run.record(vec![done]).await?;
     run.flush().await?;
@@ -205,10 +201,7 @@ pub async fn provision_group(
         .ok_or_else(|| invalid("group", "the group was just deleted"))?;
     let mut member_ids = Vec::new();
     for m in member_refs {
-        let u = match dir::user(&mut conn, m.trim()).await? {
-            Some(u) => Some(u),
-            None => dir::user_by_upn(&mut conn, m.trim()).await?,
-        };
+        let u = dir::user_by_ref(&mut conn, m.trim()).await?;
         match u {
             Some(u) if source.members.contains(&u.id) => member_ids.push(u.id),
             _ => {

@@ -188,12 +188,9 @@ pub async fn load_user(
 ) -> Result<SourceUser, DirError> {
     let r = user_ref.trim();
     let mut conn = pool.acquire().await?;
-    let user = match db::directory::user(&mut conn, r).await? {
-        Some(u) => u,
-        None => db::directory::user_by_upn(&mut conn, r).await?.ok_or_else(|| {
-            crate::directory::invalid(field, format!("there is no user {r:?} in the directory"))
-        })?,
-    };
+    let user = db::directory::user_by_ref(&mut conn, r).await?.ok_or_else(|| {
+        crate::directory::invalid(field, format!("there is no user {r:?} in the directory"))
+    })?;
     let manager = match &user.manager_id {
         Some(m) => db::directory::user(&mut conn, m).await?,
         None => None,
