@@ -690,13 +690,21 @@ async fn provisions_scim2_server_exactly() {
     assert_eq!(s["history"][0]["counts"]["failed"], 0, "{s}");
 }
 
+/// Every request a proxy passed on or refused: "METHOD /path?query".
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
 /// A proxy in front of a SCIM target that answers every third request with a fault, in turn:
 /// 429 with Retry-After (before the target sees it), 500 (before), or a connection dropped
 /// after the target applied the request (the answer is lost). It also refuses filters with `or`
 /// (400 invalidFilter), as some targets do, so the engine's batched lookups must fall back to
 /// one lookup per user.
-async fn faulty_proxy(upstream: &str) -> String {
-    use axum::body::{Body, Bytes};
+async fn faulty_proxy(upstream: &str) -> (String, Seen) {
+    proxy(upstream, true).await
+}
+
+/// A proxy that records every request; with `faults`, the faulty one above.
+async fn proxy(upstream: &str, faults: bool) -> (String, Seen) {
+    use axum::body::Body;
     use axum::http::{Request, Response, StatusCode};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
@@ -704,10 +712,18 @@ async fn faulty_proxy(upstream: &str) -> String {
     let origin =
         format!("{}://{}", url.scheme(), url.host_str().unwrap()) + &format!(":{}", url.port().unwrap());
     let count = Arc::new(AtomicUsize::new(0));
+    let seen: Seen = Default::default();
     let http = reqwest::Client::new();
+    let log = seen.clone();
     let handler = move |req: Request<Body>| {
-        let (count, http, origin) = (count.clone(), http.clone(), origin.clone());
+        let (count, http, origin, log) = (count.clone(), http.clone(), origin.clone(), log.clone());
         async move {
+            log.lock()
+                .unwrap()
+                .push(format!("{} {}", req.method(), req.uri()));
+            if !faults {
+                return forward(&http, &origin, req, false).await;
+            }
             let n = count.fetch_add(1, Ordering::SeqCst) + 1;
             let fault = (n % 3 == 0).then_some((n / 3) % 3);
             let reply = |status: StatusCode, body: &'static str| {
@@ -730,34 +746,7 @@ async fn faulty_proxy(upstream: &str) -> String {
                 Some(1) => return reply(StatusCode::INTERNAL_SERVER_ERROR, r#"{"detail":"oops"}"#),
                 _ => {}
             }
-            let (parts, body) = req.into_parts();
-            let body: Bytes = axum::body::to_bytes(body, 8 << 20).await.unwrap();
-            let mut forward = http.request(
-                parts.method.clone(),
-                format!("{origin}{}", parts.uri.path_and_query().unwrap()),
-            );
-            for name in ["authorization", "content-type", "accept"] {
-                if let Some(v) = parts.headers.get(name) {
-                    forward = forward.header(name, v.clone());
-                }
-            }
-            let answer = forward.body(body).send().await.unwrap();
-            let status = answer.status();
-            let content_type = answer.headers().get("content-type").cloned();
-            let bytes = answer.bytes().await.unwrap();
-            let mut r = Response::builder().status(status);
-            if let Some(ct) = content_type {
-                r = r.header("content-type", ct);
-            }
-            if fault == Some(2) {
-                // Applied upstream, but the answer is cut short: the length promises more than
-                // is sent, so the client sees the connection end mid-answer.
-                return r
-                    .header("content-length", (bytes.len() + 100).to_string())
-                    .body(Body::from(bytes))
-                    .unwrap();
-            }
-            r.body(Body::from(bytes)).unwrap()
+            forward(&http, &origin, req, fault == Some(2)).await
         }
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -767,7 +756,46 @@ async fn faulty_proxy(upstream: &str) -> String {
             .await
             .unwrap();
     });
-    format!("http://{addr}{}", url.path())
+    (format!("http://{addr}{}", url.path()), seen)
+}
+
+/// Passes a request on to `origin`; with `cut`, the answer is cut short (the length promises
+/// more than is sent, so the client sees the connection end mid-answer).
+async fn forward(
+    http: &reqwest::Client,
+    origin: &str,
+    req: axum::http::Request<axum::body::Body>,
+    cut: bool,
+) -> axum::http::Response<axum::body::Body> {
+    use axum::body::{Body, Bytes};
+    use axum::http::Response;
+    let (parts, body) = req.into_parts();
+    let body: Bytes = axum::body::to_bytes(body, 8 << 20).await.unwrap();
+    let mut forward = http.request(
+        parts.method.clone(),
+        format!("{origin}{}", parts.uri.path_and_query().unwrap()),
+    );
+    for name in ["authorization", "content-type", "accept"] {
+        if let Some(v) = parts.headers.get(name) {
+            forward = forward.header(name, v.clone());
+        }
+    }
+    let answer = forward.body(body).send().await.unwrap();
+    let status = answer.status();
+    let content_type = answer.headers().get("content-type").cloned();
+    let bytes = answer.bytes().await.unwrap();
+    let mut r = Response::builder().status(status);
+    if let Some(ct) = content_type {
+        r = r.header("content-type", ct);
+    }
+    if cut {
+        // Applied upstream, but the answer is lost.
+        return r
+            .header("content-length", (bytes.len() + 100).to_string())
+            .body(Body::from(bytes))
+            .unwrap();
+    }
+    r.body(Body::from(bytes)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -775,9 +803,10 @@ async fn faults_between_engine_and_target_still_converge_exactly() {
     let target_dir = tempfile::tempdir().unwrap();
     let target_server = Server::start(target_dir.path());
     let direct = tenant(&target_server, "Target");
+    let (url, seen) = faulty_proxy(&direct.url).await;
     let proxied = Tenant {
         account: direct.account.clone(),
-        url: faulty_proxy(&direct.url).await,
+        url,
         key: direct.key.clone(),
     };
     let env = [
@@ -807,16 +836,34 @@ async fn faults_between_engine_and_target_still_converge_exactly() {
     .await;
     let s = x.status().await;
     assert_ne!(s["state"], "Quarantine", "transient faults never quarantine: {s}");
+    // The target offers Bulk: users were created through it, also when its answers were lost.
+    let seen = seen.lock().unwrap();
+    assert!(
+        seen.iter().any(|r| r.starts_with("POST ") && r.contains("/Bulk")),
+        "{seen:?}"
+    );
 }
 
 /// The application's requests-per-second setting paces the engine: an initial cycle of 30 users
-/// (a batched lookup, 30 creates, the groups and their members: more than 35 requests) at 5
-/// requests per second cannot end in under 4 seconds. Without the limit the same cycle takes a
-/// fraction of that; only the lower bound is asserted, which a slow machine cannot break.
+/// at 5 requests per second (bursts of 5) through a proxy that counts the requests cannot take
+/// less than (requests - 5) / 5 seconds. Only that lower bound is asserted, which a slow machine
+/// cannot break.
 #[tokio::test]
 async fn the_rate_limit_paces_requests() {
-    let x = setup_with("scim2", &[]).await;
+    let target_dir = tempfile::tempdir().unwrap();
+    let target_server = Server::start(target_dir.path());
+    let direct = tenant(&target_server, "Target");
+    let (url, seen) = proxy(&direct.url, false).await;
+    let proxied = Tenant {
+        account: direct.account.clone(),
+        url,
+        key: direct.key.clone(),
+    };
+    let x = setup_targeting("scim2", proxied, &[]).await;
     cli(&x.s, &["demo-data", "--users", "30", "--groups", "2"]);
+    x.configure_fields(&[("scope", "all"), ("max_requests_per_second", "5")])
+        .await;
+    seen.lock().unwrap().clear();
     x.configure_fields(&[
         ("scope", "all"),
         ("max_requests_per_second", "5"),
@@ -836,8 +883,12 @@ async fn the_rate_limit_paces_requests() {
     .await;
     assert!(cycle["counts"]["created"].as_i64().unwrap() >= 30, "{cycle}");
     let ms = cycle["duration_ms"].as_i64().unwrap();
+    // Everything the proxy saw since provisioning was switched On is the cycle's.
+    let requests = seen.lock().unwrap().len() as i64;
+    let least = (requests - 5 - 1).max(0) * 1000 / 5;
+    assert!(requests >= 8, "{requests} requests: {:?}", seen.lock().unwrap());
     assert!(
-        ms >= 4_000,
-        "35+ requests at 5 per second took only {ms} ms: {cycle}"
+        ms >= least,
+        "{requests} requests at 5 per second took only {ms} ms: {cycle}"
     );
 }

@@ -107,6 +107,37 @@ async fn every_operation_against_a_local_account() {
     let found = target.find(Kind::Group, "displayName", "Sales").await.unwrap();
     assert_eq!(found[0]["id"], g["id"]);
 
+    // Bulk creates: one outcome each, in order; a duplicate or an invalid user fails alone.
+    let outcomes = target
+        .create_many(
+            Kind::User,
+            &[
+                doc(json!({"userName": "cy@contoso.com", "displayName": "Cy"})),
+                doc(json!({"userName": "CY@contoso.com"})),
+                doc(json!({"displayName": "no userName"})),
+                doc(json!({"userName": "di@contoso.com"})),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 4);
+    let cy = outcomes[0].clone().unwrap();
+    assert_eq!(target.get(Kind::User, &cy).await.unwrap()["displayName"], "Cy");
+    assert_eq!(outcomes[1].as_ref().unwrap_err().code(), "Conflict");
+    assert!(
+        matches!(outcomes[2], Err(ClientError::Http { status: 400, .. })),
+        "{:?}",
+        outcomes[2]
+    );
+    let di = outcomes[3].clone().unwrap();
+    assert_eq!(
+        target
+            .find(Kind::User, "userName", "di@contoso.com")
+            .await
+            .unwrap()[0]["id"],
+        di.as_str()
+    );
+
     // A wrong token is not retried: Unauthorized at once.
     let mut wrong = Target::new(&t.url, "nope", reqwest::Client::new());
     wrong.retry = RetryPolicy {

@@ -130,7 +130,7 @@ pub async fn complete_cycle(
     initial_of_version: Option<i64>,
     now: &str,
 ) -> sqlx::Result<()> {
-    let mut tx = pool.begin_with(super::BEGIN_WRITE).await?;
+    let (_turn, mut tx) = super::begin_write(pool).await?;
     sqlx::query("UPDATE prov_jobs SET watermark = $2, updated_at = $3 WHERE app_id = $1")
         .bind(app)
         .bind(watermark)
@@ -230,7 +230,7 @@ pub struct Reset {
 }
 
 pub async fn restart(pool: &Pool, app: &str, r: &Reset, job_id: &str, now: &str) -> sqlx::Result<()> {
-    let mut tx = pool.begin_with(super::BEGIN_WRITE).await?;
+    let (_turn, mut tx) = super::begin_write(pool).await?;
     sqlx::query(
         "INSERT INTO prov_jobs (app_id, job_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (app_id) DO NOTHING",
     )
@@ -831,7 +831,7 @@ pub async fn record_batch(
     counters: &Counters,
     now: &str,
 ) -> sqlx::Result<()> {
-    let mut tx = pool.begin_with(super::BEGIN_WRITE).await?;
+    let (_turn, mut tx) = super::begin_write(pool).await?;
     for o in &batch.objects {
         match &o.exported {
             Some(exported) => {

@@ -113,7 +113,12 @@ pub(super) struct Ctx {
     pub(super) detailed: bool,
     /// The target refused a batched lookup (no `or` in its filters): one lookup per object.
     single_lookups: std::sync::atomic::AtomicBool,
+    /// User creates through the target's Bulk endpoint (cycles only, when it offers one).
+    bulk: Option<super::bulk::BulkCreates>,
 }
+
+/// A batch's running tasks: (source id, outcome) each.
+pub(super) type UserTasks = tokio::task::JoinSet<(String, Done)>;
 
 /// A deprovision waiting for phase 3.
 #[derive(Debug, Clone)]
@@ -685,8 +690,23 @@ pub(super) async fn create(
     doc: &serde_json::Map<String, Json>,
     matching: Vec<(&str, &Value)>,
 ) -> Result<String, ClientError> {
-    match target.create(kind, doc).await {
-        Ok(created) => Ok(created["id"].as_str().unwrap_or_default().to_string()),
+    let created = target
+        .create(kind, doc)
+        .await
+        .map(|created| created["id"].as_str().unwrap_or_default().to_string());
+    recover_lost_create(target, kind, created, matching).await
+}
+
+/// A create whose answer was lost (the target may have made the object) is looked up again by
+/// its matching attributes before it counts as failed.
+async fn recover_lost_create(
+    target: &Target,
+    kind: Kind,
+    created: Result<String, ClientError>,
+    matching: Vec<(&str, &Value)>,
+) -> Result<String, ClientError> {
+    match created {
+        Ok(id) => Ok(id),
         Err(e) if e.is_transient() => match find_existing(target, kind, matching, &mut Vec::new()).await {
             Lookup::Found(id) => Ok(id),
             _ => Err(e),
@@ -727,7 +747,7 @@ pub(super) async fn process_user(
     prefound: Option<Lookup>,
 ) -> Done {
     const MATCH: &str = "Match user between source and target";
-    let _permit = ctx.permits.clone().acquire_owned().await;
+    let mut permit = Some(ctx.permits.clone().acquire_owned().await);
     let u = &row.user;
     let managed_target = managed.as_ref().map(|m| m.target_id.clone()).unwrap_or_default();
     let log = Log {
@@ -933,7 +953,22 @@ pub(super) async fn process_user(
                     } else {
                         Vec::new()
                     };
-                    return match create(&ctx.target, Kind::User, &doc, ctx.users.matching(&exported)).await {
+                    let created = match ctx.bulk.as_ref().filter(|b| b.usable()) {
+                        Some(bulk) => {
+                            // The Bulk sender takes its own permit for the request.
+                            permit.take();
+                            let created = bulk.create(doc).await;
+                            recover_lost_create(
+                                &ctx.target,
+                                Kind::User,
+                                created,
+                                ctx.users.matching(&exported),
+                            )
+                            .await
+                        }
+                        None => create(&ctx.target, Kind::User, &doc, ctx.users.matching(&exported)).await,
+                    };
+                    return match created {
                         Ok(id) => {
                             steps.push(step(
                                 "Perform action",
@@ -1575,6 +1610,37 @@ impl Run {
     }
 
     async fn users(&mut self, rows: Vec<SourceRow>, quiet_in_sync: bool) -> Result<(), DirError> {
+        let set = self.start_users(rows, quiet_in_sync).await?;
+        self.finish(set).await
+    }
+
+    /// [`Run::users`] for a stream of batches, one batch ahead: the next batch is read, evaluated
+    /// and looked up while the previous one's requests are out, and both share the request
+    /// permits, so the target is never idle between batches. Batches are still recorded in
+    /// order. A user whose manager is in the batch before it finds no target id for the manager
+    /// yet and gets the reference in the references pass, as any unresolved manager does.
+    pub(super) async fn users_pipelined(
+        &mut self,
+        mut running: Option<UserTasks>,
+        rows: Vec<SourceRow>,
+    ) -> Result<Option<UserTasks>, DirError> {
+        let next = if self.fatal.is_none() && !rows.is_empty() {
+            Some(self.start_users(rows, false).await?)
+        } else {
+            None
+        };
+        if let Some(set) = running.take() {
+            self.finish(set).await?;
+        }
+        Ok(next)
+    }
+
+    /// Reads, evaluates and looks up a batch of users and starts their tasks.
+    async fn start_users(
+        &mut self,
+        rows: Vec<SourceRow>,
+        quiet_in_sync: bool,
+    ) -> Result<UserTasks, DirError> {
         let ids: Vec<String> = rows
             .iter()
             .flat_map(|r| std::iter::once(r.user.id.clone()).chain(r.user.manager_id.clone()))
@@ -1624,11 +1690,11 @@ impl Run {
                 (id, done)
             });
         }
-        self.finish(set).await
+        Ok(set)
     }
 
     /// Waits for a batch's tasks and records their outcomes.
-    async fn finish(&mut self, mut set: tokio::task::JoinSet<(String, Done)>) -> Result<(), DirError> {
+    async fn finish(&mut self, mut set: UserTasks) -> Result<(), DirError> {
         let mut results = Vec::new();
         while let Some(r) = set.join_next().await {
             let (id, d) = r.map_err(|e| DirError::Conflict(format!("a provisioning task failed: {e}")))?;
@@ -1863,6 +1929,17 @@ pub(super) async fn context(
         .map(|e| ((e.object_type.clone(), e.source_id.clone()), e))
         .collect();
 
+    let permits = Arc::new(tokio::sync::Semaphore::new(tuning.concurrency.max(1)));
+    // Provision on demand creates one user: a plain POST, as Entra sends.
+    let bulk = match (&cycle, caps.bulk) {
+        (Some(_), true) => super::bulk::BulkCreates::start(
+            target.clone(),
+            permits.clone(),
+            caps.bulk_max_operations,
+            caps.bulk_max_payload,
+        ),
+        _ => None,
+    };
     let ctx = Ctx {
         pool: pool.clone(),
         app: app.to_string(),
@@ -1884,9 +1961,10 @@ pub(super) async fn context(
         app_has_roles: !app_roles.is_empty(),
         escrow_base: tuning.escrow_base,
         escrowed,
-        permits: Arc::new(tokio::sync::Semaphore::new(tuning.concurrency.max(1))),
+        permits,
         detailed: false,
         single_lookups: std::sync::atomic::AtomicBool::new(false),
+        bulk,
     };
     Ok((ctx, group_roles))
 }
@@ -2013,16 +2091,18 @@ pub async fn run(
         // Users, page by page in id order.
         let mut seen: HashSet<String> = HashSet::new();
         let mut after = String::new();
+        let mut running = None;
         loop {
             let rows = jobs::users_after(pool, &after, BATCH as i64).await?;
-            let Some(last) = rows.last() else { break };
-            after = last.user.id.clone();
+            let last = rows.last().map(|r| r.user.id.clone());
             seen.extend(rows.iter().map(|r| r.user.id.clone()));
-            run.users(rows, false).await?;
-            if run.fatal.is_some() {
-                break;
+            running = run.users_pipelined(running, rows).await?;
+            match last {
+                Some(last) if run.fatal.is_none() => after = last,
+                _ => break,
             }
         }
+        run.users_pipelined(running, Vec::new()).await?;
         let gone: Vec<String> = run
             .users_managed
             .keys()
@@ -2058,14 +2138,16 @@ pub async fn run(
         run.counters.total = (ids.len() + group_ids.len()) as i64;
         jobs::progress(pool, &id, &run.counters).await?;
         let mut found: HashSet<String> = HashSet::new();
+        let mut running = None;
         for chunk in ids.chunks(BATCH) {
             let rows = jobs::users_by_ids(pool, chunk).await?;
             found.extend(rows.iter().map(|r| r.user.id.clone()));
-            run.users(rows, false).await?;
+            running = run.users_pipelined(running, rows).await?;
             if run.fatal.is_some() {
                 break;
             }
         }
+        run.users_pipelined(running, Vec::new()).await?;
         // Ids that are no longer users: hard deleted (group ids are never managed as users).
         let gone: Vec<String> = ids.iter().filter(|i| !found.contains(*i)).cloned().collect();
         run.hard_deleted(gone).await?;

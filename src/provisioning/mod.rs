@@ -3,6 +3,7 @@
 //! settings, Test Connection). The engine: cycles, the scheduler, provision on demand.
 
 pub mod apps;
+mod bulk;
 pub mod cli;
 pub mod config;
 pub mod connection;

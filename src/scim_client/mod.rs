@@ -9,6 +9,7 @@ use std::time::Duration;
 
 const SCIM_JSON: &str = "application/scim+json";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
 /// The resource type at the target: the SCIM protocol crate's.
 pub use provisio_scim::schema::Kind;
@@ -52,6 +53,8 @@ pub struct Capabilities {
     pub patch: bool,
     pub bulk: bool,
     pub bulk_max_operations: u64,
+    /// Bytes; 0 when not stated.
+    pub bulk_max_payload: u64,
     pub filter: bool,
 }
 
@@ -62,6 +65,7 @@ impl Default for Capabilities {
             patch: true,
             bulk: false,
             bulk_max_operations: 0,
+            bulk_max_payload: 0,
             filter: true,
         }
     }
@@ -321,6 +325,11 @@ impl Target {
                         .and_then(|b| b.get("maxOperations"))
                         .and_then(Value::as_u64)
                         .unwrap_or(0),
+                    bulk_max_payload: v
+                        .get("bulk")
+                        .and_then(|b| b.get("maxPayloadSize"))
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0),
                     filter: supported("filter").unwrap_or(d.filter),
                 })
             }
@@ -389,25 +398,45 @@ impl Target {
         doc: &serde_json::Map<String, Value>,
     ) -> Result<Value, ClientError> {
         let url = self.url(&[kind.endpoint()])?;
-        let body = with_schemas(kind, doc);
-        let (_, v) = self
-            .send_with(
-                || {
-                    Ok(self
-                        .http
-                        .post(url.clone())
-                        .header(reqwest::header::CONTENT_TYPE, SCIM_JSON)
-                        .body(body.to_string()))
-                },
-                false,
-            )
-            .await?;
+        let v = self.post_once(url, with_schemas(kind, doc).to_string()).await?;
         if v.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
             return Err(ClientError::Incompatible(
                 "the target created the resource but returned no id".into(),
             ));
         }
         Ok(v)
+    }
+
+    /// Creates several resources in one Bulk request (RFC 7644 3.7); each gets its own outcome,
+    /// in order: the new id, or the error the target gave that operation. The request as a
+    /// whole is repeated only when the target certainly did not apply it, as a single create.
+    pub async fn create_many(
+        &self,
+        kind: Kind,
+        docs: &[serde_json::Map<String, Value>],
+    ) -> Result<Vec<Result<String, ClientError>>, ClientError> {
+        let url = self.url(&["Bulk"])?;
+        let path = format!("/{}", kind.endpoint());
+        let operations: Vec<Value> = docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| json!({"method": "POST", "path": path, "bulkId": i.to_string(), "data": with_schemas(kind, d)}))
+            .collect();
+        let body = json!({"schemas": [BULK_REQUEST], "Operations": operations}).to_string();
+        let v = self.post_once(url, body).await?;
+        bulk_outcomes(&v, docs.len())
+    }
+
+    /// POSTs `body`, repeated only when the target certainly did not apply it (it creates).
+    async fn post_once(&self, url: reqwest::Url, body: String) -> Result<Value, ClientError> {
+        let build = || {
+            Ok(self
+                .http
+                .post(url.clone())
+                .header(reqwest::header::CONTENT_TYPE, SCIM_JSON)
+                .body(body.clone()))
+        };
+        Ok(self.send_with(build, false).await?.1)
     }
 
     /// Replaces a resource (PUT), for targets without PATCH.
@@ -458,6 +487,72 @@ impl Target {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Each create's outcome in a Bulk response, by bulkId. An operation the response does not
+/// mention is reported as a broken answer: the target may or may not have applied it.
+fn bulk_outcomes(v: &Value, n: usize) -> Result<Vec<Result<String, ClientError>>, ClientError> {
+    let ops = v
+        .get("Operations")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ClientError::Incompatible("the Bulk response has no Operations".into()))?;
+    let mut out: Vec<Result<String, ClientError>> = (0..n)
+        .map(|_| {
+            Err(ClientError::Broken(
+                "the Bulk response did not report this operation".into(),
+            ))
+        })
+        .collect();
+    for op in ops {
+        let Some(i) = op
+            .get("bulkId")
+            .and_then(Value::as_str)
+            .and_then(|b| b.parse::<usize>().ok())
+            .filter(|i| *i < n)
+        else {
+            continue;
+        };
+        let status = match op.get("status") {
+            Some(Value::String(s)) => s.trim().parse::<u16>().ok(),
+            Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+            _ => None,
+        };
+        let response = op.get("response");
+        out[i] = match status {
+            Some(200..=299) => {
+                let id = response
+                    .and_then(|r| r.get("id"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| {
+                        let location = op.get("location").and_then(Value::as_str)?;
+                        let last = location.trim_end_matches('/').rsplit('/').next()?;
+                        Some(last.to_string())
+                    })
+                    .filter(|id| !id.is_empty());
+                id.ok_or_else(|| {
+                    ClientError::Incompatible("the target created the resource but returned no id".into())
+                })
+            }
+            Some(status) => Err(ClientError::Http {
+                status,
+                scim_type: response
+                    .and_then(|r| r.get("scimType"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                detail: response
+                    .and_then(|r| r.get("detail"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                retry_after: None,
+            }),
+            None => Err(ClientError::Incompatible(
+                "a Bulk operation's status is not an HTTP status".into(),
+            )),
+        };
+    }
+    Ok(out)
 }
 
 fn with_schemas(kind: Kind, doc: &serde_json::Map<String, Value>) -> Value {
@@ -525,6 +620,43 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn bulk_outcomes_follow_bulk_ids_not_positions() {
+        let v = json!({"Operations": [
+            {"method": "POST", "bulkId": "2", "status": "409", "response": {"scimType": "uniqueness", "detail": "taken"}},
+            {"method": "POST", "bulkId": "0", "status": "201", "location": "https://t/scim/v2/Users/abc"},
+            {"method": "POST", "bulkId": "9", "status": "201", "location": "https://t/Users/zzz"},
+        ]});
+        let out = bulk_outcomes(&v, 3).unwrap();
+        assert_eq!(out[0], Ok("abc".to_string()));
+        assert!(
+            matches!(&out[1], Err(ClientError::Broken(_))),
+            "an operation left out may have been applied"
+        );
+        match &out[2] {
+            Err(
+                e @ ClientError::Http {
+                    status: 409,
+                    scim_type,
+                    detail,
+                    ..
+                },
+            ) => {
+                assert_eq!(scim_type.as_deref(), Some("uniqueness"));
+                assert_eq!(detail, "taken");
+                assert_eq!(e.code(), "Conflict");
+            }
+            other => panic!("{other:?}"),
+        }
+        let with_body =
+            json!({"Operations": [{"bulkId": "0", "status": 201, "response": {"id": "from-body"}}]});
+        assert_eq!(
+            bulk_outcomes(&with_body, 1).unwrap()[0],
+            Ok("from-body".to_string())
+        );
+        assert!(bulk_outcomes(&json!({"detail": "no"}), 1).is_err());
     }
 
     #[test]

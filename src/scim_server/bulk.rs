@@ -1,5 +1,6 @@
-//! `POST /Bulk` (RFC 7644 section 3.7): operations run in order, each in its own transaction;
-//! `bulkId:` references in data are replaced by the ids of resources created earlier in the same
+//! `POST /Bulk` (RFC 7644 section 3.7): operations run in order, each in its own transaction
+//! (consecutive user creates that refer to no bulkId go to the group-commit writer together, as
+//! concurrent POSTs would, unless `failOnErrors` is set); `bulkId:` references in data are replaced by the ids of resources created earlier in the same
 //! request (operations whose references are not yet known wait for a later pass, so order in the
 //! request does not matter); `failOnErrors` stops after that many errors.
 
@@ -129,11 +130,10 @@ fn target(path: &str) -> ScimResult<(Kind, Option<String>)> {
     Ok((kind, rest.filter(|r| !r.is_empty())))
 }
 
-async fn execute(
-    c: &Ctx<'_>,
-    op: &Op,
-    data: Option<Value>,
-) -> ScimResult<(u16, Option<String>, Option<String>, Option<String>)> {
+/// Status, id, location and version of an operation that succeeded.
+type Executed = (u16, Option<String>, Option<String>, Option<String>);
+
+async fn execute(c: &Ctx<'_>, op: &Op, data: Option<Value>) -> ScimResult<Executed> {
     let (kind, id) = target(&op.path)?;
     let need_data = || {
         data.clone()
@@ -176,6 +176,47 @@ async fn execute(
     Ok((r.0, Some(r.1.id), location, Some(resource::etag(r.1.version))))
 }
 
+/// What one operation did, as the Bulk response reports it; a created resource's id is
+/// remembered under its bulkId.
+fn result_of(op: &Op, outcome: ScimResult<Executed>, created: &mut HashMap<String, String>) -> Value {
+    let mut result = Map::new();
+    result.insert("method".into(), json!(op.method));
+    if let Some(b) = &op.bulk_id {
+        result.insert("bulkId".into(), json!(b));
+    }
+    match outcome {
+        Ok((status, id, location, version)) => {
+            if let (Some(b), Some(id)) = (&op.bulk_id, id) {
+                created.insert(b.clone(), id);
+            }
+            if let Some(l) = location {
+                result.insert("location".into(), json!(l));
+            }
+            if let Some(v) = version {
+                result.insert("version".into(), json!(v));
+            }
+            result.insert("status".into(), json!(status.to_string()));
+        }
+        Err(e) => {
+            result.insert("status".into(), json!(e.status.to_string()));
+            result.insert("response".into(), e.body());
+        }
+    }
+    Value::Object(result)
+}
+
+/// `POST /Users` whose data refers to no bulkId: it depends on no other operation.
+fn plain_user_create(op: &Op) -> bool {
+    let mut refs = Vec::new();
+    if let Some(d) = &op.data {
+        references(d, &mut refs);
+    }
+    op.method == "POST"
+        && op.data.is_some()
+        && refs.is_empty()
+        && matches!(target(&op.path), Ok((Kind::User, None)))
+}
+
 pub async fn run(st: &AppState, a: &Authed, body: Result<Bytes, BytesRejection>) -> ScimResult<Response> {
     a.require_admin()?;
     let body = body_json(body)?;
@@ -188,8 +229,43 @@ pub async fn run(st: &AppState, a: &Authed, body: Result<Bytes, BytesRejection>)
     'passes: loop {
         let mut progressed = false;
         let mut still = Vec::new();
-        for i in std::mem::take(&mut pending) {
+        let list = std::mem::take(&mut pending);
+        let mut at = 0;
+        while at < list.len() {
+            let i = list[at];
+            at += 1;
             let op = &ops[i];
+            // A run of independent user creates is committed together; without failOnErrors
+            // nothing depends on their order but the answers, which keep it.
+            if fail_on_errors.is_none() && plain_user_create(op) {
+                let mut run = vec![i];
+                while at < list.len() && plain_user_create(&ops[list[at]]) {
+                    run.push(list[at]);
+                    at += 1;
+                }
+                progressed = true;
+                let mut submitted = Vec::with_capacity(run.len());
+                for &i in &run {
+                    let data = ops[i].data.as_ref().expect("a plain create has data");
+                    submitted.push((i, service::submit_user(&c, data).await));
+                }
+                for (i, pending) in submitted {
+                    let outcome = match pending {
+                        Ok(p) => service::finish_user(&c, p).await,
+                        Err(e) => Err(e),
+                    };
+                    let op = &ops[i];
+                    let outcome = outcome.map(|r| {
+                        let location = r.body["meta"]["location"].as_str().map(str::to_string);
+                        (201, Some(r.id), location, Some(resource::etag(r.version)))
+                    });
+                    if outcome.is_err() {
+                        errors += 1;
+                    }
+                    results[i] = Some(result_of(op, outcome, &mut created));
+                }
+                continue;
+            }
             let mut refs = Vec::new();
             if let Some(d) = &op.data {
                 references(d, &mut refs);
@@ -217,31 +293,11 @@ pub async fn run(st: &AppState, a: &Authed, body: Result<Bytes, BytesRejection>)
                 path,
                 data: None,
             };
-            let mut result = Map::new();
-            result.insert("method".into(), json!(op.method));
-            if let Some(b) = &op.bulk_id {
-                result.insert("bulkId".into(), json!(b));
+            let outcome = execute(&c, &op_resolved, data).await;
+            if outcome.is_err() {
+                errors += 1;
             }
-            match execute(&c, &op_resolved, data).await {
-                Ok((status, id, location, version)) => {
-                    if let (Some(b), Some(id)) = (&op.bulk_id, id) {
-                        created.insert(b.clone(), id);
-                    }
-                    if let Some(l) = location {
-                        result.insert("location".into(), json!(l));
-                    }
-                    if let Some(v) = version {
-                        result.insert("version".into(), json!(v));
-                    }
-                    result.insert("status".into(), json!(status.to_string()));
-                }
-                Err(e) => {
-                    errors += 1;
-                    result.insert("status".into(), json!(e.status.to_string()));
-                    result.insert("response".into(), e.body());
-                }
-            }
-            results[i] = Some(Value::Object(result));
+            results[i] = Some(result_of(op, outcome, &mut created));
             if fail_on_errors.is_some_and(|n| errors >= n) {
                 break 'passes;
             }

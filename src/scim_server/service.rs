@@ -15,18 +15,17 @@ use crate::scim::schema::{self, Kind};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 
-/// Process-wide state of the SCIM endpoint: the write lock and the group-commit writer for
-/// user creates (started with the first one).
+/// Process-wide state of the SCIM endpoint: the group-commit writer for user creates (started
+/// with the first one).
 #[derive(Default)]
 pub struct Runtime {
-    write: std::sync::Arc<tokio::sync::Mutex<()>>,
     creates: std::sync::OnceLock<super::writer::Writer>,
 }
 
 impl Runtime {
     fn creates(&self, pool: &Pool) -> &super::writer::Writer {
         self.creates
-            .get_or_init(|| super::writer::Writer::start(pool.clone(), self.write.clone()))
+            .get_or_init(|| super::writer::Writer::start(pool.clone()))
     }
 }
 
@@ -290,46 +289,82 @@ async fn resolve_members(
     Ok(found)
 }
 
+/// A user create handed to the group-commit writer, waiting for its commit.
+pub struct PendingUser {
+    id: String,
+    doc: Map<String, Value>,
+    user_name: String,
+    now: String,
+    outcome: tokio::sync::oneshot::Receiver<super::writer::Outcome>,
+}
+
+/// Validates a user and queues its insert; [`finish_user`] waits for the commit. Several users
+/// submitted before any is finished are committed together (a Bulk request's creates).
+pub async fn submit_user(ctx: &Ctx<'_>, body: &Value) -> ScimResult<PendingUser> {
+    let doc = resource::normalize(Kind::User, body)?;
+    resource::validate_required(Kind::User, &doc)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = crate::timefmt::now();
+    let cols = user_cols(&doc);
+    let user_name = cols.user_name.clone();
+    let job = super::writer::CreateUser {
+        account: ctx.account.to_string(),
+        id: id.clone(),
+        cols,
+        doc: Value::Object(doc.clone()).to_string(),
+        now: now.clone(),
+        source: ctx.source.to_string(),
+    };
+    let outcome = ctx.rt.creates(ctx.pool).submit(job).await;
+    Ok(PendingUser {
+        id,
+        doc,
+        user_name,
+        now,
+        outcome,
+    })
+}
+
+pub async fn finish_user(ctx: &Ctx<'_>, p: PendingUser) -> ScimResult<Rendered> {
+    use super::writer::Outcome;
+    let outcome = p
+        .outcome
+        .await
+        .unwrap_or_else(|_| Outcome::Failed("the writer has stopped".into()));
+    match outcome {
+        Outcome::Created => {}
+        Outcome::Duplicate => {
+            return Err(ScimError::uniqueness(format!(
+                "userName {:?} is already taken in this account",
+                p.user_name
+            )))
+        }
+        Outcome::Failed(e) => return Err(internal(e)),
+    }
+    // A new user belongs to no group yet: render it without reading it back.
+    let stored = Stored {
+        id: p.id.clone(),
+        doc: p.doc,
+        version: 1,
+        created: p.now.clone(),
+        last_modified: p.now,
+    };
+    Ok(Rendered {
+        body: render_one(ctx, Kind::User, &stored, Some(Vec::new())),
+        version: 1,
+        id: p.id,
+    })
+}
+
 pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rendered> {
+    if kind == Kind::User {
+        let pending = submit_user(ctx, body).await?;
+        return finish_user(ctx, pending).await;
+    }
     let mut doc = resource::normalize(kind, body)?;
     resource::validate_required(kind, &doc)?;
     let id = uuid::Uuid::now_v7().to_string();
     let now = crate::timefmt::now();
-    if kind == Kind::User {
-        use super::writer::{CreateUser, Outcome};
-        let cols = user_cols(&doc);
-        let user_name = cols.user_name.clone();
-        let job = CreateUser {
-            account: ctx.account.to_string(),
-            id: id.clone(),
-            cols,
-            doc: Value::Object(doc.clone()).to_string(),
-            now: now.clone(),
-            source: ctx.source.to_string(),
-        };
-        match ctx.rt.creates(ctx.pool).create(job).await {
-            Outcome::Created => {}
-            Outcome::Duplicate => {
-                return Err(ScimError::uniqueness(format!(
-                    "userName {user_name:?} is already taken in this account"
-                )))
-            }
-            Outcome::Failed(e) => return Err(internal(e)),
-        }
-        // A new user belongs to no group yet: render it without reading it back.
-        let stored = Stored {
-            id: id.clone(),
-            doc,
-            version: 1,
-            created: now.clone(),
-            last_modified: now,
-        };
-        return Ok(Rendered {
-            body: render_one(ctx, kind, &stored, Some(Vec::new())),
-            version: 1,
-            id,
-        });
-    }
     let (_w, mut tx) = begin_write(ctx).await?;
     // Groups.
     let members = take_members(&mut doc).unwrap_or_default();
@@ -360,12 +395,12 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
     Ok(out)
 }
 
-type WriteLock<'a> = tokio::sync::MutexGuard<'a, ()>;
+type WriteLock = crate::db::WriteTurn;
 type WriteTx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
-/// Starts a write: the endpoint's write lock, then a transaction holding SQLite's.
-async fn begin_write<'a>(ctx: &'a Ctx<'_>) -> ScimResult<(WriteLock<'a>, WriteTx)> {
-    let lock = ctx.rt.write.lock().await;
+/// Starts a write: the process's write turn, then a transaction holding SQLite's.
+async fn begin_write(ctx: &Ctx<'_>) -> ScimResult<(WriteLock, WriteTx)> {
+    let lock = crate::db::write_turn().await.map_err(db_err)?;
     let tx = ctx
         .pool
         .begin_with(crate::db::BEGIN_WRITE)
@@ -375,12 +410,12 @@ async fn begin_write<'a>(ctx: &'a Ctx<'_>) -> ScimResult<(WriteLock<'a>, WriteTx
 }
 
 /// Starts a write to an existing resource: it must exist and match `If-Match`.
-async fn begin_change<'a>(
-    ctx: &'a Ctx<'_>,
+async fn begin_change(
+    ctx: &Ctx<'_>,
     kind: Kind,
     id: &str,
     if_match: Option<&str>,
-) -> ScimResult<(WriteLock<'a>, WriteTx, Stored)> {
+) -> ScimResult<(WriteLock, WriteTx, Stored)> {
     let (lock, mut tx) = begin_write(ctx).await?;
     let current = store::get(&mut tx, table(kind), ctx.account, id)
         .await

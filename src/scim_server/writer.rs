@@ -6,8 +6,7 @@
 
 use crate::db::scim_resources::{self as store, UserCols};
 use crate::db::Pool;
-use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 
 /// Most creates committed together.
 const BATCH: usize = 256;
@@ -38,26 +37,24 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task. `lock` is the endpoint's write lock, held while a batch is written
-    /// so that other writes never interleave with it.
-    pub fn start(pool: Pool, lock: Arc<Mutex<()>>) -> Writer {
+    /// Starts the writer task.
+    pub fn start(pool: Pool) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>(4 * BATCH);
-        tokio::spawn(run(pool, lock, rx));
+        tokio::spawn(run(pool, rx));
         Writer { tx }
     }
 
-    pub async fn create(&self, job: CreateUser) -> Outcome {
+    /// Queues a create; the answer comes after its batch is committed.
+    pub async fn submit(&self, job: CreateUser) -> oneshot::Receiver<Outcome> {
         let (reply, answer) = oneshot::channel();
-        if self.tx.send((job, reply)).await.is_err() {
-            return Outcome::Failed("the writer has stopped".into());
+        if let Err(mpsc::error::SendError((_, reply))) = self.tx.send((job, reply)).await {
+            let _ = reply.send(Outcome::Failed("the writer has stopped".into()));
         }
         answer
-            .await
-            .unwrap_or_else(|_| Outcome::Failed("the writer has stopped".into()))
     }
 }
 
-async fn run(pool: Pool, lock: Arc<Mutex<()>>, mut rx: mpsc::Receiver<Job>) {
+async fn run(pool: Pool, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < BATCH {
@@ -66,7 +63,6 @@ async fn run(pool: Pool, lock: Arc<Mutex<()>>, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let _guard = lock.lock().await;
         match write(&pool, &jobs).await {
             Ok(inserted) => {
                 for ((_, reply), ok) in jobs.into_iter().zip(inserted) {
@@ -84,7 +80,7 @@ async fn run(pool: Pool, lock: Arc<Mutex<()>>, mut rx: mpsc::Receiver<Job>) {
 }
 
 async fn write(pool: &Pool, jobs: &[Job]) -> sqlx::Result<Vec<bool>> {
-    let mut tx = pool.begin_with(crate::db::BEGIN_WRITE).await?;
+    let (_turn, mut tx) = crate::db::begin_write(pool).await?;
     let mut inserted = Vec::with_capacity(jobs.len());
     for (j, _) in jobs {
         inserted
