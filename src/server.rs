@@ -171,7 +171,7 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         tracing::warn!("listening on all interfaces without --public-url: links will say {public_url}");
     }
 
-    let pool = db::connect(&database).await?;
+    let pool = db::connect_server(&database).await?;
     bootstrap_admin(&pool, initial_password).await?;
 
     let settings = Arc::new(Settings {

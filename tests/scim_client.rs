@@ -211,3 +211,49 @@ async fn throttling_is_retried_after_the_time_the_target_asks_for() {
     assert_eq!(e.code(), "TooManyRequests");
     assert_eq!(seen.load(Ordering::SeqCst), 2);
 }
+
+/// The server checkpoints its write-ahead log in the background (its commits no longer do):
+/// users created through the SCIM endpoint reach the database file itself within seconds, read
+/// here with the log ignored (`immutable`). Without a checkpointer they would stay in the log
+/// until the server stopped.
+#[tokio::test]
+async fn writes_reach_the_database_file_through_background_checkpoints() {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::{ConnectOptions, Row};
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let t = tenant(&s, "Target");
+    let target = Target::new(&t.url, &t.key, reqwest::Client::new());
+    let docs: Vec<_> = (0..40)
+        .map(|i| doc(json!({"userName": format!("wal{i}@contoso.com")})))
+        .collect();
+    let outcomes = target.create_many(Kind::User, &docs).await.unwrap();
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let file = dir.path().join("provisio.db");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let count = async {
+            let mut conn = SqliteConnectOptions::new()
+                .filename(&file)
+                .read_only(true)
+                .immutable(true)
+                .connect()
+                .await
+                .ok()?;
+            let row = sqlx::query("SELECT count(*) FROM scim_users WHERE user_name_lower LIKE 'wal%'")
+                .fetch_one(&mut conn)
+                .await
+                .ok()?;
+            Some(row.get::<i64, _>(0))
+        }
+        .await;
+        if count == Some(40) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the database file holds {count:?} of the 40 users after 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

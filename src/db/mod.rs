@@ -23,6 +23,8 @@ pub type Pool = SqlitePool;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn sqlite_options(path: &std::path::Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
@@ -31,17 +33,51 @@ fn sqlite_options(path: &std::path::Path) -> SqliteConnectOptions {
         // transactions, which is the usual trade for an embedded database.
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5))
+        .busy_timeout(BUSY_TIMEOUT)
         .log_statements(tracing::log::LevelFilter::Trace)
 }
 
 /// Opens the database (creating the SQLite file if needed) and applies pending migrations.
 pub async fn connect(target: &DatabaseTarget) -> anyhow::Result<Pool> {
+    open(target, true).await
+}
+
+/// [`connect`] for the long-running server: WAL checkpoints run from a background task instead
+/// of inside whichever write commits when the log passes 1,000 pages. A checkpoint copies the
+/// log into the database file and syncs it, which on a large database under a steady write load
+/// (an initial cycle into a local account) took seconds; inside a commit it held up every write
+/// behind it (SCIM requests timed out). The background task checkpoints passively (never
+/// waiting for readers or writers) twice a second.
+pub async fn connect_server(target: &DatabaseTarget) -> anyhow::Result<Pool> {
+    let pool = open(target, false).await?;
+    tokio::spawn(checkpoints(pool.clone()));
+    Ok(pool)
+}
+
+async fn checkpoints(pool: Pool) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            tracing::debug!("WAL checkpoint: {e}");
+        }
+    }
+}
+
+async fn open(target: &DatabaseTarget, autocheckpoint: bool) -> anyhow::Result<Pool> {
     let DatabaseTarget::Sqlite { path } = target;
+    let mut options = sqlite_options(path).create_if_missing(true);
+    if !autocheckpoint {
+        options = options.pragma("wal_autocheckpoint", "0");
+    }
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_with(sqlite_options(path).create_if_missing(true))
+        .connect_with(options)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", path.display()))?;
     MIGRATOR
@@ -109,7 +145,8 @@ pub async fn begin_write(pool: &Pool) -> sqlx::Result<(WriteTurn, sqlx::Transact
 /// The process's write turn alone, for writers that manage their transaction themselves.
 pub async fn write_turn() -> sqlx::Result<WriteTurn> {
     static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    tokio::time::timeout(Duration::from_secs(30), TURN.lock())
+    // As long as SQLite's busy timeout would have let it wait.
+    tokio::time::timeout(BUSY_TIMEOUT, TURN.lock())
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)
 }

@@ -34,7 +34,7 @@ use std::time::Instant;
 use time::OffsetDateTime;
 
 /// Objects evaluated and written per batch.
-const BATCH: usize = 256;
+const BATCH: usize = 512;
 /// Member references per PATCH request.
 const MEMBERS_PER_REQUEST: usize = 500;
 /// Values per batched matching lookup (`userName eq "a" or userName eq "b" ...`), kept small

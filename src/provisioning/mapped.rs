@@ -89,10 +89,16 @@ pub(super) fn shown(e: &Exported) -> String {
     }
 }
 
+/// What a cycle remembers of an object's exported attributes (the connector data store).
+/// `redacted` is written only when set: a user's row is a few hundred bytes smaller, and there
+/// is one row per managed object.
 pub(super) fn exported_json(list: &[Exported]) -> String {
     Json::Array(
         list.iter()
-            .map(|e| json!({"target": e.target, "value": e.value.to_json(), "redacted": e.redacted}))
+            .map(|e| match e.redacted {
+                true => json!({"target": e.target, "value": e.value.to_json(), "redacted": true}),
+                false => json!({"target": e.target, "value": e.value.to_json()}),
+            })
             .collect(),
     )
     .to_string()
@@ -125,4 +131,36 @@ pub(super) fn exported_from(text: &str) -> Vec<Exported> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exported_attributes_survive_the_connector_data_store() {
+        let list = vec![
+            Exported {
+                target: "userName".into(),
+                value: Value::Str("ann@contoso.com".into()),
+                redacted: false,
+            },
+            Exported {
+                target: "password".into(),
+                value: Value::Str("s3cret".into()),
+                redacted: true,
+            },
+            Exported {
+                target: "active".into(),
+                value: Value::Bool(true),
+                redacted: false,
+            },
+        ];
+        let text = exported_json(&list);
+        assert_eq!(exported_from(&text), list);
+        assert_eq!(text.matches("redacted").count(), 1, "{text}");
+        // Rows written before `redacted` was left out read the same.
+        let old = r#"[{"target":"userName","value":"ann@contoso.com","redacted":false}]"#;
+        assert_eq!(exported_from(old), list[..1]);
+    }
 }
