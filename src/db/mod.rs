@@ -137,16 +137,11 @@ pub type WriteTurn = tokio::sync::MutexGuard<'static, ()>;
 /// sleeping. Waiting here instead hands the lock over at once. Writers that do not come through
 /// here still work, through the busy timeout.
 pub async fn begin_write(pool: &Pool) -> sqlx::Result<(WriteTurn, sqlx::Transaction<'static, sqlx::Sqlite>)> {
-    let turn = write_turn().await?;
-    let tx = pool.begin_with(BEGIN_WRITE).await?;
-    Ok((turn, tx))
-}
-
-/// The process's write turn alone, for writers that manage their transaction themselves.
-pub async fn write_turn() -> sqlx::Result<WriteTurn> {
     static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     // As long as SQLite's busy timeout would have let it wait.
-    tokio::time::timeout(BUSY_TIMEOUT, TURN.lock())
+    let turn = tokio::time::timeout(BUSY_TIMEOUT, TURN.lock())
         .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)
+        .map_err(|_| sqlx::Error::PoolTimedOut)?;
+    let tx = pool.begin_with(BEGIN_WRITE).await?;
+    Ok((turn, tx))
 }

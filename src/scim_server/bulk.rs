@@ -1,8 +1,9 @@
 //! `POST /Bulk` (RFC 7644 section 3.7): operations run in order, each in its own transaction
 //! (consecutive user creates that refer to no bulkId go to the group-commit writer together, as
-//! concurrent POSTs would, unless `failOnErrors` is set); `bulkId:` references in data are replaced by the ids of resources created earlier in the same
-//! request (operations whose references are not yet known wait for a later pass, so order in the
-//! request does not matter); `failOnErrors` stops after that many errors.
+//! concurrent POSTs would, unless `failOnErrors` is set); `bulkId:` references in data are
+//! replaced by the ids of resources created earlier in the same request (operations whose
+//! references are not yet known wait for a later pass, so order in the request does not
+//! matter); `failOnErrors` stops after that many errors.
 
 use super::auth::Authed;
 use super::service::{self, Ctx};
@@ -172,8 +173,12 @@ async fn execute(c: &Ctx<'_>, op: &Op, data: Option<Value>) -> ScimResult<Execut
             )))
         }
     };
-    let location = r.1.body["meta"]["location"].as_str().map(str::to_string);
-    Ok((r.0, Some(r.1.id), location, Some(resource::etag(r.1.version))))
+    Ok(executed(r.0, r.1))
+}
+
+fn executed(status: u16, r: service::Rendered) -> Executed {
+    let location = r.body["meta"]["location"].as_str().map(str::to_string);
+    (status, Some(r.id), location, Some(resource::etag(r.version)))
 }
 
 /// What one operation did, as the Bulk response reports it; a created resource's id is
@@ -255,10 +260,7 @@ pub async fn run(st: &AppState, a: &Authed, body: Result<Bytes, BytesRejection>)
                         Err(e) => Err(e),
                     };
                     let op = &ops[i];
-                    let outcome = outcome.map(|r| {
-                        let location = r.body["meta"]["location"].as_str().map(str::to_string);
-                        (201, Some(r.id), location, Some(resource::etag(r.version)))
-                    });
+                    let outcome = outcome.map(|r| executed(201, r));
                     if outcome.is_err() {
                         errors += 1;
                     }

@@ -400,13 +400,7 @@ type WriteTx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
 /// Starts a write: the process's write turn, then a transaction holding SQLite's.
 async fn begin_write(ctx: &Ctx<'_>) -> ScimResult<(WriteLock, WriteTx)> {
-    let lock = crate::db::write_turn().await.map_err(db_err)?;
-    let tx = ctx
-        .pool
-        .begin_with(crate::db::BEGIN_WRITE)
-        .await
-        .map_err(db_err)?;
-    Ok((lock, tx))
+    crate::db::begin_write(ctx.pool).await.map_err(db_err)
 }
 
 /// Starts a write to an existing resource: it must exist and match `If-Match`.
