@@ -35,6 +35,24 @@ cargo test --no-default-features --features ssr 2>&1 | tee "$results/cargo.log"
 # The pure crates' own unit and property tests: the SCIM protocol, the mapping language.
 cargo test -p provisio-scim -p provisio-mapping 2>&1 | tee -a "$results/cargo.log"
 
+step "integration tests on PostgreSQL"
+postgres="skipped: PROVISIO_TEST_POSTGRES_URL is not set (.ci/run sets it; scripts/postgres.sh prints one)"
+if [ -n "${PROVISIO_TEST_POSTGRES_URL:-}" ]; then
+  # One database per test data directory (tests/common); drop what an earlier run left.
+  drop_test_databases() {
+    psql "$PROVISIO_TEST_POSTGRES_URL" -Atq -c \
+      "SELECT datname FROM pg_database WHERE datname LIKE 'provisio\_t\_%'" |
+      while read -r db; do psql "$PROVISIO_TEST_POSTGRES_URL" -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"; done
+  }
+  drop_test_databases
+  PROVISIO_TEST_BACKEND=postgres cargo test --no-default-features --features ssr --test '*' 2>&1 |
+    tee "$results/cargo-postgres.log"
+  cat "$results/cargo-postgres.log" >>"$results/cargo.log"
+  drop_test_databases
+  postgres=$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' "$results/cargo-postgres.log")
+fi
+echo "PostgreSQL: $postgres"
+
 step "lints"
 cargo clippy --no-default-features --features ssr --all-targets -- -D warnings
 cargo clippy -p provisio-scim -p provisio-mapping --all-targets -- -D warnings
@@ -77,7 +95,7 @@ rust=$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d %d", p, f }' "
 e2e=$(node -e 'const s = require(process.argv[1]).stats; console.log(`${s.expected} ${s.unexpected + s.flaky}`)' "$results/e2e.json")
 read -r rp rf <<<"$rust"
 read -r ep ef <<<"$e2e"
-echo "rust: $rp passed, $rf failed"
+echo "rust: $rp passed, $rf failed (of which on PostgreSQL: $postgres)"
 echo "browser: $ep passed, $ef failed"
 echo "scim conformance: $conformance"
 echo "total: $((rp + ep)) passed, $((rf + ef)) failed"

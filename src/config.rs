@@ -362,7 +362,14 @@ pub enum SettingsError {
 /// Where the database lives, resolved from the settings.
 #[derive(Debug, Clone)]
 pub enum DatabaseTarget {
-    Sqlite { path: PathBuf },
+    Sqlite {
+        path: PathBuf,
+    },
+    /// `url` may hold a password: show it only through [`DatabaseTarget::describe`].
+    Postgres {
+        url: String,
+        max_connections: u32,
+    },
 }
 
 impl DatabaseTarget {
@@ -370,6 +377,7 @@ impl DatabaseTarget {
     pub fn describe(&self) -> String {
         match self {
             DatabaseTarget::Sqlite { path } => format!("SQLite ({})", path.display()),
+            DatabaseTarget::Postgres { url, .. } => format!("PostgreSQL ({})", redact_url(url)),
         }
     }
 }
@@ -413,11 +421,20 @@ pub fn resolve_database(common: &CommonArgs, data_dir: &Path) -> Result<Database
         });
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(bad(
-            "PostgreSQL is not supported by this version yet; use SQLite (the default)",
-        ));
+        let parsed = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+        if parsed.path().trim_start_matches('/').is_empty() {
+            return Err(bad(
+                "name the database, e.g. postgres://provisio:PASSWORD@db.example.com/provisio",
+            ));
+        }
+        return Ok(DatabaseTarget::Postgres {
+            url: url.to_string(),
+            max_connections: 16,
+        });
     }
-    Err(bad("unsupported scheme; use sqlite://PATH"))
+    Err(bad(
+        "unsupported scheme; use sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE",
+    ))
 }
 
 /// Hides a password in a database URL so it can appear in an error message.
@@ -503,14 +520,18 @@ mod tests {
             log: "info".into(),
         };
         let d = Path::new("/data");
-        match resolve_database(&common(None), d).unwrap() {
-            DatabaseTarget::Sqlite { path } => assert_eq!(path, Path::new("/data/provisio.db")),
-        }
-        match resolve_database(&common(Some("sqlite:///tmp/x.db")), d).unwrap() {
-            DatabaseTarget::Sqlite { path } => assert_eq!(path, Path::new("/tmp/x.db")),
-        }
+        let sqlite = |url| match resolve_database(&common(url), d).unwrap() {
+            DatabaseTarget::Sqlite { path } => path,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(sqlite(None), Path::new("/data/provisio.db"));
+        assert_eq!(sqlite(Some("sqlite:///tmp/x.db")), Path::new("/tmp/x.db"));
         assert!(resolve_database(&common(Some("sqlite::memory:")), d).is_err());
-        let e = resolve_database(&common(Some("postgres://u:pw@h/db")), d).unwrap_err();
+        let pg = resolve_database(&common(Some("postgres://u:pw@h/db")), d).unwrap();
+        assert!(matches!(&pg, DatabaseTarget::Postgres { url, .. } if url == "postgres://u:pw@h/db"));
+        assert_eq!(pg.describe(), "PostgreSQL (postgres://u:***@h/db)");
+        // Without a database name PostgreSQL would pick the user's; say which one instead.
+        let e = resolve_database(&common(Some("postgresql://u:pw@h")), d).unwrap_err();
         assert!(!e.to_string().contains("pw"), "{e}");
         assert!(resolve_database(&common(Some("mysql://h/db")), d).is_err());
     }

@@ -41,6 +41,8 @@ pub mod secrets;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
+pub mod session_store;
+#[cfg(feature = "ssr")]
 pub mod timefmt;
 
 #[cfg(feature = "hydrate")]

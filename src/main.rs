@@ -15,7 +15,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.common.log);
+    // The server logs to standard output; a command's standard output is its result (scripts
+    // capture keys and JSON from it), so commands log to standard error.
+    let serving = matches!(cli.command, None | Some(Command::Serve(_)));
+    init_logging(&cli.common.log, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -57,19 +60,32 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(filter: &str) {
+fn init_logging(filter: &str, to_stdout: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|e| {
+    let mut filter = EnvFilter::try_new(filter).unwrap_or_else(|e| {
         eprintln!("warning: --log {filter:?} is not a valid filter ({e}); using info");
         EnvFilter::new("info")
     });
+    if !filter.to_string().contains("sqlx") {
+        // PostgreSQL's notices ("relation ... already exists, skipping" from migrations) are
+        // the database's chatter, not events of provisio's.
+        if let Ok(d) = "sqlx::postgres::notice=warn".parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     // Colour only on a terminal; log files and collectors get plain text.
     use std::io::IsTerminal;
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
+        .with_target(false);
+    if to_stdout {
+        builder.with_ansi(std::io::stdout().is_terminal()).init();
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .init();
+    }
 }
 
 async fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), StartError> {

@@ -241,6 +241,17 @@ pub async fn run_outbox(pool: Pool, sealer: std::sync::Arc<Sealer>) {
             }
         };
         for email in due {
+            // Instances sharing the database read the same outbox: only the one that claims an
+            // email sends it.
+            let until = time::OffsetDateTime::now_utc() + Duration::from_secs(120);
+            match store::claim(&pool, &email, &crate::timefmt::format(until)).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot update the email outbox");
+                    continue;
+                }
+            }
             let result = match &smtp {
                 None => Err("no SMTP server is configured (Settings > Notifications)".to_string()),
                 Some(s) => send(&sealer, s, &email.to_address, &email.subject, &email.body).await,

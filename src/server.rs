@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 /// Settings the running server needs, resolved and validated.
 #[derive(Debug)]
@@ -214,6 +213,9 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         state.pool.clone(),
         state.settings.log_retention_days,
     ));
+    if let DatabaseTarget::Postgres { url, .. } = &state.settings.database {
+        tokio::spawn(scheduler.clone().listen(url.clone()));
+    }
     tokio::spawn(scheduler.run());
     tokio::spawn(crate::notify::run_outbox(
         state.pool.clone(),
@@ -309,10 +311,7 @@ async fn bootstrap_admin(pool: &Pool, password: Option<String>) -> anyhow::Resul
 /// The whole HTTP surface. Health endpoints sit outside the session layer so probes neither need
 /// nor create sessions.
 pub async fn router(state: AppState) -> anyhow::Result<Router> {
-    let store = SqliteStore::new(state.pool.clone())
-        .with_table_name("console_sessions")
-        .map_err(|e| anyhow::anyhow!("session table name: {e}"))?;
-    store.migrate().await?;
+    let store = crate::session_store::Store::open(&state.settings.database).await?;
     // Expired sessions are refused on load anyway; this only reclaims their rows.
     tokio::spawn(
         store

@@ -557,8 +557,22 @@ async fn health_and_readiness() {
         StatusCode::OK
     );
 
-    for name in ["provisio.db", "provisio.db-wal", "provisio.db-shm"] {
-        let _ = std::fs::remove_file(dir.path().join(name));
+    // The database goes away under the running server.
+    match database_url(dir.path()) {
+        Some(url) => {
+            let name = url.rsplit('/').next().unwrap().to_string();
+            let out = std::process::Command::new("psql")
+                .arg(postgres().unwrap())
+                .args(["-q", "-c", &format!("DROP DATABASE {name} WITH (FORCE)")])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        None => {
+            for name in ["provisio.db", "provisio.db-wal", "provisio.db-shm"] {
+                let _ = std::fs::remove_file(dir.path().join(name));
+            }
+        }
     }
     assert_eq!(
         c.get(s.url("/readyz")).send().await.unwrap().status(),
@@ -579,6 +593,7 @@ fn bad_settings_exit_with_code_2_and_say_why() {
     let out = bin()
         .args(["serve", "--bind", &port])
         .env("PROVISIO_DATA_DIR", dir.path())
+        .envs(common::db_env(dir.path()))
         .env("PROVISIO_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .output()
         .unwrap();
@@ -591,6 +606,7 @@ fn bad_settings_exit_with_code_2_and_say_why() {
     let out = bin()
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("PROVISIO_DATA_DIR", file.join("sub"))
+        .envs(common::db_env(file.join("sub")))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -599,6 +615,7 @@ fn bad_settings_exit_with_code_2_and_say_why() {
     let out = bin()
         .args(["serve", "--bind", "nonsense"])
         .env("PROVISIO_DATA_DIR", dir.path())
+        .envs(common::db_env(dir.path()))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -612,6 +629,7 @@ fn admin_cli_manages_console_users() {
         let mut child = bin()
             .args(args)
             .env("PROVISIO_DATA_DIR", dir.path())
+            .envs(common::db_env(dir.path()))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

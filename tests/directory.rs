@@ -450,6 +450,7 @@ async fn imports_are_all_or_nothing_from_console_and_cli() {
     let out = bin()
         .args(["import", "memberships", m.to_str().unwrap()])
         .env("PROVISIO_DATA_DIR", dir.path())
+        .envs(common::db_env(dir.path()))
         .output()
         .unwrap();
     assert!(!out.status.success(), "a nesting loop fails the whole file");
@@ -476,6 +477,7 @@ async fn imports_are_all_or_nothing_from_console_and_cli() {
     let out = bin()
         .args(["import", "users", bad.to_str().unwrap()])
         .env("PROVISIO_DATA_DIR", dir.path())
+        .envs(common::db_env(dir.path()))
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -483,7 +485,12 @@ async fn imports_are_all_or_nothing_from_console_and_cli() {
 }
 
 fn cli(data: &std::path::Path, args: &[&str]) -> String {
-    let out = bin().args(args).env("PROVISIO_DATA_DIR", data).output().unwrap();
+    let out = bin()
+        .args(args)
+        .env("PROVISIO_DATA_DIR", data)
+        .envs(common::db_env(data))
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{args:?}: {}",

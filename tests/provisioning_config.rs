@@ -8,7 +8,6 @@ mod common;
 use common::{bin, call, csrf, field_error, json, ok, signed_in, tenant, Server, ADMIN_PASSWORD};
 use reqwest::StatusCode;
 use serde_json::Value;
-use std::io::Read;
 use std::net::TcpListener;
 
 async fn new_app(c: &reqwest::Client, s: &Server, t: &str, template: &str, name: &str) -> String {
@@ -58,6 +57,7 @@ fn cli_in(s: &Server, env: &[(&str, &str)], args: &[&str]) -> (bool, String, Str
         .env("PROVISIO_DATA_DIR", &s.data_dir)
         .env("PROVISIO_PUBLIC_URL", &s.base)
         .env_remove("PROVISIO_DATABASE_URL")
+        .envs(common::db_env(&s.data_dir))
         .envs(env.iter().copied())
         .output()
         .expect("run provisio");
@@ -68,15 +68,8 @@ fn cli_in(s: &Server, env: &[(&str, &str)], args: &[&str]) -> (bool, String, Str
     )
 }
 
-/// The database files as text, to prove a secret never reaches them in the clear.
 fn database_text(s: &Server) -> String {
-    let mut all = Vec::new();
-    for name in ["provisio.db", "provisio.db-wal"] {
-        if let Ok(mut f) = std::fs::File::open(s.data_dir.join(name)) {
-            f.read_to_end(&mut all).unwrap();
-        }
-    }
-    String::from_utf8_lossy(&all).to_string()
+    common::database_text(&s.data_dir)
 }
 
 #[tokio::test]

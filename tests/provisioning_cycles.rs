@@ -415,6 +415,7 @@ async fn too_many_deletes_are_held_until_allowed() {
     let out = common::bin()
         .args(["app", "status", &x.app])
         .env("PROVISIO_DATA_DIR", &x.s.data_dir)
+        .envs(common::db_env(&x.s.data_dir))
         .output()
         .unwrap();
     assert!(!out.status.success(), "status exits non-zero in quarantine");

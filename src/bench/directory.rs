@@ -128,10 +128,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let port = free_port();
     let public = format!("http://127.0.0.1:{port}");
     let t = Instant::now();
+    // The directory benchmark measures the default, SQLite.
     let out = cli(
         &exe,
         dir.path(),
         &public,
+        None,
         &["import", "users", &file.to_string_lossy()],
     )?;
     let import_s = t.elapsed().as_secs_f64();

@@ -36,11 +36,20 @@ pub struct BenchArgs {
     /// The scim2-server executable; without it only Provisio is measured.
     #[arg(long)]
     pub scim2_server: Option<PathBuf>,
+    /// Provisio's database (default: SQLite in a fresh data directory). A PostgreSQL URL must
+    /// name an empty database (`createdb`).
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Provisio instances serving the endpoint on that database, requests spread round robin
+    /// over them (more than one needs PostgreSQL).
+    #[arg(long, default_value_t = 1)]
+    pub instances: usize,
 }
 
 struct Target {
     name: &'static str,
-    base: String,
+    /// The same account at each instance; request `n` goes to `bases[n % len]`.
+    bases: Vec<String>,
     token: String,
     connections: usize,
     client: reqwest::Client,
@@ -139,6 +148,12 @@ fn user(i: u64) -> Value {
     })
 }
 
+impl Target {
+    fn base(&self, n: u64) -> &str {
+        &self.bases[n as usize % self.bases.len()]
+    }
+}
+
 fn authed(t: &Target, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     r.header("Authorization", format!("Bearer {}", t.token))
         .header("Content-Type", "application/scim+json")
@@ -149,7 +164,7 @@ async fn load(t: &mut Target, users: u64, groups: u64) -> anyhow::Result<(Stats,
     let ids = Arc::new(std::sync::Mutex::new(vec![String::new(); users as usize]));
     let shared = Arc::new(Target {
         name: t.name,
-        base: t.base.clone(),
+        bases: t.bases.clone(),
         token: t.token.clone(),
         connections: t.connections,
         client: t.client.clone(),
@@ -170,7 +185,7 @@ async fn load(t: &mut Target, users: u64, groups: u64) -> anyhow::Result<(Stats,
                     break;
                 }
                 let t0 = Instant::now();
-                let r = authed(&s, s.client.post(format!("{}/Users", s.base)))
+                let r = authed(&s, s.client.post(format!("{}/Users", s.base(i))))
                     .body(user(i).to_string())
                     .send()
                     .await;
@@ -208,7 +223,7 @@ async fn load(t: &mut Target, users: u64, groups: u64) -> anyhow::Result<(Stats,
         t.connections,
         Limit::Count(groups),
         Arc::new(|t: &Target, n| {
-            authed(t, t.client.post(format!("{}/Groups", t.base)))
+            authed(t, t.client.post(format!("{}/Groups", t.base(n))))
                 .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": format!("Bench Group {n}")}).to_string())
         }),
     )
@@ -293,17 +308,18 @@ impl Drop for Guard {
     }
 }
 
+/// Runs the `provisio` command line on a data directory and, when given, a database URL
+/// (otherwise the data directory's SQLite file).
 pub(crate) fn cli(
     exe: &std::path::Path,
     data: &std::path::Path,
     public: &str,
+    database: Option<&str>,
     args: &[&str],
 ) -> anyhow::Result<String> {
-    let out = Command::new(exe)
-        .args(args)
+    let out = database_env(Command::new(exe).args(args), database)
         .env("PROVISIO_DATA_DIR", data)
         .env("PROVISIO_PUBLIC_URL", public)
-        .env_remove("PROVISIO_DATABASE_URL")
         .output()?;
     if !out.status.success() {
         return Err(anyhow!(
@@ -314,15 +330,30 @@ pub(crate) fn cli(
     Ok(String::from_utf8(out.stdout)?)
 }
 
-async fn start_provisio(conns: usize) -> anyhow::Result<(Target, Child, tempfile::TempDir)> {
+pub(crate) fn database_env<'c>(c: &'c mut Command, database: Option<&str>) -> &'c mut Command {
+    match database {
+        Some(url) => c.env("PROVISIO_DATABASE_URL", url),
+        None => c.env_remove("PROVISIO_DATABASE_URL"),
+    }
+}
+
+async fn start_provisio(
+    conns: usize,
+    database: Option<&str>,
+    instances: usize,
+) -> anyhow::Result<(Target, Vec<Child>, tempfile::TempDir)> {
+    if instances > 1 && !database.is_some_and(|d| d.starts_with("postgres")) {
+        return Err(anyhow!("several instances need a PostgreSQL --database-url"));
+    }
     let exe = std::env::current_exe()?;
     let dir = tempfile::Builder::new().prefix("provisio-bench-").tempdir()?;
-    let port = free_port();
-    let public = format!("http://127.0.0.1:{port}");
+    let ports: Vec<u16> = (0..instances.max(1)).map(|_| free_port()).collect();
+    let public = format!("http://127.0.0.1:{}", ports[0]);
     let out = cli(
         &exe,
         dir.path(),
         &public,
+        database,
         &["account", "create", "--name", "bench"],
     )?;
     let url = out
@@ -335,6 +366,7 @@ async fn start_provisio(conns: usize) -> anyhow::Result<(Target, Child, tempfile
         &exe,
         dir.path(),
         &public,
+        database,
         &[
             "api-key",
             "create",
@@ -348,26 +380,34 @@ async fn start_provisio(conns: usize) -> anyhow::Result<(Target, Child, tempfile
     )?
     .trim()
     .to_string();
-    let child = Command::new(&exe)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("PROVISIO_DATA_DIR", dir.path())
-        .env("PROVISIO_ADMIN_PASSWORD", "benchmark admin password")
-        .env("PROVISIO_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("start provisio")?;
-    wait_http(&format!("{public}/healthz")).await?;
+    // The instances share the data directory, hence its key file.
+    let mut children = Vec::new();
+    let mut bases = Vec::new();
+    for port in ports {
+        let child = database_env(&mut Command::new(&exe), database)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("PROVISIO_DATA_DIR", dir.path())
+            .env("PROVISIO_ADMIN_PASSWORD", "benchmark admin password")
+            .env("PROVISIO_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start provisio")?;
+        children.push(child);
+        let base = format!("http://127.0.0.1:{port}");
+        wait_http(&format!("{base}/healthz")).await?;
+        bases.push(url.replace(&public, &base));
+    }
     Ok((
         Target {
             name: "provisio",
-            base: url,
+            bases,
             token: key,
             connections: conns,
             client: reqwest::Client::builder().pool_max_idle_per_host(64).build()?,
             user_ids: Vec::new(),
         },
-        child,
+        children,
         dir,
     ))
 }
@@ -406,7 +446,7 @@ async fn start_peer(exe: &std::path::Path, conns: usize) -> anyhow::Result<(Targ
     Ok((
         Target {
             name: "scim2-server",
-            base,
+            bases: vec![base],
             token: "s3cret".into(),
             connections: conns,
             client: reqwest::Client::builder().pool_max_idle_per_host(0).build()?,
@@ -427,7 +467,7 @@ async fn measure(t: &Arc<Target>, users: u64, seconds: u64) -> Vec<(&'static str
     let mut out = Vec::new();
     let lookup: MakeRequest = Arc::new(move |t: &Target, n| {
         let i = (n.wrapping_mul(2_654_435_761)) % users;
-        authed(t, t.client.get(format!("{}/Users", t.base)))
+        authed(t, t.client.get(format!("{}/Users", t.base(n))))
             .query(&[("filter", format!("userName eq \"bench.user.{i}@example.com\""))])
     });
     out.push(("userName eq lookup", run(t, t.connections, d, lookup).await));
@@ -436,8 +476,8 @@ async fn measure(t: &Arc<Target>, users: u64, seconds: u64) -> Vec<(&'static str
     } else {
         (users / 2).max(1)
     };
-    let page: MakeRequest = Arc::new(move |t: &Target, _| {
-        authed(t, t.client.get(format!("{}/Users", t.base)))
+    let page: MakeRequest = Arc::new(move |t: &Target, n| {
+        authed(t, t.client.get(format!("{}/Users", t.base(n))))
             .query(&[("startIndex", start.to_string()), ("count", "100".to_string())])
     });
     out.push((
@@ -446,7 +486,7 @@ async fn measure(t: &Arc<Target>, users: u64, seconds: u64) -> Vec<(&'static str
     ));
     let patch: MakeRequest = Arc::new(|t: &Target, n| {
         let id = &t.user_ids[(n as usize * 7919) % t.user_ids.len()];
-        authed(t, t.client.patch(format!("{}/Users/{id}", t.base))).body(
+        authed(t, t.client.patch(format!("{}/Users/{id}", t.base(n)))).body(
             json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                    "Operations": [{"op": "replace", "path": "active", "value": n % 2 == 1}]})
             .to_string(),
@@ -458,9 +498,13 @@ async fn measure(t: &Arc<Target>, users: u64, seconds: u64) -> Vec<(&'static str
 
 fn print(rows: &[Row], args: &BenchArgs) {
     println!();
+    let database = match args.database_url.as_deref() {
+        Some(u) if u.starts_with("postgres") => "PostgreSQL",
+        _ => "SQLite",
+    };
     println!(
-        "SCIM endpoint benchmark: {} users, {} groups; provisio at {} connections, scim2-server at {}",
-        args.users, args.groups, args.connections, args.peer_connections
+        "SCIM endpoint benchmark: {} users, {} groups; provisio ({} instance(s) on {database}) at {} connections, scim2-server at {}",
+        args.users, args.groups, args.instances, args.connections, args.peer_connections
     );
     println!(
         "{:<34} {:>10} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9}",
@@ -499,8 +543,9 @@ fn print(rows: &[Row], args: &BenchArgs) {
 
 pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     let mut children = Guard(Vec::new());
-    let (mut ours, child, _dir) = start_provisio(args.connections).await?;
-    children.0.push(child);
+    let (mut ours, ours_children, _dir) =
+        start_provisio(args.connections, args.database_url.as_deref(), args.instances).await?;
+    children.0.extend(ours_children);
     eprintln!(
         "loading {} users and {} groups into provisio…",
         args.users, args.groups

@@ -35,6 +35,10 @@ pub struct BenchArgs {
     /// Users in the side-by-side run (scim2-server keeps everything in memory and is slow).
     #[arg(long, default_value_t = 2_000)]
     pub peer_users: usize,
+    /// Provisio's database (default: SQLite in a fresh data directory); a PostgreSQL URL must name
+    /// an empty database (`createdb`). Not with --scim2-server, whose runs each need a fresh one.
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 const PASSWORD: &str = "benchmark admin password";
@@ -47,6 +51,7 @@ struct Bench {
     child: Child,
     app: String,
     users: usize,
+    database: Option<String>,
 }
 
 impl Drop for Bench {
@@ -57,7 +62,7 @@ impl Drop for Bench {
 }
 
 impl Bench {
-    async fn start(exe: &Path, users: usize, groups: usize) -> anyhow::Result<Bench> {
+    async fn start(exe: &Path, users: usize, groups: usize, database: Option<&str>) -> anyhow::Result<Bench> {
         let dir = tempfile::Builder::new()
             .prefix("provisio-bench-prov-")
             .tempdir()?;
@@ -69,9 +74,10 @@ impl Bench {
             exe,
             dir.path(),
             &public,
+            database,
             &["import", "users", &file.to_string_lossy()],
         )?;
-        let child = Command::new(exe)
+        let child = super::database_env(&mut Command::new(exe), database)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("PROVISIO_DATA_DIR", dir.path())
             .env("PROVISIO_ADMIN_PASSWORD", PASSWORD)
@@ -85,6 +91,7 @@ impl Bench {
             exe,
             dir.path(),
             &public,
+            database,
             &["app", "create", "--template", "scim2", "--name", "Bench"],
         )?
         .trim()
@@ -96,11 +103,32 @@ impl Bench {
             child,
             app,
             users,
+            database: database.map(String::from),
         })
     }
 
     fn cli(&self, args: &[&str]) -> anyhow::Result<String> {
-        cli(&self.exe, self.dir.path(), &self.public, args)
+        cli(
+            &self.exe,
+            self.dir.path(),
+            &self.public,
+            self.database.as_deref(),
+            args,
+        )
+    }
+
+    /// The benchmark's database, for the measurements made in this process.
+    async fn pool(&self) -> anyhow::Result<crate::db::Pool> {
+        let target = match &self.database {
+            Some(url) => crate::config::DatabaseTarget::Postgres {
+                url: url.clone(),
+                max_connections: 4,
+            },
+            None => crate::config::DatabaseTarget::Sqlite {
+                path: self.dir.path().join("provisio.db"),
+            },
+        };
+        crate::db::connect(&target).await
     }
 
     /// An account of this server with an administrator key: (tenant URL, key).
@@ -128,7 +156,7 @@ impl Bench {
 
     fn status(&self) -> anyhow::Result<Value> {
         // Exit code 1 means quarantine; the JSON is printed either way.
-        let out = Command::new(&self.exe)
+        let out = super::database_env(&mut Command::new(&self.exe), self.database.as_deref())
             .args(["app", "status", &self.app, "--json"])
             .env("PROVISIO_DATA_DIR", self.dir.path())
             .output()?;
@@ -221,10 +249,7 @@ fn peak_rss_kb(pid: u32) -> u64 {
 /// Memberships of the generated directory (each group's direct user members), counted in the
 /// database the benchmark wrote.
 async fn memberships(b: &Bench) -> anyhow::Result<i64> {
-    let pool = crate::db::connect(&crate::config::DatabaseTarget::Sqlite {
-        path: b.dir.path().join("provisio.db"),
-    })
-    .await?;
+    let pool = b.pool().await?;
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM dir_members WHERE member_type = 'user'")
         .fetch_one(&pool)
         .await?;
@@ -322,10 +347,7 @@ async fn propagation(b: &Bench, url: &str, token: &str, changes: usize) -> anyho
 
 /// Runs incremental cycles with nothing to do, in this process against the same database.
 async fn empty_incremental(b: &Bench, runs: usize) -> anyhow::Result<()> {
-    let pool = crate::db::connect(&crate::config::DatabaseTarget::Sqlite {
-        path: b.dir.path().join("provisio.db"),
-    })
-    .await?;
+    let pool = b.pool().await?;
     let sealer = crate::secrets::Sealer::load(None, b.dir.path())?;
     let http = crate::provisioning::connection::client(Duration::from_secs(15));
     let tuning = crate::provisioning::cycle::Tuning::default();
@@ -360,11 +382,17 @@ async fn empty_incremental(b: &Bench, runs: usize) -> anyhow::Result<()> {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
+    let database = args.database_url.as_deref();
+    if database.is_some() && args.scim2_server.is_some() {
+        return Err(anyhow!("--database-url and --scim2-server: run them separately"));
+    }
     println!(
-        "Initial cycle: {} users over {} groups, \"Sync all users and groups\", into a local account over HTTP",
-        args.users, args.groups
+        "Initial cycle: {} users over {} groups, \"Sync all users and groups\", into a local account over HTTP, on {}",
+        args.users,
+        args.groups,
+        if database.is_some() { "PostgreSQL" } else { "SQLite" }
     );
-    let b = Bench::start(&exe, args.users, args.groups).await?;
+    let b = Bench::start(&exe, args.users, args.groups, database).await?;
     let (url, key) = b.local_account()?;
     let members = memberships(&b).await?;
     let f = b.initial_cycle(&url, &key).await?;
@@ -379,7 +407,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "\nSide by side: {} users over {groups} groups, the same initial cycle into each target",
             args.peer_users
         );
-        let b = Bench::start(&exe, args.peer_users, groups).await?;
+        let b = Bench::start(&exe, args.peer_users, groups, None).await?;
         let (url, key) = b.local_account()?;
         let members = memberships(&b).await?;
         let f = b.initial_cycle(&url, &key).await?;
@@ -388,7 +416,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
         let (mut server, url) = super::spawn_scim2_server(peer, "bench").await?;
         let result = async {
-            let b = Bench::start(&exe, args.peer_users, groups).await?;
+            let b = Bench::start(&exe, args.peer_users, groups, None).await?;
             let members = memberships(&b).await?;
             let f = b.initial_cycle(&url, "bench").await?;
             report("provisio -> scim2-server   ", &f, members);

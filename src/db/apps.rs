@@ -2,9 +2,10 @@
 //! template when it was added) and its assignments.
 
 use super::Pool;
+use crate::db::sql::Sql;
 use crate::model::{AppAssignmentRef, AppRoleInfo, MappingInfo, PrincipalRef};
 use crate::provisioning::gallery::Template;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::Row;
 
 pub struct AppRow {
     pub id: String,
@@ -21,7 +22,7 @@ const APP_SELECT: &str = "SELECT a.id, a.name, a.template, a.provisioning_status
         (SELECT count(*) FROM app_assignments s WHERE s.app_id = a.id AND s.principal_type = 'group') AS groups
      FROM apps a";
 
-fn app_from(r: &sqlx::sqlite::SqliteRow) -> AppRow {
+fn app_from(r: &crate::db::Row) -> AppRow {
     AppRow {
         id: r.get("id"),
         name: r.get("name"),
@@ -63,7 +64,7 @@ pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<AppRow>> {
         .map(app_from))
 }
 
-pub async fn name_taken(conn: &mut SqliteConnection, name: &str, except: &str) -> sqlx::Result<bool> {
+pub async fn name_taken(conn: &mut crate::db::Conn, name: &str, except: &str) -> sqlx::Result<bool> {
     Ok(
         sqlx::query_scalar::<_, String>("SELECT id FROM apps WHERE name_lower = $1")
             .bind(name.to_lowercase())
@@ -75,7 +76,7 @@ pub async fn name_taken(conn: &mut SqliteConnection, name: &str, except: &str) -
 
 /// Adds an application with the template's roles and mappings.
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     id: &str,
     name: &str,
     t: &Template,
@@ -104,7 +105,7 @@ pub async fn insert(
         .bind(&r.value)
         .bind(&r.display_name)
         .bind(&r.description)
-        .bind(r.provisioned)
+        .bind(i64::from(r.provisioned))
         .bind(i as i64)
         .execute(&mut *conn)
         .await?;
@@ -142,7 +143,7 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn rename(conn: &mut SqliteConnection, id: &str, name: &str, now: &str) -> sqlx::Result<bool> {
+pub async fn rename(conn: &mut crate::db::Conn, id: &str, name: &str, now: &str) -> sqlx::Result<bool> {
     let done = sqlx::query("UPDATE apps SET name = $2, name_lower = $3, updated_at = $4 WHERE id = $1")
         .bind(id)
         .bind(name)
@@ -154,7 +155,7 @@ pub async fn rename(conn: &mut SqliteConnection, id: &str, name: &str, now: &str
 }
 
 /// Deletes the application; roles, mappings and assignments go with it (foreign keys cascade).
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> sqlx::Result<bool> {
+pub async fn delete(conn: &mut crate::db::Conn, id: &str) -> sqlx::Result<bool> {
     let done = sqlx::query("DELETE FROM apps WHERE id = $1")
         .bind(id)
         .execute(&mut *conn)
@@ -204,7 +205,7 @@ pub async fn mappings(pool: &Pool, app: &str) -> sqlx::Result<Vec<MappingInfo>> 
 /// Adds an assignment; false when the principal already has that role in the application.
 #[allow(clippy::too_many_arguments)]
 pub async fn assign(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     id: &str,
     app: &str,
     principal_type: &str,
@@ -230,7 +231,7 @@ pub async fn assign(
 }
 
 /// Removes an assignment, returning its principal.
-pub async fn unassign(conn: &mut SqliteConnection, app: &str, id: &str) -> sqlx::Result<Option<String>> {
+pub async fn unassign(conn: &mut crate::db::Conn, app: &str, id: &str) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("DELETE FROM app_assignments WHERE app_id = $1 AND id = $2 RETURNING principal_id")
         .bind(app)
         .bind(id)
@@ -247,7 +248,7 @@ pub struct AssignmentListRow {
     pub created_at: String,
 }
 
-fn push_assignment_filter(qb: &mut QueryBuilder<'_, Sqlite>, app: &str, q: Option<&str>) {
+fn push_assignment_filter(qb: &mut Sql<'_>, app: &str, q: Option<&str>) {
     qb.push(
         " FROM app_assignments s
           LEFT JOIN dir_users u ON s.principal_type = 'user' AND u.id = s.principal_id
@@ -282,14 +283,14 @@ pub async fn assignment_page(
     offset: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<AssignmentListRow>> {
-    let mut qb = QueryBuilder::<Sqlite>::new(
+    let mut qb = Sql::new(
         "SELECT s.id, s.principal_type, s.principal_id, s.role, s.created_at,
              COALESCE(u.display_name, g.display_name, s.principal_id) AS name,
              COALESCE(u.upn, g.description, '') AS detail,
              COALESCE(r.display_name, s.role) AS role_name, COALESCE(r.provisioned, 1) AS provisioned",
     );
     push_assignment_filter(&mut qb, app, q);
-    qb.push(" ORDER BY lower(name), s.id LIMIT ")
+    qb.push(" ORDER BY lower(COALESCE(u.display_name, g.display_name, s.principal_id)), s.id LIMIT ")
         .push_bind(limit)
         .push(" OFFSET ")
         .push_bind(offset);
@@ -313,7 +314,7 @@ pub async fn assignment_page(
 }
 
 pub async fn assignment_count(pool: &Pool, app: &str, q: Option<&str>) -> sqlx::Result<i64> {
-    let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+    let mut qb = Sql::new("SELECT count(*)");
     push_assignment_filter(&mut qb, app, q);
     qb.build_query_scalar().fetch_one(pool).await
 }

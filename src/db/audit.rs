@@ -30,7 +30,7 @@ pub async fn insert(pool: &Pool, e: &NewEntry<'_>) -> sqlx::Result<()> {
     .map(|_| ())
 }
 
-fn entry_from(r: &sqlx::sqlite::SqliteRow) -> AuditEntry {
+fn entry_from(r: &crate::db::Row) -> AuditEntry {
     AuditEntry {
         id: r.get("id"),
         at: r.get("at"),

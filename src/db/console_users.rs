@@ -52,7 +52,7 @@ pub async fn insert(
     .map(|_| ())
 }
 
-fn credentials_from(row: &sqlx::sqlite::SqliteRow) -> Credentials {
+fn credentials_from(row: &crate::db::Row) -> Credentials {
     Credentials {
         id: row.get("id"),
         username: row.get("username"),

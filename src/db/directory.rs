@@ -5,7 +5,8 @@
 //! disagree with the data.
 
 use super::Pool;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use crate::db::sql::Sql;
+use sqlx::Row;
 
 /// A user as stored. `attrs` is the JSON object of every other non-empty attribute.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +27,7 @@ const USER_COLS: &str =
     "id, upn, display_name, mail, manager_id, account_enabled, attrs, created_at, updated_at, deleted_at";
 
 /// A user from a row with the columns of `USER_COLS` (by name).
-pub fn user_from(r: &sqlx::sqlite::SqliteRow) -> UserRecord {
+pub fn user_from(r: &crate::db::Row) -> UserRecord {
     UserRecord {
         id: r.get("id"),
         upn: r.get("upn"),
@@ -62,7 +63,7 @@ impl ChangeKind {
 
 /// Appends to the change sequence; call inside the transaction of the change.
 pub async fn record_change(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     kind: ChangeKind,
     object_id: &str,
     related_id: &str,
@@ -93,11 +94,9 @@ impl ChangeBuffer {
             .push((kind, object_id.to_string(), related_id.to_string(), op));
     }
 
-    pub async fn flush(&mut self, conn: &mut SqliteConnection, at: &str) -> sqlx::Result<()> {
+    pub async fn flush(&mut self, conn: &mut crate::db::Conn, at: &str) -> sqlx::Result<()> {
         for chunk in self.0.chunks(150) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO dir_changes (at, object_type, object_id, related_id, op) ",
-            );
+            let mut qb = Sql::new("INSERT INTO dir_changes (at, object_type, object_id, related_id, op) ");
             qb.push_values(chunk, |mut b, (kind, object, related, op)| {
                 b.push_bind(at.to_string())
                     .push_bind(kind.as_str())
@@ -156,7 +155,7 @@ pub async fn last_change(pool: &Pool) -> sqlx::Result<i64> {
 
 // ---- users ----
 
-pub async fn user(conn: &mut SqliteConnection, id: &str) -> sqlx::Result<Option<UserRecord>> {
+pub async fn user(conn: &mut crate::db::Conn, id: &str) -> sqlx::Result<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLS} FROM dir_users WHERE id = $1");
     Ok(sqlx::query(&sql)
         .bind(id)
@@ -167,14 +166,14 @@ pub async fn user(conn: &mut SqliteConnection, id: &str) -> sqlx::Result<Option<
 }
 
 /// A user named by object id or userPrincipalName (how every form and command names one).
-pub async fn user_by_ref(conn: &mut SqliteConnection, reference: &str) -> sqlx::Result<Option<UserRecord>> {
+pub async fn user_by_ref(conn: &mut crate::db::Conn, reference: &str) -> sqlx::Result<Option<UserRecord>> {
     match user(conn, reference).await? {
         Some(u) => Ok(Some(u)),
         None => user_by_upn(conn, reference).await,
     }
 }
 
-pub async fn user_by_upn(conn: &mut SqliteConnection, upn: &str) -> sqlx::Result<Option<UserRecord>> {
+pub async fn user_by_upn(conn: &mut crate::db::Conn, upn: &str) -> sqlx::Result<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLS} FROM dir_users WHERE upn_lower = $1");
     Ok(sqlx::query(&sql)
         .bind(upn.to_lowercase())
@@ -185,11 +184,10 @@ pub async fn user_by_upn(conn: &mut SqliteConnection, upn: &str) -> sqlx::Result
 }
 
 /// The users with these userPrincipalNames (any case), looked up a few hundred at a time.
-pub async fn users_by_upns(conn: &mut SqliteConnection, upns: &[String]) -> sqlx::Result<Vec<UserRecord>> {
+pub async fn users_by_upns(conn: &mut crate::db::Conn, upns: &[String]) -> sqlx::Result<Vec<UserRecord>> {
     let mut out = Vec::new();
     for chunk in upns.chunks(500) {
-        let mut qb =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {USER_COLS} FROM dir_users WHERE upn_lower IN ("));
+        let mut qb = Sql::new(format!("SELECT {USER_COLS} FROM dir_users WHERE upn_lower IN ("));
         let mut sep = qb.separated(", ");
         for u in chunk {
             sep.push_bind(u.to_lowercase());
@@ -201,11 +199,14 @@ pub async fn users_by_upns(conn: &mut SqliteConnection, upns: &[String]) -> sqlx
 }
 
 /// Inserts or overwrites a user row (the caller decides which and records the change).
-pub async fn insert_user(conn: &mut SqliteConnection, u: &UserRecord) -> sqlx::Result<()> {
-    sqlx::query(
+/// Inserts a user; false when the userPrincipalName is taken (the statement then changes nothing
+/// and, unlike a failed insert on PostgreSQL, leaves the transaction usable).
+pub async fn insert_user(conn: &mut crate::db::Conn, u: &UserRecord) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "INSERT INTO dir_users (id, upn, upn_lower, display_name, display_lower, mail, mail_lower, manager_id,
              account_enabled, attrs, created_at, updated_at, deleted_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (upn_lower) DO NOTHING",
     )
     .bind(&u.id)
     .bind(&u.upn)
@@ -215,17 +216,17 @@ pub async fn insert_user(conn: &mut SqliteConnection, u: &UserRecord) -> sqlx::R
     .bind(&u.mail)
     .bind(u.mail.as_ref().map(|m| m.to_lowercase()))
     .bind(&u.manager_id)
-    .bind(u.account_enabled)
+    .bind(i64::from(u.account_enabled))
     .bind(&u.attrs)
     .bind(&u.created_at)
     .bind(&u.updated_at)
     .bind(&u.deleted_at)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-pub async fn update_user(conn: &mut SqliteConnection, u: &UserRecord) -> sqlx::Result<()> {
+pub async fn update_user(conn: &mut crate::db::Conn, u: &UserRecord) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE dir_users SET upn = $2, upn_lower = $3, display_name = $4, display_lower = $5, mail = $6,
              mail_lower = $7, manager_id = $8, account_enabled = $9, attrs = $10, updated_at = $11,
@@ -240,7 +241,7 @@ pub async fn update_user(conn: &mut SqliteConnection, u: &UserRecord) -> sqlx::R
     .bind(&u.mail)
     .bind(u.mail.as_ref().map(|m| m.to_lowercase()))
     .bind(&u.manager_id)
-    .bind(u.account_enabled)
+    .bind(i64::from(u.account_enabled))
     .bind(&u.attrs)
     .bind(&u.updated_at)
     .bind(&u.deleted_at)
@@ -251,13 +252,15 @@ pub async fn update_user(conn: &mut SqliteConnection, u: &UserRecord) -> sqlx::R
 
 /// Would making `manager` the manager of `user` close a loop? True when `user` is `manager` or
 /// appears in the chain of managers above `manager`.
-pub async fn manager_cycle(conn: &mut SqliteConnection, user: &str, manager: &str) -> sqlx::Result<bool> {
+pub async fn manager_cycle(conn: &mut crate::db::Conn, user: &str, manager: &str) -> sqlx::Result<bool> {
     if user == manager {
         return Ok(true);
     }
     let hit: Option<i64> = sqlx::query_scalar(
+        // The first term reads the id from its table rather than selecting $1 itself: on
+        // PostgreSQL both terms must then agree on the column's collation.
         "WITH RECURSIVE chain (id, depth) AS (
-             SELECT $1, 0
+             SELECT id, 0 FROM dir_users WHERE id = $1
              UNION
              SELECT u.manager_id, c.depth + 1 FROM dir_users u JOIN chain c ON u.id = c.id
              WHERE u.manager_id IS NOT NULL AND c.depth < 10000
@@ -273,7 +276,7 @@ pub async fn manager_cycle(conn: &mut SqliteConnection, user: &str, manager: &st
 
 /// Removes a user for good: its memberships and assignments go with it (each recorded), and the
 /// users it managed lose their manager (recorded as updates of those users).
-pub async fn purge_user(conn: &mut SqliteConnection, id: &str, at: &str) -> sqlx::Result<()> {
+pub async fn purge_user(conn: &mut crate::db::Conn, id: &str, at: &str) -> sqlx::Result<()> {
     let groups: Vec<String> = sqlx::query_scalar("SELECT group_id FROM dir_members WHERE member_id = $1")
         .bind(id)
         .fetch_all(&mut *conn)
@@ -305,7 +308,7 @@ pub async fn purge_user(conn: &mut SqliteConnection, id: &str, at: &str) -> sqlx
     record_change(conn, ChangeKind::User, id, "", "purge", at).await
 }
 
-async fn remove_assignments_of(conn: &mut SqliteConnection, principal: &str, at: &str) -> sqlx::Result<()> {
+async fn remove_assignments_of(conn: &mut crate::db::Conn, principal: &str, at: &str) -> sqlx::Result<()> {
     let apps: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT app_id FROM app_assignments WHERE principal_id = $1")
             .bind(principal)
@@ -343,7 +346,7 @@ pub struct UserListRow {
 
 /// `(display_lower, id)` of live users whose display name, UPN or mail starts with `q`: three index
 /// ranges, each covering, so neither the search nor its count reads a row.
-fn push_hits(qb: &mut QueryBuilder<'_, Sqlite>, q: &str) {
+fn push_hits(qb: &mut Sql<'_>, q: &str) {
     let mut upper = q.to_string();
     upper.push(char::MAX);
     qb.push("SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND display_lower >= ")
@@ -361,7 +364,7 @@ fn push_hits(qb: &mut QueryBuilder<'_, Sqlite>, q: &str) {
 }
 
 /// Deleted users are few: their filter is a plain condition over the deleted ones.
-fn push_deleted_filter(qb: &mut QueryBuilder<'_, Sqlite>, q: Option<&str>) {
+fn push_deleted_filter(qb: &mut Sql<'_>, q: Option<&str>) {
     qb.push(" FROM dir_users u WHERE u.deleted_at IS NOT NULL");
     if let Some(q) = q {
         let mut upper = q.to_string();
@@ -399,8 +402,8 @@ pub async fn user_page(
     let q = normalise(q);
     const COLS: &str =
         "u.id, u.upn, u.display_name, u.display_lower, u.mail, u.account_enabled, u.attrs, u.deleted_at";
-    let mut qb = QueryBuilder::<Sqlite>::new("");
-    let cursor = |qb: &mut QueryBuilder<'_, Sqlite>, prefix: &str| {
+    let mut qb = Sql::new("");
+    let cursor = |qb: &mut Sql<'_>, prefix: &str| {
         if let Some((d, id)) = after {
             qb.push(format!(" AND ({prefix}display_lower, {prefix}id) > ("))
                 .push_bind(d.to_string())
@@ -457,7 +460,7 @@ pub async fn user_page(
 
 pub async fn user_count(pool: &Pool, q: Option<&str>, deleted: bool) -> sqlx::Result<i64> {
     let q = normalise(q);
-    let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+    let mut qb = Sql::new("SELECT count(*)");
     match (&q, deleted) {
         (Some(q), false) => {
             qb.push(" FROM (");
@@ -484,7 +487,7 @@ pub async fn user_names(pool: &Pool, ids: &[String]) -> sqlx::Result<Vec<(String
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut qb = QueryBuilder::<Sqlite>::new("SELECT id, upn, display_name FROM dir_users WHERE id IN (");
+    let mut qb = Sql::new("SELECT id, upn, display_name FROM dir_users WHERE id IN (");
     let mut sep = qb.separated(", ");
     for id in ids {
         sep.push_bind(id.clone());
@@ -522,7 +525,7 @@ pub struct GroupRecord {
     pub updated_at: String,
 }
 
-fn group_from(r: &sqlx::sqlite::SqliteRow) -> GroupRecord {
+fn group_from(r: &crate::db::Row) -> GroupRecord {
     GroupRecord {
         id: r.get("id"),
         display_name: r.get("display_name"),
@@ -533,7 +536,7 @@ fn group_from(r: &sqlx::sqlite::SqliteRow) -> GroupRecord {
     }
 }
 
-pub async fn group(conn: &mut SqliteConnection, id: &str) -> sqlx::Result<Option<GroupRecord>> {
+pub async fn group(conn: &mut crate::db::Conn, id: &str) -> sqlx::Result<Option<GroupRecord>> {
     Ok(sqlx::query(
         "SELECT id, display_name, description, mail_nickname, created_at, updated_at FROM dir_groups WHERE id = $1",
     )
@@ -544,7 +547,7 @@ pub async fn group(conn: &mut SqliteConnection, id: &str) -> sqlx::Result<Option
     .map(group_from))
 }
 
-pub async fn group_by_name(conn: &mut SqliteConnection, name: &str) -> sqlx::Result<Option<GroupRecord>> {
+pub async fn group_by_name(conn: &mut crate::db::Conn, name: &str) -> sqlx::Result<Option<GroupRecord>> {
     Ok(sqlx::query(
         "SELECT id, display_name, description, mail_nickname, created_at, updated_at FROM dir_groups
          WHERE display_lower = $1",
@@ -556,7 +559,7 @@ pub async fn group_by_name(conn: &mut SqliteConnection, name: &str) -> sqlx::Res
     .map(group_from))
 }
 
-pub async fn insert_group(conn: &mut SqliteConnection, g: &GroupRecord) -> sqlx::Result<()> {
+pub async fn insert_group(conn: &mut crate::db::Conn, g: &GroupRecord) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO dir_groups (id, display_name, display_lower, description, mail_nickname, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -573,7 +576,7 @@ pub async fn insert_group(conn: &mut SqliteConnection, g: &GroupRecord) -> sqlx:
     record_change(conn, ChangeKind::Group, &g.id, "", "create", &g.created_at).await
 }
 
-pub async fn update_group(conn: &mut SqliteConnection, g: &GroupRecord) -> sqlx::Result<()> {
+pub async fn update_group(conn: &mut crate::db::Conn, g: &GroupRecord) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE dir_groups SET display_name = $2, display_lower = $3, description = $4, mail_nickname = $5,
              updated_at = $6 WHERE id = $1",
@@ -590,7 +593,7 @@ pub async fn update_group(conn: &mut SqliteConnection, g: &GroupRecord) -> sqlx:
 }
 
 /// Deletes a group with its memberships, its membership in other groups and its assignments.
-pub async fn delete_group(conn: &mut SqliteConnection, id: &str, at: &str) -> sqlx::Result<()> {
+pub async fn delete_group(conn: &mut crate::db::Conn, id: &str, at: &str) -> sqlx::Result<()> {
     let parents: Vec<String> = sqlx::query_scalar("SELECT group_id FROM dir_members WHERE member_id = $1")
         .bind(id)
         .fetch_all(&mut *conn)
@@ -612,13 +615,14 @@ pub async fn delete_group(conn: &mut SqliteConnection, id: &str, at: &str) -> sq
 
 /// Would adding group `member` to group `group` make a group contain itself (directly or through
 /// nesting)? True when `group` is `member` or is nested somewhere below `member`.
-pub async fn nesting_cycle(conn: &mut SqliteConnection, group: &str, member: &str) -> sqlx::Result<bool> {
+pub async fn nesting_cycle(conn: &mut crate::db::Conn, group: &str, member: &str) -> sqlx::Result<bool> {
     if group == member {
         return Ok(true);
     }
     let hit: Option<i64> = sqlx::query_scalar(
+        // As in the manager chain: the first term reads the id from its table.
         "WITH RECURSIVE below (id) AS (
-             SELECT $1
+             SELECT id FROM dir_groups WHERE id = $1
              UNION
              SELECT m.member_id FROM dir_members m JOIN below b ON m.group_id = b.id WHERE m.member_type = 'group'
          )
@@ -633,7 +637,7 @@ pub async fn nesting_cycle(conn: &mut SqliteConnection, group: &str, member: &st
 
 /// Adds a direct member; false (and nothing recorded) when it already was one.
 pub async fn add_member(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     group: &str,
     member: &str,
     member_type: &str,
@@ -659,15 +663,13 @@ pub async fn add_member(
 /// Adds many direct members at once; returns the (group, member) pairs that were new. The caller
 /// records their changes.
 pub async fn add_members(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     rows: &[(String, String, &'static str)],
     at: &str,
 ) -> sqlx::Result<Vec<(String, String)>> {
     let mut added = Vec::new();
     for chunk in rows.chunks(200) {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO dir_members (group_id, member_id, member_type, added_at) ",
-        );
+        let mut qb = Sql::new("INSERT INTO dir_members (group_id, member_id, member_type, added_at) ");
         qb.push_values(chunk, |mut b, (group, member, kind)| {
             b.push_bind(group.clone())
                 .push_bind(member.clone())
@@ -685,7 +687,7 @@ pub async fn add_members(
 }
 
 pub async fn remove_member(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     group: &str,
     member: &str,
     at: &str,
@@ -709,7 +711,7 @@ pub struct GroupListRow {
     pub members: i64,
 }
 
-fn push_group_filter(qb: &mut QueryBuilder<'_, Sqlite>, q: Option<&str>) {
+fn push_group_filter(qb: &mut Sql<'_>, q: Option<&str>) {
     qb.push(" FROM dir_groups g WHERE 1 = 1");
     if let Some(q) = q.map(str::to_lowercase).filter(|q| !q.is_empty()) {
         let mut upper = q.clone();
@@ -727,8 +729,7 @@ pub async fn group_page(
     offset: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<GroupListRow>> {
-    let mut qb =
-        QueryBuilder::<Sqlite>::new("SELECT g.id, g.display_name, g.description, g.member_count AS members");
+    let mut qb = Sql::new("SELECT g.id, g.display_name, g.description, g.member_count AS members");
     push_group_filter(&mut qb, q);
     qb.push(" ORDER BY g.display_lower LIMIT ")
         .push_bind(limit)
@@ -747,7 +748,7 @@ pub async fn group_page(
 }
 
 pub async fn group_count(pool: &Pool, q: Option<&str>) -> sqlx::Result<i64> {
-    let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+    let mut qb = Sql::new("SELECT count(*)");
     push_group_filter(&mut qb, q);
     qb.build_query_scalar().fetch_one(pool).await
 }
@@ -769,12 +770,12 @@ pub async fn members(pool: &Pool, group: &str, limit: i64) -> sqlx::Result<(Vec<
              COALESCE(u.display_name, g.display_name, m.member_id) AS name,
              COALESCE(u.upn, g.description, '') AS detail,
              COALESCE(u.account_enabled, 1) AS enabled,
-             u.deleted_at IS NOT NULL AS deleted
+             CASE WHEN u.deleted_at IS NOT NULL THEN 1 ELSE 0 END AS deleted
          FROM dir_members m
          LEFT JOIN dir_users u ON m.member_type = 'user' AND u.id = m.member_id
          LEFT JOIN dir_groups g ON m.member_type = 'group' AND g.id = m.member_id
          WHERE m.group_id = $1
-         ORDER BY m.member_type DESC, lower(name) LIMIT $2",
+         ORDER BY m.member_type DESC, lower(COALESCE(u.display_name, g.display_name, m.member_id)) LIMIT $2",
     )
     .bind(group)
     .bind(limit)

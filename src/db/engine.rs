@@ -2,8 +2,9 @@
 //! provisioning log (`prov_log`).
 
 use super::Pool;
+use crate::db::sql::Sql;
 use crate::model::{ProvisionLogFilter, ProvisionLogRow};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
 
 #[derive(Debug, Clone)]
 pub struct Managed {
@@ -46,7 +47,10 @@ pub struct Remembered<'a> {
 }
 
 /// Records what the target now holds for an object.
-pub async fn remember(db: impl sqlx::SqliteExecutor<'_>, r: &Remembered<'_>) -> sqlx::Result<()> {
+pub async fn remember(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    r: &Remembered<'_>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO prov_objects (app_id, object_type, source_id, target_id, exported, state, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -84,7 +88,7 @@ pub struct LogEntry<'a> {
     pub error_action: &'a str,
 }
 
-pub async fn log(db: impl sqlx::SqliteExecutor<'_>, e: &LogEntry<'_>) -> sqlx::Result<()> {
+pub async fn log(db: impl sqlx::Executor<'_, Database = sqlx::Any>, e: &LogEntry<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO prov_log (id, app_id, cycle_id, at, duration_ms, object_type, source_id, display_name, target_id,
              action, status, steps, modified, error_code, error_reason, error_action)
@@ -114,7 +118,7 @@ pub async fn log(db: impl sqlx::SqliteExecutor<'_>, e: &LogEntry<'_>) -> sqlx::R
 const LOG_COLS: &str = "l.id, l.app_id, a.name AS app_name, l.cycle_id, l.at, l.duration_ms, l.object_type,
     l.display_name, l.source_id, l.target_id, l.action, l.status, l.error_code";
 
-fn log_row(r: &sqlx::sqlite::SqliteRow) -> ProvisionLogRow {
+fn log_row(r: &crate::db::Row) -> ProvisionLogRow {
     ProvisionLogRow {
         id: r.get("id"),
         app_id: r.get("app_id"),
@@ -139,7 +143,7 @@ pub async fn log_page(
     before: Option<&str>,
     limit: i64,
 ) -> sqlx::Result<Vec<ProvisionLogRow>> {
-    let mut qb = QueryBuilder::<Sqlite>::new(format!(
+    let mut qb = Sql::new(format!(
         "SELECT {LOG_COLS} FROM prov_log l JOIN apps a ON a.id = l.app_id WHERE 1 = 1"
     ));
     let mut eq = |col: &str, v: &str| {

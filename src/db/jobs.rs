@@ -4,7 +4,8 @@
 use super::directory::UserRecord;
 use super::engine::{LogEntry, Remembered};
 use super::Pool;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use crate::db::sql::Sql;
+use sqlx::Row;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Default)]
@@ -21,7 +22,7 @@ pub struct JobRow {
     pub last_notified_reason: String,
 }
 
-fn job_from(r: &sqlx::sqlite::SqliteRow) -> JobRow {
+fn job_from(r: &crate::db::Row) -> JobRow {
     JobRow {
         app_id: r.get("app_id"),
         job_id: r.get("job_id"),
@@ -78,8 +79,8 @@ pub struct Schedule {
 
 pub async fn schedules(pool: &Pool) -> sqlx::Result<Vec<Schedule>> {
     let rows = sqlx::query(
-        "SELECT a.id, a.provisioning_status = 'on' AND p.mode = 'automatic',
-                p.config_version > p.initial_cycle_version, p.interval_minutes,
+        "SELECT a.id, CASE WHEN a.provisioning_status = 'on' AND p.mode = 'automatic' THEN 1 ELSE 0 END,
+                CASE WHEN p.config_version > p.initial_cycle_version THEN 1 ELSE 0 END, p.interval_minutes,
                 COALESCE(j.state, ''), j.watermark, COALESCE(j.initial_requested, 1), j.next_attempt,
                 (SELECT min(e.next_at) FROM prov_escrows e WHERE e.app_id = a.id)
          FROM apps a JOIN app_provisioning p ON p.app_id = a.id
@@ -143,7 +144,7 @@ pub async fn complete_cycle(
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "UPDATE app_provisioning SET initial_cycle_version = max(initial_cycle_version, $2) WHERE app_id = $1",
+            "UPDATE app_provisioning SET initial_cycle_version = CASE WHEN initial_cycle_version > $2 THEN initial_cycle_version ELSE $2 END WHERE app_id = $1",
         )
         .bind(app)
         .bind(v)
@@ -308,7 +309,7 @@ pub async fn start_cycle(pool: &Pool, id: &str, app: &str, kind: &str, now: &str
     Ok(())
 }
 
-async fn write_counters(conn: &mut SqliteConnection, id: &str, c: &Counters) -> sqlx::Result<()> {
+async fn write_counters(conn: &mut crate::db::Conn, id: &str, c: &Counters) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE prov_cycles SET total = $2, processed = $3, imported = $4, entitled = $5, created = $6,
              updated = $7, disabled = $8, deleted = $9, skipped = $10, failed = $11, staged = $12
@@ -363,19 +364,35 @@ pub async fn prune_cycles(pool: &Pool, before: &str) -> sqlx::Result<u64> {
 }
 
 /// Cycles that were running when the process stopped: marked Failed at start-up.
-pub async fn abandon_running(pool: &Pool, now: &str) -> sqlx::Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE prov_cycles SET state = 'Failed', ended_at = $1,
-             error = 'provisio stopped during the cycle; the next cycle repeats its work'
-         WHERE state = 'Running'",
-    )
-    .bind(now)
-    .execute(pool)
-    .await?
-    .rows_affected())
+/// Ends the cycles left Running by an instance that stopped: those whose job lease is not held
+/// at `now` (another instance's running cycle keeps its lease alive), or, with `app`, that
+/// application's, which the caller has just leased.
+pub async fn abandon_running(pool: &Pool, app: Option<&str>, now: &str) -> sqlx::Result<u64> {
+    let done = match app {
+        Some(app) => {
+            sqlx::query(&format!("{ABANDON} WHERE state = 'Running' AND app_id = $2"))
+                .bind(now)
+                .bind(app)
+                .execute(pool)
+                .await?
+        }
+        None => {
+            sqlx::query(&format!(
+                "{ABANDON} WHERE state = 'Running' AND NOT EXISTS
+                 (SELECT 1 FROM prov_leases l WHERE l.app_id = prov_cycles.app_id AND l.expires_at >= $1)"
+            ))
+            .bind(now)
+            .execute(pool)
+            .await?
+        }
+    };
+    Ok(done.rows_affected())
 }
 
-fn cycle_from(r: &sqlx::sqlite::SqliteRow) -> CycleRow {
+const ABANDON: &str = "UPDATE prov_cycles SET state = 'Failed', ended_at = $1,
+    error = 'provisio stopped during the cycle; the next cycle repeats its work'";
+
+fn cycle_from(r: &crate::db::Row) -> CycleRow {
     CycleRow {
         id: r.get("id"),
         app_id: r.get("app_id"),
@@ -417,10 +434,10 @@ pub async fn cycles(pool: &Pool, app: &str, limit: i64) -> sqlx::Result<Vec<Cycl
 /// Totals over every cycle of an application (statistics to date).
 pub async fn totals(pool: &Pool, app: &str) -> sqlx::Result<Counters> {
     let r = sqlx::query(
-        "SELECT COALESCE(sum(total), 0), COALESCE(sum(processed), 0), COALESCE(sum(imported), 0),
-                COALESCE(sum(entitled), 0), COALESCE(sum(created), 0), COALESCE(sum(updated), 0),
-                COALESCE(sum(disabled), 0), COALESCE(sum(deleted), 0), COALESCE(sum(skipped), 0),
-                COALESCE(sum(failed), 0), COALESCE(sum(staged), 0)
+        "SELECT CAST(COALESCE(sum(total), 0) AS BIGINT), CAST(COALESCE(sum(processed), 0) AS BIGINT), CAST(COALESCE(sum(imported), 0) AS BIGINT),
+                CAST(COALESCE(sum(entitled), 0) AS BIGINT), CAST(COALESCE(sum(created), 0) AS BIGINT), CAST(COALESCE(sum(updated), 0) AS BIGINT),
+                CAST(COALESCE(sum(disabled), 0) AS BIGINT), CAST(COALESCE(sum(deleted), 0) AS BIGINT), CAST(COALESCE(sum(skipped), 0) AS BIGINT),
+                CAST(COALESCE(sum(failed), 0) AS BIGINT), CAST(COALESCE(sum(staged), 0) AS BIGINT)
          FROM prov_cycles WHERE app_id = $1",
     )
     .bind(app)
@@ -444,7 +461,7 @@ pub async fn totals(pool: &Pool, app: &str) -> sqlx::Result<Counters> {
 /// Users and groups in the connector data store.
 pub async fn managed_counts(pool: &Pool, app: &str) -> sqlx::Result<(i64, i64)> {
     let r = sqlx::query(
-        "SELECT COALESCE(sum(object_type = 'user'), 0), COALESCE(sum(object_type = 'group'), 0)
+        "SELECT COALESCE(sum(CASE WHEN object_type = 'user' THEN 1 ELSE 0 END), 0), COALESCE(sum(CASE WHEN object_type = 'group' THEN 1 ELSE 0 END), 0)
          FROM prov_objects WHERE app_id = $1",
     )
     .bind(app)
@@ -490,7 +507,7 @@ pub struct SourceRow {
 const SOURCE_COLS: &str = "u.id, u.upn, u.display_name, u.mail, u.manager_id, u.account_enabled, u.attrs,
     u.created_at, u.updated_at, u.deleted_at, m.upn AS manager_upn";
 
-fn source_from(r: &sqlx::sqlite::SqliteRow) -> SourceRow {
+fn source_from(r: &crate::db::Row) -> SourceRow {
     SourceRow {
         user: super::directory::user_from(r),
         manager_upn: r.get("manager_upn"),
@@ -512,7 +529,7 @@ pub async fn users_after(pool: &Pool, after: &str, limit: i64) -> sqlx::Result<V
     .collect())
 }
 
-fn in_list<'a>(qb: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
+fn in_list<'a>(qb: &mut Sql<'a>, ids: &'a [String]) {
     qb.push("(");
     let mut sep = qb.separated(", ");
     for id in ids {
@@ -524,7 +541,7 @@ fn in_list<'a>(qb: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
 pub async fn users_by_ids(pool: &Pool, ids: &[String]) -> sqlx::Result<Vec<SourceRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+        let mut qb = Sql::new(format!(
             "SELECT {SOURCE_COLS} FROM dir_users u LEFT JOIN dir_users m ON m.id = u.manager_id WHERE u.id IN "
         ));
         in_list(&mut qb, chunk);
@@ -537,7 +554,7 @@ pub async fn users_by_ids(pool: &Pool, ids: &[String]) -> sqlx::Result<Vec<Sourc
 pub async fn reports_of(pool: &Pool, managers: &[String]) -> sqlx::Result<Vec<String>> {
     let mut out = Vec::new();
     for chunk in managers.chunks(500) {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT id FROM dir_users WHERE manager_id IN ");
+        let mut qb = Sql::new("SELECT id FROM dir_users WHERE manager_id IN ");
         in_list(&mut qb, chunk);
         out.extend(
             qb.build()
@@ -563,7 +580,7 @@ pub struct GroupSource {
 /// Groups by id (all groups when `ids` is None), with their direct user members.
 pub async fn groups(pool: &Pool, ids: Option<&[String]>) -> sqlx::Result<Vec<GroupSource>> {
     let mut out: Vec<GroupSource> = Vec::new();
-    let read = |rows: Vec<sqlx::sqlite::SqliteRow>| {
+    let read = |rows: Vec<crate::db::Row>| {
         rows.iter()
             .map(|r| GroupSource {
                 id: r.get(0),
@@ -585,7 +602,7 @@ pub async fn groups(pool: &Pool, ids: Option<&[String]>) -> sqlx::Result<Vec<Gro
         }
         Some(ids) => {
             for chunk in ids.chunks(500) {
-                let mut qb = QueryBuilder::<Sqlite>::new(format!("{COLS} WHERE id IN "));
+                let mut qb = Sql::new(format!("{COLS} WHERE id IN "));
                 in_list(&mut qb, chunk);
                 out.extend(read(qb.build().fetch_all(pool).await?));
             }
@@ -606,8 +623,7 @@ pub async fn groups(pool: &Pool, ids: Option<&[String]>) -> sqlx::Result<Vec<Gro
 pub async fn groups_of_users(pool: &Pool, users: &[String]) -> sqlx::Result<Vec<String>> {
     let mut out = Vec::new();
     for chunk in users.chunks(500) {
-        let mut qb =
-            QueryBuilder::<Sqlite>::new("SELECT DISTINCT group_id FROM dir_members WHERE member_id IN ");
+        let mut qb = Sql::new("SELECT DISTINCT group_id FROM dir_members WHERE member_id IN ");
         in_list(&mut qb, chunk);
         out.extend(
             qb.build()
@@ -662,9 +678,8 @@ pub async fn managed_some(
 ) -> sqlx::Result<HashMap<String, super::engine::Managed>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT source_id, target_id, exported, state FROM prov_objects WHERE app_id = ",
-        );
+        let mut qb =
+            Sql::new("SELECT source_id, target_id, exported, state FROM prov_objects WHERE app_id = ");
         qb.push_bind(app)
             .push(" AND object_type = ")
             .push_bind(object_type)
@@ -693,7 +708,7 @@ pub async fn roles_of_users(
 ) -> sqlx::Result<Vec<(String, String, String)>> {
     let mut out = Vec::new();
     for chunk in users.chunks(400) {
-        let mut qb = QueryBuilder::<Sqlite>::new(
+        let mut qb = Sql::new(
             "SELECT s.principal_id, s.role, COALESCE(r.display_name, s.role) FROM app_assignments s
              LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
              WHERE s.principal_type = 'user' AND s.app_id = ",
@@ -767,10 +782,12 @@ pub async fn escrows(pool: &Pool, app: &str) -> sqlx::Result<Vec<Escrow>> {
 
 /// (all escrowed objects, those whose failure was a reference update).
 pub async fn escrow_counts(pool: &Pool, app: &str) -> sqlx::Result<(i64, i64)> {
-    let r = sqlx::query("SELECT count(*), COALESCE(sum(reference), 0) FROM prov_escrows WHERE app_id = $1")
-        .bind(app)
-        .fetch_one(pool)
-        .await?;
+    let r = sqlx::query(
+        "SELECT count(*), CAST(COALESCE(sum(reference), 0) AS BIGINT) FROM prov_escrows WHERE app_id = $1",
+    )
+    .bind(app)
+    .fetch_one(pool)
+    .await?;
     Ok((r.get(0), r.get(1)))
 }
 

@@ -60,6 +60,7 @@ pub struct Email {
     pub subject: String,
     pub body: String,
     pub attempts: i64,
+    pub next_at: String,
 }
 
 pub async fn enqueue(
@@ -86,7 +87,7 @@ pub async fn enqueue(
 /// Emails waiting to be sent whose time has come, oldest first.
 pub async fn due(pool: &Pool, now: &str, limit: i64) -> sqlx::Result<Vec<Email>> {
     Ok(sqlx::query(
-        "SELECT id, to_address, subject, body, attempts FROM email_outbox
+        "SELECT id, to_address, subject, body, attempts, next_at FROM email_outbox
          WHERE sent_at IS NULL AND next_at <= $1 ORDER BY next_at LIMIT $2",
     )
     .bind(now)
@@ -100,8 +101,24 @@ pub async fn due(pool: &Pool, now: &str, limit: i64) -> sqlx::Result<Vec<Email>>
         subject: r.get(2),
         body: r.get(3),
         attempts: r.get(4),
+        next_at: r.get(5),
     })
     .collect())
+}
+
+/// Takes `email` for sending until `until`, unless another instance took it since it was read:
+/// true when this caller may send it. An instance that dies while sending leaves the email to be
+/// taken again at `until`.
+pub async fn claim(pool: &Pool, email: &Email, until: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE email_outbox SET next_at = $3 WHERE id = $1 AND next_at = $2 AND sent_at IS NULL",
+    )
+    .bind(&email.id)
+    .bind(&email.next_at)
+    .bind(until)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn mark_sent(pool: &Pool, id: &str, now: &str) -> sqlx::Result<()> {

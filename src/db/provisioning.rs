@@ -5,7 +5,7 @@ use super::Pool;
 use crate::model::{
     AttributeMapping, ObjectMapping, ProvisioningConfig, ProvisioningSettings, ScopingClause, ScopingFilter,
 };
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 pub struct Stored {
     pub config: ProvisioningConfig,
@@ -15,12 +15,13 @@ pub struct Stored {
     pub updated_at: String,
 }
 
-pub async fn load(conn: &mut SqliteConnection, app: &str) -> sqlx::Result<Option<Stored>> {
+pub async fn load(conn: &mut crate::db::Conn, app: &str) -> sqlx::Result<Option<Stored>> {
     let Some(r) = sqlx::query(
         "SELECT p.mode, p.tenant_url, p.secret_token, p.notification_email, p.notify_on_failure, p.scope,
                 p.prevent_deletions, p.deletion_threshold, p.skip_out_of_scope_deletions, p.interval_minutes,
                 p.max_requests_per_second,
-                p.config_version > p.initial_cycle_version AS needs_initial, p.updated_at, a.provisioning_status
+                CASE WHEN p.config_version > p.initial_cycle_version THEN 1 ELSE 0 END AS needs_initial,
+                p.updated_at, a.provisioning_status
          FROM app_provisioning p JOIN apps a ON a.id = p.app_id WHERE p.app_id = $1",
     )
     .bind(app)
@@ -126,7 +127,7 @@ pub async fn load_pool(pool: &Pool, app: &str) -> sqlx::Result<Option<Stored>> {
 }
 
 /// Creates the configuration row of a new application (mappings come with the application).
-pub async fn insert_defaults(conn: &mut SqliteConnection, app: &str, now: &str) -> sqlx::Result<()> {
+pub async fn insert_defaults(conn: &mut crate::db::Conn, app: &str, now: &str) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO app_provisioning (app_id, updated_at) VALUES ($1, $2)")
         .bind(app)
         .bind(now)
@@ -138,7 +139,7 @@ pub async fn insert_defaults(conn: &mut SqliteConnection, app: &str, now: &str) 
 /// Writes a validated configuration. `token`: `Some` replaces the sealed secret token.
 /// `mappings_changed` moves the configuration version on, so the next cycle is an initial one.
 pub async fn save(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     app: &str,
     c: &ProvisioningConfig,
     token: Option<&str>,
@@ -164,11 +165,11 @@ pub async fn save(
     .bind(&c.tenant_url)
     .bind(token)
     .bind(&c.notification_email)
-    .bind(c.notify_on_failure)
+    .bind(i64::from(c.notify_on_failure))
     .bind(&s.scope)
-    .bind(s.prevent_accidental_deletions)
+    .bind(i64::from(s.prevent_accidental_deletions))
     .bind(s.deletion_threshold)
-    .bind(s.skip_out_of_scope_deletions)
+    .bind(i64::from(s.skip_out_of_scope_deletions))
     .bind(s.reconciliation_interval_minutes)
     .bind(mappings_changed as i64)
     .bind(now)
@@ -194,11 +195,11 @@ pub async fn save(
         )
         .bind(app)
         .bind(&m.object)
-        .bind(m.enabled)
+        .bind(i64::from(m.enabled))
         .bind(&m.target_object)
-        .bind(m.create)
-        .bind(m.update)
-        .bind(m.delete)
+        .bind(i64::from(m.create))
+        .bind(i64::from(m.update))
+        .bind(i64::from(m.delete))
         .execute(&mut *conn)
         .await?;
         for (i, a) in m.attributes.iter().enumerate() {

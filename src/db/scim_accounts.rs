@@ -52,7 +52,7 @@ pub fn new_id() -> String {
 }
 
 async fn insert_group(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut crate::db::Conn,
     account: &str,
     id: &str,
     source: GroupSource,
@@ -77,7 +77,7 @@ async fn insert_group(
     .map(|_| ())
 }
 
-fn account_from(row: &sqlx::sqlite::SqliteRow) -> Account {
+fn account_from(row: &crate::db::Row) -> Account {
     Account {
         id: row.get("id"),
         name: row.get("name"),
@@ -117,7 +117,7 @@ const ACCOUNT_COUNTS: &str = "SELECT a.id, a.name, a.created_at,
         AND (k.expires_at IS NULL OR k.expires_at > $1)) AS active_keys
     FROM scim_accounts a";
 
-fn counts_from(r: &sqlx::sqlite::SqliteRow) -> AccountCounts {
+fn counts_from(r: &crate::db::Row) -> AccountCounts {
     AccountCounts {
         account: account_from(r),
         users: r.get("users"),
@@ -197,7 +197,7 @@ pub async fn inheritable_groups(pool: &Pool, account: &str) -> sqlx::Result<Vec<
     Ok(rows.iter().map(group_from).collect())
 }
 
-fn group_from(r: &sqlx::sqlite::SqliteRow) -> UserGroupInfo {
+fn group_from(r: &crate::db::Row) -> UserGroupInfo {
     UserGroupInfo {
         id: r.get("id"),
         name: r.get("display_name"),
@@ -325,12 +325,16 @@ pub async fn create_key(pool: &Pool, k: &NewKey<'_>) -> sqlx::Result<()> {
 
 pub async fn keys(pool: &Pool, account: &str) -> sqlx::Result<Vec<ApiKeyInfo>> {
     let now = crate::timefmt::now();
-    let rows = sqlx::query(
+    let concat = match super::Backend::of(pool) {
+        super::Backend::Sqlite => "group_concat(g.display_name, char(31))",
+        super::Backend::Postgres => "string_agg(g.display_name, chr(31))",
+    };
+    let rows = sqlx::query(&format!(
         "SELECT k.id, k.name, k.prefix, k.created_at, k.created_by, k.last_used_at, k.expires_at, k.revoked_at,
-            (SELECT group_concat(g.display_name, char(31)) FROM scim_api_key_groups kg
+            (SELECT {concat} FROM scim_api_key_groups kg
                JOIN scim_groups g ON g.id = kg.group_id WHERE kg.key_id = k.id) AS groups
-         FROM scim_api_keys k WHERE k.account_id = $1 ORDER BY k.created_at DESC, k.id DESC",
-    )
+         FROM scim_api_keys k WHERE k.account_id = $1 ORDER BY k.created_at DESC, k.id DESC"
+    ))
     .bind(account)
     .fetch_all(pool)
     .await?;

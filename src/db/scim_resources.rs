@@ -3,8 +3,9 @@
 //! vocabulary below ([`Cond`], [`Col`]); only this module turns it into SQL.
 
 use super::Pool;
+use crate::db::sql::Sql;
 use serde_json::{Map, Value};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::Row;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
@@ -111,14 +112,14 @@ pub enum Cond {
     Or(Vec<Cond>),
 }
 
-fn push_val(qb: &mut QueryBuilder<'_, Sqlite>, v: &SqlVal) {
+fn push_val(qb: &mut Sql<'_>, v: &SqlVal) {
     match v {
         SqlVal::Text(s) => qb.push_bind(s.clone()),
         SqlVal::Int(i) => qb.push_bind(*i),
     };
 }
 
-fn push_cond(qb: &mut QueryBuilder<'_, Sqlite>, table: Table, account: &str, c: &Cond) {
+fn push_cond(qb: &mut Sql<'_>, table: Table, account: &str, c: &Cond) {
     match c {
         Cond::Cmp(col, op, v) => {
             qb.push(col.sql(table)).push(op.sql());
@@ -189,24 +190,13 @@ fn selective(c: &Cond) -> bool {
     }
 }
 
-fn select_from(
-    table: Table,
-    what: &str,
-    account: &str,
-    cond: Option<&Cond>,
-) -> QueryBuilder<'static, Sqlite> {
-    let mut qb = QueryBuilder::new("");
+fn select_from(table: Table, what: &str, account: &str, cond: Option<&Cond>) -> Sql<'static> {
+    let mut qb = Sql::new("");
     push_select(&mut qb, table, what, account, cond);
     qb
 }
 
-fn push_select(
-    qb: &mut QueryBuilder<'_, Sqlite>,
-    table: Table,
-    what: &str,
-    account: &str,
-    cond: Option<&Cond>,
-) {
+fn push_select(qb: &mut Sql<'_>, table: Table, what: &str, account: &str, cond: Option<&Cond>) {
     qb.push(format!("SELECT {what} FROM "));
     match table {
         Table::Users => qb.push("scim_users WHERE account_id = "),
@@ -233,7 +223,7 @@ impl Order {
     };
 }
 
-fn push_order(qb: &mut QueryBuilder<'_, Sqlite>, table: Table, order: Order) {
+fn push_order(qb: &mut Sql<'_>, table: Table, order: Order) {
     let dir = if order.desc { " DESC" } else { " ASC" };
     qb.push(" ORDER BY ");
     if order.col != Col::Id {
@@ -246,7 +236,7 @@ fn push_order(qb: &mut QueryBuilder<'_, Sqlite>, table: Table, order: Order) {
 
 const COLUMNS: &str = "id, doc, version, created_at, last_modified";
 
-fn stored_from(row: &sqlx::sqlite::SqliteRow) -> Stored {
+fn stored_from(row: &crate::db::Row) -> Stored {
     let doc: String = row.get("doc");
     Stored {
         id: row.get("id"),
@@ -258,7 +248,7 @@ fn stored_from(row: &sqlx::sqlite::SqliteRow) -> Stored {
 }
 
 pub async fn count(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     table: Table,
     account: &str,
     cond: Option<&Cond>,
@@ -268,7 +258,7 @@ pub async fn count(
 }
 
 pub async fn page(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     table: Table,
     account: &str,
     cond: Option<&Cond>,
@@ -278,18 +268,22 @@ pub async fn page(
 ) -> sqlx::Result<Vec<Stored>> {
     // The page's ids first, from the index alone; then only those rows. A plain OFFSET would
     // read (and discard) every skipped row's document: 50,000 of them for a page deep in.
-    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM "));
+    let mut qb = Sql::new(format!("SELECT {COLUMNS} FROM "));
     qb.push(match table {
         Table::Users => "scim_users",
         Table::Groups => "scim_groups",
     });
     qb.push(" WHERE id IN (");
     push_select(&mut qb, table, "id", account, cond);
-    if cond.is_some_and(selective) && order == Order::STABLE {
+    if cond.is_some_and(selective)
+        && order == Order::STABLE
+        && super::Backend::of_conn(conn) == super::Backend::Sqlite
+    {
         // Without this, SQLite walks the (account, id) index to avoid sorting and tests every
         // row against the condition: a batched lookup (`userName eq .. or ..`) read the whole
         // account. Finding the few matching rows through their index and sorting those is
-        // what a selective condition wants.
+        // what a selective condition wants. (PostgreSQL's planner weighs this itself, and `+` is
+        // not a no-op on text there.)
         qb.push(" ORDER BY +id");
     } else {
         push_order(&mut qb, table, order);
@@ -311,7 +305,7 @@ pub async fn page(
 
 /// Every candidate of a narrowing, in order, for filters finished in Rust.
 pub async fn all(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     table: Table,
     account: &str,
     cond: Option<&Cond>,
@@ -329,7 +323,7 @@ pub async fn all(
 }
 
 pub async fn get(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     table: Table,
     account: &str,
     id: &str,
@@ -350,7 +344,7 @@ pub async fn get(
 /// Inserts a user; false (and nothing written) when its userName is taken in the account, so
 /// a batch of inserts in one transaction survives one duplicate.
 pub async fn insert_user(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     account: &str,
     id: &str,
     cols: &UserCols,
@@ -372,7 +366,7 @@ pub async fn insert_user(
     .bind(&cols.display_name)
     .bind(cols.display_name.as_ref().map(|d| d.to_lowercase()))
     .bind(&cols.primary_email)
-    .bind(cols.active)
+    .bind(cols.active.map(i64::from))
     .bind(doc)
     .bind(now)
     .bind(source)
@@ -386,7 +380,7 @@ pub async fn insert_user(
 }
 
 async fn insert_emails(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     account: &str,
     id: &str,
     emails: &[String],
@@ -404,7 +398,7 @@ async fn insert_emails(
 
 /// Replaces a user's document and columns; the version goes up by one.
 pub async fn update_user(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     account: &str,
     id: &str,
     cols: &UserCols,
@@ -425,7 +419,7 @@ pub async fn update_user(
     .bind(&cols.display_name)
     .bind(cols.display_name.as_ref().map(|d| d.to_lowercase()))
     .bind(&cols.primary_email)
-    .bind(cols.active)
+    .bind(cols.active.map(i64::from))
     .bind(doc)
     .bind(now)
     .execute(&mut *conn)
@@ -445,7 +439,7 @@ pub struct GroupCols {
 }
 
 pub async fn insert_group(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     account: &str,
     id: &str,
     cols: &GroupCols,
@@ -472,7 +466,7 @@ pub async fn insert_group(
 }
 
 pub async fn update_group(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     account: &str,
     id: &str,
     cols: &GroupCols,
@@ -497,12 +491,7 @@ pub async fn update_group(
 }
 
 /// Deletes a user or SCIM group and every membership naming it; false when there was none.
-pub async fn delete(
-    conn: &mut SqliteConnection,
-    table: Table,
-    account: &str,
-    id: &str,
-) -> sqlx::Result<bool> {
+pub async fn delete(conn: &mut crate::db::Conn, table: Table, account: &str, id: &str) -> sqlx::Result<bool> {
     let sql = match table {
         Table::Users => "DELETE FROM scim_users WHERE account_id = $1 AND id = $2",
         Table::Groups => "DELETE FROM scim_groups WHERE account_id = $1 AND id = $2 AND source = 'scim'",
@@ -533,11 +522,11 @@ pub struct MemberRow {
 }
 
 /// Members of the given groups, in a stable order.
-pub async fn members_of(conn: &mut SqliteConnection, groups: &[String]) -> sqlx::Result<Vec<MemberRow>> {
+pub async fn members_of(conn: &mut crate::db::Conn, groups: &[String]) -> sqlx::Result<Vec<MemberRow>> {
     if groups.is_empty() {
         return Ok(Vec::new());
     }
-    let mut qb = QueryBuilder::<Sqlite>::new(
+    let mut qb = Sql::new(
         "SELECT m.group_id, m.member_id, m.member_type, m.display,
             COALESCE(u.display_name, u.user_name, g.display_name) AS name
          FROM scim_members m
@@ -567,13 +556,13 @@ pub async fn members_of(conn: &mut SqliteConnection, groups: &[String]) -> sqlx:
 
 /// The SCIM groups the given users (or groups) are direct members of: (member, group, name).
 pub async fn groups_of(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     members: &[String],
 ) -> sqlx::Result<Vec<(String, String, String)>> {
     if members.is_empty() {
         return Ok(Vec::new());
     }
-    let mut qb = QueryBuilder::<Sqlite>::new(
+    let mut qb = Sql::new(
         "SELECT m.member_id, g.id, g.display_name FROM scim_members m JOIN scim_groups g ON g.id = m.group_id
          WHERE m.member_id IN (",
     );
@@ -593,13 +582,13 @@ pub async fn groups_of(
 
 /// Which of `ids` are users or SCIM groups of the account: (id, "User" | "Group").
 pub async fn resolve_members(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     account: &str,
     ids: &[String],
 ) -> sqlx::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT id, 'User' FROM scim_users WHERE account_id = ");
+        let mut qb = Sql::new("SELECT id, 'User' FROM scim_users WHERE account_id = ");
         qb.push_bind(account.to_string()).push(" AND id IN (");
         let mut sep = qb.separated(", ");
         for id in chunk {
@@ -621,7 +610,7 @@ pub async fn resolve_members(
 
 /// Adds a member, or updates the display of one that is already there.
 pub async fn add_member(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     group: &str,
     member: &str,
     member_type: &str,
@@ -640,7 +629,7 @@ pub async fn add_member(
     .map(|_| ())
 }
 
-pub async fn remove_member(conn: &mut SqliteConnection, group: &str, member: &str) -> sqlx::Result<()> {
+pub async fn remove_member(conn: &mut crate::db::Conn, group: &str, member: &str) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM scim_members WHERE group_id = $1 AND member_id = $2")
         .bind(group)
         .bind(member)
@@ -653,7 +642,7 @@ pub async fn remove_member(conn: &mut SqliteConnection, group: &str, member: &st
 
 /// Prefix search on userName, displayName or any email, keyset-paged by id: each page is an
 /// index range scan, so page 2,000 costs what page 1 does.
-fn push_user_search(qb: &mut QueryBuilder<'_, Sqlite>, account: &str, q: Option<&str>) {
+fn push_user_search(qb: &mut Sql<'_>, account: &str, q: Option<&str>) {
     qb.push(" FROM scim_users WHERE account_id = ")
         .push_bind(account.to_string());
     if let Some(q) = q.map(str::to_lowercase).filter(|q| !q.is_empty()) {
@@ -684,7 +673,7 @@ pub async fn console_user_page(
     after: Option<&str>,
     limit: i64,
 ) -> sqlx::Result<(Vec<crate::model::ScimUserRow>, bool)> {
-    let mut qb = QueryBuilder::<Sqlite>::new(
+    let mut qb = Sql::new(
         "SELECT id, user_name, display_name, primary_email, active, external_id, created_by, last_modified",
     );
     push_user_search(&mut qb, account, q);
@@ -713,7 +702,7 @@ pub async fn console_user_page(
 }
 
 pub async fn console_user_count(pool: &Pool, account: &str, q: Option<&str>) -> sqlx::Result<i64> {
-    let mut qb = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+    let mut qb = Sql::new("SELECT count(*)");
     push_user_search(&mut qb, account, q);
     qb.build_query_scalar().fetch_one(pool).await
 }

@@ -458,7 +458,7 @@ pub async fn run(
     let (empty, members): (Vec<MemberRow>, Vec<MemberRow>) =
         nested.into_iter().partition(|m| m.member_type == "none");
     for g in empty {
-        let mut tx = pool.begin_with(crate::db::BEGIN_WRITE).await?;
+        let mut tx = crate::db::begin(pool).await?;
         if crate::db::directory::group_by_name(&mut tx, &g.group)
             .await?
             .is_none()

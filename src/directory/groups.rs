@@ -4,11 +4,10 @@ use super::validate;
 use super::{invalid, DirError};
 use crate::audit::{self, Actor, Outcome};
 use crate::db::directory::{self as store, GroupRecord};
-use crate::db::{self, Pool};
-use sqlx::SqliteConnection;
+use crate::db::Pool;
 
-async fn begin(pool: &Pool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, DirError> {
-    Ok(pool.begin_with(db::BEGIN_WRITE).await?)
+async fn begin(pool: &Pool) -> Result<crate::db::Tx, DirError> {
+    Ok(crate::db::begin(pool).await?)
 }
 
 fn check_description(d: &str) -> Result<String, DirError> {
@@ -24,7 +23,7 @@ fn check_description(d: &str) -> Result<String, DirError> {
     Ok(d.to_string())
 }
 
-async fn name_free(conn: &mut SqliteConnection, name: &str, id: &str) -> Result<(), DirError> {
+async fn name_free(conn: &mut crate::db::Conn, name: &str, id: &str) -> Result<(), DirError> {
     match store::group_by_name(conn, name).await? {
         Some(g) if g.id != id => Err(invalid(
             "displayName",
@@ -36,7 +35,7 @@ async fn name_free(conn: &mut SqliteConnection, name: &str, id: &str) -> Result<
 
 /// Creates a group inside the caller's transaction (imports create groups they name).
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     name: &str,
     description: &str,
     now: &str,
@@ -71,7 +70,7 @@ pub async fn create(pool: &Pool, name: &str, description: &str, actor: &Actor) -
     Ok(g.id)
 }
 
-async fn existing(conn: &mut SqliteConnection, id: &str) -> Result<GroupRecord, DirError> {
+async fn existing(conn: &mut crate::db::Conn, id: &str) -> Result<GroupRecord, DirError> {
     store::group(conn, id)
         .await?
         .ok_or_else(|| DirError::NotFound("there is no such group".into()))
@@ -152,7 +151,7 @@ pub async fn delete(pool: &Pool, id: &str, actor: &Actor) -> Result<(), DirError
 
 /// A user or group named by objectId, userPrincipalName or group name: ("user" | "group", id, name).
 pub async fn resolve_principal(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     reference: &str,
 ) -> Result<(&'static str, String, String), DirError> {
     let r = reference.trim();
@@ -178,7 +177,7 @@ pub async fn resolve_principal(
 
 /// Adds a member inside the caller's transaction, refusing a group that would contain itself.
 pub async fn add_member_in(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     group: &GroupRecord,
     kind: &str,
     member_id: &str,

@@ -10,7 +10,7 @@ use super::users::{upsert, Upserted};
 use super::validate::{self, UserChanges};
 use super::{groups, DirError};
 use crate::db::directory as store;
-use crate::db::{self, Pool};
+use crate::db::Pool;
 use crate::model::{user_attr, ImportColumn, ImportError, ImportPreview};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -539,7 +539,7 @@ pub async fn plan(
 }
 
 async fn check_group(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     name: &str,
     known: &mut HashSet<String>,
     missing: &mut HashSet<String>,
@@ -614,8 +614,7 @@ pub async fn apply(
             ),
         });
     }
-    let mut tx = pool
-        .begin_with(db::BEGIN_WRITE)
+    let mut tx = crate::db::begin(pool)
         .await
         .map_err(|e| Failed::at(0, e.into()))?;
     let now = crate::timefmt::now();
@@ -623,7 +622,7 @@ pub async fn apply(
     let total = plan.row_count() as u64;
     let mut groups_by_name: HashMap<String, store::GroupRecord> = HashMap::new();
     async fn group_named(
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut crate::db::Conn,
         cache: &mut HashMap<String, store::GroupRecord>,
         name: &str,
         now: &str,

@@ -4,8 +4,7 @@ use super::validate::{self, UserChanges};
 use super::{invalid, DirError, RESTORE_DAYS};
 use crate::audit::{self, Actor, Outcome};
 use crate::db::directory::{self as store, ChangeKind, UserRecord};
-use crate::db::{self, Pool};
-use sqlx::SqliteConnection;
+use crate::db::Pool;
 
 fn first_problem(problems: Vec<validate::FieldProblem>) -> DirError {
     let (field, message) = problems.into_iter().next().unwrap_or_default();
@@ -25,7 +24,7 @@ pub enum Upserted {
 /// records the change. The write path of forms and the command line; imports use [`write`] with
 /// lookups of their own.
 pub async fn upsert(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     existing: Option<&UserRecord>,
     changes: &UserChanges,
     now: &str,
@@ -70,7 +69,7 @@ fn upn_taken(upn: &str, deleted: bool) -> DirError {
 /// `None` to keep), without recording the change: the caller records it, possibly in a batch. A
 /// new user's UPN is guarded by the unique index, which is cheaper than asking first.
 pub async fn write(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     existing: Option<&UserRecord>,
     mut u: UserRecord,
     manager: Option<Option<String>>,
@@ -92,10 +91,7 @@ pub async fn write(
             Upserted::Updated
         }
         None => {
-            if let Err(e) = store::insert_user(conn, &u).await {
-                if !db::is_unique_violation(&e) {
-                    return Err(e.into());
-                }
+            if !store::insert_user(conn, &u).await? {
                 let other = store::user_by_upn(conn, &u.upn).await?;
                 return Err(upn_taken(&u.upn, other.is_some_and(|o| o.deleted_at.is_some())));
             }
@@ -107,7 +103,7 @@ pub async fn write(
 
 /// A manager named by objectId or userPrincipalName, checked for existence and loops.
 pub async fn resolve_manager(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     user_id: &str,
     reference: &str,
 ) -> Result<String, DirError> {
@@ -137,11 +133,11 @@ pub async fn resolve_manager(
     Ok(m.id)
 }
 
-async fn begin(pool: &Pool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, DirError> {
-    Ok(pool.begin_with(db::BEGIN_WRITE).await?)
+async fn begin(pool: &Pool) -> Result<crate::db::Tx, DirError> {
+    Ok(crate::db::begin(pool).await?)
 }
 
-async fn existing(conn: &mut SqliteConnection, id: &str) -> Result<UserRecord, DirError> {
+async fn existing(conn: &mut crate::db::Conn, id: &str) -> Result<UserRecord, DirError> {
     store::user(conn, id)
         .await?
         .ok_or_else(|| DirError::NotFound("there is no such user".into()))

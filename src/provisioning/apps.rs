@@ -6,7 +6,7 @@ use super::gallery;
 use crate::audit::{self, Actor, Outcome};
 use crate::db::apps as store;
 use crate::db::directory::{self as dir, ChangeKind};
-use crate::db::{self, Pool};
+use crate::db::Pool;
 use crate::directory::{groups::resolve_principal, invalid, DirError};
 
 fn clean_name(name: &str) -> Result<String, DirError> {
@@ -28,7 +28,7 @@ pub async fn create(pool: &Pool, template: &str, name: &str, actor: &Actor) -> R
     let t = gallery::template(template)
         .ok_or_else(|| invalid("template", "choose an application from the gallery"))?;
     let name = clean_name(if name.trim().is_empty() { &t.name } else { name })?;
-    let mut tx = pool.begin_with(db::BEGIN_WRITE).await?;
+    let mut tx = crate::db::begin(pool).await?;
     if store::name_taken(&mut tx, &name, "").await? {
         return Err(invalid(
             "name",
@@ -59,7 +59,7 @@ async fn existing(pool: &Pool, id: &str) -> Result<store::AppRow, DirError> {
 pub async fn rename(pool: &Pool, id: &str, name: &str, actor: &Actor) -> Result<(), DirError> {
     let name = clean_name(name)?;
     let before = existing(pool, id).await?;
-    let mut tx = pool.begin_with(db::BEGIN_WRITE).await?;
+    let mut tx = crate::db::begin(pool).await?;
     if store::name_taken(&mut tx, &name, id).await? {
         return Err(invalid(
             "name",
@@ -84,7 +84,7 @@ pub async fn rename(pool: &Pool, id: &str, name: &str, actor: &Actor) -> Result<
 /// to it; its provisioning job stops with it.
 pub async fn delete(pool: &Pool, id: &str, actor: &Actor) -> Result<(), DirError> {
     let before = existing(pool, id).await?;
-    let mut tx = pool.begin_with(db::BEGIN_WRITE).await?;
+    let mut tx = crate::db::begin(pool).await?;
     store::delete(&mut tx, id).await?;
     tx.commit().await?;
     audit::record(pool, actor, "app.delete", &before.name, Outcome::Success, "").await;
@@ -136,7 +136,7 @@ pub async fn assign_as(
             None => return Err(invalid("role", format!("{role:?} is not a role of {}", a.name))),
         }
     };
-    let mut tx = pool.begin_with(db::BEGIN_WRITE).await?;
+    let mut tx = crate::db::begin(pool).await?;
     let (kind, pid, pname) = resolve_principal(&mut tx, principal).await.map_err(|e| match e {
         DirError::Invalid { message, .. } => invalid("principal", message),
         other => other,
@@ -183,7 +183,7 @@ pub async fn assign_as(
 
 pub async fn unassign(pool: &Pool, app: &str, assignment: &str, actor: &Actor) -> Result<(), DirError> {
     let a = existing(pool, app).await?;
-    let mut tx = pool.begin_with(db::BEGIN_WRITE).await?;
+    let mut tx = crate::db::begin(pool).await?;
     let Some(principal) = store::unassign(&mut tx, app, assignment).await? else {
         return Err(DirError::NotFound("that assignment no longer exists".into()));
     };

@@ -505,7 +505,7 @@ pub async fn apply(
     }
     let mappings_changed = old.config.mappings != new.mappings;
     let sealed = token.map(|t| sealer.seal(t, &token_context(app)));
-    let mut tx = pool.begin_with(db::BEGIN_WRITE).await?;
+    let mut tx = crate::db::begin(pool).await?;
     store::save(
         &mut tx,
         app,

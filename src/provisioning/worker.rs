@@ -9,10 +9,17 @@
 //! cycle finish and then pauses the job; a quarantined job waits for its next attempt.
 //!
 //! Polling the database (rather than an in-process signal from every writer) also sees changes
-//! made by the command line and by other instances sharing the database.
+//! made by the command line and by other instances sharing the database. On PostgreSQL, triggers
+//! also notify every instance of such changes (`provisio_wake`), so a look follows at once.
+//!
+//! Several instances may share one database: a job's cycle runs only where its lease is held
+//! (`db::leases`). The holder renews it every few seconds while the cycle runs and stops the
+//! cycle if it ever finds the lease gone; when a holder dies, its lease expires and the next
+//! instance to find the job due takes it over, ending the dead holder's cycle as cut short. The
+//! new cycle repeats the unfinished work, which is safe because every create is matched first.
 
 use super::cycle::{self, Tuning};
-use crate::db::{directory as dir, jobs, Pool};
+use crate::db::{directory as dir, jobs, leases, Pool};
 use crate::secrets::Sealer;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -21,6 +28,10 @@ use tokio::sync::{Notify, Semaphore};
 
 const LOOK_EVERY: Duration = Duration::from_millis(100);
 const DEBOUNCE_MAX: Duration = Duration::from_secs(1);
+/// How long a job lease lasts without renewal: how soon another instance takes over a job whose
+/// holder died.
+const LEASE: Duration = Duration::from_secs(10);
+const RENEW_EVERY: Duration = Duration::from_secs(3);
 
 /// Why a job runs now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +107,64 @@ pub struct Scheduler {
     /// When each job's last cycle ended, for the reconciliation interval.
     finished: Mutex<HashMap<String, Instant>>,
     bound: Arc<Semaphore>,
+    /// This instance, as job leases name it.
+    holder: String,
+}
+
+/// A name for this process among the instances sharing the database: host name and process id
+/// for people reading the lease table, and a random part so a restarted process with a reused pid
+/// is a new holder.
+fn holder_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "provisio".into());
+    let random = uuid::Uuid::now_v7().simple().to_string();
+    format!("{host}/{}/{}", std::process::id(), &random[random.len() - 8..])
+}
+
+/// Whether `holder` was a process on this host that is gone: its lease need not run out before
+/// this process takes the job (a restart after a crash resumes at once). A reused pid only makes
+/// this answer no, and the lease then expires as usual.
+fn stopped_here(holder: &str, me: &str) -> bool {
+    let mut theirs = holder.split('/');
+    let mut mine = me.split('/');
+    let (Some(host), Some(pid)) = (theirs.next(), theirs.next()) else {
+        return false;
+    };
+    host == mine.next().unwrap_or_default()
+        && pid != mine.next().unwrap_or_default()
+        && pid.parse::<u32>().is_ok()
+        && !std::path::Path::new("/proc").join(pid).exists()
+}
+
+fn lease_until(from: time::OffsetDateTime) -> String {
+    crate::timefmt::format(from + LEASE)
+}
+
+/// Renews `app`'s lease until it is lost: returns when another instance holds it, or when renewals
+/// failed (database unreachable) until the lease ran out, so that the cycle stops before another
+/// instance could take over.
+async fn keep_lease(pool: &Pool, app: &str, holder: &str) {
+    let mut valid_until = Instant::now() + LEASE;
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        let asked = Instant::now();
+        match leases::renew(pool, app, holder, &lease_until(time::OffsetDateTime::now_utc())).await {
+            Ok(true) => valid_until = asked + LEASE,
+            Ok(false) => {
+                tracing::warn!(app = %app, "another instance took over this provisioning job");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(app = %app, error = %e, "cannot renew the provisioning job's lease");
+                if Instant::now() + RENEW_EVERY >= valid_until {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 impl Scheduler {
@@ -115,6 +184,7 @@ impl Scheduler {
             running: Mutex::new(HashSet::new()),
             finished: Mutex::new(HashMap::new()),
             bound: Arc::new(Semaphore::new(jobs.max(1))),
+            holder: holder_name(),
         })
     }
 
@@ -127,9 +197,42 @@ impl Scheduler {
         self.running.lock().map(|r| r.contains(app)).unwrap_or(false)
     }
 
+    /// Wakes the loop whenever the database says something changed that can make a job due
+    /// (PostgreSQL's `provisio_wake` notifications, sent by triggers on every instance's writes).
+    /// Polling still runs, so a notification lost while reconnecting delays a look by at most
+    /// one poll.
+    pub async fn listen(self: Arc<Self>, url: String) {
+        loop {
+            let mut listener = match sqlx::postgres::PgListener::connect(&url).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for database notifications; retrying");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    continue;
+                }
+            };
+            if let Err(e) = listener.listen("provisio_wake").await {
+                tracing::warn!(error = %e, "cannot listen for database notifications; retrying");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+            // recv() reconnects by itself after a lost connection.
+            loop {
+                match listener.recv().await {
+                    Ok(_) => self.wake(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "database notifications interrupted");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        }
+    }
+
     /// The loop; runs until the process ends.
     pub async fn run(self: Arc<Self>) {
-        match jobs::abandon_running(&self.pool, &crate::timefmt::now()).await {
+        tracing::info!(instance = %self.holder, "provisioning scheduler started");
+        match jobs::abandon_running(&self.pool, None, &crate::timefmt::now()).await {
             Ok(0) => {}
             Ok(n) => {
                 tracing::warn!("{n} provisioning cycle(s) were cut short by the last stop; they run again")
@@ -157,7 +260,16 @@ impl Scheduler {
                 memory.entry(app).or_default().last_end = Some(end);
             }
         }
+        let elsewhere: HashMap<String, String> = leases::held_elsewhere(&self.pool, &self.holder, &now)
+            .await?
+            .into_iter()
+            .collect();
         for s in jobs::schedules(&self.pool).await? {
+            let dead = match elsewhere.get(&s.app_id) {
+                Some(h) if stopped_here(h, &self.holder) => Some(h.clone()),
+                Some(_) => continue,
+                None => None,
+            };
             if self.is_running(&s.app_id) {
                 continue;
             }
@@ -175,20 +287,56 @@ impl Scheduler {
                 continue;
             };
             m.pending = None;
-            self.start(s.app_id.clone(), why);
+            self.start(s.app_id.clone(), why, dead);
         }
         Ok(())
     }
 
-    fn start(self: &Arc<Self>, app: String, why: Due) {
+    fn start(self: &Arc<Self>, app: String, why: Due, dead: Option<String>) {
         if let Ok(mut r) = self.running.lock() {
             r.insert(app.clone());
         }
         let me = self.clone();
         tokio::spawn(async move {
             let permit = me.bound.clone().acquire_owned().await;
-            tracing::debug!(app = %app, ?why, "provisioning cycle starting");
-            match cycle::run(&me.pool, &me.sealer, &me.http, &app, &me.tuning).await {
+            me.run_leased(&app, why, dead.as_deref()).await;
+            drop(permit);
+            if let Ok(mut f) = me.finished.lock() {
+                f.insert(app.clone(), Instant::now());
+            }
+            if let Ok(mut r) = me.running.lock() {
+                r.remove(&app);
+            }
+            me.wake();
+        });
+    }
+
+    /// Runs a cycle of `app` if this instance gets its lease, and keeps the lease while it runs.
+    async fn run_leased(&self, app: &str, why: Due, dead: Option<&str>) {
+        let now = time::OffsetDateTime::now_utc();
+        let stamp = crate::timefmt::format(now);
+        match leases::acquire(&self.pool, app, &self.holder, &stamp, &lease_until(now), dead).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!(app = %app, "another instance runs this provisioning job");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(app = %app, error = %e, "cannot lease the provisioning job");
+                return;
+            }
+        }
+        // A cycle still Running here was cut short: its instance lost this lease.
+        match jobs::abandon_running(&self.pool, Some(app), &stamp).await {
+            Ok(0) => {}
+            Ok(_) => {
+                tracing::warn!(app = %app, "took over a provisioning job whose cycle was cut short; it runs again")
+            }
+            Err(e) => tracing::warn!(app = %app, error = %e, "cannot read provisioning cycles"),
+        }
+        tracing::debug!(app = %app, ?why, "provisioning cycle starting");
+        tokio::select! {
+            r = cycle::run(&self.pool, &self.sealer, &self.http, app, &self.tuning) => match r {
                 Ok(r) => tracing::info!(
                     app = %app, cycle = %r.id, kind = r.kind, state = r.state,
                     created = r.counters.created, updated = r.counters.updated,
@@ -201,16 +349,15 @@ impl Scheduler {
                     // Do not spin on a persistent error: wait like a quarantined job would.
                     tokio::time::sleep(Duration::from_secs(5)).await;
                 }
+            },
+            _ = keep_lease(&self.pool, app, &self.holder) => {
+                tracing::warn!(app = %app, "stopped the provisioning cycle: this instance no longer holds the job");
+                return;
             }
-            drop(permit);
-            if let Ok(mut f) = me.finished.lock() {
-                f.insert(app.clone(), Instant::now());
-            }
-            if let Ok(mut r) = me.running.lock() {
-                r.remove(&app);
-            }
-            me.wake();
-        });
+        }
+        if let Err(e) = leases::release(&self.pool, app, &self.holder).await {
+            tracing::warn!(app = %app, error = %e, "cannot release the provisioning job's lease");
+        }
     }
 }
 
@@ -230,6 +377,17 @@ mod tests {
             next_attempt: None,
             next_escrow: None,
         }
+    }
+
+    #[test]
+    fn only_a_gone_process_on_this_host_gives_up_its_lease_early() {
+        let me = format!("here/{}/abcd1234", std::process::id());
+        // pid 0 is never a process directory in /proc.
+        assert!(stopped_here("here/0/ffff0000", &me));
+        assert!(!stopped_here("there/0/ffff0000", &me), "another host");
+        assert!(!stopped_here(&me, &me), "this process");
+        assert!(!stopped_here("here/1/ffff0000", &me), "pid 1 is alive");
+        assert!(!stopped_here("here", &me));
     }
 
     #[test]

@@ -113,7 +113,7 @@ fn render_one(ctx: &Ctx, kind: Kind, s: &Stored, computed: Option<Vec<Value>>) -
 /// Renders stored resources, computing `groups`/`members` only when `with_computed`.
 async fn render_all(
     ctx: &Ctx<'_>,
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     kind: Kind,
     rows: &[Stored],
     with_computed: bool,
@@ -168,12 +168,7 @@ pub struct Rendered {
     pub id: String,
 }
 
-async fn load(
-    ctx: &Ctx<'_>,
-    conn: &mut sqlx::SqliteConnection,
-    kind: Kind,
-    id: &str,
-) -> ScimResult<Rendered> {
+async fn load(ctx: &Ctx<'_>, conn: &mut crate::db::Conn, kind: Kind, id: &str) -> ScimResult<Rendered> {
     let s = store::get(conn, table(kind), ctx.account, id)
         .await
         .map_err(db_err)?
@@ -263,7 +258,7 @@ fn take_members(doc: &mut Map<String, Value>) -> Option<Vec<Member>> {
 /// Checks that every member exists in the account and returns (id, type) pairs.
 async fn resolve_members(
     ctx: &Ctx<'_>,
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     group_id: &str,
     ids: &[String],
 ) -> ScimResult<Vec<(String, String)>> {
@@ -396,7 +391,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
 }
 
 type WriteLock = crate::db::WriteTurn;
-type WriteTx = sqlx::Transaction<'static, sqlx::Sqlite>;
+type WriteTx = crate::db::Tx;
 
 /// Starts a write: the process's write turn, then a transaction holding SQLite's.
 async fn begin_write(ctx: &Ctx<'_>) -> ScimResult<(WriteLock, WriteTx)> {
@@ -423,7 +418,7 @@ async fn begin_change(
 /// or `None` when membership is untouched.
 async fn store_update(
     ctx: &Ctx<'_>,
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut crate::db::Conn,
     kind: Kind,
     id: &str,
     mut doc: Map<String, Value>,
@@ -473,7 +468,7 @@ async fn store_update(
     Ok(())
 }
 
-async fn stored_members(tx: &mut sqlx::SqliteConnection, id: &str) -> ScimResult<Vec<Member>> {
+async fn stored_members(tx: &mut crate::db::Conn, id: &str) -> ScimResult<Vec<Member>> {
     Ok(store::members_of(tx, &[id.to_string()])
         .await
         .map_err(db_err)?

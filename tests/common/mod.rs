@@ -29,6 +29,80 @@ pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_provisio"))
 }
 
+/// The PostgreSQL server the tests run against, when `PROVISIO_TEST_BACKEND=postgres`: the URL
+/// of a role that may create databases (`PROVISIO_TEST_POSTGRES_URL`). Otherwise every test runs
+/// on SQLite files in its data directory, the default.
+pub fn postgres() -> Option<String> {
+    if std::env::var("PROVISIO_TEST_BACKEND").ok()? != "postgres" {
+        return None;
+    }
+    Some(
+        std::env::var("PROVISIO_TEST_POSTGRES_URL")
+            .expect("PROVISIO_TEST_BACKEND=postgres needs PROVISIO_TEST_POSTGRES_URL"),
+    )
+}
+
+/// The database URL for a data directory on PostgreSQL: one database per data directory, created
+/// the first time, so a server restarted on the same directory (and the command line run against
+/// it) finds its data as with SQLite. None on SQLite.
+pub fn database_url(data_dir: &Path) -> Option<String> {
+    use std::hash::{Hash, Hasher};
+    let admin = postgres()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data_dir.hash(&mut h);
+    let name = format!("provisio_t_{:016x}", h.finish());
+    static CREATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut created = CREATED.lock().unwrap();
+    if !created.contains(&name) {
+        let out = Command::new("psql")
+            .arg(&admin)
+            .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
+            .output()
+            .expect("run psql");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() || err.contains("already exists"),
+            "create database {name}: {err}"
+        );
+        created.push(name.clone());
+    }
+    let mut url = reqwest::Url::parse(&admin).expect("PROVISIO_TEST_POSTGRES_URL");
+    url.set_path(&name);
+    Some(url.to_string())
+}
+
+/// The environment that points a `provisio` process at a data directory's database:
+/// `PROVISIO_DATABASE_URL` on PostgreSQL, nothing (the SQLite default) otherwise.
+pub fn db_env(data_dir: impl AsRef<Path>) -> Vec<(&'static str, String)> {
+    database_url(data_dir.as_ref())
+        .map(|u| vec![("PROVISIO_DATABASE_URL", u)])
+        .unwrap_or_default()
+}
+
+/// Everything stored for a data directory as text (the SQLite files, or a dump of the PostgreSQL
+/// database), to prove a secret never reaches the database in the clear.
+pub fn database_text(data_dir: &Path) -> String {
+    if let Some(url) = database_url(data_dir) {
+        let out = Command::new("pg_dump")
+            .args(["--data-only", &url])
+            .output()
+            .expect("run pg_dump");
+        assert!(
+            out.status.success(),
+            "pg_dump: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return String::from_utf8_lossy(&out.stdout).to_string();
+    }
+    let mut all = Vec::new();
+    for name in ["provisio.db", "provisio.db-wal"] {
+        if let Ok(bytes) = std::fs::read(data_dir.join(name)) {
+            all.extend(bytes);
+        }
+    }
+    String::from_utf8_lossy(&all).to_string()
+}
+
 impl Server {
     pub fn start(data_dir: &Path) -> Server {
         Self::start_with_env(data_dir, &[])
@@ -38,12 +112,13 @@ impl Server {
     pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = bin()
             .args(["serve", "--bind", "127.0.0.1:0"])
-            .envs(env.iter().copied())
             .env("PROVISIO_DATA_DIR", data_dir)
             .env("PROVISIO_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("PROVISIO_LOG", "info")
             .env_remove("PROVISIO_DATABASE_URL")
+            .envs(db_env(data_dir))
             .env_remove("PROVISIO_PUBLIC_URL")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -90,6 +165,10 @@ impl Server {
 
     pub fn output_text(&self) -> String {
         self.output.lock().unwrap().join("\n")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// kill -9: no chance to finish anything.
@@ -266,6 +345,7 @@ pub fn cli(s: &Server, args: &[&str]) -> String {
         .env("PROVISIO_DATA_DIR", &s.data_dir)
         .env("PROVISIO_PUBLIC_URL", &s.base)
         .env_remove("PROVISIO_DATABASE_URL")
+        .envs(db_env(&s.data_dir))
         .output()
         .expect("run provisio");
     assert!(

@@ -1,0 +1,63 @@
+//! Provisioning job leases: which instance runs an application's job (see migration
+//! 0009_leases). Times are the instances' own clocks in the stored UTC format, so instances
+//! sharing a database need synchronised clocks (NTP), as any lease scheme on wall time does.
+
+use super::Pool;
+
+/// Takes the lease of `app` for `holder` until `until`, if it is free, expired at `now`, already
+/// `holder`'s, or `dead`'s (a holder known to have stopped). True when `holder` has it now.
+pub async fn acquire(
+    pool: &Pool,
+    app: &str,
+    holder: &str,
+    now: &str,
+    until: &str,
+    dead: Option<&str>,
+) -> sqlx::Result<bool> {
+    let row = sqlx::query(
+        "INSERT INTO prov_leases (app_id, holder, acquired_at, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (app_id) DO UPDATE SET holder = excluded.holder,
+             acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+         WHERE prov_leases.holder = excluded.holder OR prov_leases.expires_at < excluded.acquired_at
+             OR prov_leases.holder = $5
+         RETURNING app_id",
+    )
+    .bind(app)
+    .bind(holder)
+    .bind(now)
+    .bind(until)
+    .bind(dead)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Extends `holder`'s lease; false when it is no longer `holder`'s (it expired and another
+/// instance took it), and the work it covered must stop.
+pub async fn renew(pool: &Pool, app: &str, holder: &str, until: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE prov_leases SET expires_at = $3 WHERE app_id = $1 AND holder = $2")
+        .bind(app)
+        .bind(holder)
+        .bind(until)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn release(pool: &Pool, app: &str, holder: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM prov_leases WHERE app_id = $1 AND holder = $2")
+        .bind(app)
+        .bind(holder)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Leases other instances hold at `now`: application id and holder.
+pub async fn held_elsewhere(pool: &Pool, holder: &str, now: &str) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as("SELECT app_id, holder FROM prov_leases WHERE holder <> $1 AND expires_at >= $2")
+        .bind(holder)
+        .bind(now)
+        .fetch_all(pool)
+        .await
+}
