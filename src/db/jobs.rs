@@ -75,6 +75,8 @@ pub struct Schedule {
     pub next_attempt: Option<String>,
     /// The earliest escrow retry due.
     pub next_escrow: Option<String>,
+    /// When the job's latest cycle ended, on whichever instance ran it (None while it runs).
+    pub last_ended: Option<String>,
 }
 
 pub async fn schedules(pool: &Pool) -> sqlx::Result<Vec<Schedule>> {
@@ -82,7 +84,8 @@ pub async fn schedules(pool: &Pool) -> sqlx::Result<Vec<Schedule>> {
         "SELECT a.id, CASE WHEN a.provisioning_status = 'on' AND p.mode = 'automatic' THEN 1 ELSE 0 END,
                 CASE WHEN p.config_version > p.initial_cycle_version THEN 1 ELSE 0 END, p.interval_minutes,
                 COALESCE(j.state, ''), j.watermark, COALESCE(j.initial_requested, 1), j.next_attempt,
-                (SELECT min(e.next_at) FROM prov_escrows e WHERE e.app_id = a.id)
+                (SELECT min(e.next_at) FROM prov_escrows e WHERE e.app_id = a.id),
+                (SELECT c.ended_at FROM prov_cycles c WHERE c.app_id = a.id ORDER BY c.began_at DESC LIMIT 1)
          FROM apps a JOIN app_provisioning p ON p.app_id = a.id
          LEFT JOIN prov_jobs j ON j.app_id = a.id ORDER BY a.id",
     )
@@ -100,6 +103,7 @@ pub async fn schedules(pool: &Pool) -> sqlx::Result<Vec<Schedule>> {
             initial_requested: r.get::<i64, _>(6) != 0,
             next_attempt: r.get(7),
             next_escrow: r.get(8),
+            last_ended: r.get(9),
         })
         .collect())
 }

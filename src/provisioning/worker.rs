@@ -97,6 +97,23 @@ pub fn due(s: &jobs::Schedule, last_change: i64, now: &str, at: Instant, m: &mut
     }
 }
 
+/// Moves the memory's last cycle end to the one the database records, when that is later: a cycle
+/// another instance ran counts toward the reconciliation interval here too, so instances sharing
+/// a database reconcile once per interval between them, and a restarted instance knows when the
+/// last reconciliation was.
+fn learn_last_end(m: &mut Memory, last_ended: Option<&str>, at: Instant) {
+    let Some(ended) = last_ended.and_then(crate::timefmt::parse) else {
+        return;
+    };
+    let ago = (time::OffsetDateTime::now_utc() - ended)
+        .try_into()
+        .unwrap_or(Duration::ZERO);
+    let end = at.checked_sub(ago).unwrap_or(at);
+    if m.last_end.is_none_or(|known| end > known) {
+        m.last_end = Some(end);
+    }
+}
+
 pub struct Scheduler {
     pool: Pool,
     sealer: Arc<Sealer>,
@@ -283,6 +300,7 @@ impl Scheduler {
                 jobs::set_state(&self.pool, &s.app_id, "Active", &now).await?;
             }
             let m = memory.entry(s.app_id.clone()).or_default();
+            learn_last_end(m, s.last_ended.as_deref(), at);
             let Some(why) = due(&s, last, &now, at, m) else {
                 continue;
             };
@@ -376,6 +394,7 @@ mod tests {
             initial_requested: false,
             next_attempt: None,
             next_escrow: None,
+            last_ended: None,
         }
     }
 
@@ -388,6 +407,26 @@ mod tests {
         assert!(!stopped_here(&me, &me), "this process");
         assert!(!stopped_here("here/1/ffff0000", &me), "pid 1 is alive");
         assert!(!stopped_here("here", &me));
+    }
+
+    #[test]
+    fn a_cycle_recorded_elsewhere_counts_toward_the_interval() {
+        let at = Instant::now();
+        let mut m = Memory::default();
+        let ended = crate::timefmt::format(time::OffsetDateTime::now_utc() - time::Duration::minutes(39));
+        learn_last_end(&mut m, Some(&ended), at);
+        assert_eq!(due(&on(), 10, "2026", at, &mut m), None);
+        let later = at + Duration::from_secs(61);
+        assert_eq!(due(&on(), 10, "2026", later, &mut m), Some(Due::Reconciliation));
+        // An older end never replaces a later one this instance saw.
+        let mut m = Memory {
+            last_end: Some(at),
+            ..Memory::default()
+        };
+        learn_last_end(&mut m, Some(&ended), at);
+        assert_eq!(m.last_end, Some(at));
+        learn_last_end(&mut m, None, at);
+        assert_eq!(m.last_end, Some(at));
     }
 
     #[test]
