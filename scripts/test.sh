@@ -61,24 +61,34 @@ cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --featu
 step "browser tests (Playwright, Debian's Chromium)"
 work=$(mktemp -d)
 server_pid=""
+pg_server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  [ -n "$pg_server_pid" ] && kill "$pg_server_pid" 2>/dev/null && wait "$pg_server_pid" 2>/dev/null
   rm -rf "$work" "$results"
 }
 trap cleanup EXIT
+# start_server DATA_DIR LOG: starts provisio on a free port in the background (with whatever
+# PROVISIO_* the caller exported); sets started_pid and started_url once it is ready.
+start_server() {
+  PROVISIO_DATA_DIR="$1" PROVISIO_ADMIN_PASSWORD="$PROVISIO_E2E_ADMIN_PASSWORD" \
+    LEPTOS_SITE_ROOT="$root/target/site" PROVISIO_LOG=warn,provisio=info \
+    "$root/target/debug/provisio" serve --bind 127.0.0.1:0 >"$2" 2>&1 &
+  started_pid=$!
+  started_url=""
+  for _ in $(seq 1 100); do
+    started_url=$(sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$2" | head -1)
+    [ -n "$started_url" ] && curl -fsS "$started_url/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$started_pid" 2>/dev/null || { cat "$2"; echo "the server did not start" >&2; exit 1; }
+    sleep 0.2
+  done
+  cat "$2"
+  echo "the server did not get ready" >&2
+  exit 1
+}
 export PROVISIO_E2E_ADMIN_PASSWORD="e2e admin password $(date +%s)"
-PROVISIO_DATA_DIR="$work/data" PROVISIO_ADMIN_PASSWORD="$PROVISIO_E2E_ADMIN_PASSWORD" \
-  LEPTOS_SITE_ROOT="$root/target/site" PROVISIO_LOG=warn,provisio=info \
-  "$root/target/debug/provisio" serve --bind 127.0.0.1:0 >"$work/server.log" 2>&1 &
-server_pid=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$work/server.log" | head -1)
-  [ -n "$url" ] && curl -fsS "$url/readyz" >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; echo "the server did not start" >&2; exit 1; }
-  sleep 0.2
-done
-[ -n "$url" ] || { cat "$work/server.log"; echo "the server did not report its address" >&2; exit 1; }
+start_server "$work/data" "$work/server.log"
+server_pid=$started_pid url=$started_url
 echo "server at $url"
 (cd end2end && PROVISIO_E2E_URL="$url" PLAYWRIGHT_JSON_OUTPUT_NAME="$results/e2e.json" \
   npx playwright test --reporter=list,json) || { echo "--- server log"; tail -50 "$work/server.log"; exit 1; }
@@ -90,6 +100,23 @@ if [ -f "$root/../shared/peers/setup.sh" ]; then
   conformance="$(grep -o '"total": [0-9]*, "counts": {[^}]*}' "$results/conformance.log" | head -1); $(grep '^scim-sanity:' "$results/conformance.log")"
 fi
 
+step "SCIM conformance on PostgreSQL"
+pg_conformance="skipped: PROVISIO_TEST_POSTGRES_URL is not set"
+if [ -n "${PROVISIO_TEST_POSTGRES_URL:-}" ] && [ -f "$root/../shared/peers/setup.sh" ]; then
+  psql "$PROVISIO_TEST_POSTGRES_URL" -q -c "DROP DATABASE IF EXISTS provisio_t_conformance WITH (FORCE)" \
+    -c "CREATE DATABASE provisio_t_conformance"
+  PROVISIO_DATABASE_URL="${PROVISIO_TEST_POSTGRES_URL%/*}/provisio_t_conformance"
+  export PROVISIO_DATABASE_URL
+  start_server "$work/pg-data" "$work/pg-server.log"
+  pg_server_pid=$started_pid
+  "$root/scripts/scim-conformance.sh" "$started_url" "$work/pg-data" "$results" | tee "$results/pg-conformance.log"
+  kill "$pg_server_pid" && wait "$pg_server_pid" 2>/dev/null || true
+  pg_server_pid=""
+  unset PROVISIO_DATABASE_URL
+  psql "$PROVISIO_TEST_POSTGRES_URL" -q -c "DROP DATABASE IF EXISTS provisio_t_conformance WITH (FORCE)"
+  pg_conformance="$(grep -o '"total": [0-9]*, "counts": {[^}]*}' "$results/pg-conformance.log" | head -1); $(grep '^scim-sanity:' "$results/pg-conformance.log")"
+fi
+
 step "summary"
 rust=$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d %d", p, f }' "$results/cargo.log")
 e2e=$(node -e 'const s = require(process.argv[1]).stats; console.log(`${s.expected} ${s.unexpected + s.flaky}`)' "$results/e2e.json")
@@ -98,4 +125,5 @@ read -r ep ef <<<"$e2e"
 echo "rust: $rp passed, $rf failed (of which on PostgreSQL: $postgres)"
 echo "browser: $ep passed, $ef failed"
 echo "scim conformance: $conformance"
+echo "scim conformance on PostgreSQL: $pg_conformance"
 echo "total: $((rp + ep)) passed, $((rf + ef)) failed"
