@@ -174,7 +174,7 @@ impl Bench {
         doc["settings"]["prevent_accidental_deletions"] = false.into();
         let file = self.dir.path().join("config.json");
         std::fs::write(&file, serde_json::to_vec_pretty(&doc)?)?;
-        let out = Command::new(&self.exe)
+        let out = super::database_env(&mut Command::new(&self.exe), self.database.as_deref())
             .args([
                 "app",
                 "apply",

@@ -1,6 +1,10 @@
 //! Provisioning job leases: which instance runs an application's job (see migration
 //! 0009_leases). Times are the instances' own clocks in the stored UTC format, so instances
 //! sharing a database need synchronised clocks (NTP), as any lease scheme on wall time does.
+//!
+//! Lease writes queue with the process's other writers ([`super::begin_write`]): on SQLite a
+//! write that bypassed the queue would sleep in the busy handler and lose the lock to queued
+//! writers again and again while a cycle keeps the queue busy, until its renewal timed out.
 
 use super::Pool;
 
@@ -14,6 +18,7 @@ pub async fn acquire(
     until: &str,
     dead: Option<&str>,
 ) -> sqlx::Result<bool> {
+    let (_turn, mut tx) = super::begin_write(pool).await?;
     let row = sqlx::query(
         "INSERT INTO prov_leases (app_id, holder, acquired_at, expires_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (app_id) DO UPDATE SET holder = excluded.holder,
@@ -27,30 +32,34 @@ pub async fn acquire(
     .bind(now)
     .bind(until)
     .bind(dead)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(row.is_some())
 }
 
 /// Extends `holder`'s lease; false when it is no longer `holder`'s (it expired and another
 /// instance took it), and the work it covered must stop.
 pub async fn renew(pool: &Pool, app: &str, holder: &str, until: &str) -> sqlx::Result<bool> {
+    let (_turn, mut tx) = super::begin_write(pool).await?;
     let done = sqlx::query("UPDATE prov_leases SET expires_at = $3 WHERE app_id = $1 AND holder = $2")
         .bind(app)
         .bind(holder)
         .bind(until)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn release(pool: &Pool, app: &str, holder: &str) -> sqlx::Result<()> {
+    let (_turn, mut tx) = super::begin_write(pool).await?;
     sqlx::query("DELETE FROM prov_leases WHERE app_id = $1 AND holder = $2")
         .bind(app)
         .bind(holder)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    tx.commit().await
 }
 
 /// Leases other instances hold at `now`: application id and holder.

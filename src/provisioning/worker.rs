@@ -160,10 +160,12 @@ fn lease_until(from: time::OffsetDateTime) -> String {
     crate::timefmt::format(from + LEASE)
 }
 
-/// Renews `app`'s lease until it is lost: returns when another instance holds it, or when renewals
-/// failed (database unreachable) until the lease ran out, so that the cycle stops before another
-/// instance could take over.
+/// Renews `app`'s lease until it is lost: returns when another instance holds it, or, on
+/// PostgreSQL, when renewals failed (database unreachable) until the lease ran out, so that the
+/// cycle stops before another instance could take over. A SQLite database belongs to one process,
+/// so there a failed renewal is only retried.
 async fn keep_lease(pool: &Pool, app: &str, holder: &str) {
+    let shared = crate::db::Backend::of(pool) == crate::db::Backend::Postgres;
     let mut valid_until = Instant::now() + LEASE;
     loop {
         tokio::time::sleep(RENEW_EVERY).await;
@@ -176,7 +178,7 @@ async fn keep_lease(pool: &Pool, app: &str, holder: &str) {
             }
             Err(e) => {
                 tracing::warn!(app = %app, error = %e, "cannot renew the provisioning job's lease");
-                if Instant::now() + RENEW_EVERY >= valid_until {
+                if shared && Instant::now() + RENEW_EVERY >= valid_until {
                     return;
                 }
             }
