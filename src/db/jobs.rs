@@ -77,18 +77,24 @@ pub struct Schedule {
     pub next_escrow: Option<String>,
     /// When the job's latest cycle ended, on whichever instance ran it (None while it runs).
     pub last_ended: Option<String>,
+    /// The instance holding the job's lease, when it is unexpired at the `now` asked for.
+    pub leased_to: Option<String>,
 }
 
-pub async fn schedules(pool: &Pool) -> sqlx::Result<Vec<Schedule>> {
+/// Every application's schedule, with the job leases live at `now`.
+pub async fn schedules(pool: &Pool, now: &str) -> sqlx::Result<Vec<Schedule>> {
     let rows = sqlx::query(
         "SELECT a.id, CASE WHEN a.provisioning_status = 'on' AND p.mode = 'automatic' THEN 1 ELSE 0 END,
                 CASE WHEN p.config_version > p.initial_cycle_version THEN 1 ELSE 0 END, p.interval_minutes,
                 COALESCE(j.state, ''), j.watermark, COALESCE(j.initial_requested, 1), j.next_attempt,
                 (SELECT min(e.next_at) FROM prov_escrows e WHERE e.app_id = a.id),
-                (SELECT c.ended_at FROM prov_cycles c WHERE c.app_id = a.id ORDER BY c.began_at DESC LIMIT 1)
+                (SELECT c.ended_at FROM prov_cycles c WHERE c.app_id = a.id ORDER BY c.began_at DESC LIMIT 1),
+                l.holder
          FROM apps a JOIN app_provisioning p ON p.app_id = a.id
-         LEFT JOIN prov_jobs j ON j.app_id = a.id ORDER BY a.id",
+         LEFT JOIN prov_jobs j ON j.app_id = a.id
+         LEFT JOIN prov_leases l ON l.app_id = a.id AND l.expires_at >= $1 ORDER BY a.id",
     )
+    .bind(now)
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -104,6 +110,7 @@ pub async fn schedules(pool: &Pool) -> sqlx::Result<Vec<Schedule>> {
             next_attempt: r.get(7),
             next_escrow: r.get(8),
             last_ended: r.get(9),
+            leased_to: r.get(10),
         })
         .collect())
 }

@@ -7,6 +7,17 @@
 //! writers again and again while a cycle keeps the queue busy, until its renewal timed out.
 
 use super::Pool;
+use sqlx::any::{Any, AnyArguments};
+use sqlx::query::Query;
+
+/// Runs one lease statement in a write transaction of its own, in the process's write queue;
+/// the rows it changed.
+async fn write<'q>(pool: &Pool, statement: Query<'q, Any, AnyArguments<'q>>) -> sqlx::Result<u64> {
+    let (_turn, mut tx) = super::begin_write(pool).await?;
+    let changed = statement.execute(&mut *tx).await?.rows_affected();
+    tx.commit().await?;
+    Ok(changed)
+}
 
 /// Takes the lease of `app` for `holder` until `until`, if it is free, expired at `now`, already
 /// `holder`'s, or `dead`'s (a holder known to have stopped). True when `holder` has it now.
@@ -18,55 +29,35 @@ pub async fn acquire(
     until: &str,
     dead: Option<&str>,
 ) -> sqlx::Result<bool> {
-    let (_turn, mut tx) = super::begin_write(pool).await?;
-    let row = sqlx::query(
+    // When the WHERE refuses the update, the statement changes no row.
+    let statement = sqlx::query(
         "INSERT INTO prov_leases (app_id, holder, acquired_at, expires_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (app_id) DO UPDATE SET holder = excluded.holder,
              acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
          WHERE prov_leases.holder = excluded.holder OR prov_leases.expires_at < excluded.acquired_at
-             OR prov_leases.holder = $5
-         RETURNING app_id",
+             OR prov_leases.holder = $5",
     )
     .bind(app)
     .bind(holder)
     .bind(now)
     .bind(until)
-    .bind(dead)
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(row.is_some())
+    .bind(dead);
+    Ok(write(pool, statement).await? == 1)
 }
 
 /// Extends `holder`'s lease; false when it is no longer `holder`'s (it expired and another
 /// instance took it), and the work it covered must stop.
 pub async fn renew(pool: &Pool, app: &str, holder: &str, until: &str) -> sqlx::Result<bool> {
-    let (_turn, mut tx) = super::begin_write(pool).await?;
-    let done = sqlx::query("UPDATE prov_leases SET expires_at = $3 WHERE app_id = $1 AND holder = $2")
+    let statement = sqlx::query("UPDATE prov_leases SET expires_at = $3 WHERE app_id = $1 AND holder = $2")
         .bind(app)
         .bind(holder)
-        .bind(until)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(done.rows_affected() == 1)
+        .bind(until);
+    Ok(write(pool, statement).await? == 1)
 }
 
 pub async fn release(pool: &Pool, app: &str, holder: &str) -> sqlx::Result<()> {
-    let (_turn, mut tx) = super::begin_write(pool).await?;
-    sqlx::query("DELETE FROM prov_leases WHERE app_id = $1 AND holder = $2")
+    let statement = sqlx::query("DELETE FROM prov_leases WHERE app_id = $1 AND holder = $2")
         .bind(app)
-        .bind(holder)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await
-}
-
-/// Leases other instances hold at `now`: application id and holder.
-pub async fn held_elsewhere(pool: &Pool, holder: &str, now: &str) -> sqlx::Result<Vec<(String, String)>> {
-    sqlx::query_as("SELECT app_id, holder FROM prov_leases WHERE holder <> $1 AND expires_at >= $2")
-        .bind(holder)
-        .bind(now)
-        .fetch_all(pool)
-        .await
+        .bind(holder);
+    write(pool, statement).await.map(|_| ())
 }

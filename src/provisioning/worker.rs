@@ -279,12 +279,9 @@ impl Scheduler {
                 memory.entry(app).or_default().last_end = Some(end);
             }
         }
-        let elsewhere: HashMap<String, String> = leases::held_elsewhere(&self.pool, &self.holder, &now)
-            .await?
-            .into_iter()
-            .collect();
-        for s in jobs::schedules(&self.pool).await? {
-            let dead = match elsewhere.get(&s.app_id) {
+        for s in jobs::schedules(&self.pool, &now).await? {
+            let dead = match &s.leased_to {
+                Some(h) if *h == self.holder => None,
                 Some(h) if stopped_here(h, &self.holder) => Some(h.clone()),
                 Some(_) => continue,
                 None => None,
@@ -397,6 +394,7 @@ mod tests {
             next_attempt: None,
             next_escrow: None,
             last_ended: None,
+            leased_to: None,
         }
     }
 
