@@ -446,7 +446,9 @@ async fn a_bad_token_quarantines_the_job() {
     })
     .await;
     assert_eq!(s["quarantine_reason"], "EncounteredQuarantineException", "{s}");
-    assert!(s["next_attempt"].is_string(), "{s}");
+    // The back-off starts when quarantine does: saving the bad token (which retries a job
+    // quarantined for its credentials) must not undo the quarantine of the cycle that used it.
+    assert!(s["next_attempt"].as_str() > s["quarantine_since"].as_str(), "{s}");
     assert_eq!(s["history"][0]["state"], "Failed", "{s}");
     assert!(x.target_all("Users").await.is_empty());
 

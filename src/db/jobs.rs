@@ -165,25 +165,35 @@ pub async fn complete_cycle(
     tx.commit().await
 }
 
+/// Quarantines the job until `next_attempt`, unless its configuration changed after the cycle
+/// that failed loaded it (`loaded`, the configuration's `updated_at` then): new credentials
+/// saved while that cycle ran deserve a try now, not after the back-off.
 pub async fn quarantine(
     pool: &Pool,
     app: &str,
     reason: &str,
     next_attempt: &str,
     now: &str,
+    loaded: &str,
 ) -> sqlx::Result<()> {
+    // In the write queue: the configuration's save (and its retry) and this are serialised.
+    let (_turn, mut tx) = super::begin_write(pool).await?;
     sqlx::query(
         "UPDATE prov_jobs SET state = 'Quarantine', quarantine_reason = $2,
-             quarantine_since = COALESCE(quarantine_since, $4), next_attempt = $3, updated_at = $4
+             quarantine_since = COALESCE(quarantine_since, $4), updated_at = $4,
+             next_attempt = CASE
+                 WHEN (SELECT p.updated_at FROM app_provisioning p WHERE p.app_id = $1) <> $5 THEN $4
+                 ELSE $3 END
          WHERE app_id = $1",
     )
     .bind(app)
     .bind(reason)
     .bind(next_attempt)
     .bind(now)
-    .execute(pool)
+    .bind(loaded)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    tx.commit().await
 }
 
 /// The next cycle is an initial cycle.
@@ -195,15 +205,17 @@ pub async fn request_initial(pool: &Pool, app: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// A job quarantined for its credentials tries again at once (they were just changed).
-pub async fn retry_credentials_now(pool: &Pool, app: &str, now: &str) -> sqlx::Result<()> {
+/// A job quarantined for its credentials tries again at once (they were just changed). Runs in
+/// the transaction that saves them: a cycle that fails with the new credentials after the commit
+/// must keep its quarantine.
+pub async fn retry_credentials_now(conn: &mut crate::db::Conn, app: &str, now: &str) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE prov_jobs SET next_attempt = $2
          WHERE app_id = $1 AND state = 'Quarantine' AND quarantine_reason = 'EncounteredQuarantineException'",
     )
     .bind(app)
     .bind(now)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }

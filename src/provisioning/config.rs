@@ -505,21 +505,14 @@ pub async fn apply(
     }
     let mappings_changed = old.config.mappings != new.mappings;
     let sealed = token.map(|t| sealer.seal(t, &token_context(app)));
-    let mut tx = crate::db::begin(pool).await?;
-    store::save(
-        &mut tx,
-        app,
-        &new,
-        sealed.as_deref(),
-        mappings_changed,
-        &crate::timefmt::now(),
-    )
-    .await?;
-    tx.commit().await?;
+    let now = crate::timefmt::now();
+    let (_turn, mut tx) = crate::db::begin_write(pool).await?;
+    store::save(&mut tx, app, &new, sealed.as_deref(), mappings_changed, &now).await?;
     if token.is_some() || old.config.tenant_url != new.tenant_url {
         // New credentials deserve a try now, not after a day of quarantine.
-        db::jobs::retry_credentials_now(pool, app, &crate::timefmt::now()).await?;
+        db::jobs::retry_credentials_now(&mut tx, app, &now).await?;
     }
+    tx.commit().await?;
     let name = db::apps::get(pool, app)
         .await?
         .map(|a| a.name)

@@ -2028,6 +2028,7 @@ pub async fn run(
     let version = jobs::config_version(pool, app).await?;
     let upto = dir::last_change(pool).await?;
     let cfg = stored.config;
+    let loaded = stored.updated_at;
     let id = crate::directory::new_id();
     let kind = if initial { "initial" } else { "incremental" };
     jobs::start_cycle(pool, &id, app, kind, &now).await?;
@@ -2046,7 +2047,7 @@ pub async fn run(
     let caps = match target.discover().await {
         Ok(c) => c,
         Err(e) => {
-            return fail_cycle(pool, app, report, &e, tuning).await;
+            return fail_cycle(pool, app, report, &e, &loaded, tuning).await;
         }
     };
     let (ctx, group_roles) = context(pool, app, &cfg, target, caps, Some(id.clone()), tuning).await?;
@@ -2221,7 +2222,7 @@ pub async fn run(
         report.error = f;
         report.quarantine = Some(rules::QUARANTINE_EXCEPTION);
         jobs::end_cycle(pool, &id, &report.counters, "Failed", &report.error, &end).await?;
-        enter_quarantine(pool, app, rules::QUARANTINE_EXCEPTION, tuning).await?;
+        enter_quarantine(pool, app, rules::QUARANTINE_EXCEPTION, &loaded, tuning).await?;
         return Ok(report);
     }
     report.state = if report.counters.failed > 0 {
@@ -2256,7 +2257,7 @@ pub async fn run(
                 // evaluates everything again.
                 jobs::request_initial(pool, app).await?;
             }
-            enter_quarantine(pool, app, reason, tuning).await?;
+            enter_quarantine(pool, app, reason, &loaded, tuning).await?;
         }
         None if job.state == "Quarantine" => jobs::leave_quarantine(pool, app, &end).await?,
         None => {}
@@ -2270,6 +2271,7 @@ async fn fail_cycle(
     app: &str,
     mut report: CycleReport,
     e: &ClientError,
+    loaded: &str,
     tuning: &Tuning,
 ) -> Result<CycleReport, DirError> {
     report.state = "Failed";
@@ -2285,12 +2287,19 @@ async fn fail_cycle(
     .await?;
     if fatal(e) {
         report.quarantine = Some(rules::QUARANTINE_EXCEPTION);
-        enter_quarantine(pool, app, rules::QUARANTINE_EXCEPTION, tuning).await?;
+        enter_quarantine(pool, app, rules::QUARANTINE_EXCEPTION, loaded, tuning).await?;
     }
     Ok(report)
 }
 
-async fn enter_quarantine(pool: &Pool, app: &str, reason: &str, tuning: &Tuning) -> Result<(), DirError> {
+/// `loaded`: the `updated_at` of the configuration the failed cycle ran with.
+async fn enter_quarantine(
+    pool: &Pool,
+    app: &str,
+    reason: &str,
+    loaded: &str,
+    tuning: &Tuning,
+) -> Result<(), DirError> {
     let now = OffsetDateTime::now_utc();
     let next = now + rules::quarantine_backoff(tuning.escrow_base);
     jobs::quarantine(
@@ -2299,6 +2308,7 @@ async fn enter_quarantine(pool: &Pool, app: &str, reason: &str, tuning: &Tuning)
         reason,
         &crate::timefmt::format(next),
         &crate::timefmt::format(now),
+        loaded,
     )
     .await?;
     if let Some(job) = jobs::job(pool, app).await? {
