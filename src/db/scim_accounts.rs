@@ -416,11 +416,15 @@ pub async fn key_by_hash(pool: &Pool, hash: &str) -> sqlx::Result<Option<KeyGran
     }))
 }
 
+/// Records a key's last use. In the write queue: as an autocommit write beside it, on SQLite it
+/// would wait in the busy handler while the queued writers of a busy endpoint take the lock one
+/// after another, and could give up after the busy timeout.
 pub async fn touch_key(pool: &Pool, key: &str, now: &str) -> sqlx::Result<()> {
+    let (_turn, mut tx) = crate::db::begin_write(pool).await?;
     sqlx::query("UPDATE scim_api_keys SET last_used_at = $2 WHERE id = $1")
         .bind(key)
         .bind(now)
-        .execute(pool)
-        .await
-        .map(|_| ())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
 }
