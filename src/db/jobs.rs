@@ -177,8 +177,7 @@ pub async fn quarantine(
     loaded: &str,
 ) -> sqlx::Result<()> {
     // In the write queue: the configuration's save (and its retry) and this are serialised.
-    let (_turn, mut tx) = super::begin_write(pool).await?;
-    sqlx::query(
+    let statement = sqlx::query(
         "UPDATE prov_jobs SET state = 'Quarantine', quarantine_reason = $2,
              quarantine_since = COALESCE(quarantine_since, $4), updated_at = $4,
              next_attempt = CASE
@@ -190,10 +189,8 @@ pub async fn quarantine(
     .bind(reason)
     .bind(next_attempt)
     .bind(now)
-    .bind(loaded)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
+    .bind(loaded);
+    super::write(pool, statement).await.map(|_| ())
 }
 
 /// The next cycle is an initial cycle.

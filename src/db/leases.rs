@@ -6,18 +6,7 @@
 //! write that bypassed the queue would sleep in the busy handler and lose the lock to queued
 //! writers again and again while a cycle keeps the queue busy, until its renewal timed out.
 
-use super::Pool;
-use sqlx::any::{Any, AnyArguments};
-use sqlx::query::Query;
-
-/// Runs one lease statement in a write transaction of its own, in the process's write queue;
-/// the rows it changed.
-async fn write<'q>(pool: &Pool, statement: Query<'q, Any, AnyArguments<'q>>) -> sqlx::Result<u64> {
-    let (_turn, mut tx) = super::begin_write(pool).await?;
-    let changed = statement.execute(&mut *tx).await?.rows_affected();
-    tx.commit().await?;
-    Ok(changed)
-}
+use super::{write, Pool};
 
 /// Takes the lease of `app` for `holder` until `until`, if it is free, expired at `now`, already
 /// `holder`'s, or `dead`'s (a holder known to have stopped). True when `holder` has it now.

@@ -198,6 +198,19 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
+/// Runs one statement in a write transaction of its own, in the process's write queue (see
+/// [`begin_write`]); the rows it changed. For single writes that must not wait in SQLite's busy
+/// handler beside the queue (leases, a key's last use, a quarantine).
+pub async fn write<'q>(
+    pool: &Pool,
+    statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> sqlx::Result<u64> {
+    let (_turn, mut tx) = begin_write(pool).await?;
+    let changed = statement.execute(&mut *tx).await?.rows_affected();
+    tx.commit().await?;
+    Ok(changed)
+}
+
 /// The advisory lock every write transaction on PostgreSQL takes first (see [`begin`]).
 const WRITE_LOCK: i64 = 0x7072_6f76_6973_696f; // "provisio"
 

@@ -420,11 +420,8 @@ pub async fn key_by_hash(pool: &Pool, hash: &str) -> sqlx::Result<Option<KeyGran
 /// would wait in the busy handler while the queued writers of a busy endpoint take the lock one
 /// after another, and could give up after the busy timeout.
 pub async fn touch_key(pool: &Pool, key: &str, now: &str) -> sqlx::Result<()> {
-    let (_turn, mut tx) = crate::db::begin_write(pool).await?;
-    sqlx::query("UPDATE scim_api_keys SET last_used_at = $2 WHERE id = $1")
+    let statement = sqlx::query("UPDATE scim_api_keys SET last_used_at = $2 WHERE id = $1")
         .bind(key)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await
+        .bind(now);
+    crate::db::write(pool, statement).await.map(|_| ())
 }
