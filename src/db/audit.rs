@@ -14,18 +14,20 @@ pub struct NewEntry<'a> {
 }
 
 pub async fn insert(pool: &Pool, e: &NewEntry<'_>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, target, outcome, detail, source_ip)
+    super::write(
+        pool,
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, target, outcome, detail, source_ip)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(e.at)
+        .bind(e.actor)
+        .bind(e.action)
+        .bind(e.target)
+        .bind(e.outcome)
+        .bind(e.detail)
+        .bind(e.source_ip),
     )
-    .bind(e.at)
-    .bind(e.actor)
-    .bind(e.action)
-    .bind(e.target)
-    .bind(e.outcome)
-    .bind(e.detail)
-    .bind(e.source_ip)
-    .execute(pool)
     .await
     .map(|_| ())
 }

@@ -38,16 +38,18 @@ pub async fn insert(
     role: Role,
     now: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO console_users (id, username, password_hash, role, created_at, updated_at)
+    super::write(
+        pool,
+        sqlx::query(
+            "INSERT INTO console_users (id, username, password_hash, role, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(id)
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(now),
     )
-    .bind(id)
-    .bind(username)
-    .bind(password_hash)
-    .bind(role.as_str())
-    .bind(now)
-    .execute(pool)
     .await
     .map(|_| ())
 }
@@ -106,53 +108,61 @@ pub async fn list(pool: &Pool) -> sqlx::Result<Vec<ConsoleUser>> {
 }
 
 pub async fn record_sign_in(pool: &Pool, id: &str, now: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE console_users SET last_sign_in_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|_| ())
+    super::write(
+        pool,
+        sqlx::query("UPDATE console_users SET last_sign_in_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Replaces the password and ends the user's sessions. Returns false when no such user exists.
 pub async fn set_password(pool: &Pool, id: &str, password_hash: &str, now: &str) -> sqlx::Result<bool> {
-    let r = sqlx::query(
-        "UPDATE console_users
+    let r = super::write(
+        pool,
+        sqlx::query(
+            "UPDATE console_users
          SET password_hash = $2, session_version = session_version + 1, updated_at = $3
          WHERE id = $1",
+        )
+        .bind(id)
+        .bind(password_hash)
+        .bind(now),
     )
-    .bind(id)
-    .bind(password_hash)
-    .bind(now)
-    .execute(pool)
     .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(r == 1)
 }
 
 /// Disables (ending the user's sessions) or enables a user. Returns false when no such user exists.
 pub async fn set_disabled(pool: &Pool, id: &str, disabled: bool, now: &str) -> sqlx::Result<bool> {
-    let r = sqlx::query(
-        "UPDATE console_users
+    let r = super::write(
+        pool,
+        sqlx::query(
+            "UPDATE console_users
          SET disabled = $2,
              session_version = session_version + (CASE WHEN $2 = 1 THEN 1 ELSE 0 END),
              updated_at = $3
          WHERE id = $1",
+        )
+        .bind(id)
+        .bind(disabled as i64)
+        .bind(now),
     )
-    .bind(id)
-    .bind(disabled as i64)
-    .bind(now)
-    .execute(pool)
     .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(r == 1)
 }
 
 /// Changes a user's role; a session picks the new role up on its next request.
 pub async fn set_role(pool: &Pool, id: &str, role: Role, now: &str) -> sqlx::Result<bool> {
-    let r = sqlx::query("UPDATE console_users SET role = $2, updated_at = $3 WHERE id = $1")
-        .bind(id)
-        .bind(role.as_str())
-        .bind(now)
-        .execute(pool)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    let r = super::write(
+        pool,
+        sqlx::query("UPDATE console_users SET role = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(role.as_str())
+            .bind(now),
+    )
+    .await?;
+    Ok(r == 1)
 }

@@ -882,7 +882,7 @@ pub async fn stage_import(
     at: &str,
     preview: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let statement = sqlx::query(
         "INSERT INTO dir_imports (id, kind, file_name, format, content, created_by, created_at, status, result)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'staged', $8)",
     )
@@ -893,9 +893,8 @@ pub async fn stage_import(
     .bind(content)
     .bind(created_by)
     .bind(at)
-    .bind(preview)
-    .execute(pool)
-    .await?;
+    .bind(preview);
+    super::write(pool, statement).await?;
     Ok(())
 }
 
@@ -928,34 +927,40 @@ pub async fn set_import_status(
     to: &str,
     result: &str,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query("UPDATE dir_imports SET status = $3, result = $4 WHERE id = $1 AND status = $2")
-        .bind(id)
-        .bind(from)
-        .bind(to)
-        .bind(result)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let done = super::write(
+        pool,
+        sqlx::query("UPDATE dir_imports SET status = $3, result = $4 WHERE id = $1 AND status = $2")
+            .bind(id)
+            .bind(from)
+            .bind(to)
+            .bind(result),
+    )
+    .await?;
+    Ok(done == 1)
 }
 
 /// Forgets a staged import that was not started.
 pub async fn discard_import(pool: &Pool, id: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM dir_imports WHERE id = $1 AND status = 'staged'")
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let done = super::write(
+        pool,
+        sqlx::query("DELETE FROM dir_imports WHERE id = $1 AND status = 'staged'").bind(id),
+    )
+    .await?;
+    Ok(done == 1)
 }
 
 /// Staged imports are kept a day; finished ones lose their content (the file may hold personal data).
 pub async fn tidy_imports(pool: &Pool, before: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM dir_imports WHERE created_at < $1")
-        .bind(before)
-        .execute(pool)
-        .await?;
-    sqlx::query("UPDATE dir_imports SET content = '' WHERE status IN ('done', 'failed')")
-        .execute(pool)
-        .await?;
+    super::write(
+        pool,
+        sqlx::query("DELETE FROM dir_imports WHERE created_at < $1").bind(before),
+    )
+    .await?;
+    super::write(
+        pool,
+        sqlx::query("UPDATE dir_imports SET content = '' WHERE status IN ('done', 'failed')"),
+    )
+    .await?;
     Ok(())
 }
 

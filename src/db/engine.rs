@@ -209,9 +209,9 @@ pub async fn log_entry(
 
 /// Deletes log entries older than `before` (retention); returns how many went.
 pub async fn prune_log(pool: &Pool, before: &str) -> sqlx::Result<u64> {
-    Ok(sqlx::query("DELETE FROM prov_log WHERE at < $1")
-        .bind(before)
-        .execute(pool)
-        .await?
-        .rows_affected())
+    super::write(
+        pool,
+        sqlx::query("DELETE FROM prov_log WHERE at < $1").bind(before),
+    )
+    .await
 }

@@ -48,14 +48,13 @@ pub async fn job(pool: &Pool, app: &str) -> sqlx::Result<Option<JobRow>> {
 
 /// The job of `app`, created (needing an initial cycle) when it has none yet.
 pub async fn ensure_job(pool: &Pool, app: &str, job_id: &str, now: &str) -> sqlx::Result<JobRow> {
-    sqlx::query(
+    let statement = sqlx::query(
         "INSERT INTO prov_jobs (app_id, job_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (app_id) DO NOTHING",
     )
     .bind(app)
     .bind(job_id)
-    .bind(now)
-    .execute(pool)
-    .await?;
+    .bind(now);
+    super::write(pool, statement).await?;
     Ok(job(pool, app).await?.unwrap_or_default())
 }
 
@@ -124,12 +123,14 @@ pub async fn config_version(pool: &Pool, app: &str) -> sqlx::Result<i64> {
 }
 
 pub async fn set_state(pool: &Pool, app: &str, state: &str, now: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE prov_jobs SET state = $2, updated_at = $3 WHERE app_id = $1")
-        .bind(app)
-        .bind(state)
-        .bind(now)
-        .execute(pool)
-        .await?;
+    super::write(
+        pool,
+        sqlx::query("UPDATE prov_jobs SET state = $2, updated_at = $3 WHERE app_id = $1")
+            .bind(app)
+            .bind(state)
+            .bind(now),
+    )
+    .await?;
     Ok(())
 }
 
@@ -142,7 +143,7 @@ pub async fn complete_cycle(
     initial_of_version: Option<i64>,
     now: &str,
 ) -> sqlx::Result<()> {
-    let (_turn, mut tx) = super::begin_write(pool).await?;
+    let mut tx = super::begin(pool).await?;
     sqlx::query("UPDATE prov_jobs SET watermark = $2, updated_at = $3 WHERE app_id = $1")
         .bind(app)
         .bind(watermark)
@@ -195,10 +196,11 @@ pub async fn quarantine(
 
 /// The next cycle is an initial cycle.
 pub async fn request_initial(pool: &Pool, app: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE prov_jobs SET initial_requested = 1 WHERE app_id = $1")
-        .bind(app)
-        .execute(pool)
-        .await?;
+    super::write(
+        pool,
+        sqlx::query("UPDATE prov_jobs SET initial_requested = 1 WHERE app_id = $1").bind(app),
+    )
+    .await?;
     Ok(())
 }
 
@@ -218,25 +220,29 @@ pub async fn retry_credentials_now(conn: &mut crate::db::Conn, app: &str, now: &
 }
 
 pub async fn leave_quarantine(pool: &Pool, app: &str, now: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE prov_jobs SET state = 'Active', quarantine_reason = '', quarantine_since = NULL,
+    super::write(
+        pool,
+        sqlx::query(
+            "UPDATE prov_jobs SET state = 'Active', quarantine_reason = '', quarantine_since = NULL,
              next_attempt = NULL, last_notified_reason = '', updated_at = $2
          WHERE app_id = $1",
+        )
+        .bind(app)
+        .bind(now),
     )
-    .bind(app)
-    .bind(now)
-    .execute(pool)
     .await?;
     Ok(())
 }
 
 /// Records that the quarantine email for `reason` was queued, so it is sent once per reason.
 pub async fn set_notified(pool: &Pool, app: &str, reason: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE prov_jobs SET last_notified_reason = $2 WHERE app_id = $1")
-        .bind(app)
-        .bind(reason)
-        .execute(pool)
-        .await?;
+    super::write(
+        pool,
+        sqlx::query("UPDATE prov_jobs SET last_notified_reason = $2 WHERE app_id = $1")
+            .bind(app)
+            .bind(reason),
+    )
+    .await?;
     Ok(())
 }
 
@@ -251,7 +257,7 @@ pub struct Reset {
 }
 
 pub async fn restart(pool: &Pool, app: &str, r: &Reset, job_id: &str, now: &str) -> sqlx::Result<()> {
-    let (_turn, mut tx) = super::begin_write(pool).await?;
+    let mut tx = super::begin(pool).await?;
     sqlx::query(
         "INSERT INTO prov_jobs (app_id, job_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (app_id) DO NOTHING",
     )
@@ -319,13 +325,15 @@ pub struct CycleRow {
 }
 
 pub async fn start_cycle(pool: &Pool, id: &str, app: &str, kind: &str, now: &str) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO prov_cycles (id, app_id, kind, began_at) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(app)
-        .bind(kind)
-        .bind(now)
-        .execute(pool)
-        .await?;
+    super::write(
+        pool,
+        sqlx::query("INSERT INTO prov_cycles (id, app_id, kind, began_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(app)
+            .bind(kind)
+            .bind(now),
+    )
+    .await?;
     Ok(())
 }
 
@@ -360,27 +368,23 @@ pub async fn end_cycle(
     error: &str,
     now: &str,
 ) -> sqlx::Result<()> {
-    let mut conn = pool.acquire().await?;
-    write_counters(&mut conn, id, c).await?;
+    let mut tx = super::begin(pool).await?;
+    write_counters(&mut tx, id, c).await?;
     sqlx::query("UPDATE prov_cycles SET state = $2, error = $3, ended_at = $4 WHERE id = $1")
         .bind(id)
         .bind(state)
         .bind(error)
         .bind(now)
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    tx.commit().await
 }
 
 /// Ended cycles older than `before` go (retention).
 pub async fn prune_cycles(pool: &Pool, before: &str) -> sqlx::Result<u64> {
-    Ok(
-        sqlx::query("DELETE FROM prov_cycles WHERE ended_at IS NOT NULL AND ended_at < $1")
-            .bind(before)
-            .execute(pool)
-            .await?
-            .rows_affected(),
-    )
+    let statement =
+        sqlx::query("DELETE FROM prov_cycles WHERE ended_at IS NOT NULL AND ended_at < $1").bind(before);
+    super::write(pool, statement).await
 }
 
 /// Cycles that were running when the process stopped: marked Failed at start-up.
@@ -390,23 +394,27 @@ pub async fn prune_cycles(pool: &Pool, before: &str) -> sqlx::Result<u64> {
 pub async fn abandon_running(pool: &Pool, app: Option<&str>, now: &str) -> sqlx::Result<u64> {
     let done = match app {
         Some(app) => {
-            sqlx::query(&format!("{ABANDON} WHERE state = 'Running' AND app_id = $2"))
-                .bind(now)
-                .bind(app)
-                .execute(pool)
-                .await?
+            super::write(
+                pool,
+                sqlx::query(&format!("{ABANDON} WHERE state = 'Running' AND app_id = $2"))
+                    .bind(now)
+                    .bind(app),
+            )
+            .await?
         }
         None => {
-            sqlx::query(&format!(
-                "{ABANDON} WHERE state = 'Running' AND NOT EXISTS
+            super::write(
+                pool,
+                sqlx::query(&format!(
+                    "{ABANDON} WHERE state = 'Running' AND NOT EXISTS
                  (SELECT 1 FROM prov_leases l WHERE l.app_id = prov_cycles.app_id AND l.expires_at >= $1)"
-            ))
-            .bind(now)
-            .execute(pool)
+                ))
+                .bind(now),
+            )
             .await?
         }
     };
-    Ok(done.rows_affected())
+    Ok(done)
 }
 
 const ABANDON: &str = "UPDATE prov_cycles SET state = 'Failed', ended_at = $1,
@@ -868,7 +876,7 @@ pub async fn record_batch(
     counters: &Counters,
     now: &str,
 ) -> sqlx::Result<()> {
-    let (_turn, mut tx) = super::begin_write(pool).await?;
+    let mut tx = super::begin(pool).await?;
     for o in &batch.objects {
         match &o.exported {
             Some(exported) => {
@@ -962,6 +970,7 @@ pub async fn record_batch(
 
 /// Sets the cycle's progress denominator and counters outside a batch.
 pub async fn progress(pool: &Pool, cycle: &str, counters: &Counters) -> sqlx::Result<()> {
-    let mut conn = pool.acquire().await?;
-    write_counters(&mut conn, cycle, counters).await
+    let mut tx = super::begin(pool).await?;
+    write_counters(&mut tx, cycle, counters).await?;
+    tx.commit().await
 }

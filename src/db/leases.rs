@@ -2,7 +2,7 @@
 //! 0009_leases). Times are the instances' own clocks in the stored UTC format, so instances
 //! sharing a database need synchronised clocks (NTP), as any lease scheme on wall time does.
 //!
-//! Lease writes queue with the process's other writers ([`super::begin_write`]): on SQLite a
+//! Lease writes queue with the process's other writers ([`super::begin`]): on SQLite a
 //! write that bypassed the queue would sleep in the busy handler and lose the lock to queued
 //! writers again and again while a cycle keeps the queue busy, until its renewal timed out.
 

@@ -27,7 +27,7 @@ pub mod sql;
 /// run time, and queries are written once in the SQL both understand.
 pub type Pool = sqlx::AnyPool;
 pub type Conn = sqlx::AnyConnection;
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
 pub type Row = sqlx::any::AnyRow;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -198,14 +198,15 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-/// Runs one statement in a write transaction of its own, in the process's write queue (see
-/// [`begin_write`]); the rows it changed. For single writes that must not wait in SQLite's busy
-/// handler beside the queue (leases, a key's last use, a quarantine).
+/// Runs one statement in a write transaction of its own (see [`begin`]); the rows it changed.
+/// Every single write goes through here rather than autocommitting on the pool: on SQLite an
+/// autocommit write waits in the busy handler beside the write queue and can give up after 5 s
+/// while a busy SCIM endpoint or a cycle keeps the queue full.
 pub async fn write<'q>(
     pool: &Pool,
     statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
 ) -> sqlx::Result<u64> {
-    let (_turn, mut tx) = begin_write(pool).await?;
+    let mut tx = begin(pool).await?;
     let changed = statement.execute(&mut *tx).await?.rows_affected();
     tx.commit().await?;
     Ok(changed)
@@ -214,46 +215,147 @@ pub async fn write<'q>(
 /// The advisory lock every write transaction on PostgreSQL takes first (see [`begin`]).
 const WRITE_LOCK: i64 = 0x7072_6f76_6973_696f; // "provisio"
 
+/// A write transaction, holding this process's turn to write until it commits, rolls back or is
+/// dropped. Dereferences to the connection, so `&mut *tx` is what queries run on.
+pub struct WriteTx {
+    // Declared first, so it is dropped first: the transaction ends before the next writer goes.
+    tx: Tx,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.tx
+    }
+}
+
 /// Starts a transaction that will write, with SQLite's semantics on both databases: one writer at
 /// a time, so the read-check-write sequences inside (a name is free, then insert; read a
-/// resource, patch it, write it back) see no other writer between their steps.
+/// resource, patch it, write it back) see no other writer between their steps. Not reentrant:
+/// a task holding a `WriteTx` must not start another.
+///
+/// First this process's turn: SQLite has one writer, and a connection that finds the lock taken
+/// sleeps in SQLite's busy handler (1, 2, 5 ... up to 100 ms a time) rather than waking when it
+/// is free, so concurrent writers in one process (the SCIM endpoint's creates and a provisioning
+/// cycle's records) would lose most of their time sleeping, and a writer could sleep past the
+/// busy timeout while others take the lock in turn. Waiting here hands the lock over at once.
+/// Other processes (the CLI) still meet the busy timeout.
 ///
 /// On SQLite, `BEGIN IMMEDIATE`: the default (deferred) transaction takes the write lock only at
 /// its first write, and if another connection wrote since the transaction's first read, that
-/// upgrade fails at once with "database is locked" instead of waiting; taking the lock up front
-/// makes a concurrent writer (the CLI, a last-used update) a short wait, not an error.
+/// upgrade fails at once with "database is locked" instead of waiting.
 ///
 /// On PostgreSQL the same single-writer rule comes from a transaction-scoped advisory lock, held
 /// until commit or rollback, which also covers every instance sharing the database.
-pub async fn begin(pool: &Pool) -> sqlx::Result<Tx> {
-    match Backend::of(pool) {
-        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+pub async fn begin(pool: &Pool) -> sqlx::Result<WriteTx> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    // As long as SQLite's busy timeout would have let it wait.
+    let turn = tokio::time::timeout(BUSY_TIMEOUT, TURN.lock())
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)?;
+    let tx = match Backend::of(pool) {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
         Backend::Postgres => {
             let mut tx = pool.begin().await?;
             sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)")
                 .bind(WRITE_LOCK)
                 .execute(&mut *tx)
                 .await?;
-            Ok(tx)
+            tx
         }
-    }
+    };
+    Ok(WriteTx { tx, _turn: turn })
 }
 
-/// This process's turn to write (see [`begin_write`]); the next writer goes when it is dropped.
-pub type WriteTurn = tokio::sync::MutexGuard<'static, ()>;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
 
-/// Starts a write transaction after the writers before it in this process. SQLite has one
-/// writer; a connection that finds the lock taken sleeps in SQLite's busy handler (1, 2, 5 ... up
-/// to 100 ms a time) rather than waking when it is free, so concurrent writers in one process
-/// (the SCIM endpoint's creates and a provisioning cycle's records) lose most of their time
-/// sleeping. Waiting here instead hands the lock over at once. Writers that do not come through
-/// here still work, through the busy timeout.
-pub async fn begin_write(pool: &Pool) -> sqlx::Result<(WriteTurn, Tx)> {
-    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    // As long as SQLite's busy timeout would have let it wait.
-    let turn = tokio::time::timeout(BUSY_TIMEOUT, TURN.lock())
-        .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)?;
-    let tx = begin(pool).await?;
-    Ok((turn, tx))
+    fn entry(actor: &str) -> audit::NewEntry<'_> {
+        audit::NewEntry {
+            at: "2026-01-01T00:00:00.000Z",
+            actor,
+            action: "test",
+            target: "",
+            outcome: "success",
+            detail: "",
+            source_ip: "",
+        }
+    }
+
+    const WRITERS: usize = 6;
+
+    /// A single write (an audit entry, a job's state, a cycle's progress) waits its turn behind
+    /// the writers already queued, and no longer: the turn is first come, first served. When
+    /// single writes autocommitted on the pool, they slept in SQLite's busy handler while queued
+    /// writers handed the lock on to each other (dozens of their commits went by per single
+    /// write here), and under a long enough load failed with "database is locked".
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_single_write_waits_only_for_the_writers_queued_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = DatabaseTarget::Sqlite {
+            path: dir.path().join("provisio.db"),
+        };
+        let pool = connect(&target).await.unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let commits = Arc::new(AtomicUsize::new(0));
+        let writers: Vec<tokio::task::JoinHandle<sqlx::Result<()>>> = (0..WRITERS)
+            .map(|_| {
+                let (pool, stop, commits) = (pool.clone(), stop.clone(), commits.clone());
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::SeqCst) {
+                        let mut tx = begin(&pool).await?;
+                        sqlx::query("INSERT INTO audit_log (at, actor, action, target, outcome, detail, source_ip) VALUES ('x', 'queued', 'test', '', 'success', '', '')")
+                            .execute(&mut *tx)
+                            .await?;
+                        // Holds the lock a while, as a batch of a cycle's records does.
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        tx.commit().await?;
+                        commits.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut most_passed = 0;
+        for _ in 0..20 {
+            let before = commits.load(Ordering::SeqCst);
+            audit::insert(&pool, &entry("single")).await.unwrap();
+            most_passed = most_passed.max(commits.load(Ordering::SeqCst) - before);
+        }
+        stop.store(true, Ordering::SeqCst);
+        for w in writers {
+            w.await.unwrap().unwrap();
+        }
+        // Each queued writer at most once, and once more for a commit counted late.
+        assert!(
+            most_passed <= 2 * WRITERS,
+            "{most_passed} queued commits went by one single write"
+        );
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE actor = 'single'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 20);
+    }
 }

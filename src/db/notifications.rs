@@ -34,21 +34,23 @@ pub async fn smtp(pool: &Pool) -> sqlx::Result<Option<SmtpRow>> {
 }
 
 pub async fn save_smtp(pool: &Pool, s: &SmtpRow) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO smtp_settings (id, host, port, tls, username, password, from_address, updated_at)
+    super::write(
+        pool,
+        sqlx::query(
+            "INSERT INTO smtp_settings (id, host, port, tls, username, password, from_address, updated_at)
          VALUES (1, $1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (id) DO UPDATE SET host = excluded.host, port = excluded.port, tls = excluded.tls,
              username = excluded.username, password = excluded.password,
              from_address = excluded.from_address, updated_at = excluded.updated_at",
+        )
+        .bind(&s.host)
+        .bind(s.port)
+        .bind(&s.tls)
+        .bind(&s.username)
+        .bind(&s.password)
+        .bind(&s.from_address)
+        .bind(&s.updated_at),
     )
-    .bind(&s.host)
-    .bind(s.port)
-    .bind(&s.tls)
-    .bind(&s.username)
-    .bind(&s.password)
-    .bind(&s.from_address)
-    .bind(&s.updated_at)
-    .execute(pool)
     .await?;
     Ok(())
 }
@@ -71,16 +73,15 @@ pub async fn enqueue(
     body: &str,
     now: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let statement = sqlx::query(
         "INSERT INTO email_outbox (id, to_address, subject, body, created_at, next_at) VALUES ($1, $2, $3, $4, $5, $5)",
     )
     .bind(id)
     .bind(to)
     .bind(subject)
     .bind(body)
-    .bind(now)
-    .execute(pool)
-    .await?;
+    .bind(now);
+    super::write(pool, statement).await?;
     Ok(())
 }
 
@@ -110,46 +111,53 @@ pub async fn due(pool: &Pool, now: &str, limit: i64) -> sqlx::Result<Vec<Email>>
 /// true when this caller may send it. An instance that dies while sending leaves the email to be
 /// taken again at `until`.
 pub async fn claim(pool: &Pool, email: &Email, until: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE email_outbox SET next_at = $3 WHERE id = $1 AND next_at = $2 AND sent_at IS NULL",
+    let done = super::write(
+        pool,
+        sqlx::query(
+            "UPDATE email_outbox SET next_at = $3 WHERE id = $1 AND next_at = $2 AND sent_at IS NULL",
+        )
+        .bind(&email.id)
+        .bind(&email.next_at)
+        .bind(until),
     )
-    .bind(&email.id)
-    .bind(&email.next_at)
-    .bind(until)
-    .execute(pool)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 pub async fn mark_sent(pool: &Pool, id: &str, now: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE email_outbox SET sent_at = $2, attempts = attempts + 1, last_error = '' WHERE id = $1",
+    super::write(
+        pool,
+        sqlx::query(
+            "UPDATE email_outbox SET sent_at = $2, attempts = attempts + 1, last_error = '' WHERE id = $1",
+        )
+        .bind(id)
+        .bind(now),
     )
-    .bind(id)
-    .bind(now)
-    .execute(pool)
     .await?;
     Ok(())
 }
 
 pub async fn mark_failed(pool: &Pool, id: &str, next_at: &str, error: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE email_outbox SET attempts = attempts + 1, next_at = $2, last_error = $3 WHERE id = $1",
+    super::write(
+        pool,
+        sqlx::query(
+            "UPDATE email_outbox SET attempts = attempts + 1, next_at = $2, last_error = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(next_at)
+        .bind(error),
     )
-    .bind(id)
-    .bind(next_at)
-    .bind(error)
-    .execute(pool)
     .await?;
     Ok(())
 }
 
 /// Sends everything waiting now (after the SMTP settings changed).
 pub async fn retry_all_now(pool: &Pool, now: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE email_outbox SET next_at = $1 WHERE sent_at IS NULL")
-        .bind(now)
-        .execute(pool)
-        .await?;
+    super::write(
+        pool,
+        sqlx::query("UPDATE email_outbox SET next_at = $1 WHERE sent_at IS NULL").bind(now),
+    )
+    .await?;
     Ok(())
 }
 
@@ -176,11 +184,7 @@ pub async fn recent(pool: &Pool, limit: i64) -> sqlx::Result<Vec<OutboxEntry>> {
 
 /// Sent emails older than `before` go (the unsent never do).
 pub async fn prune_sent(pool: &Pool, before: &str) -> sqlx::Result<u64> {
-    Ok(
-        sqlx::query("DELETE FROM email_outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
-            .bind(before)
-            .execute(pool)
-            .await?
-            .rows_affected(),
-    )
+    let statement =
+        sqlx::query("DELETE FROM email_outbox WHERE sent_at IS NOT NULL AND sent_at < $1").bind(before);
+    super::write(pool, statement).await
 }

@@ -23,7 +23,7 @@ pub struct AccountCounts {
 
 /// Creates an account with its built-in Account Administrators group, in one transaction.
 pub async fn create(pool: &Pool, id: &str, name: &str, actor: &str, now: &str) -> sqlx::Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     sqlx::query(
         "INSERT INTO scim_accounts (id, name, name_lower, created_at, created_by) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -251,8 +251,9 @@ pub async fn create_local_group(
     role: AccountRole,
     now: &str,
 ) -> sqlx::Result<()> {
-    let mut conn = pool.acquire().await?;
-    insert_group(&mut conn, account, id, GroupSource::Local, role, name, now).await
+    let mut tx = super::begin(pool).await?;
+    insert_group(&mut tx, account, id, GroupSource::Local, role, name, now).await?;
+    tx.commit().await
 }
 
 /// Sets a group's role; the built-in group keeps Account Admin.
@@ -262,25 +263,29 @@ pub async fn set_group_role(
     group: &str,
     role: AccountRole,
 ) -> sqlx::Result<bool> {
-    let r = sqlx::query(
-        "UPDATE scim_groups SET role = $3 WHERE account_id = $1 AND id = $2 AND source <> 'builtin'",
+    let r = super::write(
+        pool,
+        sqlx::query(
+            "UPDATE scim_groups SET role = $3 WHERE account_id = $1 AND id = $2 AND source <> 'builtin'",
+        )
+        .bind(account)
+        .bind(group)
+        .bind(role.as_str()),
     )
-    .bind(account)
-    .bind(group)
-    .bind(role.as_str())
-    .execute(pool)
     .await?;
-    Ok(r.rows_affected() > 0)
+    Ok(r > 0)
 }
 
 /// Deletes a local group (built-in and SCIM groups are not the console's to delete).
 pub async fn delete_local_group(pool: &Pool, account: &str, group: &str) -> sqlx::Result<bool> {
-    let r = sqlx::query("DELETE FROM scim_groups WHERE account_id = $1 AND id = $2 AND source = 'local'")
-        .bind(account)
-        .bind(group)
-        .execute(pool)
-        .await?;
-    Ok(r.rows_affected() > 0)
+    let r = super::write(
+        pool,
+        sqlx::query("DELETE FROM scim_groups WHERE account_id = $1 AND id = $2 AND source = 'local'")
+            .bind(account)
+            .bind(group),
+    )
+    .await?;
+    Ok(r > 0)
 }
 
 // ---- API keys -------------------------------------------------------------------------------
@@ -298,7 +303,7 @@ pub struct NewKey<'a> {
 }
 
 pub async fn create_key(pool: &Pool, k: &NewKey<'_>) -> sqlx::Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     sqlx::query(
         "INSERT INTO scim_api_keys (id, account_id, name, prefix, hash, created_at, created_by, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -366,15 +371,14 @@ pub async fn keys(pool: &Pool, account: &str) -> sqlx::Result<Vec<ApiKeyInfo>> {
 
 /// Revokes a key of an account; false when there is no such key or it was already revoked.
 pub async fn revoke_key(pool: &Pool, account: &str, key: &str, now: &str) -> sqlx::Result<bool> {
-    let r = sqlx::query(
+    let statement = sqlx::query(
         "UPDATE scim_api_keys SET revoked_at = $3 WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL",
     )
     .bind(account)
     .bind(key)
-    .bind(now)
-    .execute(pool)
-    .await?;
-    Ok(r.rows_affected() > 0)
+    .bind(now);
+    let r = super::write(pool, statement).await?;
+    Ok(r > 0)
 }
 
 /// What a presented key grants: found by its hash through the unique index.

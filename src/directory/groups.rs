@@ -6,7 +6,7 @@ use crate::audit::{self, Actor, Outcome};
 use crate::db::directory::{self as store, GroupRecord};
 use crate::db::Pool;
 
-async fn begin(pool: &Pool) -> Result<crate::db::Tx, DirError> {
+async fn begin(pool: &Pool) -> Result<crate::db::WriteTx, DirError> {
     Ok(crate::db::begin(pool).await?)
 }
 

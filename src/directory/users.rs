@@ -133,7 +133,7 @@ pub async fn resolve_manager(
     Ok(m.id)
 }
 
-async fn begin(pool: &Pool) -> Result<crate::db::Tx, DirError> {
+async fn begin(pool: &Pool) -> Result<crate::db::WriteTx, DirError> {
     Ok(crate::db::begin(pool).await?)
 }
 

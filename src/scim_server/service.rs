@@ -360,7 +360,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
     resource::validate_required(kind, &doc)?;
     let id = uuid::Uuid::now_v7().to_string();
     let now = crate::timefmt::now();
-    let (_w, mut tx) = begin_write(ctx).await?;
+    let mut tx = begin_write(ctx).await?;
     // Groups.
     let members = take_members(&mut doc).unwrap_or_default();
     let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
@@ -390,12 +390,10 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
     Ok(out)
 }
 
-type WriteLock = crate::db::WriteTurn;
-type WriteTx = crate::db::Tx;
+type WriteTx = crate::db::WriteTx;
 
-/// Starts a write: the process's write turn, then a transaction holding SQLite's.
-async fn begin_write(ctx: &Ctx<'_>) -> ScimResult<(WriteLock, WriteTx)> {
-    crate::db::begin_write(ctx.pool).await.map_err(db_err)
+async fn begin_write(ctx: &Ctx<'_>) -> ScimResult<WriteTx> {
+    crate::db::begin(ctx.pool).await.map_err(db_err)
 }
 
 /// Starts a write to an existing resource: it must exist and match `If-Match`.
@@ -404,14 +402,14 @@ async fn begin_change(
     kind: Kind,
     id: &str,
     if_match: Option<&str>,
-) -> ScimResult<(WriteLock, WriteTx, Stored)> {
-    let (lock, mut tx) = begin_write(ctx).await?;
+) -> ScimResult<(WriteTx, Stored)> {
+    let mut tx = begin_write(ctx).await?;
     let current = store::get(&mut tx, table(kind), ctx.account, id)
         .await
         .map_err(db_err)?
         .ok_or_else(|| not_found(kind, id))?;
     check_if_match(if_match, current.version)?;
-    Ok((lock, tx, current))
+    Ok((tx, current))
 }
 
 /// Stores a changed document (and member changes for a group); `members` is the new member set,
@@ -501,7 +499,7 @@ pub async fn replace(
     } else {
         None
     };
-    let (_w, mut tx, _current) = begin_change(ctx, kind, id, if_match).await?;
+    let (mut tx, _current) = begin_change(ctx, kind, id, if_match).await?;
     let old_members = if kind == Kind::Group {
         stored_members(&mut tx, id).await?
     } else {
@@ -523,7 +521,7 @@ pub async fn patch(
     if_match: Option<&str>,
 ) -> ScimResult<Rendered> {
     let ops = patch::parse_request(body)?;
-    let (_w, mut tx, current) = begin_change(ctx, kind, id, if_match).await?;
+    let (mut tx, current) = begin_change(ctx, kind, id, if_match).await?;
     let mut doc = current.doc.clone();
     let old_members = if kind == Kind::Group {
         let members = stored_members(&mut tx, id).await?;
@@ -571,7 +569,7 @@ pub async fn patch(
 }
 
 pub async fn delete(ctx: &Ctx<'_>, kind: Kind, id: &str, if_match: Option<&str>) -> ScimResult<()> {
-    let (_w, mut tx, _current) = begin_change(ctx, kind, id, if_match).await?;
+    let (mut tx, _current) = begin_change(ctx, kind, id, if_match).await?;
     store::delete(&mut tx, table(kind), ctx.account, id)
         .await
         .map_err(db_err)?;

@@ -80,7 +80,7 @@ async fn run(pool: Pool, mut rx: mpsc::Receiver<Job>) {
 }
 
 async fn write(pool: &Pool, jobs: &[Job]) -> sqlx::Result<Vec<bool>> {
-    let (_turn, mut tx) = crate::db::begin_write(pool).await?;
+    let mut tx = crate::db::begin(pool).await?;
     let mut inserted = Vec::with_capacity(jobs.len());
     for (j, _) in jobs {
         inserted
