@@ -554,6 +554,116 @@ async fn entra_groups_and_memberships() {
     assert!(r.body.get("members").is_none());
 }
 
+/// Membership changes (the requests identity providers send for groups) change only the
+/// members they name: the ETag moves only when something changed, a display sent with a member
+/// already there replaces its display and one sent without keeps it, nested groups are typed
+/// Group, and a request with one bad operation changes nothing.
+#[tokio::test]
+async fn membership_changes_touch_only_their_members() {
+    let (_d, s) = setup();
+    let api = Api::new(&tenant(&s, "Acme"));
+    let users = futures_join(&api, &["m1@x.com", "m2@x.com", "m3@x.com"]).await;
+    let gid = api.create_group("Team").await;
+    let sub = api.create_group("Sub-team").await;
+    let gpath = format!("/Groups/{gid}");
+    let etag = |r: &Resp| r.headers["etag"].to_str().unwrap().to_string();
+    let members = |g: &Value| -> Vec<(String, String, Value)> {
+        let mut m: Vec<_> = g["members"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|m| {
+                (
+                    m["value"].as_str().unwrap().to_string(),
+                    m["type"].as_str().unwrap().to_string(),
+                    m["display"].clone(),
+                )
+            })
+            .collect();
+        m.sort_by(|a, b| a.0.cmp(&b.0));
+        m
+    };
+
+    let r = api
+        .patch(
+            &gpath,
+            json!([{"op": "add", "path": "members", "value": [
+                {"value": users[0], "display": "first"}, {"value": users[1]}, {"value": sub}
+            ]}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let v1 = etag(&r);
+    let mut want = vec![
+        (users[0].clone(), "User".to_string(), json!("first")),
+        (users[1].clone(), "User".to_string(), Value::Null),
+        (sub.clone(), "Group".to_string(), Value::Null),
+    ];
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(members(&api.get(&gpath).await.body), want);
+
+    // Nothing to change: the same ETag. Removing a member that is not there is no change either.
+    let r = api
+        .patch(
+            &gpath,
+            json!([
+                {"op": "add", "path": "members", "value": [{"value": users[0]}]},
+                {"op": "remove", "path": format!("members[value eq \"{}\"]", users[2])},
+            ]),
+        )
+        .await;
+    assert_eq!((r.status, etag(&r)), (StatusCode::NO_CONTENT, v1.clone()));
+    assert_eq!(members(&api.get(&gpath).await.body), want);
+
+    // A new display for a member already there is a change.
+    let r = api
+        .patch(
+            &gpath,
+            json!([{"op": "add", "path": "members", "value": [{"value": users[1], "display": "second"}]}]),
+        )
+        .await;
+    assert_ne!(etag(&r), v1);
+    for m in want.iter_mut().filter(|m| m.0 == users[1]) {
+        m.2 = json!("second");
+    }
+    assert_eq!(members(&api.get(&gpath).await.body), want);
+
+    // One bad operation (the group as its own member) refuses the request, valid ones included.
+    let before = api.get(&gpath).await;
+    scim_error(
+        &api.patch(
+            &gpath,
+            json!([
+                {"op": "remove", "path": "members", "value": [{"value": users[0]}]},
+                {"op": "add", "path": "members", "value": [{"value": users[2]}, {"value": gid}]},
+            ]),
+        )
+        .await,
+        400,
+        Some("invalidValue"),
+    );
+    let after = api.get(&gpath).await;
+    assert_eq!(members(&after.body), want);
+    assert_eq!(etag(&after), etag(&before));
+
+    // Mixed with a rename (the general path): both apply.
+    let r = api
+        .patch(
+            &gpath,
+            json!([
+                {"op": "replace", "path": "displayName", "value": "Team A"},
+                {"op": "remove", "path": format!("members[value eq \"{sub}\"]")},
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let g = api.get(&gpath).await.body;
+    assert_eq!(g["displayName"], "Team A");
+    want.retain(|m| m.0 != sub);
+    assert_eq!(members(&g), want);
+}
+
 async fn futures_join(api: &Api, names: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for n in names {

@@ -629,13 +629,67 @@ pub async fn add_member(
     .map(|_| ())
 }
 
-pub async fn remove_member(conn: &mut crate::db::Conn, group: &str, member: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM scim_members WHERE group_id = $1 AND member_id = $2")
+/// Removes a member; false when it was not one.
+pub async fn remove_member(conn: &mut crate::db::Conn, group: &str, member: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM scim_members WHERE group_id = $1 AND member_id = $2")
         .bind(group)
         .bind(member)
         .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Which of `members` the group has, with the display each was given: the rows a membership
+/// change touches, without reading a large group's other members.
+pub async fn members_among(
+    conn: &mut crate::db::Conn,
+    group: &str,
+    members: &[String],
+) -> sqlx::Result<Vec<(String, Option<String>)>> {
+    let mut out = Vec::new();
+    for chunk in members.chunks(500) {
+        let mut qb = Sql::new("SELECT member_id, display FROM scim_members WHERE group_id = ");
+        qb.push_bind(group.to_string()).push(" AND member_id IN (");
+        let mut sep = qb.separated(", ");
+        for m in chunk {
+            sep.push_bind(m.clone());
+        }
+        qb.push(")");
+        for r in qb.build().fetch_all(&mut *conn).await? {
+            out.push((r.get(0), r.get(1)));
+        }
+    }
+    Ok(out)
+}
+
+/// Sets the display a member was given.
+pub async fn set_member_display(
+    conn: &mut crate::db::Conn,
+    group: &str,
+    member: &str,
+    display: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE scim_members SET display = $3 WHERE group_id = $1 AND member_id = $2")
+        .bind(group)
+        .bind(member)
+        .bind(display)
+        .execute(conn)
         .await
         .map(|_| ())
+}
+
+/// A new version of a group whose members changed (its document did not).
+pub async fn touch_group(conn: &mut crate::db::Conn, account: &str, id: &str, now: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE scim_groups SET version = version + 1, last_modified = $3
+         WHERE account_id = $1 AND id = $2 AND source = 'scim'",
+    )
+    .bind(account)
+    .bind(id)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 // ---- console views ---------------------------------------------------------------------------

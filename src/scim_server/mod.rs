@@ -245,14 +245,16 @@ async fn patch_one(
 ) -> ScimResult<Response> {
     a.require_admin()?;
     let body = body_json(body)?;
-    let r = service::patch(&ctx(st, a), kind, id, &body, header_str(h, header::IF_MATCH)).await?;
+    let if_match = header_str(h, header::IF_MATCH);
     if kind == Kind::Group && !has_projection(&pairs) {
+        let version = service::patch_version(&ctx(st, a), kind, id, &body, if_match).await?;
         let mut resp = StatusCode::NO_CONTENT.into_response();
-        if let Ok(v) = HeaderValue::from_str(&resource::etag(r.version)) {
+        if let Ok(v) = HeaderValue::from_str(&resource::etag(version)) {
             resp.headers_mut().insert(header::ETAG, v);
         }
         return Ok(resp);
     }
+    let r = service::patch(&ctx(st, a), kind, id, &body, if_match).await?;
     Ok(resource_response(
         StatusCode::OK,
         projected(kind, r, &pairs)?,

@@ -239,11 +239,12 @@ struct Member {
 fn take_members(doc: &mut Map<String, Value>) -> Option<Vec<Member>> {
     let members = doc.remove("members")?;
     let mut out: Vec<Member> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for m in members.as_array().into_iter().flatten() {
         let Some(id) = m.get("value").and_then(Value::as_str) else {
             continue;
         };
-        if out.iter().any(|x| x.id == id) {
+        if !seen.insert(id) {
             continue;
         }
         out.push(Member {
@@ -520,8 +521,46 @@ pub async fn patch(
     body: &Value,
     if_match: Option<&str>,
 ) -> ScimResult<Rendered> {
+    let mut tx = apply_patch(ctx, kind, id, body, if_match).await?;
+    let out = load(ctx, &mut tx, kind, id).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(out)
+}
+
+/// PATCH answered without the resource (a group's 204): only its version after the change, so
+/// a large group's members are not read back for every membership change.
+pub async fn patch_version(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> ScimResult<i64> {
+    let mut tx = apply_patch(ctx, kind, id, body, if_match).await?;
+    let stored = store::get(&mut tx, table(kind), ctx.account, id)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| not_found(kind, id))?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(stored.version)
+}
+
+/// Applies a PATCH in a write transaction, returned open for the answer to be read.
+async fn apply_patch(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> ScimResult<WriteTx> {
     let ops = patch::parse_request(body)?;
     let (mut tx, current) = begin_change(ctx, kind, id, if_match).await?;
+    if kind == Kind::Group {
+        if let Some(changes) = member_changes(&ops) {
+            change_members(ctx, &mut tx, id, changes).await?;
+            return Ok(tx);
+        }
+    }
     let mut doc = current.doc.clone();
     let old_members = if kind == Kind::Group {
         let members = stored_members(&mut tx, id).await?;
@@ -563,9 +602,142 @@ pub async fn patch(
         )
         .await?;
     }
-    let out = load(ctx, &mut tx, kind, id).await?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(out)
+    Ok(tx)
+}
+
+/// A membership change in the shapes identity providers send for groups: Entra's `add` and
+/// `remove` with `path: members` and values, Okta's `remove` of `members[value eq "id"]`.
+enum MemberChange {
+    Add(Vec<Member>),
+    Remove(Vec<String>),
+}
+
+/// The operations as membership changes, when every one of them is one; otherwise (a rename,
+/// a `replace` of all members, a filter of another shape) the general path applies them.
+fn member_changes(ops: &[patch::Op]) -> Option<Vec<MemberChange>> {
+    ops.iter().map(member_change).collect()
+}
+
+fn member_change(op: &patch::Op) -> Option<MemberChange> {
+    let p = op.path.as_ref()?;
+    let core = match &p.attr.urn {
+        None => true,
+        Some(u) => u.eq_ignore_ascii_case(Kind::Group.core_urn()),
+    };
+    if !core || !p.attr.attr.eq_ignore_ascii_case("members") || p.attr.sub.is_some() || p.sub.is_some() {
+        return None;
+    }
+    match (op.kind, &p.filter, &op.value) {
+        (patch::OpKind::Add, None, Some(v)) => member_values(v).map(MemberChange::Add),
+        (patch::OpKind::Remove, None, Some(v)) => {
+            member_values(v).map(|list| MemberChange::Remove(list.into_iter().map(|m| m.id).collect()))
+        }
+        (
+            patch::OpKind::Remove,
+            Some(Filter::Compare(a, filter::CompareOp::Eq, filter::CompValue::Str(id))),
+            None,
+        ) if a.urn.is_none() && a.sub.is_none() && a.attr.eq_ignore_ascii_case("value") => {
+            Some(MemberChange::Remove(vec![id.clone()]))
+        }
+        _ => None,
+    }
+}
+
+/// `[{"value": id, "display": ...}, ...]` (or one such object) as members.
+fn member_values(v: &Value) -> Option<Vec<Member>> {
+    let items: Vec<&Value> = match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(_) => vec![v],
+        _ => return None,
+    };
+    items
+        .into_iter()
+        .map(|m| {
+            let obj = m.as_object()?;
+            let id = resource::get_ci(obj, "value")?.as_str()?;
+            let display = match resource::get_ci(obj, "display") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(d)) => Some(d.clone()),
+                Some(_) => return None,
+            };
+            Some(Member {
+                id: id.to_string(),
+                display,
+                kind: None,
+            })
+        })
+        .collect()
+}
+
+/// Applies membership changes to the member rows they name, as the general path would: an added
+/// member must exist (and not be the group), adding one already there only updates a display
+/// sent with it, removing one that is not there is no change. The group gets a new version when
+/// anything changed.
+async fn change_members(
+    ctx: &Ctx<'_>,
+    tx: &mut crate::db::Conn,
+    id: &str,
+    changes: Vec<MemberChange>,
+) -> ScimResult<()> {
+    let mut changed = false;
+    for change in changes {
+        match change {
+            MemberChange::Add(list) => {
+                let mut wanted: Vec<Member> = Vec::with_capacity(list.len());
+                let mut at: HashMap<String, usize> = HashMap::new();
+                for m in list {
+                    match at.get(&m.id) {
+                        Some(&i) => {
+                            if m.display.is_some() {
+                                wanted[i].display = m.display;
+                            }
+                        }
+                        None => {
+                            at.insert(m.id.clone(), wanted.len());
+                            wanted.push(m);
+                        }
+                    }
+                }
+                let ids: Vec<String> = wanted.iter().map(|m| m.id.clone()).collect();
+                let present: HashMap<String, Option<String>> = store::members_among(tx, id, &ids)
+                    .await
+                    .map_err(db_err)?
+                    .into_iter()
+                    .collect();
+                let added: Vec<String> = ids.into_iter().filter(|m| !present.contains_key(m)).collect();
+                let types: HashMap<String, String> =
+                    resolve_members(ctx, tx, id, &added).await?.into_iter().collect();
+                for m in &wanted {
+                    match present.get(&m.id) {
+                        None => {
+                            store::add_member(tx, id, &m.id, &types[&m.id], m.display.as_deref())
+                                .await
+                                .map_err(db_err)?;
+                            changed = true;
+                        }
+                        Some(old) if m.display.is_some() && *old != m.display => {
+                            store::set_member_display(tx, id, &m.id, m.display.as_deref())
+                                .await
+                                .map_err(db_err)?;
+                            changed = true;
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            MemberChange::Remove(ids) => {
+                for m in ids {
+                    changed |= store::remove_member(tx, id, &m).await.map_err(db_err)?;
+                }
+            }
+        }
+    }
+    if changed {
+        store::touch_group(tx, ctx.account, id, &crate::timefmt::now())
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 pub async fn delete(ctx: &Ctx<'_>, kind: Kind, id: &str, if_match: Option<&str>) -> ScimResult<()> {
