@@ -158,10 +158,13 @@ async fn execute(c: &Ctx<'_>, op: &Op, data: Option<Value>) -> ScimResult<Execut
             200,
             service::replace(c, kind, &need_id()?, &need_data()?, version).await?,
         ),
-        "PATCH" => (
-            200,
-            service::patch(c, kind, &need_id()?, &need_data()?, version).await?,
-        ),
+        "PATCH" => {
+            // A Bulk response carries no resource: the version is all a PATCH needs to read back.
+            let id = need_id()?;
+            let v = service::patch_version(c, kind, &id, &need_data()?, version).await?;
+            let location = service::location(c, kind, &id);
+            return Ok((200, Some(id), Some(location), Some(resource::etag(v))));
+        }
         "DELETE" => {
             let id = need_id()?;
             service::delete(c, kind, &id, version).await?;

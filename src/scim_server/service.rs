@@ -91,7 +91,7 @@ fn user_cols(doc: &Map<String, Value>) -> UserCols {
     }
 }
 
-fn location(ctx: &Ctx, kind: Kind, id: &str) -> String {
+pub fn location(ctx: &Ctx, kind: Kind, id: &str) -> String {
     format!("{}/{}/{id}", ctx.base, kind.endpoint())
 }
 
