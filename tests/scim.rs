@@ -554,6 +554,25 @@ async fn entra_groups_and_memberships() {
     assert!(r.body.get("members").is_none());
 }
 
+/// A group's members as (id, type, display), in id order.
+fn member_list(g: &Value) -> Vec<(String, String, Value)> {
+    let mut m: Vec<_> = g["members"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            (
+                m["value"].as_str().unwrap().to_string(),
+                m["type"].as_str().unwrap().to_string(),
+                m["display"].clone(),
+            )
+        })
+        .collect();
+    m.sort_by(|a, b| a.0.cmp(&b.0));
+    m
+}
+
 /// Membership changes (the requests identity providers send for groups) change only the
 /// members they name: the ETag moves only when something changed, a display sent with a member
 /// already there replaces its display and one sent without keeps it, nested groups are typed
@@ -567,23 +586,6 @@ async fn membership_changes_touch_only_their_members() {
     let sub = api.create_group("Sub-team").await;
     let gpath = format!("/Groups/{gid}");
     let etag = |r: &Resp| r.headers["etag"].to_str().unwrap().to_string();
-    let members = |g: &Value| -> Vec<(String, String, Value)> {
-        let mut m: Vec<_> = g["members"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|m| {
-                (
-                    m["value"].as_str().unwrap().to_string(),
-                    m["type"].as_str().unwrap().to_string(),
-                    m["display"].clone(),
-                )
-            })
-            .collect();
-        m.sort_by(|a, b| a.0.cmp(&b.0));
-        m
-    };
 
     let r = api
         .patch(
@@ -601,7 +603,7 @@ async fn membership_changes_touch_only_their_members() {
         (sub.clone(), "Group".to_string(), Value::Null),
     ];
     want.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(members(&api.get(&gpath).await.body), want);
+    assert_eq!(member_list(&api.get(&gpath).await.body), want);
 
     // Nothing to change: the same ETag. Removing a member that is not there is no change either.
     let r = api
@@ -614,7 +616,7 @@ async fn membership_changes_touch_only_their_members() {
         )
         .await;
     assert_eq!((r.status, etag(&r)), (StatusCode::NO_CONTENT, v1.clone()));
-    assert_eq!(members(&api.get(&gpath).await.body), want);
+    assert_eq!(member_list(&api.get(&gpath).await.body), want);
 
     // A new display for a member already there is a change.
     let r = api
@@ -627,7 +629,7 @@ async fn membership_changes_touch_only_their_members() {
     for m in want.iter_mut().filter(|m| m.0 == users[1]) {
         m.2 = json!("second");
     }
-    assert_eq!(members(&api.get(&gpath).await.body), want);
+    assert_eq!(member_list(&api.get(&gpath).await.body), want);
 
     // One bad operation (the group as its own member) refuses the request, valid ones included.
     let before = api.get(&gpath).await;
@@ -644,7 +646,7 @@ async fn membership_changes_touch_only_their_members() {
         Some("invalidValue"),
     );
     let after = api.get(&gpath).await;
-    assert_eq!(members(&after.body), want);
+    assert_eq!(member_list(&after.body), want);
     assert_eq!(etag(&after), etag(&before));
 
     // Mixed with a rename (the general path): both apply.
@@ -661,7 +663,97 @@ async fn membership_changes_touch_only_their_members() {
     let g = api.get(&gpath).await.body;
     assert_eq!(g["displayName"], "Team A");
     want.retain(|m| m.0 != sub);
-    assert_eq!(members(&g), want);
+    assert_eq!(member_list(&g), want);
+}
+
+/// A small deterministic generator for the differential test below (same sequence every run).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// The membership fast path against the general one: random membership requests go to two
+/// groups with the same members, to one as they are (applied to the member rows) and to the
+/// other with a rename added (which sends the request through the general PATCH path). Both
+/// must answer alike and end with the same members, types and displays.
+#[tokio::test]
+async fn membership_changes_match_the_general_patch_path() {
+    let (_d, s) = setup();
+    let api = Api::new(&tenant(&s, "Acme"));
+    let users = futures_join(
+        &api,
+        &["d1@x.com", "d2@x.com", "d3@x.com", "d4@x.com", "d5@x.com"],
+    )
+    .await;
+    let nested = api.create_group("Nested").await;
+    let fast = api.create_group("Fast").await;
+    let general = api.create_group("General").await;
+    let mut rng = Lcg(0x5eed_1234_abcd);
+    // What a request names: mostly users, sometimes a group, a member that does not exist, or
+    // the group itself.
+    let who = |choice: u64, own: &str| -> String {
+        match choice {
+            0 => "nobody".to_string(),
+            1 => own.to_string(),
+            2 | 3 => nested.clone(),
+            n => users[(n % 5) as usize].clone(),
+        }
+    };
+    let mut succeeded = 0;
+    for round in 0..60 {
+        let mut ops = (Vec::new(), Vec::new());
+        for _ in 0..1 + rng.below(3) {
+            let kind = rng.below(3);
+            let mut values = (Vec::new(), Vec::new());
+            for _ in 0..1 + rng.below(3) {
+                let choice = rng.below(20);
+                let item = |id: String, display: u64| match display {
+                    0 => json!({"value": id}),
+                    1 => json!({"value": id, "display": "one"}),
+                    _ => json!({"value": id, "display": "two"}),
+                };
+                let display = rng.below(3);
+                values.0.push(item(who(choice, &fast), display));
+                values.1.push(item(who(choice, &general), display));
+            }
+            let op = |values: Vec<Value>| match kind {
+                0 => json!({"op": "add", "path": "members", "value": values}),
+                1 => json!({"op": "remove", "path": "members", "value": values}),
+                _ => {
+                    json!({"op": "remove", "path": format!("members[value eq \"{}\"]", values[0]["value"].as_str().unwrap())})
+                }
+            };
+            ops.0.push(op(values.0));
+            ops.1.push(op(values.1));
+        }
+        ops.1
+            .push(json!({"op": "replace", "path": "displayName", "value": format!("General {round}")}));
+        let a = api.patch(&format!("/Groups/{fast}"), json!(ops.0)).await;
+        let b = api.patch(&format!("/Groups/{general}"), json!(ops.1)).await;
+        assert_eq!(
+            a.status, b.status,
+            "round {round}: {:?}\n{}\n{}",
+            ops.0, a.body, b.body
+        );
+        let ma = member_list(&api.get(&format!("/Groups/{fast}")).await.body);
+        let mb = member_list(&api.get(&format!("/Groups/{general}")).await.body);
+        assert_eq!(ma, mb, "round {round}: {:?}", ops.0);
+        if a.status == StatusCode::NO_CONTENT {
+            succeeded += 1;
+        }
+    }
+    // The sequence exercises both outcomes.
+    assert!(
+        (10..60).contains(&succeeded),
+        "{succeeded} of 60 requests succeeded"
+    );
 }
 
 async fn futures_join(api: &Api, names: &[&str]) -> Vec<String> {
