@@ -180,7 +180,7 @@ async fn three_instances_share_the_work_and_survive_the_job_holder_dying() {
 
     // Mid-cycle: some users are in the target, not all. Kill the instance holding the job.
     let lease = |sql: &str| psql(&database, &sql.replace("$app", &app));
-    let holder = eventually(60, "the initial cycle is under way", || async {
+    let holder = eventually(120, "the initial cycle is under way", || async {
         let done: usize =
             lease("SELECT count(*) FROM prov_objects WHERE app_id = '$app' AND object_type = 'user'")
                 .parse()
@@ -207,7 +207,7 @@ async fn three_instances_share_the_work_and_survive_the_job_holder_dying() {
 
     // Another instance takes the job over and finishes: a later cycle succeeds, with every user.
     let survivors: Vec<&Server> = servers.iter().flatten().collect();
-    let took_over = eventually(60, "another instance takes the job over", || async {
+    let took_over = eventually(120, "another instance takes the job over", || async {
         let holder = lease("SELECT holder FROM prov_leases WHERE app_id = '$app'");
         let state =
             lease("SELECT state FROM prov_cycles WHERE app_id = '$app' ORDER BY began_at DESC LIMIT 1");

@@ -605,7 +605,7 @@ async fn kill_minus_nine_mid_cycle_then_restart_converges_without_duplicates() {
         .await;
 
     // Killed once the first batch is recorded and before the cycle ends.
-    eventually(60, "the first batch", || async {
+    eventually(120, "the first batch", || async {
         let s = x.status().await;
         let managed = s["users_managed"].as_i64().unwrap_or(0);
         (managed >= 256).then_some(()).ok_or(s.to_string())
@@ -616,7 +616,7 @@ async fn kill_minus_nine_mid_cycle_then_restart_converges_without_duplicates() {
 
     // The target can match the directory before the repeated initial cycle has ended (the
     // cut-short cycle may have done nearly everything): wait for both.
-    let s = eventually(60, "convergence after the restart", || async {
+    let s = eventually(120, "convergence after the restart", || async {
         matches_directory(&x, &x.target, 8).await?;
         let s = x.status().await;
         let done = s["history"]
