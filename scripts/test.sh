@@ -101,8 +101,11 @@ if [ -f "$root/../shared/peers/setup.sh" ]; then
 fi
 
 step "SCIM conformance on PostgreSQL"
-pg_conformance="skipped: PROVISIO_TEST_POSTGRES_URL is not set"
-if [ -n "${PROVISIO_TEST_POSTGRES_URL:-}" ] && [ -f "$root/../shared/peers/setup.sh" ]; then
+if [ -z "${PROVISIO_TEST_POSTGRES_URL:-}" ]; then
+  pg_conformance="skipped: PROVISIO_TEST_POSTGRES_URL is not set"
+elif [ ! -f "$root/../shared/peers/setup.sh" ]; then
+  pg_conformance="skipped (../shared/peers not found)"
+else
   psql "$PROVISIO_TEST_POSTGRES_URL" -q -c "DROP DATABASE IF EXISTS provisio_t_conformance WITH (FORCE)" \
     -c "CREATE DATABASE provisio_t_conformance"
   PROVISIO_DATABASE_URL="${PROVISIO_TEST_POSTGRES_URL%/*}/provisio_t_conformance"
