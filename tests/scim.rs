@@ -629,7 +629,13 @@ async fn membership_changes_touch_only_their_members() {
     for m in want.iter_mut().filter(|m| m.0 == users[1]) {
         m.2 = json!("second");
     }
-    assert_eq!(member_list(&api.get(&gpath).await.body), want);
+    let now = api.get(&gpath).await;
+    assert_eq!(member_list(&now.body), want);
+    assert_eq!(
+        etag(&now),
+        etag(&r),
+        "the 204 names the version a read then shows"
+    );
 
     // One bad operation (the group as its own member) refuses the request, valid ones included.
     let before = api.get(&gpath).await;
@@ -660,7 +666,9 @@ async fn membership_changes_touch_only_their_members() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    let g = api.get(&gpath).await.body;
+    let read = api.get(&gpath).await;
+    assert_eq!(etag(&read), etag(&r));
+    let g = read.body;
     assert_eq!(g["displayName"], "Team A");
     want.retain(|m| m.0 != sub);
     assert_eq!(member_list(&g), want);

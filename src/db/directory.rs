@@ -487,12 +487,8 @@ pub async fn user_names(pool: &Pool, ids: &[String]) -> sqlx::Result<Vec<(String
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut qb = Sql::new("SELECT id, upn, display_name FROM dir_users WHERE id IN (");
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(id.clone());
-    }
-    qb.push(")");
+    let mut qb = Sql::new("SELECT id, upn, display_name FROM dir_users WHERE id IN ");
+    qb.push_in_list(ids);
     let rows = qb.build().fetch_all(pool).await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
 }

@@ -557,22 +557,13 @@ pub async fn users_after(pool: &Pool, after: &str, limit: i64) -> sqlx::Result<V
     .collect())
 }
 
-fn in_list<'a>(qb: &mut Sql<'a>, ids: &'a [String]) {
-    qb.push("(");
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(id.as_str());
-    }
-    sep.push_unseparated(")");
-}
-
 pub async fn users_by_ids(pool: &Pool, ids: &[String]) -> sqlx::Result<Vec<SourceRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let mut qb = Sql::new(format!(
             "SELECT {SOURCE_COLS} FROM dir_users u LEFT JOIN dir_users m ON m.id = u.manager_id WHERE u.id IN "
         ));
-        in_list(&mut qb, chunk);
+        qb.push_in_list(chunk);
         out.extend(qb.build().fetch_all(pool).await?.iter().map(source_from));
     }
     Ok(out)
@@ -583,7 +574,7 @@ pub async fn reports_of(pool: &Pool, managers: &[String]) -> sqlx::Result<Vec<St
     let mut out = Vec::new();
     for chunk in managers.chunks(500) {
         let mut qb = Sql::new("SELECT id FROM dir_users WHERE manager_id IN ");
-        in_list(&mut qb, chunk);
+        qb.push_in_list(chunk);
         out.extend(
             qb.build()
                 .fetch_all(pool)
@@ -631,7 +622,7 @@ pub async fn groups(pool: &Pool, ids: Option<&[String]>) -> sqlx::Result<Vec<Gro
         Some(ids) => {
             for chunk in ids.chunks(500) {
                 let mut qb = Sql::new(format!("{COLS} WHERE id IN "));
-                in_list(&mut qb, chunk);
+                qb.push_in_list(chunk);
                 out.extend(read(qb.build().fetch_all(pool).await?));
             }
         }
@@ -652,7 +643,7 @@ pub async fn groups_of_users(pool: &Pool, users: &[String]) -> sqlx::Result<Vec<
     let mut out = Vec::new();
     for chunk in users.chunks(500) {
         let mut qb = Sql::new("SELECT DISTINCT group_id FROM dir_members WHERE member_id IN ");
-        in_list(&mut qb, chunk);
+        qb.push_in_list(chunk);
         out.extend(
             qb.build()
                 .fetch_all(pool)
@@ -712,7 +703,7 @@ pub async fn managed_some(
             .push(" AND object_type = ")
             .push_bind(object_type)
             .push(" AND source_id IN ");
-        in_list(&mut qb, chunk);
+        qb.push_in_list(chunk);
         for r in qb.build().fetch_all(pool).await? {
             out.insert(
                 r.get(0),
@@ -742,7 +733,7 @@ pub async fn roles_of_users(
              WHERE s.principal_type = 'user' AND s.app_id = ",
         );
         qb.push_bind(app).push(" AND s.principal_id IN ");
-        in_list(&mut qb, chunk);
+        qb.push_in_list(chunk);
         qb.push(
             " UNION SELECT m.member_id, s.role, COALESCE(r.display_name, s.role) FROM dir_members m
               JOIN app_assignments s ON s.principal_id = m.group_id AND s.principal_type = 'group'
@@ -751,7 +742,7 @@ pub async fn roles_of_users(
         )
         .push_bind(app)
         .push(" AND m.member_id IN ");
-        in_list(&mut qb, chunk);
+        qb.push_in_list(chunk);
         out.extend(
             qb.build()
                 .fetch_all(pool)

@@ -427,5 +427,5 @@ pub async fn touch_key(pool: &Pool, key: &str, now: &str) -> sqlx::Result<()> {
     let statement = sqlx::query("UPDATE scim_api_keys SET last_used_at = $2 WHERE id = $1")
         .bind(key)
         .bind(now);
-    crate::db::write(pool, statement).await.map(|_| ())
+    super::write(pool, statement).await.map(|_| ())
 }

@@ -532,13 +532,9 @@ pub async fn members_of(conn: &mut crate::db::Conn, groups: &[String]) -> sqlx::
          FROM scim_members m
          LEFT JOIN scim_users u ON m.member_type = 'User' AND u.id = m.member_id
          LEFT JOIN scim_groups g ON m.member_type = 'Group' AND g.id = m.member_id
-         WHERE m.group_id IN (",
+         WHERE m.group_id IN ",
     );
-    let mut sep = qb.separated(", ");
-    for g in groups {
-        sep.push_bind(g.clone());
-    }
-    qb.push(") ORDER BY m.group_id, m.member_id");
+    qb.push_in_list(groups).push(" ORDER BY m.group_id, m.member_id");
     Ok(qb
         .build()
         .fetch_all(conn)
@@ -564,13 +560,10 @@ pub async fn groups_of(
     }
     let mut qb = Sql::new(
         "SELECT m.member_id, g.id, g.display_name FROM scim_members m JOIN scim_groups g ON g.id = m.group_id
-         WHERE m.member_id IN (",
+         WHERE m.member_id IN ",
     );
-    let mut sep = qb.separated(", ");
-    for m in members {
-        sep.push_bind(m.clone());
-    }
-    qb.push(") ORDER BY m.member_id, g.display_name_lower, g.id");
+    qb.push_in_list(members)
+        .push(" ORDER BY m.member_id, g.display_name_lower, g.id");
     Ok(qb
         .build()
         .fetch_all(conn)
@@ -589,18 +582,13 @@ pub async fn resolve_members(
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
         let mut qb = Sql::new("SELECT id, 'User' FROM scim_users WHERE account_id = ");
-        qb.push_bind(account.to_string()).push(" AND id IN (");
-        let mut sep = qb.separated(", ");
-        for id in chunk {
-            sep.push_bind(id.clone());
-        }
-        qb.push(") UNION ALL SELECT id, 'Group' FROM scim_groups WHERE source = 'scim' AND account_id = ");
-        qb.push_bind(account.to_string()).push(" AND id IN (");
-        let mut sep = qb.separated(", ");
-        for id in chunk {
-            sep.push_bind(id.clone());
-        }
-        qb.push(")");
+        qb.push_bind(account.to_string())
+            .push(" AND id IN ")
+            .push_in_list(chunk);
+        qb.push(" UNION ALL SELECT id, 'Group' FROM scim_groups WHERE source = 'scim' AND account_id = ");
+        qb.push_bind(account.to_string())
+            .push(" AND id IN ")
+            .push_in_list(chunk);
         for r in qb.build().fetch_all(&mut *conn).await? {
             out.push((r.get(0), r.get(1)));
         }
@@ -649,12 +637,9 @@ pub async fn members_among(
     let mut out = Vec::new();
     for chunk in members.chunks(500) {
         let mut qb = Sql::new("SELECT member_id, display FROM scim_members WHERE group_id = ");
-        qb.push_bind(group.to_string()).push(" AND member_id IN (");
-        let mut sep = qb.separated(", ");
-        for m in chunk {
-            sep.push_bind(m.clone());
-        }
-        qb.push(")");
+        qb.push_bind(group.to_string())
+            .push(" AND member_id IN ")
+            .push_in_list(chunk);
         for r in qb.build().fetch_all(&mut *conn).await? {
             out.push((r.get(0), r.get(1)));
         }

@@ -39,6 +39,17 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// `(id, id, ...)`, each bound: the list of an `IN`.
+    pub fn push_in_list(&mut self, ids: &'a [String]) -> &mut Self {
+        self.push("(");
+        let mut sep = self.separated(", ");
+        for id in ids {
+            sep.push_bind(id.as_str());
+        }
+        sep.push_unseparated(")");
+        self
+    }
+
     /// Items written with `separator` between them (a column list, an IN list).
     pub fn separated<'b>(&'b mut self, separator: &'static str) -> Separated<'b, 'a> {
         Separated {
@@ -147,6 +158,20 @@ mod tests {
         }
         q.push(")");
         assert_eq!(q.sql(), "SELECT * FROM t WHERE a = $1 AND b IN ($2, $3, $4)");
+    }
+
+    #[test]
+    fn in_lists_bind_every_id() {
+        let ids = ["a".to_string(), "b".to_string()];
+        let mut q = Sql::new("SELECT * FROM t WHERE g = ");
+        q.push_bind("x")
+            .push(" AND id IN ")
+            .push_in_list(&ids)
+            .push(" ORDER BY id");
+        assert_eq!(
+            q.sql(),
+            "SELECT * FROM t WHERE g = $1 AND id IN ($2, $3) ORDER BY id"
+        );
     }
 
     #[test]

@@ -521,7 +521,7 @@ pub async fn patch(
     body: &Value,
     if_match: Option<&str>,
 ) -> ScimResult<Rendered> {
-    let mut tx = apply_patch(ctx, kind, id, body, if_match).await?;
+    let (mut tx, _) = apply_patch(ctx, kind, id, body, if_match).await?;
     let out = load(ctx, &mut tx, kind, id).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(out)
@@ -536,29 +536,26 @@ pub async fn patch_version(
     body: &Value,
     if_match: Option<&str>,
 ) -> ScimResult<i64> {
-    let mut tx = apply_patch(ctx, kind, id, body, if_match).await?;
-    let stored = store::get(&mut tx, table(kind), ctx.account, id)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| not_found(kind, id))?;
+    let (tx, version) = apply_patch(ctx, kind, id, body, if_match).await?;
     tx.commit().await.map_err(db_err)?;
-    Ok(stored.version)
+    Ok(version)
 }
 
-/// Applies a PATCH in a write transaction, returned open for the answer to be read.
+/// Applies a PATCH in a write transaction, returned open for the answer to be read, with the
+/// resource's version after it (a write moves it on by one).
 async fn apply_patch(
     ctx: &Ctx<'_>,
     kind: Kind,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
-) -> ScimResult<WriteTx> {
+) -> ScimResult<(WriteTx, i64)> {
     let ops = patch::parse_request(body)?;
     let (mut tx, current) = begin_change(ctx, kind, id, if_match).await?;
     if kind == Kind::Group {
         if let Some(changes) = member_changes(&ops) {
-            change_members(ctx, &mut tx, id, changes).await?;
-            return Ok(tx);
+            let changed = change_members(ctx, &mut tx, id, changes).await?;
+            return Ok((tx, current.version + i64::from(changed)));
         }
     }
     let mut doc = current.doc.clone();
@@ -590,7 +587,8 @@ async fn apply_patch(
             || m.iter().map(key).collect::<HashSet<_>>()
                 != old_members.iter().map(key).collect::<HashSet<_>>()
     });
-    if new_doc != current.doc || members_changed {
+    let changed = new_doc != current.doc || members_changed;
+    if changed {
         store_update(
             ctx,
             &mut tx,
@@ -602,7 +600,7 @@ async fn apply_patch(
         )
         .await?;
     }
-    Ok(tx)
+    Ok((tx, current.version + i64::from(changed)))
 }
 
 /// A membership change in the shapes identity providers send for groups: Entra's `add` and
@@ -672,13 +670,13 @@ fn member_values(v: &Value) -> Option<Vec<Member>> {
 /// Applies membership changes to the member rows they name, as the general path would: an added
 /// member must exist (and not be the group), adding one already there only updates a display
 /// sent with it, removing one that is not there is no change. The group gets a new version when
-/// anything changed.
+/// anything changed (the result).
 async fn change_members(
     ctx: &Ctx<'_>,
     tx: &mut crate::db::Conn,
     id: &str,
     changes: Vec<MemberChange>,
-) -> ScimResult<()> {
+) -> ScimResult<bool> {
     let mut changed = false;
     for change in changes {
         match change {
@@ -737,7 +735,7 @@ async fn change_members(
             .await
             .map_err(db_err)?;
     }
-    Ok(())
+    Ok(changed)
 }
 
 pub async fn delete(ctx: &Ctx<'_>, kind: Kind, id: &str, if_match: Option<&str>) -> ScimResult<()> {
