@@ -136,7 +136,13 @@ mod ssr {
                 ));
             }
         }
-        Ok(match e.evaluate(&ctx) {
+        // Within the evaluation budget, a few at a time, and off the async workers: a Viewer's
+        // test can cost tens of megabytes and milliseconds of CPU, never the server.
+        let _turn = EXPRESSION_TESTS.acquire().await.map_err(|_| ApiError::Internal)?;
+        let evaluated = tokio::task::spawn_blocking(move || e.evaluate(&ctx))
+            .await
+            .map_err(|_| ApiError::Internal)?;
+        Ok(match evaluated {
             Err(e) => out(String::new(), Some(e.to_string()), ""),
             Ok(o) if o.ignore_flow => out(
                 String::new(),
@@ -154,10 +160,28 @@ mod ssr {
                 } else {
                     ""
                 };
-                out(o.value.to_json().to_string(), None, note)
+                let value = o.value.to_json().to_string();
+                if value.len() > TEST_RESULT_SHOWN {
+                    let cut = (0..=TEST_RESULT_SHOWN)
+                        .rev()
+                        .find(|&i| value.is_char_boundary(i))
+                        .unwrap_or(0);
+                    let note = format!(
+                        "The value has {} bytes; the first {} KiB are shown. {note}",
+                        value.len(),
+                        TEST_RESULT_SHOWN >> 10
+                    );
+                    return Ok(out(format!("{}…", &value[..cut]), None, note.trim_end()));
+                }
+                out(value, None, note)
             }
         })
     }
+
+    /// Expression tests evaluated at the same time (one per core of a small machine).
+    static EXPRESSION_TESTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    /// The longest value the tester shows (and keeps in the session for a page without JavaScript).
+    const TEST_RESULT_SHOWN: usize = 16 << 10;
 }
 
 #[server(endpoint = "provisioning/get")]

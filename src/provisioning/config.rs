@@ -316,6 +316,9 @@ pub fn normalize_attribute(object: &str, a: &mut AttributeMapping) -> Result<(),
                     ));
                 }
             }
+            // Refused now rather than failing (or worse) for some user in every cycle.
+            e.check_budget(&|name| source::max_bytes(object, name))
+                .map_err(|e| invalid("source", e.to_string()))?;
         }
         _ => {
             if a.matching > 0 {

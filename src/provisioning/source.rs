@@ -49,6 +49,26 @@ pub fn canonical(object: &str, name: &str) -> Option<String> {
     list.into_iter().find(|a| a.eq_ignore_ascii_case(name.trim()))
 }
 
+/// The most bytes a source attribute can hold: the directory's limit in characters at four bytes
+/// each; what an expression is checked against before it is saved (see
+/// [`crate::mapping::expr::budget`]). `""` is an attribute named at run time: the longest of all.
+pub fn max_bytes(object: &str, name: &str) -> usize {
+    const ROLES: usize = 64 << 10;
+    // A group of 100,000 members, each a target id of up to 64 bytes.
+    const MEMBERS: usize = 100_000 * (64 + crate::mapping::expr::budget::ITEM_OVERHEAD);
+    let chars = |n: usize| n * 4;
+    match (object, name.to_ascii_lowercase().as_str()) {
+        ("group", "members") => MEMBERS,
+        ("group", "description") => chars(1024),
+        ("group", _) => chars(256),
+        (_, "objectid") => 36,
+        (_, "issoftdeleted" | "accountenabled") => 8,
+        (_, "approleassignments") => ROLES,
+        (_, "") => ROLES,
+        (_, other) => crate::model::user_attr(other).map_or(chars(1024), |d| chars(d.max)),
+    }
+}
+
 /// A directory user as the expression language sees it.
 pub struct UserContext {
     attrs: BTreeMap<String, Value>,

@@ -2,6 +2,7 @@
 //! missing attribute provisions nothing, rather than a fragment such as "@contoso.com"); the
 //! functions that test for null (`IsNull`, `Coalesce`, `IIF`, `Switch`, `Join`, ...) see it.
 
+use super::budget::Meter;
 use super::parse::compile_regex;
 use super::{CmpOp, Expr, Expression, Kind};
 use crate::netdate;
@@ -36,6 +37,7 @@ pub type EvalError = super::ExprError;
 
 /// Longest string `RandomString` makes.
 pub const MAX_RANDOM_LENGTH: i64 = 256;
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
 const SPECIAL: &str = "!#$%&()*+,-./:;<=>?@[]^_{|}~";
 
 pub(super) fn evaluate(expr: &Expression, ctx: &dyn Context) -> Result<Outcome, EvalError> {
@@ -44,6 +46,7 @@ pub(super) fn evaluate(expr: &Expression, ctx: &dyn Context) -> Result<Outcome, 
         ctx,
         ignore_flow: false,
         redacted: false,
+        meter: Meter::default(),
     };
     let value = ev.eval(&expr.root)?;
     Ok(Outcome {
@@ -58,6 +61,8 @@ struct Evaluator<'a> {
     ctx: &'a dyn Context,
     ignore_flow: bool,
     redacted: bool,
+    /// What the evaluation has produced so far (see [`super::budget`]).
+    meter: Meter,
 }
 
 type R<T> = Result<T, EvalError>;
@@ -136,6 +141,11 @@ fn add_months(d: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
     Some(d.replace_date(date))
 }
 
+/// The byte offset of the `n`th character of `s` (`s.len()` for one past the end), `None` beyond.
+fn char_offset(s: &str, n: usize) -> Option<usize> {
+    s.char_indices().map(|(i, _)| i).chain([s.len()]).nth(n)
+}
+
 fn compare(op: CmpOp, a: &Value, b: &Value) -> bool {
     let a = a.text().unwrap_or_default();
     let b = b.text().unwrap_or_default();
@@ -183,10 +193,8 @@ fn normalize_diacritics(s: &str) -> String {
 }
 
 fn pcase(s: &str, separators: Option<&str>) -> String {
-    let is_sep = |c: char| match separators {
-        Some(seps) => seps.contains(c) || c.is_whitespace(),
-        None => c.is_whitespace(),
-    };
+    let seps: std::collections::HashSet<char> = separators.unwrap_or_default().chars().collect();
+    let is_sep = |c: char| c.is_whitespace() || seps.contains(&c);
     let mut out = String::with_capacity(s.len());
     let mut start = true;
     for c in s.chars() {
@@ -220,7 +228,11 @@ impl Evaluator<'_> {
                 let b = self.eval(rhs)?;
                 Ok(Value::Bool(compare(*op, &a, &b)))
             }
-            Kind::Call { name, args } => self.call(name, args, e.pos),
+            Kind::Call { name, args } => {
+                let v = self.call(name, args, e.pos)?;
+                self.meter.charge(name, e.pos, &v)?;
+                Ok(v)
+            }
         }
     }
 
@@ -269,6 +281,7 @@ impl Evaluator<'_> {
                     return Ok(Value::Null);
                 };
                 let suffix = self.text(args, 1)?.unwrap_or_default();
+                self.meter.reserve("Append", pos, s.len() + suffix.len())?;
                 Ok(Value::Str(s + &suffix))
             }
             "AppRoleAssignmentsComplex" => {
@@ -325,11 +338,30 @@ impl Evaluator<'_> {
                 }
                 Ok(Value::Null)
             }
-            "ConvertToBase64" => self.map_text(args, |s| {
+            "ConvertToBase64" => {
+                let Some(s) = self.text(args, 0)? else {
+                    return Ok(Value::Null);
+                };
+                let utf16 = s.encode_utf16().count() * 2;
+                self.meter
+                    .reserve("ConvertToBase64", pos, utf16.div_ceil(3) * 4)?;
                 let bytes: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
-                base64::engine::general_purpose::STANDARD.encode(bytes)
-            }),
-            "ConvertToUTF8Hex" => self.map_text(args, |s| s.bytes().map(|b| format!("{b:02X}")).collect()),
+                Ok(Value::Str(
+                    base64::engine::general_purpose::STANDARD.encode(bytes),
+                ))
+            }
+            "ConvertToUTF8Hex" => {
+                let Some(s) = self.text(args, 0)? else {
+                    return Ok(Value::Null);
+                };
+                self.meter.reserve("ConvertToUTF8Hex", pos, s.len() * 2)?;
+                let mut out = String::with_capacity(s.len() * 2);
+                for b in s.bytes() {
+                    out.push(char::from(HEX[usize::from(b >> 4)]));
+                    out.push(char::from(HEX[usize::from(b & 15)]));
+                }
+                Ok(Value::Str(out))
+            }
             "Count" => Ok(Value::Int(self.arg(args, 0)?.items().len() as i64)),
             "CStr" => Ok(self.text(args, 0)?.into()),
             "DateAdd" => {
@@ -468,15 +500,14 @@ impl Evaluator<'_> {
                 } else {
                     (hay, needle)
                 };
-                let chars: Vec<char> = hay.chars().collect();
-                let pat: Vec<char> = needle.chars().collect();
+                // Positions count characters; the search itself is str::find (linear time).
                 let from = (start - 1) as usize;
-                if from > chars.len() {
+                let Some(offset) = char_offset(&hay, from) else {
                     return Ok(Value::Int(0));
-                }
-                let found = (from..=chars.len().saturating_sub(pat.len()))
-                    .find(|&i| i + pat.len() <= chars.len() && chars[i..i + pat.len()] == pat[..]);
-                Ok(Value::Int(found.map_or(0, |i| i as i64 + 1)))
+                };
+                Ok(Value::Int(hay[offset..].find(needle.as_str()).map_or(0, |at| {
+                    (from + hay[offset..offset + at].chars().count()) as i64 + 1
+                })))
             }
             "IsNull" => Ok(Value::Bool(self.arg(args, 0)?.is_null())),
             "IsNullOrEmpty" => Ok(Value::Bool(self.arg(args, 0)?.is_null_or_empty())),
@@ -493,9 +524,12 @@ impl Evaluator<'_> {
             "Join" => {
                 let sep = self.text(args, 0)?.unwrap_or_default();
                 let mut parts = Vec::new();
+                let mut bytes = 0usize;
                 for a in &args[1..] {
                     for v in self.eval(a)?.items() {
                         if let Some(t) = v.text().filter(|t| !t.is_empty()) {
+                            bytes += t.len() + sep.len();
+                            self.meter.reserve("Join", pos, bytes)?;
                             parts.push(t);
                         }
                     }
@@ -577,6 +611,9 @@ impl Evaluator<'_> {
                 if delim.is_empty() {
                     return Ok(Value::Multi(vec![Value::Str(s)]));
                 }
+                let items = s.matches(delim.as_str()).count() + 1;
+                let overhead = super::budget::ITEM_OVERHEAD;
+                self.meter.reserve("Split", pos, s.len() + items * overhead)?;
                 Ok(Value::Multi(s.split(delim.as_str()).map(Value::str).collect()))
             }
             "StripSpaces" => self.map_text(args, |s| s.replace(' ', "")),
@@ -599,10 +636,11 @@ impl Evaluator<'_> {
                     return Ok(Value::Null);
                 };
                 let n = self.int(args, 1, "wordNumber")?;
-                let delims = self.text(args, 2)?.unwrap_or_default();
+                let delims: std::collections::HashSet<char> =
+                    self.text(args, 2)?.unwrap_or_default().chars().collect();
                 let word = usize::try_from(n - 1)
                     .ok()
-                    .and_then(|i| s.split(|c| delims.contains(c)).filter(|w| !w.is_empty()).nth(i));
+                    .and_then(|i| s.split(|c| delims.contains(&c)).filter(|w| !w.is_empty()).nth(i));
                 Ok(Value::Str(word.unwrap_or_default().to_string()))
             }
             other => fail(pos, format!("unknown function {other}")),
@@ -622,9 +660,8 @@ impl Evaluator<'_> {
                 let Some(source) = source else {
                     return Ok(Value::Null);
                 };
-                return Ok(Value::Str(
-                    template.unwrap_or_default().replace(old.as_str(), &source),
-                ));
+                let template = template.unwrap_or_default();
+                return self.replace_text(&template, old, &source, pos).map(Value::Str);
             }
             if present(4) {
                 let Some(source) = source else {
@@ -633,7 +670,7 @@ impl Evaluator<'_> {
                 if old.is_empty() {
                     return Ok(Value::Str(source));
                 }
-                return Ok(Value::Str(source.replace(old.as_str(), &replacement)));
+                return self.replace_text(&source, old, &replacement, pos).map(Value::Str);
             }
         }
         let (true, Some(pattern)) = (present(2), pattern) else {
@@ -667,6 +704,8 @@ impl Evaluator<'_> {
             let mut last = 0;
             for caps in re.captures_iter(&source) {
                 if let Some(m) = caps.name(&group) {
+                    self.meter
+                        .reserve("Replace", pos, out.len() + m.start() - last + replacement.len())?;
                     out.push_str(&source[last..m.start()]);
                     out.push_str(&replacement);
                     last = m.end();
@@ -675,9 +714,31 @@ impl Evaluator<'_> {
             out.push_str(&source[last..]);
             return Ok(Value::Str(out));
         }
-        Ok(Value::Str(
-            re.replace_all(&source, replacement.as_str()).into_owned(),
-        ))
+        // As Regex.Replace: `$1`, `${name}` and `$0` in the replacement expand to what was matched.
+        // A reference expands to at most the whole match, so each expansion is checked first.
+        let references = replacement.matches('$').count();
+        let mut out = String::with_capacity(source.len());
+        let mut last = 0;
+        for caps in re.captures_iter(&source) {
+            let Some(m) = caps.get(0) else { continue };
+            let most = out.len() + (m.start() - last) + replacement.len() + references * m.len();
+            self.meter.reserve("Replace", pos, most)?;
+            out.push_str(&source[last..m.start()]);
+            caps.expand(&replacement, &mut out);
+            last = m.end();
+        }
+        self.meter
+            .reserve("Replace", pos, out.len() + source.len() - last)?;
+        out.push_str(&source[last..]);
+        Ok(Value::Str(out))
+    }
+
+    /// `text` with every `old` replaced by `new`, its size checked before it is made.
+    fn replace_text(&self, text: &str, old: &str, new: &str, pos: usize) -> R<String> {
+        let count = text.matches(old).count();
+        let bytes = text.len() - count * old.len() + count * new.len();
+        self.meter.reserve("Replace", pos, bytes)?;
+        Ok(text.replace(old, new))
     }
 
     fn random_string(&mut self, args: &[Expr]) -> R<Value> {

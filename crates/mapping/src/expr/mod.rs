@@ -10,6 +10,7 @@
 //! errors carry the position. `Display` prints the canonical form, which parses back to the same
 //! tree. [`Expression::evaluate`] never panics.
 
+pub mod budget;
 mod eval;
 pub mod functions;
 mod parse;
@@ -123,8 +124,17 @@ impl Expression {
         out
     }
 
+    /// Evaluates within the output budget of [`budget`]: never more than
+    /// [`budget::MAX_VALUE_BYTES`] per value nor [`budget::MAX_EVALUATION_BYTES`] in all.
     pub fn evaluate(&self, ctx: &dyn Context) -> Result<Outcome, EvalError> {
         eval::evaluate(self, ctx)
+    }
+
+    /// Checks ahead of time that the expression stays within the budget for every object whose
+    /// attributes are no longer than `attribute_max(name)` bytes (`""`: an attribute named at run
+    /// time); returns the worst case of its result in bytes. What a mapping must pass to be saved.
+    pub fn check_budget(&self, attribute_max: &dyn Fn(&str) -> usize) -> Result<usize, ExprError> {
+        budget::bound(&self.root, attribute_max)
     }
 }
 
