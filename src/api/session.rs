@@ -29,19 +29,55 @@ pub async fn get_login_context() -> Result<LoginContext, ApiError> {
     })
 }
 
-/// Only a local path may follow sign-in, so the form cannot be used to bounce users elsewhere.
+/// Only a path of this site may follow sign-in, so the form cannot bounce users elsewhere: printable
+/// ASCII without whitespace or backslashes (browsers drop tabs and newlines from URLs and read `\`
+/// as `/`, so `/\t/evil.example` would become `//evil.example`; a newline would not even make a
+/// valid header), a single leading `/`, and no encoded character that decodes to one of those.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next.map(str::trim) {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.contains('\\')
-                && !n.starts_with("/login") =>
-        {
-            n.to_string()
-        }
-        _ => "/".to_string(),
+    let Some(n) = next.map(str::trim) else {
+        return "/".to_string();
+    };
+    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    let decoded = percent_decode(n);
+    let local = |s: &str| s.starts_with('/') && !s.starts_with("//") && !s.starts_with("/login");
+    if n.len() <= 2048 && plain(n) && local(n) && decoded.as_deref().is_some_and(|d| plain(d) && local(d)) {
+        n.to_string()
+    } else {
+        "/".to_string()
     }
+}
+
+/// `s` with its `%XX` escapes decoded; `None` when an escape is malformed or decodes to non-text.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// "Try again in ..." for a refused sign-in: seconds while the wait is short, minutes after.
+#[cfg(feature = "ssr")]
+fn wait_message(wait: std::time::Duration) -> String {
+    let secs = wait.as_secs().max(1);
+    let (n, unit) = if secs < 120 {
+        (secs, "second")
+    } else {
+        (secs.div_ceil(60), "minute")
+    };
+    format!(
+        "Too many failed sign-in attempts. Try again in {n} {unit}{}.",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 #[server(endpoint = "login")]
@@ -53,6 +89,7 @@ pub async fn login(
 ) -> Result<(), ApiError> {
     use super::guard;
     use crate::audit::{self, Actor, Outcome};
+    use crate::auth::throttle::MAX_USERNAME_BYTES;
     use crate::auth::{password as pw, session::new_csrf_token, SessionKeys};
     use crate::db;
     let state = guard::state()?;
@@ -74,31 +111,52 @@ pub async fn login(
             "Enter your user name and password.",
         ));
     }
-    if let Err(wait) = state.throttle.check(&username, &addr) {
-        audit::record(
-            &state.pool,
-            &actor,
-            "sign_in",
-            &username,
-            Outcome::Failure,
-            "refused: too many failed attempts",
-        )
-        .await;
-        let minutes = wait.as_secs().div_ceil(60).max(1);
-        return Err(ApiError::Throttled(format!(
-            "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
-        )));
+    if username.len() > MAX_USERNAME_BYTES {
+        return Err(ApiError::invalid(
+            "username",
+            format!("A user name has at most {MAX_USERNAME_BYTES} bytes."),
+        ));
     }
-    let creds = if password.len() <= pw::MAX_LEN {
-        db::console_users::credentials_by_username(&state.pool, &username).await?
-    } else {
-        None
+    let creds = db::console_users::credentials_by_username(&state.pool, &username).await?;
+    // Reserved before the password is checked, so concurrent attempts count against the limits.
+    let version = creds.as_ref().map_or(0, |c| c.session_version);
+    let ticket = match state.throttle.begin(&username, &addr, version) {
+        Ok(t) => t,
+        Err(refused) => {
+            // One audit entry per refused key and window, carrying the count it stands for.
+            if let Some(unreported) = refused.report {
+                let detail = match unreported {
+                    0 => "refused: too many failed attempts".to_string(),
+                    n => {
+                        format!("refused: too many failed attempts ({n} more refusals since the last entry)")
+                    }
+                };
+                audit::record(
+                    &state.pool,
+                    &actor,
+                    "sign_in",
+                    &username,
+                    Outcome::Failure,
+                    &detail,
+                )
+                .await;
+            }
+            return Err(ApiError::Throttled(wait_message(refused.wait)));
+        }
     };
-    let usable = creds.as_ref().filter(|c| !c.disabled);
-    let ok = pw::verify(password, usable.map(|c| c.password_hash.clone())).await;
+    let usable = creds
+        .as_ref()
+        .filter(|c| !c.disabled && password.len() <= pw::MAX_LEN);
+    let ok = match pw::verify(password, usable.map(|c| c.password_hash.clone())).await {
+        Ok(ok) => ok,
+        Err(pw::Busy) => {
+            state.throttle.cancel(ticket);
+            return Err(ApiError::Throttled(
+                "Many sign-ins are being checked right now. Try again in a moment.".into(),
+            ));
+        }
+    };
     let Some(creds) = usable.filter(|_| ok) else {
-        state.throttle.record_failure(&username, &addr);
         let why = match &creds {
             None => "unknown user name",
             Some(c) if c.disabled => "user is disabled",
@@ -111,7 +169,7 @@ pub async fn login(
             "The user name or password is incorrect.",
         ));
     };
-    state.throttle.record_success(&username);
+    state.throttle.succeeded(ticket);
     // A new session id at sign-in, so an id planted before sign-in is worthless after it.
     session.cycle_id().await?;
     session.insert(SessionKeys::USER_ID, &creds.id).await?;
@@ -168,5 +226,18 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("/login")), "/");
         assert_eq!(safe_next(None), "/");
+        // Browsers drop tabs and newlines: these would become //evil.example.
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/%09/evil.example")), "/");
+        assert_eq!(safe_next(Some("/%2F/evil.example")), "/");
+        assert_eq!(safe_next(Some("/%5Cevil.example")), "/");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/");
+        assert_eq!(safe_next(Some("/a\r\nSet-Cookie: x=1")), "/");
+        assert_eq!(safe_next(Some("/%zz")), "/");
+        assert_eq!(safe_next(Some("/apps?q=%20x")), "/");
+        assert_eq!(
+            safe_next(Some("/apps/a1?tab=logs&x=%41")),
+            "/apps/a1?tab=logs&x=%41"
+        );
     }
 }

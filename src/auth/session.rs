@@ -56,9 +56,9 @@ pub fn client_addr(req: &Request, trust_forwarded_for: bool) -> String {
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok())
         {
+            // Parsed, so what becomes a throttle key and an audit entry is an address, not text.
             return last.to_string();
         }
     }
