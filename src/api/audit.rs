@@ -51,8 +51,11 @@ pub async fn get_audit_page(
             .transpose()
     };
     let from = day("from", &filter.from)?.map(|d| timefmt::format(d.midnight().assume_utc()));
-    let to =
-        day("to", &filter.to)?.map(|d| timefmt::format(d.midnight().assume_utc() + time::Duration::days(1)));
+    // Up to the end of the day; the last day the calendar has (9999-12-31) has no next one and
+    // bounds nothing.
+    let to = day("to", &filter.to)?
+        .and_then(|d| d.next_day())
+        .map(|d| timefmt::format(d.midnight().assume_utc()));
     if let Some(o) = &filter.outcome {
         if o != "success" && o != "failure" {
             return Err(ApiError::invalid("outcome", "Choose success or failure."));
