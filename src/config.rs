@@ -389,7 +389,12 @@ pub fn prepare_data_dir(dir: &Path) -> Result<PathBuf, SettingsError> {
         path: dir.to_path_buf(),
         reason,
     };
-    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    // Created readable by its owner only: it holds the database and the encryption key file.
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| err(e.to_string()))?;
     let probe = dir.join(".provisio-write-test");
     std::fs::write(&probe, b"ok").map_err(|e| err(format!("not writable ({e})")))?;
     let _ = std::fs::remove_file(&probe);

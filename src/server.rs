@@ -352,7 +352,7 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
             get(crate::api::log_download::download),
         )
         .layer(middleware::from_fn(server_fn_status))
-        .layer(middleware::from_fn(gate))
+        .layer(middleware::from_fn_with_state(state.clone(), gate))
         .layer(middleware::from_fn_with_state(state.clone(), session::resolve))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(state.clone(), same_origin));
@@ -488,7 +488,7 @@ fn is_public(path: &str) -> bool {
 
 /// Middleware: every page but the sign-in page needs a signed-in user. Server functions check the
 /// session and role themselves, because they answer with errors rather than redirects.
-async fn gate(req: Request, next: Next) -> Response {
+async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     if is_public(&path) {
         return next.run(req).await;
@@ -519,17 +519,24 @@ async fn gate(req: Request, next: Next) -> Response {
             // sees it and no later request does.
             use crate::api::{access, provisioning as prov};
             if path.ends_with("/api-keys") {
-                take_flash::<crate::model::NewApiKey>(&s, access::NEW_KEY, &mut req).await;
+                take_flash::<crate::model::NewApiKey>(&s, &state.sealer, access::NEW_KEY, &mut req).await;
             }
             if path.contains("/provision-on-demand") {
-                take_flash::<crate::model::ProvisionReport>(&s, prov::ON_DEMAND, &mut req).await;
-                take_flash::<Vec<crate::model::ProvisionReport>>(&s, prov::ON_DEMAND_GROUP, &mut req).await;
+                take_flash::<crate::model::ProvisionReport>(&s, &state.sealer, prov::ON_DEMAND, &mut req)
+                    .await;
+                take_flash::<Vec<crate::model::ProvisionReport>>(
+                    &s,
+                    &state.sealer,
+                    prov::ON_DEMAND_GROUP,
+                    &mut req,
+                )
+                .await;
             }
             if path.ends_with("/settings/notifications") {
-                take_flash::<String>(&s, crate::api::notifications::OUTCOME, &mut req).await;
+                take_flash::<String>(&s, &state.sealer, crate::api::notifications::OUTCOME, &mut req).await;
             }
             if path.contains("/provisioning") {
-                take_flash::<prov::SaveOutcome>(&s, prov::OUTCOME, &mut req).await;
+                take_flash::<prov::SaveOutcome>(&s, &state.sealer, prov::OUTCOME, &mut req).await;
             }
         }
     }
@@ -540,14 +547,28 @@ async fn gate(req: Request, next: Next) -> Response {
     res
 }
 
-/// Moves a value a form post left in the session into this request's extensions.
-async fn take_flash<T>(s: &tower_sessions::Session, key: &str, req: &mut Request)
-where
+/// Moves a value a form post left in the session (sealed, see `guard::flash`) into this request's
+/// extensions.
+async fn take_flash<T>(
+    s: &tower_sessions::Session,
+    sealer: &crate::secrets::Sealer,
+    key: &str,
+    req: &mut Request,
+) where
     T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    match s.remove::<T>(key).await {
-        Ok(Some(v)) => {
-            req.extensions_mut().insert(crate::api::guard::Flashed(v));
+    match s.remove::<String>(key).await {
+        Ok(Some(sealed)) => {
+            let value = sealer
+                .open(&sealed, &format!("flash:{key}"))
+                .ok()
+                .and_then(|json| serde_json::from_str::<T>(&json).ok());
+            match value {
+                Some(v) => {
+                    req.extensions_mut().insert(crate::api::guard::Flashed(v));
+                }
+                None => tracing::warn!(key, "a flashed value could not be opened; it is dropped"),
+            }
         }
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "could not read the session"),

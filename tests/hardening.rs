@@ -429,3 +429,59 @@ async fn sign_in_sends_people_only_to_this_site_and_dates_cannot_overflow() {
     }
     still_answers(&s).await;
 }
+
+#[tokio::test]
+async fn files_at_rest_are_private_and_a_new_key_is_never_stored_in_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new").join("data");
+    let s = Server::start(&data);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700, "the data directory");
+        if common::database_url(&data).is_none() {
+            for name in ["provisio.db", "provisio.db-wal", "provisio.db-shm"] {
+                let p = data.join(name);
+                if p.exists() {
+                    assert_eq!(mode(&p), 0o600, "{name}");
+                }
+            }
+        }
+    }
+    // A key created by a form post without JavaScript waits in the session for the page that
+    // shows it: sealed, so the database never holds it in the clear.
+    let (account, _) = common::create_account(&s, "Acme");
+    let admin = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let t = csrf(&admin, &s).await;
+    let page = format!("/access/accounts/{account}/api-keys");
+    let r = post_html_form(
+        &admin,
+        &s,
+        "access/create_api_key",
+        &page,
+        &[
+            ("csrf", &t),
+            ("account", &account),
+            ("name", "no js"),
+            ("groups[]", "Account Administrators"),
+        ],
+    )
+    .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let stored = common::database_text(&data);
+    let html = common::page_html(&admin, &s, &page).await;
+    let key: String = html
+        .split("pvs_")
+        .nth(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                .collect()
+        })
+        .expect("the page shows the new key once");
+    let key = format!("pvs_{key}");
+    assert!(key.len() > 40, "{key}");
+    assert!(!stored.contains(&key), "the new key was stored in plain text");
+    still_answers(&s).await;
+}

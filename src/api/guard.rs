@@ -80,10 +80,14 @@ pub async fn admin_change(submitted_csrf: &str) -> Result<CurrentUser, ApiError>
 pub struct Flashed<T>(pub T);
 
 /// Keeps what a plain form post produced (a new API key, a Test Connection result) for the page
-/// its redirect shows; the hydrated console gets it in the answer instead.
+/// its redirect shows; the hydrated console gets it in the answer instead. The value is sealed
+/// (AES-GCM with the server's key, bound to `key`) before it reaches the session row, so the
+/// database never holds a new API key in plain text, not even for the moment until it is shown.
 pub async fn flash<T: serde::Serialize + Send + Sync>(key: &str, value: &T) -> Result<(), ApiError> {
     if !wants_json() {
-        session()?.insert(key, value).await?;
+        let json = serde_json::to_string(value).map_err(|_| ApiError::Internal)?;
+        let sealed = state()?.sealer.seal(&json, &format!("flash:{key}"));
+        session()?.insert(key, sealed).await?;
     }
     Ok(())
 }

@@ -120,10 +120,40 @@ async fn checkpoints(pool: Pool) {
     }
 }
 
+/// The SQLite file holds session ids and sealed secrets: it is created readable by its owner only
+/// (SQLite gives its -wal and -shm files the same mode), and one left readable to others by an
+/// earlier version is tightened.
+fn private_database_file(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let beside = |suffix: &str| std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        for file in [path.to_path_buf(), beside("-wal"), beside("-shm")] {
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                tracing::info!(path = %file.display(), "made the database file readable by its owner only");
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn open(target: &DatabaseTarget, autocheckpoint: bool) -> anyhow::Result<Pool> {
     sqlx::any::install_default_drivers();
     let (pool, migrator) = match target {
         DatabaseTarget::Sqlite { path } => {
+            private_database_file(path)?;
             let url = sqlite_options(path).create_if_missing(true).to_url_lossy();
             let pragmas = sqlite_pragmas(autocheckpoint);
             let pool = AnyPoolOptions::new()

@@ -299,6 +299,13 @@ pub fn normalize_attribute(object: &str, a: &mut AttributeMapping) -> Result<(),
             if a.source.chars().count() > 1024 {
                 return Err(invalid("source", "a constant has at most 1,024 characters"));
             }
+            if a.matching > 0 {
+                return Err(invalid(
+                    "matching",
+                    "a constant is the same for every object, so all of them would match one account \
+                     in the application; match on an attribute that identifies the object",
+                ));
+            }
             a.default_value.clear();
         }
         "expression" => {
@@ -319,6 +326,28 @@ pub fn normalize_attribute(object: &str, a: &mut AttributeMapping) -> Result<(),
             // Refused now rather than failing (or worse) for some user in every cycle.
             e.check_budget(&|name| source::max_bytes(object, name))
                 .map_err(|e| invalid("source", e.to_string()))?;
+            // A matching value must come out the same every time: after a crash the engine finds
+            // what it created by it, and a new random value would create a duplicate instead.
+            if a.matching > 0 {
+                let mut changing = None;
+                e.root().visit(&mut |x| {
+                    if let crate::mapping::expr::Kind::Call { name, .. } = &x.kind {
+                        if changing.is_none() && matches!(name.as_str(), "Guid" | "RandomString" | "Now") {
+                            changing = Some((name.clone(), x.pos));
+                        }
+                    }
+                });
+                if let Some((name, pos)) = changing {
+                    return Err(invalid(
+                        "matching",
+                        format!(
+                            "at position {}: {name}() gives a new value each time, so an attribute that \
+                             uses it cannot match objects; match on an attribute whose value is stable",
+                            pos + 1
+                        ),
+                    ));
+                }
+            }
         }
         _ => {
             if a.matching > 0 {
@@ -584,4 +613,77 @@ pub async fn template_defaults(
             apply_on: m.apply_on.clone(),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(kind: &str, source: &str, matching: i64) -> AttributeMapping {
+        AttributeMapping {
+            target: "externalId".into(),
+            source: source.into(),
+            kind: kind.into(),
+            default_value: String::new(),
+            matching,
+            apply_on: "always".into(),
+        }
+    }
+
+    fn refused_field(kind: &str, source: &str, matching: i64) -> Option<(String, String)> {
+        match normalize_attribute("user", &mut mapping(kind, source, matching)) {
+            Ok(()) => None,
+            Err(DirError::Invalid { field, message }) => Some((field, message)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn matching_values_must_be_stable_and_tell_objects_apart() {
+        for e in [
+            r#"Join("-", [mailNickname], Guid())"#,
+            "RandomString(12)",
+            r#"FormatDateTime(Now(), , , "yyyy")"#,
+        ] {
+            let (field, message) = refused_field("expression", e, 1).expect(e);
+            assert_eq!(field, "matching", "{e}");
+            assert!(message.contains("new value each time"), "{message}");
+            // The same expressions are fine for an attribute that is only written.
+            assert_eq!(refused_field("expression", e, 0), None, "{e}");
+        }
+        let (field, message) = refused_field("constant", "admin", 1).unwrap();
+        assert_eq!(field, "matching");
+        assert!(
+            message.contains("all of them would match one account"),
+            "{message}"
+        );
+        assert_eq!(refused_field("direct", "objectId", 1), None);
+        assert_eq!(
+            refused_field("expression", r#"ToLower([userPrincipalName])"#, 1),
+            None
+        );
+    }
+
+    #[test]
+    fn an_expression_over_the_budget_for_some_user_is_refused_when_saved() {
+        let mut bomb = "[givenName]".to_string();
+        for _ in 0..12 {
+            bomb = format!("ConvertToBase64({bomb})");
+        }
+        let (field, message) = refused_field("expression", &bomb, 0).unwrap();
+        assert_eq!(field, "source");
+        assert!(
+            message.contains("ConvertToBase64") && message.contains("1 MiB"),
+            "{message}"
+        );
+        // What real mappings do passes.
+        for ok in [
+            r#"Join("@", NormalizeDiacritics(StripSpaces([givenName])), "contoso.com")"#,
+            r#"Replace([userPrincipalName], "@contoso.com", , , "@fabrikam.com", , )"#,
+            r#"AppRoleAssignmentsComplex([appRoleAssignments])"#,
+            r#"Switch([IsSoftDeleted], , "False", "True", "True", "False")"#,
+        ] {
+            assert_eq!(refused_field("expression", ok, 0), None, "{ok}");
+        }
+    }
 }
