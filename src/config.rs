@@ -293,6 +293,11 @@ pub struct ServeArgs {
     #[arg(long, env = "PROVISIO_LOG_RETENTION_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub log_retention_days: u32,
+    /// Resources one SCIM list may examine one by one when its filter (or sortBy) is not answered
+    /// by the index; past it the client gets 400 tooMany and is asked to narrow the filter.
+    #[arg(long, env = "PROVISIO_SCIM_SCAN_LIMIT", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u32).range(500..=10_000_000))]
+    pub scim_scan_limit: u32,
 }
 
 impl Default for ServeArgs {

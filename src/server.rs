@@ -200,7 +200,9 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         settings,
         throttle: Arc::new(Throttle::new(Limits::default())),
         leptos_options: leptos_options(args.site_root.as_deref()),
-        scim: Arc::default(),
+        scim: Arc::new(crate::scim_server::service::Runtime::new(
+            args.scim_scan_limit as usize,
+        )),
         scim_last_used: Arc::default(),
         imports: Arc::default(),
         sealer,
@@ -345,6 +347,7 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             crate::app::shell,
         ))
+        .layer(middleware::from_fn(refuse_nul))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
         .merge(upload)
         .route(
@@ -545,6 +548,40 @@ async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Respon
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     res
+}
+
+/// No console request may carry the NUL character, in its address or a form field: PostgreSQL
+/// cannot store it (a query with it fails as a whole), and no name, attribute or setting has a use
+/// for it. Forms are at most 1 MiB (the layer outside this one), so reading one here is bounded.
+async fn refuse_nul(req: Request, next: Next) -> Response {
+    let refused = || {
+        (
+            StatusCode::BAD_REQUEST,
+            "A value contains the NUL character (%00), which cannot be stored.",
+        )
+            .into_response()
+    };
+    let has_nul =
+        |b: &[u8]| b.contains(&0) || b.windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0');
+    if has_nul(req.uri().to_string().as_bytes()) {
+        return refused();
+    }
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "The form is larger than 1 MiB.").into_response();
+    };
+    if has_nul(&bytes) {
+        return refused();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
 /// Moves a value a form post left in the session (sealed, see `guard::flash`) into this request's

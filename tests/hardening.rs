@@ -485,3 +485,189 @@ async fn files_at_rest_are_private_and_a_new_key_is_never_stored_in_plain_text()
     assert!(!stored.contains(&key), "the new key was stored in plain text");
     still_answers(&s).await;
 }
+
+#[tokio::test]
+async fn the_nul_character_is_refused_at_the_edge_and_fails_nobody_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let a = common::tenant(&s, "A");
+    let b = common::tenant(&s, "B");
+    let http = reqwest::Client::new();
+    let post = |t: &common::Tenant, body: Value| {
+        let (http, url, key) = (http.clone(), t.url.clone(), t.key.clone());
+        async move {
+            let r = http
+                .post(format!("{url}/Users"))
+                .bearer_auth(key)
+                .header("content-type", "application/scim+json")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap_or_default())
+        }
+    };
+    // One bad create among concurrent good ones (on PostgreSQL they commit in one batch).
+    let mut creates = vec![Box::pin(post(
+        &a,
+        serde_json::json!({"userName": "bad\u{0}name"}),
+    ))];
+    for i in 0..8 {
+        let t = if i % 2 == 0 { &a } else { &b };
+        creates.push(Box::pin(post(
+            t,
+            serde_json::json!({"userName": format!("ok{i}@x.com")}),
+        )));
+    }
+    let answers = join_all(creates).await;
+    assert_eq!(answers[0].0, StatusCode::BAD_REQUEST, "{:?}", answers[0]);
+    assert_eq!(answers[0].1["scimType"], "invalidValue", "{:?}", answers[0]);
+    assert!(
+        answers[1..].iter().all(|(st, _)| *st == StatusCode::CREATED),
+        "{answers:?}"
+    );
+    // In a member name, a filter and an id, the same.
+    let (st, _) = post(
+        &a,
+        serde_json::json!({"userName": "k@x.com", "na\u{0}me": {"x": 1}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    for path in [
+        "/Users?filter=userName%20eq%20%22a%00%22",
+        "/Users/ab%00cd",
+        "/Groups/%00",
+    ] {
+        let r = http
+            .get(format!("{}{path}", a.url))
+            .bearer_auth(&a.key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
+    // The console's forms too.
+    let admin = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let t = csrf(&admin, &s).await;
+    let r = call(
+        &admin,
+        &s,
+        "directory/create_user",
+        &[
+            ("csrf", &t),
+            ("attrs[userPrincipalName]", "n@contoso.com"),
+            ("attrs[displayName]", "N\u{0}"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = call(
+        &admin,
+        &s,
+        "apps/create",
+        &[("csrf", &t), ("template", "harness"), ("name", "A\u{0}")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = admin.get(s.url("/directory/users?q=%00")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    still_answers(&s).await;
+}
+
+async fn scim_send(
+    t: &common::Tenant,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut r = reqwest::Client::new()
+        .request(method, format!("{}{path}", t.url))
+        .bearer_auth(&t.key);
+    if let Some(b) = body {
+        r = r.header("content-type", "application/scim+json").json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn lists_the_index_cannot_answer_are_bounded_and_root_search_pages_across_both_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with_env(dir.path(), &[("PROVISIO_SCIM_SCAN_LIMIT", "1000")]);
+    let t = common::tenant(&s, "Big");
+    for batch in 0..12 {
+        let ops: Vec<Value> = (0..100)
+            .map(|i| {
+                let n = batch * 100 + i;
+                serde_json::json!({"method": "POST", "path": "/Users", "bulkId": format!("u{n}"),
+                    "data": {"userName": format!("u{n:04}@x.com"), "title": if n == 7 { "Boss" } else { "Staff" }}})
+            })
+            .collect();
+        let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops});
+        let (st, v) = scim_send(&t, reqwest::Method::POST, "/Bulk", Some(body)).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    for g in 0..30 {
+        let (st, _) = scim_send(
+            &t,
+            reqwest::Method::POST,
+            "/Groups",
+            Some(serde_json::json!({"displayName": format!("g{g:02}")})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED);
+    }
+    // A filter the index cannot answer, over more resources than the limit: a clear tooMany.
+    let (st, v) = scim_send(
+        &t,
+        reqwest::Method::GET,
+        "/Users?filter=title%20eq%20%22Boss%22",
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["scimType"], "tooMany", "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("1000"), "{v}");
+    // Narrowed by an indexed attribute, the same question is answered.
+    let (st, v) = scim_send(
+        &t,
+        reqwest::Method::GET,
+        "/Users?filter=userName%20sw%20%22u000%22%20and%20title%20eq%20%22Boss%22",
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["totalResults"], 1, "{v}");
+
+    // The root search counts every match of both types and pages across them, deep pages too
+    // (it used to stop at 1,000 users and 1,000 groups without saying so).
+    let search = |start: i64, count: i64| {
+        let t = &t;
+        async move {
+            let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "startIndex": start, "count": count});
+            scim_send(t, reqwest::Method::POST, "/.search", Some(body)).await
+        }
+    };
+    let (st, v) = search(1150, 60).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["totalResults"], 1230, "{v}");
+    let items = v["Resources"].as_array().unwrap();
+    assert_eq!(items.len(), 60);
+    let users = items.iter().filter(|r| r["userName"].is_string()).count();
+    assert_eq!(users, 51, "users 1150..=1200, then groups");
+    assert_eq!(items[51]["displayName"], "g00", "{}", items[51]);
+    let (_, v) = search(1221, 100).await;
+    assert_eq!(v["Resources"].as_array().unwrap().len(), 10, "{v}");
+    let (_, v) = search(1, 0).await;
+    assert_eq!(
+        (
+            v["totalResults"].as_i64(),
+            v["Resources"].as_array().map_or(0, Vec::len)
+        ),
+        (Some(1230), 0),
+        "{v}"
+    );
+    still_answers(&s).await;
+}

@@ -106,12 +106,14 @@ fn body_json(body: Result<Bytes, BytesRejection>) -> ScimResult<Value> {
             "the request body is empty",
         ));
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
+    let v = serde_json::from_slice(&bytes).map_err(|e| {
         ScimError::bad(
             ScimType::InvalidSyntax,
             format!("the request body is not valid JSON: {e}"),
         )
-    })
+    })?;
+    refuse_nul(&v)?;
+    Ok(v)
 }
 
 fn query_pairs(q: Result<Query<Vec<(String, String)>>, QueryRejection>) -> ScimResult<Vec<(String, String)>> {
@@ -420,5 +422,37 @@ pub fn router() -> Router<AppState> {
     for p in PATHS {
         r = r.nest(p, routes());
     }
-    r
+    r.layer(axum::middleware::from_fn(refuse_nul_in_uri))
+}
+
+/// No text of a request may hold the NUL character: PostgreSQL cannot store it, and one such
+/// value in a group-committed batch would fail every create in the batch, other accounts' too.
+/// Paths and queries are checked here (account and resource ids, filters), bodies in [`body_json`].
+async fn refuse_nul_in_uri(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let uri = req.uri().to_string();
+    if uri.contains('\0') || uri.to_ascii_lowercase().contains("%00") {
+        return error_response(ScimError::invalid_value(
+            "the request's path or query contains the NUL character (%00), which cannot be stored",
+        ));
+    }
+    next.run(req).await
+}
+
+/// Refuses a document with the NUL character in any string or member name (see
+/// [`refuse_nul_in_uri`]).
+fn refuse_nul(v: &Value) -> ScimResult<()> {
+    let bad = || {
+        Err(ScimError::invalid_value(
+            "a value contains the NUL character (\\u0000), which cannot be stored",
+        ))
+    };
+    match v {
+        Value::String(s) if s.contains('\0') => bad(),
+        Value::Array(items) => items.iter().try_for_each(refuse_nul),
+        Value::Object(o) => {
+            o.iter()
+                .try_for_each(|(k, x)| if k.contains('\0') { bad() } else { refuse_nul(x) })
+        }
+        _ => Ok(()),
+    }
 }

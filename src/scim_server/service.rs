@@ -16,13 +16,27 @@ use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 
 /// Process-wide state of the SCIM endpoint: the group-commit writer for user creates (started
-/// with the first one).
-#[derive(Default)]
+/// with the first one), and how many resources a list may examine one by one.
 pub struct Runtime {
     creates: std::sync::OnceLock<super::writer::Writer>,
+    scan_limit: usize,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Runtime::new(MAX_EXAMINED)
+    }
 }
 
 impl Runtime {
+    /// `scan_limit`: candidates a list whose filter the index does not answer may examine.
+    pub fn new(scan_limit: usize) -> Self {
+        Runtime {
+            creates: std::sync::OnceLock::new(),
+            scan_limit,
+        }
+    }
+
     fn creates(&self, pool: &Pool) -> &super::writer::Writer {
         self.creates
             .get_or_init(|| super::writer::Writer::start(pool.clone()))
@@ -923,64 +937,18 @@ pub async fn list(ctx: &Ctx<'_>, kind: Kind, p: &ListParams) -> ScimResult<Page>
             )
         }
         (_, order) => {
-            let filter_needs_computed = filter.as_ref().is_some_and(|f| query::mentions(f, computed_name));
-            let candidates = store::all(
-                &mut conn,
-                t,
-                ctx.account,
-                plan.cond.as_ref(),
-                order.unwrap_or(Order::STABLE),
+            drop(conn);
+            scan(
+                ctx,
+                kind,
+                p,
+                filter.as_ref(),
+                &plan,
+                order,
+                sort_path.as_ref(),
+                want_computed,
             )
-            .await
-            .map_err(db_err)?;
-            let mut matched: Vec<Value> = Vec::new();
-            let mut total = 0usize;
-            for chunk in candidates.chunks(500) {
-                let rendered = render_all(
-                    ctx,
-                    &mut conn,
-                    kind,
-                    chunk,
-                    filter_needs_computed || want_computed,
-                )
-                .await?;
-                for r in rendered {
-                    if filter.as_ref().is_none_or(|f| eval::matches(kind, f, &r)) {
-                        // With an SQL order only the page is kept; a Rust sort needs every match.
-                        if order.is_none() || (total >= offset && matched.len() < size) {
-                            matched.push(r);
-                        }
-                        total += 1;
-                    }
-                }
-            }
-            if order.is_none() {
-                let path = sort_path.as_ref().expect("no SQL order only for sortBy");
-                let mut keyed: Vec<(Option<eval::SortKey>, Value)> = matched
-                    .into_iter()
-                    .map(|r| (eval::sort_key(kind, path, &r), r))
-                    .collect();
-                keyed.sort_by(|(a, _), (b, _)| match (a, b) {
-                    (Some(x), Some(y)) => {
-                        let o = x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal);
-                        if p.descending {
-                            o.reverse()
-                        } else {
-                            o
-                        }
-                    }
-                    (Some(_), None) => std::cmp::Ordering::Less,
-                    (None, Some(_)) => std::cmp::Ordering::Greater,
-                    (None, None) => std::cmp::Ordering::Equal,
-                });
-                matched = keyed
-                    .into_iter()
-                    .skip(offset)
-                    .take(size)
-                    .map(|(_, r)| r)
-                    .collect();
-            }
-            (total, matched)
+            .await?
         }
     };
     for r in resources.iter_mut() {
@@ -998,29 +966,174 @@ pub async fn list(ctx: &Ctx<'_>, kind: Kind, p: &ListParams) -> ScimResult<Page>
     })
 }
 
-/// `POST /.search` at the root: Users then Groups, paged together.
-pub async fn search_all(ctx: &Ctx<'_>, p: &ListParams) -> ScimResult<Page> {
-    let mut all = Vec::new();
-    let mut total = 0;
-    for kind in [Kind::User, Kind::Group] {
-        let sub = ListParams {
-            filter: p.filter.clone(),
-            sort_by: None,
-            descending: false,
-            start_index: 1,
-            count: Some(i64::MAX),
-            attributes: p.attributes.clone(),
-            excluded: p.excluded.clone(),
-        };
-        // Paging across both types needs every match; bounded by MAX_RESULTS per type.
-        let page = list(ctx, kind, &sub).await?;
-        total += page.total;
-        all.extend(page.resources);
-    }
+/// Candidates a list may examine in Rust when its filter is not answered by the index, by default
+/// (`serve --scim-scan-limit`); past it the request gets `400 tooMany` (RFC 7644 3.12) asking for a
+/// narrower filter.
+pub const MAX_EXAMINED: usize = 100_000;
+/// Matches a `sortBy` the index cannot order may sort in memory.
+pub const MAX_SORTED: usize = 10_000;
+/// Candidates read and rendered per step of a scan, each step on a connection of its own.
+const SCAN_CHUNK: usize = 500;
+/// Scans (lists not answered by the index) running at once, server-wide: each keeps a core busy
+/// and a connection for a moment at a time, so lookups, the console and the engine keep theirs.
+const CONCURRENT_SCANS: usize = 2;
+static SCANS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_SCANS);
+const SCAN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn too_many(what: String) -> ScimError {
+    ScimError::bad(
+        crate::scim::error::ScimType::TooMany,
+        format!(
+            "{what}; narrow the filter with an attribute the server indexes \
+             (id, userName, externalId, displayName, active, meta.created, meta.lastModified)"
+        ),
+    )
+}
+
+/// A list whose filter (or sortBy) the index does not answer exactly: candidates are read a chunk
+/// at a time, evaluated, and only the page is kept (or, for an in-memory sort, the matches up to
+/// [`MAX_SORTED`]); at most [`MAX_EXAMINED`] candidates.
+#[allow(clippy::too_many_arguments)]
+async fn scan(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    p: &ListParams,
+    filter: Option<&crate::scim::filter::Filter>,
+    plan: &query::Plan,
+    order: Option<Order>,
+    sort_path: Option<&crate::scim::filter::AttrPath>,
+    want_computed: bool,
+) -> ScimResult<(usize, Vec<Value>)> {
+    let _turn = tokio::time::timeout(SCAN_WAIT, SCANS.acquire())
+        .await
+        .map_err(|_| {
+            ScimError::new(
+                503,
+                None,
+                "the server is busy answering other filters it cannot look up in its index; retry later",
+            )
+        })?
+        .map_err(|_| ScimError::new(503, None, "the server is shutting down"))?;
+    let computed_name = if kind == Kind::User { "groups" } else { "members" };
+    let filter_needs_computed = filter.is_some_and(|f| query::mentions(f, computed_name));
+    let size = p.page_size();
     let offset = (p.start_index - 1) as usize;
-    let resources = all.into_iter().skip(offset).take(p.page_size()).collect();
+    let t = table(kind);
+    let mut matched: Vec<Value> = Vec::new();
+    let mut total = 0usize;
+    let mut examined = 0usize;
+    loop {
+        let chunk = {
+            let mut conn = ctx.pool.acquire().await.map_err(db_err)?;
+            let rows = store::page(
+                &mut conn,
+                t,
+                ctx.account,
+                plan.cond.as_ref(),
+                order.unwrap_or(Order::STABLE),
+                SCAN_CHUNK as i64,
+                examined as i64,
+            )
+            .await
+            .map_err(db_err)?;
+            render_all(
+                ctx,
+                &mut conn,
+                kind,
+                &rows,
+                filter_needs_computed || want_computed,
+            )
+            .await?
+        };
+        examined += chunk.len();
+        let last = chunk.len() < SCAN_CHUNK;
+        for r in chunk {
+            if filter.is_none_or(|f| eval::matches(kind, f, &r)) {
+                // With an SQL order only the page is kept; a Rust sort needs every match.
+                if order.is_some() {
+                    if total >= offset && matched.len() < size {
+                        matched.push(r);
+                    }
+                } else if matched.len() < MAX_SORTED {
+                    matched.push(r);
+                } else {
+                    return Err(too_many(format!(
+                        "more than {MAX_SORTED} resources match, too many to sort by an attribute the index does not order"
+                    )));
+                }
+                total += 1;
+            }
+        }
+        if last {
+            break;
+        }
+        if examined >= ctx.rt.scan_limit {
+            return Err(too_many(format!(
+                "the filter would have the server examine more than {} resources one by one",
+                ctx.rt.scan_limit
+            )));
+        }
+    }
+    if order.is_none() {
+        let path = sort_path.expect("no SQL order only for sortBy");
+        let mut keyed: Vec<(Option<eval::SortKey>, Value)> = matched
+            .into_iter()
+            .map(|r| (eval::sort_key(kind, path, &r), r))
+            .collect();
+        keyed.sort_by(|(a, _), (b, _)| match (a, b) {
+            (Some(x), Some(y)) => {
+                let o = x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal);
+                if p.descending {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+        matched = keyed
+            .into_iter()
+            .skip(offset)
+            .take(size)
+            .map(|(_, r)| r)
+            .collect();
+    }
+    Ok((total, matched))
+}
+
+/// `POST /.search` at the root: Users then Groups, paged together. Each type is paged by its own
+/// list, so every page (however deep) is exact and the total counts every match of both.
+pub async fn search_all(ctx: &Ctx<'_>, p: &ListParams) -> ScimResult<Page> {
+    let sub = |start_index: i64, count: i64| ListParams {
+        filter: p.filter.clone(),
+        sort_by: None,
+        descending: false,
+        start_index,
+        count: Some(count),
+        attributes: p.attributes.clone(),
+        excluded: p.excluded.clone(),
+    };
+    let offset = p.start_index - 1;
+    let mut wanted = p.page_size() as i64;
+    let users_total = list(ctx, Kind::User, &sub(1, 0)).await?.total as i64;
+    let mut resources = Vec::new();
+    if offset < users_total && wanted > 0 {
+        let page = list(
+            ctx,
+            Kind::User,
+            &sub(offset + 1, wanted.min(users_total - offset)),
+        )
+        .await?;
+        wanted -= page.resources.len() as i64;
+        resources.extend(page.resources);
+    }
+    let group_start = (offset - users_total).max(0) + 1;
+    let groups = list(ctx, Kind::Group, &sub(group_start, wanted.max(0))).await?;
+    resources.extend(groups.resources);
     Ok(Page {
-        total,
+        total: users_total as usize + groups.total,
         start_index: p.start_index,
         resources,
     })
