@@ -40,6 +40,17 @@ pub struct CommonArgs {
     #[arg(long, env = "PROVISIO_OUTBOUND_TIMEOUT_SECONDS", default_value_t = 15, global = true,
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub outbound_timeout_seconds: u64,
+    /// Where requests to applications and the SMTP server may go: `private` (public and private
+    /// addresses; link-local and cloud metadata addresses are refused), `public` (public only) or
+    /// `any`.
+    #[arg(
+        long,
+        env = "PROVISIO_OUTBOUND_ADDRESSES",
+        default_value = "private",
+        global = true,
+        value_enum
+    )]
+    pub outbound_addresses: crate::outbound::AddressPolicy,
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives.
     #[arg(long = "log", env = "PROVISIO_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -527,6 +538,7 @@ mod tests {
             database_url: url.map(String::from),
             encryption_key: None,
             outbound_timeout_seconds: 15,
+            outbound_addresses: crate::outbound::AddressPolicy::Private,
             log: "info".into(),
         };
         let d = Path::new("/data");

@@ -31,6 +31,8 @@ pub mod directory;
 #[cfg(feature = "ssr")]
 pub mod notify;
 #[cfg(feature = "ssr")]
+pub mod outbound;
+#[cfg(feature = "ssr")]
 pub mod provisioning;
 #[cfg(feature = "ssr")]
 pub mod scim_client;

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     // capture keys and JSON from it), so commands log to standard error.
     let serving = matches!(cli.command, None | Some(Command::Serve(_)));
     init_logging(&cli.common.log, serving);
+    provisio::outbound::init(cli.common.outbound_addresses);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

@@ -89,7 +89,17 @@ async fn validated(pool: &Pool, sealer: &Sealer, f: &SmtpForm) -> Result<SmtpRow
         }
         Some(sealer.seal(&f.password, PASSWORD_CONTEXT))
     } else {
-        store::smtp(pool).await?.and_then(|s| s.password)
+        match store::smtp(pool).await? {
+            // The stored password goes only to the host it was saved for: a session that was
+            // taken over must not be able to send it to a server of its choosing.
+            Some(saved) if saved.password.is_some() && !saved.host.eq_ignore_ascii_case(&host) => {
+                return Err(invalid(
+                    "password",
+                    "the SMTP server changed: enter its password again (the saved one is only sent to the server it was saved for)",
+                ));
+            }
+            saved => saved.and_then(|s| s.password),
+        }
     };
     Ok(SmtpRow {
         host,
@@ -121,6 +131,12 @@ pub async fn save(pool: &Pool, sealer: &Sealer, f: &SmtpForm, actor: &Actor) -> 
 
 /// Sends one email through `s` now.
 async fn send(sealer: &Sealer, s: &SmtpRow, to: &str, subject: &str, body: &str) -> Result<(), String> {
+    // lettre dials by name itself: the addresses are checked first (see crate::outbound).
+    crate::outbound::check_host(
+        s.host.trim_start_matches('[').trim_end_matches(']'),
+        s.port as u16,
+    )
+    .await?;
     let builder = match s.tls.as_str() {
         "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host).map_err(|e| e.to_string())?,
         "starttls" => {

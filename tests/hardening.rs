@@ -671,3 +671,113 @@ async fn lists_the_index_cannot_answer_are_bounded_and_root_search_pages_across_
     );
     still_answers(&s).await;
 }
+
+/// A listener that records whether anything connected to it (a stand-in for a third party's
+/// server that a hijacked session would send the token to).
+fn listener() -> (std::net::TcpListener, String) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/scim", l.local_addr().unwrap());
+    (l, url)
+}
+
+fn was_contacted(l: &std::net::TcpListener) -> bool {
+    l.accept().is_ok()
+}
+
+#[tokio::test]
+async fn saved_secrets_go_only_where_they_were_saved_for_and_never_to_metadata_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let target = common::tenant(&s, "Target");
+    let admin = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let t = csrf(&admin, &s).await;
+    let app = ok(call(
+        &admin,
+        &s,
+        "apps/create",
+        &[("csrf", &t), ("template", "harness"), ("name", "H")],
+    )
+    .await)
+    .await
+    .as_str()
+    .unwrap()
+    .to_string();
+    let form = |intent: &'static str, url: String, token: String| {
+        let (admin, t, app, s) = (admin.clone(), t.clone(), app.clone(), &s);
+        async move {
+            let f = [
+                ("csrf", t.as_str()),
+                ("app", app.as_str()),
+                ("intent", intent),
+                ("mode", "automatic"),
+                ("tenant_url", url.as_str()),
+                ("secret_token", token.as_str()),
+                ("scope", "assigned"),
+                ("provisioning_status", "off"),
+                ("prevent_deletions", "on"),
+                ("deletion_threshold", "500"),
+                ("reconciliation_interval_minutes", "40"),
+            ];
+            call(&admin, s, "provisioning/save", &f).await
+        }
+    };
+    ok(form("save", target.url.clone(), target.key.clone()).await).await;
+    // The saved token is used for the saved URL ...
+    let r = ok(form("test", target.url.clone(), String::new()).await).await;
+    assert_eq!(r["connection"]["ok"], true, "{r}");
+    // ... and for no other: testing a new URL without the token is refused, and nothing connects.
+    let (other, other_url) = listener();
+    let (field, message) = field_error(&json(form("test", other_url.clone(), String::new()).await).await);
+    assert_eq!(field, "secret_token", "{message}");
+    assert!(
+        !was_contacted(&other),
+        "the saved token was sent to a URL typed in the form"
+    );
+    // Saving a new URL keeps no old token either.
+    let (field, _) = field_error(&json(form("save", other_url.clone(), String::new()).await).await);
+    assert_eq!(field, "secret_token");
+    // The saved URL written with a trailing slash is still the same endpoint.
+    let r = ok(form("test", format!("{}/", target.url), String::new()).await).await;
+    assert_eq!(
+        r["connection"]["ok"], true,
+        "a trailing slash is the same endpoint: {r}"
+    );
+
+    // Link-local and cloud metadata addresses are refused before anything is sent.
+    for url in [
+        "http://169.254.169.254/latest/meta-data",
+        "http://[fd00:ec2::254]/scim",
+        "http://[::ffff:169.254.169.254]/",
+    ] {
+        let r = ok(form("test", url.to_string(), "a token".to_string()).await).await;
+        assert_eq!(r["connection"]["ok"], false, "{r}");
+        let text = r.to_string();
+        assert!(
+            text.contains("not allowed") && text.contains("link-local"),
+            "{url}: {text}"
+        );
+    }
+
+    // The SMTP password the same way: a new host needs it again.
+    let smtp = |host: &'static str, password: &'static str| {
+        let (admin, t, s) = (admin.clone(), t.clone(), &s);
+        async move {
+            let f = [
+                ("csrf", t.as_str()),
+                ("host", host),
+                ("port", "2525"),
+                ("tls", "none"),
+                ("username", "provisio"),
+                ("password", password),
+                ("from_address", "provisio@contoso.com"),
+            ];
+            call(&admin, s, "notifications/save", &f).await
+        }
+    };
+    ok(smtp("127.0.0.1", "smtp password").await).await;
+    let (field, message) = field_error(&json(smtp("127.0.0.2", "").await).await);
+    assert_eq!(field, "password", "{message}");
+    ok(smtp("127.0.0.1", "").await).await;
+    still_answers(&s).await;
+}

@@ -217,15 +217,30 @@ pub async fn save_provisioning(
     let me = guard::admin_change(&csrf).await?;
     let token = (!secret_token.trim().is_empty()).then(|| secret_token.trim().to_string());
     if intent == "test" {
+        let url = tenant_url.trim();
         let token = match token {
             Some(t) => t,
-            None => config::secret_token(&state.pool, &state.sealer, &app)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::invalid("secret_token", "Enter the Secret Token to test the connection.")
-                })?,
+            None => {
+                // The saved token is only sent to the URL it was saved with.
+                let saved_url = config::export(&state.pool, &app).await?.tenant_url;
+                let saved = config::secret_token(&state.pool, &state.sealer, &app).await?;
+                match saved {
+                    Some(t) if crate::provisioning::connection::same_endpoint(&saved_url, url) => t,
+                    Some(_) => {
+                        return Err(ApiError::invalid(
+                            "secret_token",
+                            "The Tenant URL differs from the saved one: enter the Secret Token to test it (the saved token is only sent to the URL it was saved with).",
+                        ))
+                    }
+                    None => {
+                        return Err(ApiError::invalid(
+                            "secret_token",
+                            "Enter the Secret Token to test the connection.",
+                        ))
+                    }
+                }
+            }
         };
-        let url = tenant_url.trim();
         if url.is_empty() {
             return Err(ApiError::invalid(
                 "tenant_url",

@@ -528,6 +528,17 @@ pub async fn apply(
     }
     let old = stored(pool, app).await?;
     normalize(&mut new, old.secret_token.is_some() || token.is_some())?;
+    // The saved token goes only to the endpoint it was saved with: a new Tenant URL needs the
+    // token again, so a session that was taken over cannot send it elsewhere.
+    if token.is_none()
+        && old.secret_token.is_some()
+        && !super::connection::same_endpoint(&old.config.tenant_url, &new.tenant_url)
+    {
+        return Err(invalid(
+            "secret_token",
+            "the Tenant URL changed: enter the Secret Token again (the saved token is only sent to the URL it was saved with)",
+        ));
+    }
     let mut changes = describe_changes(&old.config, &new);
     if token.is_some() {
         changes.push("Secret Token replaced".into());

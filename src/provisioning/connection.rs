@@ -18,9 +18,27 @@ pub fn client(timeout: Duration) -> reqwest::Client {
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         // A redirect means the URL is not the endpoint; following it could send the token elsewhere.
         .redirect(reqwest::redirect::Policy::none())
+        // Names resolve only to addresses the outbound policy allows (see crate::outbound).
+        .dns_resolver(std::sync::Arc::new(crate::outbound::Resolver))
         .user_agent(concat!("provisio/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("a reqwest client with static settings builds")
+}
+
+/// Whether two Tenant URLs name the same endpoint (scheme and host in any case, a trailing slash
+/// or not): the saved token may be sent to the one it was saved with, and to no other.
+pub fn same_endpoint(a: &str, b: &str) -> bool {
+    let norm = |u: &str| match reqwest::Url::parse(u.trim()) {
+        Ok(url) => {
+            let mut s = url.to_string();
+            while s.ends_with('/') {
+                s.pop();
+            }
+            s
+        }
+        Err(_) => u.trim().trim_end_matches('/').to_string(),
+    };
+    norm(a) == norm(b)
 }
 
 /// The `/Users` URL with Entra's probe filter.
@@ -206,6 +224,16 @@ pub async fn test(
             )
         }
     };
+    if let Err(m) = crate::outbound::check_url(&url) {
+        return result(
+            false,
+            "The Tenant URL's address is not allowed.",
+            None,
+            m,
+            "Use the address the application gave you; link-local and cloud metadata addresses are refused.",
+            started,
+        );
+    }
     let response = client
         .get(url.clone())
         .bearer_auth(token)

@@ -264,12 +264,14 @@ impl Target {
     }
 
     async fn once(&self, request: reqwest::RequestBuilder) -> Result<(u16, Value), ClientError> {
-        let response = request
+        let (http, request) = request
             .bearer_auth(&self.token)
             .header(reqwest::header::ACCEPT, SCIM_JSON)
-            .send()
-            .await
-            .map_err(transport)?;
+            .build_split();
+        let request = request.map_err(transport)?;
+        // Names are checked as they resolve; a literal address here (see crate::outbound).
+        crate::outbound::check_url(request.url()).map_err(ClientError::Incompatible)?;
+        let response = http.execute(request).await.map_err(transport)?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()

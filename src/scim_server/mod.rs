@@ -449,10 +449,9 @@ fn refuse_nul(v: &Value) -> ScimResult<()> {
     match v {
         Value::String(s) if s.contains('\0') => bad(),
         Value::Array(items) => items.iter().try_for_each(refuse_nul),
-        Value::Object(o) => {
-            o.iter()
-                .try_for_each(|(k, x)| if k.contains('\0') { bad() } else { refuse_nul(x) })
-        }
+        Value::Object(o) => o
+            .iter()
+            .try_for_each(|(k, x)| if k.contains('\0') { bad() } else { refuse_nul(x) }),
         _ => Ok(()),
     }
 }
