@@ -909,3 +909,44 @@ async fn the_rate_limit_paces_requests() {
         "{requests} requests at 5 per second took only {ms} ms: {cycle}"
     );
 }
+
+#[tokio::test]
+async fn a_restart_clicked_while_a_cycle_runs_is_carried_out_not_lost() {
+    let x = setup_with("scim2", &[]).await;
+    for i in 0..8 {
+        x.user(&format!("u{i}@contoso.com"), &format!("User {i}"), &[])
+            .await;
+        x.assign(&format!("u{i}@contoso.com"), "").await;
+    }
+    // One request a second: the initial cycle lasts several seconds.
+    x.configure_fields(&[("provisioning_status", "on"), ("max_requests_per_second", "1")])
+        .await;
+    let running = eventually(30, "the initial cycle running", || async {
+        let s = x.status().await;
+        (s["current"]["state"] == "Running")
+            .then(|| s["current"]["id"].clone())
+            .ok_or(s.to_string())
+    })
+    .await;
+    // Restart (and Allow deletes) while it runs ...
+    cli(
+        &x.s,
+        &["app", "restart", &x.app, "--reset", "Watermark,ForceDeletes"],
+    );
+    // ... is not cleared by that cycle's end: another initial cycle follows it.
+    let s = eventually(90, "an initial cycle after the one that was running", || async {
+        let s = x.status().await;
+        let history = s["history"].as_array().cloned().unwrap_or_default();
+        let done = |c: &Value| c["state"] != "Running";
+        let after = history.iter().take_while(|c| c["id"] != running).any(|c| done(c));
+        let first_done = history.iter().any(|c| c["id"] == running && done(c));
+        (first_done && after).then(|| s.clone()).ok_or(s.to_string())
+    })
+    .await;
+    let history = s["history"].as_array().unwrap();
+    assert!(history.iter().all(|c| c["kind"] == "initial"), "{s}");
+    assert_eq!(
+        s["initial_pending"], false,
+        "the second initial cycle completed the request: {s}"
+    );
+}

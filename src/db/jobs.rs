@@ -20,6 +20,8 @@ pub struct JobRow {
     pub force_deletes: bool,
     pub initial_requested: bool,
     pub last_notified_reason: String,
+    /// Restart requests so far; a cycle completes only the requests it saw when it started.
+    pub requests: i64,
 }
 
 fn job_from(r: &crate::db::Row) -> JobRow {
@@ -34,6 +36,7 @@ fn job_from(r: &crate::db::Row) -> JobRow {
         force_deletes: r.get::<i64, _>("force_deletes") != 0,
         initial_requested: r.get::<i64, _>("initial_requested") != 0,
         last_notified_reason: r.get("last_notified_reason"),
+        requests: r.get("requests"),
     }
 }
 
@@ -135,22 +138,37 @@ pub async fn set_state(pool: &Pool, app: &str, state: &str, now: &str) -> sqlx::
 }
 
 /// Ends a cycle's effect on the job: the new watermark (and, after an initial cycle, the
-/// configuration version it evaluated), in one transaction with the cycle's end.
+/// configuration version it evaluated), in one transaction with the cycle's end. `requests` is the
+/// job's count of restart requests when the cycle started: when a restart (or Allow deletes) came
+/// while it ran, the cycle's end changes neither the watermark nor the requested flags, so the
+/// request is carried out by the next cycle instead of being silently cleared.
 pub async fn complete_cycle(
     pool: &Pool,
     app: &str,
     watermark: i64,
     initial_of_version: Option<i64>,
+    requests: i64,
     now: &str,
 ) -> sqlx::Result<()> {
     let mut tx = super::begin(pool).await?;
-    sqlx::query("UPDATE prov_jobs SET watermark = $2, updated_at = $3 WHERE app_id = $1")
-        .bind(app)
-        .bind(watermark)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    if let Some(v) = initial_of_version {
+    let current = sqlx::query(
+        "UPDATE prov_jobs SET watermark = $2, updated_at = $3 WHERE app_id = $1 AND requests = $4",
+    )
+    .bind(app)
+    .bind(watermark)
+    .bind(now)
+    .bind(requests)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !current {
+        tracing::info!(
+            app,
+            "a restart was requested while the cycle ran: the next cycle carries it out"
+        );
+    }
+    if let (Some(v), true) = (initial_of_version, current) {
         sqlx::query("UPDATE prov_jobs SET initial_requested = 0, force_deletes = 0 WHERE app_id = $1")
             .bind(app)
             .execute(&mut *tx)
@@ -198,7 +216,8 @@ pub async fn quarantine(
 pub async fn request_initial(pool: &Pool, app: &str) -> sqlx::Result<()> {
     super::write(
         pool,
-        sqlx::query("UPDATE prov_jobs SET initial_requested = 1 WHERE app_id = $1").bind(app),
+        sqlx::query("UPDATE prov_jobs SET initial_requested = 1, requests = requests + 1 WHERE app_id = $1")
+            .bind(app),
     )
     .await?;
     Ok(())
@@ -299,7 +318,7 @@ pub async fn restart(pool: &Pool, app: &str, r: &Reset, job_id: &str, now: &str)
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query("UPDATE prov_jobs SET updated_at = $2 WHERE app_id = $1")
+    sqlx::query("UPDATE prov_jobs SET updated_at = $2, requests = requests + 1 WHERE app_id = $1")
         .bind(app)
         .bind(now)
         .execute(&mut *tx)

@@ -2237,6 +2237,7 @@ pub async fn run(
         app,
         upto,
         (initial && quarantine.is_none()).then_some(version),
+        job.requests,
         &end,
     )
     .await?;
