@@ -304,6 +304,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PROVISIO_LOG_RETENTION_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub log_retention_days: u32,
+    /// Days audit log entries are kept.
+    #[arg(long, env = "PROVISIO_AUDIT_RETENTION_DAYS", default_value_t = 365,
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub audit_retention_days: u32,
     /// Resources one SCIM list may examine one by one when its filter (or sortBy) is not answered
     /// by the index; past it the client gets 400 tooMany and is asked to narrow the filter.
     #[arg(long, env = "PROVISIO_SCIM_SCAN_LIMIT", default_value_t = 100_000,

@@ -35,6 +35,7 @@ pub struct Settings {
     pub outbound_timeout: Duration,
     /// Days provisioning logs, cycles and sent emails are kept.
     pub log_retention_days: i64,
+    pub audit_retention_days: i64,
 }
 
 /// Shared by every handler and server function (server functions get it from Leptos's context).
@@ -181,6 +182,7 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         started: Instant::now(),
         outbound_timeout,
         log_retention_days: i64::from(args.log_retention_days),
+        audit_retention_days: i64::from(args.audit_retention_days),
     });
     let sealer = Arc::new(sealer);
     let outbound = crate::provisioning::connection::client(outbound_timeout);
@@ -214,6 +216,7 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
     tokio::spawn(prune_provisioning_log(
         state.pool.clone(),
         state.settings.log_retention_days,
+        state.settings.audit_retention_days,
     ));
     if let DatabaseTarget::Postgres { url, .. } = &state.settings.database {
         tokio::spawn(scheduler.clone().listen(url.clone()));
@@ -423,13 +426,23 @@ async fn purge_deleted_users(pool: Pool) {
     }
 }
 
-/// Keeps the provisioning log to its retention period, hourly.
-/// Retention: provisioning log entries, cycles and sent emails older than `days` go, hourly.
-async fn prune_provisioning_log(pool: Pool, days: i64) {
+/// Retention, hourly: provisioning log entries, cycles, sent emails and directory changes (those
+/// every job has read) older than `days`, audit entries older than `audit_days`.
+async fn prune_provisioning_log(pool: Pool, days: i64, audit_days: i64) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
         let before = crate::timefmt::ago(time::Duration::days(days));
+        match crate::db::audit::prune(&pool, &crate::timefmt::ago(time::Duration::days(audit_days))).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, "pruned audit entries older than {audit_days} days"),
+            Err(e) => tracing::error!(error = %e, "pruning the audit log failed"),
+        }
+        match crate::db::directory::prune_changes(&pool, &before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(changes = n, "pruned directory changes every job has read"),
+            Err(e) => tracing::error!(error = %e, "pruning directory changes failed"),
+        }
         if let Err(e) = crate::db::jobs::prune_cycles(&pool, &before).await {
             tracing::error!(error = %e, "pruning provisioning cycles failed");
         }

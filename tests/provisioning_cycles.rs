@@ -399,8 +399,19 @@ async fn too_many_deletes_are_held_until_allowed() {
     let groups = BTreeMap::new();
     converges(&x, "initial cycle", &users, &groups).await;
 
-    // Three disables against a threshold of two: all held, the job quarantined.
-    for n in ["a", "b", "c"] {
+    // Three disables against a threshold of two, one after another: however they group into
+    // cycles (one cycle of three, or cycles of one and two), no more than two are carried out
+    // within the window, the rest are held and the job is quarantined.
+    // The first one in a cycle of its own (per cycle, 1 and then 2 never tripped a threshold of 2).
+    x.unassign("a@contoso.com").await;
+    eventually(20, "a disabled", || async {
+        let users = snapshot(&x).await.0;
+        (!users["a@contoso.com"].0)
+            .then_some(())
+            .ok_or(format!("{users:?}"))
+    })
+    .await;
+    for n in ["b", "c"] {
         x.unassign(&format!("{n}@contoso.com")).await;
     }
     let s = eventually(20, "quarantine", || async {
@@ -411,15 +422,22 @@ async fn too_many_deletes_are_held_until_allowed() {
     })
     .await;
     assert_eq!(s["quarantine_reason"], "TooManyDeletes", "{s}");
-    assert_eq!(s["history"][0]["counts"]["staged"], 3, "{s}");
-    assert_eq!(snapshot(&x).await.0, users, "nothing was disabled");
+    let disabled = snapshot(&x).await.0.values().filter(|u| !u.0).count();
     let logs = x
         .post(
             "provisioning/logs",
             &[("filter[app]", &x.app), ("filter[action]", "StagedDelete")],
         )
         .await;
-    assert_eq!(logs["rows"].as_array().unwrap().len(), 3, "{logs}");
+    let held = logs["rows"].as_array().unwrap().len();
+    assert!(
+        disabled <= 2,
+        "at most the threshold is carried out: {disabled} disabled"
+    );
+    assert!(
+        held >= 1 && disabled + held >= 3,
+        "{disabled} disabled, {held} held: {logs}"
+    );
 
     // Allow deletes: they run, and the job leaves quarantine.
     let out = common::bin()

@@ -966,3 +966,29 @@ pub async fn directory_counts(pool: &Pool) -> sqlx::Result<(i64, i64, i64)> {
         .await?;
     Ok((r.get(0), r.get(1), r.get(2)))
 }
+
+/// Deletes directory changes older than `before` that every provisioning job has read (at or below
+/// the lowest watermark; a job without one runs an initial cycle and reads none), a batch at a
+/// time. The newest change always stays, so the sequence never starts again below a watermark.
+pub async fn prune_changes(pool: &Pool, before: &str) -> sqlx::Result<u64> {
+    const BATCH: i64 = 5_000;
+    let mut total = 0;
+    loop {
+        let statement = sqlx::query(
+            "DELETE FROM dir_changes WHERE seq IN (
+                 SELECT seq FROM dir_changes
+                 WHERE at < $1
+                   AND seq < (SELECT max(seq) FROM dir_changes)
+                   AND seq <= COALESCE((SELECT min(watermark) FROM prov_jobs WHERE watermark IS NOT NULL),
+                                       (SELECT max(seq) FROM dir_changes))
+                 ORDER BY seq LIMIT $2)",
+        )
+        .bind(before)
+        .bind(BATCH);
+        let n = super::write(pool, statement).await?;
+        total += n;
+        if n < BATCH as u64 {
+            return Ok(total);
+        }
+    }
+}

@@ -207,6 +207,20 @@ pub async fn log_entry(
     }))
 }
 
+/// How many objects `app`'s cycles disabled or deleted since `since`: what the accidental-deletion
+/// threshold counts besides the running cycle's own, so deletions that arrive a few at a time
+/// (one small cycle each) trip it as one large cycle would. Provision on demand is not counted.
+pub async fn recent_deprovisions(pool: &Pool, app: &str, since: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM prov_log WHERE app_id = $1 AND at >= $2 AND cycle_id IS NOT NULL
+         AND action IN ('Disable', 'Delete') AND status = 'Success'",
+    )
+    .bind(app)
+    .bind(since)
+    .fetch_one(pool)
+    .await
+}
+
 /// Deletes log entries older than `before` (retention); returns how many went.
 pub async fn prune_log(pool: &Pool, before: &str) -> sqlx::Result<u64> {
     super::write(

@@ -388,4 +388,85 @@ mod tests {
             .unwrap();
         assert_eq!(n, 20);
     }
+
+    /// Retention keeps what is younger than the cut-off, and of the directory's changes also what
+    /// a provisioning job has not read yet and always the newest one (the sequence must never
+    /// start again below a watermark).
+    #[tokio::test]
+    async fn retention_keeps_what_is_recent_or_still_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = DatabaseTarget::Sqlite {
+            path: dir.path().join("provisio.db"),
+        };
+        let pool = connect(&target).await.unwrap();
+        for at in [
+            "2020-01-01T00:00:00.000Z",
+            "2020-06-01T00:00:00.000Z",
+            "2030-01-01T00:00:00.000Z",
+        ] {
+            audit::insert(
+                &pool,
+                &audit::NewEntry {
+                    at,
+                    ..entry("old or new")
+                },
+            )
+            .await
+            .unwrap();
+        }
+        assert_eq!(audit::prune(&pool, "2025-01-01T00:00:00.000Z").await.unwrap(), 2);
+        assert_eq!(audit::prune(&pool, "2025-01-01T00:00:00.000Z").await.unwrap(), 0);
+
+        let change = |at: &'static str| {
+            sqlx::query(
+                "INSERT INTO dir_changes (at, object_type, object_id, op) VALUES ($1, 'user', 'u', 'update')",
+            )
+            .bind(at)
+        };
+        for _ in 0..6 {
+            write(&pool, change("2020-01-01T00:00:00.000Z")).await.unwrap();
+        }
+        let seqs = || async {
+            sqlx::query_scalar::<_, i64>("SELECT seq FROM dir_changes ORDER BY seq")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        };
+        let all = seqs().await;
+        // A job that has read up to the third change.
+        sqlx::query("INSERT INTO apps (id, name, name_lower, template, created_at, created_by, updated_at) VALUES ('a', 'A', 'a', 'scim2', 'x', 'x', 'x')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO prov_jobs (app_id, job_id, updated_at, watermark) VALUES ('a', 'j', 'x', $1)",
+        )
+        .bind(all[2])
+        .execute(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            directory::prune_changes(&pool, "2025-01-01T00:00:00.000Z")
+                .await
+                .unwrap(),
+            3
+        );
+        assert_eq!(seqs().await, all[3..].to_vec());
+        // Every job has read everything: all but the newest go.
+        sqlx::query("UPDATE prov_jobs SET watermark = $1")
+            .bind(all[5])
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            directory::prune_changes(&pool, "2025-01-01T00:00:00.000Z")
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(seqs().await, vec![all[5]]);
+        // The sequence goes on above it.
+        write(&pool, change("2030-01-01T00:00:00.000Z")).await.unwrap();
+        assert!(seqs().await[1] > all[5]);
+    }
 }

@@ -1114,7 +1114,7 @@ pub(super) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Do
         steps.push(step(
             "Perform action",
             "Skipped",
-            "Held by accidental-deletion prevention: this cycle's deletions exceed the threshold.",
+            "Held by accidental-deletion prevention: the disables and deletes of this cycle and of the reconciliation interval before it exceed the threshold.",
             vec![],
         ));
         done.log = Some(log.entry(
@@ -1124,7 +1124,7 @@ pub(super) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Do
             &[],
             Some((
                 "TooManyDeletes",
-                "the cycle's disables and deletes exceed the accidental-deletion threshold".into(),
+                "the disables and deletes within the reconciliation interval exceed the accidental-deletion threshold".into(),
                 "Review the changes; choose Allow deletes to release them.",
             )),
         ));
@@ -2179,10 +2179,19 @@ pub async fn run(
     };
     let mut quarantine = None;
     if run.fatal.is_none() {
+        // The threshold counts over a sliding window (the reconciliation interval), across
+        // cycles: cycles start within a second of a change, so deletions arriving a few at a
+        // time would otherwise never trip it.
+        let recent = if run.deprovisions.is_empty() {
+            0
+        } else {
+            let window = time::Duration::minutes(cfg.settings.reconciliation_interval_minutes.max(1));
+            crate::db::engine::recent_deprovisions(pool, app, &crate::timefmt::ago(window)).await?
+        };
         let held = rules::hold_deletes(
             cfg.settings.prevent_accidental_deletions,
             cfg.settings.deletion_threshold,
-            run.deprovisions.len() as i64,
+            recent + run.deprovisions.len() as i64,
             job.force_deletes,
         );
         if held {
