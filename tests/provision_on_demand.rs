@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::apps::setup;
+use common::apps::{eventually, setup, setup_with};
 use common::{call, ok};
 use serde_json::{json, Value};
 
@@ -420,4 +420,59 @@ async fn a_group_with_up_to_five_members() {
         ],
     );
     assert!(out.contains("Team Other: Skipped"), "{out}");
+}
+
+#[tokio::test]
+async fn provision_on_demand_never_runs_beside_a_cycle() {
+    let x = setup_with("scim2", &[]).await;
+    // A cycle with groups to write at one request a second: it runs for many seconds.
+    for i in 0..12 {
+        let upn = format!("m{i}@contoso.com");
+        x.user(&upn, &format!("Member {i}"), &[]).await;
+        let g = x.group(&format!("team {i}")).await;
+        x.add_member(&g, &upn).await;
+        x.assign(&format!("team {i}"), "").await;
+    }
+    x.user("late@contoso.com", "Late Comer", &[]).await;
+    x.assign("late@contoso.com", "").await;
+    x.configure_fields(&[("provisioning_status", "on"), ("max_requests_per_second", "1")])
+        .await;
+    let running = eventually(30, "a cycle running", || async {
+        let s = x.status().await;
+        (s["current"]["state"] == "Running")
+            .then(|| s["current"]["id"].clone())
+            .ok_or(s.to_string())
+    })
+    .await;
+    let r = call(
+        &x.c,
+        &x.s,
+        "provisioning/on_demand",
+        &[("csrf", &x.t), ("app", &x.app), ("user", "late@contoso.com")],
+    )
+    .await;
+    let code = r.status();
+    let body = r.text().await.unwrap();
+    let s = x.status().await;
+    let cycle_still_running = s["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == running && c["state"] == "Running");
+    if code == reqwest::StatusCode::OK {
+        assert!(
+            !cycle_still_running,
+            "provision on demand ran beside the cycle: {s}"
+        );
+    } else {
+        assert_eq!(code, reqwest::StatusCode::CONFLICT, "{body}");
+        assert!(body.contains("cycle of this application is running"), "{body}");
+    }
+    // Either way, one account for the user in the end.
+    eventually(120, "the user provisioned once", || async {
+        let all = x.target_all("Users").await;
+        let n = all.iter().filter(|u| u["userName"] == "late@contoso.com").count();
+        (n == 1).then_some(()).ok_or(format!("{n} accounts"))
+    })
+    .await;
 }

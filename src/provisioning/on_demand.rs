@@ -19,6 +19,62 @@ use std::time::Instant;
 /// Most members provision on demand takes with a group (Entra's limit).
 pub const ON_DEMAND_MEMBERS: usize = 5;
 
+/// How long provision on demand waits for a running cycle of the application to end.
+pub const WAIT_FOR_CYCLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Provision on demand holds the application's job lease while it runs, as a cycle does, so the
+/// two never run at once on any instance (both would look up, create and record the same objects:
+/// two creates of one user make a duplicate). Released when dropped.
+struct Exclusive {
+    pool: Pool,
+    app: String,
+    holder: String,
+}
+
+impl Exclusive {
+    async fn take(pool: &Pool, app: &str) -> Result<Exclusive, DirError> {
+        // Not an instance's name (host/pid/...), so no instance mistakes it for its own.
+        let holder = format!("on-demand/{}", uuid::Uuid::now_v7().simple());
+        let deadline = Instant::now() + WAIT_FOR_CYCLE;
+        loop {
+            let now = time::OffsetDateTime::now_utc();
+            let until = crate::timefmt::format(now + time::Duration::minutes(5));
+            if crate::db::leases::acquire(pool, app, &holder, &crate::timefmt::format(now), &until, None)
+                .await?
+            {
+                return Ok(Exclusive {
+                    pool: pool.clone(),
+                    app: app.to_string(),
+                    holder,
+                });
+            }
+            if Instant::now() >= deadline {
+                return Err(DirError::Conflict(
+                    "A provisioning cycle of this application is running, and provision on demand never runs \
+                     beside one (both would write the same objects). Try again when the cycle has finished."
+                        .into(),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Exclusive {
+    fn drop(&mut self) {
+        let (pool, app, holder) = (
+            self.pool.clone(),
+            std::mem::take(&mut self.app),
+            std::mem::take(&mut self.holder),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = crate::db::leases::release(&pool, &app, &holder).await {
+                tracing::warn!(app = %app, error = %e, "cannot release provision on demand's lease; it expires");
+            }
+        });
+    }
+}
+
 /// The application's configuration and a client for its target; `field` names the form field
 /// that a missing credential is reported on.
 async fn target(
@@ -122,6 +178,18 @@ pub async fn provision_user(
     user_ref: &str,
 ) -> Result<ProvisionReport, DirError> {
     let (cfg, target) = target(pool, sealer, http, app, "secret_token").await?;
+    let _exclusive = Exclusive::take(pool, app).await?;
+    user_now(pool, app, cfg, target, user_ref).await
+}
+
+/// [`provision_user`] for a caller that holds the application's lease (a group's members).
+async fn user_now(
+    pool: &Pool,
+    app: &str,
+    cfg: ProvisioningConfig,
+    target: Target,
+    user_ref: &str,
+) -> Result<ProvisionReport, DirError> {
     let r = user_ref.trim();
     let mut conn = pool.acquire().await?;
     let user = dir::user_by_ref(&mut conn, r).await?;
@@ -188,6 +256,7 @@ pub async fn provision_group(
         ));
     }
     let (cfg, target) = target(pool, sealer, http, app, "group").await?;
+    let _exclusive = Exclusive::take(pool, app).await?;
     let r = group_ref.trim();
     let mut conn = pool.acquire().await?;
     let found = match dir::group(&mut conn, r).await? {
@@ -216,7 +285,9 @@ pub async fn provision_group(
 
     let mut reports = Vec::new();
     for m in &member_ids {
-        reports.push(provision_user(pool, sealer, http, app, m).await?);
+        // This group's lease covers its members.
+        let (cfg, member_target) = self::target(pool, sealer, http, app, "group").await?;
+        reports.push(user_now(pool, app, cfg, member_target, m).await?);
     }
     let log = Log {
         object_type: "group",
