@@ -956,7 +956,7 @@ async fn a_restart_clicked_while_a_cycle_runs_is_carried_out_not_lost() {
         let s = x.status().await;
         let history = s["history"].as_array().cloned().unwrap_or_default();
         let done = |c: &Value| c["state"] != "Running";
-        let after = history.iter().take_while(|c| c["id"] != running).any(|c| done(c));
+        let after = history.iter().take_while(|c| c["id"] != running).any(done);
         let first_done = history.iter().any(|c| c["id"] == running && done(c));
         // The cycle's end and the job's completion are two commits: wait for both.
         let completed = s["initial_pending"] == false;
