@@ -5,17 +5,25 @@
 # Prints the server's VmHWM (peak resident memory) before and after each, and whether it still
 # answers. Traffic goes to 127.0.0.1 only.
 #
-# Usage: scripts/bench-hardening.sh [--bin PATH] [--users N]
-#   --bin    the provisio binary (default: target/release/provisio, else target/debug/provisio)
-#   --users  SCIM users loaded for the filter phase (default 100000)
+# Usage: scripts/bench-hardening.sh [--bin PATH] [--users N] [--bomb-depth D] [--bombs N]
+#   --bin         the provisio binary (default: target/release/provisio, else target/debug/provisio)
+#   --users       SCIM users loaded for the filter phase (default 100000)
+#   --bomb-depth  how deep ConvertToBase64 is nested (default 24)
+#   --bombs       how many expression tests run at once (default 16)
+# A build without the expression budget asks for gigabytes per bomb: measure one with --bombs 1
+# --bomb-depth 20 (4.7 GiB), never sixteen.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=""
 users=100000
+depth=24
+bombs=16
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) bin=$2; shift 2 ;;
     --users) users=$2; shift 2 ;;
+    --bomb-depth) depth=$2; shift 2 ;;
+    --bombs) bombs=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -32,7 +40,7 @@ password="bench admin password"
 
 start() { # start DIR [ENV=VALUE ...]: sets pid and url
   local dir=$1; shift
-  env "$@" PROVISIO_DATA_DIR="$dir" PROVISIO_ADMIN_PASSWORD="$password" PROVISIO_LOG=warn \
+  env "$@" PROVISIO_DATA_DIR="$dir" PROVISIO_ADMIN_PASSWORD="$password" PROVISIO_LOG=warn,provisio=info \
     PROVISIO_TRUST_FORWARDED_FOR=true "$bin" serve --bind 127.0.0.1:0 >"$dir.log" 2>&1 &
   pid=$!
   url=""
@@ -88,16 +96,16 @@ app=$(PROVISIO_DATA_DIR="$work/expr" "$bin" app create --template harness --name
 upn=zoe@contoso.com
 token=$(sign_in "$work/v" vera "viewer long password")
 bomb="[givenName]"
-for _ in $(seq 1 24); do bomb="ConvertToBase64($bomb)"; done
+for _ in $(seq 1 "$depth"); do bomb="ConvertToBase64($bomb)"; done
 before=$(hwm)
-for _ in $(seq 1 16); do
+for _ in $(seq 1 "$bombs"); do
   curl -s -o /dev/null -b "$work/v" -X POST -H 'accept: application/json' \
     --data-urlencode "csrf=$token" --data-urlencode "app=$app" --data-urlencode "object=user" \
     --data-urlencode "intent=test" --data-urlencode "kind=expression" --data-urlencode "target=title" \
     --data-urlencode "expression=$bomb" --data-urlencode "test_user=$upn" "$url/api/provisioning/attribute" &
 done
 wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
-report "16 x ConvertToBase64 nested 24 deep (Viewer)" "$before"
+report "$bombs x ConvertToBase64 nested $depth deep (Viewer)" "$before"
 stop
 
 # 3. 16 parallel SCIM filters the index cannot answer, over $users users.

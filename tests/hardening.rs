@@ -781,3 +781,270 @@ async fn saved_secrets_go_only_where_they_were_saved_for_and_never_to_metadata_a
     ok(smtp("127.0.0.1", "").await).await;
     still_answers(&s).await;
 }
+
+/// A small deterministic generator (xorshift), so a failing request can be reproduced from the seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+    /// Text that is likely to upset a parser: quotes, brackets, escapes, control and non-ASCII
+    /// characters, operators, long runs.
+    fn junk(&mut self, max: usize) -> String {
+        const PARTS: &[&str] = &[
+            "\"",
+            "\\",
+            "[",
+            "]",
+            "{",
+            "}",
+            "(",
+            ")",
+            " eq ",
+            " and ",
+            " or ",
+            "not",
+            " pr",
+            ".",
+            ":",
+            "urn:",
+            "userName",
+            "members",
+            "value",
+            "%",
+            "%00",
+            "%zz",
+            "\u{0}",
+            "\t",
+            "\n",
+            "é",
+            "😀",
+            "\u{202e}",
+            "$ref",
+            "0",
+            "-1",
+            "99999999999999999999",
+            "true",
+            "null",
+            ",",
+            "=",
+            "&",
+            "?",
+            "/",
+            "..",
+            "' OR 1=1 --",
+        ];
+        let n = self.below(max + 1);
+        let mut s = String::new();
+        for _ in 0..n {
+            s.push_str(self.pick(PARTS));
+        }
+        if self.below(20) == 0 {
+            s.push_str(&"a".repeat(self.below(300_000)));
+        }
+        s
+    }
+    fn json(&mut self, depth: usize) -> Value {
+        match (self.below(7), depth) {
+            (0, _) | (_, 0) => Value::String(self.junk(6)),
+            (1, _) => serde_json::json!(self.next() as i64),
+            (2, _) => Value::Bool(self.below(2) == 0),
+            (3, _) => Value::Null,
+            (4, _) => Value::Array((0..self.below(4)).map(|_| self.json(depth - 1)).collect()),
+            _ => {
+                let keys = [
+                    "userName",
+                    "schemas",
+                    "Operations",
+                    "op",
+                    "path",
+                    "value",
+                    "members",
+                    "emails",
+                    "name",
+                    "active",
+                    "displayName",
+                    "externalId",
+                    "id",
+                    "meta",
+                    "startIndex",
+                    "count",
+                    "filter",
+                ];
+                let mut o = serde_json::Map::new();
+                for _ in 0..self.below(5) {
+                    o.insert(self.pick(&keys).to_string(), self.json(depth - 1));
+                }
+                Value::Object(o)
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn random_requests_never_panic_or_fail_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let t = common::tenant(&s, "Fuzz");
+    let admin = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let token = csrf(&admin, &s).await;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let before = peak_mib(&s);
+    let seed = 0x5eed_1234_abcd_0001u64;
+    let mut rng = Rng(seed);
+    let scim_paths = [
+        "/Users",
+        "/Groups",
+        "/Bulk",
+        "/.search",
+        "/Users/.search",
+        "/Schemas",
+        "/ServiceProviderConfig",
+        "/ResourceTypes",
+        "/Users/x",
+        "/Groups/y",
+        "/Me",
+        "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+    ];
+    let console_paths = [
+        "/api/login",
+        "/api/directory/users",
+        "/api/provisioning/attribute",
+        "/api/audit/page",
+        "/api/apps/create",
+        "/login",
+        "/settings/audit-log",
+        "/directory/users",
+        "/provisioning-logs/download",
+    ];
+    let methods = [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "PROPFIND",
+    ];
+    let mut failures = Vec::new();
+    let mut statuses: std::collections::BTreeMap<u16, usize> = Default::default();
+    for i in 0..600 {
+        let scim = rng.below(3) != 0;
+        let (mut path, fitting) = if scim {
+            let p = rng.pick(&scim_paths);
+            let fitting = match p {
+                "/Users" | "/Groups" => rng.pick(&["GET", "POST"]),
+                "/Bulk" | "/.search" | "/Users/.search" => "POST",
+                "/Users/x" | "/Groups/y" => rng.pick(&["GET", "PUT", "PATCH", "DELETE"]),
+                _ => "GET",
+            };
+            (format!("{}{}", t.url, p), fitting)
+        } else {
+            let p = rng.pick(&console_paths);
+            (s.url(p), if p.starts_with("/api/") { "POST" } else { "GET" })
+        };
+        // Mostly the method the path takes, so requests reach its handler; now and then another.
+        let method_name = if rng.below(6) == 0 {
+            rng.pick(&methods)
+        } else {
+            fitting
+        };
+        let method = reqwest::Method::from_bytes(method_name.as_bytes()).unwrap();
+        if rng.below(3) == 0 {
+            let q = [
+                ("filter", rng.junk(8)),
+                ("startIndex", rng.junk(2)),
+                ("count", rng.junk(2)),
+                ("attributes", rng.junk(3)),
+                ("sortBy", rng.junk(2)),
+                ("to", rng.junk(2)),
+                ("next", rng.junk(3)),
+            ];
+            let (k, v) = &q[rng.below(q.len())];
+            let encoded: String = v
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            path = format!("{path}?{k}={encoded}");
+        }
+        let client = if scim { &http } else { &admin };
+        let mut req = client.request(method.clone(), &path);
+        if scim && rng.below(5) != 0 {
+            req = req.bearer_auth(&t.key);
+        }
+        if rng.below(4) == 0 {
+            req = req
+                .header("if-match", rng.junk(3))
+                .header("x-forwarded-for", rng.junk(2));
+        }
+        req = match rng.below(5) {
+            0 => req
+                .header("content-type", "application/scim+json")
+                .body(rng.json(6).to_string()),
+            1 => {
+                // Deep nesting and a body over every limit.
+                let deep = "[".repeat(rng.below(5_000)) + &"]".repeat(rng.below(5_000));
+                req.header("content-type", "application/json").body(deep)
+            }
+            2 => req
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!(
+                    "csrf={token}&username={}&expression={}&app=a&object=user&intent=test",
+                    rng.junk(4),
+                    rng.junk(6)
+                )),
+            3 => req
+                .header("content-type", "application/scim+json")
+                .body(vec![0xff, 0xfe, 0x00, b'{', 0xc3]),
+            _ => req,
+        };
+        let answer = req.send().await;
+        if let Ok(r) = &answer {
+            *statuses.entry(r.status().as_u16()).or_default() += 1;
+        }
+        match answer {
+            Ok(r) if r.status().is_server_error() && r.status() != StatusCode::SERVICE_UNAVAILABLE => {
+                failures.push(format!(
+                    "#{i} {method} {}: {}",
+                    &path[..path.len().min(200)],
+                    r.status()
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.is_timeout() => failures.push(format!(
+                "#{i} {method} {}: timed out",
+                &path[..path.len().min(200)]
+            )),
+            // A connection the server closed on an oversized request is an answer too.
+            Err(_) => {}
+        }
+    }
+    eprintln!("answers by status: {statuses:?}");
+    assert!(failures.is_empty(), "seed {seed:#x}:\n{}", failures.join("\n"));
+    // Most requests reached a handler that judged them (not only the authentication in front).
+    let judged: usize = statuses
+        .iter()
+        .filter(|(s, _)| ![401, 403, 404, 405].contains(*s))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(judged > 150, "{statuses:?}");
+    let after = peak_mib(&s);
+    assert!(
+        after < before + 300,
+        "peak memory went from {before} to {after} MiB"
+    );
+    still_answers(&s).await;
+}

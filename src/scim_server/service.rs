@@ -980,6 +980,30 @@ const CONCURRENT_SCANS: usize = 2;
 static SCANS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_SCANS);
 const SCAN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Whether a candidate follows the first `examined` (a scan that read exactly the limit may be
+/// complete).
+async fn more_after(
+    ctx: &Ctx<'_>,
+    t: Table,
+    plan: &query::Plan,
+    order: Option<Order>,
+    examined: usize,
+) -> ScimResult<bool> {
+    let mut conn = ctx.pool.acquire().await.map_err(db_err)?;
+    let next = store::page(
+        &mut conn,
+        t,
+        ctx.account,
+        plan.cond.as_ref(),
+        order.unwrap_or(Order::STABLE),
+        1,
+        examined as i64,
+    )
+    .await
+    .map_err(db_err)?;
+    Ok(!next.is_empty())
+}
+
 fn too_many(what: String) -> ScimError {
     ScimError::bad(
         crate::scim::error::ScimType::TooMany,
@@ -1067,7 +1091,7 @@ async fn scan(
         if last {
             break;
         }
-        if examined >= ctx.rt.scan_limit {
+        if examined >= ctx.rt.scan_limit && more_after(ctx, t, plan, order, examined).await? {
             return Err(too_many(format!(
                 "the filter would have the server examine more than {} resources one by one",
                 ctx.rt.scan_limit
