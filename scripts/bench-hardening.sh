@@ -71,7 +71,7 @@ sign_in() { # sign_in JAR USER PASSWORD: prints the CSRF token of the signed-in 
 }
 report() { printf '%-52s before %5s MiB   peak %5s MiB   still answers: %s\n' "$1" "$2" "$(hwm)" "$(alive)"; }
 
-echo "binary: $bin ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$root" rev-parse --short HEAD))"
+echo "binary: $bin ($(date -u +%Y-%m-%dT%H:%MZ))"
 
 # 1. 300 concurrent failed sign-ins from 300 addresses.
 start "$work/signin"

@@ -143,7 +143,8 @@ async fn admin(common: &CommonArgs, command: AdminCommand) -> Result<(), StartEr
         } => {
             let username = provisio::api::console_users::normalize_username(&username)
                 .map_err(|e| StartError::Other(anyhow::anyhow!("user name not accepted: {e}")))?;
-            let role = Role::parse(&role).expect("clap restricts the role");
+            let role = Role::parse(&role)
+                .ok_or_else(|| StartError::Other(anyhow::anyhow!("unknown role {role:?}")))?;
             let (password, generated) = new_password(password_stdin, &username)?;
             let hash = auth::password::hash(password.clone()).await;
             let id = uuid::Uuid::now_v7().to_string();
@@ -251,7 +252,7 @@ async fn admin(common: &CommonArgs, command: AdminCommand) -> Result<(), StartEr
 }
 
 fn public_url(arg: &PublicUrlArg) -> Result<String, StartError> {
-    let default: std::net::SocketAddr = "127.0.0.1:3000".parse().expect("a valid address");
+    let default = std::net::SocketAddr::from(([127, 0, 0, 1], 3000));
     Ok(config::parse_public_url(arg.public_url.as_deref(), default)?)
 }
 

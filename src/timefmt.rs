@@ -8,6 +8,10 @@ use time::OffsetDateTime;
 const STORED: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
+#[allow(
+    clippy::expect_used,
+    reason = "a UTC timestamp within the years the time crate holds always formats"
+)]
 pub fn format(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
         .format(STORED)

@@ -1,5 +1,6 @@
 //! Access Management in the console: accounts, user groups with roles, API keys (shown once),
 //! and what a key's inherited roles allow on the SCIM endpoint.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The console over real HTTP: sign-in, throttling, CSRF, roles, sign-out, sessions across
 //! restarts, health endpoints, audit log, and start-up errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "ssr")]
 
 mod common;

@@ -1,6 +1,7 @@
 //! The directory and enterprise applications over real HTTP: users, soft delete and restore,
 //! groups with nested members, imports (console upload and command line), demo data, the
 //! gallery, assignments with app roles, and the change sequence that records all of it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

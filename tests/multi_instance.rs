@@ -4,6 +4,7 @@
 //! converges exactly, with no duplicate creates.
 //!
 //! PostgreSQL only (`PROVISIO_TEST_BACKEND=postgres`); on SQLite these tests say so and pass.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

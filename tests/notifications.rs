@@ -1,6 +1,7 @@
 //! Failure emails: Settings > Notifications (validated, the password sealed and never shown), the
 //! test email, and the quarantine email of a job with a bad token: queued while no SMTP server
 //! works, delivered once one does, and sent once per quarantine reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

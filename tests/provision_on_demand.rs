@@ -1,6 +1,7 @@
 //! Provision on demand over real HTTP into a local account: create, in sync, update with only the
 //! difference, disable when the user leaves scope and enable when it returns, Default Access
 //! skipped, a user already in the target matched instead of duplicated, a bad token.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

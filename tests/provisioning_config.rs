@@ -2,6 +2,7 @@
 //! Provisioning page's form with its validation, Test Connection against a local account, broken
 //! targets and scim2-server, attribute mappings with expressions and the expression tester,
 //! scoping filters, the audit trail, and export/apply.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

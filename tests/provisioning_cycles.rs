@@ -3,6 +3,7 @@
 //! managers), then every kind of directory change reaches the target by itself within seconds.
 //! Also: accidental-deletion prevention holds deletes until Allow deletes, a bad token quarantines
 //! the job, and kill -9 mid-cycle followed by a restart converges without duplicates.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

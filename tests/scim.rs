@@ -1,5 +1,6 @@
 //! The SCIM endpoint over real HTTP, one test per behaviour of real clients (scim-interop.md):
 //! each sends exactly what Entra or Okta sends.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

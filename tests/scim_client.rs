@@ -1,5 +1,6 @@
 //! The SCIM client against real servers: our own endpoint (a local account) for every operation,
 //! and small stand-ins for a throttling target and a wrong token.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

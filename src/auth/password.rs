@@ -23,6 +23,10 @@ pub fn validate_new(password: &str, username: &str) -> Result<(), String> {
     Ok(())
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "argon2 with its default parameters cannot fail on a password bounded by MAX_LEN"
+)]
 fn hash_blocking(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
@@ -31,6 +35,10 @@ fn hash_blocking(password: &str) -> String {
         .to_string()
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "a panic while hashing is a bug to surface, not a result to hide"
+)]
 pub async fn hash(password: String) -> String {
     tokio::task::spawn_blocking(move || hash_blocking(&password))
         .await

@@ -193,7 +193,8 @@ async fn load(t: &mut Target, users: u64, groups: u64) -> anyhow::Result<(Stats,
                     Ok(r) if r.status().as_u16() == 201 => {
                         let v: Value = r.json().await.unwrap_or_default();
                         if let Some(id) = v["id"].as_str() {
-                            ids.lock().unwrap()[i as usize] = id.to_string();
+                            ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[i as usize] =
+                                id.to_string();
                         }
                     }
                     _ => errors += 1,
@@ -228,7 +229,7 @@ async fn load(t: &mut Target, users: u64, groups: u64) -> anyhow::Result<(Stats,
         }),
     )
     .await;
-    t.user_ids = std::mem::take(&mut *ids.lock().unwrap());
+    t.user_ids = std::mem::take(&mut *ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     if t.user_ids.iter().any(String::is_empty) {
         return Err(anyhow!(
             "{}: some users could not be created ({errors} errors)",

@@ -23,11 +23,16 @@ impl<'a> Sql<'a> {
     }
 
     pub fn push(&mut self, sql: impl std::fmt::Display) -> &mut Self {
-        write!(self.text, "{sql}").expect("writing to a String");
+        // Writing to a String cannot fail.
+        let _ = write!(self.text, "{sql}");
         self
     }
 
     /// Appends the next placeholder and binds `value` to it.
+    #[allow(
+        clippy::expect_used,
+        reason = "binding a String or i64, the only values the builder takes, cannot fail"
+    )]
     pub fn push_bind<T>(&mut self, value: T) -> &mut Self
     where
         T: 'a + Encode<'a, Any> + Type<Any>,
@@ -35,7 +40,7 @@ impl<'a> Sql<'a> {
         // Encoding the Any driver's value kinds cannot fail.
         self.args.add(value).expect("bind a value");
         self.count += 1;
-        write!(self.text, "${}", self.count).expect("writing to a String");
+        let _ = write!(self.text, "${}", self.count);
         self
     }
 

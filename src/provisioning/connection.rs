@@ -12,6 +12,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 /// The longest target error detail shown.
 const MAX_DETAIL: usize = 400;
 
+#[allow(clippy::expect_used, reason = "the client's settings are static and valid")]
 pub fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)

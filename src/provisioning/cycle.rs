@@ -1278,6 +1278,10 @@ async fn replace_group(
 }
 
 /// Processes one group in scope: create or update, memberships as a difference.
+#[allow(
+    clippy::expect_used,
+    reason = "groups are processed only when a groups mapping exists"
+)]
 pub(super) async fn process_group(
     ctx: Arc<Ctx>,
     group: jobs::GroupSource,

@@ -225,6 +225,10 @@ fn plain_user_create(op: &Op) -> bool {
         && matches!(target(&op.path), Ok((Kind::User, None)))
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "a plain create (checked when the run was formed) has data"
+)]
 pub async fn run(st: &AppState, a: &Authed, body: Result<Bytes, BytesRejection>) -> ScimResult<Response> {
     a.require_admin()?;
     let body = body_json(body)?;

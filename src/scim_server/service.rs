@@ -182,6 +182,7 @@ pub struct Rendered {
     pub id: String,
 }
 
+#[allow(clippy::expect_used, reason = "render_all returns one document per row")]
 async fn load(ctx: &Ctx<'_>, conn: &mut crate::db::Conn, kind: Kind, id: &str) -> ScimResult<Rendered> {
     let s = store::get(conn, table(kind), ctx.account, id)
         .await
@@ -1098,8 +1099,7 @@ async fn scan(
             )));
         }
     }
-    if order.is_none() {
-        let path = sort_path.expect("no SQL order only for sortBy");
+    if let (None, Some(path)) = (order, sort_path) {
         let mut keyed: Vec<(Option<eval::SortKey>, Value)> = matched
             .into_iter()
             .map(|r| (eval::sort_key(kind, path, &r), r))

@@ -165,6 +165,7 @@ fn leaf(v: &Value) -> Json {
 
 /// Places each exported value at its path in a resource document (without `schemas`, `id` or
 /// `meta`, which the engine adds).
+#[allow(clippy::expect_used, reason = "the extension was made an object just above")]
 pub fn to_resource(exported: &[Exported]) -> Map<String, Json> {
     let mut doc = Map::new();
     for e in exported {
@@ -206,6 +207,10 @@ fn equalities(f: &Filter, out: &mut Vec<(String, Json)>) {
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "the list and the value were made an array and an object just above"
+)]
 fn place(holder: &mut Map<String, Json>, p: &PatchPath, value: Json) {
     let name = p.attr.attr.clone();
     match (&p.filter, &p.sub, &p.attr.sub) {

@@ -1,6 +1,7 @@
 //! The output budget of evaluation: short expressions that ask for gigabytes are refused with an
 //! error naming the function, before the memory is taken; the static bound used when a mapping is
 //! saved refuses them too, accepts realistic mappings, and is never below what evaluation makes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
 use provisio_mapping::expr::budget::{footprint, MAX_EVALUATION_BYTES, MAX_VALUE_BYTES};

@@ -1,5 +1,6 @@
 //! Export: Entra's default user mapping applied to a directory user gives the SCIM document Entra
 //! would send; defaults, create-only mappings, IgnoreFlowIfNullOrEmpty and matching order.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use provisio_mapping::export::{diff, to_resource, Mapping, PatchOp, Spec};
 use provisio_mapping::expr::Context;

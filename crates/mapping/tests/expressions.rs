@@ -1,5 +1,6 @@
 //! The expression language: each function's documented examples (Entra's reference for
 //! attribute-mapping expressions), the parser's errors and limits, and properties.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use provisio_mapping::expr::{functions, Context, Expression, Kind, MAX_DEPTH, MAX_LEN};
 use provisio_mapping::Value;

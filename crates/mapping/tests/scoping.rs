@@ -1,5 +1,6 @@
 //! Scoping filters: Entra's operators with their null and case rules, AND within a filter, OR
 //! across filters, validation and readable text.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
 use provisio_mapping::scoping::{validate, Clause, ClauseError, Filter, Operator, Scope};

@@ -492,6 +492,7 @@ fn set_whole(c: &mut Map<String, Value>, key: &str, def: Option<&Attr>, multi: b
     }
 }
 
+#[allow(clippy::expect_used, reason = "the slot was made an array just above")]
 fn array_mut<'a>(c: &'a mut Map<String, Value>, key: &str) -> &'a mut Vec<Value> {
     let slot = c
         .entry(key.to_string())
@@ -503,6 +504,7 @@ fn array_mut<'a>(c: &'a mut Map<String, Value>, key: &str) -> &'a mut Vec<Value>
     slot.as_array_mut().expect("made an array above")
 }
 
+#[allow(clippy::expect_used, reason = "the item was made an object just above")]
 fn set_sub(item: &mut Value, sub: &str, v: Value) {
     if !item.is_object() {
         let old = std::mem::take(item);

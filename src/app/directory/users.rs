@@ -186,6 +186,10 @@ fn UserTable(page: DirUserPage, q: String, paged: bool, base: &'static str, dele
 /// The attribute form for a new or an existing user. Every field is posted, so what the form
 /// shows is what is stored; an emptied field clears the attribute.
 #[component]
+#[allow(
+    clippy::expect_used,
+    reason = "the attributes named here are in the static tables"
+)]
 fn UserFields<T>(user: Option<DirUser>, result: Signal<Option<Result<T, ApiError>>>) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
