@@ -48,17 +48,7 @@ async fn a_viewers_expression_bomb_is_refused_and_costs_no_memory() {
     let admin = signed_in(&s, "admin", ADMIN_PASSWORD).await;
     let t = csrf(&admin, &s).await;
     ok(add_user(&admin, &s, "vera", "viewer", "vera's long password").await).await;
-    let app = ok(call(
-        &admin,
-        &s,
-        "apps/create",
-        &[("csrf", &t), ("template", "harness"), ("name", "H")],
-    )
-    .await)
-    .await
-    .as_str()
-    .unwrap()
-    .to_string();
+    let app = common::create_app(&admin, &s, &t, "harness", "H").await;
     ok(call(
         &admin,
         &s,
@@ -275,15 +265,11 @@ async fn a_burst_of_bad_sign_ins_is_counted_before_it_is_checked_and_costs_bound
 
     // A user name is capped before it becomes a key.
     let (c, t) = anonymous(&s).await;
-    let (st, body) = sign_in_from(&c, &s, &t, &"n".repeat(1 << 20), "x", "10.3.3.3").await;
-    assert!(
-        st == StatusCode::BAD_REQUEST || st == StatusCode::PAYLOAD_TOO_LARGE,
-        "{st}"
-    );
-    assert!(
-        st == StatusCode::PAYLOAD_TOO_LARGE || body.contains("256 bytes"),
-        "{body}"
-    );
+    // (900 KB: the form stays under the console's 1 MiB limit, so the name itself is judged;
+    // it used to be kept as a throttle key for 15 minutes.)
+    let (st, body) = sign_in_from(&c, &s, &t, &"n".repeat(900_000), "x", "10.3.3.3").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(body.contains("256 bytes"), "{}", &body[..body.len().min(300)]);
     let (st, body) = sign_in_from(&c, &s, &t, &"n".repeat(300), "x", "10.3.3.3").await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(body.contains("256 bytes"), "{body}");
@@ -699,17 +685,7 @@ async fn saved_secrets_go_only_where_they_were_saved_for_and_never_to_metadata_a
     let target = common::tenant(&s, "Target");
     let admin = signed_in(&s, "admin", ADMIN_PASSWORD).await;
     let t = csrf(&admin, &s).await;
-    let app = ok(call(
-        &admin,
-        &s,
-        "apps/create",
-        &[("csrf", &t), ("template", "harness"), ("name", "H")],
-    )
-    .await)
-    .await
-    .as_str()
-    .unwrap()
-    .to_string();
+    let app = common::create_app(&admin, &s, &t, "harness", "H").await;
     let form = |intent: &'static str, url: String, token: String| {
         let (admin, t, app, s) = (admin.clone(), t.clone(), app.clone(), &s);
         async move {

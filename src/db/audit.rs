@@ -101,17 +101,12 @@ const PRUNE_BATCH: i64 = 5_000;
 
 /// Deletes audit entries older than `before` (retention), a batch at a time; returns how many went.
 pub async fn prune(pool: &Pool, before: &str) -> sqlx::Result<u64> {
-    let mut total = 0;
-    loop {
-        let statement = sqlx::query(
+    super::delete_in_batches(pool, PRUNE_BATCH as u64, || {
+        sqlx::query(
             "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 ORDER BY id LIMIT $2)",
         )
         .bind(before)
-        .bind(PRUNE_BATCH);
-        let n = super::write(pool, statement).await?;
-        total += n;
-        if n < PRUNE_BATCH as u64 {
-            return Ok(total);
-        }
-    }
+        .bind(PRUNE_BATCH)
+    })
+    .await
 }

@@ -972,9 +972,8 @@ pub async fn directory_counts(pool: &Pool) -> sqlx::Result<(i64, i64, i64)> {
 /// time. The newest change always stays, so the sequence never starts again below a watermark.
 pub async fn prune_changes(pool: &Pool, before: &str) -> sqlx::Result<u64> {
     const BATCH: i64 = 5_000;
-    let mut total = 0;
-    loop {
-        let statement = sqlx::query(
+    super::delete_in_batches(pool, BATCH as u64, || {
+        sqlx::query(
             "DELETE FROM dir_changes WHERE seq IN (
                  SELECT seq FROM dir_changes
                  WHERE at < $1
@@ -984,11 +983,7 @@ pub async fn prune_changes(pool: &Pool, before: &str) -> sqlx::Result<u64> {
                  ORDER BY seq LIMIT $2)",
         )
         .bind(before)
-        .bind(BATCH);
-        let n = super::write(pool, statement).await?;
-        total += n;
-        if n < BATCH as u64 {
-            return Ok(total);
-        }
-    }
+        .bind(BATCH)
+    })
+    .await
 }

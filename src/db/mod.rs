@@ -242,6 +242,24 @@ pub async fn write<'q>(
     Ok(changed)
 }
 
+/// Runs a `DELETE ... LIMIT`-style statement (made by `statement` for each round) until a round
+/// deletes fewer than `batch` rows; each round is a write of its own, so retention never holds the
+/// write turn for long. Returns how many rows went.
+pub async fn delete_in_batches<'q>(
+    pool: &Pool,
+    batch: u64,
+    statement: impl Fn() -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> sqlx::Result<u64> {
+    let mut total = 0;
+    loop {
+        let n = write(pool, statement()).await?;
+        total += n;
+        if n < batch {
+            return Ok(total);
+        }
+    }
+}
+
 /// The advisory lock every write transaction on PostgreSQL takes first (see [`begin`]).
 const WRITE_LOCK: i64 = 0x7072_6f76_6973_696f; // "provisio"
 

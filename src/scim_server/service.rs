@@ -981,28 +981,28 @@ const CONCURRENT_SCANS: usize = 2;
 static SCANS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_SCANS);
 const SCAN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Whether a candidate follows the first `examined` (a scan that read exactly the limit may be
-/// complete).
-async fn more_after(
+/// The candidates of a scan from `offset` on, at most `limit`, in the scan's order.
+async fn candidates(
+    conn: &mut crate::db::Conn,
     ctx: &Ctx<'_>,
     t: Table,
     plan: &query::Plan,
     order: Option<Order>,
-    examined: usize,
-) -> ScimResult<bool> {
-    let mut conn = ctx.pool.acquire().await.map_err(db_err)?;
-    let next = store::page(
-        &mut conn,
+    limit: usize,
+    offset: usize,
+) -> ScimResult<Vec<Stored>> {
+    let order = order.unwrap_or(Order::STABLE);
+    store::page(
+        conn,
         t,
         ctx.account,
         plan.cond.as_ref(),
-        order.unwrap_or(Order::STABLE),
-        1,
-        examined as i64,
+        order,
+        limit as i64,
+        offset as i64,
     )
     .await
-    .map_err(db_err)?;
-    Ok(!next.is_empty())
+    .map_err(db_err)
 }
 
 fn too_many(what: String) -> ScimError {
@@ -1050,17 +1050,7 @@ async fn scan(
     loop {
         let chunk = {
             let mut conn = ctx.pool.acquire().await.map_err(db_err)?;
-            let rows = store::page(
-                &mut conn,
-                t,
-                ctx.account,
-                plan.cond.as_ref(),
-                order.unwrap_or(Order::STABLE),
-                SCAN_CHUNK as i64,
-                examined as i64,
-            )
-            .await
-            .map_err(db_err)?;
+            let rows = candidates(&mut conn, ctx, t, plan, order, SCAN_CHUNK, examined).await?;
             render_all(
                 ctx,
                 &mut conn,
@@ -1092,7 +1082,13 @@ async fn scan(
         if last {
             break;
         }
-        if examined >= ctx.rt.scan_limit && more_after(ctx, t, plan, order, examined).await? {
+        // A scan that read exactly the limit may be complete: it is only too many if more follow.
+        if examined >= ctx.rt.scan_limit && {
+            let mut conn = ctx.pool.acquire().await.map_err(db_err)?;
+            !candidates(&mut conn, ctx, t, plan, order, 1, examined)
+                .await?
+                .is_empty()
+        } {
             return Err(too_many(format!(
                 "the filter would have the server examine more than {} resources one by one",
                 ctx.rt.scan_limit

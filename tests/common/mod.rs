@@ -400,3 +400,18 @@ pub fn read_request_head(stream: &std::net::TcpStream) {
         line.clear();
     }
 }
+
+/// An enterprise application made through the console's server function; its id.
+pub async fn create_app(c: &Client, s: &Server, csrf: &str, template: &str, name: &str) -> String {
+    ok(call(
+        c,
+        s,
+        "apps/create",
+        &[("csrf", csrf), ("template", template), ("name", name)],
+    )
+    .await)
+    .await
+    .as_str()
+    .expect("the new application's id")
+    .to_string()
+}
