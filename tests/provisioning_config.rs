@@ -12,17 +12,7 @@ use serde_json::Value;
 use std::net::TcpListener;
 
 async fn new_app(c: &reqwest::Client, s: &Server, t: &str, template: &str, name: &str) -> String {
-    ok(call(
-        c,
-        s,
-        "apps/create",
-        &[("csrf", t), ("template", template), ("name", name)],
-    )
-    .await)
-    .await
-    .as_str()
-    .unwrap()
-    .to_string()
+    common::create_app(c, s, t, template, name).await
 }
 
 async fn view(c: &reqwest::Client, s: &Server, app: &str) -> Value {
