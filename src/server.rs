@@ -574,9 +574,7 @@ async fn refuse_nul(req: Request, next: Next) -> Response {
         )
             .into_response()
     };
-    let has_nul =
-        |b: &[u8]| b.contains(&0) || b.windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0');
-    if has_nul(req.uri().to_string().as_bytes()) {
+    if crate::input::uri_carries_nul(req.uri()) {
         return refused();
     }
     let form = req
@@ -591,7 +589,7 @@ async fn refuse_nul(req: Request, next: Next) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "The form is larger than 1 MiB.").into_response();
     };
-    if has_nul(&bytes) {
+    if crate::input::carries_nul(&bytes) {
         return refused();
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await

@@ -286,8 +286,7 @@ pub async fn provision_group(
     let mut reports = Vec::new();
     for m in &member_ids {
         // This group's lease covers its members.
-        let (cfg, member_target) = self::target(pool, sealer, http, app, "group").await?;
-        reports.push(user_now(pool, app, cfg, member_target, m).await?);
+        reports.push(user_now(pool, app, cfg.clone(), target.clone(), m).await?);
     }
     let log = Log {
         object_type: "group",

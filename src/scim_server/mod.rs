@@ -429,8 +429,7 @@ pub fn router() -> Router<AppState> {
 /// value in a group-committed batch would fail every create in the batch, other accounts' too.
 /// Paths and queries are checked here (account and resource ids, filters), bodies in [`body_json`].
 async fn refuse_nul_in_uri(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let uri = req.uri().to_string();
-    if uri.contains('\0') || uri.to_ascii_lowercase().contains("%00") {
+    if crate::input::uri_carries_nul(req.uri()) {
         return error_response(ScimError::invalid_value(
             "the request's path or query contains the NUL character (%00), which cannot be stored",
         ));

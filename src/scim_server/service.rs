@@ -904,24 +904,14 @@ pub async fn list(ctx: &Ctx<'_>, kind: Kind, p: &ListParams) -> ScimResult<Page>
     let offset = (p.start_index - 1) as usize;
     let sql_order = query::order(kind, sort_path.as_ref(), p.descending);
     let t = table(kind);
-    let mut conn = ctx.pool.acquire().await.map_err(db_err)?;
 
     let (total, mut resources) = match (plan.exact, sql_order) {
         (true, Some(order)) => {
+            let mut conn = ctx.pool.acquire().await.map_err(db_err)?;
             let rows = if size == 0 {
                 Vec::new()
             } else {
-                store::page(
-                    &mut conn,
-                    t,
-                    ctx.account,
-                    plan.cond.as_ref(),
-                    order,
-                    size as i64,
-                    offset as i64,
-                )
-                .await
-                .map_err(db_err)?
+                candidates(&mut conn, ctx, t, &plan, Some(order), size, offset).await?
             };
             // A first page that is not full is everything there is (every lookup by userName or
             // externalId): no need to count.
@@ -938,7 +928,6 @@ pub async fn list(ctx: &Ctx<'_>, kind: Kind, p: &ListParams) -> ScimResult<Page>
             )
         }
         (_, order) => {
-            drop(conn);
             scan(
                 ctx,
                 kind,
