@@ -31,6 +31,8 @@ pub mod directory;
 #[cfg(feature = "ssr")]
 pub mod input;
 #[cfg(feature = "ssr")]
+pub mod instance;
+#[cfg(feature = "ssr")]
 pub mod notify;
 #[cfg(feature = "ssr")]
 pub mod outbound;

@@ -443,9 +443,16 @@ async fn import(common: &CommonArgs, command: ImportCommand) -> Result<(), Start
         println!("Dry run: nothing was imported.");
         return Ok(());
     }
-    let summary = import::apply(&pool, &plan, &progress_printer("import"))
+    let run = import::Run::start(&pool, kind, &args.file, format, "cli")
         .await
-        .map_err(|e| anyhow::anyhow!("{e}; nothing was imported"))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let outcome = import::apply(&run, &pool, &plan, &progress_printer("import")).await;
+    let text = match &outcome {
+        Ok(s) => format!("Imported: {s}."),
+        Err(e) => format!("Nothing was imported. {e}"),
+    };
+    run.finish(&pool, outcome.is_ok(), &text).await;
+    let summary = outcome.map_err(|e| anyhow::anyhow!("{e}; nothing was imported"))?;
     audit::record(
         &pool,
         &Actor::cli(),

@@ -213,6 +213,8 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
     };
     let app = router(state.clone()).await?;
     tokio::spawn(purge_deleted_users(state.pool.clone()));
+    // Imports a stopped process left half written are rolled back.
+    tokio::spawn(crate::directory::import::watch(state.pool.clone()));
     tokio::spawn(prune_provisioning_log(
         state.pool.clone(),
         state.settings.log_retention_days,

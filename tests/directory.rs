@@ -11,10 +11,14 @@ use common::{
 use reqwest::StatusCode;
 use serde_json::Value;
 
-async fn last_change(c: &reqwest::Client, s: &Server) -> i64 {
-    ok(call(c, s, "directory/counts", &[]).await).await["last_change"]
+async fn count(c: &reqwest::Client, s: &Server, what: &str) -> i64 {
+    ok(call(c, s, "directory/counts", &[]).await).await[what]
         .as_i64()
         .unwrap()
+}
+
+async fn last_change(c: &reqwest::Client, s: &Server) -> i64 {
+    count(c, s, "last_change").await
 }
 
 #[tokio::test]
@@ -509,6 +513,221 @@ async fn wait_import(c: &reqwest::Client, s: &Server, id: &str) -> Value {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("import {id} did not finish");
+}
+
+/// Uploads an import file through the console; the staged import's id.
+async fn upload(c: &reqwest::Client, s: &Server, t: &str, kind: &str, content: String) -> String {
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", t.to_string())
+        .text("kind", kind.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::text(content).file_name(format!("{kind}.csv")),
+        );
+    let r = c
+        .post(s.url("/directory/import/upload"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    loc.rsplit('/').next().unwrap().to_string()
+}
+
+/// Uploads, runs and waits for an import; its final preview.
+async fn imported(c: &reqwest::Client, s: &Server, t: &str, kind: &str, content: String) -> Value {
+    let id = upload(c, s, t, kind, content).await;
+    ok(call(c, s, "directory/run_import", &[("csrf", t), ("id", &id)]).await).await;
+    wait_import(c, s, &id).await
+}
+
+/// A users file of `n` new users, `bulk{i}@contoso.com`.
+fn bulk_users(n: usize, groups: &str) -> String {
+    let mut csv = String::from("userPrincipalName,displayName,groups\n");
+    for i in 0..n {
+        csv.push_str(&format!("bulk{i}@contoso.com,Bulk {i},{groups}\n"));
+    }
+    csv
+}
+
+async fn users_count(c: &reqwest::Client, s: &Server) -> i64 {
+    count(c, s, "users").await
+}
+
+/// A large import commits a chunk at a time, so other writers get their turn while it runs:
+/// a console write completes between two moments at which the import is visibly part-way
+/// (before, one transaction held every other writer until the whole file was in). Meanwhile a
+/// second import is refused with a clear reason.
+#[tokio::test]
+async fn a_large_import_lets_other_writers_in_between_its_chunks() {
+    const N: i64 = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let t = csrf(&c, &s).await;
+    let id = upload(&c, &s, &t, "users", bulk_users(N as usize, "")).await;
+    let second = upload(&c, &s, &t, "users", bulk_users(3, "")).await;
+    ok(call(&c, &s, "directory/run_import", &[("csrf", &t), ("id", &id)]).await).await;
+    let mut between = 0;
+    let mut refused = false;
+    for i in 0.. {
+        let before = users_count(&c, &s).await;
+        let name = format!("Written during the import {i}");
+        ok(call(&c, &s, "directory/create_group", &[("csrf", &t), ("name", &name)]).await).await;
+        let after = users_count(&c, &s).await;
+        if before > 0 && after < N {
+            between += 1;
+            if !refused {
+                let r = call(&c, &s, "directory/run_import", &[("csrf", &t), ("id", &second)]).await;
+                assert_eq!(r.status(), StatusCode::CONFLICT);
+                assert!(r.text().await.unwrap().to_lowercase().contains("another import"));
+                refused = true;
+            }
+        }
+        if after == N {
+            break;
+        }
+    }
+    let p = wait_import(&c, &s, &id).await;
+    assert_eq!(p["status"], "done", "{p}");
+    assert!(
+        between > 0,
+        "no console write completed while the import was part-way"
+    );
+    assert!(refused);
+    // The refused import can run now.
+    ok(call(&c, &s, "directory/run_import", &[("csrf", &t), ("id", &second)]).await).await;
+    assert_eq!(wait_import(&c, &s, &second).await["status"], "done");
+}
+
+/// An import that fails after several chunks are in takes every one of them back: users it
+/// created are gone, users it changed are as they were, groups it created and memberships it
+/// added are gone, and another import can run afterwards.
+#[tokio::test]
+async fn a_failed_import_rolls_back_every_chunk_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let t = csrf(&c, &s).await;
+    let first =
+        "userPrincipalName,displayName,jobTitle,groups\na@contoso.com,A,Old,Sales\nb@contoso.com,B,Old,\n";
+    assert_eq!(
+        imported(&c, &s, &t, "users", first.into()).await["status"],
+        "done"
+    );
+    let seq = last_change(&c, &s).await;
+
+    // 2,500 new users (three chunks), then A and B made each other's manager: the plan cannot see
+    // the loop (both exist), so the import fails only when it sets the managers, after the rest.
+    let mut csv = String::from("userPrincipalName,displayName,jobTitle,manager\n");
+    for i in 0..2_500 {
+        csv.push_str(&format!("bulk{i}@contoso.com,Bulk {i},,\n"));
+    }
+    csv.push_str("a@contoso.com,A,New,b@contoso.com\nb@contoso.com,B,New,a@contoso.com\n");
+    let p = imported(&c, &s, &t, "users", csv).await;
+    assert_eq!(p["status"], "failed", "{p}");
+    assert!(p["result"].as_str().unwrap().contains("loop"), "{}", p["result"]);
+    assert_eq!(users_count(&c, &s).await, 2);
+    for upn in ["a@contoso.com", "b@contoso.com"] {
+        let users = ok(call(&c, &s, "directory/users", &[("q", upn)]).await).await;
+        let id = users["rows"][0]["id"].as_str().unwrap().to_string();
+        let u = ok(call(&c, &s, "directory/user", &[("id", &id)]).await).await;
+        assert!(
+            u.to_string().contains("\"Old\""),
+            "{upn} keeps its job title: {u}"
+        );
+        assert!(u["manager"].is_null(), "{upn} has no manager: {u}");
+    }
+    assert!(
+        last_change(&c, &s).await > seq + 2_500,
+        "the rollback is in the change sequence too"
+    );
+
+    // Memberships: 2,500 users into a new group, then a nesting loop on the last line.
+    let mut csv = String::from("group,member,memberType\n");
+    for i in 0..2_500 {
+        csv.push_str(&format!("Team {i},b@contoso.com,user\n"));
+    }
+    csv.push_str("Team 0,Sales,group\nSales,Team 0,group\n");
+    let p = imported(&c, &s, &t, "memberships", csv).await;
+    assert_eq!(p["status"], "failed", "{p}");
+    let counts = ok(call(&c, &s, "directory/counts", &[]).await).await;
+    assert_eq!(counts["groups"], 1, "only Sales is left: {counts}");
+    let g = ok(call(&c, &s, "directory/groups", &[("q", "sales")]).await).await;
+    assert_eq!(g["rows"][0]["members"], 1);
+
+    // Nothing is left running: the next import goes ahead.
+    assert_eq!(
+        imported(&c, &s, &t, "users", bulk_users(3, "Sales")).await["status"],
+        "done"
+    );
+    assert_eq!(users_count(&c, &s).await, 5);
+}
+
+/// A server killed part-way through an import leaves nothing half imported: the next start (or
+/// the next import from the command line) rolls back what the import had written and marks it
+/// failed.
+#[tokio::test]
+async fn an_import_cut_short_by_a_crash_is_rolled_back_at_the_next_start() {
+    const N: i64 = 30_000;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let t = csrf(&c, &s).await;
+    let id = upload(&c, &s, &t, "users", bulk_users(N as usize, "Bulk")).await;
+    ok(call(&c, &s, "directory/run_import", &[("csrf", &t), ("id", &id)]).await).await;
+    loop {
+        let n = users_count(&c, &s).await;
+        assert!(n < N, "the import finished before the test could stop it");
+        if n > 0 {
+            break;
+        }
+    }
+    s.kill();
+    let s = Server::start(dir.path());
+    let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let p = wait_import(&c, &s, &id).await;
+    assert_eq!(p["status"], "failed", "{p}");
+    assert!(
+        p["result"].as_str().unwrap().contains("rolled back"),
+        "{}",
+        p["result"]
+    );
+    let counts = ok(call(&c, &s, "directory/counts", &[]).await).await;
+    assert_eq!(
+        (counts["users"].as_i64(), counts["groups"].as_i64()),
+        (Some(0), Some(0)),
+        "{counts}"
+    );
+
+    // Again, and this time the command line is the next to import: it rolls the abandoned
+    // import back before its own, which cannot start while another import is running.
+    let id = upload(
+        &c,
+        &s,
+        &csrf(&c, &s).await,
+        "users",
+        bulk_users(N as usize, "Bulk"),
+    )
+    .await;
+    let t = csrf(&c, &s).await;
+    ok(call(&c, &s, "directory/run_import", &[("csrf", &t), ("id", &id)]).await).await;
+    while users_count(&c, &s).await == 0 {}
+    s.kill();
+    let csv = dir.path().join("more.csv");
+    std::fs::write(&csv, "userPrincipalName,displayName\nmore@contoso.com,More\n").unwrap();
+    let out = bin()
+        .args(["import", "users", csv.to_str().unwrap()])
+        .env("PROVISIO_DATA_DIR", dir.path())
+        .envs(common::db_env(dir.path()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = Server::start(dir.path());
+    let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(wait_import(&c, &s, &id).await["status"], "failed");
+    assert_eq!(users_count(&c, &s).await, 1);
 }
 
 #[tokio::test]

@@ -356,7 +356,7 @@ pub async fn get_import(id: String) -> Result<ImportPreview, ApiError> {
     use ssr::*;
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
-    let staged = store::staged_import(&state.pool, &id)
+    let staged = crate::db::imports::staged_import(&state.pool, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound("There is no such import; uploads are kept for a day.".into()))?;
     let mut p: ImportPreview = serde_json::from_str(&staged.result).map_err(|e| {
@@ -384,7 +384,7 @@ pub async fn discard_import(csrf: String, id: String) -> Result<(), ApiError> {
     use ssr::*;
     let state = guard::state()?;
     guard::admin_change(&csrf).await?;
-    if !store::discard_import(&state.pool, &id).await? {
+    if !crate::db::imports::discard_import(&state.pool, &id).await? {
         return Err(ApiError::Conflict(
             "This import has already started or ended.".into(),
         ));

@@ -1,6 +1,7 @@
-//! `provisio bench-directory`: writes a generated directory to a CSV file, times
-//! `provisio import users` on it in a fresh data directory, then starts the server and times the
-//! console's directory pages (server-rendered HTML, signed in) at that size.
+//! `provisio bench-directory`: writes a generated directory to a CSV file, starts the server on a
+//! fresh data directory and times `provisio import users` on the file while a console client keeps
+//! writing (its latency and failures show whether the import holds other writers up), then times
+//! the console's directory pages (server-rendered HTML, signed in) at that size.
 //!
 //! A benchmark, not a test: it prints figures and asserts nothing.
 
@@ -127,23 +128,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     let port = free_port();
     let public = format!("http://127.0.0.1:{port}");
-    let t = Instant::now();
-    // The directory benchmark measures the default, SQLite.
-    let out = cli(
-        &exe,
-        dir.path(),
-        &public,
-        None,
-        &["import", "users", &file.to_string_lossy()],
-    )?;
-    let import_s = t.elapsed().as_secs_f64();
-    println!("{}", out.trim());
-    println!(
-        "import users: {import_s:.1} s for {} users ({:.0} users/s, whole command: read, validate, write)",
-        args.users,
-        args.users as f64 / import_s
-    );
-
+    // The directory benchmark measures the default, SQLite. The server runs during the import,
+    // and a console client writes to the directory throughout, as admins and SCIM clients would:
+    // the import must not hold their writes up.
     let password = "benchmark admin password";
     let mut child = Command::new(&exe)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
@@ -154,15 +141,74 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .stderr(Stdio::null())
         .spawn()
         .context("start provisio")?;
-    let result = pages(&public, password, &mut names, args.requests).await;
+    let result = async {
+        wait_http(&format!("{public}/healthz")).await?;
+        let (c, csrf) = super::sign_in(&public, password).await?;
+        let t = Instant::now();
+        let import = {
+            let (exe, data, public, file) = (exe.clone(), dir.path().to_path_buf(), public.clone(), file.clone());
+            tokio::task::spawn_blocking(move || {
+                cli(&exe, &data, &public, None, &["import", "users", &file.to_string_lossy()])
+            })
+        };
+        let writes = write_during(&c, &public, &csrf, &import).await;
+        let out = import.await??;
+        let import_s = t.elapsed().as_secs_f64();
+        println!("{}", out.trim());
+        println!(
+            "import users: {import_s:.1} s for {} users ({:.0} users/s, whole command: read, validate, write)",
+            args.users,
+            args.users as f64 / import_s
+        );
+        println!("{}", writes?);
+        pages(&public, &c, &mut names, args.requests).await
+    }
+    .await;
     let _ = child.kill();
     let _ = child.wait();
     result
 }
 
-async fn pages(public: &str, password: &str, names: &mut [String], n: usize) -> anyhow::Result<()> {
-    wait_http(&format!("{public}/healthz")).await?;
-    let (c, _) = super::sign_in(public, password).await?;
+/// Creates groups through the console, one after another, until `import` ends; the latency of
+/// each write and how many failed, as a line to print.
+async fn write_during<T>(
+    c: &reqwest::Client,
+    public: &str,
+    csrf: &str,
+    import: &tokio::task::JoinHandle<T>,
+) -> anyhow::Result<String> {
+    let mut ms = Vec::new();
+    let mut failed = 0;
+    while !import.is_finished() {
+        let t = Instant::now();
+        let name = format!("Written during the import {}", ms.len());
+        let r = c
+            .post(format!("{public}/api/directory/create_group"))
+            .header("accept", "application/json")
+            .form(&[("csrf", csrf), ("name", &name)])
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            failed += 1;
+        }
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let at = |p: f64| {
+        ms.get(((ms.len().max(1) as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok(format!(
+        "console writes during the import: {} ({failed} failed); p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms.len(),
+        at(0.5),
+        at(0.99),
+        ms.last().copied().unwrap_or(0.0)
+    ))
+}
+
+async fn pages(public: &str, c: &reqwest::Client, names: &mut [String], n: usize) -> anyhow::Result<()> {
     names.sort();
     let middle = names.get(names.len() / 2).cloned().unwrap_or_default();
     let cursor = crate::model::user_cursor(&middle, "");
@@ -192,7 +238,7 @@ async fn pages(public: &str, password: &str, names: &mut [String], n: usize) -> 
     println!("\nServer-rendered pages at this size ({n} sequential requests each, client-side latency over loopback):");
     println!("{:<32} {:>9} {:>9} {:>9}", "page", "p50 ms", "p99 ms", "max ms");
     for (label, path) in pages {
-        let t = time_page(&c, &format!("{public}{path}"), n).await?;
+        let t = time_page(c, &format!("{public}{path}"), n).await?;
         println!("{label:<32} {:>9.2} {:>9.2} {:>9.2}", t.p50, t.p99, t.max);
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! The directory: users, groups, direct memberships, the change sequence and staged imports.
+//! The directory: users, groups, direct memberships and the change sequence (imports: `imports`).
 //!
 //! Writers pass a connection inside their transaction; every write function that changes a user,
 //! group or membership also appends to `dir_changes` in that transaction, so the sequence can never
@@ -9,7 +9,7 @@ use crate::db::sql::Sql;
 use sqlx::Row;
 
 /// A user as stored. `attrs` is the JSON object of every other non-empty attribute.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserRecord {
     pub id: String,
     pub upn: String,
@@ -850,114 +850,6 @@ pub async fn suggest(
         );
     }
     Ok(out)
-}
-
-// ---- staged imports ----
-
-pub struct StagedImport {
-    pub id: String,
-    pub kind: String,
-    pub file_name: String,
-    pub format: String,
-    pub content: String,
-    pub created_by: String,
-    pub created_at: String,
-    pub status: String,
-    pub result: String,
-}
-
-#[allow(clippy::too_many_arguments)]
-pub async fn stage_import(
-    pool: &Pool,
-    id: &str,
-    kind: &str,
-    file_name: &str,
-    format: &str,
-    content: &str,
-    created_by: &str,
-    at: &str,
-    preview: &str,
-) -> sqlx::Result<()> {
-    let statement = sqlx::query(
-        "INSERT INTO dir_imports (id, kind, file_name, format, content, created_by, created_at, status, result)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'staged', $8)",
-    )
-    .bind(id)
-    .bind(kind)
-    .bind(file_name)
-    .bind(format)
-    .bind(content)
-    .bind(created_by)
-    .bind(at)
-    .bind(preview);
-    super::write(pool, statement).await?;
-    Ok(())
-}
-
-pub async fn staged_import(pool: &Pool, id: &str) -> sqlx::Result<Option<StagedImport>> {
-    let r = sqlx::query(
-        "SELECT id, kind, file_name, format, content, created_by, created_at, status, result FROM dir_imports
-         WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(r.map(|r| StagedImport {
-        id: r.get(0),
-        kind: r.get(1),
-        file_name: r.get(2),
-        format: r.get(3),
-        content: r.get(4),
-        created_by: r.get(5),
-        created_at: r.get(6),
-        status: r.get(7),
-        result: r.get(8),
-    }))
-}
-
-/// Moves an import from `from` to `to`; false when it was not in `from` (someone else started it).
-pub async fn set_import_status(
-    pool: &Pool,
-    id: &str,
-    from: &str,
-    to: &str,
-    result: &str,
-) -> sqlx::Result<bool> {
-    let done = super::write(
-        pool,
-        sqlx::query("UPDATE dir_imports SET status = $3, result = $4 WHERE id = $1 AND status = $2")
-            .bind(id)
-            .bind(from)
-            .bind(to)
-            .bind(result),
-    )
-    .await?;
-    Ok(done == 1)
-}
-
-/// Forgets a staged import that was not started.
-pub async fn discard_import(pool: &Pool, id: &str) -> sqlx::Result<bool> {
-    let done = super::write(
-        pool,
-        sqlx::query("DELETE FROM dir_imports WHERE id = $1 AND status = 'staged'").bind(id),
-    )
-    .await?;
-    Ok(done == 1)
-}
-
-/// Staged imports are kept a day; finished ones lose their content (the file may hold personal data).
-pub async fn tidy_imports(pool: &Pool, before: &str) -> sqlx::Result<()> {
-    super::write(
-        pool,
-        sqlx::query("DELETE FROM dir_imports WHERE created_at < $1").bind(before),
-    )
-    .await?;
-    super::write(
-        pool,
-        sqlx::query("UPDATE dir_imports SET content = '' WHERE status IN ('done', 'failed')"),
-    )
-    .await?;
-    Ok(())
 }
 
 pub async fn directory_counts(pool: &Pool) -> sqlx::Result<(i64, i64, i64)> {

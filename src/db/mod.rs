@@ -8,6 +8,7 @@ pub mod audit;
 pub mod console_users;
 pub mod directory;
 pub mod engine;
+pub mod imports;
 pub mod jobs;
 pub mod leases;
 pub mod notifications;

@@ -454,28 +454,36 @@ pub async fn run(
         memberships: 0,
         errors: Vec::new(),
     };
-    let mut summary = import::apply(pool, &plan, progress).await.map_err(fail)?;
     let (empty, members): (Vec<MemberRow>, Vec<MemberRow>) =
         nested.into_iter().partition(|m| m.member_type == "none");
-    for g in empty {
-        let mut tx = crate::db::begin(pool).await?;
-        if crate::db::directory::group_by_name(&mut tx, &g.group)
-            .await?
-            .is_none()
-        {
-            super::groups::insert(&mut tx, &g.group, "", &crate::timefmt::now()).await?;
-            summary.groups_created += 1;
-        }
-        tx.commit().await?;
+    let empty: Vec<String> = empty.into_iter().map(|m| m.group).collect();
+    let run = import::Run::start(
+        pool,
+        import::Kind::Users,
+        "demo data",
+        import::Format::Csv,
+        "demo",
+    )
+    .await?;
+    let outcome = async {
+        let mut summary = import::apply(&run, pool, &plan, progress).await?;
+        summary.groups_created += import::ensure_groups(&run, pool, &empty).await?;
+        let plan = Plan {
+            rows: Rows::Memberships(members),
+            ..plan
+        };
+        let s2 = import::apply(&run, pool, &plan, &|_, _| {}).await?;
+        summary.groups_created += s2.groups_created;
+        summary.memberships_added += s2.memberships_added;
+        Ok::<_, import::Failed>(summary)
     }
-    let plan = Plan {
-        rows: Rows::Memberships(members),
-        ..plan
+    .await;
+    let text = match &outcome {
+        Ok(s) => format!("Imported: {s}."),
+        Err(e) => format!("Nothing was imported. {e}"),
     };
-    let s2 = import::apply(pool, &plan, &|_, _| {}).await.map_err(fail)?;
-    summary.groups_created += s2.groups_created;
-    summary.memberships_added += s2.memberships_added;
-    Ok(summary)
+    run.finish(pool, outcome.is_ok(), &text).await;
+    outcome.map_err(fail)
 }
 
 #[cfg(test)]

@@ -1,22 +1,27 @@
 //! Importing users and memberships from CSV or JSON lines.
 //!
 //! All or nothing: every row is validated first (the console shows the result as a preview), and
-//! the import runs only when no row has an error, in one transaction, so a file is never half
-//! imported. Users are upserted by userPrincipalName: columns that a file leaves out keep their
+//! the import runs only when no row has an error. It writes a chunk of rows per transaction, so
+//! other writers never wait long behind a large file, and journals what it changed: a failure, or
+//! a process that stops mid-import, rolls everything back, so a file is never left half imported
+//! (`apply`, `undo`, `run`). At most one import runs at a time. Users are upserted by userPrincipalName: columns that a file leaves out keep their
 //! values; an empty cell clears an optional attribute. A `groups` column (names separated by `;`)
 //! adds memberships, creating groups that do not exist; it never removes any.
 
 mod apply;
 mod plan;
 mod read;
+mod run;
+mod undo;
 
-pub use apply::apply;
+pub use apply::{apply, ensure_groups};
 pub use plan::plan;
 pub use read::read;
+pub use run::{recover_abandoned, watch, Run};
 
 use super::validate::UserChanges;
 use super::DirError;
-use crate::db::directory as store;
+use crate::db::imports as store;
 use crate::db::Pool;
 use crate::model::{ImportColumn, ImportError, ImportPreview};
 use std::collections::HashMap;
@@ -165,7 +170,7 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// Why an import stopped: the row and what was wrong. Nothing was written.
+/// Why an import stopped: the row and what was wrong. What it had written was rolled back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
 pub struct Failed {
@@ -179,15 +184,13 @@ impl Failed {
             DirError::Invalid { field, message } => format!("{field}: {message}"),
             DirError::Db(e) => {
                 tracing::error!(error = %e, "database error during an import");
-                "a database error stopped the import; nothing was imported".into()
+                "a database error stopped the import".into()
             }
             other => other.to_string(),
         };
         Failed { line, message }
     }
 }
-
-/// Runs a plan that has no errors, in one transaction. `progress(done, total)` is called as rows
 
 /// The preview the console shows for a staged file.
 pub fn preview(
@@ -266,9 +269,7 @@ pub async fn start_staged(
     let staged = store::staged_import(pool, id)
         .await?
         .ok_or_else(|| DirError::NotFound("there is no such import".into()))?;
-    if !store::set_import_status(pool, id, "staged", "running", &staged.result).await? {
-        return Err(DirError::Conflict("this import has already started".into()));
-    }
+    let run = Run::claim_staged(pool, &staged).await?;
     let (pool, id) = (pool.clone(), id.to_string());
     progress.set(&id, 0, 1);
     tokio::spawn(async move {
@@ -279,31 +280,21 @@ pub async fn start_staged(
             Ok(plan) => {
                 let (p, pid) = (progress.clone(), id.clone());
                 let report = move |done, total| p.set(&pid, done, total);
-                apply(&pool, &plan, &report).await.map_err(|e| e.to_string())
+                apply(&run, &pool, &plan, &report)
+                    .await
+                    .map_err(|e| e.to_string())
             }
             Err(e) => Err(e.to_string()),
         };
-        let mut preview: ImportPreview =
-            serde_json::from_str(&staged.result).unwrap_or_else(|_| ImportPreview {
-                id: id.clone(),
-                kind: staged.kind.clone(),
-                file_name: staged.file_name.clone(),
-                format: staged.format.clone(),
-                ..Default::default()
-            });
-        let (status, outcome_text, audit_outcome) = match &outcome {
-            Ok(s) => ("done", format!("Imported: {s}."), crate::audit::Outcome::Success),
+        let (done, outcome_text, audit_outcome) = match &outcome {
+            Ok(s) => (true, format!("Imported: {s}."), crate::audit::Outcome::Success),
             Err(e) => (
-                "failed",
+                false,
                 format!("Nothing was imported. {e}"),
                 crate::audit::Outcome::Failure,
             ),
         };
-        preview.result = outcome_text.clone();
-        let json = serde_json::to_string(&preview).unwrap_or_default();
-        if let Err(e) = store::set_import_status(&pool, &id, "running", status, &json).await {
-            tracing::error!(error = %e, "could not record the end of an import");
-        }
+        run.finish(&pool, done, &outcome_text).await;
         progress.finish(&id);
         crate::audit::record(
             &pool,
