@@ -969,3 +969,71 @@ async fn a_restart_clicked_while_a_cycle_runs_is_carried_out_not_lost() {
     let history = s["history"].as_array().unwrap();
     assert!(history.iter().all(|c| c["kind"] == "initial"), "{s}");
 }
+
+/// `Restart (Full)` forgets which target account belongs to which user only until the initial
+/// cycle has matched them again: a user who leaves scope in between is still disabled in the
+/// target, through the link from before the restart (before, the link was gone and the user was
+/// logged "never provisioned" and stayed active in the application). A link whose account the
+/// target no longer has is dropped without failing the cycle.
+#[tokio::test]
+async fn a_user_who_leaves_scope_after_a_full_restart_is_still_disabled() {
+    let x = setup_with("scim2", &[]).await;
+    for (upn, name) in [
+        ("ann@contoso.com", "Ann Lee"),
+        ("bob@contoso.com", "Bob Ray"),
+        ("cy@contoso.com", "Cy Fox"),
+    ] {
+        x.user(upn, name, &[]).await;
+        x.assign(upn, "").await;
+    }
+    let key = x.target.key.clone();
+    x.configure_with(&key, "on", "500").await;
+    let mut users = BTreeMap::from([
+        ("ann@contoso.com".to_string(), view(true, "Ann Lee", "", "", "")),
+        ("bob@contoso.com".to_string(), view(true, "Bob Ray", "", "", "")),
+        ("cy@contoso.com".to_string(), view(true, "Cy Fox", "", "", "")),
+    ]);
+    converges(&x, "initial cycle", &users, &BTreeMap::new()).await;
+
+    // Stopped, so that nothing runs between the restart and the unassignments. Cy's account is
+    // also removed from the target behind Provisio's back.
+    x.configure_with(&key, "off", "500").await;
+    x.post("provisioning/restart", &[("app", &x.app), ("reset", "Full")])
+        .await;
+    x.unassign("bob@contoso.com").await;
+    x.unassign("cy@contoso.com").await;
+    let cy = x.target_user("cy@contoso.com").await.unwrap();
+    let r = reqwest::Client::new()
+        .delete(format!("{}/Users/{}", x.target.url, cy["id"].as_str().unwrap()))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let before = x.status().await["history"][0]["id"].clone();
+    x.configure_with(&key, "on", "500").await;
+    eventually(20, "the initial cycle", || async {
+        let s = x.status().await;
+        let c = &s["history"][0];
+        (c["id"] != before && c["kind"] == "initial" && c["state"] == "Succeeded")
+            .then_some(())
+            .ok_or(s.to_string())
+    })
+    .await;
+    users.get_mut("bob@contoso.com").unwrap().0 = false;
+    users.remove("cy@contoso.com");
+    converges(&x, "after the restart", &users, &BTreeMap::new()).await;
+    assert_eq!(x.target_all("Users").await.len(), 2, "nobody was created twice");
+
+    // The links are facts again: Ann matched, Bob's disable recorded, Cy's stale link dropped.
+    let s = x.status().await;
+    assert_eq!(s["users_managed"], 2, "{s}");
+    let logs = x.post("provisioning/logs", &[("filter[app]", &x.app)]).await;
+    let cy = logs["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["display_name"] == "Cy Fox")
+        .unwrap_or_else(|| panic!("Cy is logged: {logs}"));
+    assert_eq!(cy["status"], "Skipped", "{cy}");
+}

@@ -12,6 +12,9 @@ pub struct Managed {
     /// JSON array of {target, value}: what was exported last.
     pub exported: String,
     pub state: String,
+    /// A link from before a `Restart (Full)` that no cycle has matched again yet
+    /// (`prov_unconfirmed`): used only to take a user who left scope out of the target.
+    pub unconfirmed: bool,
 }
 
 pub async fn managed(
@@ -32,6 +35,7 @@ pub async fn managed(
         target_id: r.get(0),
         exported: r.get(1),
         state: r.get(2),
+        unconfirmed: false,
     }))
 }
 

@@ -307,6 +307,18 @@ pub async fn restart(pool: &Pool, app: &str, r: &Reset, job_id: &str, now: &str)
         .await?;
     }
     if r.full {
+        // Users' links wait in prov_unconfirmed until the initial cycle has matched them again,
+        // so that one who leaves scope meanwhile is still disabled. A second restart keeps the
+        // links of the first that were not confirmed yet.
+        sqlx::query(
+            "INSERT INTO prov_unconfirmed (app_id, object_type, source_id, target_id, state)
+             SELECT app_id, object_type, source_id, target_id, state FROM prov_objects
+             WHERE app_id = $1 AND object_type = 'user'
+             ON CONFLICT (app_id, object_type, source_id) DO NOTHING",
+        )
+        .bind(app)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM prov_objects WHERE app_id = $1")
             .bind(app)
             .execute(&mut *tx)
@@ -692,19 +704,20 @@ pub async fn managed_all(
     .bind(object_type)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            (
-                r.get(0),
-                super::engine::Managed {
-                    target_id: r.get(1),
-                    exported: r.get(2),
-                    state: r.get(3),
-                },
-            )
-        })
-        .collect())
+    Ok(rows.iter().map(|r| link(r, false)).collect())
+}
+
+/// A link from a row of (source_id, target_id, exported, state).
+fn link(r: &super::Row, unconfirmed: bool) -> (String, super::engine::Managed) {
+    (
+        r.get(0),
+        super::engine::Managed {
+            target_id: r.get(1),
+            exported: r.get(2),
+            state: r.get(3),
+            unconfirmed,
+        },
+    )
 }
 
 /// The connector data store rows of the given source ids.
@@ -723,16 +736,34 @@ pub async fn managed_some(
             .push_bind(object_type)
             .push(" AND source_id IN ");
         qb.push_in_list(chunk);
-        for r in qb.build().fetch_all(pool).await? {
-            out.insert(
-                r.get(0),
-                super::engine::Managed {
-                    target_id: r.get(1),
-                    exported: r.get(2),
-                    state: r.get(3),
-                },
-            );
+        out.extend(qb.build().fetch_all(pool).await?.iter().map(|r| link(r, false)));
+    }
+    Ok(out)
+}
+
+/// Users' links from before a `Restart (Full)` that no cycle has confirmed yet (all of them, or
+/// those of `ids`), marked `unconfirmed`.
+pub async fn unconfirmed_users(
+    pool: &Pool,
+    app: &str,
+    ids: Option<&[String]>,
+) -> sqlx::Result<HashMap<String, super::engine::Managed>> {
+    let mut out = HashMap::new();
+    let all = [String::new()];
+    let chunks: Vec<&[String]> = match ids {
+        Some(ids) => ids.chunks(500).collect(),
+        None => vec![&all[..]],
+    };
+    for chunk in chunks {
+        let mut qb = Sql::new(
+            "SELECT source_id, target_id, '' AS exported, state FROM prov_unconfirmed WHERE object_type = 'user' AND app_id = ",
+        );
+        qb.push_bind(app);
+        if ids.is_some() {
+            qb.push(" AND source_id IN ");
+            qb.push_in_list(chunk);
         }
+        out.extend(qb.build().fetch_all(pool).await?.iter().map(|r| link(r, true)));
     }
     Ok(out)
 }
@@ -915,6 +946,19 @@ pub async fn record_batch(
                 .await?;
             }
         }
+    }
+    let users: Vec<String> = batch
+        .objects
+        .iter()
+        .filter(|o| o.object_type == "user")
+        .map(|o| o.source_id.clone())
+        .collect();
+    for chunk in users.chunks(500) {
+        let mut qb = Sql::new("DELETE FROM prov_unconfirmed WHERE app_id = ");
+        qb.push_bind(app)
+            .push(" AND object_type = 'user' AND source_id IN ");
+        qb.push_in_list(chunk);
+        qb.build().execute(&mut *tx).await?;
     }
     for e in &batch.escrows {
         match &e.retry {

@@ -186,6 +186,9 @@ fn tally(c: &mut Counters, d: &Done) {
 pub(super) struct Run {
     ctx: Arc<Ctx>,
     pub(super) users_managed: HashMap<String, Managed>,
+    /// Users' links from before a `Restart (Full)` not matched again yet: a user out of scope
+    /// without a link of their own is taken out of the target through these.
+    users_unconfirmed: HashMap<String, Managed>,
     pub(super) groups_managed: HashMap<String, Managed>,
     pub(super) roles: HashMap<String, Roles>,
     /// Everything above is loaded (an initial cycle); otherwise it is read as objects come up,
@@ -819,6 +822,20 @@ pub(super) async fn process_user(
         };
         if m.state != "active" {
             done.escrow = ctx.cleared("user", &u.id);
+            if m.unconfirmed {
+                // Still disabled there, as before the restart: the link is a fact again.
+                done.object = Some(ObjectWrite {
+                    object_type: "user",
+                    source_id: u.id.clone(),
+                    target_id: m.target_id.clone(),
+                    exported: Some(exported_json(&[Exported {
+                        target: "active".into(),
+                        value: Value::Bool(false),
+                        redacted: false,
+                    }])),
+                    state: "disabled",
+                });
+            }
             if !quiet_in_sync {
                 skip(
                     &log,
@@ -1192,6 +1209,27 @@ pub(super) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Do
             done.presence_changed = true;
             done
         }
+        // A link from before a Restart (Full) may point at an account the target no longer has
+        // (it was reset): nothing is left to take out, and the link goes.
+        Err(ClientError::Http { status: 404, .. }) if d.managed.unconfirmed => {
+            let text = format!(
+                "{} is no longer in the target: nothing to {}.",
+                d.managed.target_id,
+                action.to_lowercase()
+            );
+            steps.push(step("Perform action", "Skipped", text, vec![]));
+            done.log = Some(log.entry(action, "Skipped", steps, &[], None));
+            done.object = Some(ObjectWrite {
+                object_type: d.object_type,
+                source_id: d.source_id.clone(),
+                target_id: d.managed.target_id.clone(),
+                exported: None,
+                state: "active",
+            });
+            done.escrow = ctx.cleared(d.object_type, &d.source_id);
+            done.tally = Tally::Skipped;
+            done
+        }
         Err(e) => ctx.failure(&log, d.object_type, action, steps, e, false, done),
     }
 }
@@ -1485,6 +1523,7 @@ impl Run {
         Run {
             ctx,
             users_managed: HashMap::new(),
+            users_unconfirmed: HashMap::new(),
             groups_managed: HashMap::new(),
             roles: HashMap::new(),
             complete: false,
@@ -1540,6 +1579,7 @@ impl Run {
                                 target_id: o.target_id.clone(),
                                 exported: if slim { String::new() } else { exported.clone() },
                                 state: o.state.to_string(),
+                                unconfirmed: false,
                             },
                         );
                     }
@@ -1600,6 +1640,9 @@ impl Run {
             map.entry(k).or_insert(v);
         }
         if object_type == "user" {
+            for (k, v) in jobs::unconfirmed_users(pool, &self.ctx.app, Some(&missing)).await? {
+                self.users_unconfirmed.entry(k).or_insert(v);
+            }
             for (user, role, display) in jobs::roles_of_users(pool, &self.ctx.app, &missing).await? {
                 let p = self.ctx.role_provisioned(&role);
                 let list = self.roles.entry(user).or_default();
@@ -1611,6 +1654,16 @@ impl Run {
         self.looked_up
             .extend(missing.into_iter().map(|id| (object_type, id)));
         Ok(())
+    }
+
+    /// The link a user is processed with: its own; or, for a user out of scope without one, the
+    /// link from before a `Restart (Full)`, so the user goes out of the target. (A user in scope
+    /// is matched again instead.)
+    pub(super) fn link_for(&self, user: &str, own: Option<Managed>, eval: &UserEval) -> Option<Managed> {
+        match own {
+            None if !eval.in_scope => self.users_unconfirmed.get(user).cloned(),
+            own => own,
+        }
     }
 
     async fn users(&mut self, rows: Vec<SourceRow>, quiet_in_sync: bool) -> Result<(), DirError> {
@@ -1682,6 +1735,7 @@ impl Run {
                 managed.is_none(),
                 manager_target.as_deref(),
             );
+            let managed = self.link_for(&row.user.id, managed, &eval);
             work.push((row, eval, managed));
         }
         let mut found = prefetch(&self.ctx, &work).await;
@@ -1714,7 +1768,11 @@ impl Run {
     async fn hard_deleted(&mut self, ids: Vec<String>) -> Result<(), DirError> {
         self.ensure("user", &ids).await?;
         for id in ids {
-            if let Some(m) = self.users_managed.get(&id).cloned() {
+            let link = self
+                .users_managed
+                .get(&id)
+                .or_else(|| self.users_unconfirmed.get(&id));
+            if let Some(m) = link.cloned() {
                 if self.ctx.user_actions.delete {
                     self.deprovisions.push(Deprovision {
                         object_type: "user",
@@ -2076,6 +2134,7 @@ pub async fn run(
         // Users' exported documents are read per batch: a large directory's would not fit the
         // memory budget.
         run.users_managed = jobs::managed_all(pool, app, "user", false).await?;
+        run.users_unconfirmed = jobs::unconfirmed_users(pool, app, None).await?;
         run.groups_managed = jobs::managed_all(pool, app, "group", true).await?;
         run.complete = true;
         run.slim = true;
@@ -2111,8 +2170,11 @@ pub async fn run(
         let gone: Vec<String> = run
             .users_managed
             .keys()
+            .chain(run.users_unconfirmed.keys())
             .filter(|k| !seen.contains(*k))
             .cloned()
+            .collect::<BTreeSet<String>>()
+            .into_iter()
             .collect();
         run.hard_deleted(gone).await?;
         let groups = jobs::groups(pool, None).await?;

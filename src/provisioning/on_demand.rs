@@ -224,6 +224,7 @@ async fn user_now(
         .and_then(|m| run.users_managed.get(m))
         .map(|m| m.target_id.clone());
     let eval = cycle::evaluate_user(&ctx, &row, &roles, managed.is_none(), manager_target.as_deref());
+    let managed = run.link_for(&user.id, managed, &eval);
     let mut done = cycle::process_user(ctx.clone(), row, eval, managed, false, None).await;
     if let Some(d) = done.deprovision.take() {
         done = cycle::deprovision(ctx.clone(), d, false).await;
