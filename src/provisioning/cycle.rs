@@ -1713,7 +1713,7 @@ impl Run {
         } else {
             HashMap::new()
         };
-        let mut work = Vec::with_capacity(rows.len());
+        let mut inputs = Vec::with_capacity(rows.len());
         for row in rows {
             self.processed_users.insert(row.user.id.clone());
             let roles = self.roles.get(&row.user.id).cloned().unwrap_or_default();
@@ -1728,16 +1728,30 @@ impl Run {
                 .as_ref()
                 .and_then(|m| self.users_managed.get(m))
                 .map(|m| m.target_id.clone());
-            let eval = evaluate_user(
-                &self.ctx,
-                &row,
-                &roles,
-                managed.is_none(),
-                manager_target.as_deref(),
-            );
-            let managed = self.link_for(&row.user.id, managed, &eval);
-            work.push((row, eval, managed));
+            inputs.push((row, roles, managed, manager_target));
         }
+        // Mapping expressions are CPU work (bounded by their output budget): the batch is
+        // evaluated on the blocking pool, so the async workers keep serving requests meanwhile.
+        let ctx = self.ctx.clone();
+        let evaluated = tokio::task::spawn_blocking(move || {
+            inputs
+                .into_iter()
+                .map(|(row, roles, managed, manager_target)| {
+                    let eval =
+                        evaluate_user(&ctx, &row, &roles, managed.is_none(), manager_target.as_deref());
+                    (row, eval, managed)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| DirError::Conflict(format!("evaluating the mappings failed: {e}")))?;
+        let work: Vec<_> = evaluated
+            .into_iter()
+            .map(|(row, eval, managed)| {
+                let managed = self.link_for(&row.user.id, managed, &eval);
+                (row, eval, managed)
+            })
+            .collect();
         let mut found = prefetch(&self.ctx, &work).await;
         let mut set = tokio::task::JoinSet::new();
         for (row, eval, managed) in work {
