@@ -190,7 +190,7 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         pool.clone(),
         sealer.clone(),
         outbound.clone(),
-        crate::provisioning::cycle::Tuning {
+        crate::provisioning::engine::Tuning {
             concurrency: args.provisioning_concurrency as usize,
             escrow_base: time::Duration::seconds(args.escrow_base_seconds as i64),
             public_url: settings.public_url.clone(),

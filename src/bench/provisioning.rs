@@ -350,16 +350,16 @@ async fn empty_incremental(b: &Bench, runs: usize) -> anyhow::Result<()> {
     let pool = b.pool().await?;
     let sealer = crate::secrets::Sealer::load(None, b.dir.path())?;
     let http = crate::provisioning::connection::client(Duration::from_secs(15));
-    let tuning = crate::provisioning::cycle::Tuning::default();
+    let tuning = crate::provisioning::engine::Tuning::default();
     // The server's own cycle for the last change may still be finishing: settle first.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    crate::provisioning::cycle::run(&pool, &sealer, &http, &b.app, &tuning)
+    crate::provisioning::engine::run(&pool, &sealer, &http, &b.app, &tuning)
         .await
         .map_err(|e| anyhow!("{e}"))?;
     let mut ms = Vec::with_capacity(runs);
     for _ in 0..runs {
         let t = Instant::now();
-        let r = crate::provisioning::cycle::run(&pool, &sealer, &http, &b.app, &tuning)
+        let r = crate::provisioning::engine::run(&pool, &sealer, &http, &b.app, &tuning)
             .await
             .map_err(|e| anyhow!("{e}"))?;
         ms.push(t.elapsed().as_secs_f64() * 1000.0);

@@ -7,7 +7,7 @@ mod bulk;
 pub mod cli;
 pub mod config;
 pub mod connection;
-pub mod cycle;
+pub mod engine;
 pub mod gallery;
 pub mod limits;
 pub mod mapped;

@@ -4,7 +4,7 @@
 //! data store and the provisioning log like a cycle's, without a cycle.
 
 use super::config;
-use super::cycle::{self, Ctx, Done, Log, Run, Tuning};
+use super::engine::{self, Ctx, Done, Log, Run, Tuning};
 use super::mapped::{exported_from, step};
 use crate::db::directory as dir;
 use crate::db::jobs::{self, Counters, LogWrite};
@@ -104,7 +104,7 @@ async fn context(
     target: Target,
     caps: Capabilities,
 ) -> Result<Arc<Ctx>, DirError> {
-    let (mut ctx, _) = cycle::context(pool, app, cfg, target, caps, None, &Tuning::default()).await?;
+    let (mut ctx, _) = engine::context(pool, app, cfg, target, caps, None, &Tuning::default()).await?;
     ctx.detailed = true;
     Ok(Arc::new(ctx))
 }
@@ -223,11 +223,11 @@ async fn user_now(
         .as_ref()
         .and_then(|m| run.users_managed.get(m))
         .map(|m| m.target_id.clone());
-    let eval = cycle::evaluate_user(&ctx, &row, &roles, managed.is_none(), manager_target.as_deref());
+    let eval = engine::evaluate_user(&ctx, &row, &roles, managed.is_none(), manager_target.as_deref());
     let managed = run.link_for(&user.id, managed, &eval);
-    let mut done = cycle::process_user(ctx.clone(), row, eval, managed, false, None).await;
+    let mut done = engine::process_user(ctx.clone(), row, eval, managed, false, None).await;
     if let Some(d) = done.deprovision.take() {
-        done = cycle::deprovision(ctx.clone(), d, false).await;
+        done = engine::deprovision(ctx.clone(), d, false).await;
     }
     // A failure is reported, not escrowed: the next cycle looks at the user anyway.
     if done.escrow.as_ref().is_some_and(|e| e.retry.is_some()) {
@@ -323,7 +323,7 @@ pub async fn provision_group(
             ),
             step("Determine if group is in scope", "Skipped", why, vec![]),
         ];
-        cycle::skip(
+        engine::skip(
             &log,
             &mut done,
             steps,
@@ -336,10 +336,10 @@ pub async fn provision_group(
         let managed = run.groups_managed.get(&source.id).cloned();
         let mut wanted = managed
             .as_ref()
-            .map(|m| cycle::members_of(&exported_from(&m.exported)))
+            .map(|m| engine::members_of(&exported_from(&m.exported)))
             .unwrap_or_default();
-        wanted.extend(cycle::member_targets(&member_ids, &run.users_managed));
-        cycle::process_group(ctx.clone(), source.clone(), managed, wanted).await
+        wanted.extend(engine::member_targets(&member_ids, &run.users_managed));
+        engine::process_group(ctx.clone(), source.clone(), managed, wanted).await
     };
     reports.push(report_of(done.log.as_ref(), &source.display_name, &source.id));
     run.record(vec![done]).await?;

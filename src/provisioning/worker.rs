@@ -18,7 +18,7 @@
 //! instance to find the job due takes it over, ending the dead holder's cycle as cut short. The
 //! new cycle repeats the unfinished work, which is safe because every create is matched first.
 
-use super::cycle::{self, Tuning};
+use super::engine::{self, Tuning};
 use crate::db::{directory as dir, jobs, leases, Pool};
 use crate::secrets::Sealer;
 use std::collections::{HashMap, HashSet};
@@ -325,7 +325,7 @@ impl Scheduler {
         }
         tracing::debug!(app = %app, ?why, "provisioning cycle starting");
         tokio::select! {
-            r = cycle::run(&self.pool, &self.sealer, &self.http, app, &self.tuning) => match r {
+            r = engine::run(&self.pool, &self.sealer, &self.http, app, &self.tuning) => match r {
                 Ok(r) => tracing::info!(
                     app = %app, cycle = %r.id, kind = r.kind, state = r.state,
                     created = r.counters.created, updated = r.counters.updated,

@@ -1,0 +1,447 @@
+//! A cycle's per-run state: what it has read of the connector data store, the batches of users it
+//! starts and records, references, deprovisions and groups.
+
+use super::*;
+
+impl Run {
+    pub(in crate::provisioning) fn new(ctx: Arc<Ctx>) -> Run {
+        Run {
+            ctx,
+            users_managed: HashMap::new(),
+            users_unconfirmed: HashMap::new(),
+            groups_managed: HashMap::new(),
+            roles: HashMap::new(),
+            complete: false,
+            slim: false,
+            looked_up: HashSet::new(),
+            counters: Counters::default(),
+            fatal: None,
+            created_users: Vec::new(),
+            unresolved: HashSet::new(),
+            processed_users: HashSet::new(),
+            presence_changed: Vec::new(),
+            deprovisions: Vec::new(),
+            pending: None,
+        }
+    }
+
+    /// Waits for the last batch's write.
+    pub(in crate::provisioning) async fn flush(&mut self) -> Result<(), DirError> {
+        match self.pending.take() {
+            Some(write) => write
+                .await
+                .map_err(|e| DirError::Conflict(format!("a provisioning write failed: {e}")))?,
+            None => Ok(()),
+        }
+    }
+
+    /// Applies finished objects to the in-memory connector data store and starts writing the
+    /// batch (one at a time, in order); the next batch's requests go out meanwhile. Nothing
+    /// reads a batch's rows back before `flush`, and the watermark moves only after it.
+    pub(in crate::provisioning) async fn record(&mut self, results: Vec<Done>) -> Result<(), DirError> {
+        let mut batch = jobs::Batch::default();
+        for mut d in results {
+            if let Some(f) = d.fatal.take() {
+                self.fatal.get_or_insert(f);
+            }
+            if let Some(dep) = d.deprovision.take() {
+                self.deprovisions.push(dep);
+                continue;
+            }
+            tally(&mut self.counters, &d);
+            if let Some(o) = d.object.take() {
+                let map = if o.object_type == "group" {
+                    &mut self.groups_managed
+                } else {
+                    &mut self.users_managed
+                };
+                match &o.exported {
+                    Some(exported) => {
+                        let slim = self.slim && o.object_type == "user";
+                        map.insert(
+                            o.source_id.clone(),
+                            Managed {
+                                target_id: o.target_id.clone(),
+                                exported: if slim { String::new() } else { exported.clone() },
+                                state: o.state.to_string(),
+                                unconfirmed: false,
+                            },
+                        );
+                    }
+                    None => {
+                        map.remove(&o.source_id);
+                    }
+                }
+                if o.object_type == "user" {
+                    if d.created {
+                        self.created_users.push(o.source_id.clone());
+                    }
+                    if d.presence_changed {
+                        self.presence_changed.push(o.source_id.clone());
+                    }
+                }
+                batch.objects.push(o);
+            }
+            if let Some(e) = d.escrow.take() {
+                batch.escrows.push(e);
+            }
+            if let Some(l) = d.log.take() {
+                batch.logs.push(l);
+            }
+        }
+        self.flush().await?;
+        let (ctx, counters) = (self.ctx.clone(), self.counters.clone());
+        self.pending = Some(tokio::spawn(async move {
+            let now = crate::timefmt::now();
+            jobs::record_batch(&ctx.pool, &ctx.app, ctx.cycle.as_deref(), &batch, &counters, &now).await?;
+            Ok(())
+        }));
+        Ok(())
+    }
+
+    /// Reads the connector data store rows (and, for users, the app roles) of `ids` not read yet.
+    pub(in crate::provisioning) async fn ensure(
+        &mut self,
+        object_type: &'static str,
+        ids: &[String],
+    ) -> Result<(), DirError> {
+        if self.complete {
+            return Ok(());
+        }
+        let mut missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !self.looked_up.contains(&(object_type, (*id).clone())))
+            .cloned()
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let pool = &self.ctx.pool;
+        let found = jobs::managed_some(pool, &self.ctx.app, object_type, &missing).await?;
+        let map = if object_type == "group" {
+            &mut self.groups_managed
+        } else {
+            &mut self.users_managed
+        };
+        for (k, v) in found {
+            map.entry(k).or_insert(v);
+        }
+        if object_type == "user" {
+            for (k, v) in jobs::unconfirmed_users(pool, &self.ctx.app, Some(&missing)).await? {
+                self.users_unconfirmed.entry(k).or_insert(v);
+            }
+            for (user, role, display) in jobs::roles_of_users(pool, &self.ctx.app, &missing).await? {
+                let p = self.ctx.role_provisioned(&role);
+                let list = self.roles.entry(user).or_default();
+                if !list.iter().any(|(v, _, _)| *v == role) {
+                    list.push((role, display, p));
+                }
+            }
+        }
+        self.looked_up
+            .extend(missing.into_iter().map(|id| (object_type, id)));
+        Ok(())
+    }
+
+    /// The link a user is processed with: its own; or, for a user out of scope without one, the
+    /// link from before a `Restart (Full)`, so the user goes out of the target. (A user in scope
+    /// is matched again instead.)
+    pub(in crate::provisioning) fn link_for(
+        &self,
+        user: &str,
+        own: Option<Managed>,
+        eval: &UserEval,
+    ) -> Option<Managed> {
+        match own {
+            None if !eval.in_scope => self.users_unconfirmed.get(user).cloned(),
+            own => own,
+        }
+    }
+
+    pub(super) async fn users(&mut self, rows: Vec<SourceRow>, quiet_in_sync: bool) -> Result<(), DirError> {
+        let set = self.start_users(rows, quiet_in_sync).await?;
+        self.finish(set).await
+    }
+
+    /// [`Run::users`] for a stream of batches, one batch ahead: the next batch is read, evaluated
+    /// and looked up while the previous one's requests are out, and both share the request
+    /// permits, so the target is never idle between batches. Batches are still recorded in
+    /// order. A user whose manager is in the batch before it finds no target id for the manager
+    /// yet and gets the reference in the references pass, as any unresolved manager does.
+    pub(in crate::provisioning) async fn users_pipelined(
+        &mut self,
+        mut running: Option<UserTasks>,
+        rows: Vec<SourceRow>,
+    ) -> Result<Option<UserTasks>, DirError> {
+        let next = if self.fatal.is_none() && !rows.is_empty() {
+            Some(self.start_users(rows, false).await?)
+        } else {
+            None
+        };
+        if let Some(set) = running.take() {
+            self.finish(set).await?;
+        }
+        Ok(next)
+    }
+
+    /// Reads, evaluates and looks up a batch of users and starts their tasks.
+    pub(super) async fn start_users(
+        &mut self,
+        rows: Vec<SourceRow>,
+        quiet_in_sync: bool,
+    ) -> Result<UserTasks, DirError> {
+        let ids: Vec<String> = rows
+            .iter()
+            .flat_map(|r| std::iter::once(r.user.id.clone()).chain(r.user.manager_id.clone()))
+            .collect();
+        self.ensure("user", &ids).await?;
+        let mut full = if self.slim {
+            let known: Vec<String> = rows
+                .iter()
+                .map(|r| r.user.id.clone())
+                .filter(|id| self.users_managed.contains_key(id))
+                .collect();
+            jobs::managed_some(&self.ctx.pool, &self.ctx.app, "user", &known).await?
+        } else {
+            HashMap::new()
+        };
+        let mut inputs = Vec::with_capacity(rows.len());
+        for row in rows {
+            self.processed_users.insert(row.user.id.clone());
+            let roles = self.roles.get(&row.user.id).cloned().unwrap_or_default();
+            let managed = if self.slim {
+                full.remove(&row.user.id)
+            } else {
+                self.users_managed.get(&row.user.id).cloned()
+            };
+            let manager_target = row
+                .user
+                .manager_id
+                .as_ref()
+                .and_then(|m| self.users_managed.get(m))
+                .map(|m| m.target_id.clone());
+            inputs.push((row, roles, managed, manager_target));
+        }
+        // Mapping expressions are CPU work (bounded by their output budget): the batch is
+        // evaluated on the blocking pool, so the async workers keep serving requests meanwhile.
+        let ctx = self.ctx.clone();
+        let evaluated = tokio::task::spawn_blocking(move || {
+            inputs
+                .into_iter()
+                .map(|(row, roles, managed, manager_target)| {
+                    let eval =
+                        evaluate_user(&ctx, &row, &roles, managed.is_none(), manager_target.as_deref());
+                    (row, eval, managed)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| DirError::Conflict(format!("evaluating the mappings failed: {e}")))?;
+        let work: Vec<_> = evaluated
+            .into_iter()
+            .map(|(row, eval, managed)| {
+                let managed = self.link_for(&row.user.id, managed, &eval);
+                (row, eval, managed)
+            })
+            .collect();
+        let mut found = prefetch(&self.ctx, &work).await;
+        let mut set = tokio::task::JoinSet::new();
+        for (row, eval, managed) in work {
+            let id = row.user.id.clone();
+            let (ctx, prefound) = (self.ctx.clone(), found.remove(&id));
+            set.spawn(async move {
+                let done = process_user(ctx, row, eval, managed, quiet_in_sync, prefound).await;
+                (id, done)
+            });
+        }
+        Ok(set)
+    }
+
+    /// Waits for a batch's tasks and records their outcomes.
+    pub(super) async fn finish(&mut self, mut set: UserTasks) -> Result<(), DirError> {
+        let mut results = Vec::new();
+        while let Some(r) = set.join_next().await {
+            let (id, d) = r.map_err(|e| DirError::Conflict(format!("a provisioning task failed: {e}")))?;
+            if d.manager_unresolved {
+                self.unresolved.insert(id);
+            }
+            results.push(d);
+        }
+        self.record(results).await
+    }
+
+    /// Managed users whose source is gone (hard deleted): deleted in the target.
+    pub(super) async fn hard_deleted(&mut self, ids: Vec<String>) -> Result<(), DirError> {
+        self.ensure("user", &ids).await?;
+        for id in ids {
+            let link = self
+                .users_managed
+                .get(&id)
+                .or_else(|| self.users_unconfirmed.get(&id));
+            if let Some(m) = link.cloned() {
+                if self.ctx.user_actions.delete {
+                    self.deprovisions.push(Deprovision {
+                        object_type: "user",
+                        source_id: id.clone(),
+                        display_name: id.clone(),
+                        managed: m,
+                        delete: true,
+                        reason: "The user was deleted from the directory for good.".into(),
+                        steps: Vec::new(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Phase 2: users whose manager had no target id when they were processed.
+    pub(super) async fn references(&mut self) -> Result<(), DirError> {
+        let mut candidates: BTreeSet<String> = self.unresolved.drain().collect();
+        if !self.created_users.is_empty() {
+            for id in jobs::reports_of(&self.ctx.pool, &self.created_users).await? {
+                if !self.processed_users.contains(&id) {
+                    candidates.insert(id);
+                }
+            }
+        }
+        let candidates: Vec<String> = candidates.into_iter().collect();
+        self.ensure("user", &candidates).await?;
+        let candidates: Vec<String> = candidates
+            .into_iter()
+            .filter(|id| self.users_managed.contains_key(id))
+            .collect();
+        for chunk in candidates.chunks(BATCH) {
+            let rows = jobs::users_by_ids(&self.ctx.pool, chunk).await?;
+            let rows = rows
+                .into_iter()
+                .filter(|r| {
+                    r.user
+                        .manager_id
+                        .as_ref()
+                        .is_some_and(|m| self.users_managed.contains_key(m))
+                })
+                .collect();
+            self.users(rows, true).await?;
+            if self.fatal.is_some() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Phase 3: executes the cycle's deprovisions, or holds them all.
+    pub(super) async fn deprovisions(&mut self, held: bool) -> Result<(), DirError> {
+        let list = std::mem::take(&mut self.deprovisions);
+        for chunk in list.chunks(BATCH) {
+            let mut set = tokio::task::JoinSet::new();
+            for d in chunk {
+                let (ctx, d) = (self.ctx.clone(), d.clone());
+                set.spawn(async move { (d.source_id.clone(), deprovision(ctx, d, held).await) });
+            }
+            self.finish(set).await?;
+            if self.fatal.is_some() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a directory group is in the group scope.
+    pub(in crate::provisioning) fn group_in_scope(&self, g: &jobs::GroupSource) -> bool {
+        let entitled = self.ctx.all || self.ctx.group_entitled.get(&g.id).copied().unwrap_or(false);
+        let gc = source::GroupContext::new(
+            &g.id,
+            &g.display_name,
+            &g.description,
+            &g.mail_nickname,
+            Vec::new(),
+        );
+        entitled
+            && self
+                .ctx
+                .group_scope
+                .matches(&|a: &str| crate::mapping::expr::Context::attribute(&gc, a))
+    }
+
+    /// Phase 4 input: groups that left scope are queued for deletion; returns those in scope.
+    pub(super) fn plan_groups(
+        &mut self,
+        groups: Vec<jobs::GroupSource>,
+        gone: Vec<String>,
+    ) -> Vec<jobs::GroupSource> {
+        let mut keep = Vec::new();
+        for g in groups {
+            if self.ctx.groups.is_some() && self.group_in_scope(&g) {
+                keep.push(g);
+                continue;
+            }
+            match self.groups_managed.get(&g.id).cloned() {
+                Some(m) if self.ctx.group_actions.delete && !self.ctx.skip_out_of_scope => {
+                    self.deprovisions.push(Deprovision {
+                        object_type: "group",
+                        source_id: g.id.clone(),
+                        display_name: g.display_name.clone(),
+                        managed: m,
+                        delete: true,
+                        reason: "The group left scope.".into(),
+                        steps: Vec::new(),
+                    });
+                }
+                // Looked at and left alone: progress all the same.
+                _ => self.counters.processed += 1,
+            }
+        }
+        for id in gone {
+            if let Some(m) = self.groups_managed.get(&id).cloned() {
+                if self.ctx.group_actions.delete {
+                    self.deprovisions.push(Deprovision {
+                        object_type: "group",
+                        source_id: id.clone(),
+                        display_name: id.clone(),
+                        managed: m,
+                        delete: true,
+                        reason: "The group was deleted from the directory.".into(),
+                        steps: Vec::new(),
+                    });
+                }
+            }
+        }
+        keep
+    }
+
+    pub(super) async fn groups(&mut self, groups: Vec<jobs::GroupSource>) -> Result<(), DirError> {
+        for chunk in groups.chunks(BATCH / 4) {
+            let ids: Vec<String> = chunk.iter().map(|g| g.id.clone()).collect();
+            self.ensure("group", &ids).await?;
+            let members: Vec<String> = chunk.iter().flat_map(|g| g.members.iter().cloned()).collect();
+            self.ensure("user", &members).await?;
+            let mut set = tokio::task::JoinSet::new();
+            for g in chunk {
+                let members = member_targets(&g.members, &self.users_managed);
+                let managed = self.groups_managed.get(&g.id).cloned();
+                let ctx = self.ctx.clone();
+                let group = jobs::GroupSource {
+                    id: g.id.clone(),
+                    display_name: g.display_name.clone(),
+                    description: g.description.clone(),
+                    mail_nickname: g.mail_nickname.clone(),
+                    members: Vec::new(),
+                };
+                set.spawn(async move {
+                    (
+                        group.id.clone(),
+                        process_group(ctx, group, managed, members).await,
+                    )
+                });
+            }
+            self.finish(set).await?;
+            if self.fatal.is_some() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,476 @@
+//! The cycle itself: what it knows before it starts, which objects it looks at, its phases in
+//! order, and how it ends (succeeded, failed, quarantined).
+
+use super::*;
+
+/// What a cycle (or provision on demand, with no cycle) knows before it looks at objects: the
+/// compiled mappings and scoping filters, target object actions, app roles and the groups'
+/// entitlement. Also returns each assigned group's roles.
+pub(in crate::provisioning) async fn context(
+    pool: &Pool,
+    app: &str,
+    cfg: &ProvisioningConfig,
+    target: Target,
+    caps: Capabilities,
+    cycle: Option<String>,
+    tuning: &Tuning,
+) -> Result<(Ctx, HashMap<String, Roles>), DirError> {
+    let users_mapping =
+        Mapping::new(&specs(cfg, "user")).map_err(|m| crate::directory::invalid("mappings", m))?;
+    let group_cfg = cfg.mappings.iter().find(|m| m.object == "group");
+    let groups_mapping = match group_cfg {
+        Some(g) if g.enabled => {
+            Some(Mapping::new(&specs(cfg, "group")).map_err(|m| crate::directory::invalid("mappings", m))?)
+        }
+        _ => None,
+    };
+    let actions = |object: &str| {
+        cfg.mappings
+            .iter()
+            .find(|m| m.object == object)
+            .map(|m| Actions {
+                create: m.create,
+                update: m.update,
+                delete: m.delete,
+            })
+            .unwrap_or(Actions {
+                create: true,
+                update: true,
+                delete: true,
+            })
+    };
+
+    // Groups' entitlement always (few); users' in bulk for an initial cycle, else as they come up.
+    let app_roles = crate::db::apps::roles(pool, app).await?;
+    let provisioned: HashMap<String, bool> = app_roles
+        .iter()
+        .map(|r| (r.value.clone(), r.provisioned))
+        .collect();
+    let role_provisioned = |role: &str| provisioned.get(role).copied().unwrap_or(app_roles.is_empty());
+    let mut group_roles: HashMap<String, Roles> = HashMap::new();
+    let mut group_entitled: HashMap<String, bool> = HashMap::new();
+    for (group, role, display) in jobs::group_assignments(pool, app).await? {
+        let p = role_provisioned(&role);
+        *group_entitled.entry(group.clone()).or_default() |= app_roles.is_empty() || p;
+        group_roles.entry(group).or_default().push((role, display, p));
+    }
+    let escrowed: HashMap<(String, String), jobs::Escrow> = jobs::escrows(pool, app)
+        .await?
+        .into_iter()
+        .map(|e| ((e.object_type.clone(), e.source_id.clone()), e))
+        .collect();
+
+    let permits = Arc::new(tokio::sync::Semaphore::new(tuning.concurrency.max(1)));
+    // Provision on demand creates one user: a plain POST, as Entra sends.
+    let bulk = match (&cycle, caps.bulk) {
+        (Some(_), true) => crate::provisioning::bulk::BulkCreates::start(
+            target.clone(),
+            permits.clone(),
+            caps.bulk_max_operations,
+            caps.bulk_max_payload,
+        ),
+        _ => None,
+    };
+    let ctx = Ctx {
+        pool: pool.clone(),
+        app: app.to_string(),
+        cycle,
+        target,
+        caps,
+        soft_delete: users_mapping.writes("active"),
+        users: users_mapping,
+        user_scope: Scope::new(&filters(cfg, "user")).map_err(|m| crate::directory::invalid("scoping", m))?,
+        user_actions: actions("user"),
+        groups: groups_mapping,
+        group_scope: Scope::new(&filters(cfg, "group"))
+            .map_err(|m| crate::directory::invalid("scoping", m))?,
+        group_actions: actions("group"),
+        all: cfg.settings.scope == "all",
+        skip_out_of_scope: cfg.settings.skip_out_of_scope_deletions,
+        provisioned,
+        group_entitled,
+        app_has_roles: !app_roles.is_empty(),
+        escrow_base: tuning.escrow_base,
+        escrowed,
+        permits,
+        detailed: false,
+        single_lookups: std::sync::atomic::AtomicBool::new(false),
+        bulk,
+    };
+    Ok((ctx, group_roles))
+}
+
+/// Which objects an incremental cycle looks at: those the changes after `since` (up to `upto`)
+/// touched.
+pub(super) async fn changed(
+    pool: &Pool,
+    app: &str,
+    since: i64,
+    upto: i64,
+) -> Result<(BTreeSet<String>, BTreeSet<String>, BTreeSet<String>), DirError> {
+    let mut users = BTreeSet::new();
+    let mut groups = BTreeSet::new();
+    // Principals whose assignment changed: a group's members change scope with it.
+    let mut assigned = BTreeSet::new();
+    let mut cursor = since;
+    while cursor < upto {
+        let batch = dir::changes_since(pool, cursor, 5_000).await?;
+        let Some(last) = batch.last() else { break };
+        cursor = last.seq;
+        for c in batch.iter().filter(|c| c.seq <= upto) {
+            match c.object_type.as_str() {
+                "user" => {
+                    users.insert(c.object_id.clone());
+                }
+                "group" => {
+                    groups.insert(c.object_id.clone());
+                }
+                "membership" => {
+                    groups.insert(c.object_id.clone());
+                    users.insert(c.related_id.clone());
+                }
+                "assignment" if c.object_id == app => {
+                    users.insert(c.related_id.clone());
+                    groups.insert(c.related_id.clone());
+                    assigned.insert(c.related_id.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok((users, groups, assigned))
+}
+
+/// Runs one cycle of `app` now: initial when the job has none completed, was restarted, or the
+/// configuration changed since; incremental otherwise.
+pub async fn run(
+    pool: &Pool,
+    sealer: &Sealer,
+    http: &reqwest::Client,
+    app: &str,
+    tuning: &Tuning,
+) -> Result<CycleReport, DirError> {
+    let now = crate::timefmt::now();
+    let job = jobs::ensure_job(pool, app, &crate::directory::new_id(), &now).await?;
+    let stored = crate::db::provisioning::load_pool(pool, app)
+        .await?
+        .ok_or_else(|| DirError::NotFound("there is no such application".into()))?;
+    let initial = job.watermark.is_none() || job.initial_requested || stored.needs_initial_cycle;
+    let version = jobs::config_version(pool, app).await?;
+    let upto = dir::last_change(pool).await?;
+    let cfg = stored.config;
+    let loaded = stored.updated_at;
+    let id = crate::directory::new_id();
+    let kind = if initial { "initial" } else { "incremental" };
+    jobs::start_cycle(pool, &id, app, kind, &now).await?;
+    let mut report = CycleReport {
+        id: id.clone(),
+        kind,
+        state: "Running",
+        counters: Counters::default(),
+        quarantine: None,
+        error: String::new(),
+    };
+
+    let token = config::secret_token(pool, sealer, app).await?.unwrap_or_default();
+    let target = Target::new(&cfg.tenant_url, &token, http.clone()).limited(
+        crate::provisioning::limits::for_app(app, cfg.settings.max_requests_per_second),
+    );
+    let caps = match target.discover().await {
+        Ok(c) => c,
+        Err(e) => {
+            return fail_cycle(pool, app, report, &e, &loaded, tuning).await;
+        }
+    };
+    let (ctx, group_roles) = context(pool, app, &cfg, target, caps, Some(id.clone()), tuning).await?;
+    let ctx = Arc::new(ctx);
+    let mut run = Run::new(ctx.clone());
+    if initial {
+        // Everything in bulk: an initial cycle looks at every object.
+        for (user, role, display) in jobs::user_assignments(pool, app).await? {
+            let p = ctx.role_provisioned(&role);
+            run.roles.entry(user).or_default().push((role, display, p));
+        }
+        for (group, user) in jobs::assigned_group_members(pool, app).await? {
+            if let Some(roles) = group_roles.get(&group) {
+                let list = run.roles.entry(user).or_default();
+                for r in roles {
+                    if !list.iter().any(|(v, _, _)| *v == r.0) {
+                        list.push(r.clone());
+                    }
+                }
+            }
+        }
+        // Users' exported documents are read per batch: a large directory's would not fit the
+        // memory budget.
+        run.users_managed = jobs::managed_all(pool, app, "user", false).await?;
+        run.users_unconfirmed = jobs::unconfirmed_users(pool, app, None).await?;
+        run.groups_managed = jobs::managed_all(pool, app, "group", true).await?;
+        run.complete = true;
+        run.slim = true;
+    }
+
+    // What to look at.
+    let due_now = crate::timefmt::now();
+    let due: Vec<jobs::Escrow> = ctx
+        .escrowed
+        .values()
+        .filter(|e| e.next_at <= due_now)
+        .cloned()
+        .collect();
+    let (group_list, gone_groups) = if initial {
+        let (users, groups, deleted) = dir::directory_counts(pool).await?;
+        run.counters.total = users + groups + deleted;
+        jobs::progress(pool, &id, &run.counters).await?;
+        // Users, page by page in id order.
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut after = String::new();
+        let mut running = None;
+        loop {
+            let rows = jobs::users_after(pool, &after, BATCH as i64).await?;
+            let last = rows.last().map(|r| r.user.id.clone());
+            seen.extend(rows.iter().map(|r| r.user.id.clone()));
+            running = run.users_pipelined(running, rows).await?;
+            match last {
+                Some(last) if run.fatal.is_none() => after = last,
+                _ => break,
+            }
+        }
+        run.users_pipelined(running, Vec::new()).await?;
+        let gone: Vec<String> = run
+            .users_managed
+            .keys()
+            .chain(run.users_unconfirmed.keys())
+            .filter(|k| !seen.contains(*k))
+            .cloned()
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
+        run.hard_deleted(gone).await?;
+        let groups = jobs::groups(pool, None).await?;
+        let present: HashSet<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+        let gone_groups: Vec<String> = run
+            .groups_managed
+            .keys()
+            .filter(|k| !present.contains(k.as_str()))
+            .cloned()
+            .collect();
+        (groups, gone_groups)
+    } else {
+        let (mut users, mut group_ids, assigned) =
+            changed(pool, app, job.watermark.unwrap_or(0), upto).await?;
+        for e in &due {
+            if e.object_type == "user" {
+                users.insert(e.source_id.clone());
+            } else {
+                group_ids.insert(e.source_id.clone());
+            }
+        }
+        let ids: Vec<String> = group_ids.iter().cloned().collect();
+        let groups = jobs::groups(pool, Some(&ids)).await?;
+        for g in groups.iter().filter(|g| assigned.contains(&g.id)) {
+            users.extend(g.members.iter().cloned());
+        }
+        let ids: Vec<String> = users.iter().cloned().collect();
+        run.counters.total = (ids.len() + group_ids.len()) as i64;
+        jobs::progress(pool, &id, &run.counters).await?;
+        let mut found: HashSet<String> = HashSet::new();
+        let mut running = None;
+        for chunk in ids.chunks(BATCH) {
+            let rows = jobs::users_by_ids(pool, chunk).await?;
+            found.extend(rows.iter().map(|r| r.user.id.clone()));
+            running = run.users_pipelined(running, rows).await?;
+            if run.fatal.is_some() {
+                break;
+            }
+        }
+        run.users_pipelined(running, Vec::new()).await?;
+        // Ids that are no longer users: hard deleted (group ids are never managed as users).
+        let gone: Vec<String> = ids.iter().filter(|i| !found.contains(*i)).cloned().collect();
+        run.hard_deleted(gone).await?;
+        let present: HashSet<String> = groups.iter().map(|g| g.id.clone()).collect();
+        let gone_groups: Vec<String> = group_ids
+            .iter()
+            .filter(|g| !present.contains(*g) && !found.contains(*g))
+            .cloned()
+            .collect();
+        (groups, gone_groups)
+    };
+
+    // The references pass reads users' connector data store rows back.
+    run.flush().await?;
+    if run.fatal.is_none() {
+        run.references().await?;
+    }
+    let in_scope_groups = if run.fatal.is_none() {
+        let ids: Vec<String> = group_list
+            .iter()
+            .map(|g| g.id.clone())
+            .chain(gone_groups.iter().cloned())
+            .collect();
+        run.ensure("group", &ids).await?;
+        run.plan_groups(group_list, gone_groups)
+    } else {
+        Vec::new()
+    };
+    let mut quarantine = None;
+    if run.fatal.is_none() {
+        // The threshold counts over a sliding window (the reconciliation interval), across
+        // cycles: cycles start within a second of a change, so deletions arriving a few at a
+        // time would otherwise never trip it.
+        let recent = if run.deprovisions.is_empty() {
+            0
+        } else {
+            let window = time::Duration::minutes(cfg.settings.reconciliation_interval_minutes.max(1));
+            crate::db::engine::recent_deprovisions(pool, app, &crate::timefmt::ago(window)).await?
+        };
+        let held = rules::hold_deletes(
+            cfg.settings.prevent_accidental_deletions,
+            cfg.settings.deletion_threshold,
+            recent + run.deprovisions.len() as i64,
+            job.force_deletes,
+        );
+        if held {
+            quarantine = Some(rules::TOO_MANY_DELETES);
+        }
+        run.deprovisions(held).await?;
+    }
+    if run.fatal.is_none() && ctx.groups.is_some() {
+        let mut in_scope_groups = in_scope_groups;
+        if !initial {
+            // Groups whose members appeared in or vanished from the target (created, enabled,
+            // disabled, deleted users) need their member lists looked at too.
+            let planned: HashSet<String> = in_scope_groups.iter().map(|g| g.id.clone()).collect();
+            let extra: Vec<String> = jobs::groups_of_users(pool, &run.presence_changed)
+                .await?
+                .into_iter()
+                .filter(|g| !planned.contains(g))
+                .collect();
+            for g in jobs::groups(pool, Some(&extra)).await? {
+                if run.group_in_scope(&g) {
+                    run.counters.total += 1;
+                    in_scope_groups.push(g);
+                }
+            }
+        }
+        run.groups(in_scope_groups).await?;
+    }
+    if initial && run.fatal.is_none() {
+        run.counters.total = run.counters.processed;
+    }
+    run.flush().await?;
+
+    let end = crate::timefmt::now();
+    report.counters = run.counters.clone();
+    if let Some(f) = run.fatal.take() {
+        report.state = "Failed";
+        report.error = f;
+        report.quarantine = Some(rules::QUARANTINE_EXCEPTION);
+        jobs::end_cycle(pool, &id, &report.counters, "Failed", &report.error, &end).await?;
+        enter_quarantine(pool, app, rules::QUARANTINE_EXCEPTION, &loaded, tuning).await?;
+        return Ok(report);
+    }
+    report.state = if report.counters.failed > 0 {
+        "EntryLevelErrors"
+    } else {
+        "Succeeded"
+    };
+    jobs::end_cycle(pool, &id, &report.counters, report.state, "", &end).await?;
+    // An initial cycle that held deletes has not done its work: it stays requested (see below).
+    jobs::complete_cycle(
+        pool,
+        app,
+        upto,
+        (initial && quarantine.is_none()).then_some(version),
+        job.requests,
+        &end,
+    )
+    .await?;
+    if quarantine.is_none() {
+        let (failed, reference) = jobs::escrow_counts(pool, app).await?;
+        let c = &report.counters;
+        quarantine = rules::quarantine_for(
+            failed,
+            reference,
+            c.created + c.updated + c.disabled + c.deleted + c.skipped,
+        );
+    }
+    match quarantine {
+        Some(reason) => {
+            report.quarantine = Some(reason);
+            if reason == rules::TOO_MANY_DELETES {
+                // The held deletes are not in the change sequence any more: the next cycle
+                // evaluates everything again.
+                jobs::request_initial(pool, app).await?;
+            }
+            enter_quarantine(pool, app, reason, &loaded, tuning).await?;
+        }
+        None if job.state == "Quarantine" => jobs::leave_quarantine(pool, app, &end).await?,
+        None => {}
+    }
+    Ok(report)
+}
+
+/// The target could not be used at all (discovery failed).
+pub(super) async fn fail_cycle(
+    pool: &Pool,
+    app: &str,
+    mut report: CycleReport,
+    e: &ClientError,
+    loaded: &str,
+    tuning: &Tuning,
+) -> Result<CycleReport, DirError> {
+    report.state = "Failed";
+    report.error = format!("{}: {e}", e.code());
+    jobs::end_cycle(
+        pool,
+        &report.id,
+        &report.counters,
+        "Failed",
+        &report.error,
+        &crate::timefmt::now(),
+    )
+    .await?;
+    if fatal(e) {
+        report.quarantine = Some(rules::QUARANTINE_EXCEPTION);
+        enter_quarantine(pool, app, rules::QUARANTINE_EXCEPTION, loaded, tuning).await?;
+    }
+    Ok(report)
+}
+
+/// `loaded`: the `updated_at` of the configuration the failed cycle ran with.
+pub(super) async fn enter_quarantine(
+    pool: &Pool,
+    app: &str,
+    reason: &str,
+    loaded: &str,
+    tuning: &Tuning,
+) -> Result<(), DirError> {
+    let now = OffsetDateTime::now_utc();
+    let next = now + rules::quarantine_backoff(tuning.escrow_base);
+    jobs::quarantine(
+        pool,
+        app,
+        reason,
+        &crate::timefmt::format(next),
+        &crate::timefmt::format(now),
+        loaded,
+    )
+    .await?;
+    if let Some(job) = jobs::job(pool, app).await? {
+        // One email when quarantine starts, and again when its reason changes.
+        if job.last_notified_reason != reason {
+            crate::notify::quarantine_email(pool, app, reason, &tuning.public_url).await?;
+            jobs::set_notified(pool, app, reason).await?;
+        }
+        let expired = job
+            .quarantine_since
+            .as_deref()
+            .and_then(crate::timefmt::parse)
+            .is_some_and(|since| rules::quarantine_expired(since, now, tuning.escrow_base));
+        if expired {
+            jobs::set_state(pool, app, "Disabled", &crate::timefmt::format(now)).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,365 @@
+//! Provisioning cycles. An initial cycle evaluates every user and group; an incremental cycle
+//! only what the directory changes since the watermark touched (plus escrowed objects due for a
+//! retry). Both run the same phases:
+//!
+//! 1. users: scope, map, match (when not yet managed), create or update with only the difference;
+//!    leaving scope is a deprovision (disable, or delete on hard delete), held for phase 3;
+//! 2. references: users whose manager was created after them get the manager's target id;
+//! 3. deprovisions: executed, or all held as StagedDelete when they exceed the accidental-deletion
+//!    threshold (the job then quarantines with TooManyDeletes);
+//! 4. groups (after users, because members are referenced by target id): create or update, with
+//!    memberships as an add/remove difference; groups that left scope are deleted.
+//!
+//! Outcomes are written in batches (connector data store, escrows, log entries and progress in one
+//! transaction) and the watermark moves only at the very end, so a crash at any point repeats work
+//! instead of losing it; matching before create makes the repetition harmless.
+
+use super::mapped::{coerce, exported_from, exported_json, filters, shown, specs, step, ENTERPRISE_MANAGER};
+use super::{config, rules, source};
+use crate::db::directory as dir;
+use crate::db::engine::Managed;
+use crate::db::jobs::{self, Counters, EscrowWrite, LogWrite, ObjectWrite, SourceRow};
+use crate::db::Pool;
+use crate::directory::DirError;
+use crate::mapping::export::{self, Exported, Mapping, PatchOp};
+use crate::mapping::scoping::Scope;
+use crate::mapping::Value;
+use crate::model::{ProvisionStep, ProvisioningConfig};
+use crate::scim_client::{Capabilities, ClientError, Kind, Target};
+use crate::secrets::Sealer;
+use serde_json::{json, Value as Json};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+use time::OffsetDateTime;
+
+mod batch;
+mod cycle;
+mod deprovision;
+mod group;
+mod lookup;
+mod user;
+
+pub use cycle::run;
+pub(super) use cycle::*;
+pub(super) use deprovision::*;
+pub(super) use group::*;
+pub(super) use lookup::*;
+pub(super) use user::*;
+
+/// Objects evaluated and written per batch.
+const BATCH: usize = 512;
+/// Member references per PATCH request.
+const MEMBERS_PER_REQUEST: usize = 500;
+/// Values per batched matching lookup (`userName eq "a" or userName eq "b" ...`), kept small
+/// enough for any target's URL limit.
+const LOOKUPS_PER_REQUEST: usize = 50;
+const LOOKUP_URL_CHARS: usize = 3_000;
+
+/// How cycles run; set from the command line.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Requests in flight per application.
+    pub concurrency: usize,
+    /// Entra's escrow base period (6 hours); tests shorten it.
+    pub escrow_base: time::Duration,
+    /// The console's address, for links in failure emails.
+    pub public_url: String,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            concurrency: 8,
+            escrow_base: time::Duration::hours(6),
+            public_url: String::new(),
+        }
+    }
+}
+
+/// What a cycle did.
+#[derive(Debug, Clone)]
+pub struct CycleReport {
+    pub id: String,
+    pub kind: &'static str,
+    pub state: &'static str,
+    pub counters: Counters,
+    pub quarantine: Option<&'static str>,
+    pub error: String,
+}
+
+#[derive(Clone, Copy)]
+struct Actions {
+    create: bool,
+    update: bool,
+    delete: bool,
+}
+
+/// What does not change during a cycle.
+pub(super) struct Ctx {
+    pool: Pool,
+    app: String,
+    /// None for provision on demand.
+    cycle: Option<String>,
+    target: Target,
+    caps: Capabilities,
+    users: Mapping,
+    user_scope: Scope,
+    user_actions: Actions,
+    /// The users mapping writes `active`: deprovisioning disables; otherwise it deletes.
+    soft_delete: bool,
+    pub(super) groups: Option<Mapping>,
+    group_scope: Scope,
+    group_actions: Actions,
+    all: bool,
+    skip_out_of_scope: bool,
+    /// Whether each app role is provisioned (Default Access is not).
+    provisioned: HashMap<String, bool>,
+    /// Per assigned group: whether any of its roles is provisioned.
+    group_entitled: HashMap<String, bool>,
+    app_has_roles: bool,
+    escrow_base: time::Duration,
+    escrowed: HashMap<(String, String), jobs::Escrow>,
+    permits: Arc<tokio::sync::Semaphore>,
+    /// Provision on demand: every step carries its details (source attributes, scope checks,
+    /// lookups, what was sent) and users outside the assignment scope are reported too. Cycles
+    /// leave it off, so their log entries stay small.
+    pub(super) detailed: bool,
+    /// The target refused a batched lookup (no `or` in its filters): one lookup per object.
+    single_lookups: std::sync::atomic::AtomicBool,
+    /// User creates through the target's Bulk endpoint (cycles only, when it offers one).
+    bulk: Option<crate::provisioning::bulk::BulkCreates>,
+}
+
+/// A batch's running tasks: (source id, outcome) each.
+pub(super) type UserTasks = tokio::task::JoinSet<(String, Done)>;
+
+/// A deprovision waiting for phase 3.
+#[derive(Debug, Clone)]
+pub(super) struct Deprovision {
+    object_type: &'static str,
+    source_id: String,
+    display_name: String,
+    managed: Managed,
+    delete: bool,
+    reason: String,
+    /// The steps that led here (import, scope, match); empty when there were none (a hard
+    /// delete, a group leaving scope).
+    steps: Vec<ProvisionStep>,
+}
+
+/// One object's outcome.
+#[derive(Default)]
+pub(super) struct Done {
+    object: Option<ObjectWrite>,
+    pub(super) escrow: Option<EscrowWrite>,
+    pub(super) log: Option<LogWrite>,
+    pub(super) deprovision: Option<Deprovision>,
+    imported: bool,
+    entitled: bool,
+    tally: Tally,
+    /// 401/403 or an answer that is not SCIM: the cycle stops and the job quarantines.
+    pub(super) fatal: Option<String>,
+    manager_unresolved: bool,
+    created: bool,
+    /// Whether the object's presence in the target changed (created, enabled, disabled): its
+    /// groups' member lists need another look.
+    presence_changed: bool,
+}
+
+#[derive(Default, Clone, Copy, PartialEq)]
+enum Tally {
+    #[default]
+    Nothing,
+    Created,
+    Updated,
+    Disabled,
+    Deleted,
+    Skipped,
+    Failed,
+    Staged,
+}
+
+fn tally(c: &mut Counters, d: &Done) {
+    c.processed += 1;
+    c.imported += d.imported as i64;
+    c.entitled += d.entitled as i64;
+    match d.tally {
+        Tally::Nothing => {}
+        Tally::Created => c.created += 1,
+        Tally::Updated => c.updated += 1,
+        Tally::Disabled => c.disabled += 1,
+        Tally::Deleted => c.deleted += 1,
+        Tally::Skipped => c.skipped += 1,
+        Tally::Failed => c.failed += 1,
+        Tally::Staged => c.staged += 1,
+    }
+}
+
+/// The per-cycle state that changes as objects are processed.
+pub(super) struct Run {
+    ctx: Arc<Ctx>,
+    pub(super) users_managed: HashMap<String, Managed>,
+    /// Users' links from before a `Restart (Full)` not matched again yet: a user out of scope
+    /// without a link of their own is taken out of the target through these.
+    users_unconfirmed: HashMap<String, Managed>,
+    pub(super) groups_managed: HashMap<String, Managed>,
+    pub(super) roles: HashMap<String, Roles>,
+    /// Everything above is loaded (an initial cycle); otherwise it is read as objects come up,
+    /// so an incremental cycle's cost follows its changes, not the directory's size.
+    complete: bool,
+    /// The users' exported documents are not kept in memory (an initial cycle of a large
+    /// directory): they are read per batch, for the users the batch processes.
+    slim: bool,
+    looked_up: HashSet<(&'static str, String)>,
+    counters: Counters,
+    fatal: Option<String>,
+    created_users: Vec<String>,
+    unresolved: HashSet<String>,
+    processed_users: HashSet<String>,
+    presence_changed: Vec<String>,
+    deprovisions: Vec<Deprovision>,
+    /// The last batch's write, running while the next batch is processed; awaited before the
+    /// next write and by `flush`.
+    pending: Option<tokio::task::JoinHandle<Result<(), DirError>>>,
+}
+
+pub(super) struct Log<'a> {
+    pub(super) object_type: &'static str,
+    pub(super) source_id: &'a str,
+    pub(super) display_name: &'a str,
+    pub(super) target_id: &'a str,
+    pub(super) started: Instant,
+}
+
+impl Log<'_> {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn entry(
+        &self,
+        action: &'static str,
+        status: &'static str,
+        steps: Vec<ProvisionStep>,
+        modified: &[(String, String, String)],
+        error: Option<(&str, String, &str)>,
+    ) -> LogWrite {
+        let (code, reason, hint) = error.unwrap_or(("", String::new(), ""));
+        LogWrite {
+            id: crate::directory::new_id(),
+            at: crate::timefmt::now(),
+            duration_ms: self.started.elapsed().as_millis() as i64,
+            object_type: self.object_type,
+            source_id: self.source_id.to_string(),
+            display_name: self.display_name.to_string(),
+            target_id: self.target_id.to_string(),
+            action,
+            status,
+            steps: serde_json::to_string(&steps).unwrap_or_else(|_| "[]".into()),
+            modified: serde_json::to_string(modified).unwrap_or_else(|_| "[]".into()),
+            error_code: code.to_string(),
+            error_reason: reason,
+            error_action: hint.to_string(),
+        }
+    }
+}
+
+fn fatal(e: &ClientError) -> bool {
+    e.is_unauthorized() || matches!(e, ClientError::Incompatible(_))
+}
+
+fn hint(e: &ClientError) -> &'static str {
+    if e.is_unauthorized() {
+        "Check the Secret Token: its permissions must include admin."
+    } else if e.is_transient() {
+        "The application was unavailable or throttling; the object is retried on the escrow schedule."
+    } else {
+        "Check the attribute values against what the application accepts."
+    }
+}
+
+impl Ctx {
+    /// The escrow entry after a failure of `source_id`: the schedule continues from the first
+    /// failure; an object past 28 days is dropped (cleared).
+    fn escrow_after_failure(
+        &self,
+        object_type: &'static str,
+        source_id: &str,
+        code: &str,
+        reference: bool,
+    ) -> EscrowWrite {
+        let now = OffsetDateTime::now_utc();
+        let previous = self
+            .escrowed
+            .get(&(object_type.to_string(), source_id.to_string()));
+        let first = previous
+            .and_then(|e| crate::timefmt::parse(&e.first_failed_at))
+            .unwrap_or(now);
+        let attempts = previous.map(|e| e.attempts + 1).unwrap_or(1);
+        EscrowWrite {
+            object_type,
+            source_id: source_id.to_string(),
+            retry: rules::escrow_next(first, attempts, self.escrow_base).map(|next| {
+                (
+                    crate::timefmt::format(first),
+                    attempts,
+                    crate::timefmt::format(next),
+                    code.to_string(),
+                    reference,
+                )
+            }),
+        }
+    }
+
+    fn cleared(&self, object_type: &'static str, source_id: &str) -> Option<EscrowWrite> {
+        self.escrowed
+            .contains_key(&(object_type.to_string(), source_id.to_string()))
+            .then(|| EscrowWrite {
+                object_type,
+                source_id: source_id.to_string(),
+                retry: None,
+            })
+    }
+
+    /// Whether users with `role` are provisioned; a role the application does not define counts
+    /// as provisioned only when the application has no roles at all.
+    fn role_provisioned(&self, role: &str) -> bool {
+        self.provisioned.get(role).copied().unwrap_or(!self.app_has_roles)
+    }
+
+    fn entitled(&self, roles: &[(String, String, bool)]) -> bool {
+        !roles.is_empty() && (!self.app_has_roles || roles.iter().any(|(v, _, p)| !v.is_empty() && *p))
+    }
+
+    /// A failed operation: the cycle stops on credentials or a non-SCIM answer, otherwise the
+    /// object goes to escrow.
+    #[allow(clippy::too_many_arguments)]
+    fn failure(
+        &self,
+        log: &Log<'_>,
+        object_type: &'static str,
+        action: &'static str,
+        mut steps: Vec<ProvisionStep>,
+        e: ClientError,
+        reference: bool,
+        mut done: Done,
+    ) -> Done {
+        steps.push(step(
+            "Perform action",
+            "Failure",
+            format!("{action} failed: {e}"),
+            vec![],
+        ));
+        if fatal(&e) {
+            done.fatal = Some(format!("{}: {e}", e.code()));
+        }
+        done.escrow = Some(self.escrow_after_failure(object_type, log.source_id, e.code(), reference));
+        done.log = Some(log.entry(
+            action,
+            "Failure",
+            steps,
+            &[],
+            Some((e.code(), e.to_string(), hint(&e))),
+        ));
+        done.tally = Tally::Failed;
+        done
+    }
+}
