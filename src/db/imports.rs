@@ -323,16 +323,33 @@ pub async fn journal(conn: &mut Conn, id: &str, first: i64, steps: &[Undo]) -> s
     Ok(())
 }
 
-/// The last `limit` steps of the journal, newest first, with their step numbers.
-pub async fn last_steps(conn: &mut Conn, id: &str, limit: i64) -> sqlx::Result<Vec<(i64, Undo)>> {
-    let rows = sqlx::query(
+/// Which steps a rollback pass takes: the groups created, or everything else.
+fn pass(groups: bool) -> &'static str {
+    if groups {
+        "action = 'group_created'"
+    } else {
+        "action <> 'group_created'"
+    }
+}
+
+/// The last `limit` steps of the journal (of group creations, or of everything else), newest
+/// first, with their step numbers.
+pub async fn last_steps(
+    conn: &mut Conn,
+    id: &str,
+    groups: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<(i64, Undo)>> {
+    let sql = format!(
         "SELECT step, action, object_id, related_id, before FROM dir_import_undo
-         WHERE import_id = $1 ORDER BY step DESC LIMIT $2",
-    )
-    .bind(id)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
+         WHERE import_id = $1 AND {} ORDER BY step DESC LIMIT $2",
+        pass(groups)
+    );
+    let rows = sqlx::query(&sql)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let object: String = r.get(2);
@@ -355,13 +372,14 @@ pub async fn last_steps(conn: &mut Conn, id: &str, limit: i64) -> sqlx::Result<V
     Ok(out)
 }
 
-/// Removes the steps from `from` on (the ones just undone), in the transaction that undid them.
-pub async fn drop_steps(conn: &mut Conn, id: &str, from: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM dir_import_undo WHERE import_id = $1 AND step >= $2")
-        .bind(id)
-        .bind(from)
-        .execute(&mut *conn)
-        .await?;
+/// Removes the steps of the pass from `from` on (the ones just undone), in the transaction that
+/// undid them.
+pub async fn drop_steps(conn: &mut Conn, id: &str, groups: bool, from: i64) -> sqlx::Result<()> {
+    let sql = format!(
+        "DELETE FROM dir_import_undo WHERE import_id = $1 AND step >= $2 AND {}",
+        pass(groups)
+    );
+    sqlx::query(&sql).bind(id).bind(from).execute(&mut *conn).await?;
     Ok(())
 }
 

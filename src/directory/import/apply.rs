@@ -243,6 +243,10 @@ async fn users(
             Upserted::Unchanged => s.unchanged += 1,
         }
     }
+    let created: std::collections::HashSet<&str> = (0..rows.len())
+        .filter(|&i| outcome[i] == Upserted::Created)
+        .filter_map(|i| ids.get(&upns[i].to_lowercase()).map(String::as_str))
+        .collect();
     let mut groups_by_name = HashMap::new();
     let with_groups: Vec<usize> = (0..rows.len()).filter(|&i| !rows[i].groups.is_empty()).collect();
     for chunk in with_groups.chunks(CHUNK) {
@@ -265,7 +269,11 @@ async fn users(
         s.memberships_added += added.len();
         for (group, member) in added {
             ch.changes.push(ChangeKind::Membership, &group, &member, "add");
-            ch.undo.push(Undo::MemberAdded { group, member });
+            // A user this import created leaves with its memberships when it is rolled back;
+            // only memberships of users that were there before need a step of their own.
+            if !created.contains(member.as_str()) {
+                ch.undo.push(Undo::MemberAdded { group, member });
+            }
         }
         ch.commit().await?;
     }

@@ -35,9 +35,17 @@ impl Undone {
     }
 }
 
-/// Undoes everything `run` wrote.
+/// Undoes everything `run` wrote: every step newest first, except that groups the import created
+/// go last, once the users it created have left them (their memberships are not journaled).
 pub async fn rollback(run: &Run, pool: &Pool) -> Result<Undone, DirError> {
     let mut undone = Undone::default();
+    for groups_last in [false, true] {
+        undo_steps(run, pool, groups_last, &mut undone).await?;
+    }
+    Ok(undone)
+}
+
+async fn undo_steps(run: &Run, pool: &Pool, groups: bool, undone: &mut Undone) -> Result<(), DirError> {
     loop {
         let mut tx = crate::db::begin(pool).await?;
         if !run.renew(&mut tx).await? {
@@ -45,10 +53,10 @@ pub async fn rollback(run: &Run, pool: &Pool) -> Result<Undone, DirError> {
                 "another instance took this import over; it finishes the rollback".into(),
             ));
         }
-        let steps = imports::last_steps(&mut tx, &run.id, BATCH).await?;
+        let steps = imports::last_steps(&mut tx, &run.id, groups, BATCH).await?;
         let Some(&(oldest, _)) = steps.last() else {
             tx.commit().await?;
-            return Ok(undone);
+            return Ok(());
         };
         let now = crate::timefmt::now();
         for (_, step) in &steps {
@@ -91,7 +99,7 @@ pub async fn rollback(run: &Run, pool: &Pool) -> Result<Undone, DirError> {
                 }
             }
         }
-        imports::drop_steps(&mut tx, &run.id, oldest).await?;
+        imports::drop_steps(&mut tx, &run.id, groups, oldest).await?;
         tx.commit().await?;
     }
 }
