@@ -1,77 +1,9 @@
-//! The provisioning engine's tables: the connector data store (`prov_objects`) and the
-//! provisioning log (`prov_log`).
+//! The provisioning log (`prov_log`). The connector data store is in `links`.
 
 use super::Pool;
 use crate::db::sql::Sql;
 use crate::model::{ProvisionLogFilter, ProvisionLogRow};
 use sqlx::Row;
-
-#[derive(Debug, Clone)]
-pub struct Managed {
-    pub target_id: String,
-    /// JSON array of {target, value}: what was exported last.
-    pub exported: String,
-    pub state: String,
-    /// A link from before a `Restart (Full)` that no cycle has matched again yet
-    /// (`prov_unconfirmed`): used only to take a user who left scope out of the target.
-    pub unconfirmed: bool,
-}
-
-pub async fn managed(
-    pool: &Pool,
-    app: &str,
-    object_type: &str,
-    source_id: &str,
-) -> sqlx::Result<Option<Managed>> {
-    Ok(sqlx::query(
-        "SELECT target_id, exported, state FROM prov_objects WHERE app_id = $1 AND object_type = $2 AND source_id = $3",
-    )
-    .bind(app)
-    .bind(object_type)
-    .bind(source_id)
-    .fetch_optional(pool)
-    .await?
-    .map(|r| Managed {
-        target_id: r.get(0),
-        exported: r.get(1),
-        state: r.get(2),
-        unconfirmed: false,
-    }))
-}
-
-/// A connector data store row: what the target now holds for a source object.
-pub struct Remembered<'a> {
-    pub app: &'a str,
-    pub object_type: &'a str,
-    pub source_id: &'a str,
-    pub target_id: &'a str,
-    pub exported: &'a str,
-    pub state: &'a str,
-    pub now: &'a str,
-}
-
-/// Records what the target now holds for an object.
-pub async fn remember(
-    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
-    r: &Remembered<'_>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO prov_objects (app_id, object_type, source_id, target_id, exported, state, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (app_id, object_type, source_id) DO UPDATE SET target_id = excluded.target_id,
-             exported = excluded.exported, state = excluded.state, updated_at = excluded.updated_at",
-    )
-    .bind(r.app)
-    .bind(r.object_type)
-    .bind(r.source_id)
-    .bind(r.target_id)
-    .bind(r.exported)
-    .bind(r.state)
-    .bind(r.now)
-    .execute(db)
-    .await?;
-    Ok(())
-}
 
 pub struct LogEntry<'a> {
     pub id: &'a str,

@@ -2,11 +2,11 @@
 //! pages, an application's assignments and the connector data store.
 
 use super::directory::UserRecord;
-use super::engine::{LogEntry, Remembered};
+use super::engine::LogEntry;
+use super::links::Remembered;
 use super::Pool;
 use crate::db::sql::Sql;
 use sqlx::Row;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone, Default)]
 pub struct JobRow {
@@ -307,22 +307,7 @@ pub async fn restart(pool: &Pool, app: &str, r: &Reset, job_id: &str, now: &str)
         .await?;
     }
     if r.full {
-        // Users' links wait in prov_unconfirmed until the initial cycle has matched them again,
-        // so that one who leaves scope meanwhile is still disabled. A second restart keeps the
-        // links of the first that were not confirmed yet.
-        sqlx::query(
-            "INSERT INTO prov_unconfirmed (app_id, object_type, source_id, target_id, state)
-             SELECT app_id, object_type, source_id, target_id, state FROM prov_objects
-             WHERE app_id = $1 AND object_type = 'user'
-             ON CONFLICT (app_id, object_type, source_id) DO NOTHING",
-        )
-        .bind(app)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM prov_objects WHERE app_id = $1")
-            .bind(app)
-            .execute(&mut *tx)
-            .await?;
+        super::links::set_aside(&mut tx, app).await?;
     }
     if r.force_deletes {
         sqlx::query("UPDATE prov_jobs SET force_deletes = 1, initial_requested = 1 WHERE app_id = $1")
@@ -517,18 +502,6 @@ pub async fn totals(pool: &Pool, app: &str) -> sqlx::Result<Counters> {
     })
 }
 
-/// Users and groups in the connector data store.
-pub async fn managed_counts(pool: &Pool, app: &str) -> sqlx::Result<(i64, i64)> {
-    let r = sqlx::query(
-        "SELECT COALESCE(sum(CASE WHEN object_type = 'user' THEN 1 ELSE 0 END), 0), COALESCE(sum(CASE WHEN object_type = 'group' THEN 1 ELSE 0 END), 0)
-         FROM prov_objects WHERE app_id = $1",
-    )
-    .bind(app)
-    .fetch_one(pool)
-    .await?;
-    Ok((r.get(0), r.get(1)))
-}
-
 // ---- what a cycle reads ----
 
 /// Users assigned directly to `app`: (user, role value, role display name).
@@ -688,86 +661,6 @@ pub async fn groups_of_users(pool: &Pool, users: &[String]) -> sqlx::Result<Vec<
     Ok(out)
 }
 
-/// The connector data store of one object type: source id -> (target id, exported, state);
-/// without `exported` (left empty) when `with_exported` is false.
-pub async fn managed_all(
-    pool: &Pool,
-    app: &str,
-    object_type: &str,
-    with_exported: bool,
-) -> sqlx::Result<HashMap<String, super::engine::Managed>> {
-    let exported = if with_exported { "exported" } else { "''" };
-    let rows = sqlx::query(&format!(
-        "SELECT source_id, target_id, {exported}, state FROM prov_objects WHERE app_id = $1 AND object_type = $2"
-    ))
-    .bind(app)
-    .bind(object_type)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.iter().map(|r| link(r, false)).collect())
-}
-
-/// A link from a row of (source_id, target_id, exported, state).
-fn link(r: &super::Row, unconfirmed: bool) -> (String, super::engine::Managed) {
-    (
-        r.get(0),
-        super::engine::Managed {
-            target_id: r.get(1),
-            exported: r.get(2),
-            state: r.get(3),
-            unconfirmed,
-        },
-    )
-}
-
-/// The connector data store rows of the given source ids.
-pub async fn managed_some(
-    pool: &Pool,
-    app: &str,
-    object_type: &str,
-    ids: &[String],
-) -> sqlx::Result<HashMap<String, super::engine::Managed>> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let mut qb =
-            Sql::new("SELECT source_id, target_id, exported, state FROM prov_objects WHERE app_id = ");
-        qb.push_bind(app)
-            .push(" AND object_type = ")
-            .push_bind(object_type)
-            .push(" AND source_id IN ");
-        qb.push_in_list(chunk);
-        out.extend(qb.build().fetch_all(pool).await?.iter().map(|r| link(r, false)));
-    }
-    Ok(out)
-}
-
-/// Users' links from before a `Restart (Full)` that no cycle has confirmed yet (all of them, or
-/// those of `ids`), marked `unconfirmed`.
-pub async fn unconfirmed_users(
-    pool: &Pool,
-    app: &str,
-    ids: Option<&[String]>,
-) -> sqlx::Result<HashMap<String, super::engine::Managed>> {
-    let mut out = HashMap::new();
-    let all = [String::new()];
-    let chunks: Vec<&[String]> = match ids {
-        Some(ids) => ids.chunks(500).collect(),
-        None => vec![&all[..]],
-    };
-    for chunk in chunks {
-        let mut qb = Sql::new(
-            "SELECT source_id, target_id, '' AS exported, state FROM prov_unconfirmed WHERE object_type = 'user' AND app_id = ",
-        );
-        qb.push_bind(app);
-        if ids.is_some() {
-            qb.push(" AND source_id IN ");
-            qb.push_in_list(chunk);
-        }
-        out.extend(qb.build().fetch_all(pool).await?.iter().map(|r| link(r, true)));
-    }
-    Ok(out)
-}
-
 /// The app roles of the given users, directly or through a group they are a direct member of:
 /// (user, role value, role display name).
 pub async fn roles_of_users(
@@ -921,7 +814,7 @@ pub async fn record_batch(
     for o in &batch.objects {
         match &o.exported {
             Some(exported) => {
-                super::engine::remember(
+                super::links::remember(
                     &mut *tx,
                     &Remembered {
                         app,
@@ -935,16 +828,7 @@ pub async fn record_batch(
                 )
                 .await?
             }
-            None => {
-                sqlx::query(
-                    "DELETE FROM prov_objects WHERE app_id = $1 AND object_type = $2 AND source_id = $3",
-                )
-                .bind(app)
-                .bind(o.object_type)
-                .bind(&o.source_id)
-                .execute(&mut *tx)
-                .await?;
-            }
+            None => super::links::forget(&mut tx, app, o.object_type, &o.source_id).await?,
         }
     }
     let users: Vec<String> = batch
@@ -953,13 +837,7 @@ pub async fn record_batch(
         .filter(|o| o.object_type == "user")
         .map(|o| o.source_id.clone())
         .collect();
-    for chunk in users.chunks(500) {
-        let mut qb = Sql::new("DELETE FROM prov_unconfirmed WHERE app_id = ");
-        qb.push_bind(app)
-            .push(" AND object_type = 'user' AND source_id IN ");
-        qb.push_in_list(chunk);
-        qb.build().execute(&mut *tx).await?;
-    }
+    super::links::confirm_users(&mut tx, app, &users).await?;
     for e in &batch.escrows {
         match &e.retry {
             Some((first, attempts, next, code, reference)) => {

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod imports;
 pub mod jobs;
 pub mod leases;
+pub mod links;
 pub mod notifications;
 pub mod provisioning;
 pub mod scim_accounts;

@@ -44,7 +44,7 @@ pub async fn details(pool: &Pool, app: &str) -> Result<SyncDetails, DirError> {
         .ok_or_else(|| DirError::NotFound("there is no such application".into()))?;
     let job = jobs::job(pool, app).await?;
     let history: Vec<CycleInfo> = jobs::cycles(pool, app, HISTORY).await?.iter().map(info).collect();
-    let (users_managed, groups_managed) = jobs::managed_counts(pool, app).await?;
+    let (users_managed, groups_managed) = crate::db::links::managed_counts(pool, app).await?;
     let (escrowed, _) = jobs::escrow_counts(pool, app).await?;
     let on = stored.config.settings.provisioning_status == "on" && stored.config.mode == "automatic";
     Ok(SyncDetails {

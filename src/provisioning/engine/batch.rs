@@ -119,7 +119,7 @@ impl Run {
             return Ok(());
         }
         let pool = &self.ctx.pool;
-        let found = jobs::managed_some(pool, &self.ctx.app, object_type, &missing).await?;
+        let found = links::managed_some(pool, &self.ctx.app, object_type, &missing).await?;
         let map = if object_type == "group" {
             &mut self.groups_managed
         } else {
@@ -129,7 +129,7 @@ impl Run {
             map.entry(k).or_insert(v);
         }
         if object_type == "user" {
-            for (k, v) in jobs::unconfirmed_users(pool, &self.ctx.app, Some(&missing)).await? {
+            for (k, v) in links::unconfirmed_users(pool, &self.ctx.app, Some(&missing)).await? {
                 self.users_unconfirmed.entry(k).or_insert(v);
             }
             for (user, role, display) in jobs::roles_of_users(pool, &self.ctx.app, &missing).await? {
@@ -203,7 +203,7 @@ impl Run {
                 .map(|r| r.user.id.clone())
                 .filter(|id| self.users_managed.contains_key(id))
                 .collect();
-            jobs::managed_some(&self.ctx.pool, &self.ctx.app, "user", &known).await?
+            links::managed_some(&self.ctx.pool, &self.ctx.app, "user", &known).await?
         } else {
             HashMap::new()
         };

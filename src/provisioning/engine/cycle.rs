@@ -203,9 +203,9 @@ pub async fn run(
         }
         // Users' exported documents are read per batch: a large directory's would not fit the
         // memory budget.
-        run.users_managed = jobs::managed_all(pool, app, "user", false).await?;
-        run.users_unconfirmed = jobs::unconfirmed_users(pool, app, None).await?;
-        run.groups_managed = jobs::managed_all(pool, app, "group", true).await?;
+        run.users_managed = links::managed_all(pool, app, "user", false).await?;
+        run.users_unconfirmed = links::unconfirmed_users(pool, app, None).await?;
+        run.groups_managed = links::managed_all(pool, app, "group", true).await?;
         run.complete = true;
         run.slim = true;
     }

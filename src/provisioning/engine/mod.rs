@@ -17,8 +17,8 @@
 use super::mapped::{coerce, exported_from, exported_json, filters, shown, specs, step, ENTERPRISE_MANAGER};
 use super::{config, rules, source};
 use crate::db::directory as dir;
-use crate::db::engine::Managed;
 use crate::db::jobs::{self, Counters, EscrowWrite, LogWrite, ObjectWrite, SourceRow};
+use crate::db::links::{self, Managed};
 use crate::db::Pool;
 use crate::directory::DirError;
 use crate::mapping::export::{self, Exported, Mapping, PatchOp};

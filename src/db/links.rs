@@ -1,0 +1,212 @@
+//! The connector data store: which object in the application belongs to which directory object
+//! (`prov_objects`, with what was last exported and whether it is active there), and the users'
+//! links a `Restart (Full)` set aside until the next initial cycle confirms them
+//! (`prov_unconfirmed`).
+
+use super::sql::Sql;
+use super::{Conn, Pool};
+use sqlx::Row;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone)]
+pub struct Managed {
+    pub target_id: String,
+    /// JSON array of {target, value}: what was exported last.
+    pub exported: String,
+    pub state: String,
+    /// A link from before a `Restart (Full)` that no cycle has matched again yet
+    /// (`prov_unconfirmed`): used only to take a user who left scope out of the target.
+    pub unconfirmed: bool,
+}
+
+pub async fn managed(
+    pool: &Pool,
+    app: &str,
+    object_type: &str,
+    source_id: &str,
+) -> sqlx::Result<Option<Managed>> {
+    Ok(sqlx::query(
+        "SELECT target_id, exported, state FROM prov_objects WHERE app_id = $1 AND object_type = $2 AND source_id = $3",
+    )
+    .bind(app)
+    .bind(object_type)
+    .bind(source_id)
+    .fetch_optional(pool)
+    .await?
+    .map(|r| Managed {
+        target_id: r.get(0),
+        exported: r.get(1),
+        state: r.get(2),
+        unconfirmed: false,
+    }))
+}
+
+/// A connector data store row: what the target now holds for a source object.
+pub struct Remembered<'a> {
+    pub app: &'a str,
+    pub object_type: &'a str,
+    pub source_id: &'a str,
+    pub target_id: &'a str,
+    pub exported: &'a str,
+    pub state: &'a str,
+    pub now: &'a str,
+}
+
+/// Records what the target now holds for an object.
+pub async fn remember(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    r: &Remembered<'_>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO prov_objects (app_id, object_type, source_id, target_id, exported, state, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (app_id, object_type, source_id) DO UPDATE SET target_id = excluded.target_id,
+             exported = excluded.exported, state = excluded.state, updated_at = excluded.updated_at",
+    )
+    .bind(r.app)
+    .bind(r.object_type)
+    .bind(r.source_id)
+    .bind(r.target_id)
+    .bind(r.exported)
+    .bind(r.state)
+    .bind(r.now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Forgets an object's link (it was deleted in the target).
+pub async fn forget(conn: &mut Conn, app: &str, object_type: &str, source_id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM prov_objects WHERE app_id = $1 AND object_type = $2 AND source_id = $3")
+        .bind(app)
+        .bind(object_type)
+        .bind(source_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// `Restart (Full)`: the links are cleared so the next initial cycle matches everything again;
+/// users' links wait in `prov_unconfirmed` until then, so that one who leaves scope meanwhile is
+/// still disabled. A second restart keeps the links of the first that were not confirmed yet.
+pub async fn set_aside(conn: &mut Conn, app: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO prov_unconfirmed (app_id, object_type, source_id, target_id, state)
+         SELECT app_id, object_type, source_id, target_id, state FROM prov_objects
+         WHERE app_id = $1 AND object_type = 'user'
+         ON CONFLICT (app_id, object_type, source_id) DO NOTHING",
+    )
+    .bind(app)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM prov_objects WHERE app_id = $1")
+        .bind(app)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Drops the set-aside links of users the engine has just recorded (a link of their own now, or
+/// none because they were deleted in the target).
+pub async fn confirm_users(conn: &mut Conn, app: &str, users: &[String]) -> sqlx::Result<()> {
+    for chunk in users.chunks(500) {
+        let mut qb = Sql::new("DELETE FROM prov_unconfirmed WHERE app_id = ");
+        qb.push_bind(app)
+            .push(" AND object_type = 'user' AND source_id IN ");
+        qb.push_in_list(chunk);
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Users and groups in the connector data store.
+pub async fn managed_counts(pool: &Pool, app: &str) -> sqlx::Result<(i64, i64)> {
+    let r = sqlx::query(
+        "SELECT COALESCE(sum(CASE WHEN object_type = 'user' THEN 1 ELSE 0 END), 0), COALESCE(sum(CASE WHEN object_type = 'group' THEN 1 ELSE 0 END), 0)
+         FROM prov_objects WHERE app_id = $1",
+    )
+    .bind(app)
+    .fetch_one(pool)
+    .await?;
+    Ok((r.get(0), r.get(1)))
+}
+
+/// The connector data store of one object type: source id -> (target id, exported, state);
+/// without `exported` (left empty) when `with_exported` is false.
+pub async fn managed_all(
+    pool: &Pool,
+    app: &str,
+    object_type: &str,
+    with_exported: bool,
+) -> sqlx::Result<HashMap<String, Managed>> {
+    let exported = if with_exported { "exported" } else { "''" };
+    let rows = sqlx::query(&format!(
+        "SELECT source_id, target_id, {exported}, state FROM prov_objects WHERE app_id = $1 AND object_type = $2"
+    ))
+    .bind(app)
+    .bind(object_type)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(|r| link(r, false)).collect())
+}
+
+/// A link from a row of (source_id, target_id, exported, state).
+fn link(r: &super::Row, unconfirmed: bool) -> (String, Managed) {
+    (
+        r.get(0),
+        Managed {
+            target_id: r.get(1),
+            exported: r.get(2),
+            state: r.get(3),
+            unconfirmed,
+        },
+    )
+}
+
+/// The connector data store rows of the given source ids.
+pub async fn managed_some(
+    pool: &Pool,
+    app: &str,
+    object_type: &str,
+    ids: &[String],
+) -> sqlx::Result<HashMap<String, Managed>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut qb =
+            Sql::new("SELECT source_id, target_id, exported, state FROM prov_objects WHERE app_id = ");
+        qb.push_bind(app)
+            .push(" AND object_type = ")
+            .push_bind(object_type)
+            .push(" AND source_id IN ");
+        qb.push_in_list(chunk);
+        out.extend(qb.build().fetch_all(pool).await?.iter().map(|r| link(r, false)));
+    }
+    Ok(out)
+}
+
+/// Users' links from before a `Restart (Full)` that no cycle has confirmed yet (all of them, or
+/// those of `ids`), marked `unconfirmed`.
+pub async fn unconfirmed_users(
+    pool: &Pool,
+    app: &str,
+    ids: Option<&[String]>,
+) -> sqlx::Result<HashMap<String, Managed>> {
+    let mut out = HashMap::new();
+    let all = [String::new()];
+    let chunks: Vec<&[String]> = match ids {
+        Some(ids) => ids.chunks(500).collect(),
+        None => vec![&all[..]],
+    };
+    for chunk in chunks {
+        let mut qb = Sql::new(
+            "SELECT source_id, target_id, '' AS exported, state FROM prov_unconfirmed WHERE object_type = 'user' AND app_id = ",
+        );
+        qb.push_bind(app);
+        if ids.is_some() {
+            qb.push(" AND source_id IN ");
+            qb.push_in_list(chunk);
+        }
+        out.extend(qb.build().fetch_all(pool).await?.iter().map(|r| link(r, true)));
+    }
+    Ok(out)
+}
