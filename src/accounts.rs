@@ -94,7 +94,7 @@ pub async fn create_group(
             format!("a user group named {name:?} already exists"),
         ));
     }
-    let id = store::new_id();
+    let id = crate::ids::new();
     store::create_local_group(pool, account_id, &id, &name, role, &crate::timefmt::now()).await?;
     audit::record(
         pool,
@@ -217,7 +217,7 @@ pub async fn create_api_key(
         )),
     };
     let (key, prefix, hash) = auth::generate_key();
-    let id = store::new_id();
+    let id = crate::ids::new();
     store::create_key(
         pool,
         &NewKey {

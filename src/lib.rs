@@ -29,6 +29,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod directory;
 #[cfg(feature = "ssr")]
+pub mod ids;
+#[cfg(feature = "ssr")]
 pub mod input;
 #[cfg(feature = "ssr")]
 pub mod instance;

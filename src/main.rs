@@ -147,7 +147,7 @@ async fn admin(common: &CommonArgs, command: AdminCommand) -> Result<(), StartEr
                 .ok_or_else(|| StartError::Other(anyhow::anyhow!("unknown role {role:?}")))?;
             let (password, generated) = new_password(password_stdin, &username)?;
             let hash = auth::password::hash(password.clone()).await;
-            let id = uuid::Uuid::now_v7().to_string();
+            let id = provisio::ids::new();
             match db::console_users::insert(&pool, &id, &username, &hash, role, &now).await {
                 Ok(()) => {}
                 Err(e) if db::is_unique_violation(&e) => {

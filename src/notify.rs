@@ -223,7 +223,7 @@ pub async fn quarantine_email(
     );
     store::enqueue(
         pool,
-        &crate::directory::new_id(),
+        &crate::ids::new(),
         &c.notification_email,
         &subject,
         &body,

@@ -278,7 +278,7 @@ async fn bootstrap_admin(pool: &Pool, password: Option<String>) -> anyhow::Resul
     let generated = password.is_none();
     let password = password.unwrap_or_else(crate::auth::password::generate);
     let hash = crate::auth::password::hash(password.clone()).await;
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = crate::ids::new();
     match db::console_users::insert(
         pool,
         &id,

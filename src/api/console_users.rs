@@ -46,7 +46,7 @@ pub async fn add_console_user(
     crate::auth::password::validate_new(&password, &username)
         .map_err(|m| ApiError::invalid("password", m))?;
     let hash = crate::auth::password::hash(password).await;
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = crate::ids::new();
     match db::console_users::insert(&state.pool, &id, &username, &hash, role, &crate::timefmt::now()).await {
         Ok(()) => {}
         Err(e) if db::is_unique_violation(&e) => {

@@ -37,7 +37,7 @@ pub async fn create(pool: &Pool, id: &str, name: &str, actor: &str, now: &str) -
     insert_group(
         &mut tx,
         id,
-        &new_id(),
+        &crate::ids::new(),
         GroupSource::BuiltIn,
         AccountRole::AccountAdmin,
         ADMINISTRATORS,
@@ -45,10 +45,6 @@ pub async fn create(pool: &Pool, id: &str, name: &str, actor: &str, now: &str) -
     )
     .await?;
     tx.commit().await
-}
-
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
 }
 
 async fn insert_group(

@@ -43,7 +43,7 @@ pub async fn insert(
     let name = validate::group_name(name).map_err(|m| invalid("displayName", m))?;
     name_free(conn, &name, "").await?;
     let g = GroupRecord {
-        id: super::new_id(),
+        id: crate::ids::new(),
         mail_nickname: validate::group_nickname(&name),
         display_name: name,
         description: check_description(description)?,

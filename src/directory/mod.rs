@@ -30,7 +30,3 @@ pub fn invalid(field: &str, message: impl Into<String>) -> DirError {
         message: message.into(),
     }
 }
-
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}

@@ -29,7 +29,7 @@ pub async fn upsert(
     changes: &UserChanges,
     now: &str,
 ) -> Result<(UserRecord, Upserted), DirError> {
-    let u = validate::merge_user(existing, changes, super::new_id, now).map_err(first_problem)?;
+    let u = validate::merge_user(existing, changes, crate::ids::new, now).map_err(first_problem)?;
     if existing.is_some_and(|e| !e.upn.eq_ignore_ascii_case(&u.upn)) {
         if let Some(other) = store::user_by_upn(conn, &u.upn).await? {
             if other.id != u.id {

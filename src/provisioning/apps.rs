@@ -35,7 +35,7 @@ pub async fn create(pool: &Pool, template: &str, name: &str, actor: &Actor) -> R
             format!("an application named {name:?} already exists"),
         ));
     }
-    let id = crate::directory::new_id();
+    let id = crate::ids::new();
     store::insert(&mut tx, &id, &name, t, &actor.name, &crate::timefmt::now()).await?;
     tx.commit().await?;
     audit::record(
@@ -152,7 +152,7 @@ pub async fn assign_as(
         ));
     }
     let now = crate::timefmt::now();
-    let id = crate::directory::new_id();
+    let id = crate::ids::new();
     if !store::assign(&mut tx, &id, app, kind, &pid, role, &actor.name, &now).await? {
         return Err(DirError::Conflict(if role_name.is_empty() {
             format!("{pname} is already assigned")

@@ -124,14 +124,7 @@ pub async fn restart(pool: &Pool, app: &str, reset: &Reset, actor: &Actor) -> Re
     let a = apps::get(pool, app)
         .await?
         .ok_or_else(|| DirError::NotFound("there is no such application".into()))?;
-    jobs::restart(
-        pool,
-        app,
-        reset,
-        &crate::directory::new_id(),
-        &crate::timefmt::now(),
-    )
-    .await?;
+    jobs::restart(pool, app, reset, &crate::ids::new(), &crate::timefmt::now()).await?;
     let mut what = Vec::new();
     for (on, name) in [
         (reset.watermark, "Watermark"),

@@ -314,7 +314,7 @@ pub struct PendingUser {
 pub async fn submit_user(ctx: &Ctx<'_>, body: &Value) -> ScimResult<PendingUser> {
     let doc = resource::normalize(Kind::User, body)?;
     resource::validate_required(Kind::User, &doc)?;
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = crate::ids::new();
     let now = crate::timefmt::now();
     let cols = user_cols(&doc);
     let user_name = cols.user_name.clone();
@@ -374,7 +374,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
     }
     let mut doc = resource::normalize(kind, body)?;
     resource::validate_required(kind, &doc)?;
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = crate::ids::new();
     let now = crate::timefmt::now();
     let mut tx = begin_write(ctx).await?;
     // Groups.

@@ -170,13 +170,8 @@ async fn users(
             let i = base + j;
             let key = upns[i].to_lowercase();
             let before = existing.remove(&key);
-            let merged = validate::merge_user(
-                before.as_ref(),
-                &r.changes,
-                crate::directory::new_id,
-                &run.written_at,
-            )
-            .map_err(|p| Failed::at(r.line, crate::directory::invalid(&p[0].0, p[0].1.clone())))?;
+            let merged = validate::merge_user(before.as_ref(), &r.changes, crate::ids::new, &run.written_at)
+                .map_err(|p| Failed::at(r.line, crate::directory::invalid(&p[0].0, p[0].1.clone())))?;
             // A manager already written (earlier in the file) is set now; one further down the
             // file, or an existing user's new manager (which needs the loop check), later.
             let manager = match &r.changes.manager {

@@ -238,7 +238,7 @@ pub async fn stage(
     let format = Format::detect(file_name, content);
     let (table, errors) = read(format, content);
     let plan = plan(pool, kind, &table, errors).await?;
-    let id = super::new_id();
+    let id = crate::ids::new();
     let p = preview(&id, kind, file_name, format, &table, &plan);
     let json = serde_json::to_string(&p).unwrap_or_default();
     let now = crate::timefmt::now();

@@ -78,7 +78,7 @@ impl Run {
         actor: &str,
     ) -> Result<Run, DirError> {
         recover_abandoned(pool).await?;
-        let (id, written_at) = (crate::directory::new_id(), crate::timefmt::now());
+        let (id, written_at) = (crate::ids::new(), crate::timefmt::now());
         store::claim_new(
             pool,
             &id,

@@ -151,7 +151,7 @@ pub async fn run(
     tuning: &Tuning,
 ) -> Result<CycleReport, DirError> {
     let now = crate::timefmt::now();
-    let job = jobs::ensure_job(pool, app, &crate::directory::new_id(), &now).await?;
+    let job = jobs::ensure_job(pool, app, &crate::ids::new(), &now).await?;
     let stored = crate::db::provisioning::load_pool(pool, app)
         .await?
         .ok_or_else(|| DirError::NotFound("there is no such application".into()))?;
@@ -160,7 +160,7 @@ pub async fn run(
     let upto = dir::last_change(pool).await?;
     let cfg = stored.config;
     let loaded = stored.updated_at;
-    let id = crate::directory::new_id();
+    let id = crate::ids::new();
     let kind = if initial { "initial" } else { "incremental" };
     jobs::start_cycle(pool, &id, app, kind, &now).await?;
     let mut report = CycleReport {

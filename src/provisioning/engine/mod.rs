@@ -244,7 +244,7 @@ impl Log<'_> {
     ) -> LogWrite {
         let (code, reason, hint) = error.unwrap_or(("", String::new(), ""));
         LogWrite {
-            id: crate::directory::new_id(),
+            id: crate::ids::new(),
             at: crate::timefmt::now(),
             duration_ms: self.started.elapsed().as_millis() as i64,
             object_type: self.object_type,
