@@ -379,28 +379,7 @@ pub enum SettingsError {
     EncryptionKey(String),
 }
 
-/// Where the database lives, resolved from the settings.
-#[derive(Debug, Clone)]
-pub enum DatabaseTarget {
-    Sqlite {
-        path: PathBuf,
-    },
-    /// `url` may hold a password: show it only through [`DatabaseTarget::describe`].
-    Postgres {
-        url: String,
-        max_connections: u32,
-    },
-}
-
-impl DatabaseTarget {
-    /// For the Overview page and logs; never contains credentials.
-    pub fn describe(&self) -> String {
-        match self {
-            DatabaseTarget::Sqlite { path } => format!("SQLite ({})", path.display()),
-            DatabaseTarget::Postgres { url, .. } => format!("PostgreSQL ({})", redact_url(url)),
-        }
-    }
-}
+pub use crate::db::DatabaseTarget;
 
 /// Create the data directory if needed and prove it is writable, so a bad setting fails at
 /// start-up with a clear message rather than at the first write.
@@ -428,7 +407,7 @@ pub fn resolve_database(common: &CommonArgs, data_dir: &Path) -> Result<Database
         });
     };
     let bad = |reason: &str| SettingsError::DatabaseUrl {
-        value: redact_url(url),
+        value: crate::db::redact_url(url),
         reason: reason.to_string(),
     };
     if let Some(rest) = url
@@ -463,16 +442,6 @@ pub fn resolve_database(common: &CommonArgs, data_dir: &Path) -> Result<Database
 }
 
 /// Hides a password in a database URL so it can appear in an error message.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => match url[s + 3..at].find(':') {
-            Some(colon) => format!("{}:***{}", &url[..s + 3 + colon], &url[at..]),
-            None => url.to_string(),
-        },
-        _ => url.to_string(),
-    }
-}
-
 pub fn parse_bind(value: &str) -> Result<SocketAddr, SettingsError> {
     SocketAddr::from_str(value.trim()).map_err(|_| SettingsError::Bind {
         value: value.to_string(),

@@ -4,7 +4,6 @@
 use super::Pool;
 use crate::db::sql::Sql;
 use crate::model::{AppAssignmentRef, AppRoleInfo, MappingInfo, PrincipalRef};
-use crate::provisioning::gallery::Template;
 use sqlx::Row;
 
 pub struct AppRow {
@@ -74,12 +73,36 @@ pub async fn name_taken(conn: &mut crate::db::Conn, name: &str, except: &str) ->
     )
 }
 
+/// What a new application starts with: its gallery template's id, roles and mappings.
+pub struct NewApp<'a> {
+    pub template: &'a str,
+    pub roles: Vec<NewRole<'a>>,
+    pub user_mappings: Vec<NewMapping<'a>>,
+    pub group_mappings: Vec<NewMapping<'a>>,
+}
+
+pub struct NewRole<'a> {
+    pub value: &'a str,
+    pub display_name: &'a str,
+    pub description: &'a str,
+    pub provisioned: bool,
+}
+
+pub struct NewMapping<'a> {
+    pub target: &'a str,
+    pub kind: &'a str,
+    pub source: &'a str,
+    pub default_value: &'a str,
+    pub matching: i64,
+    pub apply_on: &'a str,
+}
+
 /// Adds an application with the template's roles and mappings.
 pub async fn insert(
     conn: &mut crate::db::Conn,
     id: &str,
     name: &str,
-    t: &Template,
+    t: &NewApp<'_>,
     actor: &str,
     now: &str,
 ) -> sqlx::Result<()> {
@@ -90,7 +113,7 @@ pub async fn insert(
     .bind(id)
     .bind(name)
     .bind(name.to_lowercase())
-    .bind(&t.id)
+    .bind(t.template)
     .bind(now)
     .bind(actor)
     .execute(&mut *conn)
@@ -102,17 +125,17 @@ pub async fn insert(
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(id)
-        .bind(&r.value)
-        .bind(&r.display_name)
-        .bind(&r.description)
+        .bind(r.value)
+        .bind(r.display_name)
+        .bind(r.description)
         .bind(i64::from(r.provisioned))
         .bind(i as i64)
         .execute(&mut *conn)
         .await?;
     }
     for (object, target_object, list) in [
-        ("user", "User", &t.mappings.user),
-        ("group", "Group", &t.mappings.group),
+        ("user", "User", &t.user_mappings),
+        ("group", "Group", &t.group_mappings),
     ] {
         sqlx::query(
             "INSERT INTO app_object_mappings (app_id, object, enabled, target_object) VALUES ($1, $2, 1, $3)",
@@ -130,12 +153,12 @@ pub async fn insert(
             .bind(id)
             .bind(object)
             .bind(i as i64)
-            .bind(&m.target)
-            .bind(&m.kind)
-            .bind(&m.source)
-            .bind(&m.default_value)
+            .bind(m.target)
+            .bind(m.kind)
+            .bind(m.source)
+            .bind(m.default_value)
             .bind(m.matching)
-            .bind(&m.apply_on)
+            .bind(m.apply_on)
             .execute(&mut *conn)
             .await?;
         }

@@ -17,13 +17,46 @@ pub mod provisioning;
 pub mod scim_accounts;
 pub mod scim_resources;
 
-use crate::config::DatabaseTarget;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor};
 use std::time::Duration;
 
 pub mod sql;
+
+/// Where the database lives, resolved from the settings.
+#[derive(Debug, Clone)]
+pub enum DatabaseTarget {
+    Sqlite {
+        path: std::path::PathBuf,
+    },
+    /// `url` may hold a password: show it only through [`DatabaseTarget::describe`].
+    Postgres {
+        url: String,
+        max_connections: u32,
+    },
+}
+
+impl DatabaseTarget {
+    /// For the Overview page and logs; never contains credentials.
+    pub fn describe(&self) -> String {
+        match self {
+            DatabaseTarget::Sqlite { path } => format!("SQLite ({})", path.display()),
+            DatabaseTarget::Postgres { url, .. } => format!("PostgreSQL ({})", redact_url(url)),
+        }
+    }
+}
+
+/// A database URL with its password replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].find(':') {
+            Some(colon) => format!("{}:***{}", &url[..s + 3 + colon], &url[at..]),
+            None => url.to_string(),
+        },
+        _ => url.to_string(),
+    }
+}
 
 /// One pool type for both databases: sqlx's Any driver picks SQLite or PostgreSQL from the URL at
 /// run time, and queries are written once in the SQL both understand.

@@ -36,7 +36,15 @@ pub async fn create(pool: &Pool, template: &str, name: &str, actor: &Actor) -> R
         ));
     }
     let id = crate::ids::new();
-    store::insert(&mut tx, &id, &name, t, &actor.name, &crate::timefmt::now()).await?;
+    store::insert(
+        &mut tx,
+        &id,
+        &name,
+        &t.new_app(),
+        &actor.name,
+        &crate::timefmt::now(),
+    )
+    .await?;
     tx.commit().await?;
     audit::record(
         pool,

@@ -56,6 +56,40 @@ fn always() -> String {
     "always".into()
 }
 
+impl Template {
+    /// What an application added from this template starts with, as storage takes it.
+    pub fn new_app(&self) -> crate::db::apps::NewApp<'_> {
+        use crate::db::apps::{NewApp, NewMapping, NewRole};
+        fn mappings(list: &[TemplateMapping]) -> Vec<NewMapping<'_>> {
+            list.iter()
+                .map(|m| NewMapping {
+                    target: &m.target,
+                    kind: &m.kind,
+                    source: &m.source,
+                    default_value: &m.default_value,
+                    matching: m.matching,
+                    apply_on: &m.apply_on,
+                })
+                .collect()
+        }
+        NewApp {
+            template: &self.id,
+            roles: self
+                .roles
+                .iter()
+                .map(|r| NewRole {
+                    value: &r.value,
+                    display_name: &r.display_name,
+                    description: &r.description,
+                    provisioned: r.provisioned,
+                })
+                .collect(),
+            user_mappings: mappings(&self.mappings.user),
+            group_mappings: mappings(&self.mappings.group),
+        }
+    }
+}
+
 /// Every template. A template that does not parse is a build defect, caught by the tests.
 pub fn templates() -> &'static [Template] {
     static ALL: OnceLock<Vec<Template>> = OnceLock::new();
