@@ -96,20 +96,26 @@ async fn time_page(c: &reqwest::Client, url: &str, n: usize) -> anyhow::Result<T
         return Err(anyhow!("{url}: {}", r.status()));
     }
     let _ = r.text().await?;
-    let mut ms = Vec::with_capacity(n);
+    let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
         let r = c.get(url).send().await?;
         let _ = r.text().await?;
-        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        samples.push(t.elapsed());
     }
-    ms.sort_by(|a, b| a.total_cmp(b));
-    let at = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
-    Ok(Timing {
-        p50: at(0.5),
-        p99: at(0.99),
-        max: *ms.last().unwrap_or(&0.0),
-    })
+    Ok(Timing::of(samples))
+}
+
+impl Timing {
+    /// p50, p99 and max of the samples, in milliseconds.
+    fn of(mut samples: Vec<std::time::Duration>) -> Timing {
+        samples.sort();
+        Timing {
+            p50: super::percentile(&samples, 0.5),
+            p99: super::percentile(&samples, 0.99),
+            max: super::percentile(&samples, 1.0),
+        }
+    }
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -177,11 +183,11 @@ async fn write_during<T>(
     csrf: &str,
     import: &tokio::task::JoinHandle<T>,
 ) -> anyhow::Result<String> {
-    let mut ms = Vec::new();
+    let mut samples = Vec::new();
     let mut failed = 0;
     while !import.is_finished() {
         let t = Instant::now();
-        let name = format!("Written during the import {}", ms.len());
+        let name = format!("Written during the import {}", samples.len());
         let r = c
             .post(format!("{public}/api/directory/create_group"))
             .header("accept", "application/json")
@@ -191,20 +197,13 @@ async fn write_during<T>(
         if !r.status().is_success() {
             failed += 1;
         }
-        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        samples.push(t.elapsed());
     }
-    ms.sort_by(|a, b| a.total_cmp(b));
-    let at = |p: f64| {
-        ms.get(((ms.len().max(1) as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
+    let n = samples.len();
+    let t = Timing::of(samples);
     Ok(format!(
-        "console writes during the import: {} ({failed} failed); p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        ms.len(),
-        at(0.5),
-        at(0.99),
-        ms.last().copied().unwrap_or(0.0)
+        "console writes during the import: {n} ({failed} failed); p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        t.p50, t.p99, t.max
     ))
 }
 

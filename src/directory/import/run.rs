@@ -169,7 +169,7 @@ pub async fn recover_abandoned(pool: &Pool) -> Result<usize, DirError> {
     let now = crate::timefmt::now();
     let mut recovered = 0;
     for r in store::running(pool).await? {
-        let gone = r.runner != me && crate::instance::stopped_here(&r.runner, me);
+        let gone = crate::instance::stopped_here(&r.runner, me);
         if active(&r.id)
             || !(gone || r.alive_until < now)
             || !store::take_over(pool, &r.id, &r.runner, me, &claim_until()).await?
