@@ -223,7 +223,7 @@ async fn user_now(
         .as_ref()
         .and_then(|m| run.users_managed.get(m))
         .map(|m| m.target_id.clone());
-    let eval = engine::evaluate_user(&ctx, &row, &roles, managed.is_none(), manager_target.as_deref());
+    let eval = ctx.evaluate(&row, &roles, managed.is_none(), manager_target.as_deref());
     let managed = run.link_for(&user.id, managed, &eval);
     let mut done = engine::process_user(ctx.clone(), row, eval, managed, false, None).await;
     if let Some(d) = done.deprovision.take() {
@@ -307,8 +307,8 @@ pub async fn provision_group(
     let mut run = Run::new(ctx.clone());
     run.ensure("group", std::slice::from_ref(&source.id)).await?;
     run.ensure("user", &member_ids).await?;
-    let done = if ctx.groups.is_none() || !run.group_in_scope(&source) {
-        let why = if ctx.groups.is_none() {
+    let done = if ctx.policy.groups.is_none() || !ctx.policy.group_in_scope(&source) {
+        let why = if ctx.policy.groups.is_none() {
             "The groups mapping is not enabled."
         } else {
             "The group is not assigned to the application, or does not match the groups' scoping filters."

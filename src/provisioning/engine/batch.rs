@@ -133,11 +133,8 @@ impl Run {
                 self.users_unconfirmed.entry(k).or_insert(v);
             }
             for (user, role, display) in jobs::roles_of_users(pool, &self.ctx.app, &missing).await? {
-                let p = self.ctx.role_provisioned(&role);
-                let list = self.roles.entry(user).or_default();
-                if !list.iter().any(|(v, _, _)| *v == role) {
-                    list.push((role, display, p));
-                }
+                let role = self.ctx.policy.role(role, display);
+                add_role(self.roles.entry(user).or_default(), role);
             }
         }
         self.looked_up
@@ -231,8 +228,7 @@ impl Run {
             inputs
                 .into_iter()
                 .map(|(row, roles, managed, manager_target)| {
-                    let eval =
-                        evaluate_user(&ctx, &row, &roles, managed.is_none(), manager_target.as_deref());
+                    let eval = ctx.evaluate(&row, &roles, managed.is_none(), manager_target.as_deref());
                     (row, eval, managed)
                 })
                 .collect::<Vec<_>>()
@@ -281,7 +277,7 @@ impl Run {
                 .get(&id)
                 .or_else(|| self.users_unconfirmed.get(&id));
             if let Some(m) = link.cloned() {
-                if self.ctx.user_actions.delete {
+                if self.ctx.policy.user_actions.delete {
                     self.deprovisions.push(Deprovision {
                         object_type: "user",
                         source_id: id.clone(),
@@ -349,23 +345,6 @@ impl Run {
         Ok(())
     }
 
-    /// Whether a directory group is in the group scope.
-    pub(in crate::provisioning) fn group_in_scope(&self, g: &jobs::GroupSource) -> bool {
-        let entitled = self.ctx.all || self.ctx.group_entitled.get(&g.id).copied().unwrap_or(false);
-        let gc = source::GroupContext::new(
-            &g.id,
-            &g.display_name,
-            &g.description,
-            &g.mail_nickname,
-            Vec::new(),
-        );
-        entitled
-            && self
-                .ctx
-                .group_scope
-                .matches(&|a: &str| crate::mapping::expr::Context::attribute(&gc, a))
-    }
-
     /// Phase 4 input: groups that left scope are queued for deletion; returns those in scope.
     pub(super) fn plan_groups(
         &mut self,
@@ -374,12 +353,12 @@ impl Run {
     ) -> Vec<jobs::GroupSource> {
         let mut keep = Vec::new();
         for g in groups {
-            if self.ctx.groups.is_some() && self.group_in_scope(&g) {
+            if self.ctx.policy.groups.is_some() && self.ctx.policy.group_in_scope(&g) {
                 keep.push(g);
                 continue;
             }
             match self.groups_managed.get(&g.id).cloned() {
-                Some(m) if self.ctx.group_actions.delete && !self.ctx.skip_out_of_scope => {
+                Some(m) if self.ctx.policy.group_actions.delete && !self.ctx.policy.skip_out_of_scope => {
                     self.deprovisions.push(Deprovision {
                         object_type: "group",
                         source_id: g.id.clone(),
@@ -396,7 +375,7 @@ impl Run {
         }
         for id in gone {
             if let Some(m) = self.groups_managed.get(&id).cloned() {
-                if self.ctx.group_actions.delete {
+                if self.ctx.policy.group_actions.delete {
                     self.deprovisions.push(Deprovision {
                         object_type: "group",
                         source_id: id.clone(),

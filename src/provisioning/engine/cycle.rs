@@ -15,45 +15,10 @@ pub(in crate::provisioning) async fn context(
     cycle: Option<String>,
     tuning: &Tuning,
 ) -> Result<(Ctx, HashMap<String, Roles>), DirError> {
-    let users_mapping =
-        Mapping::new(&specs(cfg, "user")).map_err(|m| crate::directory::invalid("mappings", m))?;
-    let group_cfg = cfg.mappings.iter().find(|m| m.object == "group");
-    let groups_mapping = match group_cfg {
-        Some(g) if g.enabled => {
-            Some(Mapping::new(&specs(cfg, "group")).map_err(|m| crate::directory::invalid("mappings", m))?)
-        }
-        _ => None,
-    };
-    let actions = |object: &str| {
-        cfg.mappings
-            .iter()
-            .find(|m| m.object == object)
-            .map(|m| Actions {
-                create: m.create,
-                update: m.update,
-                delete: m.delete,
-            })
-            .unwrap_or(Actions {
-                create: true,
-                update: true,
-                delete: true,
-            })
-    };
-
-    // Groups' entitlement always (few); users' in bulk for an initial cycle, else as they come up.
     let app_roles = crate::db::apps::roles(pool, app).await?;
-    let provisioned: HashMap<String, bool> = app_roles
-        .iter()
-        .map(|r| (r.value.clone(), r.provisioned))
-        .collect();
-    let role_provisioned = |role: &str| provisioned.get(role).copied().unwrap_or(app_roles.is_empty());
-    let mut group_roles: HashMap<String, Roles> = HashMap::new();
-    let mut group_entitled: HashMap<String, bool> = HashMap::new();
-    for (group, role, display) in jobs::group_assignments(pool, app).await? {
-        let p = role_provisioned(&role);
-        *group_entitled.entry(group.clone()).or_default() |= app_roles.is_empty() || p;
-        group_roles.entry(group).or_default().push((role, display, p));
-    }
+    let group_assignments = jobs::group_assignments(pool, app).await?;
+    let (policy, group_roles) = Policy::compile(cfg, &app_roles, group_assignments)
+        .map_err(|e| crate::directory::invalid(e.part, e.message))?;
     let escrowed: HashMap<(String, String), jobs::Escrow> = jobs::escrows(pool, app)
         .await?
         .into_iter()
@@ -77,19 +42,7 @@ pub(in crate::provisioning) async fn context(
         cycle,
         target,
         caps,
-        soft_delete: users_mapping.writes("active"),
-        users: users_mapping,
-        user_scope: Scope::new(&filters(cfg, "user")).map_err(|m| crate::directory::invalid("scoping", m))?,
-        user_actions: actions("user"),
-        groups: groups_mapping,
-        group_scope: Scope::new(&filters(cfg, "group"))
-            .map_err(|m| crate::directory::invalid("scoping", m))?,
-        group_actions: actions("group"),
-        all: cfg.settings.scope == "all",
-        skip_out_of_scope: cfg.settings.skip_out_of_scope_deletions,
-        provisioned,
-        group_entitled,
-        app_has_roles: !app_roles.is_empty(),
+        policy,
         escrow_base: tuning.escrow_base,
         escrowed,
         permits,
@@ -188,16 +141,14 @@ pub async fn run(
     if initial {
         // Everything in bulk: an initial cycle looks at every object.
         for (user, role, display) in jobs::user_assignments(pool, app).await? {
-            let p = ctx.role_provisioned(&role);
-            run.roles.entry(user).or_default().push((role, display, p));
+            let role = ctx.policy.role(role, display);
+            run.roles.entry(user).or_default().push(role);
         }
         for (group, user) in jobs::assigned_group_members(pool, app).await? {
             if let Some(roles) = group_roles.get(&group) {
                 let list = run.roles.entry(user).or_default();
                 for r in roles {
-                    if !list.iter().any(|(v, _, _)| *v == r.0) {
-                        list.push(r.clone());
-                    }
+                    add_role(list, r.clone());
                 }
             }
         }
@@ -335,7 +286,7 @@ pub async fn run(
         }
         run.deprovisions(held).await?;
     }
-    if run.fatal.is_none() && ctx.groups.is_some() {
+    if run.fatal.is_none() && ctx.policy.groups.is_some() {
         let mut in_scope_groups = in_scope_groups;
         if !initial {
             // Groups whose members appeared in or vanished from the target (created, enabled,
@@ -347,7 +298,7 @@ pub async fn run(
                 .filter(|g| !planned.contains(g))
                 .collect();
             for g in jobs::groups(pool, Some(&extra)).await? {
-                if run.group_in_scope(&g) {
+                if ctx.policy.group_in_scope(&g) {
                     run.counters.total += 1;
                     in_scope_groups.push(g);
                 }

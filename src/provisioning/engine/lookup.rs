@@ -39,35 +39,6 @@ pub(super) async fn find_existing(
     Lookup::Missing
 }
 
-pub(super) fn duplicates(
-    log: &Log<'_>,
-    mut steps: Vec<ProvisionStep>,
-    objects: &str,
-    what: &str,
-    trace: Details,
-    mut done: Done,
-) -> Done {
-    steps.push(step(
-        &format!("Match {} between source and target", log.object_type),
-        "Failure",
-        format!("More than one of the target's {objects} has {what}."),
-        trace,
-    ));
-    done.log = Some(log.entry(
-        "Other",
-        "Failure",
-        steps,
-        &[],
-        Some((
-            "DuplicateTargetEntries",
-            format!("more than one of the target's {objects} has {what}"),
-            "Remove the duplicates in the application.",
-        )),
-    ));
-    done.tally = Tally::Failed;
-    done
-}
-
 /// Looks up the batch's new users (in scope, not yet managed) by their first matching attribute,
 /// LOOKUPS_PER_REQUEST values per request instead of one request each. Users it cannot decide
 /// for (a complex attribute path, values differing only in case, a paged or failed answer) are
@@ -88,7 +59,7 @@ pub(super) async fn prefetch(
         .filter(|(_, eval, managed)| managed.is_none() && eval.in_scope)
         .filter_map(|(row, eval, _)| {
             let list = eval.exported.as_ref().ok()?;
-            let (path, value) = ctx.users.matching(list).into_iter().next()?;
+            let (path, value) = ctx.policy.users.matching(list).into_iter().next()?;
             let simple = !path.contains(['.', '[', ':']);
             Some((simple.then_some(path)?, value.text()?, row.user.id.as_str()))
         })

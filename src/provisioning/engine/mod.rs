@@ -14,15 +14,14 @@
 //! transaction) and the watermark moves only at the very end, so a crash at any point repeats work
 //! instead of losing it; matching before create makes the repetition harmless.
 
-use super::mapped::{coerce, exported_from, exported_json, filters, shown, specs, step, ENTERPRISE_MANAGER};
-use super::{config, rules, source};
+use super::mapped::{coerce, exported_from, exported_json, shown, step};
+use super::{config, rules};
 use crate::db::directory as dir;
 use crate::db::jobs::{self, Counters, EscrowWrite, LogWrite, ObjectWrite, SourceRow};
 use crate::db::links::{self, Managed};
 use crate::db::Pool;
 use crate::directory::DirError;
-use crate::mapping::export::{self, Exported, Mapping, PatchOp};
-use crate::mapping::scoping::Scope;
+use crate::mapping::export::{Exported, PatchOp};
 use crate::mapping::Value;
 use crate::model::{ProvisionStep, ProvisioningConfig};
 use crate::scim_client::{Capabilities, ClientError, Kind, Target};
@@ -38,6 +37,9 @@ mod cycle;
 mod deprovision;
 mod group;
 mod lookup;
+mod narrate;
+mod plan;
+mod policy;
 mod user;
 
 pub use cycle::run;
@@ -45,6 +47,9 @@ pub(super) use cycle::*;
 pub(super) use deprovision::*;
 pub(super) use group::*;
 pub(super) use lookup::*;
+pub(super) use narrate::{duplicates, skip, switched_off, Log};
+pub(super) use plan::*;
+pub(super) use policy::*;
 pub(super) use user::*;
 
 /// Objects evaluated and written per batch.
@@ -88,13 +93,6 @@ pub struct CycleReport {
     pub error: String,
 }
 
-#[derive(Clone, Copy)]
-struct Actions {
-    create: bool,
-    update: bool,
-    delete: bool,
-}
-
 /// What does not change during a cycle.
 pub(super) struct Ctx {
     pool: Pool,
@@ -103,21 +101,7 @@ pub(super) struct Ctx {
     cycle: Option<String>,
     target: Target,
     caps: Capabilities,
-    users: Mapping,
-    user_scope: Scope,
-    user_actions: Actions,
-    /// The users mapping writes `active`: deprovisioning disables; otherwise it deletes.
-    soft_delete: bool,
-    pub(super) groups: Option<Mapping>,
-    group_scope: Scope,
-    group_actions: Actions,
-    all: bool,
-    skip_out_of_scope: bool,
-    /// Whether each app role is provisioned (Default Access is not).
-    provisioned: HashMap<String, bool>,
-    /// Per assigned group: whether any of its roles is provisioned.
-    group_entitled: HashMap<String, bool>,
-    app_has_roles: bool,
+    pub(super) policy: Policy,
     escrow_base: time::Duration,
     escrowed: HashMap<(String, String), jobs::Escrow>,
     permits: Arc<tokio::sync::Semaphore>,
@@ -224,59 +208,31 @@ pub(super) struct Run {
     pending: Option<tokio::task::JoinHandle<Result<(), DirError>>>,
 }
 
-pub(super) struct Log<'a> {
-    pub(super) object_type: &'static str,
-    pub(super) source_id: &'a str,
-    pub(super) display_name: &'a str,
-    pub(super) target_id: &'a str,
-    pub(super) started: Instant,
-}
-
-impl Log<'_> {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn entry(
-        &self,
-        action: &'static str,
-        status: &'static str,
-        steps: Vec<ProvisionStep>,
-        modified: &[(String, String, String)],
-        error: Option<(&str, String, &str)>,
-    ) -> LogWrite {
-        let (code, reason, hint) = error.unwrap_or(("", String::new(), ""));
-        LogWrite {
-            id: crate::ids::new(),
-            at: crate::timefmt::now(),
-            duration_ms: self.started.elapsed().as_millis() as i64,
-            object_type: self.object_type,
-            source_id: self.source_id.to_string(),
-            display_name: self.display_name.to_string(),
-            target_id: self.target_id.to_string(),
-            action,
-            status,
-            steps: serde_json::to_string(&steps).unwrap_or_else(|_| "[]".into()),
-            modified: serde_json::to_string(modified).unwrap_or_else(|_| "[]".into()),
-            error_code: code.to_string(),
-            error_reason: reason,
-            error_action: hint.to_string(),
-        }
-    }
-}
-
 fn fatal(e: &ClientError) -> bool {
     e.is_unauthorized() || matches!(e, ClientError::Incompatible(_))
 }
 
-fn hint(e: &ClientError) -> &'static str {
-    if e.is_unauthorized() {
-        "Check the Secret Token: its permissions must include admin."
-    } else if e.is_transient() {
-        "The application was unavailable or throttling; the object is retried on the escrow schedule."
-    } else {
-        "Check the attribute values against what the application accepts."
-    }
-}
-
 impl Ctx {
+    /// A user's evaluation under this cycle's policy (see [`evaluate_user`]).
+    pub(in crate::provisioning) fn evaluate(
+        &self,
+        row: &SourceRow,
+        roles: &[Role],
+        creating: bool,
+        manager_target: Option<&str>,
+    ) -> UserEval {
+        let manager_upn = row.manager_upn.clone();
+        evaluate_user(
+            &self.policy,
+            self.detailed,
+            &row.user,
+            manager_upn,
+            roles,
+            creating,
+            manager_target,
+        )
+    }
+
     /// The escrow entry after a failure of `source_id`: the schedule continues from the first
     /// failure; an object past 28 days is dropped (cleared).
     fn escrow_after_failure(
@@ -319,16 +275,6 @@ impl Ctx {
             })
     }
 
-    /// Whether users with `role` are provisioned; a role the application does not define counts
-    /// as provisioned only when the application has no roles at all.
-    fn role_provisioned(&self, role: &str) -> bool {
-        self.provisioned.get(role).copied().unwrap_or(!self.app_has_roles)
-    }
-
-    fn entitled(&self, roles: &[(String, String, bool)]) -> bool {
-        !roles.is_empty() && (!self.app_has_roles || roles.iter().any(|(v, _, p)| !v.is_empty() && *p))
-    }
-
     /// A failed operation: the cycle stops on credentials or a non-SCIM answer, otherwise the
     /// object goes to escrow.
     #[allow(clippy::too_many_arguments)]
@@ -357,7 +303,7 @@ impl Ctx {
             "Failure",
             steps,
             &[],
-            Some((e.code(), e.to_string(), hint(&e))),
+            Some((e.code(), e.to_string(), narrate::hint(&e))),
         ));
         done.tally = Tally::Failed;
         done
