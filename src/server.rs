@@ -445,13 +445,13 @@ async fn prune_provisioning_log(pool: Pool, days: i64, audit_days: i64) {
             Ok(n) => tracing::info!(changes = n, "pruned directory changes every job has read"),
             Err(e) => tracing::error!(error = %e, "pruning directory changes failed"),
         }
-        if let Err(e) = crate::db::jobs::prune_cycles(&pool, &before).await {
+        if let Err(e) = crate::db::cycles::prune_cycles(&pool, &before).await {
             tracing::error!(error = %e, "pruning provisioning cycles failed");
         }
         if let Err(e) = crate::db::notifications::prune_sent(&pool, &before).await {
             tracing::error!(error = %e, "pruning sent emails failed");
         }
-        match crate::db::engine::prune_log(&pool, &before).await {
+        match crate::db::prov_log::prune_log(&pool, &before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 entries = n,

@@ -118,15 +118,16 @@ impl Pages {
             return None;
         }
         let want = PAGE.min(self.left);
-        let rows =
-            match crate::db::engine::log_page(&self.pool, &self.filter, self.cursor.as_deref(), want).await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading the provisioning log failed");
-                    self.done = true;
-                    return Some(Err(std::io::Error::other("reading the provisioning log failed")));
-                }
-            };
+        let rows = match crate::db::prov_log::log_page(&self.pool, &self.filter, self.cursor.as_deref(), want)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the provisioning log failed");
+                self.done = true;
+                return Some(Err(std::io::Error::other("reading the provisioning log failed")));
+            }
+        };
         self.left -= rows.len() as i64;
         self.done = (rows.len() as i64) < want || self.left == 0;
         if let Some(last) = rows.last() {

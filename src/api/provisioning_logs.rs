@@ -39,7 +39,7 @@ pub async fn provisioning_logs(
     guard::require(crate::model::Role::Viewer)?;
     check_filter(&filter)?;
     let before = (!before.is_empty()).then_some(before.as_str());
-    let rows = crate::db::engine::log_page(&state.pool, &filter, before, LOG_PAGE + 1).await?;
+    let rows = crate::db::prov_log::log_page(&state.pool, &filter, before, LOG_PAGE + 1).await?;
     let more = rows.len() as i64 > LOG_PAGE;
     let rows: Vec<_> = rows.into_iter().take(LOG_PAGE as usize).collect();
     let older = more
@@ -57,7 +57,7 @@ pub async fn provisioning_log_entry(id: String) -> Result<ProvisionLogDetail, Ap
     use super::guard;
     let state = guard::state()?;
     guard::require(crate::model::Role::Viewer)?;
-    let (row, steps, modified, error_reason, error_action) = crate::db::engine::log_entry(&state.pool, &id)
+    let (row, steps, modified, error_reason, error_action) = crate::db::prov_log::log_entry(&state.pool, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound("There is no such log entry.".into()))?;
     Ok(ProvisionLogDetail {

@@ -210,3 +210,13 @@ pub async fn unconfirmed_users(
     }
     Ok(out)
 }
+
+/// One object's new state in the connector data store; `None` exported = forget the object
+/// (deleted in the target).
+pub struct ObjectWrite {
+    pub object_type: &'static str,
+    pub source_id: String,
+    pub target_id: String,
+    pub exported: Option<String>,
+    pub state: &'static str,
+}

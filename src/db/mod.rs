@@ -6,16 +6,19 @@
 pub mod apps;
 pub mod audit;
 pub mod console_users;
+pub mod cycles;
 pub mod directory;
-pub mod engine;
+pub mod escrows;
 pub mod imports;
 pub mod jobs;
 pub mod leases;
 pub mod links;
 pub mod notifications;
+pub mod prov_log;
 pub mod provisioning;
 pub mod scim_accounts;
 pub mod scim_resources;
+pub mod sources;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;

@@ -6,9 +6,11 @@
 use super::config;
 use super::engine::{self, Ctx, Done, Log, Run, Tuning};
 use super::mapped::{exported_from, step};
+use crate::db::cycles::Counters;
 use crate::db::directory as dir;
-use crate::db::jobs::{self, Counters, LogWrite};
+use crate::db::prov_log::LogWrite;
 use crate::db::Pool;
+use crate::db::{cycles, sources};
 use crate::directory::{invalid, DirError};
 use crate::model::{ProvisionReport, ProvisioningConfig};
 use crate::scim_client::{Capabilities, Target};
@@ -139,13 +141,13 @@ async fn discover(
         )),
     );
     let report = report_of(Some(&entry), log.display_name, log.source_id);
-    jobs::record_batch(
+    cycles::record_batch(
         pool,
         app,
         None,
-        &jobs::Batch {
+        &cycles::Batch {
             logs: vec![entry],
-            ..jobs::Batch::default()
+            ..cycles::Batch::default()
         },
         &Counters::default(),
         &crate::timefmt::now(),
@@ -195,7 +197,7 @@ async fn user_now(
     let user = dir::user_by_ref(&mut conn, r).await?;
     drop(conn);
     let user = user.ok_or_else(|| invalid("user", format!("there is no user {r:?} in the directory")))?;
-    let row = jobs::users_by_ids(pool, std::slice::from_ref(&user.id))
+    let row = sources::users_by_ids(pool, std::slice::from_ref(&user.id))
         .await?
         .pop()
         .ok_or_else(|| invalid("user", "the user was just deleted"))?;
@@ -265,7 +267,7 @@ pub async fn provision_group(
         None => dir::group_by_name(&mut conn, r).await?,
     };
     let g = found.ok_or_else(|| invalid("group", format!("there is no group {r:?} in the directory")))?;
-    let source = jobs::groups(pool, Some(std::slice::from_ref(&g.id)))
+    let source = sources::groups(pool, Some(std::slice::from_ref(&g.id)))
         .await?
         .pop()
         .ok_or_else(|| invalid("group", "the group was just deleted"))?;

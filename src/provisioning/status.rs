@@ -2,7 +2,9 @@
 //! (restart provisioning, allow deletes).
 
 use crate::audit::{self, Actor, Outcome};
-use crate::db::jobs::{self, CycleRow, Reset};
+use crate::db::cycles::{self, CycleRow};
+use crate::db::escrows;
+use crate::db::jobs::{self, Reset};
 use crate::db::{apps, Pool};
 use crate::directory::{invalid, DirError};
 use crate::model::{CycleInfo, SyncDetails};
@@ -43,9 +45,13 @@ pub async fn details(pool: &Pool, app: &str) -> Result<SyncDetails, DirError> {
         .await?
         .ok_or_else(|| DirError::NotFound("there is no such application".into()))?;
     let job = jobs::job(pool, app).await?;
-    let history: Vec<CycleInfo> = jobs::cycles(pool, app, HISTORY).await?.iter().map(info).collect();
+    let history: Vec<CycleInfo> = cycles::cycles(pool, app, HISTORY)
+        .await?
+        .iter()
+        .map(info)
+        .collect();
     let (users_managed, groups_managed) = crate::db::links::managed_counts(pool, app).await?;
-    let (escrowed, _) = jobs::escrow_counts(pool, app).await?;
+    let (escrowed, _) = escrows::escrow_counts(pool, app).await?;
     let on = stored.config.settings.provisioning_status == "on" && stored.config.mode == "automatic";
     Ok(SyncDetails {
         app_id: app.to_string(),
@@ -70,7 +76,7 @@ pub async fn details(pool: &Pool, app: &str) -> Result<SyncDetails, DirError> {
         history,
         users_managed,
         groups_managed,
-        totals: jobs::totals(pool, app).await?,
+        totals: cycles::totals(pool, app).await?,
         escrowed,
         initial_pending: stored.needs_initial_cycle
             || job

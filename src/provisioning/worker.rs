@@ -19,7 +19,7 @@
 //! new cycle repeats the unfinished work, which is safe because every create is matched first.
 
 use super::engine::{self, Tuning};
-use crate::db::{directory as dir, jobs, leases, Pool};
+use crate::db::{cycles, directory as dir, jobs, leases, Pool};
 use crate::secrets::Sealer;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -223,7 +223,7 @@ impl Scheduler {
     /// The loop; runs until the process ends.
     pub async fn run(self: Arc<Self>) {
         tracing::info!(instance = %self.holder, "provisioning scheduler started");
-        match jobs::abandon_running(&self.pool, None, &crate::timefmt::now()).await {
+        match cycles::abandon_running(&self.pool, None, &crate::timefmt::now()).await {
             Ok(0) => {}
             Ok(n) => {
                 tracing::warn!("{n} provisioning cycle(s) were cut short by the last stop; they run again")
@@ -316,7 +316,7 @@ impl Scheduler {
             }
         }
         // A cycle still Running here was cut short: its instance lost this lease.
-        match jobs::abandon_running(&self.pool, Some(app), &stamp).await {
+        match cycles::abandon_running(&self.pool, Some(app), &stamp).await {
             Ok(0) => {}
             Ok(_) => {
                 tracing::warn!(app = %app, "took over a provisioning job whose cycle was cut short; it runs again")

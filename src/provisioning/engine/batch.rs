@@ -39,7 +39,7 @@ impl Run {
     /// batch (one at a time, in order); the next batch's requests go out meanwhile. Nothing
     /// reads a batch's rows back before `flush`, and the watermark moves only after it.
     pub(in crate::provisioning) async fn record(&mut self, results: Vec<Done>) -> Result<(), DirError> {
-        let mut batch = jobs::Batch::default();
+        let mut batch = cycles::Batch::default();
         for mut d in results {
             if let Some(f) = d.fatal.take() {
                 self.fatal.get_or_insert(f);
@@ -93,7 +93,7 @@ impl Run {
         let (ctx, counters) = (self.ctx.clone(), self.counters.clone());
         self.pending = Some(tokio::spawn(async move {
             let now = crate::timefmt::now();
-            jobs::record_batch(&ctx.pool, &ctx.app, ctx.cycle.as_deref(), &batch, &counters, &now).await?;
+            cycles::record_batch(&ctx.pool, &ctx.app, ctx.cycle.as_deref(), &batch, &counters, &now).await?;
             Ok(())
         }));
         Ok(())
@@ -132,7 +132,7 @@ impl Run {
             for (k, v) in links::unconfirmed_users(pool, &self.ctx.app, Some(&missing)).await? {
                 self.users_unconfirmed.entry(k).or_insert(v);
             }
-            for (user, role, display) in jobs::roles_of_users(pool, &self.ctx.app, &missing).await? {
+            for (user, role, display) in sources::roles_of_users(pool, &self.ctx.app, &missing).await? {
                 let role = self.ctx.policy.role(role, display);
                 add_role(self.roles.entry(user).or_default(), role);
             }
@@ -297,7 +297,7 @@ impl Run {
     pub(super) async fn references(&mut self) -> Result<(), DirError> {
         let mut candidates: BTreeSet<String> = self.unresolved.drain().collect();
         if !self.created_users.is_empty() {
-            for id in jobs::reports_of(&self.ctx.pool, &self.created_users).await? {
+            for id in sources::reports_of(&self.ctx.pool, &self.created_users).await? {
                 if !self.processed_users.contains(&id) {
                     candidates.insert(id);
                 }
@@ -310,7 +310,7 @@ impl Run {
             .filter(|id| self.users_managed.contains_key(id))
             .collect();
         for chunk in candidates.chunks(BATCH) {
-            let rows = jobs::users_by_ids(&self.ctx.pool, chunk).await?;
+            let rows = sources::users_by_ids(&self.ctx.pool, chunk).await?;
             let rows = rows
                 .into_iter()
                 .filter(|r| {
@@ -348,9 +348,9 @@ impl Run {
     /// Phase 4 input: groups that left scope are queued for deletion; returns those in scope.
     pub(super) fn plan_groups(
         &mut self,
-        groups: Vec<jobs::GroupSource>,
+        groups: Vec<sources::GroupSource>,
         gone: Vec<String>,
-    ) -> Vec<jobs::GroupSource> {
+    ) -> Vec<sources::GroupSource> {
         let mut keep = Vec::new();
         for g in groups {
             if self.ctx.policy.groups.is_some() && self.ctx.policy.group_in_scope(&g) {
@@ -391,7 +391,7 @@ impl Run {
         keep
     }
 
-    pub(super) async fn groups(&mut self, groups: Vec<jobs::GroupSource>) -> Result<(), DirError> {
+    pub(super) async fn groups(&mut self, groups: Vec<sources::GroupSource>) -> Result<(), DirError> {
         for chunk in groups.chunks(BATCH / 4) {
             let ids: Vec<String> = chunk.iter().map(|g| g.id.clone()).collect();
             self.ensure("group", &ids).await?;
@@ -402,7 +402,7 @@ impl Run {
                 let members = member_targets(&g.members, &self.users_managed);
                 let managed = self.groups_managed.get(&g.id).cloned();
                 let ctx = self.ctx.clone();
-                let group = jobs::GroupSource {
+                let group = sources::GroupSource {
                     id: g.id.clone(),
                     display_name: g.display_name.clone(),
                     description: g.description.clone(),

@@ -16,10 +16,10 @@ pub(in crate::provisioning) async fn context(
     tuning: &Tuning,
 ) -> Result<(Ctx, HashMap<String, Roles>), DirError> {
     let app_roles = crate::db::apps::roles(pool, app).await?;
-    let group_assignments = jobs::group_assignments(pool, app).await?;
+    let group_assignments = sources::group_assignments(pool, app).await?;
     let (policy, group_roles) = Policy::compile(cfg, &app_roles, group_assignments)
         .map_err(|e| crate::directory::invalid(e.part, e.message))?;
-    let escrowed: HashMap<(String, String), jobs::Escrow> = jobs::escrows(pool, app)
+    let escrowed: HashMap<(String, String), escrows::Escrow> = escrows::escrows(pool, app)
         .await?
         .into_iter()
         .map(|e| ((e.object_type.clone(), e.source_id.clone()), e))
@@ -115,7 +115,7 @@ pub async fn run(
     let loaded = stored.updated_at;
     let id = crate::ids::new();
     let kind = if initial { "initial" } else { "incremental" };
-    jobs::start_cycle(pool, &id, app, kind, &now).await?;
+    cycles::start_cycle(pool, &id, app, kind, &now).await?;
     let mut report = CycleReport {
         id: id.clone(),
         kind,
@@ -140,11 +140,11 @@ pub async fn run(
     let mut run = Run::new(ctx.clone());
     if initial {
         // Everything in bulk: an initial cycle looks at every object.
-        for (user, role, display) in jobs::user_assignments(pool, app).await? {
+        for (user, role, display) in sources::user_assignments(pool, app).await? {
             let role = ctx.policy.role(role, display);
             run.roles.entry(user).or_default().push(role);
         }
-        for (group, user) in jobs::assigned_group_members(pool, app).await? {
+        for (group, user) in sources::assigned_group_members(pool, app).await? {
             if let Some(roles) = group_roles.get(&group) {
                 let list = run.roles.entry(user).or_default();
                 for r in roles {
@@ -163,7 +163,7 @@ pub async fn run(
 
     // What to look at.
     let due_now = crate::timefmt::now();
-    let due: Vec<jobs::Escrow> = ctx
+    let due: Vec<escrows::Escrow> = ctx
         .escrowed
         .values()
         .filter(|e| e.next_at <= due_now)
@@ -172,13 +172,13 @@ pub async fn run(
     let (group_list, gone_groups) = if initial {
         let (users, groups, deleted) = dir::directory_counts(pool).await?;
         run.counters.total = users + groups + deleted;
-        jobs::progress(pool, &id, &run.counters).await?;
+        cycles::progress(pool, &id, &run.counters).await?;
         // Users, page by page in id order.
         let mut seen: HashSet<String> = HashSet::new();
         let mut after = String::new();
         let mut running = None;
         loop {
-            let rows = jobs::users_after(pool, &after, BATCH as i64).await?;
+            let rows = sources::users_after(pool, &after, BATCH as i64).await?;
             let last = rows.last().map(|r| r.user.id.clone());
             seen.extend(rows.iter().map(|r| r.user.id.clone()));
             running = run.users_pipelined(running, rows).await?;
@@ -198,7 +198,7 @@ pub async fn run(
             .into_iter()
             .collect();
         run.hard_deleted(gone).await?;
-        let groups = jobs::groups(pool, None).await?;
+        let groups = sources::groups(pool, None).await?;
         let present: HashSet<&str> = groups.iter().map(|g| g.id.as_str()).collect();
         let gone_groups: Vec<String> = run
             .groups_managed
@@ -218,17 +218,17 @@ pub async fn run(
             }
         }
         let ids: Vec<String> = group_ids.iter().cloned().collect();
-        let groups = jobs::groups(pool, Some(&ids)).await?;
+        let groups = sources::groups(pool, Some(&ids)).await?;
         for g in groups.iter().filter(|g| assigned.contains(&g.id)) {
             users.extend(g.members.iter().cloned());
         }
         let ids: Vec<String> = users.iter().cloned().collect();
         run.counters.total = (ids.len() + group_ids.len()) as i64;
-        jobs::progress(pool, &id, &run.counters).await?;
+        cycles::progress(pool, &id, &run.counters).await?;
         let mut found: HashSet<String> = HashSet::new();
         let mut running = None;
         for chunk in ids.chunks(BATCH) {
-            let rows = jobs::users_by_ids(pool, chunk).await?;
+            let rows = sources::users_by_ids(pool, chunk).await?;
             found.extend(rows.iter().map(|r| r.user.id.clone()));
             running = run.users_pipelined(running, rows).await?;
             if run.fatal.is_some() {
@@ -273,7 +273,7 @@ pub async fn run(
             0
         } else {
             let window = time::Duration::minutes(cfg.settings.reconciliation_interval_minutes.max(1));
-            crate::db::engine::recent_deprovisions(pool, app, &crate::timefmt::ago(window)).await?
+            crate::db::prov_log::recent_deprovisions(pool, app, &crate::timefmt::ago(window)).await?
         };
         let held = rules::hold_deletes(
             cfg.settings.prevent_accidental_deletions,
@@ -292,12 +292,12 @@ pub async fn run(
             // Groups whose members appeared in or vanished from the target (created, enabled,
             // disabled, deleted users) need their member lists looked at too.
             let planned: HashSet<String> = in_scope_groups.iter().map(|g| g.id.clone()).collect();
-            let extra: Vec<String> = jobs::groups_of_users(pool, &run.presence_changed)
+            let extra: Vec<String> = sources::groups_of_users(pool, &run.presence_changed)
                 .await?
                 .into_iter()
                 .filter(|g| !planned.contains(g))
                 .collect();
-            for g in jobs::groups(pool, Some(&extra)).await? {
+            for g in sources::groups(pool, Some(&extra)).await? {
                 if ctx.policy.group_in_scope(&g) {
                     run.counters.total += 1;
                     in_scope_groups.push(g);
@@ -317,7 +317,7 @@ pub async fn run(
         report.state = "Failed";
         report.error = f;
         report.quarantine = Some(rules::QUARANTINE_EXCEPTION);
-        jobs::end_cycle(pool, &id, &report.counters, "Failed", &report.error, &end).await?;
+        cycles::end_cycle(pool, &id, &report.counters, "Failed", &report.error, &end).await?;
         enter_quarantine(pool, app, rules::QUARANTINE_EXCEPTION, &loaded, tuning).await?;
         return Ok(report);
     }
@@ -326,7 +326,7 @@ pub async fn run(
     } else {
         "Succeeded"
     };
-    jobs::end_cycle(pool, &id, &report.counters, report.state, "", &end).await?;
+    cycles::end_cycle(pool, &id, &report.counters, report.state, "", &end).await?;
     // An initial cycle that held deletes has not done its work: it stays requested (see below).
     jobs::complete_cycle(
         pool,
@@ -338,7 +338,7 @@ pub async fn run(
     )
     .await?;
     if quarantine.is_none() {
-        let (failed, reference) = jobs::escrow_counts(pool, app).await?;
+        let (failed, reference) = escrows::escrow_counts(pool, app).await?;
         let c = &report.counters;
         quarantine = rules::quarantine_for(
             failed,
@@ -373,7 +373,7 @@ pub(super) async fn fail_cycle(
 ) -> Result<CycleReport, DirError> {
     report.state = "Failed";
     report.error = format!("{}: {e}", e.code());
-    jobs::end_cycle(
+    cycles::end_cycle(
         pool,
         &report.id,
         &report.counters,

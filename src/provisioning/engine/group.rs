@@ -58,7 +58,7 @@ fn members_change(had: usize, wanted: usize, add: usize, remove: usize) -> (Stri
 /// yet), then creates or updates it.
 pub(in crate::provisioning) async fn process_group(
     ctx: Arc<Ctx>,
-    group: jobs::GroupSource,
+    group: sources::GroupSource,
     managed: Option<Managed>,
     members: BTreeSet<String>,
 ) -> Done {

@@ -16,9 +16,14 @@
 
 use super::mapped::{coerce, exported_from, exported_json, shown, step};
 use super::{config, rules};
+use crate::db::cycles::{self, Counters};
 use crate::db::directory as dir;
-use crate::db::jobs::{self, Counters, EscrowWrite, LogWrite, ObjectWrite, SourceRow};
+use crate::db::escrows::{self, EscrowWrite};
+use crate::db::jobs;
+use crate::db::links::ObjectWrite;
 use crate::db::links::{self, Managed};
+use crate::db::prov_log::LogWrite;
+use crate::db::sources::{self, SourceRow};
 use crate::db::Pool;
 use crate::directory::DirError;
 use crate::mapping::export::{Exported, PatchOp};
@@ -103,7 +108,7 @@ pub(super) struct Ctx {
     caps: Capabilities,
     pub(super) policy: Policy,
     escrow_base: time::Duration,
-    escrowed: HashMap<(String, String), jobs::Escrow>,
+    escrowed: HashMap<(String, String), escrows::Escrow>,
     permits: Arc<tokio::sync::Semaphore>,
     /// Provision on demand: every step carries its details (source attributes, scope checks,
     /// lookups, what was sent) and users outside the assignment scope are reported too. Cycles
@@ -253,14 +258,12 @@ impl Ctx {
         EscrowWrite {
             object_type,
             source_id: source_id.to_string(),
-            retry: rules::escrow_next(first, attempts, self.escrow_base).map(|next| {
-                (
-                    crate::timefmt::format(first),
-                    attempts,
-                    crate::timefmt::format(next),
-                    code.to_string(),
-                    reference,
-                )
+            retry: rules::escrow_next(first, attempts, self.escrow_base).map(|next| escrows::Retry {
+                first_failed_at: crate::timefmt::format(first),
+                attempts,
+                next_at: crate::timefmt::format(next),
+                error_code: code.to_string(),
+                reference,
             }),
         }
     }

@@ -383,7 +383,7 @@ pub(in crate::provisioning) struct GroupEval {
 /// Evaluates a group's mapping; `members` are its members' target ids.
 pub(in crate::provisioning) fn evaluate_group(
     mapping: &Mapping,
-    group: &crate::db::jobs::GroupSource,
+    group: &crate::db::sources::GroupSource,
     members: &BTreeSet<String>,
     creating: bool,
 ) -> Result<GroupEval, String> {

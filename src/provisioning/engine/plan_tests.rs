@@ -3,7 +3,7 @@
 //! memberships; with property tests that an update's operations converge.
 
 use super::*;
-use crate::db::jobs::GroupSource;
+use crate::db::sources::GroupSource;
 use crate::mapping::export::PatchOp;
 use crate::model::{AppRoleInfo, ProvisioningConfig};
 use crate::provisioning::engine::policy::{Actions, Policy, Role};

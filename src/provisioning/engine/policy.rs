@@ -161,7 +161,7 @@ impl Policy {
 
     /// Whether a directory group is in the group scope: entitled (or everyone is in scope) and
     /// passing the group scoping filters.
-    pub(in crate::provisioning) fn group_in_scope(&self, g: &crate::db::jobs::GroupSource) -> bool {
+    pub(in crate::provisioning) fn group_in_scope(&self, g: &crate::db::sources::GroupSource) -> bool {
         let entitled = self.all || self.group_entitled.get(&g.id).copied().unwrap_or(false);
         let gc = source::GroupContext::new(
             &g.id,

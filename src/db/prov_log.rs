@@ -1,4 +1,5 @@
-//! The provisioning log (`prov_log`). The connector data store is in `links`.
+//! The provisioning log (`prov_log`): one entry per object a cycle or provision on demand looked
+//! at. The connector data store is in `links`.
 
 use super::Pool;
 use crate::db::sql::Sql;
@@ -162,6 +163,51 @@ pub async fn prune_log(pool: &Pool, before: &str) -> sqlx::Result<u64> {
     super::write(
         pool,
         sqlx::query("DELETE FROM prov_log WHERE at < $1").bind(before),
+    )
+    .await
+}
+
+/// Owned fields of a provisioning log entry.
+#[derive(Debug, Clone, Default)]
+pub struct LogWrite {
+    pub id: String,
+    pub at: String,
+    pub duration_ms: i64,
+    pub object_type: &'static str,
+    pub source_id: String,
+    pub display_name: String,
+    pub target_id: String,
+    pub action: &'static str,
+    pub status: &'static str,
+    pub steps: String,
+    pub modified: String,
+    pub error_code: String,
+    pub error_reason: String,
+    pub error_action: String,
+}
+
+/// Writes an entry a cycle (`cycle`) or provision on demand (None) made.
+pub async fn write(conn: &mut super::Conn, app: &str, cycle: Option<&str>, l: &LogWrite) -> sqlx::Result<()> {
+    log(
+        conn,
+        &LogEntry {
+            id: &l.id,
+            app,
+            cycle_id: cycle,
+            at: &l.at,
+            duration_ms: l.duration_ms,
+            object_type: l.object_type,
+            source_id: &l.source_id,
+            display_name: &l.display_name,
+            target_id: &l.target_id,
+            action: l.action,
+            status: l.status,
+            steps: &l.steps,
+            modified: &l.modified,
+            error_code: &l.error_code,
+            error_reason: &l.error_reason,
+            error_action: &l.error_action,
+        },
     )
     .await
 }
