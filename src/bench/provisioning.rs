@@ -363,7 +363,7 @@ async fn empty_incremental(b: &Bench, runs: usize) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow!("{e}"))?;
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        if r.kind != "incremental" || r.counters.processed != 0 {
+        if r.kind != crate::db::vocab::CycleKind::Incremental || r.counters.processed != 0 {
             return Err(anyhow!(
                 "expected an empty incremental cycle, got {} with {:?}",
                 r.kind,

@@ -4,31 +4,32 @@
 use super::escrows::EscrowWrite;
 use super::links::{ObjectWrite, Remembered};
 use super::prov_log::LogWrite;
+use super::vocab::{column, CycleKind, CycleState};
 use super::Pool;
 use sqlx::Row;
 
 /// A cycle's counters, as recorded and shown.
 pub use crate::model::CycleCounts as Counters;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CycleRow {
     pub id: String,
     pub app_id: String,
-    pub kind: String,
+    pub kind: CycleKind,
     pub began_at: String,
     pub ended_at: Option<String>,
-    pub state: String,
+    pub state: CycleState,
     pub counters: Counters,
     pub error: String,
 }
 
-pub async fn start_cycle(pool: &Pool, id: &str, app: &str, kind: &str, now: &str) -> sqlx::Result<()> {
+pub async fn start_cycle(pool: &Pool, id: &str, app: &str, kind: CycleKind, now: &str) -> sqlx::Result<()> {
     super::write(
         pool,
         sqlx::query("INSERT INTO prov_cycles (id, app_id, kind, began_at) VALUES ($1, $2, $3, $4)")
             .bind(id)
             .bind(app)
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(now),
     )
     .await?;
@@ -62,7 +63,7 @@ pub async fn end_cycle(
     pool: &Pool,
     id: &str,
     c: &Counters,
-    state: &str,
+    state: CycleState,
     error: &str,
     now: &str,
 ) -> sqlx::Result<()> {
@@ -70,7 +71,7 @@ pub async fn end_cycle(
     write_counters(&mut tx, id, c).await?;
     sqlx::query("UPDATE prov_cycles SET state = $2, error = $3, ended_at = $4 WHERE id = $1")
         .bind(id)
-        .bind(state)
+        .bind(state.as_str())
         .bind(error)
         .bind(now)
         .execute(&mut *tx)
@@ -118,14 +119,14 @@ pub async fn abandon_running(pool: &Pool, app: Option<&str>, now: &str) -> sqlx:
 const ABANDON: &str = "UPDATE prov_cycles SET state = 'Failed', ended_at = $1,
     error = 'provisio stopped during the cycle; the next cycle repeats its work'";
 
-fn cycle_from(r: &crate::db::Row) -> CycleRow {
-    CycleRow {
+fn cycle_from(r: &crate::db::Row) -> sqlx::Result<CycleRow> {
+    Ok(CycleRow {
         id: r.get("id"),
         app_id: r.get("app_id"),
-        kind: r.get("kind"),
+        kind: column(r, "kind")?,
         began_at: r.get("began_at"),
         ended_at: r.get("ended_at"),
-        state: r.get("state"),
+        state: column(r, "state")?,
         error: r.get("error"),
         counters: Counters {
             total: r.get("total"),
@@ -140,21 +141,19 @@ fn cycle_from(r: &crate::db::Row) -> CycleRow {
             failed: r.get("failed"),
             staged: r.get("staged"),
         },
-    }
+    })
 }
 
 /// The latest cycles of an application, newest first.
 pub async fn cycles(pool: &Pool, app: &str, limit: i64) -> sqlx::Result<Vec<CycleRow>> {
-    Ok(
-        sqlx::query("SELECT * FROM prov_cycles WHERE app_id = $1 ORDER BY began_at DESC, id DESC LIMIT $2")
-            .bind(app)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(cycle_from)
-            .collect(),
-    )
+    sqlx::query("SELECT * FROM prov_cycles WHERE app_id = $1 ORDER BY began_at DESC, id DESC LIMIT $2")
+        .bind(app)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(cycle_from)
+        .collect()
 }
 
 /// Totals over every cycle of an application (statistics to date).
@@ -226,7 +225,7 @@ pub async fn record_batch(
     let users: Vec<String> = batch
         .objects
         .iter()
-        .filter(|o| o.object_type == "user")
+        .filter(|o| o.object_type == super::vocab::ObjectType::User)
         .map(|o| o.source_id.clone())
         .collect();
     super::links::confirm_users(&mut tx, app, &users).await?;

@@ -1,11 +1,12 @@
 //! Escrows (`prov_escrows`): objects whose last operation failed, with their retry schedule.
 
+use super::vocab::ObjectType;
 use super::Pool;
 use sqlx::Row;
 
 #[derive(Debug, Clone)]
 pub struct Escrow {
-    pub object_type: String,
+    pub object_type: ObjectType,
     pub source_id: String,
     pub first_failed_at: String,
     pub attempts: i64,
@@ -15,7 +16,7 @@ pub struct Escrow {
 
 /// Every escrowed object of an application (few: what failed after the client's retries).
 pub async fn escrows(pool: &Pool, app: &str) -> sqlx::Result<Vec<Escrow>> {
-    Ok(sqlx::query(
+    sqlx::query(
         "SELECT object_type, source_id, first_failed_at, attempts, next_at FROM prov_escrows
          WHERE app_id = $1 ORDER BY next_at",
     )
@@ -23,14 +24,19 @@ pub async fn escrows(pool: &Pool, app: &str) -> sqlx::Result<Vec<Escrow>> {
     .fetch_all(pool)
     .await?
     .iter()
-    .map(|r| Escrow {
-        object_type: r.get(0),
-        source_id: r.get(1),
-        first_failed_at: r.get(2),
-        attempts: r.get(3),
-        next_at: r.get(4),
+    .map(|r| {
+        let object_type: String = r.try_get("object_type")?;
+        Ok(Escrow {
+            object_type: object_type
+                .parse()
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            source_id: r.try_get("source_id")?,
+            first_failed_at: r.try_get("first_failed_at")?,
+            attempts: r.try_get("attempts")?,
+            next_at: r.try_get("next_at")?,
+        })
     })
-    .collect())
+    .collect()
 }
 
 /// (all escrowed objects, those whose failure was a reference update).
@@ -47,7 +53,7 @@ pub async fn escrow_counts(pool: &Pool, app: &str) -> sqlx::Result<(i64, i64)> {
 /// An escrow change: `Some` retry to store, `None` = the object succeeded (or was dropped):
 /// clear it.
 pub struct EscrowWrite {
-    pub object_type: &'static str,
+    pub object_type: ObjectType,
     pub source_id: String,
     pub retry: Option<Retry>,
 }
@@ -74,7 +80,7 @@ pub async fn write(conn: &mut super::Conn, app: &str, e: &EscrowWrite) -> sqlx::
                      next_at = excluded.next_at, error_code = excluded.error_code, reference = excluded.reference",
             )
             .bind(app)
-            .bind(e.object_type)
+            .bind(e.object_type.as_str())
             .bind(&e.source_id)
             .bind(&r.first_failed_at)
             .bind(r.attempts)
@@ -87,7 +93,7 @@ pub async fn write(conn: &mut super::Conn, app: &str, e: &EscrowWrite) -> sqlx::
         None => {
             sqlx::query("DELETE FROM prov_escrows WHERE app_id = $1 AND object_type = $2 AND source_id = $3")
                 .bind(app)
-                .bind(e.object_type)
+                .bind(e.object_type.as_str())
                 .bind(&e.source_id)
                 .execute(conn)
                 .await?;

@@ -1,14 +1,15 @@
 //! Provisioning jobs: their state, schedules, quarantine and restarts. Cycles are in `cycles`,
 //! what a cycle reads of the directory in `sources`, escrows in `escrows`.
 
+use super::vocab::{column, JobState};
 use super::Pool;
 use sqlx::Row;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct JobRow {
     pub app_id: String,
     pub job_id: String,
-    pub state: String,
+    pub state: JobState,
     pub watermark: Option<i64>,
     pub quarantine_reason: String,
     pub quarantine_since: Option<String>,
@@ -20,11 +21,11 @@ pub struct JobRow {
     pub requests: i64,
 }
 
-fn job_from(r: &crate::db::Row) -> JobRow {
-    JobRow {
+fn job_from(r: &crate::db::Row) -> sqlx::Result<JobRow> {
+    Ok(JobRow {
         app_id: r.get("app_id"),
         job_id: r.get("job_id"),
-        state: r.get("state"),
+        state: column(r, "state")?,
         watermark: r.get("watermark"),
         quarantine_reason: r.get("quarantine_reason"),
         quarantine_since: r.get("quarantine_since"),
@@ -33,16 +34,17 @@ fn job_from(r: &crate::db::Row) -> JobRow {
         initial_requested: r.get::<i64, _>("initial_requested") != 0,
         last_notified_reason: r.get("last_notified_reason"),
         requests: r.get("requests"),
-    }
+    })
 }
 
 pub async fn job(pool: &Pool, app: &str) -> sqlx::Result<Option<JobRow>> {
-    Ok(sqlx::query("SELECT * FROM prov_jobs WHERE app_id = $1")
+    sqlx::query("SELECT * FROM prov_jobs WHERE app_id = $1")
         .bind(app)
         .fetch_optional(pool)
         .await?
         .as_ref()
-        .map(job_from))
+        .map(job_from)
+        .transpose()
 }
 
 /// The job of `app`, created (needing an initial cycle) when it has none yet.
@@ -54,7 +56,7 @@ pub async fn ensure_job(pool: &Pool, app: &str, job_id: &str, now: &str) -> sqlx
     .bind(job_id)
     .bind(now);
     super::write(pool, statement).await?;
-    Ok(job(pool, app).await?.unwrap_or_default())
+    job(pool, app).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
 /// Every application with what decides when its job runs.
@@ -66,8 +68,8 @@ pub struct Schedule {
     /// config_version > initial_cycle_version: mappings or scoping changed.
     pub config_ahead: bool,
     pub interval_minutes: i64,
-    /// The job's state; empty when it never ran.
-    pub state: String,
+    /// The job's state; None when it never ran.
+    pub state: Option<JobState>,
     pub watermark: Option<i64>,
     pub initial_requested: bool,
     pub next_attempt: Option<String>,
@@ -84,7 +86,7 @@ pub async fn schedules(pool: &Pool, now: &str) -> sqlx::Result<Vec<Schedule>> {
     let rows = sqlx::query(
         "SELECT a.id, CASE WHEN a.provisioning_status = 'on' AND p.mode = 'automatic' THEN 1 ELSE 0 END,
                 CASE WHEN p.config_version > p.initial_cycle_version THEN 1 ELSE 0 END, p.interval_minutes,
-                COALESCE(j.state, ''), j.watermark, COALESCE(j.initial_requested, 1), j.next_attempt,
+                j.state, j.watermark, COALESCE(j.initial_requested, 1), j.next_attempt,
                 (SELECT min(e.next_at) FROM prov_escrows e WHERE e.app_id = a.id),
                 (SELECT c.ended_at FROM prov_cycles c WHERE c.app_id = a.id ORDER BY c.began_at DESC LIMIT 1),
                 l.holder
@@ -95,22 +97,27 @@ pub async fn schedules(pool: &Pool, now: &str) -> sqlx::Result<Vec<Schedule>> {
     .bind(now)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Schedule {
-            app_id: r.get(0),
-            on: r.get::<i64, _>(1) != 0,
-            config_ahead: r.get::<i64, _>(2) != 0,
-            interval_minutes: r.get(3),
-            state: r.get(4),
-            watermark: r.get(5),
-            initial_requested: r.get::<i64, _>(6) != 0,
-            next_attempt: r.get(7),
-            next_escrow: r.get(8),
-            last_ended: r.get(9),
-            leased_to: r.get(10),
+    rows.iter()
+        .map(|r| {
+            let state: Option<String> = r.try_get(4)?;
+            Ok(Schedule {
+                app_id: r.get(0),
+                on: r.get::<i64, _>(1) != 0,
+                config_ahead: r.get::<i64, _>(2) != 0,
+                interval_minutes: r.get(3),
+                state: match state {
+                    Some(s) => Some(s.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?),
+                    None => None,
+                },
+                watermark: r.get(5),
+                initial_requested: r.get::<i64, _>(6) != 0,
+                next_attempt: r.get(7),
+                next_escrow: r.get(8),
+                last_ended: r.get(9),
+                leased_to: r.get(10),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The configuration version an initial cycle starting now evaluates.
@@ -121,12 +128,12 @@ pub async fn config_version(pool: &Pool, app: &str) -> sqlx::Result<i64> {
         .await
 }
 
-pub async fn set_state(pool: &Pool, app: &str, state: &str, now: &str) -> sqlx::Result<()> {
+pub async fn set_state(pool: &Pool, app: &str, state: JobState, now: &str) -> sqlx::Result<()> {
     super::write(
         pool,
         sqlx::query("UPDATE prov_jobs SET state = $2, updated_at = $3 WHERE app_id = $1")
             .bind(app)
-            .bind(state)
+            .bind(state.as_str())
             .bind(now),
     )
     .await?;

@@ -4,6 +4,7 @@
 //! (`prov_unconfirmed`).
 
 use super::sql::Sql;
+use super::vocab::{LinkState, ObjectType};
 use super::{Conn, Pool};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ pub struct Managed {
     pub target_id: String,
     /// JSON array of {target, value}: what was exported last.
     pub exported: String,
-    pub state: String,
+    pub state: LinkState,
     /// A link from before a `Restart (Full)` that no cycle has matched again yet
     /// (`prov_unconfirmed`): used only to take a user who left scope out of the target.
     pub unconfirmed: bool,
@@ -22,33 +23,28 @@ pub struct Managed {
 pub async fn managed(
     pool: &Pool,
     app: &str,
-    object_type: &str,
+    object_type: ObjectType,
     source_id: &str,
 ) -> sqlx::Result<Option<Managed>> {
-    Ok(sqlx::query(
-        "SELECT target_id, exported, state FROM prov_objects WHERE app_id = $1 AND object_type = $2 AND source_id = $3",
+    let row = sqlx::query(
+        "SELECT source_id, target_id, exported, state FROM prov_objects WHERE app_id = $1 AND object_type = $2 AND source_id = $3",
     )
     .bind(app)
-    .bind(object_type)
+    .bind(object_type.as_str())
     .bind(source_id)
     .fetch_optional(pool)
-    .await?
-    .map(|r| Managed {
-        target_id: r.get(0),
-        exported: r.get(1),
-        state: r.get(2),
-        unconfirmed: false,
-    }))
+    .await?;
+    row.map(|r| link(&r, false).map(|(_, m)| m)).transpose()
 }
 
 /// A connector data store row: what the target now holds for a source object.
 pub struct Remembered<'a> {
     pub app: &'a str,
-    pub object_type: &'a str,
+    pub object_type: ObjectType,
     pub source_id: &'a str,
     pub target_id: &'a str,
     pub exported: &'a str,
-    pub state: &'a str,
+    pub state: LinkState,
     pub now: &'a str,
 }
 
@@ -64,11 +60,11 @@ pub async fn remember(
              exported = excluded.exported, state = excluded.state, updated_at = excluded.updated_at",
     )
     .bind(r.app)
-    .bind(r.object_type)
+    .bind(r.object_type.as_str())
     .bind(r.source_id)
     .bind(r.target_id)
     .bind(r.exported)
-    .bind(r.state)
+    .bind(r.state.as_str())
     .bind(r.now)
     .execute(db)
     .await?;
@@ -76,10 +72,15 @@ pub async fn remember(
 }
 
 /// Forgets an object's link (it was deleted in the target).
-pub async fn forget(conn: &mut Conn, app: &str, object_type: &str, source_id: &str) -> sqlx::Result<()> {
+pub async fn forget(
+    conn: &mut Conn,
+    app: &str,
+    object_type: ObjectType,
+    source_id: &str,
+) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM prov_objects WHERE app_id = $1 AND object_type = $2 AND source_id = $3")
         .bind(app)
-        .bind(object_type)
+        .bind(object_type.as_str())
         .bind(source_id)
         .execute(&mut *conn)
         .await?;
@@ -136,7 +137,7 @@ pub async fn managed_counts(pool: &Pool, app: &str) -> sqlx::Result<(i64, i64)> 
 pub async fn managed_all(
     pool: &Pool,
     app: &str,
-    object_type: &str,
+    object_type: ObjectType,
     with_exported: bool,
 ) -> sqlx::Result<HashMap<String, Managed>> {
     let exported = if with_exported { "exported" } else { "''" };
@@ -144,30 +145,31 @@ pub async fn managed_all(
         "SELECT source_id, target_id, {exported}, state FROM prov_objects WHERE app_id = $1 AND object_type = $2"
     ))
     .bind(app)
-    .bind(object_type)
+    .bind(object_type.as_str())
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().map(|r| link(r, false)).collect())
+    rows.iter().map(|r| link(r, false)).collect()
 }
 
 /// A link from a row of (source_id, target_id, exported, state).
-fn link(r: &super::Row, unconfirmed: bool) -> (String, Managed) {
-    (
-        r.get(0),
+fn link(r: &super::Row, unconfirmed: bool) -> sqlx::Result<(String, Managed)> {
+    let state: String = r.try_get(3)?;
+    Ok((
+        r.try_get(0)?,
         Managed {
-            target_id: r.get(1),
-            exported: r.get(2),
-            state: r.get(3),
+            target_id: r.try_get(1)?,
+            exported: r.try_get(2)?,
+            state: state.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
             unconfirmed,
         },
-    )
+    ))
 }
 
 /// The connector data store rows of the given source ids.
 pub async fn managed_some(
     pool: &Pool,
     app: &str,
-    object_type: &str,
+    object_type: ObjectType,
     ids: &[String],
 ) -> sqlx::Result<HashMap<String, Managed>> {
     let mut out = HashMap::new();
@@ -176,10 +178,13 @@ pub async fn managed_some(
             Sql::new("SELECT source_id, target_id, exported, state FROM prov_objects WHERE app_id = ");
         qb.push_bind(app)
             .push(" AND object_type = ")
-            .push_bind(object_type)
+            .push_bind(object_type.as_str())
             .push(" AND source_id IN ");
         qb.push_in_list(chunk);
-        out.extend(qb.build().fetch_all(pool).await?.iter().map(|r| link(r, false)));
+        for r in qb.build().fetch_all(pool).await? {
+            let (id, m) = link(&r, false)?;
+            out.insert(id, m);
+        }
     }
     Ok(out)
 }
@@ -206,7 +211,10 @@ pub async fn unconfirmed_users(
             qb.push(" AND source_id IN ");
             qb.push_in_list(chunk);
         }
-        out.extend(qb.build().fetch_all(pool).await?.iter().map(|r| link(r, true)));
+        for r in qb.build().fetch_all(pool).await? {
+            let (id, m) = link(&r, true)?;
+            out.insert(id, m);
+        }
     }
     Ok(out)
 }
@@ -214,9 +222,9 @@ pub async fn unconfirmed_users(
 /// One object's new state in the connector data store; `None` exported = forget the object
 /// (deleted in the target).
 pub struct ObjectWrite {
-    pub object_type: &'static str,
+    pub object_type: ObjectType,
     pub source_id: String,
     pub target_id: String,
     pub exported: Option<String>,
-    pub state: &'static str,
+    pub state: LinkState,
 }

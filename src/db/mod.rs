@@ -26,6 +26,7 @@ use sqlx::{ConnectOptions, Connection, Executor};
 use std::time::Duration;
 
 pub mod sql;
+pub mod vocab;
 
 /// Where the database lives, resolved from the settings.
 #[derive(Debug, Clone)]

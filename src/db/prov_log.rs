@@ -168,12 +168,12 @@ pub async fn prune_log(pool: &Pool, before: &str) -> sqlx::Result<u64> {
 }
 
 /// Owned fields of a provisioning log entry.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LogWrite {
     pub id: String,
     pub at: String,
     pub duration_ms: i64,
-    pub object_type: &'static str,
+    pub object_type: crate::db::vocab::ObjectType,
     pub source_id: String,
     pub display_name: String,
     pub target_id: String,
@@ -196,7 +196,7 @@ pub async fn write(conn: &mut super::Conn, app: &str, cycle: Option<&str>, l: &L
             cycle_id: cycle,
             at: &l.at,
             duration_ms: l.duration_ms,
-            object_type: l.object_type,
+            object_type: l.object_type.as_str(),
             source_id: &l.source_id,
             display_name: &l.display_name,
             target_id: &l.target_id,

@@ -9,6 +9,7 @@ use super::mapped::{exported_from, step};
 use crate::db::cycles::Counters;
 use crate::db::directory as dir;
 use crate::db::prov_log::LogWrite;
+use crate::db::vocab::ObjectType;
 use crate::db::Pool;
 use crate::db::{cycles, sources};
 use crate::directory::{invalid, DirError};
@@ -158,15 +159,16 @@ async fn discover(
 
 /// The report of one object's run, from its log entry.
 fn report_of(entry: Option<&LogWrite>, display_name: &str, source_id: &str) -> ProvisionReport {
-    let log = entry.cloned().unwrap_or_default();
     ProvisionReport {
         display_name: display_name.to_string(),
         source_id: source_id.to_string(),
-        target_id: log.target_id,
-        action: log.action.to_string(),
-        status: log.status.to_string(),
-        error_code: log.error_code,
-        steps: serde_json::from_str(&log.steps).unwrap_or_default(),
+        target_id: entry.map(|l| l.target_id.clone()).unwrap_or_default(),
+        action: entry.map(|l| l.action.to_string()).unwrap_or_default(),
+        status: entry.map(|l| l.status.to_string()).unwrap_or_default(),
+        error_code: entry.map(|l| l.error_code.clone()).unwrap_or_default(),
+        steps: entry
+            .and_then(|l| serde_json::from_str(&l.steps).ok())
+            .unwrap_or_default(),
     }
 }
 
@@ -202,7 +204,7 @@ async fn user_now(
         .pop()
         .ok_or_else(|| invalid("user", "the user was just deleted"))?;
     let log = Log {
-        object_type: "user",
+        object_type: ObjectType::User,
         source_id: &user.id,
         display_name: &user.display_name,
         target_id: "",
@@ -217,7 +219,7 @@ async fn user_now(
     let ids: Vec<String> = std::iter::once(user.id.clone())
         .chain(user.manager_id.clone())
         .collect();
-    run.ensure("user", &ids).await?;
+    run.ensure(ObjectType::User, &ids).await?;
     let roles = run.roles.get(&user.id).cloned().unwrap_or_default();
     let managed = run.users_managed.get(&user.id).cloned();
     let manager_target = user
@@ -292,7 +294,7 @@ pub async fn provision_group(
         reports.push(user_now(pool, app, cfg.clone(), target.clone(), m).await?);
     }
     let log = Log {
-        object_type: "group",
+        object_type: ObjectType::Group,
         source_id: &source.id,
         display_name: &source.display_name,
         target_id: "",
@@ -307,8 +309,9 @@ pub async fn provision_group(
     };
     let ctx = context(pool, app, &cfg, target, caps).await?;
     let mut run = Run::new(ctx.clone());
-    run.ensure("group", std::slice::from_ref(&source.id)).await?;
-    run.ensure("user", &member_ids).await?;
+    run.ensure(ObjectType::Group, std::slice::from_ref(&source.id))
+        .await?;
+    run.ensure(ObjectType::User, &member_ids).await?;
     let done = if ctx.policy.groups.is_none() || !ctx.policy.group_in_scope(&source) {
         let why = if ctx.policy.groups.is_none() {
             "The groups mapping is not enabled."

@@ -5,6 +5,7 @@ use crate::audit::{self, Actor, Outcome};
 use crate::db::cycles::{self, CycleRow};
 use crate::db::escrows;
 use crate::db::jobs::{self, Reset};
+use crate::db::vocab::{CycleState, JobState};
 use crate::db::{apps, Pool};
 use crate::directory::{invalid, DirError};
 use crate::model::{CycleInfo, SyncDetails};
@@ -17,7 +18,7 @@ fn info(r: &CycleRow) -> CycleInfo {
         let (b, e) = (crate::timefmt::parse(&r.began_at)?, crate::timefmt::parse(end)?);
         Some((e - b).whole_milliseconds() as i64)
     });
-    let percent = if r.state != "Running" {
+    let percent = if r.state != CycleState::Running {
         100
     } else if r.counters.total > 0 {
         (r.counters.processed * 100 / r.counters.total).clamp(0, 99) as u8
@@ -26,10 +27,10 @@ fn info(r: &CycleRow) -> CycleInfo {
     };
     CycleInfo {
         id: r.id.clone(),
-        kind: r.kind.clone(),
+        kind: r.kind.as_str().to_string(),
         began_at: r.began_at.clone(),
         ended_at: r.ended_at.clone(),
-        state: r.state.clone(),
+        state: r.state.as_str().to_string(),
         duration_ms,
         percent,
         counts: r.counters.clone(),
@@ -60,8 +61,9 @@ pub async fn details(pool: &Pool, app: &str) -> Result<SyncDetails, DirError> {
         job_id: job.as_ref().map(|j| j.job_id.clone()).unwrap_or_default(),
         state: job
             .as_ref()
-            .map(|j| j.state.clone())
-            .unwrap_or_else(|| "NotRun".into()),
+            .map(|j| j.state.as_str())
+            .unwrap_or("NotRun")
+            .to_string(),
         quarantine_reason: job
             .as_ref()
             .map(|j| j.quarantine_reason.clone())
@@ -69,7 +71,7 @@ pub async fn details(pool: &Pool, app: &str) -> Result<SyncDetails, DirError> {
         quarantine_since: job.as_ref().and_then(|j| j.quarantine_since.clone()),
         next_attempt: job
             .as_ref()
-            .filter(|j| j.state == "Quarantine")
+            .filter(|j| j.state == JobState::Quarantine)
             .and_then(|j| j.next_attempt.clone()),
         current: history.first().cloned(),
         last_completed: history.iter().find(|c| c.state != "Running").cloned(),

@@ -19,6 +19,7 @@
 //! new cycle repeats the unfinished work, which is safe because every create is matched first.
 
 use super::engine::{self, Tuning};
+use crate::db::vocab::JobState;
 use crate::db::{cycles, directory as dir, jobs, leases, Pool};
 use crate::secrets::Sealer;
 use std::collections::{HashMap, HashSet};
@@ -56,11 +57,11 @@ pub struct Memory {
 
 /// Whether the job of `s` is due, given the directory's last change and the time.
 pub fn due(s: &jobs::Schedule, last_change: i64, now: &str, at: Instant, m: &mut Memory) -> Option<Due> {
-    if !s.on || s.state == "Disabled" {
+    if !s.on || s.state == Some(JobState::Disabled) {
         m.pending = None;
         return None;
     }
-    if s.state == "Quarantine" {
+    if s.state == Some(JobState::Quarantine) {
         return match &s.next_attempt {
             Some(next) if next.as_str() > now => None,
             _ => Some(Due::Retry),
@@ -262,13 +263,13 @@ impl Scheduler {
                 continue;
             }
             if !s.on {
-                if s.state == "Active" {
-                    jobs::set_state(&self.pool, &s.app_id, "Paused", &now).await?;
+                if s.state == Some(JobState::Active) {
+                    jobs::set_state(&self.pool, &s.app_id, JobState::Paused, &now).await?;
                 }
                 continue;
             }
-            if s.state == "Paused" {
-                jobs::set_state(&self.pool, &s.app_id, "Active", &now).await?;
+            if s.state == Some(JobState::Paused) {
+                jobs::set_state(&self.pool, &s.app_id, JobState::Active, &now).await?;
             }
             let m = memory.entry(s.app_id.clone()).or_default();
             learn_last_end(m, s.last_ended.as_deref(), at);
@@ -327,7 +328,7 @@ impl Scheduler {
         tokio::select! {
             r = engine::run(&self.pool, &self.sealer, &self.http, app, &self.tuning) => match r {
                 Ok(r) => tracing::info!(
-                    app = %app, cycle = %r.id, kind = r.kind, state = r.state,
+                    app = %app, cycle = %r.id, kind = r.kind.as_str(), state = r.state.as_str(),
                     created = r.counters.created, updated = r.counters.updated,
                     disabled = r.counters.disabled, deleted = r.counters.deleted,
                     failed = r.counters.failed, quarantine = r.quarantine.unwrap_or(""),
@@ -360,7 +361,7 @@ mod tests {
             on: true,
             config_ahead: false,
             interval_minutes: 40,
-            state: "Active".into(),
+            state: Some(JobState::Active),
             watermark: Some(10),
             initial_requested: false,
             next_attempt: None,
@@ -396,7 +397,7 @@ mod tests {
         let s = jobs::Schedule { on: false, ..on() };
         assert_eq!(due(&s, 99, "2026", Instant::now(), &mut m), None);
         let s = jobs::Schedule {
-            state: "Disabled".into(),
+            state: Some(JobState::Disabled),
             ..on()
         };
         assert_eq!(due(&s, 99, "2026", Instant::now(), &mut m), None);
@@ -408,7 +409,7 @@ mod tests {
         for s in [
             jobs::Schedule {
                 watermark: None,
-                state: String::new(),
+                state: None,
                 ..on()
             },
             jobs::Schedule {
@@ -447,7 +448,7 @@ mod tests {
     fn quarantined_jobs_wait_for_their_next_attempt() {
         let mut m = Memory::default();
         let s = jobs::Schedule {
-            state: "Quarantine".into(),
+            state: Some(JobState::Quarantine),
             next_attempt: Some("2026-11-29T10:00:00.000Z".into()),
             ..on()
         };

@@ -50,20 +50,20 @@ impl Run {
             }
             tally(&mut self.counters, &d);
             if let Some(o) = d.object.take() {
-                let map = if o.object_type == "group" {
+                let map = if o.object_type == ObjectType::Group {
                     &mut self.groups_managed
                 } else {
                     &mut self.users_managed
                 };
                 match &o.exported {
                     Some(exported) => {
-                        let slim = self.slim && o.object_type == "user";
+                        let slim = self.slim && o.object_type == ObjectType::User;
                         map.insert(
                             o.source_id.clone(),
                             Managed {
                                 target_id: o.target_id.clone(),
                                 exported: if slim { String::new() } else { exported.clone() },
-                                state: o.state.to_string(),
+                                state: o.state,
                                 unconfirmed: false,
                             },
                         );
@@ -72,7 +72,7 @@ impl Run {
                         map.remove(&o.source_id);
                     }
                 }
-                if o.object_type == "user" {
+                if o.object_type == ObjectType::User {
                     if d.created {
                         self.created_users.push(o.source_id.clone());
                     }
@@ -102,7 +102,7 @@ impl Run {
     /// Reads the connector data store rows (and, for users, the app roles) of `ids` not read yet.
     pub(in crate::provisioning) async fn ensure(
         &mut self,
-        object_type: &'static str,
+        object_type: ObjectType,
         ids: &[String],
     ) -> Result<(), DirError> {
         if self.complete {
@@ -120,7 +120,7 @@ impl Run {
         }
         let pool = &self.ctx.pool;
         let found = links::managed_some(pool, &self.ctx.app, object_type, &missing).await?;
-        let map = if object_type == "group" {
+        let map = if object_type == ObjectType::Group {
             &mut self.groups_managed
         } else {
             &mut self.users_managed
@@ -128,7 +128,7 @@ impl Run {
         for (k, v) in found {
             map.entry(k).or_insert(v);
         }
-        if object_type == "user" {
+        if object_type == ObjectType::User {
             for (k, v) in links::unconfirmed_users(pool, &self.ctx.app, Some(&missing)).await? {
                 self.users_unconfirmed.entry(k).or_insert(v);
             }
@@ -193,14 +193,14 @@ impl Run {
             .iter()
             .flat_map(|r| std::iter::once(r.user.id.clone()).chain(r.user.manager_id.clone()))
             .collect();
-        self.ensure("user", &ids).await?;
+        self.ensure(ObjectType::User, &ids).await?;
         let mut full = if self.slim {
             let known: Vec<String> = rows
                 .iter()
                 .map(|r| r.user.id.clone())
                 .filter(|id| self.users_managed.contains_key(id))
                 .collect();
-            links::managed_some(&self.ctx.pool, &self.ctx.app, "user", &known).await?
+            links::managed_some(&self.ctx.pool, &self.ctx.app, ObjectType::User, &known).await?
         } else {
             HashMap::new()
         };
@@ -270,7 +270,7 @@ impl Run {
 
     /// Managed users whose source is gone (hard deleted): deleted in the target.
     pub(super) async fn hard_deleted(&mut self, ids: Vec<String>) -> Result<(), DirError> {
-        self.ensure("user", &ids).await?;
+        self.ensure(ObjectType::User, &ids).await?;
         for id in ids {
             let link = self
                 .users_managed
@@ -279,7 +279,7 @@ impl Run {
             if let Some(m) = link.cloned() {
                 if self.ctx.policy.user_actions.delete {
                     self.deprovisions.push(Deprovision {
-                        object_type: "user",
+                        object_type: ObjectType::User,
                         source_id: id.clone(),
                         display_name: id.clone(),
                         managed: m,
@@ -304,7 +304,7 @@ impl Run {
             }
         }
         let candidates: Vec<String> = candidates.into_iter().collect();
-        self.ensure("user", &candidates).await?;
+        self.ensure(ObjectType::User, &candidates).await?;
         let candidates: Vec<String> = candidates
             .into_iter()
             .filter(|id| self.users_managed.contains_key(id))
@@ -360,7 +360,7 @@ impl Run {
             match self.groups_managed.get(&g.id).cloned() {
                 Some(m) if self.ctx.policy.group_actions.delete && !self.ctx.policy.skip_out_of_scope => {
                     self.deprovisions.push(Deprovision {
-                        object_type: "group",
+                        object_type: ObjectType::Group,
                         source_id: g.id.clone(),
                         display_name: g.display_name.clone(),
                         managed: m,
@@ -377,7 +377,7 @@ impl Run {
             if let Some(m) = self.groups_managed.get(&id).cloned() {
                 if self.ctx.policy.group_actions.delete {
                     self.deprovisions.push(Deprovision {
-                        object_type: "group",
+                        object_type: ObjectType::Group,
                         source_id: id.clone(),
                         display_name: id.clone(),
                         managed: m,
@@ -394,9 +394,9 @@ impl Run {
     pub(super) async fn groups(&mut self, groups: Vec<sources::GroupSource>) -> Result<(), DirError> {
         for chunk in groups.chunks(BATCH / 4) {
             let ids: Vec<String> = chunk.iter().map(|g| g.id.clone()).collect();
-            self.ensure("group", &ids).await?;
+            self.ensure(ObjectType::Group, &ids).await?;
             let members: Vec<String> = chunk.iter().flat_map(|g| g.members.iter().cloned()).collect();
-            self.ensure("user", &members).await?;
+            self.ensure(ObjectType::User, &members).await?;
             let mut set = tokio::task::JoinSet::new();
             for g in chunk {
                 let members = member_targets(&g.members, &self.users_managed);

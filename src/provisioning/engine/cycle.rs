@@ -19,10 +19,10 @@ pub(in crate::provisioning) async fn context(
     let group_assignments = sources::group_assignments(pool, app).await?;
     let (policy, group_roles) = Policy::compile(cfg, &app_roles, group_assignments)
         .map_err(|e| crate::directory::invalid(e.part, e.message))?;
-    let escrowed: HashMap<(String, String), escrows::Escrow> = escrows::escrows(pool, app)
+    let escrowed: HashMap<(ObjectType, String), escrows::Escrow> = escrows::escrows(pool, app)
         .await?
         .into_iter()
-        .map(|e| ((e.object_type.clone(), e.source_id.clone()), e))
+        .map(|e| ((e.object_type, e.source_id.clone()), e))
         .collect();
 
     let permits = Arc::new(tokio::sync::Semaphore::new(tuning.concurrency.max(1)));
@@ -114,12 +114,16 @@ pub async fn run(
     let cfg = stored.config;
     let loaded = stored.updated_at;
     let id = crate::ids::new();
-    let kind = if initial { "initial" } else { "incremental" };
+    let kind = if initial {
+        CycleKind::Initial
+    } else {
+        CycleKind::Incremental
+    };
     cycles::start_cycle(pool, &id, app, kind, &now).await?;
     let mut report = CycleReport {
         id: id.clone(),
         kind,
-        state: "Running",
+        state: CycleState::Running,
         counters: Counters::default(),
         quarantine: None,
         error: String::new(),
@@ -154,9 +158,9 @@ pub async fn run(
         }
         // Users' exported documents are read per batch: a large directory's would not fit the
         // memory budget.
-        run.users_managed = links::managed_all(pool, app, "user", false).await?;
+        run.users_managed = links::managed_all(pool, app, ObjectType::User, false).await?;
         run.users_unconfirmed = links::unconfirmed_users(pool, app, None).await?;
-        run.groups_managed = links::managed_all(pool, app, "group", true).await?;
+        run.groups_managed = links::managed_all(pool, app, ObjectType::Group, true).await?;
         run.complete = true;
         run.slim = true;
     }
@@ -211,7 +215,7 @@ pub async fn run(
         let (mut users, mut group_ids, assigned) =
             changed(pool, app, job.watermark.unwrap_or(0), upto).await?;
         for e in &due {
-            if e.object_type == "user" {
+            if e.object_type == ObjectType::User {
                 users.insert(e.source_id.clone());
             } else {
                 group_ids.insert(e.source_id.clone());
@@ -259,7 +263,7 @@ pub async fn run(
             .map(|g| g.id.clone())
             .chain(gone_groups.iter().cloned())
             .collect();
-        run.ensure("group", &ids).await?;
+        run.ensure(ObjectType::Group, &ids).await?;
         run.plan_groups(group_list, gone_groups)
     } else {
         Vec::new()
@@ -314,17 +318,25 @@ pub async fn run(
     let end = crate::timefmt::now();
     report.counters = run.counters.clone();
     if let Some(f) = run.fatal.take() {
-        report.state = "Failed";
+        report.state = CycleState::Failed;
         report.error = f;
         report.quarantine = Some(rules::QUARANTINE_EXCEPTION);
-        cycles::end_cycle(pool, &id, &report.counters, "Failed", &report.error, &end).await?;
+        cycles::end_cycle(
+            pool,
+            &id,
+            &report.counters,
+            CycleState::Failed,
+            &report.error,
+            &end,
+        )
+        .await?;
         enter_quarantine(pool, app, rules::QUARANTINE_EXCEPTION, &loaded, tuning).await?;
         return Ok(report);
     }
     report.state = if report.counters.failed > 0 {
-        "EntryLevelErrors"
+        CycleState::EntryLevelErrors
     } else {
-        "Succeeded"
+        CycleState::Succeeded
     };
     cycles::end_cycle(pool, &id, &report.counters, report.state, "", &end).await?;
     // An initial cycle that held deletes has not done its work: it stays requested (see below).
@@ -356,7 +368,7 @@ pub async fn run(
             }
             enter_quarantine(pool, app, reason, &loaded, tuning).await?;
         }
-        None if job.state == "Quarantine" => jobs::leave_quarantine(pool, app, &end).await?,
+        None if job.state == JobState::Quarantine => jobs::leave_quarantine(pool, app, &end).await?,
         None => {}
     }
     Ok(report)
@@ -371,13 +383,13 @@ pub(super) async fn fail_cycle(
     loaded: &str,
     tuning: &Tuning,
 ) -> Result<CycleReport, DirError> {
-    report.state = "Failed";
+    report.state = CycleState::Failed;
     report.error = format!("{}: {e}", e.code());
     cycles::end_cycle(
         pool,
         &report.id,
         &report.counters,
-        "Failed",
+        CycleState::Failed,
         &report.error,
         &crate::timefmt::now(),
     )
@@ -420,7 +432,7 @@ pub(super) async fn enter_quarantine(
             .and_then(crate::timefmt::parse)
             .is_some_and(|since| rules::quarantine_expired(since, now, tuning.escrow_base));
         if expired {
-            jobs::set_state(pool, app, "Disabled", &crate::timefmt::format(now)).await?;
+            jobs::set_state(pool, app, JobState::Disabled, &crate::timefmt::format(now)).await?;
         }
     }
     Ok(())

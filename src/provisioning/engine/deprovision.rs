@@ -48,7 +48,7 @@ pub(in crate::provisioning) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, 
         done.tally = Tally::Staged;
         return done;
     }
-    let kind = if d.object_type == "group" {
+    let kind = if d.object_type == ObjectType::Group {
         Kind::Group
     } else {
         Kind::User
@@ -84,7 +84,7 @@ pub(in crate::provisioning) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, 
                     source_id: d.source_id.clone(),
                     target_id: d.managed.target_id.clone(),
                     exported: None,
-                    state: "active",
+                    state: LinkState::Active,
                 }
             } else {
                 // What the target now holds: the same values, but inactive, so a return to
@@ -101,7 +101,7 @@ pub(in crate::provisioning) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, 
                     source_id: d.source_id.clone(),
                     target_id: d.managed.target_id.clone(),
                     exported: Some(exported_json(&held)),
-                    state: "disabled",
+                    state: LinkState::Disabled,
                 }
             });
             done.escrow = ctx.cleared(d.object_type, &d.source_id);
@@ -124,7 +124,7 @@ pub(in crate::provisioning) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, 
                 source_id: d.source_id.clone(),
                 target_id: d.managed.target_id.clone(),
                 exported: None,
-                state: "active",
+                state: LinkState::Active,
             });
             done.escrow = ctx.cleared(d.object_type, &d.source_id);
             done.tally = Tally::Skipped;

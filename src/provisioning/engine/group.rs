@@ -65,7 +65,7 @@ pub(in crate::provisioning) async fn process_group(
     let _permit = ctx.permits.clone().acquire_owned().await;
     let managed_target = managed.as_ref().map(|m| m.target_id.clone()).unwrap_or_default();
     let log = Log {
-        object_type: "group",
+        object_type: ObjectType::Group,
         source_id: &group.id,
         display_name: &group.display_name,
         target_id: &managed_target,
@@ -93,16 +93,18 @@ pub(in crate::provisioning) async fn process_group(
             Lookup::Found(id) => Matched::Found(id),
             Lookup::Missing => Matched::Missing,
             Lookup::Duplicates(what) => return duplicates(&log, steps, "groups", &what, trace, done),
-            Lookup::Failed(e) => return ctx.failure(&log, "group", "Create", steps, e, false, done),
+            Lookup::Failed(e) => {
+                return ctx.failure(&log, ObjectType::Group, "Create", steps, e, false, done)
+            }
         };
         plan = plan_group(mapping, actions, &eval, None, Some(&matched));
     }
     let remember = |target_id: &str, members: &BTreeSet<String>| ObjectWrite {
-        object_type: "group",
+        object_type: ObjectType::Group,
         source_id: group.id.clone(),
         target_id: target_id.to_string(),
         exported: Some(exported_json(&with_members(eval.attrs.clone(), members))),
-        state: "active",
+        state: LinkState::Active,
     };
     match plan {
         // plan_group asks for a lookup only when it has no answer yet; it has one here.
@@ -119,7 +121,7 @@ pub(in crate::provisioning) async fn process_group(
         } => {
             let log = log.at(&target_id);
             let mut done = done;
-            done.escrow = ctx.cleared("group", &group.id);
+            done.escrow = ctx.cleared(ObjectType::Group, &group.id);
             if new_link {
                 done.object = Some(remember(&target_id, &had));
             }
@@ -137,7 +139,7 @@ pub(in crate::provisioning) async fn process_group(
             let matching = mapping.matching(&eval.attrs);
             let target_id = match create(&ctx.target, Kind::Group, &document, matching).await {
                 Ok(id) => id,
-                Err(e) => return ctx.failure(&log, "group", "Create", steps, e, false, done),
+                Err(e) => return ctx.failure(&log, ObjectType::Group, "Create", steps, e, false, done),
             };
             let log = log.at(&target_id);
             let mut modified = narrate::created_values(&eval.attrs);
@@ -191,7 +193,7 @@ pub(in crate::provisioning) async fn process_group(
                     replace_group(&ctx, &target_id, &eval.attrs, &had).await
                 };
                 if let Err(e) = r {
-                    return ctx.failure(&log, "group", "Update", steps, e, false, done);
+                    return ctx.failure(&log, ObjectType::Group, "Update", steps, e, false, done);
                 }
             }
             let members = if add.is_empty() && remove.is_empty() {
@@ -240,7 +242,7 @@ fn finish(
             ));
             done.log = Some(log.entry(action, "Success", steps, &modified, None));
             done.object = Some(wanted());
-            done.escrow = ctx.cleared("group", log.source_id);
+            done.escrow = ctx.cleared(ObjectType::Group, log.source_id);
             done.tally = if action == "Create" {
                 Tally::Created
             } else {
@@ -250,7 +252,7 @@ fn finish(
         }
         Err(e) => {
             let object = held();
-            let mut d = ctx.failure(log, "group", action, steps, e, true, done);
+            let mut d = ctx.failure(log, ObjectType::Group, action, steps, e, true, done);
             d.object = Some(object);
             d
         }

@@ -24,6 +24,7 @@ use crate::db::links::ObjectWrite;
 use crate::db::links::{self, Managed};
 use crate::db::prov_log::LogWrite;
 use crate::db::sources::{self, SourceRow};
+use crate::db::vocab::{CycleKind, CycleState, JobState, LinkState, ObjectType};
 use crate::db::Pool;
 use crate::directory::DirError;
 use crate::mapping::export::{Exported, PatchOp};
@@ -91,8 +92,8 @@ impl Default for Tuning {
 #[derive(Debug, Clone)]
 pub struct CycleReport {
     pub id: String,
-    pub kind: &'static str,
-    pub state: &'static str,
+    pub kind: CycleKind,
+    pub state: CycleState,
     pub counters: Counters,
     pub quarantine: Option<&'static str>,
     pub error: String,
@@ -108,7 +109,7 @@ pub(super) struct Ctx {
     caps: Capabilities,
     pub(super) policy: Policy,
     escrow_base: time::Duration,
-    escrowed: HashMap<(String, String), escrows::Escrow>,
+    escrowed: HashMap<(ObjectType, String), escrows::Escrow>,
     permits: Arc<tokio::sync::Semaphore>,
     /// Provision on demand: every step carries its details (source attributes, scope checks,
     /// lookups, what was sent) and users outside the assignment scope are reported too. Cycles
@@ -126,7 +127,7 @@ pub(super) type UserTasks = tokio::task::JoinSet<(String, Done)>;
 /// A deprovision waiting for phase 3.
 #[derive(Debug, Clone)]
 pub(super) struct Deprovision {
-    object_type: &'static str,
+    object_type: ObjectType,
     source_id: String,
     display_name: String,
     managed: Managed,
@@ -200,7 +201,7 @@ pub(super) struct Run {
     /// The users' exported documents are not kept in memory (an initial cycle of a large
     /// directory): they are read per batch, for the users the batch processes.
     slim: bool,
-    looked_up: HashSet<(&'static str, String)>,
+    looked_up: HashSet<(ObjectType, String)>,
     counters: Counters,
     fatal: Option<String>,
     created_users: Vec<String>,
@@ -242,15 +243,13 @@ impl Ctx {
     /// failure; an object past 28 days is dropped (cleared).
     fn escrow_after_failure(
         &self,
-        object_type: &'static str,
+        object_type: ObjectType,
         source_id: &str,
         code: &str,
         reference: bool,
     ) -> EscrowWrite {
         let now = OffsetDateTime::now_utc();
-        let previous = self
-            .escrowed
-            .get(&(object_type.to_string(), source_id.to_string()));
+        let previous = self.escrowed.get(&(object_type, source_id.to_string()));
         let first = previous
             .and_then(|e| crate::timefmt::parse(&e.first_failed_at))
             .unwrap_or(now);
@@ -268,9 +267,9 @@ impl Ctx {
         }
     }
 
-    fn cleared(&self, object_type: &'static str, source_id: &str) -> Option<EscrowWrite> {
+    fn cleared(&self, object_type: ObjectType, source_id: &str) -> Option<EscrowWrite> {
         self.escrowed
-            .contains_key(&(object_type.to_string(), source_id.to_string()))
+            .contains_key(&(object_type, source_id.to_string()))
             .then(|| EscrowWrite {
                 object_type,
                 source_id: source_id.to_string(),
@@ -284,7 +283,7 @@ impl Ctx {
     fn failure(
         &self,
         log: &Log<'_>,
-        object_type: &'static str,
+        object_type: ObjectType,
         action: &'static str,
         mut steps: Vec<ProvisionStep>,
         e: ClientError,

@@ -5,7 +5,7 @@
 use super::*;
 
 pub(in crate::provisioning) struct Log<'a> {
-    pub(in crate::provisioning) object_type: &'static str,
+    pub(in crate::provisioning) object_type: ObjectType,
     pub(in crate::provisioning) source_id: &'a str,
     pub(in crate::provisioning) display_name: &'a str,
     pub(in crate::provisioning) target_id: &'a str,

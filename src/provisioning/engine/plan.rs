@@ -7,6 +7,7 @@
 use super::policy::{Policy, Role};
 use crate::db::directory::UserRecord;
 use crate::db::links::Managed;
+use crate::db::vocab::LinkState;
 use crate::mapping::export::{self, Exported, Mapping, PatchOp};
 use crate::mapping::Value;
 use crate::provisioning::mapped::{coerce, exported_from, ENTERPRISE_MANAGER};
@@ -253,7 +254,7 @@ pub(in crate::provisioning) fn plan_user(
                 imported: policy.all || eval.assigned,
                 not_entitled: eval.assigned && !eval.entitled,
             },
-            Some(m) if m.state != "active" => UserPlan::AlreadyDisabled {
+            Some(m) if m.state != LinkState::Active => UserPlan::AlreadyDisabled {
                 relink: m.unconfirmed,
             },
             Some(_) if policy.skip_out_of_scope => UserPlan::KeptEnabled(Kept::SkipOutOfScope),
@@ -337,7 +338,7 @@ pub(in crate::provisioning) fn member_targets(
     members
         .iter()
         .filter_map(|m| users.get(m))
-        .filter(|m| m.state == "active")
+        .filter(|m| m.state == LinkState::Active)
         .map(|m| m.target_id.clone())
         .collect()
 }

@@ -113,7 +113,7 @@ fn link(exported: &[Exported], state: &str) -> Managed {
     Managed {
         target_id: "t-1".into(),
         exported: exported_json(exported),
-        state: state.into(),
+        state: state.parse().unwrap(),
         unconfirmed: false,
     }
 }

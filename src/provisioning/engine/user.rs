@@ -20,7 +20,7 @@ pub(in crate::provisioning) async fn process_user(
     let u = &row.user;
     let managed_target = managed.as_ref().map(|m| m.target_id.clone()).unwrap_or_default();
     let log = Log {
-        object_type: "user",
+        object_type: ObjectType::User,
         source_id: &u.id,
         display_name: &u.display_name,
         target_id: &managed_target,
@@ -50,7 +50,7 @@ pub(in crate::provisioning) async fn process_user(
             Lookup::Found(id) => Matched::Found(id),
             Lookup::Missing => Matched::Missing,
             Lookup::Duplicates(what) => return duplicates(&log, steps, "users", &what, trace, done),
-            Lookup::Failed(e) => return ctx.failure(&log, "user", "Create", steps, e, false, done),
+            Lookup::Failed(e) => return ctx.failure(&log, ObjectType::User, "Create", steps, e, false, done),
         };
         if ctx.detailed {
             let description = match &matched {
@@ -91,11 +91,11 @@ pub(in crate::provisioning) async fn process_user(
         details
     };
     let active_link = |target_id: String| ObjectWrite {
-        object_type: "user",
+        object_type: ObjectType::User,
         source_id: u.id.clone(),
         target_id,
         exported: Some(exported_json(exported)),
-        state: "active",
+        state: LinkState::Active,
     };
     match plan {
         UserPlan::Untouched {
@@ -117,15 +117,15 @@ pub(in crate::provisioning) async fn process_user(
             ));
             let why = "Out of scope and never provisioned: nothing in the target is touched.";
             skip(&log, &mut done, steps, "Other", why, code);
-            done.escrow = ctx.cleared("user", &u.id);
+            done.escrow = ctx.cleared(ObjectType::User, &u.id);
             done
         }
         UserPlan::AlreadyDisabled { relink } => {
-            done.escrow = ctx.cleared("user", &u.id);
+            done.escrow = ctx.cleared(ObjectType::User, &u.id);
             if let (true, Some(m)) = (relink, &managed) {
                 // Still disabled there, as before the restart: the link is a fact again.
                 done.object = Some(ObjectWrite {
-                    object_type: "user",
+                    object_type: ObjectType::User,
                     source_id: u.id.clone(),
                     target_id: m.target_id.clone(),
                     exported: Some(exported_json(&[Exported {
@@ -133,7 +133,7 @@ pub(in crate::provisioning) async fn process_user(
                         value: Value::Bool(false),
                         redacted: false,
                     }])),
-                    state: "disabled",
+                    state: LinkState::Disabled,
                 });
             }
             if !quiet_in_sync {
@@ -155,7 +155,7 @@ pub(in crate::provisioning) async fn process_user(
         UserPlan::Deprovision { delete } => {
             if let Some(m) = managed {
                 done.deprovision = Some(Deprovision {
-                    object_type: "user",
+                    object_type: ObjectType::User,
                     source_id: u.id.clone(),
                     display_name: u.display_name.clone(),
                     delete,
@@ -223,18 +223,18 @@ pub(in crate::provisioning) async fn process_user(
                         None,
                     ));
                     done.object = Some(active_link(id));
-                    done.escrow = ctx.cleared("user", &u.id);
+                    done.escrow = ctx.cleared(ObjectType::User, &u.id);
                     done.tally = Tally::Created;
                     done.created = true;
                     done.presence_changed = true;
                     done
                 }
-                Err(e) => ctx.failure(&log, "user", "Create", steps, e, false, done),
+                Err(e) => ctx.failure(&log, ObjectType::User, "Create", steps, e, false, done),
             }
         }
         UserPlan::InSync { target_id, remember } => {
             let log = log.at(&target_id);
-            done.escrow = ctx.cleared("user", &u.id);
+            done.escrow = ctx.cleared(ObjectType::User, &u.id);
             if !quiet_in_sync {
                 skip(
                     &log,
@@ -293,12 +293,12 @@ pub(in crate::provisioning) async fn process_user(
                     ));
                     done.log = Some(log.entry("Update", "Success", steps, &modified, None));
                     done.object = Some(active_link(target_id.clone()));
-                    done.escrow = ctx.cleared("user", &u.id);
+                    done.escrow = ctx.cleared(ObjectType::User, &u.id);
                     done.tally = Tally::Updated;
                     done.presence_changed = presence_changed;
                     done
                 }
-                Err(e) => ctx.failure(&log, "user", "Update", steps, e, manager_only, done),
+                Err(e) => ctx.failure(&log, ObjectType::User, "Update", steps, e, manager_only, done),
             }
         }
     }

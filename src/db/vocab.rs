@@ -1,0 +1,148 @@
+//! The closed sets the engine stores as text, each with the spelling the database (and the
+//! console's JSON) has always used: `as_str` on the way in, `FromStr` on the way out. A value
+//! the database holds that is not in the set is an error when read, never a silent default.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// An unknown spelling of one of the sets below.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unknown {
+    pub set: &'static str,
+    pub value: String,
+}
+
+impl fmt::Display for Unknown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} is not a valid {}", self.value, self.set)
+    }
+}
+
+impl std::error::Error for Unknown {}
+
+/// Reads a column holding one of the sets below.
+pub fn column<T: FromStr<Err = Unknown>>(r: &super::Row, name: &str) -> sqlx::Result<T> {
+    use sqlx::Row;
+    let text: String = r.try_get(name)?;
+    text.parse().map_err(|e: Unknown| sqlx::Error::ColumnDecode {
+        index: name.to_string(),
+        source: Box::new(e),
+    })
+}
+
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident, $set:literal { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Unknown;
+
+            fn from_str(s: &str) -> Result<Self, Unknown> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(Unknown { set: $set, value: s.to_string() }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// What a provisioning object is.
+    ObjectType, "object type" {
+        User = "user",
+        Group = "group",
+    }
+);
+
+vocabulary!(
+    /// A connector data store link's state: what the target holds.
+    LinkState, "link state" {
+        Active = "active",
+        /// Disabled in the target (soft delete); its groups no longer list it.
+        Disabled = "disabled",
+    }
+);
+
+vocabulary!(
+    /// Which objects a cycle looks at.
+    CycleKind, "cycle kind" {
+        /// Every user and group in scope.
+        Initial = "initial",
+        /// What changed since the watermark, and escrows due.
+        Incremental = "incremental",
+    }
+);
+
+vocabulary!(
+    /// How a cycle stands or ended.
+    CycleState, "cycle state" {
+        Running = "Running",
+        Succeeded = "Succeeded",
+        /// It ran to the end, but some objects failed (they are escrowed).
+        EntryLevelErrors = "EntryLevelErrors",
+        Failed = "Failed",
+    }
+);
+
+vocabulary!(
+    /// A provisioning job's state.
+    JobState, "job state" {
+        Active = "Active",
+        /// Provisioning status Off: no cycles run until it is On again.
+        Paused = "Paused",
+        Quarantine = "Quarantine",
+        /// Quarantined for four weeks: cycles stop until an admin restarts the job.
+        Disabled = "Disabled",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spelling_reads_back_as_itself() {
+        for v in ObjectType::ALL {
+            assert_eq!(v.as_str().parse::<ObjectType>(), Ok(*v));
+        }
+        for v in LinkState::ALL {
+            assert_eq!(v.as_str().parse::<LinkState>(), Ok(*v));
+        }
+        for v in CycleKind::ALL {
+            assert_eq!(v.as_str().parse::<CycleKind>(), Ok(*v));
+        }
+        for v in CycleState::ALL {
+            assert_eq!(v.as_str().parse::<CycleState>(), Ok(*v));
+        }
+        for v in JobState::ALL {
+            assert_eq!(v.as_str().parse::<JobState>(), Ok(*v));
+        }
+    }
+
+    #[test]
+    fn an_unknown_spelling_is_an_error() {
+        let e = "User".parse::<ObjectType>().unwrap_err();
+        assert_eq!(e.to_string(), "\"User\" is not a valid object type");
+    }
+}
