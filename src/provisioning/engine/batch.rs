@@ -26,11 +26,11 @@ impl Run {
     }
 
     /// Waits for the last batch's write.
-    pub(in crate::provisioning) async fn flush(&mut self) -> Result<(), DirError> {
+    pub(in crate::provisioning) async fn flush(&mut self) -> Result<(), EngineError> {
         match self.pending.take() {
             Some(write) => write
                 .await
-                .map_err(|e| DirError::Conflict(format!("a provisioning write failed: {e}")))?,
+                .map_err(|e| EngineError::Task(format!("a provisioning write failed: {e}")))?,
             None => Ok(()),
         }
     }
@@ -38,7 +38,7 @@ impl Run {
     /// Applies finished objects to the in-memory connector data store and starts writing the
     /// batch (one at a time, in order); the next batch's requests go out meanwhile. Nothing
     /// reads a batch's rows back before `flush`, and the watermark moves only after it.
-    pub(in crate::provisioning) async fn record(&mut self, results: Vec<Done>) -> Result<(), DirError> {
+    pub(in crate::provisioning) async fn record(&mut self, results: Vec<Done>) -> Result<(), EngineError> {
         let mut batch = cycles::Batch::default();
         for mut d in results {
             if let Some(f) = d.fatal.take() {
@@ -104,7 +104,7 @@ impl Run {
         &mut self,
         object_type: ObjectType,
         ids: &[String],
-    ) -> Result<(), DirError> {
+    ) -> Result<(), EngineError> {
         if self.complete {
             return Ok(());
         }
@@ -157,7 +157,11 @@ impl Run {
         }
     }
 
-    pub(super) async fn users(&mut self, rows: Vec<SourceRow>, quiet_in_sync: bool) -> Result<(), DirError> {
+    pub(super) async fn users(
+        &mut self,
+        rows: Vec<SourceRow>,
+        quiet_in_sync: bool,
+    ) -> Result<(), EngineError> {
         let set = self.start_users(rows, quiet_in_sync).await?;
         self.finish(set).await
     }
@@ -171,7 +175,7 @@ impl Run {
         &mut self,
         mut running: Option<UserTasks>,
         rows: Vec<SourceRow>,
-    ) -> Result<Option<UserTasks>, DirError> {
+    ) -> Result<Option<UserTasks>, EngineError> {
         let next = if self.fatal.is_none() && !rows.is_empty() {
             Some(self.start_users(rows, false).await?)
         } else {
@@ -188,7 +192,7 @@ impl Run {
         &mut self,
         rows: Vec<SourceRow>,
         quiet_in_sync: bool,
-    ) -> Result<UserTasks, DirError> {
+    ) -> Result<UserTasks, EngineError> {
         let ids: Vec<String> = rows
             .iter()
             .flat_map(|r| std::iter::once(r.user.id.clone()).chain(r.user.manager_id.clone()))
@@ -234,7 +238,7 @@ impl Run {
                 .collect::<Vec<_>>()
         })
         .await
-        .map_err(|e| DirError::Conflict(format!("evaluating the mappings failed: {e}")))?;
+        .map_err(|e| EngineError::Task(format!("evaluating the mappings failed: {e}")))?;
         let work: Vec<_> = evaluated
             .into_iter()
             .map(|(row, eval, managed)| {
@@ -256,10 +260,10 @@ impl Run {
     }
 
     /// Waits for a batch's tasks and records their outcomes.
-    pub(super) async fn finish(&mut self, mut set: UserTasks) -> Result<(), DirError> {
+    pub(super) async fn finish(&mut self, mut set: UserTasks) -> Result<(), EngineError> {
         let mut results = Vec::new();
         while let Some(r) = set.join_next().await {
-            let (id, d) = r.map_err(|e| DirError::Conflict(format!("a provisioning task failed: {e}")))?;
+            let (id, d) = r.map_err(|e| EngineError::Task(format!("a provisioning task failed: {e}")))?;
             if d.manager_unresolved {
                 self.unresolved.insert(id);
             }
@@ -269,7 +273,7 @@ impl Run {
     }
 
     /// Managed users whose source is gone (hard deleted): deleted in the target.
-    pub(super) async fn hard_deleted(&mut self, ids: Vec<String>) -> Result<(), DirError> {
+    pub(super) async fn hard_deleted(&mut self, ids: Vec<String>) -> Result<(), EngineError> {
         self.ensure(ObjectType::User, &ids).await?;
         for id in ids {
             let link = self
@@ -294,7 +298,7 @@ impl Run {
     }
 
     /// Phase 2: users whose manager had no target id when they were processed.
-    pub(super) async fn references(&mut self) -> Result<(), DirError> {
+    pub(super) async fn references(&mut self) -> Result<(), EngineError> {
         let mut candidates: BTreeSet<String> = self.unresolved.drain().collect();
         if !self.created_users.is_empty() {
             for id in sources::reports_of(&self.ctx.pool, &self.created_users).await? {
@@ -329,7 +333,7 @@ impl Run {
     }
 
     /// Phase 3: executes the cycle's deprovisions, or holds them all.
-    pub(super) async fn deprovisions(&mut self, held: bool) -> Result<(), DirError> {
+    pub(super) async fn deprovisions(&mut self, held: bool) -> Result<(), EngineError> {
         let list = std::mem::take(&mut self.deprovisions);
         for chunk in list.chunks(BATCH) {
             let mut set = tokio::task::JoinSet::new();
@@ -391,7 +395,7 @@ impl Run {
         keep
     }
 
-    pub(super) async fn groups(&mut self, groups: Vec<sources::GroupSource>) -> Result<(), DirError> {
+    pub(super) async fn groups(&mut self, groups: Vec<sources::GroupSource>) -> Result<(), EngineError> {
         for chunk in groups.chunks(BATCH / 4) {
             let ids: Vec<String> = chunk.iter().map(|g| g.id.clone()).collect();
             self.ensure(ObjectType::Group, &ids).await?;

@@ -14,11 +14,10 @@ pub(in crate::provisioning) async fn context(
     caps: Capabilities,
     cycle: Option<String>,
     tuning: &Tuning,
-) -> Result<(Ctx, HashMap<String, Roles>), DirError> {
+) -> Result<(Ctx, HashMap<String, Roles>), EngineError> {
     let app_roles = crate::db::apps::roles(pool, app).await?;
     let group_assignments = sources::group_assignments(pool, app).await?;
-    let (policy, group_roles) = Policy::compile(cfg, &app_roles, group_assignments)
-        .map_err(|e| crate::directory::invalid(e.part, e.message))?;
+    let (policy, group_roles) = Policy::compile(cfg, &app_roles, group_assignments)?;
     let escrowed: HashMap<(ObjectType, String), escrows::Escrow> = escrows::escrows(pool, app)
         .await?
         .into_iter()
@@ -60,7 +59,7 @@ pub(super) async fn changed(
     app: &str,
     since: i64,
     upto: i64,
-) -> Result<(BTreeSet<String>, BTreeSet<String>, BTreeSet<String>), DirError> {
+) -> Result<(BTreeSet<String>, BTreeSet<String>, BTreeSet<String>), EngineError> {
     let mut users = BTreeSet::new();
     let mut groups = BTreeSet::new();
     // Principals whose assignment changed: a group's members change scope with it.
@@ -102,12 +101,12 @@ pub async fn run(
     http: &reqwest::Client,
     app: &str,
     tuning: &Tuning,
-) -> Result<CycleReport, DirError> {
+) -> Result<CycleReport, EngineError> {
     let now = crate::timefmt::now();
     let job = jobs::ensure_job(pool, app, &crate::ids::new(), &now).await?;
     let stored = crate::db::provisioning::load_pool(pool, app)
         .await?
-        .ok_or_else(|| DirError::NotFound("there is no such application".into()))?;
+        .ok_or(EngineError::NoApplication)?;
     let initial = job.watermark.is_none() || job.initial_requested || stored.needs_initial_cycle;
     let version = jobs::config_version(pool, app).await?;
     let upto = dir::last_change(pool).await?;
@@ -382,7 +381,7 @@ pub(super) async fn fail_cycle(
     e: &ClientError,
     loaded: &str,
     tuning: &Tuning,
-) -> Result<CycleReport, DirError> {
+) -> Result<CycleReport, EngineError> {
     report.state = CycleState::Failed;
     report.error = format!("{}: {e}", e.code());
     cycles::end_cycle(
@@ -408,7 +407,7 @@ pub(super) async fn enter_quarantine(
     reason: &str,
     loaded: &str,
     tuning: &Tuning,
-) -> Result<(), DirError> {
+) -> Result<(), EngineError> {
     let now = OffsetDateTime::now_utc();
     let next = now + rules::quarantine_backoff(tuning.escrow_base);
     jobs::quarantine(

@@ -26,12 +26,12 @@ use crate::db::prov_log::LogWrite;
 use crate::db::sources::{self, SourceRow};
 use crate::db::vocab::{CycleKind, CycleState, JobState, LinkState, ObjectType};
 use crate::db::Pool;
-use crate::directory::DirError;
 use crate::mapping::export::{Exported, PatchOp};
 use crate::mapping::Value;
 use crate::model::{ProvisionStep, ProvisioningConfig};
 use crate::scim_client::{Capabilities, ClientError, Kind, Target};
 use crate::secrets::Sealer;
+pub use error::EngineError;
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -41,6 +41,7 @@ use time::OffsetDateTime;
 mod batch;
 mod cycle;
 mod deprovision;
+mod error;
 mod group;
 mod lookup;
 mod narrate;
@@ -211,7 +212,7 @@ pub(super) struct Run {
     deprovisions: Vec<Deprovision>,
     /// The last batch's write, running while the next batch is processed; awaited before the
     /// next write and by `flush`.
-    pending: Option<tokio::task::JoinHandle<Result<(), DirError>>>,
+    pending: Option<tokio::task::JoinHandle<Result<(), EngineError>>>,
 }
 
 fn fatal(e: &ClientError) -> bool {

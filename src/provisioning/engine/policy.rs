@@ -48,9 +48,9 @@ pub(in crate::provisioning) fn add_role(list: &mut Roles, role: Role) {
 
 /// A configuration the engine cannot run with: which part, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(in crate::provisioning) struct Invalid {
-    pub(in crate::provisioning) part: &'static str,
-    pub(in crate::provisioning) message: String,
+pub struct Invalid {
+    pub part: &'static str,
+    pub message: String,
 }
 
 /// See the module documentation.
