@@ -1,0 +1,185 @@
+//! What the provisioning engine reports: steps, on-demand reports, the provisioning log, cycles,
+//! synchronization details and failure notifications.
+
+use serde::{Deserialize, Serialize};
+
+/// One step of provisioning an object (import, scoping, matching, action), as provision on demand
+/// and the provisioning log show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionStep {
+    pub name: String,
+    /// Success, Skipped or Failure.
+    pub status: String,
+    pub description: String,
+    pub details: Vec<(String, String)>,
+}
+
+/// What provisioning one object did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionReport {
+    pub display_name: String,
+    pub source_id: String,
+    pub target_id: String,
+    /// Create, Update, Disable, Delete, Other.
+    pub action: String,
+    /// Success, Skipped, Failure.
+    pub status: String,
+    pub error_code: String,
+    pub steps: Vec<ProvisionStep>,
+}
+
+/// One provisioning log entry as the list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionLogRow {
+    pub id: String,
+    pub app_id: String,
+    pub app_name: String,
+    pub cycle_id: Option<String>,
+    pub at: String,
+    pub duration_ms: i64,
+    pub object_type: String,
+    pub display_name: String,
+    pub source_id: String,
+    pub target_id: String,
+    pub action: String,
+    pub status: String,
+    pub error_code: String,
+}
+
+/// A provisioning log entry with its steps, modified properties and error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionLogDetail {
+    pub row: ProvisionLogRow,
+    pub steps: Vec<ProvisionStep>,
+    /// (name, old value, new value)
+    pub modified: Vec<(String, String, String)>,
+    pub error_reason: String,
+    pub error_action: String,
+}
+
+/// Filters of the provisioning logs; empty (or absent) fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProvisionLogFilter {
+    pub app: String,
+    /// Display name (starts with), source id or target id.
+    pub identity: String,
+    pub action: String,
+    pub status: String,
+    /// Inclusive days, YYYY-MM-DD (UTC).
+    pub from: String,
+    pub to: String,
+    pub cycle: String,
+}
+
+/// One page of provisioning logs, newest first; `older` continues it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionLogPage {
+    pub rows: Vec<ProvisionLogRow>,
+    pub older: Option<String>,
+    /// How long entries are kept.
+    pub retention_days: i64,
+}
+
+/// A cycle's counts (Entra's task execution statistics).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CycleCounts {
+    /// Objects to evaluate: the progress denominator.
+    pub total: i64,
+    pub processed: i64,
+    pub imported: i64,
+    /// In scope.
+    pub entitled: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub disabled: i64,
+    pub deleted: i64,
+    pub skipped: i64,
+    /// Failed, into escrow.
+    pub failed: i64,
+    /// Deletions held by accidental-deletion prevention.
+    pub staged: i64,
+}
+
+impl CycleCounts {
+    /// Objects exported to the target.
+    pub fn exported(&self) -> i64 {
+        self.created + self.updated + self.disabled + self.deleted
+    }
+}
+
+/// One provisioning cycle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CycleInfo {
+    /// The activity id.
+    pub id: String,
+    /// "initial" or "incremental".
+    pub kind: String,
+    pub began_at: String,
+    pub ended_at: Option<String>,
+    /// Running, Succeeded, EntryLevelErrors or Failed.
+    pub state: String,
+    pub duration_ms: Option<i64>,
+    /// 0-100.
+    pub percent: u8,
+    pub counts: CycleCounts,
+    pub error: String,
+}
+
+/// Synchronization details of an application's provisioning job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncDetails {
+    pub app_id: String,
+    pub app_name: String,
+    /// Provisioning Status On (and mode Automatic).
+    pub on: bool,
+    /// Empty until the job first runs.
+    pub job_id: String,
+    /// NotRun, Active, Paused, Quarantine or Disabled.
+    pub state: String,
+    pub quarantine_reason: String,
+    pub quarantine_since: Option<String>,
+    pub next_attempt: Option<String>,
+    /// The latest cycle: running, or the last completed.
+    pub current: Option<CycleInfo>,
+    /// The last completed cycle.
+    pub last_completed: Option<CycleInfo>,
+    /// Newest first.
+    pub history: Vec<CycleInfo>,
+    pub users_managed: i64,
+    pub groups_managed: i64,
+    /// Every cycle's counts added up: statistics to date.
+    pub totals: CycleCounts,
+    /// Objects waiting in escrow for a retry.
+    pub escrowed: i64,
+    /// The next initial cycle is pending (new job, restart, configuration change).
+    pub initial_pending: bool,
+}
+
+/// Settings > Notifications: the SMTP server failure emails go through (never its password) and
+/// the latest emails of the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationSettings {
+    /// Empty: no SMTP server, emails wait in the outbox.
+    pub host: String,
+    pub port: i64,
+    /// "none", "starttls" or "tls".
+    pub tls: String,
+    pub username: String,
+    pub password_set: bool,
+    pub from_address: String,
+    pub updated_at: String,
+    /// Emails not sent yet.
+    pub pending: i64,
+    pub outbox: Vec<OutboxEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub to_address: String,
+    pub subject: String,
+    pub created_at: String,
+    pub attempts: i64,
+    pub last_error: String,
+    pub sent_at: Option<String>,
+}
