@@ -1,0 +1,397 @@
+//! Directory users: reads, writes (each with its change), purge, and the console's pages.
+
+use super::*;
+use crate::db::sql::Sql;
+use sqlx::Row;
+
+/// A user as stored. `attrs` is the JSON object of every other non-empty attribute.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UserRecord {
+    pub id: String,
+    pub upn: String,
+    pub display_name: String,
+    pub mail: Option<String>,
+    pub manager_id: Option<String>,
+    pub account_enabled: bool,
+    pub attrs: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+const USER_COLS: &str =
+    "id, upn, display_name, mail, manager_id, account_enabled, attrs, created_at, updated_at, deleted_at";
+
+/// A user from a row with the columns of `USER_COLS` (by name).
+pub fn user_from(r: &crate::db::Row) -> UserRecord {
+    UserRecord {
+        id: r.get("id"),
+        upn: r.get("upn"),
+        display_name: r.get("display_name"),
+        mail: r.get("mail"),
+        manager_id: r.get("manager_id"),
+        account_enabled: r.get::<i64, _>("account_enabled") != 0,
+        attrs: r.get("attrs"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+        deleted_at: r.get("deleted_at"),
+    }
+}
+
+pub async fn user(conn: &mut crate::db::Conn, id: &str) -> sqlx::Result<Option<UserRecord>> {
+    let sql = format!("SELECT {USER_COLS} FROM dir_users WHERE id = $1");
+    Ok(sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(user_from))
+}
+
+/// A user named by object id or userPrincipalName (how every form and command names one).
+pub async fn user_by_ref(conn: &mut crate::db::Conn, reference: &str) -> sqlx::Result<Option<UserRecord>> {
+    match user(conn, reference).await? {
+        Some(u) => Ok(Some(u)),
+        None => user_by_upn(conn, reference).await,
+    }
+}
+
+pub async fn user_by_upn(conn: &mut crate::db::Conn, upn: &str) -> sqlx::Result<Option<UserRecord>> {
+    let sql = format!("SELECT {USER_COLS} FROM dir_users WHERE upn_lower = $1");
+    Ok(sqlx::query(&sql)
+        .bind(upn.to_lowercase())
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(user_from))
+}
+
+/// The users with these userPrincipalNames (any case), looked up a few hundred at a time.
+pub async fn users_by_upns(conn: &mut crate::db::Conn, upns: &[String]) -> sqlx::Result<Vec<UserRecord>> {
+    let mut out = Vec::new();
+    for chunk in upns.chunks(500) {
+        let mut qb = Sql::new(format!("SELECT {USER_COLS} FROM dir_users WHERE upn_lower IN ("));
+        let mut sep = qb.separated(", ");
+        for u in chunk {
+            sep.push_bind(u.to_lowercase());
+        }
+        qb.push(")");
+        out.extend(qb.build().fetch_all(&mut *conn).await?.iter().map(user_from));
+    }
+    Ok(out)
+}
+
+/// Inserts or overwrites a user row (the caller decides which and records the change).
+/// Inserts a user; false when the userPrincipalName is taken (the statement then changes nothing
+/// and, unlike a failed insert on PostgreSQL, leaves the transaction usable).
+pub async fn insert_user(conn: &mut crate::db::Conn, u: &UserRecord) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO dir_users (id, upn, upn_lower, display_name, display_lower, mail, mail_lower, manager_id,
+             account_enabled, attrs, created_at, updated_at, deleted_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (upn_lower) DO NOTHING",
+    )
+    .bind(&u.id)
+    .bind(&u.upn)
+    .bind(u.upn.to_lowercase())
+    .bind(&u.display_name)
+    .bind(u.display_name.to_lowercase())
+    .bind(&u.mail)
+    .bind(u.mail.as_ref().map(|m| m.to_lowercase()))
+    .bind(&u.manager_id)
+    .bind(i64::from(u.account_enabled))
+    .bind(&u.attrs)
+    .bind(&u.created_at)
+    .bind(&u.updated_at)
+    .bind(&u.deleted_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn update_user(conn: &mut crate::db::Conn, u: &UserRecord) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE dir_users SET upn = $2, upn_lower = $3, display_name = $4, display_lower = $5, mail = $6,
+             mail_lower = $7, manager_id = $8, account_enabled = $9, attrs = $10, updated_at = $11,
+             deleted_at = $12
+         WHERE id = $1",
+    )
+    .bind(&u.id)
+    .bind(&u.upn)
+    .bind(u.upn.to_lowercase())
+    .bind(&u.display_name)
+    .bind(u.display_name.to_lowercase())
+    .bind(&u.mail)
+    .bind(u.mail.as_ref().map(|m| m.to_lowercase()))
+    .bind(&u.manager_id)
+    .bind(i64::from(u.account_enabled))
+    .bind(&u.attrs)
+    .bind(&u.updated_at)
+    .bind(&u.deleted_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Would making `manager` the manager of `user` close a loop? True when `user` is `manager` or
+/// appears in the chain of managers above `manager`.
+pub async fn manager_cycle(conn: &mut crate::db::Conn, user: &str, manager: &str) -> sqlx::Result<bool> {
+    if user == manager {
+        return Ok(true);
+    }
+    let hit: Option<i64> = sqlx::query_scalar(
+        // The first term reads the id from its table rather than selecting $1 itself: on
+        // PostgreSQL both terms must then agree on the column's collation.
+        "WITH RECURSIVE chain (id, depth) AS (
+             SELECT id, 0 FROM dir_users WHERE id = $1
+             UNION
+             SELECT u.manager_id, c.depth + 1 FROM dir_users u JOIN chain c ON u.id = c.id
+             WHERE u.manager_id IS NOT NULL AND c.depth < 10000
+         )
+         SELECT 1 FROM chain WHERE id = $2 LIMIT 1",
+    )
+    .bind(manager)
+    .bind(user)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(hit.is_some())
+}
+
+/// Removes a user for good: its memberships and assignments go with it (each recorded), and the
+/// users it managed lose their manager (recorded as updates of those users).
+pub async fn purge_user(conn: &mut crate::db::Conn, id: &str, at: &str) -> sqlx::Result<()> {
+    let groups: Vec<String> = sqlx::query_scalar("SELECT group_id FROM dir_members WHERE member_id = $1")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for g in &groups {
+        record_change(conn, ChangeKind::Membership, g, id, "remove", at).await?;
+    }
+    sqlx::query("DELETE FROM dir_members WHERE member_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    remove_assignments_of(conn, id, at).await?;
+    let reports: Vec<String> = sqlx::query_scalar("SELECT id FROM dir_users WHERE manager_id = $1")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE dir_users SET manager_id = NULL, updated_at = $2 WHERE manager_id = $1")
+        .bind(id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    for r in &reports {
+        record_change(conn, ChangeKind::User, r, "", "update", at).await?;
+    }
+    sqlx::query("DELETE FROM dir_users WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    record_change(conn, ChangeKind::User, id, "", "purge", at).await
+}
+
+pub(super) async fn remove_assignments_of(
+    conn: &mut crate::db::Conn,
+    principal: &str,
+    at: &str,
+) -> sqlx::Result<()> {
+    let apps: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT app_id FROM app_assignments WHERE principal_id = $1")
+            .bind(principal)
+            .fetch_all(&mut *conn)
+            .await?;
+    sqlx::query("DELETE FROM app_assignments WHERE principal_id = $1")
+        .bind(principal)
+        .execute(&mut *conn)
+        .await?;
+    for a in &apps {
+        record_change(conn, ChangeKind::Assignment, a, principal, "remove", at).await?;
+    }
+    Ok(())
+}
+
+/// Soft-deleted users whose 30 days are over.
+pub async fn expired_deleted_users(pool: &Pool, before: &str) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT id FROM dir_users WHERE deleted_at IS NOT NULL AND deleted_at < $1")
+        .bind(before)
+        .fetch_all(pool)
+        .await
+}
+
+/// A row of the users list.
+pub struct UserListRow {
+    pub id: String,
+    pub upn: String,
+    pub display_name: String,
+    pub display_lower: String,
+    pub mail: Option<String>,
+    pub account_enabled: bool,
+    pub attrs: String,
+    pub deleted_at: Option<String>,
+}
+
+/// `(display_lower, id)` of live users whose display name, UPN or mail starts with `q`: three index
+/// ranges, each covering, so neither the search nor its count reads a row.
+fn push_hits(qb: &mut Sql<'_>, q: &str) {
+    let mut upper = q.to_string();
+    upper.push(char::MAX);
+    qb.push("SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND display_lower >= ")
+        .push_bind(q.to_string())
+        .push(" AND display_lower < ")
+        .push_bind(upper.clone());
+    qb.push(" UNION SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND upn_lower >= ")
+        .push_bind(q.to_string())
+        .push(" AND upn_lower < ")
+        .push_bind(upper.clone());
+    qb.push(" UNION SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND mail_lower >= ")
+        .push_bind(q.to_string())
+        .push(" AND mail_lower < ")
+        .push_bind(upper);
+}
+
+/// Deleted users are few: their filter is a plain condition over the deleted ones.
+fn push_deleted_filter(qb: &mut Sql<'_>, q: Option<&str>) {
+    qb.push(" FROM dir_users u WHERE u.deleted_at IS NOT NULL");
+    if let Some(q) = q {
+        let mut upper = q.to_string();
+        upper.push(char::MAX);
+        qb.push(" AND (");
+        for (i, col) in ["u.display_lower", "u.upn_lower", "u.mail_lower"]
+            .iter()
+            .enumerate()
+        {
+            if i > 0 {
+                qb.push(" OR ");
+            }
+            qb.push(format!("({col} >= "))
+                .push_bind(q.to_string())
+                .push(format!(" AND {col} < "))
+                .push_bind(upper.clone())
+                .push(")");
+        }
+        qb.push(")");
+    }
+}
+
+fn normalise(q: Option<&str>) -> Option<String> {
+    q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty())
+}
+
+/// One page of users ordered by display name, after the keyset cursor `(display_lower, id)`.
+pub async fn user_page(
+    pool: &Pool,
+    q: Option<&str>,
+    after: Option<(&str, &str)>,
+    deleted: bool,
+    limit: i64,
+) -> sqlx::Result<(Vec<UserListRow>, bool)> {
+    let q = normalise(q);
+    const COLS: &str =
+        "u.id, u.upn, u.display_name, u.display_lower, u.mail, u.account_enabled, u.attrs, u.deleted_at";
+    let mut qb = Sql::new("");
+    let cursor = |qb: &mut Sql<'_>, prefix: &str| {
+        if let Some((d, id)) = after {
+            qb.push(format!(" AND ({prefix}display_lower, {prefix}id) > ("))
+                .push_bind(d.to_string())
+                .push(", ")
+                .push_bind(id.to_string())
+                .push(")");
+        }
+    };
+    match (&q, deleted) {
+        (Some(q), false) => {
+            qb.push(format!(
+                "SELECT {COLS} FROM dir_users u JOIN (SELECT display_lower, id FROM ("
+            ));
+            push_hits(&mut qb, q);
+            qb.push(") h WHERE 1 = 1");
+            cursor(&mut qb, "h.");
+            qb.push(" ORDER BY h.display_lower, h.id LIMIT ")
+                .push_bind(limit + 1)
+                .push(") p ON u.id = p.id");
+        }
+        (None, false) => {
+            qb.push(format!(
+                "SELECT {COLS} FROM dir_users u WHERE u.deleted_at IS NULL"
+            ));
+            cursor(&mut qb, "u.");
+        }
+        (q, true) => {
+            qb.push(format!("SELECT {COLS}"));
+            push_deleted_filter(&mut qb, q.as_deref());
+            cursor(&mut qb, "u.");
+        }
+    }
+    qb.push(" ORDER BY u.display_lower, u.id LIMIT ")
+        .push_bind(limit + 1);
+    let rows = qb.build().fetch_all(pool).await?;
+    let more = rows.len() as i64 > limit;
+    Ok((
+        rows.iter()
+            .take(limit as usize)
+            .map(|r| UserListRow {
+                id: r.get("id"),
+                upn: r.get("upn"),
+                display_name: r.get("display_name"),
+                display_lower: r.get("display_lower"),
+                mail: r.get("mail"),
+                account_enabled: r.get::<i64, _>("account_enabled") != 0,
+                attrs: r.get("attrs"),
+                deleted_at: r.get("deleted_at"),
+            })
+            .collect(),
+        more,
+    ))
+}
+
+pub async fn user_count(pool: &Pool, q: Option<&str>, deleted: bool) -> sqlx::Result<i64> {
+    let q = normalise(q);
+    let mut qb = Sql::new("SELECT count(*)");
+    match (&q, deleted) {
+        (Some(q), false) => {
+            qb.push(" FROM (");
+            push_hits(&mut qb, q);
+            qb.push(") h");
+        }
+        (None, false) => {
+            return sqlx::query_scalar("SELECT live FROM dir_user_counts")
+                .fetch_one(pool)
+                .await
+        }
+        (None, true) => {
+            return sqlx::query_scalar("SELECT deleted FROM dir_user_counts")
+                .fetch_one(pool)
+                .await
+        }
+        (q, true) => push_deleted_filter(&mut qb, q.as_deref()),
+    }
+    qb.build_query_scalar().fetch_one(pool).await
+}
+
+/// (id, upn, display name) of users, for names shown next to ids.
+pub async fn user_names(pool: &Pool, ids: &[String]) -> sqlx::Result<Vec<(String, String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = Sql::new("SELECT id, upn, display_name FROM dir_users WHERE id IN ");
+    qb.push_in_list(ids);
+    let rows = qb.build().fetch_all(pool).await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+}
+
+pub async fn direct_reports(
+    pool: &Pool,
+    id: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<(String, String, String)>> {
+    let rows = sqlx::query(
+        "SELECT id, upn, display_name FROM dir_users WHERE manager_id = $1 AND deleted_at IS NULL
+         ORDER BY display_lower, id LIMIT $2",
+    )
+    .bind(id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+}
