@@ -7,6 +7,7 @@
 pub mod api;
 pub mod app;
 pub mod model;
+pub mod urlenc;
 /// The mapping language (expressions, scoping filters, target paths), pure, in `crates/mapping`.
 #[cfg(feature = "ssr")]
 pub use provisio_mapping as mapping;
@@ -50,6 +51,8 @@ pub mod secrets;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod session_store;
+#[cfg(feature = "ssr")]
+pub mod state;
 #[cfg(feature = "ssr")]
 pub mod timefmt;
 

@@ -1,4 +1,4 @@
-//! The HTTP server: application state, the router and its middleware, health endpoints, start-up
+//! The HTTP server: the router and its middleware, health endpoints, start-up
 //! (settings, database, first administrator) and graceful shutdown.
 
 use crate::audit::{self, Actor, Outcome};
@@ -7,8 +7,9 @@ use crate::auth::throttle::{Limits, Throttle};
 use crate::config::{self, CommonArgs, DatabaseTarget, ServeArgs, SettingsError};
 use crate::db::{self, Pool};
 use crate::model::Role;
+use crate::state::{AppState, Settings};
 use axum::body::Body;
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -22,46 +23,6 @@ use std::time::{Duration, Instant};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
-
-/// Settings the running server needs, resolved and validated.
-#[derive(Debug)]
-pub struct Settings {
-    pub public_url: String,
-    pub database: DatabaseTarget,
-    pub trust_forwarded_for: bool,
-    pub session_idle: Duration,
-    pub started: Instant,
-    /// How long requests to applications' SCIM endpoints wait for an answer.
-    pub outbound_timeout: Duration,
-    /// Days provisioning logs, cycles and sent emails are kept.
-    pub log_retention_days: i64,
-    pub audit_retention_days: i64,
-}
-
-/// Shared by every handler and server function (server functions get it from Leptos's context).
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: Pool,
-    pub settings: Arc<Settings>,
-    pub throttle: Arc<Throttle>,
-    pub leptos_options: LeptosOptions,
-    pub scim: Arc<crate::scim_server::service::Runtime>,
-    pub scim_last_used: Arc<crate::scim_server::auth::LastUsed>,
-    /// Progress of directory imports running in the background.
-    pub imports: Arc<crate::directory::import::Progress>,
-    /// Seals and opens stored secrets (applications' secret tokens).
-    pub sealer: Arc<crate::secrets::Sealer>,
-    /// The HTTP client for applications' SCIM endpoints (keep-alive, bounded timeouts).
-    pub outbound: reqwest::Client,
-    /// Runs provisioning jobs.
-    pub scheduler: Arc<crate::provisioning::worker::Scheduler>,
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
 
 /// Why the server could not start: a bad setting (exit code 2) or anything else (exit code 1).
 #[derive(Debug, thiserror::Error)]
@@ -521,7 +482,7 @@ async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Respon
         let location = if target == "/" {
             "/login".to_string()
         } else {
-            format!("/login?next={}", encode_query_value(target))
+            format!("/login?next={}", crate::urlenc::local_path(target))
         };
         return redirect_see_other(&location);
     }
@@ -535,27 +496,7 @@ async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Respon
             // result, a provision-on-demand report) is shown by the page the post redirected
             // to, once: taken from the session here, so that every render of this one request
             // sees it and no later request does.
-            use crate::api::{access, provisioning as prov};
-            if path.ends_with("/api-keys") {
-                take_flash::<crate::model::NewApiKey>(&s, &state.sealer, access::NEW_KEY, &mut req).await;
-            }
-            if path.contains("/provision-on-demand") {
-                take_flash::<crate::model::ProvisionReport>(&s, &state.sealer, prov::ON_DEMAND, &mut req)
-                    .await;
-                take_flash::<Vec<crate::model::ProvisionReport>>(
-                    &s,
-                    &state.sealer,
-                    prov::ON_DEMAND_GROUP,
-                    &mut req,
-                )
-                .await;
-            }
-            if path.ends_with("/settings/notifications") {
-                take_flash::<String>(&s, &state.sealer, crate::api::notifications::OUTCOME, &mut req).await;
-            }
-            if path.contains("/provisioning") {
-                take_flash::<prov::SaveOutcome>(&s, &state.sealer, prov::OUTCOME, &mut req).await;
-            }
+            crate::api::take_flashes(&path, &s, &state.sealer, &mut req).await;
         }
     }
     let mut res = next.run(req).await;
@@ -597,51 +538,11 @@ async fn refuse_nul(req: Request, next: Next) -> Response {
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
-/// Moves a value a form post left in the session (sealed, see `guard::flash`) into this request's
-/// extensions.
-async fn take_flash<T>(
-    s: &tower_sessions::Session,
-    sealer: &crate::secrets::Sealer,
-    key: &str,
-    req: &mut Request,
-) where
-    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
-{
-    match s.remove::<String>(key).await {
-        Ok(Some(sealed)) => {
-            let value = sealer
-                .open(&sealed, &format!("flash:{key}"))
-                .ok()
-                .and_then(|json| serde_json::from_str::<T>(&json).ok());
-            match value {
-                Some(v) => {
-                    req.extensions_mut().insert(crate::api::guard::Flashed(v));
-                }
-                None => tracing::warn!(key, "a flashed value could not be opened; it is dropped"),
-            }
-        }
-        Ok(None) => {}
-        Err(e) => tracing::error!(error = %e, "could not read the session"),
-    }
-}
-
 fn redirect_see_other(location: &str) -> Response {
     // A location that is not a valid header value (it never is: callers encode what they add)
     // sends the browser to the start page rather than panicking the request.
     let location = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
-}
-
-fn encode_query_value(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Middleware, defence in depth beside the CSRF token: a state-changing request that a browser
@@ -679,14 +580,6 @@ async fn same_origin(State(state): State<AppState>, req: Request, next: Next) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn next_parameter_is_encoded() {
-        assert_eq!(
-            encode_query_value("/settings/audit-log?actor=a b&x=1"),
-            "/settings/audit-log%3Factor%3Da%20b%26x%3D1"
-        );
-    }
 
     #[test]
     fn public_paths() {

@@ -13,7 +13,7 @@ mod ssr {
     pub use crate::accounts;
     pub use crate::db::scim_accounts as store;
     pub use crate::model::{AccountRole, Role};
-    pub use crate::server::AppState;
+    pub use crate::state::AppState;
 
     pub async fn summary(
         state: &AppState,
@@ -148,6 +148,19 @@ pub async fn list_api_keys(account: String) -> Result<Vec<ApiKeyInfo>, ApiError>
 /// Session key of a new API key created by a form post without JavaScript (see `guard::flash`).
 #[cfg(feature = "ssr")]
 pub const NEW_KEY: &str = "new_api_key";
+
+/// The API keys page shows the key a plain form post just created.
+#[cfg(feature = "ssr")]
+pub(crate) async fn take_flashes(
+    path: &str,
+    s: &tower_sessions::Session,
+    sealer: &crate::secrets::Sealer,
+    req: &mut axum::extract::Request,
+) {
+    if path.ends_with("/api-keys") {
+        super::guard::take_flash::<crate::model::NewApiKey>(s, sealer, NEW_KEY, req).await;
+    }
+}
 
 #[server(endpoint = "access/create_api_key")]
 pub async fn create_api_key(

@@ -5,7 +5,7 @@ use super::ApiError;
 use crate::audit::Actor;
 use crate::auth::session::{csrf_matches, ClientAddr, CurrentUser, SessionKeys};
 use crate::model::Role;
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::http::request::Parts;
 use leptos::prelude::*;
 use tower_sessions::Session;
@@ -90,6 +90,34 @@ pub async fn flash<T: serde::Serialize + Send + Sync>(key: &str, value: &T) -> R
         session()?.insert(key, sealed).await?;
     }
     Ok(())
+}
+
+/// Moves a value a form post left in the session (sealed, see `guard::flash`) into this request's
+/// extensions.
+pub(crate) async fn take_flash<T>(
+    s: &tower_sessions::Session,
+    sealer: &crate::secrets::Sealer,
+    key: &str,
+    req: &mut axum::extract::Request,
+) where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    match s.remove::<String>(key).await {
+        Ok(Some(sealed)) => {
+            let value = sealer
+                .open(&sealed, &format!("flash:{key}"))
+                .ok()
+                .and_then(|json| serde_json::from_str::<T>(&json).ok());
+            match value {
+                Some(v) => {
+                    req.extensions_mut().insert(Flashed(v));
+                }
+                None => tracing::warn!(key, "a flashed value could not be opened; it is dropped"),
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "could not read the session"),
+    }
 }
 
 /// The value flashed for this page request, if any.

@@ -5,14 +5,14 @@
 use crate::auth::session::{csrf_matches, CurrentUser, SessionKeys};
 use crate::directory::import::{self, Kind};
 use crate::model::Role;
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use tower_sessions::Session;
 
 fn back(message: &str) -> Response {
-    let q = crate::app::widgets::urlencode(message);
+    let q = crate::urlenc::query_value(message);
     Redirect::to(&format!("/directory/import?error={q}")).into_response()
 }
 

@@ -9,7 +9,7 @@ use super::provisioning_logs::check_filter;
 use crate::auth::session::CurrentUser;
 use crate::db::Pool;
 use crate::model::{ProvisionLogFilter, ProvisionLogRow};
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};

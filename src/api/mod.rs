@@ -21,3 +21,19 @@ pub(crate) mod guard;
 pub mod import_upload;
 #[cfg(feature = "ssr")]
 pub mod log_download;
+
+/// Moves what a form post without JavaScript flashed for the page at `path` (a new API key, a
+/// provision-on-demand report, a save's outcome) from the session into this one page request,
+/// so every render of it sees the value and no later request does. Each screen's server
+/// functions say which of their flashes which pages show.
+#[cfg(feature = "ssr")]
+pub async fn take_flashes(
+    path: &str,
+    s: &tower_sessions::Session,
+    sealer: &crate::secrets::Sealer,
+    req: &mut axum::extract::Request,
+) {
+    access::take_flashes(path, s, sealer, req).await;
+    provisioning::take_flashes(path, s, sealer, req).await;
+    notifications::take_flashes(path, s, sealer, req).await;
+}

@@ -12,6 +12,19 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 pub const OUTCOME: &str = "notifications_outcome";
 
+/// The notification settings page shows what its last plain form post did.
+#[cfg(feature = "ssr")]
+pub(crate) async fn take_flashes(
+    path: &str,
+    s: &tower_sessions::Session,
+    sealer: &crate::secrets::Sealer,
+    req: &mut axum::extract::Request,
+) {
+    if path.ends_with("/settings/notifications") {
+        super::guard::take_flash::<String>(s, sealer, OUTCOME, req).await;
+    }
+}
+
 #[server(endpoint = "notifications/get")]
 pub async fn get_notifications() -> Result<NotificationSettings, ApiError> {
     use super::guard;

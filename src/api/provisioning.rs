@@ -24,6 +24,23 @@ pub struct SaveOutcome {
 #[cfg(feature = "ssr")]
 pub const OUTCOME: &str = "provisioning_outcome";
 
+/// Provision on demand shows its reports; the provisioning pages show a save's outcome.
+#[cfg(feature = "ssr")]
+pub(crate) async fn take_flashes(
+    path: &str,
+    s: &tower_sessions::Session,
+    sealer: &crate::secrets::Sealer,
+    req: &mut axum::extract::Request,
+) {
+    if path.contains("/provision-on-demand") {
+        super::guard::take_flash::<ProvisionReport>(s, sealer, ON_DEMAND, req).await;
+        super::guard::take_flash::<Vec<ProvisionReport>>(s, sealer, ON_DEMAND_GROUP, req).await;
+    }
+    if path.contains("/provisioning") {
+        super::guard::take_flash::<SaveOutcome>(s, sealer, OUTCOME, req).await;
+    }
+}
+
 /// The outcome of the last plain form post of a provisioning form (Test Connection's result, the
 /// expression tester's, "Saved"), for the page view that follows its redirect.
 #[server(endpoint = "provisioning/flashed")]
@@ -99,7 +116,7 @@ mod ssr {
 
     /// Evaluates `expression` for the directory user `upn`, as the users mapping would.
     pub async fn test_expression(
-        state: &crate::server::AppState,
+        state: &crate::state::AppState,
         app: &str,
         expression: &str,
         upn: &str,

@@ -154,17 +154,7 @@ pub fn PrincipalPicker(
 }
 
 /// Percent-encodes a query parameter value.
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+pub use crate::urlenc::query_value as urlencode;
 
 /// A read-only value with a Copy button (tenant URLs, new API keys). Without JavaScript the
 /// value is still there to select and copy by hand.

@@ -3,7 +3,7 @@
 
 use crate::db;
 use crate::model::Role;
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;

@@ -8,7 +8,7 @@
 use crate::db::scim_accounts::{self, KeyGrant};
 use crate::model::AccountRole;
 use crate::scim::error::ScimError;
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};

@@ -11,7 +11,7 @@ use super::{body_json, ctx};
 use crate::scim::error::{ScimError, ScimResult, ScimType};
 use crate::scim::resource;
 use crate::scim::schema::{self, Kind};
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;

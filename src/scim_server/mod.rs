@@ -15,7 +15,7 @@ mod writer;
 use crate::scim::error::{ScimError, ScimResult, ScimType};
 use crate::scim::resource::{self};
 use crate::scim::schema::{self, Kind};
-use crate::server::AppState;
+use crate::state::AppState;
 use auth::{AuthRejection, Authed};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
