@@ -151,14 +151,9 @@ pub const NEW_KEY: &str = "new_api_key";
 
 /// The API keys page shows the key a plain form post just created.
 #[cfg(feature = "ssr")]
-pub(crate) async fn take_flashes(
-    path: &str,
-    s: &tower_sessions::Session,
-    sealer: &crate::secrets::Sealer,
-    req: &mut axum::extract::Request,
-) {
-    if path.ends_with("/api-keys") {
-        super::guard::take_flash::<crate::model::NewApiKey>(s, sealer, NEW_KEY, req).await;
+pub(crate) async fn take_flashes(f: &mut super::guard::Flashes<'_>) {
+    if f.path.ends_with("/api-keys") {
+        f.take::<crate::model::NewApiKey>(NEW_KEY).await;
     }
 }
 

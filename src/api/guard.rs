@@ -92,31 +92,38 @@ pub async fn flash<T: serde::Serialize + Send + Sync>(key: &str, value: &T) -> R
     Ok(())
 }
 
-/// Moves a value a form post left in the session (sealed, see `guard::flash`) into this request's
-/// extensions.
-pub(crate) async fn take_flash<T>(
-    s: &tower_sessions::Session,
-    sealer: &crate::secrets::Sealer,
-    key: &str,
-    req: &mut axum::extract::Request,
-) where
-    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
-{
-    match s.remove::<String>(key).await {
-        Ok(Some(sealed)) => {
-            let value = sealer
-                .open(&sealed, &format!("flash:{key}"))
-                .ok()
-                .and_then(|json| serde_json::from_str::<T>(&json).ok());
-            match value {
-                Some(v) => {
-                    req.extensions_mut().insert(Flashed(v));
+/// A page request on its way in, with the session its flashed values wait in.
+pub(crate) struct Flashes<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) session: &'a Session,
+    pub(crate) sealer: &'a crate::secrets::Sealer,
+    pub(crate) req: &'a mut axum::extract::Request,
+}
+
+impl Flashes<'_> {
+    /// Moves the value a form post left in the session under `key` (sealed, see [`flash`])
+    /// into this request's extensions.
+    pub(crate) async fn take<T>(&mut self, key: &str)
+    where
+        T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        match self.session.remove::<String>(key).await {
+            Ok(Some(sealed)) => {
+                let value = self
+                    .sealer
+                    .open(&sealed, &format!("flash:{key}"))
+                    .ok()
+                    .and_then(|json| serde_json::from_str::<T>(&json).ok());
+                match value {
+                    Some(v) => {
+                        self.req.extensions_mut().insert(Flashed(v));
+                    }
+                    None => tracing::warn!(key, "a flashed value could not be opened; it is dropped"),
                 }
-                None => tracing::warn!(key, "a flashed value could not be opened; it is dropped"),
             }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "could not read the session"),
         }
-        Ok(None) => {}
-        Err(e) => tracing::error!(error = %e, "could not read the session"),
     }
 }
 

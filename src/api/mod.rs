@@ -33,7 +33,13 @@ pub async fn take_flashes(
     sealer: &crate::secrets::Sealer,
     req: &mut axum::extract::Request,
 ) {
-    access::take_flashes(path, s, sealer, req).await;
-    provisioning::take_flashes(path, s, sealer, req).await;
-    notifications::take_flashes(path, s, sealer, req).await;
+    let f = &mut guard::Flashes {
+        path,
+        session: s,
+        sealer,
+        req,
+    };
+    access::take_flashes(f).await;
+    provisioning::take_flashes(f).await;
+    notifications::take_flashes(f).await;
 }

@@ -14,14 +14,9 @@ pub const OUTCOME: &str = "notifications_outcome";
 
 /// The notification settings page shows what its last plain form post did.
 #[cfg(feature = "ssr")]
-pub(crate) async fn take_flashes(
-    path: &str,
-    s: &tower_sessions::Session,
-    sealer: &crate::secrets::Sealer,
-    req: &mut axum::extract::Request,
-) {
-    if path.ends_with("/settings/notifications") {
-        super::guard::take_flash::<String>(s, sealer, OUTCOME, req).await;
+pub(crate) async fn take_flashes(f: &mut super::guard::Flashes<'_>) {
+    if f.path.ends_with("/settings/notifications") {
+        f.take::<String>(OUTCOME).await;
     }
 }
 

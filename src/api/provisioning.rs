@@ -26,18 +26,13 @@ pub const OUTCOME: &str = "provisioning_outcome";
 
 /// Provision on demand shows its reports; the provisioning pages show a save's outcome.
 #[cfg(feature = "ssr")]
-pub(crate) async fn take_flashes(
-    path: &str,
-    s: &tower_sessions::Session,
-    sealer: &crate::secrets::Sealer,
-    req: &mut axum::extract::Request,
-) {
-    if path.contains("/provision-on-demand") {
-        super::guard::take_flash::<ProvisionReport>(s, sealer, ON_DEMAND, req).await;
-        super::guard::take_flash::<Vec<ProvisionReport>>(s, sealer, ON_DEMAND_GROUP, req).await;
+pub(crate) async fn take_flashes(f: &mut super::guard::Flashes<'_>) {
+    if f.path.contains("/provision-on-demand") {
+        f.take::<ProvisionReport>(ON_DEMAND).await;
+        f.take::<Vec<ProvisionReport>>(ON_DEMAND_GROUP).await;
     }
-    if path.contains("/provisioning") {
-        super::guard::take_flash::<SaveOutcome>(s, sealer, OUTCOME, req).await;
+    if f.path.contains("/provisioning") {
+        f.take::<SaveOutcome>(OUTCOME).await;
     }
 }
 
