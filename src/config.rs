@@ -3,23 +3,10 @@
 //! Bad settings are reported as [`SettingsError`], which the binary turns into a clear message
 //! and exit code 2 (the same code clap uses for bad flags).
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "provisio",
-    version,
-    about = "Self-hosted identity provisioning and SCIM 2.0 service provider"
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub common: CommonArgs,
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
 
 /// Settings every subcommand needs: where the data lives and how much to log.
 #[derive(Debug, Clone, Args)]
@@ -54,217 +41,6 @@ pub struct CommonArgs {
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives.
     #[arg(long = "log", env = "PROVISIO_LOG", default_value = "info", global = true)]
     pub log: String,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Serve the console and the APIs (the default when no subcommand is given).
-    Serve(ServeArgs),
-    /// Manage console users from the command line (for the first sign-in or a lost password).
-    Admin {
-        #[command(subcommand)]
-        command: AdminCommand,
-    },
-    /// Manage SCIM accounts: the tenants identity providers provision into.
-    Account {
-        #[command(subcommand)]
-        command: AccountCommand,
-    },
-    /// Manage the API keys of SCIM accounts (the identity provider's secret token).
-    ApiKey {
-        #[command(subcommand)]
-        command: ApiKeyCommand,
-    },
-    /// Benchmark the SCIM endpoint side by side with scim2-server (see BENCHMARKS.md).
-    BenchScim(crate::bench::BenchArgs),
-    /// Import directory users or group memberships from a CSV or JSON-lines file.
-    Import {
-        #[command(subcommand)]
-        command: ImportCommand,
-    },
-    /// Enterprise applications and their provisioning configuration, for scripts and GitOps.
-    App {
-        #[command(subcommand)]
-        command: AppCommand,
-    },
-    /// Fill the directory with a realistic made-up organisation (for demos, tests and benchmarks).
-    DemoData(DemoDataArgs),
-    /// Benchmark the directory: import of generated users and the users page (see BENCHMARKS.md).
-    BenchDirectory(crate::bench::directory::BenchArgs),
-    /// Benchmark the provisioning engine: initial cycle, propagation, empty incremental cycle (see
-    /// BENCHMARKS.md).
-    BenchProvisioning(crate::bench::provisioning::BenchArgs),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ImportCommand {
-    /// Users, upserted by userPrincipalName. The header row (or JSON keys) names the attributes;
-    /// a `groups` column adds memberships (names separated by `;`).
-    Users(ImportArgs),
-    /// Memberships: columns `group`, `member` (a userPrincipalName, or a group name when
-    /// `memberType` is `group`) and optionally `memberType`.
-    Memberships(ImportArgs),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AppCommand {
-    /// Add an application from the gallery; prints its id.
-    Create {
-        /// Gallery template id: harness, scim2.
-        #[arg(long)]
-        template: String,
-        /// Name; default: the template's.
-        #[arg(long, default_value = "")]
-        name: String,
-    },
-    /// List applications: id, name, template, provisioning status.
-    List,
-    /// Assign a user or a group to an application with an app role.
-    Assign {
-        /// Application id or name.
-        app: String,
-        #[arg(long, conflicts_with = "group", required_unless_present = "group")]
-        user: Option<String>,
-        #[arg(long)]
-        group: Option<String>,
-        /// App role, by value or display name (required when the application has roles).
-        #[arg(long, default_value = "")]
-        role: String,
-    },
-    /// Print the provisioning configuration as JSON (never the secret token).
-    Export {
-        /// Application id or name.
-        app: String,
-    },
-    /// Validate and store a provisioning configuration (JSON, as printed by export); prints what
-    /// changed.
-    Apply {
-        /// Application id or name.
-        app: String,
-        /// The JSON file; `-` reads standard input.
-        file: String,
-        /// Read the secret token from this environment variable (it never goes in the file).
-        #[arg(long)]
-        secret_token_env: Option<String>,
-    },
-    /// Provision one user now, through the whole pipeline, and print each step (exit code 0 unless
-    /// the user failed).
-    OnDemand {
-        /// Application id or name.
-        app: String,
-        /// The user's userPrincipalName or object id.
-        #[arg(long, conflicts_with = "group", required_unless_present = "group")]
-        user: Option<String>,
-        /// A group (name or object id), provisioned with the members given by --member.
-        #[arg(long)]
-        group: Option<String>,
-        /// With --group: a member to provision with it (up to 5; repeat the option).
-        #[arg(long = "member", requires = "group")]
-        members: Vec<String>,
-    },
-    /// Run Test Connection with the stored tenant URL and token; exit code 0 only on success.
-    TestConnection {
-        /// Application id or name.
-        app: String,
-    },
-    /// Print the synchronization details: job state, quarantine, current cycle with progress,
-    /// statistics and recent cycles. Exit code 0 unless the job is in quarantine or disabled.
-    Status {
-        /// Application id or name.
-        app: String,
-        /// Print the details as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Restart provisioning: the next cycle is an initial cycle. `--reset` takes Graph's
-    /// resetScope names (Watermark, Escrows, QuarantineState, Full, ForceDeletes), comma
-    /// separated or repeated; without it: Watermark, Escrows and QuarantineState. ForceDeletes is
-    /// "Allow deletes" after accidental-deletion prevention held a cycle's deletes.
-    Restart {
-        /// Application id or name.
-        app: String,
-        #[arg(long)]
-        reset: Vec<String>,
-    },
-}
-
-#[derive(Debug, Args)]
-pub struct ImportArgs {
-    /// The file to import; `-` reads standard input.
-    pub file: String,
-    /// csv or jsonl; by default from the file name or content.
-    #[arg(long)]
-    pub format: Option<String>,
-    /// Validate and report what would change, without importing.
-    #[arg(long)]
-    pub dry_run: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct DemoDataArgs {
-    #[arg(long, default_value_t = 200)]
-    pub users: usize,
-    #[arg(long, default_value_t = 20)]
-    pub groups: usize,
-    /// The domain of the users' principal names and mail addresses.
-    #[arg(long, default_value = "contoso.com")]
-    pub domain: String,
-    /// The same seed gives the same directory.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-}
-
-/// How tenant URLs are printed by the command line: the server's public URL.
-#[derive(Debug, Clone, Args)]
-pub struct PublicUrlArg {
-    /// The server's public URL, to print tenant URLs with; default http://127.0.0.1:3000.
-    #[arg(long, env = "PROVISIO_PUBLIC_URL")]
-    pub public_url: Option<String>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AccountCommand {
-    /// Create an account; prints its id and tenant URL.
-    Create {
-        #[arg(long)]
-        name: String,
-        #[command(flatten)]
-        url: PublicUrlArg,
-    },
-    /// List accounts with their tenant URLs.
-    List {
-        #[command(flatten)]
-        url: PublicUrlArg,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ApiKeyCommand {
-    /// Create an API key; prints it once.
-    Create {
-        /// Account id (or name).
-        #[arg(long, allow_hyphen_values = true)]
-        account: String,
-        #[arg(long)]
-        name: String,
-        /// A user group whose permissions the key inherits (repeat for several).
-        #[arg(long = "group", required = true)]
-        groups: Vec<String>,
-        /// Days until the key expires; without it the key does not expire.
-        #[arg(long)]
-        expires_in_days: Option<u32>,
-    },
-    /// List an account's API keys (never the keys themselves).
-    List {
-        #[arg(long, allow_hyphen_values = true)]
-        account: String,
-    },
-    /// Revoke an API key, by id or by its prefix.
-    Revoke {
-        #[arg(long, allow_hyphen_values = true)]
-        account: String,
-        key: String,
-    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -330,32 +106,6 @@ impl ServeArgs {
         }
         Wrapper::parse_from(args).serve
     }
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AdminCommand {
-    /// Add a console user. The password is read from stdin with --password-stdin, otherwise one
-    /// is generated and printed once.
-    Create {
-        username: String,
-        #[arg(long, default_value = "administrator", value_parser = ["administrator", "viewer"])]
-        role: String,
-        #[arg(long)]
-        password_stdin: bool,
-    },
-    /// List console users.
-    List,
-    /// Set a new password (from stdin with --password-stdin, or generated and printed once) and
-    /// end the user's sessions.
-    ResetPassword {
-        username: String,
-        #[arg(long)]
-        password_stdin: bool,
-    },
-    /// Disable a console user and end their sessions.
-    Disable { username: String },
-    /// Enable a disabled console user.
-    Enable { username: String },
 }
 
 /// A setting that cannot work. Reported plainly; the process exits with code 2.
@@ -529,34 +279,6 @@ mod tests {
         let e = resolve_database(&common(Some("postgresql://u:pw@h")), d).unwrap_err();
         assert!(!e.to_string().contains("pw"), "{e}");
         assert!(resolve_database(&common(Some("mysql://h/db")), d).is_err());
-    }
-
-    #[test]
-    fn account_ids_may_start_with_a_hyphen() {
-        let cli = Cli::try_parse_from([
-            "provisio",
-            "api-key",
-            "create",
-            "--account",
-            "-bZdrGdtstzmccymxNfxuQ",
-            "--name",
-            "idp",
-            "--group",
-            "Account Administrators",
-        ])
-        .unwrap();
-        match cli.command {
-            Some(Command::ApiKey {
-                command: ApiKeyCommand::Create { account, .. },
-            }) => {
-                assert_eq!(account, "-bZdrGdtstzmccymxNfxuQ")
-            }
-            other => panic!("{other:?}"),
-        }
-        for _ in 0..2000 {
-            let id = crate::scim_server::auth::new_account_id();
-            assert!(id.starts_with(|c: char| c.is_ascii_alphanumeric()), "{id}");
-        }
     }
 
     #[test]

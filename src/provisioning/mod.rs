@@ -4,7 +4,6 @@
 
 pub mod apps;
 mod bulk;
-pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod engine;

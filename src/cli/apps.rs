@@ -2,15 +2,98 @@
 //! GitOps. Everything goes through the same services as the console, so validation, audit and
 //! the initial-cycle rule are the same.
 
-use super::{apps, config, connection};
 use crate::audit::Actor;
-use crate::config::{AppCommand, CommonArgs};
+use crate::config::CommonArgs;
 use crate::db::{self, Pool};
 use crate::directory::DirError;
 use crate::model::ProvisioningConfig;
+use crate::provisioning::{apps, config, connection};
 use crate::secrets::Sealer;
 use crate::server::StartError;
+use clap::Subcommand;
 use std::time::Duration;
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Add an application from the gallery; prints its id.
+    Create {
+        /// Gallery template id: harness, scim2.
+        #[arg(long)]
+        template: String,
+        /// Name; default: the template's.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List applications: id, name, template, provisioning status.
+    List,
+    /// Assign a user or a group to an application with an app role.
+    Assign {
+        /// Application id or name.
+        app: String,
+        #[arg(long, conflicts_with = "group", required_unless_present = "group")]
+        user: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+        /// App role, by value or display name (required when the application has roles).
+        #[arg(long, default_value = "")]
+        role: String,
+    },
+    /// Print the provisioning configuration as JSON (never the secret token).
+    Export {
+        /// Application id or name.
+        app: String,
+    },
+    /// Validate and store a provisioning configuration (JSON, as printed by export); prints what
+    /// changed.
+    Apply {
+        /// Application id or name.
+        app: String,
+        /// The JSON file; `-` reads standard input.
+        file: String,
+        /// Read the secret token from this environment variable (it never goes in the file).
+        #[arg(long)]
+        secret_token_env: Option<String>,
+    },
+    /// Provision one user now, through the whole pipeline, and print each step (exit code 0 unless
+    /// the user failed).
+    OnDemand {
+        /// Application id or name.
+        app: String,
+        /// The user's userPrincipalName or object id.
+        #[arg(long, conflicts_with = "group", required_unless_present = "group")]
+        user: Option<String>,
+        /// A group (name or object id), provisioned with the members given by --member.
+        #[arg(long)]
+        group: Option<String>,
+        /// With --group: a member to provision with it (up to 5; repeat the option).
+        #[arg(long = "member", requires = "group")]
+        members: Vec<String>,
+    },
+    /// Run Test Connection with the stored tenant URL and token; exit code 0 only on success.
+    TestConnection {
+        /// Application id or name.
+        app: String,
+    },
+    /// Print the synchronization details: job state, quarantine, current cycle with progress,
+    /// statistics and recent cycles. Exit code 0 unless the job is in quarantine or disabled.
+    Status {
+        /// Application id or name.
+        app: String,
+        /// Print the details as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restart provisioning: the next cycle is an initial cycle. `--reset` takes Graph's
+    /// resetScope names (Watermark, Escrows, QuarantineState, Full, ForceDeletes), comma
+    /// separated or repeated; without it: Watermark, Escrows and QuarantineState. ForceDeletes is
+    /// "Allow deletes" after accidental-deletion prevention held a cycle's deletes.
+    Restart {
+        /// Application id or name.
+        app: String,
+        #[arg(long)]
+        reset: Vec<String>,
+    },
+}
 
 fn fail(message: impl std::fmt::Display) -> StartError {
     StartError::Other(anyhow::anyhow!("{message}"))
@@ -151,16 +234,16 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
             let reports = match (user, group) {
                 (Some(user), _) => {
                     vec![
-                        super::on_demand::provision_user(&pool, &sealer, &http, &a.id, &user)
+                        crate::provisioning::on_demand::provision_user(&pool, &sealer, &http, &a.id, &user)
                             .await
                             .map_err(service)?,
                     ]
                 }
-                (None, Some(group)) => {
-                    super::on_demand::provision_group(&pool, &sealer, &http, &a.id, &group, &members)
-                        .await
-                        .map_err(service)?
-                }
+                (None, Some(group)) => crate::provisioning::on_demand::provision_group(
+                    &pool, &sealer, &http, &a.id, &group, &members,
+                )
+                .await
+                .map_err(service)?,
                 (None, None) => return Err(fail("give --user or --group")),
             };
             for r in &reports {
@@ -215,7 +298,9 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
         }
         AppCommand::Status { app, json } => {
             let a = find(&pool, &app).await?;
-            let d = super::status::details(&pool, &a.id).await.map_err(service)?;
+            let d = crate::provisioning::status::details(&pool, &a.id)
+                .await
+                .map_err(service)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&d).map_err(fail)?);
             } else {
@@ -227,8 +312,8 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
         }
         AppCommand::Restart { app, reset } => {
             let a = find(&pool, &app).await?;
-            let options = super::status::parse_reset(&reset).map_err(service)?;
-            super::status::restart(&pool, &a.id, &options, &actor)
+            let options = crate::provisioning::status::parse_reset(&reset).map_err(service)?;
+            crate::provisioning::status::restart(&pool, &a.id, &options, &actor)
                 .await
                 .map_err(service)?;
             println!(
