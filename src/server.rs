@@ -68,7 +68,19 @@ impl Running {
     pub async fn until_signal(self) -> anyhow::Result<()> {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing requests in flight");
-        self.stop().await
+        // A request that never finishes (a client that stops sending its body halfway, a page
+        // whose rendering stalls) must not keep the process alive: after the grace period it
+        // stops all the same. Writes are transactions, so nothing is left half-done.
+        match tokio::time::timeout(SHUTDOWN_GRACE, self.stop()).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(
+                    seconds = SHUTDOWN_GRACE.as_secs(),
+                    "requests still in flight after the grace period; stopping anyway"
+                );
+                Ok(())
+            }
+        }
     }
 
     pub async fn stop(self) -> anyhow::Result<()> {
@@ -78,6 +90,9 @@ impl Running {
         Ok(())
     }
 }
+
+/// How long a shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -350,6 +350,34 @@ async fn a_session_survives_a_restart_and_shutdown_is_graceful() {
     );
 }
 
+/// A request that never finishes (here a form whose body stops halfway) does not keep the
+/// server from stopping: SIGTERM waits for it only for the grace period (10 s). Before, the
+/// process waited for it for ever, as a browser test's server once did for a page that stalled.
+#[tokio::test]
+async fn a_request_that_never_finishes_does_not_hold_up_shutdown() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut stuck = std::net::TcpStream::connect(&addr).unwrap();
+    stuck
+        .write_all(
+            format!(
+                "POST /api/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nusername=adm"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let started = std::time::Instant::now();
+    let code = tokio::task::spawn_blocking(move || s.terminate_within(std::time::Duration::from_secs(40)))
+        .await
+        .unwrap();
+    assert!(code.is_some(), "the server was still running 40 s after SIGTERM");
+    assert!(started.elapsed().as_secs() < 40);
+    drop(stuck);
+}
+
 #[tokio::test]
 async fn password_reset_and_disable_end_that_users_sessions() {
     let dir = tempfile::tempdir().unwrap();

@@ -177,6 +177,22 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// Sends SIGTERM and waits up to `limit` for the process to end; returns its exit code, or
+    /// None (after killing it) when it was still running.
+    pub fn terminate_within(mut self, limit: std::time::Duration) -> Option<i32> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        None
+    }
+
     /// Sends SIGTERM and waits for a graceful exit; returns the exit code.
     pub fn terminate(mut self) -> Option<i32> {
         let _ = Command::new("kill")
