@@ -76,6 +76,18 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// What a directory change (`dir_changes`) is about.
+    ChangeKind, "change kind" {
+        User = "user",
+        Group = "group",
+        /// `object_id` is the group, `related_id` the member.
+        Membership = "membership",
+        /// `object_id` is the application, `related_id` the user or group.
+        Assignment = "assignment",
+    }
+);
+
+vocabulary!(
     /// A connector data store link's state: what the target holds.
     LinkState, "link state" {
         Active = "active",
@@ -125,6 +137,9 @@ mod tests {
     fn every_spelling_reads_back_as_itself() {
         for v in ObjectType::ALL {
             assert_eq!(v.as_str().parse::<ObjectType>(), Ok(*v));
+        }
+        for v in ChangeKind::ALL {
+            assert_eq!(v.as_str().parse::<ChangeKind>(), Ok(*v));
         }
         for v in LinkState::ALL {
             assert_eq!(v.as_str().parse::<LinkState>(), Ok(*v));

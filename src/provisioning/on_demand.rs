@@ -4,7 +4,7 @@
 //! data store and the provisioning log like a cycle's, without a cycle.
 
 use super::config;
-use super::engine::{self, Ctx, Done, Log, Run, Tuning};
+use super::engine::{self, Ctx, Done, Log, Problem, Run, Tuning};
 use super::mapped::{exported_from, step};
 use crate::db::cycles::Counters;
 use crate::db::directory as dir;
@@ -135,7 +135,7 @@ async fn discover(
         "Failure",
         steps,
         &[],
-        Some((
+        Some(Problem::new(
             e.code(),
             e.to_string(),
             "Check the Admin Credentials with Test Connection.",

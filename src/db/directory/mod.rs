@@ -14,24 +14,7 @@ mod users;
 pub use groups::*;
 pub use users::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    User,
-    Group,
-    Membership,
-    Assignment,
-}
-
-impl ChangeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::User => "user",
-            ChangeKind::Group => "group",
-            ChangeKind::Membership => "membership",
-            ChangeKind::Assignment => "assignment",
-        }
-    }
-}
+pub use super::vocab::ChangeKind;
 
 /// Appends to the change sequence; call inside the transaction of the change.
 pub async fn record_change(
@@ -87,7 +70,8 @@ impl ChangeBuffer {
 pub struct Change {
     pub seq: i64,
     pub at: String,
-    pub object_type: String,
+    /// What changed (stored as `object_type`).
+    pub kind: ChangeKind,
     pub object_id: String,
     pub related_id: String,
     pub op: String,
@@ -103,17 +87,18 @@ pub async fn changes_since(pool: &Pool, since: i64, limit: i64) -> sqlx::Result<
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Change {
-            seq: r.get(0),
-            at: r.get(1),
-            object_type: r.get(2),
-            object_id: r.get(3),
-            related_id: r.get(4),
-            op: r.get(5),
+    rows.iter()
+        .map(|r| {
+            Ok(Change {
+                seq: r.try_get("seq")?,
+                at: r.try_get("at")?,
+                kind: super::vocab::column(r, "object_type")?,
+                object_id: r.try_get("object_id")?,
+                related_id: r.try_get("related_id")?,
+                op: r.try_get("op")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub async fn last_change(pool: &Pool) -> sqlx::Result<i64> {

@@ -70,23 +70,24 @@ pub(super) async fn changed(
         let Some(last) = batch.last() else { break };
         cursor = last.seq;
         for c in batch.iter().filter(|c| c.seq <= upto) {
-            match c.object_type.as_str() {
-                "user" => {
+            match c.kind {
+                ChangeKind::User => {
                     users.insert(c.object_id.clone());
                 }
-                "group" => {
+                ChangeKind::Group => {
                     groups.insert(c.object_id.clone());
                 }
-                "membership" => {
+                ChangeKind::Membership => {
                     groups.insert(c.object_id.clone());
                     users.insert(c.related_id.clone());
                 }
-                "assignment" if c.object_id == app => {
+                ChangeKind::Assignment if c.object_id == app => {
                     users.insert(c.related_id.clone());
                     groups.insert(c.related_id.clone());
                     assigned.insert(c.related_id.clone());
                 }
-                _ => {}
+                // Another application's assignment.
+                ChangeKind::Assignment => {}
             }
         }
     }

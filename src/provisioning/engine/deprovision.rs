@@ -39,9 +39,9 @@ pub(in crate::provisioning) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, 
             "Skipped",
             steps,
             &[],
-            Some((
+            Some(Problem::new(
                 "TooManyDeletes",
-                "the disables and deletes within the reconciliation interval exceed the accidental-deletion threshold".into(),
+                "the disables and deletes within the reconciliation interval exceed the accidental-deletion threshold",
                 "Review the changes; choose Allow deletes to release them.",
             )),
         ));

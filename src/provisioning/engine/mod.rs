@@ -24,7 +24,7 @@ use crate::db::links::ObjectWrite;
 use crate::db::links::{self, Managed};
 use crate::db::prov_log::LogWrite;
 use crate::db::sources::{self, SourceRow};
-use crate::db::vocab::{CycleKind, CycleState, JobState, LinkState, ObjectType};
+use crate::db::vocab::{ChangeKind, CycleKind, CycleState, JobState, LinkState, ObjectType};
 use crate::db::Pool;
 use crate::mapping::export::{Exported, PatchOp};
 use crate::mapping::Value;
@@ -54,7 +54,7 @@ pub(super) use cycle::*;
 pub(super) use deprovision::*;
 pub(super) use group::*;
 pub(super) use lookup::*;
-pub(super) use narrate::{duplicates, skip, switched_off, Log};
+pub(super) use narrate::{duplicates, skip, switched_off, Log, Problem};
 pub(super) use plan::*;
 pub(super) use policy::*;
 pub(super) use user::*;
@@ -306,7 +306,7 @@ impl Ctx {
             "Failure",
             steps,
             &[],
-            Some((e.code(), e.to_string(), narrate::hint(&e))),
+            Some(Problem::new(e.code(), e.to_string(), narrate::hint(&e))),
         ));
         done.tally = Tally::Failed;
         done

@@ -12,6 +12,27 @@ pub(in crate::provisioning) struct Log<'a> {
     pub(in crate::provisioning) started: Instant,
 }
 
+/// Why an entry failed or was skipped: the error code, the reason, and what the admin should do.
+pub(in crate::provisioning) struct Problem {
+    pub(in crate::provisioning) code: &'static str,
+    pub(in crate::provisioning) reason: String,
+    pub(in crate::provisioning) hint: &'static str,
+}
+
+impl Problem {
+    pub(in crate::provisioning) fn new(
+        code: &'static str,
+        reason: impl Into<String>,
+        hint: &'static str,
+    ) -> Self {
+        Problem {
+            code,
+            reason: reason.into(),
+            hint,
+        }
+    }
+}
+
 impl Log<'_> {
     /// The same object, now known in the target as `target_id`.
     pub(in crate::provisioning) fn at<'b>(&'b self, target_id: &'b str) -> Log<'b> {
@@ -25,9 +46,9 @@ impl Log<'_> {
         status: &'static str,
         steps: Vec<ProvisionStep>,
         modified: &[(String, String, String)],
-        error: Option<(&str, String, &str)>,
+        error: Option<Problem>,
     ) -> LogWrite {
-        let (code, reason, hint) = error.unwrap_or(("", String::new(), ""));
+        let Problem { code, reason, hint } = error.unwrap_or(Problem::new("", "", ""));
         LogWrite {
             id: crate::ids::new(),
             at: crate::timefmt::now(),
@@ -136,7 +157,7 @@ pub(in crate::provisioning) fn skip(
     mut steps: Vec<ProvisionStep>,
     action: &'static str,
     why: impl Into<String>,
-    error: Option<(&str, String, &str)>,
+    error: Option<Problem>,
 ) {
     steps.push(step("Perform action", "Skipped", why, vec![]));
     done.log = Some(log.entry(action, "Skipped", steps, &[], error));
@@ -168,7 +189,11 @@ pub(super) fn mapping_failed(
         "Failure",
         steps,
         &[],
-        Some(("MappingError", e, "Fix the expression in the attribute mapping.")),
+        Some(Problem::new(
+            "MappingError",
+            e,
+            "Fix the expression in the attribute mapping.",
+        )),
     ));
     done.tally = Tally::Failed;
     done
@@ -194,7 +219,7 @@ pub(in crate::provisioning) fn duplicates(
         "Failure",
         steps,
         &[],
-        Some((
+        Some(Problem::new(
             "DuplicateTargetEntries",
             format!("more than one of the target's {objects} has {what}"),
             "Remove the duplicates in the application.",

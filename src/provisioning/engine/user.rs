@@ -110,11 +110,13 @@ pub(in crate::provisioning) async fn process_user(
                     return done;
                 }
             }
-            let code = not_entitled.then_some((
-                "NotEffectivelyEntitled",
-                "assigned only with a role that is not provisioned".to_string(),
-                "Assign the user with a role other than Default Access.",
-            ));
+            let code = not_entitled.then(|| {
+                Problem::new(
+                    "NotEffectivelyEntitled",
+                    "assigned only with a role that is not provisioned",
+                    "Assign the user with a role other than Default Access.",
+                )
+            });
             let why = "Out of scope and never provisioned: nothing in the target is touched.";
             skip(&log, &mut done, steps, "Other", why, code);
             done.escrow = ctx.cleared(ObjectType::User, &u.id);
@@ -179,9 +181,9 @@ pub(in crate::provisioning) async fn process_user(
                 "Skipped",
                 steps,
                 &[],
-                Some((
+                Some(Problem::new(
                     "ImportSkipped",
-                    "no matching attribute has a value".into(),
+                    "no matching attribute has a value",
                     "Give the user a value for a matching attribute.",
                 )),
             ));
