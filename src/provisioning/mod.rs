@@ -7,6 +7,7 @@ mod bulk;
 pub mod config;
 pub mod connection;
 pub mod engine;
+pub mod expression;
 pub mod gallery;
 pub mod limits;
 pub mod mapped;
