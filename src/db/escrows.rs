@@ -25,11 +25,8 @@ pub async fn escrows(pool: &Pool, app: &str) -> sqlx::Result<Vec<Escrow>> {
     .await?
     .iter()
     .map(|r| {
-        let object_type: String = r.try_get("object_type")?;
         Ok(Escrow {
-            object_type: object_type
-                .parse()
-                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            object_type: super::vocab::column(r, "object_type")?,
             source_id: r.try_get("source_id")?,
             first_failed_at: r.try_get("first_failed_at")?,
             attempts: r.try_get("attempts")?,

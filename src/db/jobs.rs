@@ -1,7 +1,7 @@
 //! Provisioning jobs: their state, schedules, quarantine and restarts. Cycles are in `cycles`,
 //! what a cycle reads of the directory in `sources`, escrows in `escrows`.
 
-use super::vocab::{column, JobState};
+use super::vocab::{column, optional_column, JobState};
 use super::Pool;
 use sqlx::Row;
 
@@ -99,16 +99,12 @@ pub async fn schedules(pool: &Pool, now: &str) -> sqlx::Result<Vec<Schedule>> {
     .await?;
     rows.iter()
         .map(|r| {
-            let state: Option<String> = r.try_get(4)?;
             Ok(Schedule {
                 app_id: r.get(0),
                 on: r.get::<i64, _>(1) != 0,
                 config_ahead: r.get::<i64, _>(2) != 0,
                 interval_minutes: r.get(3),
-                state: match state {
-                    Some(s) => Some(s.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?),
-                    None => None,
-                },
+                state: optional_column(r, "state")?,
                 watermark: r.get(5),
                 initial_requested: r.get::<i64, _>(6) != 0,
                 next_attempt: r.get(7),

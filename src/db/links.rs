@@ -153,13 +153,12 @@ pub async fn managed_all(
 
 /// A link from a row of (source_id, target_id, exported, state).
 fn link(r: &super::Row, unconfirmed: bool) -> sqlx::Result<(String, Managed)> {
-    let state: String = r.try_get(3)?;
     Ok((
         r.try_get(0)?,
         Managed {
             target_id: r.try_get(1)?,
             exported: r.try_get(2)?,
-            state: state.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            state: super::vocab::column(r, "state")?,
             unconfirmed,
         },
     ))

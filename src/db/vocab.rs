@@ -22,12 +22,22 @@ impl std::error::Error for Unknown {}
 
 /// Reads a column holding one of the sets below.
 pub fn column<T: FromStr<Err = Unknown>>(r: &super::Row, name: &str) -> sqlx::Result<T> {
-    use sqlx::Row;
-    let text: String = r.try_get(name)?;
-    text.parse().map_err(|e: Unknown| sqlx::Error::ColumnDecode {
+    optional_column(r, name)?.ok_or_else(|| sqlx::Error::ColumnDecode {
         index: name.to_string(),
-        source: Box::new(e),
+        source: "NULL where a value is required".into(),
     })
+}
+
+/// Reads a nullable column holding one of the sets below (NULL: None).
+pub fn optional_column<T: FromStr<Err = Unknown>>(r: &super::Row, name: &str) -> sqlx::Result<Option<T>> {
+    use sqlx::Row;
+    let text: Option<String> = r.try_get(name)?;
+    text.map(|t| t.parse())
+        .transpose()
+        .map_err(|e: Unknown| sqlx::Error::ColumnDecode {
+            index: name.to_string(),
+            source: Box::new(e),
+        })
 }
 
 macro_rules! vocabulary {

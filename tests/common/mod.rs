@@ -180,9 +180,7 @@ impl Server {
     /// Sends SIGTERM and waits up to `limit` for the process to end; returns its exit code, or
     /// None (after killing it) when it was still running.
     pub fn terminate_within(mut self, limit: std::time::Duration) -> Option<i32> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        self.send_term();
         let started = std::time::Instant::now();
         while started.elapsed() < limit {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -195,10 +193,14 @@ impl Server {
 
     /// Sends SIGTERM and waits for a graceful exit; returns the exit code.
     pub fn terminate(mut self) -> Option<i32> {
+        self.send_term();
+        self.child.wait().ok().and_then(|s| s.code())
+    }
+
+    fn send_term(&self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        self.child.wait().ok().and_then(|s| s.code())
     }
 }
 
