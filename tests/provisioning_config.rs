@@ -110,6 +110,8 @@ async fn provisioning_page_validates_saves_and_keeps_the_token_secret() {
         (&[("max_requests_per_second", "fast")], "max_requests_per_second"),
         (&[("provisioning_status", "on")], "provisioning_status"),
         (&[("mode", "sometimes")], "mode"),
+        (&[("scope", "everyone")], "scope"),
+        (&[("provisioning_status", "maybe")], "provisioning_status"),
     ];
     for (overrides, field) in cases {
         let r = call(&c, &s, "provisioning/save", &page_form(&t, &app, overrides)).await;
@@ -906,6 +908,15 @@ async fn cli_creates_assigns_exports_and_applies() {
     let (success, _, err) = cli_in(&s, &[], &["app", "apply", &id, file.to_str().unwrap()]);
     assert!(
         !success && err.contains("not a provisioning configuration"),
+        "{err}"
+    );
+    // A value outside a closed set is refused with the sentence the console shows.
+    doc["mappings"][0]["attributes"][0]["target"] = "userName".into();
+    doc["settings"]["scope"] = "everyone".into();
+    std::fs::write(&file, serde_json::to_string(&doc).unwrap()).unwrap();
+    let (success, _, err) = cli_in(&s, &[], &["app", "apply", &id, file.to_str().unwrap()]);
+    assert!(
+        !success && err.contains("Scope is assigned (Sync only assigned users and groups) or all"),
         "{err}"
     );
     let (_, exported3, _) = cli_in(&s, &[], &["app", "export", &id]);

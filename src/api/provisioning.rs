@@ -52,7 +52,9 @@ pub const INITIAL_CYCLE_NOTE: &str = "Saving changes to mappings or scoping filt
 mod ssr {
     pub(crate) use super::super::guard;
     use super::ApiError;
-    pub use crate::model::{AttributeMapping, Role, ScopingClause, ScopingFilter};
+    pub use crate::model::{
+        ApplyOn, AttributeMapping, MappedObject, MappingKind, NotAChoice, Role, ScopingClause, ScopingFilter,
+    };
     pub use crate::provisioning::config;
 
     pub fn checked(v: &str) -> bool {
@@ -65,12 +67,26 @@ mod ssr {
             .map_err(|_| ApiError::invalid(field, format!("{what} must be a whole number")))
     }
 
-    pub fn object_kind(v: &str) -> Result<String, ApiError> {
-        match v {
-            "user" | "users" => Ok("user".into()),
-            "group" | "groups" => Ok("group".into()),
-            _ => Err(ApiError::invalid("object", "the mapping is users or groups")),
+    /// The mapping a URL or form names: "user(s)" or "group(s)".
+    pub fn object_kind(v: &str) -> Result<MappedObject, ApiError> {
+        v.strip_suffix('s')
+            .unwrap_or(v)
+            .parse()
+            .map_err(|e: NotAChoice| ApiError::invalid("object", e.to_string()))
+    }
+
+    /// A closed-set form field: missing keeps `current`; anything else must be one of the set.
+    pub fn choice<T: std::str::FromStr<Err = NotAChoice>>(
+        field: &str,
+        posted: &str,
+        current: T,
+    ) -> Result<T, crate::directory::DirError> {
+        if posted.trim().is_empty() {
+            return Ok(current);
         }
+        posted
+            .parse()
+            .map_err(|e: NotAChoice| crate::directory::invalid(field, e.to_string()))
     }
 
     /// An error about a path of the configuration (`user.scoping.0.1.value`) as an error on the
@@ -223,17 +239,16 @@ pub async fn save_provisioning(
         token.as_deref(),
         &guard::actor(&me),
         |c| {
-            c.mode = mode;
+            c.mode = mode
+                .parse()
+                .map_err(|e: NotAChoice| crate::directory::invalid("mode", e.to_string()))?;
             c.tenant_url = tenant_url;
             c.notification_email = notification_email;
             c.notify_on_failure = checked(&notify_on_failure);
             let s = &mut c.settings;
-            if !scope.is_empty() {
-                s.scope = scope;
-            }
-            if !provisioning_status.is_empty() {
-                s.provisioning_status = provisioning_status;
-            }
+            s.scope = choice("scope", &scope, s.scope)?;
+            s.provisioning_status =
+                choice("provisioning_status", &provisioning_status, s.provisioning_status)?;
             s.prevent_accidental_deletions = checked(&prevent_deletions);
             s.deletion_threshold = threshold;
             s.skip_out_of_scope_deletions = checked(&skip_out_of_scope_deletions);
@@ -270,8 +285,8 @@ pub async fn save_object_mapping(
     let me = guard::admin_change(&csrf).await?;
     let object = ssr::object_kind(&object)?;
     let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
-        let m = config::object_mut(c, &object)?;
-        m.enabled = object == "user" || checked(&enabled);
+        let m = config::object_mut(c, object)?;
+        m.enabled = object == MappedObject::User || checked(&enabled);
         m.create = checked(&action_create);
         m.update = checked(&action_update);
         m.delete = checked(&action_delete);
@@ -342,30 +357,30 @@ pub async fn save_attribute(
     } else {
         0
     };
+    let kind: MappingKind = kind
+        .parse()
+        .map_err(|e: NotAChoice| ApiError::invalid("kind", e.to_string()))?;
+    let apply_on = choice("apply_on", &apply_on, ApplyOn::Always)?;
     let mut mapping = AttributeMapping {
         target,
-        source: match kind.as_str() {
-            "direct" => source_attribute,
-            "constant" => constant,
-            "expression" => expression,
-            _ => String::new(),
+        source: match kind {
+            MappingKind::Direct => source_attribute,
+            MappingKind::Constant => constant,
+            MappingKind::Expression => expression,
+            MappingKind::None => String::new(),
         },
         kind,
         default_value,
         matching: precedence,
-        apply_on: if apply_on.is_empty() {
-            "always".into()
-        } else {
-            apply_on
-        },
+        apply_on,
     };
     // Field errors of the dialog name the dialog's fields.
-    config::normalize_attribute(&object, &mut mapping).map_err(|e| match e {
+    config::normalize_attribute(object, &mut mapping).map_err(|e| match e {
         crate::directory::DirError::Invalid { field, message } => {
-            let field = match (field.as_str(), mapping.kind.as_str()) {
-                ("source", "direct") => "source_attribute",
-                ("source", "constant") => "constant",
-                ("source", "expression") => "expression",
+            let field = match (field.as_str(), mapping.kind) {
+                ("source", MappingKind::Direct) => "source_attribute",
+                ("source", MappingKind::Constant) => "constant",
+                ("source", MappingKind::Expression) => "expression",
                 ("matching", _) => "precedence",
                 (f, _) => f,
             };
@@ -375,7 +390,7 @@ pub async fn save_attribute(
     })?;
     let original = original.trim().to_string();
     let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
-        let m = config::object_mut(c, &object)?;
+        let m = config::object_mut(c, object)?;
         if original.is_empty() {
             m.attributes.push(mapping);
         } else {
@@ -417,7 +432,7 @@ pub async fn delete_attribute(
     let me = guard::admin_change(&csrf).await?;
     let object = ssr::object_kind(&object)?;
     let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
-        let m = config::object_mut(c, &object)?;
+        let m = config::object_mut(c, object)?;
         let before = m.attributes.len();
         m.attributes.retain(|a| a.target != target);
         if m.attributes.len() == before {
@@ -437,9 +452,9 @@ pub async fn restore_default_mappings(csrf: String, app: String, object: String)
     let state = guard::state()?;
     let me = guard::admin_change(&csrf).await?;
     let object = ssr::object_kind(&object)?;
-    let defaults = config::template_defaults(&state.pool, &app, &object).await?;
+    let defaults = config::template_defaults(&state.pool, &app, object).await?;
     let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
-        config::object_mut(c, &object)?.attributes = defaults;
+        config::object_mut(c, object)?.attributes = defaults;
         Ok(())
     })
     .await?;
@@ -469,7 +484,7 @@ pub async fn add_scoping_clause(
         value,
     };
     let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
-        let m = config::object_mut(c, &object)?;
+        let m = config::object_mut(c, object)?;
         if filter == "new" {
             m.scoping_filters.push(ScopingFilter {
                 title,
@@ -517,7 +532,7 @@ pub async fn delete_scoping_clause(
     let me = guard::admin_change(&csrf).await?;
     let object = ssr::object_kind(&object)?;
     let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
-        let m = config::object_mut(c, &object)?;
+        let m = config::object_mut(c, object)?;
         let gone = || crate::directory::DirError::NotFound("that scoping filter no longer exists".into());
         let f = m.scoping_filters.get_mut(filter).ok_or_else(gone)?;
         if clause == "all" {

@@ -1,9 +1,11 @@
 //! An application's provisioning configuration: the `app_provisioning` row, its object mappings
 //! with their attribute mappings, and scoping clauses. Written whole, in the caller's transaction.
 
+use super::vocab::column;
 use super::Pool;
 use crate::model::{
-    AttributeMapping, ObjectMapping, ProvisioningConfig, ProvisioningSettings, ScopingClause, ScopingFilter,
+    AttributeMapping, MappedObject, ObjectMapping, ProvisioningConfig, ProvisioningSettings, ScopingClause,
+    ScopingFilter,
 };
 use sqlx::Row;
 
@@ -51,62 +53,66 @@ pub async fn load(conn: &mut crate::db::Conn, app: &str) -> sqlx::Result<Option<
     .bind(app)
     .fetch_all(&mut *conn)
     .await?;
-    let mappings = objects
-        .iter()
-        .map(|o| {
-            let object: String = o.get("object");
-            let mut filters: Vec<(i64, ScopingFilter)> = Vec::new();
-            for c in clauses.iter().filter(|c| c.get::<String, _>("object") == object) {
-                let no: i64 = c.get("filter_no");
-                if filters.last().is_none_or(|(n, _)| *n != no) {
-                    filters.push((
-                        no,
-                        ScopingFilter {
-                            title: c.get("filter_title"),
-                            clauses: Vec::new(),
-                        },
-                    ));
-                }
-                if let Some((_, f)) = filters.last_mut() {
-                    f.clauses.push(ScopingClause {
-                        attribute: c.get("attribute"),
-                        operator: c.get("operator"),
-                        value: c.get("value"),
-                    });
-                }
+    let mut mappings = Vec::with_capacity(objects.len());
+    for o in &objects {
+        let object: MappedObject = column(o, "object")?;
+        let mut filters: Vec<(i64, ScopingFilter)> = Vec::new();
+        for c in &clauses {
+            if column::<MappedObject>(c, "object")? != object {
+                continue;
             }
-            ObjectMapping {
-                enabled: o.get::<i64, _>("enabled") != 0,
-                target_object: o.get("target_object"),
-                create: o.get::<i64, _>("action_create") != 0,
-                update: o.get::<i64, _>("action_update") != 0,
-                delete: o.get::<i64, _>("action_delete") != 0,
-                attributes: attrs
-                    .iter()
-                    .filter(|a| a.get::<String, _>("object") == object)
-                    .map(|a| AttributeMapping {
-                        target: a.get("target"),
-                        kind: a.get("kind"),
-                        source: a.get("source"),
-                        default_value: a.get("default_value"),
-                        matching: a.get("matching"),
-                        apply_on: a.get("apply_on"),
-                    })
-                    .collect(),
-                scoping_filters: filters.into_iter().map(|(_, f)| f).collect(),
-                object,
+            let no: i64 = c.get("filter_no");
+            if filters.last().is_none_or(|(n, _)| *n != no) {
+                filters.push((
+                    no,
+                    ScopingFilter {
+                        title: c.get("filter_title"),
+                        clauses: Vec::new(),
+                    },
+                ));
             }
-        })
-        .collect();
+            if let Some((_, f)) = filters.last_mut() {
+                f.clauses.push(ScopingClause {
+                    attribute: c.get("attribute"),
+                    operator: c.get("operator"),
+                    value: c.get("value"),
+                });
+            }
+        }
+        let mut attributes = Vec::new();
+        for a in &attrs {
+            if column::<MappedObject>(a, "object")? != object {
+                continue;
+            }
+            attributes.push(AttributeMapping {
+                target: a.get("target"),
+                kind: column(a, "kind")?,
+                source: a.get("source"),
+                default_value: a.get("default_value"),
+                matching: a.get("matching"),
+                apply_on: column(a, "apply_on")?,
+            });
+        }
+        mappings.push(ObjectMapping {
+            object,
+            enabled: o.get::<i64, _>("enabled") != 0,
+            target_object: o.get("target_object"),
+            create: o.get::<i64, _>("action_create") != 0,
+            update: o.get::<i64, _>("action_update") != 0,
+            delete: o.get::<i64, _>("action_delete") != 0,
+            attributes,
+            scoping_filters: filters.into_iter().map(|(_, f)| f).collect(),
+        });
+    }
     Ok(Some(Stored {
         config: ProvisioningConfig {
-            mode: r.get("mode"),
+            mode: column(&r, "mode")?,
             tenant_url: r.get("tenant_url"),
             notification_email: r.get("notification_email"),
             notify_on_failure: r.get::<i64, _>("notify_on_failure") != 0,
             settings: ProvisioningSettings {
-                scope: r.get("scope"),
-                provisioning_status: r.get("provisioning_status"),
+                scope: column(&r, "scope")?,
+                provisioning_status: column(&r, "provisioning_status")?,
                 prevent_accidental_deletions: r.get::<i64, _>("prevent_deletions") != 0,
                 deletion_threshold: r.get("deletion_threshold"),
                 skip_out_of_scope_deletions: r.get::<i64, _>("skip_out_of_scope_deletions") != 0,
@@ -149,7 +155,7 @@ pub async fn save(
     let s = &c.settings;
     sqlx::query("UPDATE apps SET provisioning_status = $2, updated_at = $3 WHERE id = $1")
         .bind(app)
-        .bind(&s.provisioning_status)
+        .bind(s.provisioning_status.as_str())
         .bind(now)
         .execute(&mut *conn)
         .await?;
@@ -161,12 +167,12 @@ pub async fn save(
          WHERE app_id = $1",
     )
     .bind(app)
-    .bind(&c.mode)
+    .bind(c.mode.as_str())
     .bind(&c.tenant_url)
     .bind(token)
     .bind(&c.notification_email)
     .bind(i64::from(c.notify_on_failure))
-    .bind(&s.scope)
+    .bind(s.scope.as_str())
     .bind(i64::from(s.prevent_accidental_deletions))
     .bind(s.deletion_threshold)
     .bind(i64::from(s.skip_out_of_scope_deletions))
@@ -194,7 +200,7 @@ pub async fn save(
              WHERE app_id = $1 AND object = $2",
         )
         .bind(app)
-        .bind(&m.object)
+        .bind(m.object.as_str())
         .bind(i64::from(m.enabled))
         .bind(&m.target_object)
         .bind(i64::from(m.create))
@@ -208,14 +214,14 @@ pub async fn save(
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(app)
-            .bind(&m.object)
+            .bind(m.object.as_str())
             .bind(i as i64)
             .bind(&a.target)
-            .bind(&a.kind)
+            .bind(a.kind.as_str())
             .bind(&a.source)
             .bind(&a.default_value)
             .bind(a.matching)
-            .bind(&a.apply_on)
+            .bind(a.apply_on.as_str())
             .execute(&mut *conn)
             .await?;
         }
@@ -226,7 +232,7 @@ pub async fn save(
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(app)
-                .bind(&m.object)
+                .bind(m.object.as_str())
                 .bind(f_no as i64)
                 .bind(&f.title)
                 .bind(c_no as i64)

@@ -21,7 +21,11 @@ impl fmt::Display for Unknown {
 impl std::error::Error for Unknown {}
 
 /// Reads a column holding one of the sets below.
-pub fn column<T: FromStr<Err = Unknown>>(r: &super::Row, name: &str) -> sqlx::Result<T> {
+pub fn column<T>(r: &super::Row, name: &str) -> sqlx::Result<T>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
     optional_column(r, name)?.ok_or_else(|| sqlx::Error::ColumnDecode {
         index: name.to_string(),
         source: "NULL where a value is required".into(),
@@ -29,49 +33,31 @@ pub fn column<T: FromStr<Err = Unknown>>(r: &super::Row, name: &str) -> sqlx::Re
 }
 
 /// Reads a nullable column holding one of the sets below (NULL: None).
-pub fn optional_column<T: FromStr<Err = Unknown>>(r: &super::Row, name: &str) -> sqlx::Result<Option<T>> {
+pub fn optional_column<T>(r: &super::Row, name: &str) -> sqlx::Result<Option<T>>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
     use sqlx::Row;
     let text: Option<String> = r.try_get(name)?;
     text.map(|t| t.parse())
         .transpose()
-        .map_err(|e: Unknown| sqlx::Error::ColumnDecode {
+        .map_err(|e: T::Err| sqlx::Error::ColumnDecode {
             index: name.to_string(),
             source: Box::new(e),
         })
 }
 
+/// A stored set: read back by its exact spelling only.
 macro_rules! vocabulary {
-    ($(#[$doc:meta])* $name:ident, $set:literal { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vdoc])* $variant),+
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-        }
+    ($(#[$doc:meta])* $name:ident, $set:literal { $($body:tt)+ }) => {
+        crate::model::closed_set!($(#[$doc])* $name { $($body)+ });
 
         impl FromStr for $name {
             type Err = Unknown;
 
             fn from_str(s: &str) -> Result<Self, Unknown> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(Unknown { set: $set, value: s.to_string() }),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                $name::from_spelling(s).ok_or_else(|| Unknown { set: $set, value: s.to_string() })
             }
         }
     };

@@ -4,12 +4,14 @@
 
 mod accounts;
 mod apps;
+mod choices;
 mod directory;
 mod engine;
 mod provisioning;
 
 pub use accounts::*;
 pub use apps::*;
+pub use choices::*;
 pub use directory::*;
 pub use engine::*;
 pub use provisioning::*;

@@ -1,6 +1,7 @@
 //! An application's provisioning configuration (also the export format), and the results of
 //! Test Connection and the expression tester.
 
+use super::{ApplyOn, MappedObject, MappingKind, ProvisioningMode, ProvisioningStatus, SyncScope};
 use serde::{Deserialize, Serialize};
 
 /// An application's whole provisioning configuration: what the Provisioning page edits and what
@@ -9,8 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProvisioningConfig {
-    /// "manual" or "automatic".
-    pub mode: String,
+    pub mode: ProvisioningMode,
     #[serde(default)]
     pub tenant_url: String,
     #[serde(default)]
@@ -25,10 +25,8 @@ pub struct ProvisioningConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProvisioningSettings {
-    /// "assigned" (Sync only assigned users and groups) or "all".
-    pub scope: String,
-    /// "on" or "off".
-    pub provisioning_status: String,
+    pub scope: SyncScope,
+    pub provisioning_status: ProvisioningStatus,
     pub prevent_accidental_deletions: bool,
     pub deletion_threshold: i64,
     pub skip_out_of_scope_deletions: bool,
@@ -42,8 +40,7 @@ pub struct ProvisioningSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectMapping {
-    /// "user" or "group".
-    pub object: String,
+    pub object: MappedObject,
     pub enabled: bool,
     /// The SCIM resource type written: "User" or "Group".
     pub target_object: String,
@@ -59,8 +56,7 @@ pub struct ObjectMapping {
 #[serde(deny_unknown_fields)]
 pub struct AttributeMapping {
     pub target: String,
-    /// "direct", "constant", "expression" or "none".
-    pub kind: String,
+    pub kind: MappingKind,
     /// The source attribute, the constant or the expression.
     #[serde(default)]
     pub source: String,
@@ -69,13 +65,12 @@ pub struct AttributeMapping {
     /// Matching precedence; 0 when the attribute is not used for matching.
     #[serde(default)]
     pub matching: i64,
-    /// "always" or "create" (Only during object creation).
     #[serde(default = "apply_always")]
-    pub apply_on: String,
+    pub apply_on: ApplyOn,
 }
 
-fn apply_always() -> String {
-    "always".into()
+fn apply_always() -> ApplyOn {
+    ApplyOn::Always
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,10 +11,12 @@ use crate::directory::{invalid, validate, DirError};
 use crate::mapping::expr::Expression;
 use crate::mapping::scoping::{self, ClauseError, Operator};
 use crate::mapping::target;
-use crate::model::{AttributeMapping, ObjectMapping, ProvisioningConfig, ProvisioningView, ScopingFilter};
+use crate::model::{
+    ApplyOn, AttributeMapping, MappedObject, MappingKind, ObjectMapping, ProvisioningConfig,
+    ProvisioningMode, ProvisioningStatus, ProvisioningView, ScopingFilter,
+};
 use crate::secrets::Sealer;
 
-pub const KINDS: [&str; 4] = ["direct", "constant", "expression", "none"];
 pub const MAX_ATTRIBUTES: usize = 200;
 pub const MAX_FILTERS: usize = 20;
 pub const MAX_CLAUSES: usize = 50;
@@ -25,14 +27,6 @@ pub const MAX_REQUESTS_PER_SECOND: i64 = 100_000;
 /// The sealed token's associated data: a token sealed for one application opens for no other.
 fn token_context(app: &str) -> String {
     format!("app:{app}:token")
-}
-
-fn object_label(object: &str) -> &'static str {
-    if object == "group" {
-        "groups"
-    } else {
-        "users"
-    }
 }
 
 /// Checks an absolute http(s) URL without fragment, credentials or spaces; a query is allowed
@@ -57,10 +51,6 @@ pub fn check_tenant_url(url: &str) -> Result<(), String> {
 /// as the catalogue spells them, target paths printed canonically). `token_set` says whether a
 /// secret token is (or is about to be) stored. The first problem is returned, naming its field.
 pub fn normalize(c: &mut ProvisioningConfig, token_set: bool) -> Result<(), DirError> {
-    c.mode = c.mode.trim().to_lowercase();
-    if !matches!(c.mode.as_str(), "manual" | "automatic") {
-        return Err(invalid("mode", "Provisioning Mode is Manual or Automatic"));
-    }
     c.tenant_url = c.tenant_url.trim().to_string();
     if !c.tenant_url.is_empty() {
         check_tenant_url(&c.tenant_url).map_err(|m| invalid("tenant_url", m))?;
@@ -76,17 +66,6 @@ pub fn normalize(c: &mut ProvisioningConfig, token_set: bool) -> Result<(), DirE
         ));
     }
     let s = &mut c.settings;
-    s.scope = s.scope.trim().to_lowercase();
-    if !matches!(s.scope.as_str(), "assigned" | "all") {
-        return Err(invalid(
-            "scope",
-            "Scope is assigned (Sync only assigned users and groups) or all",
-        ));
-    }
-    s.provisioning_status = s.provisioning_status.trim().to_lowercase();
-    if !matches!(s.provisioning_status.as_str(), "on" | "off") {
-        return Err(invalid("provisioning_status", "Provisioning Status is On or Off"));
-    }
     if !(1..=MAX_DELETION_THRESHOLD).contains(&s.deletion_threshold) {
         return Err(invalid(
             "deletion_threshold",
@@ -105,7 +84,7 @@ pub fn normalize(c: &mut ProvisioningConfig, token_set: bool) -> Result<(), DirE
             format!("the limit is from 0 (no limit) to {MAX_REQUESTS_PER_SECOND} requests per second"),
         ));
     }
-    if c.mode == "automatic" {
+    if c.mode == ProvisioningMode::Automatic {
         if c.tenant_url.is_empty() {
             return Err(invalid(
                 "tenant_url",
@@ -118,14 +97,14 @@ pub fn normalize(c: &mut ProvisioningConfig, token_set: bool) -> Result<(), DirE
                 "enter the Secret Token the application gave you",
             ));
         }
-    } else if s.provisioning_status == "on" {
+    } else if s.provisioning_status == ProvisioningStatus::On {
         return Err(invalid(
             "provisioning_status",
             "provisioning can be On only in Automatic mode",
         ));
     }
-    let objects: Vec<&str> = c.mappings.iter().map(|m| m.object.as_str()).collect();
-    if objects != ["user", "group"] {
+    let objects: Vec<MappedObject> = c.mappings.iter().map(|m| m.object).collect();
+    if objects != [MappedObject::User, MappedObject::Group] {
         return Err(invalid(
             "mappings",
             "there is one users mapping followed by one groups mapping",
@@ -138,9 +117,9 @@ pub fn normalize(c: &mut ProvisioningConfig, token_set: bool) -> Result<(), DirE
 }
 
 fn normalize_object(m: &mut ObjectMapping) -> Result<(), DirError> {
-    let object = m.object.clone();
-    let label = object_label(&object);
-    let want_target = if object == "user" { "User" } else { "Group" };
+    let object = m.object;
+    let label = object.plural();
+    let want_target = object.resource_type();
     if !m.target_object.eq_ignore_ascii_case(want_target) {
         return Err(invalid(
             &format!("{object}.target_object"),
@@ -148,7 +127,7 @@ fn normalize_object(m: &mut ObjectMapping) -> Result<(), DirError> {
         ));
     }
     m.target_object = want_target.to_string();
-    if object == "user" && !m.enabled {
+    if object == MappedObject::User && !m.enabled {
         return Err(invalid("user.enabled", "the users mapping cannot be disabled"));
     }
     if m.attributes.len() > MAX_ATTRIBUTES {
@@ -160,7 +139,7 @@ fn normalize_object(m: &mut ObjectMapping) -> Result<(), DirError> {
     let mut targets = std::collections::HashSet::new();
     let mut precedences = std::collections::HashSet::new();
     for (i, a) in m.attributes.iter_mut().enumerate() {
-        normalize_attribute(&object, a).map_err(|e| match e {
+        normalize_attribute(object, a).map_err(|e| match e {
             DirError::Invalid { field, message } => invalid(
                 &format!("{object}.{i}.{field}"),
                 format!(
@@ -204,7 +183,7 @@ fn normalize_object(m: &mut ObjectMapping) -> Result<(), DirError> {
             format!("at most {MAX_FILTERS} scoping filters"),
         ));
     }
-    let known = |a: &str| source::canonical(&object, a).is_some();
+    let known = |a: &str| source::canonical(object.as_str(), a).is_some();
     for (fi, f) in m.scoping_filters.iter_mut().enumerate() {
         f.title = f.title.trim().to_string();
         if f.clauses.is_empty() {
@@ -240,7 +219,7 @@ fn normalize_object(m: &mut ObjectMapping) -> Result<(), DirError> {
                 ClauseError::Attribute(m) => invalid(&field("attribute"), m),
                 ClauseError::Value(m) => invalid(&field("value"), m),
             })?;
-            c.attribute = source::canonical(&object, &clause.attribute).unwrap_or(clause.attribute);
+            c.attribute = source::canonical(object.as_str(), &clause.attribute).unwrap_or(clause.attribute);
             c.operator = op.label().to_string();
             c.value = clause.value;
         }
@@ -249,50 +228,36 @@ fn normalize_object(m: &mut ObjectMapping) -> Result<(), DirError> {
 }
 
 /// Validates one attribute mapping; errors name the dialog's field.
-pub fn normalize_attribute(object: &str, a: &mut AttributeMapping) -> Result<(), DirError> {
+pub fn normalize_attribute(object: MappedObject, a: &mut AttributeMapping) -> Result<(), DirError> {
     let path = target::parse(a.target.trim()).map_err(|m| invalid("target", m))?;
     a.target = path.to_string();
-    a.kind = a.kind.trim().to_lowercase();
-    if !KINDS.contains(&a.kind.as_str()) {
-        return Err(invalid(
-            "kind",
-            "Mapping type is Direct, Constant, Expression or None",
-        ));
-    }
-    a.apply_on = a.apply_on.trim().to_lowercase();
-    if !matches!(a.apply_on.as_str(), "always" | "create") {
-        return Err(invalid(
-            "apply_on",
-            "Apply this mapping Always or Only during object creation",
-        ));
-    }
     if a.matching < 0 || a.matching > 100 {
         return Err(invalid(
             "matching",
             "matching precedence is a number from 1 to 100",
         ));
     }
-    if a.matching > 0 && a.apply_on != "always" {
+    if a.matching > 0 && a.apply_on != ApplyOn::Always {
         return Err(invalid(
             "apply_on",
             "an attribute used for matching must apply Always",
         ));
     }
     a.default_value = a.default_value.trim().to_string();
-    match a.kind.as_str() {
-        "direct" => {
-            a.source = source::canonical(object, &a.source).ok_or_else(|| {
+    match a.kind {
+        MappingKind::Direct => {
+            a.source = source::canonical(object.as_str(), &a.source).ok_or_else(|| {
                 invalid(
                     "source",
                     format!(
                         "{:?} is not a source attribute of {}",
                         a.source.trim(),
-                        object_label(object)
+                        object.plural()
                     ),
                 )
             })?;
         }
-        "constant" => {
+        MappingKind::Constant => {
             if a.source.is_empty() {
                 return Err(invalid("source", "enter the constant value"));
             }
@@ -308,23 +273,23 @@ pub fn normalize_attribute(object: &str, a: &mut AttributeMapping) -> Result<(),
             }
             a.default_value.clear();
         }
-        "expression" => {
+        MappingKind::Expression => {
             a.source = a.source.trim().to_string();
             let e = Expression::parse(&a.source).map_err(|e| invalid("source", e.to_string()))?;
             for (name, pos) in e.attributes() {
-                if source::canonical(object, &name).is_none() {
+                if source::canonical(object.as_str(), &name).is_none() {
                     return Err(invalid(
                         "source",
                         format!(
                             "at position {}: [{name}] is not a source attribute of {}",
                             pos + 1,
-                            object_label(object)
+                            object.plural()
                         ),
                     ));
                 }
             }
             // Refused now rather than failing (or worse) for some user in every cycle.
-            e.check_budget(&|name| source::max_bytes(object, name))
+            e.check_budget(&|name| source::max_bytes(object.as_str(), name))
                 .map_err(|e| invalid("source", e.to_string()))?;
             // A matching value must come out the same every time: after a crash the engine finds
             // what it created by it, and a new random value would create a duplicate instead.
@@ -349,7 +314,7 @@ pub fn normalize_attribute(object: &str, a: &mut AttributeMapping) -> Result<(),
                 }
             }
         }
-        _ => {
+        MappingKind::None => {
             if a.matching > 0 {
                 return Err(invalid(
                     "matching",
@@ -369,15 +334,15 @@ pub fn describe_changes(old: &ProvisioningConfig, new: &ProvisioningConfig) -> V
     let scalars = |c: &ProvisioningConfig| {
         let s = &c.settings;
         [
-            ("Provisioning Mode", c.mode.clone()),
+            ("Provisioning Mode", c.mode.to_string()),
             ("Tenant URL", c.tenant_url.clone()),
             ("Notification Email", c.notification_email.clone()),
             (
                 "Send an email notification when a failure occurs",
                 c.notify_on_failure.to_string(),
             ),
-            ("Scope", s.scope.clone()),
-            ("Provisioning Status", s.provisioning_status.clone()),
+            ("Scope", s.scope.to_string()),
+            ("Provisioning Status", s.provisioning_status.to_string()),
             (
                 "Prevent accidental deletions",
                 s.prevent_accidental_deletions.to_string(),
@@ -404,7 +369,7 @@ pub fn describe_changes(old: &ProvisioningConfig, new: &ProvisioningConfig) -> V
         .map(|((name, a), (_, b))| format!("{name}: {a:?} -> {b:?}"))
         .collect();
     for (om, nm) in old.mappings.iter().zip(&new.mappings) {
-        let label = object_label(&nm.object);
+        let label = nm.object.plural();
         let mut field = |name: &str, a: bool, b: bool| {
             if a != b {
                 out.push(format!("{label} mapping {name}: {a} -> {b}"));
@@ -586,21 +551,18 @@ pub async fn update(
     apply(pool, sealer, app, c, token, actor).await
 }
 
-pub fn object_mut<'a>(
-    c: &'a mut ProvisioningConfig,
-    object: &str,
-) -> Result<&'a mut ObjectMapping, DirError> {
+pub fn object_mut(c: &mut ProvisioningConfig, object: MappedObject) -> Result<&mut ObjectMapping, DirError> {
     c.mappings
         .iter_mut()
         .find(|m| m.object == object)
-        .ok_or_else(|| invalid("object", "the mapping is users or groups"))
+        .ok_or_else(|| invalid("object", MappedObject::EXPECTED))
 }
 
 /// The gallery template's attribute mappings for `object`, for *Restore default mappings*.
 pub async fn template_defaults(
     pool: &Pool,
     app: &str,
-    object: &str,
+    object: MappedObject,
 ) -> Result<Vec<AttributeMapping>, DirError> {
     let a = db::apps::get(pool, app)
         .await?
@@ -608,20 +570,19 @@ pub async fn template_defaults(
     let t = gallery::template(&a.template).ok_or_else(|| {
         DirError::Conflict(format!("the gallery no longer has the template {}", a.template))
     })?;
-    let list = if object == "group" {
-        &t.mappings.group
-    } else {
-        &t.mappings.user
+    let list = match object {
+        MappedObject::Group => &t.mappings.group,
+        MappedObject::User => &t.mappings.user,
     };
     Ok(list
         .iter()
         .map(|m| AttributeMapping {
             target: m.target.clone(),
-            kind: m.kind.clone(),
+            kind: m.kind,
             source: m.source.clone(),
             default_value: m.default_value.clone(),
             matching: m.matching,
-            apply_on: m.apply_on.clone(),
+            apply_on: m.apply_on,
         })
         .collect())
 }
@@ -634,15 +595,15 @@ mod tests {
         AttributeMapping {
             target: "externalId".into(),
             source: source.into(),
-            kind: kind.into(),
+            kind: kind.parse().unwrap(),
             default_value: String::new(),
             matching,
-            apply_on: "always".into(),
+            apply_on: ApplyOn::Always,
         }
     }
 
     fn refused_field(kind: &str, source: &str, matching: i64) -> Option<(String, String)> {
-        match normalize_attribute("user", &mut mapping(kind, source, matching)) {
+        match normalize_attribute(MappedObject::User, &mut mapping(kind, source, matching)) {
             Ok(()) => None,
             Err(DirError::Invalid { field, message }) => Some((field, message)),
             Err(e) => panic!("{e}"),

@@ -16,7 +16,7 @@ pub async fn test(pool: &Pool, app: &str, expression: &str, upn: &str) -> Result
             "Choose a user to test the expression on.",
         ));
     }
-    let all_users = super::config::export(pool, app).await?.settings.scope == "all";
+    let all_users = super::config::export(pool, app).await?.settings.scope == crate::model::SyncScope::All;
     let source::SourceUser { user, ctx, .. } =
         source::load_user(pool, app, all_users, upn, "test_user").await?;
     let out = |value: String, error: Option<String>, note: &str| ExpressionTest {

@@ -1,6 +1,6 @@
 //! The application gallery: templates are data files compiled into the binary, read once.
 
-use crate::model::{AppRoleInfo, GalleryItem};
+use crate::model::{AppRoleInfo, ApplyOn, GalleryItem, MappingKind};
 use base64::Engine;
 use serde::Deserialize;
 use std::sync::OnceLock;
@@ -42,18 +42,18 @@ pub struct TemplateMappings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct TemplateMapping {
     pub target: String,
-    pub kind: String,
+    pub kind: MappingKind,
     pub source: String,
     #[serde(default)]
     pub default_value: String,
     #[serde(default)]
     pub matching: i64,
     #[serde(default = "always")]
-    pub apply_on: String,
+    pub apply_on: ApplyOn,
 }
 
-fn always() -> String {
-    "always".into()
+fn always() -> ApplyOn {
+    ApplyOn::Always
 }
 
 impl Template {
@@ -64,11 +64,11 @@ impl Template {
             list.iter()
                 .map(|m| NewMapping {
                     target: &m.target,
-                    kind: &m.kind,
+                    kind: m.kind.as_str(),
                     source: &m.source,
                     default_value: &m.default_value,
                     matching: m.matching,
-                    apply_on: &m.apply_on,
+                    apply_on: m.apply_on.as_str(),
                 })
                 .collect()
         }
@@ -170,13 +170,8 @@ mod tests {
             let matching: Vec<_> = t.mappings.user.iter().filter(|m| m.matching > 0).collect();
             assert_eq!(matching.len(), 1, "{} has one matching user attribute", t.id);
             for m in t.mappings.user.iter().chain(&t.mappings.group) {
-                assert!(
-                    ["direct", "constant", "expression"].contains(&m.kind.as_str()),
-                    "{}",
-                    m.target
-                );
-                assert!(["always", "create"].contains(&m.apply_on.as_str()));
-                if m.kind == "direct" && m.source != "members" && m.source != "objectId" {
+                assert_ne!(m.kind, MappingKind::None, "{}", m.target);
+                if m.kind == MappingKind::Direct && m.source != "members" && m.source != "objectId" {
                     assert!(
                         crate::model::user_attr(&m.source).is_some() || m.source == "displayName",
                         "{}: unknown source {}",

@@ -2,10 +2,10 @@
 //! from expression text, the compiled attribute specs and scoping filters of an object type, and
 //! the connector data store's stored form of exported values.
 
-use crate::mapping::export::{Exported, Spec};
+use crate::mapping::export::{Exported, Spec, SpecKind};
 use crate::mapping::scoping::{self, Operator};
 use crate::mapping::Value;
-use crate::model::{ProvisionStep, ProvisioningConfig};
+use crate::model::{ApplyOn, MappedObject, MappingKind, ProvisionStep, ProvisioningConfig};
 use serde_json::{json, Value as Json};
 
 pub(super) const ENTERPRISE_MANAGER: &str =
@@ -35,7 +35,7 @@ pub(super) fn coerce(target: &str, v: Json) -> Json {
     }
 }
 
-pub(super) fn specs(c: &ProvisioningConfig, object: &str) -> Vec<Spec> {
+pub(super) fn specs(c: &ProvisioningConfig, object: MappedObject) -> Vec<Spec> {
     c.mappings
         .iter()
         .find(|m| m.object == object)
@@ -44,18 +44,23 @@ pub(super) fn specs(c: &ProvisioningConfig, object: &str) -> Vec<Spec> {
                 .iter()
                 .map(|a| Spec {
                     target: a.target.clone(),
-                    kind: a.kind.clone(),
+                    kind: match a.kind {
+                        MappingKind::Direct => SpecKind::Direct,
+                        MappingKind::Constant => SpecKind::Constant,
+                        MappingKind::Expression => SpecKind::Expression,
+                        MappingKind::None => SpecKind::None,
+                    },
                     source: a.source.clone(),
                     default_value: a.default_value.clone(),
                     matching: a.matching,
-                    create_only: a.apply_on == "create",
+                    create_only: a.apply_on == ApplyOn::Create,
                 })
                 .collect()
         })
         .unwrap_or_default()
 }
 
-pub(super) fn filters(c: &ProvisioningConfig, object: &str) -> Vec<scoping::Filter> {
+pub(super) fn filters(c: &ProvisioningConfig, object: MappedObject) -> Vec<scoping::Filter> {
     c.mappings
         .iter()
         .find(|m| m.object == object)

@@ -8,7 +8,7 @@ use crate::db::jobs::{self, Reset};
 use crate::db::vocab::{CycleState, JobState};
 use crate::db::{apps, Pool};
 use crate::directory::{invalid, DirError};
-use crate::model::{CycleInfo, SyncDetails};
+use crate::model::{CycleInfo, ProvisioningMode, ProvisioningStatus, SyncDetails};
 
 /// Cycles shown in the history table and chart.
 pub const HISTORY: i64 = 20;
@@ -53,7 +53,8 @@ pub async fn details(pool: &Pool, app: &str) -> Result<SyncDetails, DirError> {
         .collect();
     let (users_managed, groups_managed) = crate::db::links::managed_counts(pool, app).await?;
     let (escrowed, _) = escrows::escrow_counts(pool, app).await?;
-    let on = stored.config.settings.provisioning_status == "on" && stored.config.mode == "automatic";
+    let on = stored.config.settings.provisioning_status == ProvisioningStatus::On
+        && stored.config.mode == ProvisioningMode::Automatic;
     Ok(SyncDetails {
         app_id: app.to_string(),
         app_name: a.name,

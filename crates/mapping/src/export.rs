@@ -20,13 +20,23 @@ const CORE_URNS: [&str; 2] = [
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
     pub target: String,
-    /// "direct", "constant", "expression" or "none".
-    pub kind: String,
+    pub kind: SpecKind,
+    /// The source attribute, the constant or the expression text.
     pub source: String,
     pub default_value: String,
     /// 0 when not used for matching.
     pub matching: i64,
     pub create_only: bool,
+}
+
+/// Where an attribute mapping's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecKind {
+    Direct,
+    Constant,
+    Expression,
+    /// Nothing flows (the mapping only documents the target attribute).
+    None,
 }
 
 #[derive(Debug, Clone)]
@@ -79,13 +89,13 @@ impl Mapping {
         let mut attrs = Vec::with_capacity(specs.len());
         for s in specs {
             let target = crate::target::parse(&s.target).map_err(|m| format!("{}: {m}", s.target))?;
-            let source = match s.kind.as_str() {
-                "direct" => Source::Direct(s.source.clone()),
-                "constant" => Source::Constant(s.source.clone()),
-                "expression" => Source::Expression(
+            let source = match s.kind {
+                SpecKind::Direct => Source::Direct(s.source.clone()),
+                SpecKind::Constant => Source::Constant(s.source.clone()),
+                SpecKind::Expression => Source::Expression(
                     Expression::parse(&s.source).map_err(|e| format!("{}: {e}", s.target))?,
                 ),
-                _ => Source::None,
+                SpecKind::None => Source::None,
             };
             attrs.push(Compiled {
                 target_text: target.to_string(),

@@ -2,7 +2,7 @@
 //! would send; defaults, create-only mappings, IgnoreFlowIfNullOrEmpty and matching order.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use provisio_mapping::export::{diff, to_resource, Mapping, PatchOp, Spec};
+use provisio_mapping::export::{diff, to_resource, Mapping, PatchOp, Spec, SpecKind};
 use provisio_mapping::expr::Context;
 use provisio_mapping::Value;
 use serde_json::json;
@@ -26,7 +26,12 @@ impl Context for User {
 fn spec(target: &str, kind: &str, source: &str) -> Spec {
     Spec {
         target: target.into(),
-        kind: kind.into(),
+        kind: match kind {
+            "direct" => SpecKind::Direct,
+            "constant" => SpecKind::Constant,
+            "expression" => SpecKind::Expression,
+            _ => SpecKind::None,
+        },
         source: source.into(),
         default_value: String::new(),
         matching: 0,

@@ -33,10 +33,10 @@ const TARGET_SUGGESTIONS: [&str; 24] = [
 
 /// The source column of the attribute list: the attribute, the quoted constant or the expression.
 fn source_text(a: &AttributeMapping) -> String {
-    match a.kind.as_str() {
-        "constant" => format!("\"{}\"", a.source),
-        "none" => "—".into(),
-        _ => a.source.clone(),
+    match a.kind {
+        MappingKind::Constant => format!("\"{}\"", a.source),
+        MappingKind::None => "—".into(),
+        MappingKind::Direct | MappingKind::Expression => a.source.clone(),
     }
 }
 
@@ -75,7 +75,7 @@ pub fn MappingPage() -> impl IntoView {
                 };
                 let obj = object.get_untracked();
                 let id = ctx.id.get_untracked();
-                let Some(m) = v.config.mappings.iter().find(|m| m.object == obj).cloned() else {
+                let Some(m) = v.config.mappings.iter().find(|m| m.object.as_str() == obj).cloned() else {
                     return view! { <p class="alert alert-error">"There is no such mapping."</p> }.into_any();
                 };
                 let is_user = obj == "user";
@@ -90,11 +90,11 @@ pub fn MappingPage() -> impl IntoView {
                     view! {
                         <tr data-target=a.target.clone()>
                             <th scope="row" class="mono">{a.target.clone()}</th>
-                            <td>{kind_label(&a.kind)}</td>
+                            <td>{a.kind.label()}</td>
                             <td class="mono">{source_text(a)}</td>
                             <td class="mono">{a.default_value.clone()}</td>
                             <td>{(a.matching > 0).then(|| a.matching.to_string())}</td>
-                            <td>{if a.apply_on == "create" { "Only during object creation" } else { "Always" }}</td>
+                            <td>{if a.apply_on == ApplyOn::Create { "Only during object creation" } else { "Always" }}</td>
                             <td class="row-actions">
                                 <a href=edit>{if admin { "Edit" } else { "View" }}</a>
                                 {admin.then(|| view! {
@@ -199,7 +199,7 @@ pub fn AttributePage() -> impl IntoView {
                     .config
                     .mappings
                     .iter()
-                    .find(|m| m.object == obj)
+                    .find(|m| m.object.as_str() == obj)
                     .and_then(|m| m.attributes.iter().find(|a| a.target == original))
                     .cloned();
                 if !original.is_empty() && existing.is_none() {
@@ -207,11 +207,11 @@ pub fn AttributePage() -> impl IntoView {
                 }
                 let a = existing.unwrap_or(AttributeMapping {
                     target: String::new(),
-                    kind: "direct".into(),
+                    kind: MappingKind::Direct,
                     source: String::new(),
                     default_value: String::new(),
                     matching: 0,
-                    apply_on: "always".into(),
+                    apply_on: ApplyOn::Always,
                 });
                 let sources = if obj == "group" { v.group_sources.clone() } else { v.user_sources.clone() };
                 attribute_form(ctx.id.get_untracked(), obj, original, a, sources, save, result, admin).into_any()
@@ -231,18 +231,17 @@ fn attribute_form(
     result: Signal<Option<Result<SaveOutcome, ApiError>>>,
     admin: bool,
 ) -> impl IntoView {
-    let kinds = ["direct", "constant", "expression", "none"];
-    let source_value = if a.kind == "direct" {
+    let source_value = if a.kind == MappingKind::Direct {
         a.source.clone()
     } else {
         String::new()
     };
-    let constant = if a.kind == "constant" {
+    let constant = if a.kind == MappingKind::Constant {
         a.source.clone()
     } else {
         String::new()
     };
-    let expression = if a.kind == "expression" {
+    let expression = if a.kind == MappingKind::Expression {
         a.source.clone()
     } else {
         String::new()
@@ -266,7 +265,7 @@ fn attribute_form(
                     <div class="field">
                         <label for="kind">"Mapping type"</label>
                         <select id="kind" name="kind">
-                            {kinds.iter().map(|k| view! { <option value=*k selected=a.kind == *k>{kind_label(k)}</option> }).collect_view()}
+                            {MappingKind::ALL.iter().map(|k| view! { <option value=k.as_str() selected=a.kind == *k>{k.label()}</option> }).collect_view()}
                         </select>
                     </div>
                     <div class="field only-direct">
@@ -320,8 +319,8 @@ fn attribute_form(
                     <div class="field">
                         <label for="apply_on">"Apply this mapping"</label>
                         <select id="apply_on" name="apply_on" aria-invalid=invalid(result, "apply_on")>
-                            <option value="always" selected=a.apply_on != "create">"Always"</option>
-                            <option value="create" selected=a.apply_on == "create">"Only during object creation"</option>
+                            <option value="always" selected=a.apply_on == ApplyOn::Always>"Always"</option>
+                            <option value="create" selected=a.apply_on == ApplyOn::Create>"Only during object creation"</option>
                         </select>
                         <FieldError value=result field="apply_on" />
                     </div>

@@ -15,7 +15,10 @@ use crate::api::provisioning::{
     INITIAL_CYCLE_NOTE,
 };
 use crate::api::ApiError;
-use crate::model::{AttributeMapping, ConnectionResult, ExpressionTest, ProvisionReport, ProvisioningView};
+use crate::model::{
+    ApplyOn, AttributeMapping, ConnectionResult, ExpressionTest, MappingKind, ProvisionReport,
+    ProvisioningMode, ProvisioningStatus, ProvisioningView, SyncScope,
+};
 use leptos::prelude::*;
 
 mod mapping;
@@ -31,15 +34,6 @@ fn object_label(object: &str) -> &'static str {
         "groups"
     } else {
         "users"
-    }
-}
-
-fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "direct" => "Direct",
-        "constant" => "Constant",
-        "expression" => "Expression",
-        _ => "None",
     }
 }
 
@@ -174,8 +168,8 @@ fn provisioning_form(
     } else {
         ""
     };
-    let automatic = c.mode == "automatic";
-    let on = s.provisioning_status == "on";
+    let automatic = c.mode == ProvisioningMode::Automatic;
+    let on = s.provisioning_status == ProvisioningStatus::On;
     let link_id = id.clone();
     let mapping_link = move |object: &'static str| {
         let href = format!("/apps/{link_id}/provisioning/{object}");
@@ -262,8 +256,8 @@ fn provisioning_form(
                 <div class="field">
                     <label for="scope">"Scope"</label>
                     <select id="scope" name="scope">
-                        <option value="assigned" selected=s.scope == "assigned">"Sync only assigned users and groups"</option>
-                        <option value="all" selected=s.scope == "all">"Sync all users and groups"</option>
+                        <option value="assigned" selected=s.scope == SyncScope::Assigned>"Sync only assigned users and groups"</option>
+                        <option value="all" selected=s.scope == SyncScope::All>"Sync all users and groups"</option>
                     </select>
                 </div>
                 <div class="field">

@@ -49,7 +49,7 @@ pub fn ScopingPage() -> impl IntoView {
                 };
                 let obj = object.get_untracked();
                 let id = ctx.id.get_untracked();
-                let Some(m) = v.config.mappings.iter().find(|m| m.object == obj).cloned() else {
+                let Some(m) = v.config.mappings.iter().find(|m| m.object.as_str() == obj).cloned() else {
                     return view! { <p class="alert alert-error">"There is no such mapping."</p> }.into_any();
                 };
                 let sources: Vec<String> = if obj == "group" { v.group_sources.clone() } else { v.user_sources.clone() }

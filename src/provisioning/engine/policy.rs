@@ -5,7 +5,7 @@
 
 use crate::mapping::export::Mapping;
 use crate::mapping::scoping::Scope;
-use crate::model::{AppRoleInfo, ProvisioningConfig};
+use crate::model::{AppRoleInfo, MappedObject, ProvisioningConfig, SyncScope};
 use crate::provisioning::mapped::{filters, specs};
 use crate::provisioning::source;
 use std::collections::HashMap;
@@ -82,19 +82,19 @@ impl Policy {
         app_roles: &[AppRoleInfo],
         group_assignments: Vec<(String, String, String)>,
     ) -> Result<(Policy, HashMap<String, Roles>), Invalid> {
-        let mapping = |object: &str| {
+        let mapping = |object: MappedObject| {
             Mapping::new(&specs(cfg, object)).map_err(|message| Invalid {
                 part: "mappings",
                 message,
             })
         };
-        let scope = |object: &str| {
+        let scope = |object: MappedObject| {
             Scope::new(&filters(cfg, object)).map_err(|message| Invalid {
                 part: "scoping",
                 message,
             })
         };
-        let actions = |object: &str| {
+        let actions = |object: MappedObject| {
             cfg.mappings
                 .iter()
                 .find(|m| m.object == object)
@@ -105,20 +105,20 @@ impl Policy {
                 })
                 .unwrap_or(Actions::ALL)
         };
-        let users = mapping("user")?;
-        let groups = match cfg.mappings.iter().find(|m| m.object == "group") {
-            Some(g) if g.enabled => Some(mapping("group")?),
+        let users = mapping(MappedObject::User)?;
+        let groups = match cfg.mappings.iter().find(|m| m.object == MappedObject::Group) {
+            Some(g) if g.enabled => Some(mapping(MappedObject::Group)?),
             _ => None,
         };
         let mut policy = Policy {
             soft_delete: users.writes("active"),
             users,
-            user_scope: scope("user")?,
-            user_actions: actions("user"),
+            user_scope: scope(MappedObject::User)?,
+            user_actions: actions(MappedObject::User),
             groups,
-            group_scope: scope("group")?,
-            group_actions: actions("group"),
-            all: cfg.settings.scope == "all",
+            group_scope: scope(MappedObject::Group)?,
+            group_actions: actions(MappedObject::Group),
+            all: cfg.settings.scope == SyncScope::All,
             skip_out_of_scope: cfg.settings.skip_out_of_scope_deletions,
             provisioned: app_roles
                 .iter()
