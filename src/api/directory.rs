@@ -19,24 +19,14 @@ mod ssr {
     pub use crate::directory::{groups, users};
     pub use crate::model::Role;
 
-    pub fn refs(list: Vec<(String, String, String)>) -> Vec<crate::model::PrincipalRef> {
+    /// Directory objects as the console names them.
+    pub fn refs(list: Vec<store::Named>) -> Vec<crate::model::PrincipalRef> {
         list.into_iter()
-            .map(|(id, upn, name)| crate::model::PrincipalRef {
-                id,
-                kind: "user".into(),
-                name,
-                detail: upn,
-            })
-            .collect()
-    }
-
-    pub fn group_refs(list: Vec<(String, String)>) -> Vec<crate::model::PrincipalRef> {
-        list.into_iter()
-            .map(|(id, name)| crate::model::PrincipalRef {
-                id,
-                kind: "group".into(),
-                name,
-                detail: String::new(),
+            .map(|n| crate::model::PrincipalRef {
+                id: n.id,
+                kind: n.kind.as_str().to_string(),
+                name: n.name,
+                detail: n.detail,
             })
             .collect()
     }
@@ -47,11 +37,11 @@ pub async fn get_directory_counts() -> Result<DirectoryCounts, ApiError> {
     use ssr::*;
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
-    let (users, deleted_users, groups) = store::directory_counts(&state.pool).await?;
+    let counts = store::directory_counts(&state.pool).await?;
     Ok(DirectoryCounts {
-        users,
-        deleted_users,
-        groups,
+        users: counts.users,
+        deleted_users: counts.deleted_users,
+        groups: counts.groups,
         last_change: store::last_change(&state.pool).await?,
     })
 }
@@ -124,7 +114,7 @@ pub async fn get_user(id: String) -> Result<DirUser, ApiError> {
     };
     Ok(DirUser {
         reports: refs(store::direct_reports(&state.pool, &u.id, 100).await?),
-        groups: group_refs(store::groups_of(&state.pool, &u.id).await?),
+        groups: refs(store::groups_of(&state.pool, &u.id).await?),
         assignments: crate::db::apps::assignments_of(&state.pool, &u.id).await?,
         purge_at: u.deleted_at.as_deref().and_then(users::purge_date),
         attrs: serde_json::from_str(&u.attrs).unwrap_or_default(),
@@ -208,16 +198,7 @@ pub async fn suggest(q: String, #[server(default)] groups: bool) -> Result<Vec<P
     if q.trim().is_empty() {
         return Ok(Vec::new());
     }
-    Ok(store::suggest(&state.pool, &q, groups, 10)
-        .await?
-        .into_iter()
-        .map(|(kind, id, name, detail)| PrincipalRef {
-            id,
-            kind,
-            name,
-            detail,
-        })
-        .collect())
+    Ok(refs(store::suggest(&state.pool, &q, groups, 10).await?))
 }
 
 #[server(endpoint = "directory/groups")]
@@ -273,7 +254,7 @@ pub async fn get_group(id: String) -> Result<DirGroup, ApiError> {
             })
             .collect(),
         member_total,
-        member_of: group_refs(store::groups_of(&state.pool, &id).await?),
+        member_of: refs(store::groups_of(&state.pool, &id).await?),
         assignments: crate::db::apps::assignments_of(&state.pool, &id).await?,
         id: g.id,
         display_name: g.display_name,

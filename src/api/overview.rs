@@ -10,8 +10,15 @@ pub async fn get_overview() -> Result<Overview, ApiError> {
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
     let day_ago = crate::timefmt::ago(time::Duration::hours(24));
-    let (users, deleted_users, groups) = db::directory::directory_counts(&state.pool).await?;
-    let (apps, apps_provisioning) = db::apps::counts(&state.pool).await?;
+    let db::directory::Counts {
+        users,
+        deleted_users,
+        groups,
+    } = db::directory::directory_counts(&state.pool).await?;
+    let db::apps::Counts {
+        apps,
+        provisioning_on: apps_provisioning,
+    } = db::apps::counts(&state.pool).await?;
     Ok(Overview {
         version: env!("CARGO_PKG_VERSION").to_string(),
         database: state.settings.database.describe(),

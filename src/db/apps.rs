@@ -45,13 +45,22 @@ pub async fn list(pool: &Pool, q: Option<&str>) -> sqlx::Result<Vec<AppRow>> {
 }
 
 /// How many applications there are, and how many have provisioning On.
-pub async fn counts(pool: &Pool) -> sqlx::Result<(i64, i64)> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub apps: i64,
+    pub provisioning_on: i64,
+}
+
+pub async fn counts(pool: &Pool) -> sqlx::Result<Counts> {
     let r = sqlx::query(
         "SELECT count(*), COALESCE(sum(CASE WHEN provisioning_status = 'on' THEN 1 ELSE 0 END), 0) FROM apps",
     )
     .fetch_one(pool)
     .await?;
-    Ok((r.get(0), r.get(1)))
+    Ok(Counts {
+        apps: r.get(0),
+        provisioning_on: r.get(1),
+    })
 }
 
 pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<AppRow>> {

@@ -36,15 +36,25 @@ pub async fn escrows(pool: &Pool, app: &str) -> sqlx::Result<Vec<Escrow>> {
     .collect()
 }
 
-/// (all escrowed objects, those whose failure was a reference update).
-pub async fn escrow_counts(pool: &Pool, app: &str) -> sqlx::Result<(i64, i64)> {
+/// How many objects of an application are escrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub escrowed: i64,
+    /// Of those, the ones whose failure was a reference (manager, member) update.
+    pub reference: i64,
+}
+
+pub async fn escrow_counts(pool: &Pool, app: &str) -> sqlx::Result<Counts> {
     let r = sqlx::query(
         "SELECT count(*), CAST(COALESCE(sum(reference), 0) AS BIGINT) FROM prov_escrows WHERE app_id = $1",
     )
     .bind(app)
     .fetch_one(pool)
     .await?;
-    Ok((r.get(0), r.get(1)))
+    Ok(Counts {
+        escrowed: r.get(0),
+        reference: r.get(1),
+    })
 }
 
 /// An escrow change: `Some` retry to store, `None` = the object succeeded (or was dropped):

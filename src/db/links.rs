@@ -120,8 +120,14 @@ pub async fn confirm_users(conn: &mut Conn, app: &str, users: &[String]) -> sqlx
     Ok(())
 }
 
-/// Users and groups in the connector data store.
-pub async fn managed_counts(pool: &Pool, app: &str) -> sqlx::Result<(i64, i64)> {
+/// How many objects the connector data store links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub users: i64,
+    pub groups: i64,
+}
+
+pub async fn managed_counts(pool: &Pool, app: &str) -> sqlx::Result<Counts> {
     let r = sqlx::query(
         "SELECT COALESCE(sum(CASE WHEN object_type = 'user' THEN 1 ELSE 0 END), 0), COALESCE(sum(CASE WHEN object_type = 'group' THEN 1 ELSE 0 END), 0)
          FROM prov_objects WHERE app_id = $1",
@@ -129,7 +135,10 @@ pub async fn managed_counts(pool: &Pool, app: &str) -> sqlx::Result<(i64, i64)> 
     .bind(app)
     .fetch_one(pool)
     .await?;
-    Ok((r.get(0), r.get(1)))
+    Ok(Counts {
+        users: r.get(0),
+        groups: r.get(1),
+    })
 }
 
 /// The connector data store of one object type: source id -> (target id, exported, state);

@@ -6,8 +6,34 @@ use super::Pool;
 use crate::db::sql::Sql;
 use sqlx::Row;
 
-/// Users assigned directly to `app`: (user, role value, role display name).
-pub async fn user_assignments(pool: &Pool, app: &str) -> sqlx::Result<Vec<(String, String, String)>> {
+/// An app role held by a user or group: directly assigned, or through a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleGrant {
+    /// The user or group holding the role.
+    pub principal: String,
+    /// The role's value ("" for Default Access).
+    pub role: String,
+    /// The role's display name (its value when the application no longer defines it).
+    pub display: String,
+}
+
+/// A directory group and one of its direct user members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub group: String,
+    pub user: String,
+}
+
+fn grant(r: &super::Row) -> RoleGrant {
+    RoleGrant {
+        principal: r.get(0),
+        role: r.get(1),
+        display: r.get(2),
+    }
+}
+
+/// Users assigned directly to `app`, with their roles.
+pub async fn user_assignments(pool: &Pool, app: &str) -> sqlx::Result<Vec<RoleGrant>> {
     let rows = sqlx::query(
         "SELECT s.principal_id, s.role, COALESCE(r.display_name, s.role)
          FROM app_assignments s LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
@@ -16,11 +42,11 @@ pub async fn user_assignments(pool: &Pool, app: &str) -> sqlx::Result<Vec<(Strin
     .bind(app)
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    Ok(rows.iter().map(grant).collect())
 }
 
-/// Direct user members of the groups assigned to `app`: (group, user).
-pub async fn assigned_group_members(pool: &Pool, app: &str) -> sqlx::Result<Vec<(String, String)>> {
+/// Direct user members of the groups assigned to `app`.
+pub async fn assigned_group_members(pool: &Pool, app: &str) -> sqlx::Result<Vec<Membership>> {
     let rows = sqlx::query(
         "SELECT DISTINCT m.group_id, m.member_id FROM dir_members m
          JOIN app_assignments s ON s.principal_id = m.group_id AND s.app_id = $1 AND s.principal_type = 'group'
@@ -29,7 +55,13 @@ pub async fn assigned_group_members(pool: &Pool, app: &str) -> sqlx::Result<Vec<
     .bind(app)
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| Membership {
+            group: r.get(0),
+            user: r.get(1),
+        })
+        .collect())
 }
 
 /// A user with its manager's userPrincipalName.
@@ -163,13 +195,9 @@ pub async fn groups_of_users(pool: &Pool, users: &[String]) -> sqlx::Result<Vec<
     Ok(out)
 }
 
-/// The app roles of the given users, directly or through a group they are a direct member of:
-/// (user, role value, role display name).
-pub async fn roles_of_users(
-    pool: &Pool,
-    app: &str,
-    users: &[String],
-) -> sqlx::Result<Vec<(String, String, String)>> {
+/// The app roles of the given users, directly or through a group they are a direct member of
+/// (the grant's principal is the user).
+pub async fn roles_of_users(pool: &Pool, app: &str, users: &[String]) -> sqlx::Result<Vec<RoleGrant>> {
     let mut out = Vec::new();
     for chunk in users.chunks(400) {
         let mut qb = Sql::new(
@@ -188,19 +216,13 @@ pub async fn roles_of_users(
         .push_bind(app)
         .push(" AND m.member_id IN ");
         qb.push_in_list(chunk);
-        out.extend(
-            qb.build()
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2))),
-        );
+        out.extend(qb.build().fetch_all(pool).await?.iter().map(grant));
     }
     Ok(out)
 }
 
-/// Groups assigned to `app`, with their roles: (group, role value, role display name).
-pub async fn group_assignments(pool: &Pool, app: &str) -> sqlx::Result<Vec<(String, String, String)>> {
+/// Groups assigned to `app`, with their roles.
+pub async fn group_assignments(pool: &Pool, app: &str) -> sqlx::Result<Vec<RoleGrant>> {
     let rows = sqlx::query(
         "SELECT s.principal_id, s.role, COALESCE(r.display_name, s.role) FROM app_assignments s
          LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
@@ -209,5 +231,5 @@ pub async fn group_assignments(pool: &Pool, app: &str) -> sqlx::Result<Vec<(Stri
     .bind(app)
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    Ok(rows.iter().map(grant).collect())
 }

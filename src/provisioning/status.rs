@@ -51,8 +51,8 @@ pub async fn details(pool: &Pool, app: &str) -> Result<SyncDetails, DirError> {
         .iter()
         .map(info)
         .collect();
-    let (users_managed, groups_managed) = crate::db::links::managed_counts(pool, app).await?;
-    let (escrowed, _) = escrows::escrow_counts(pool, app).await?;
+    let managed = crate::db::links::managed_counts(pool, app).await?;
+    let escrowed = escrows::escrow_counts(pool, app).await?.escrowed;
     let on = stored.config.settings.provisioning_status == ProvisioningStatus::On
         && stored.config.mode == ProvisioningMode::Automatic;
     Ok(SyncDetails {
@@ -77,8 +77,8 @@ pub async fn details(pool: &Pool, app: &str) -> Result<SyncDetails, DirError> {
         current: history.first().cloned(),
         last_completed: history.iter().find(|c| c.state != "Running").cloned(),
         history,
-        users_managed,
-        groups_managed,
+        users_managed: managed.users,
+        groups_managed: managed.groups,
         totals: cycles::totals(pool, app).await?,
         escrowed,
         initial_pending: stored.needs_initial_cycle

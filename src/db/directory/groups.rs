@@ -290,14 +290,14 @@ pub async fn members(pool: &Pool, group: &str, limit: i64) -> sqlx::Result<(Vec<
     ))
 }
 
-/// The groups a user or group is a direct member of: (id, name).
-pub async fn groups_of(pool: &Pool, member: &str) -> sqlx::Result<Vec<(String, String)>> {
+/// The groups a user or group is a direct member of.
+pub async fn groups_of(pool: &Pool, member: &str) -> sqlx::Result<Vec<Named>> {
     let rows = sqlx::query(
-        "SELECT g.id, g.display_name FROM dir_members m JOIN dir_groups g ON g.id = m.group_id
+        "SELECT g.id, g.display_name, g.description FROM dir_members m JOIN dir_groups g ON g.id = m.group_id
          WHERE m.member_id = $1 ORDER BY g.display_lower",
     )
     .bind(member)
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(rows.iter().map(|r| Named::read(ObjectType::Group, r)).collect())
 }

@@ -14,7 +14,30 @@ mod users;
 pub use groups::*;
 pub use users::*;
 
-pub use super::vocab::ChangeKind;
+pub use super::vocab::{ChangeKind, ObjectType};
+
+/// A directory object as names show it next to ids and in pickers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub kind: ObjectType,
+    pub id: String,
+    /// The display name.
+    pub name: String,
+    /// A user's userPrincipalName; a group's description (empty where not read).
+    pub detail: String,
+}
+
+impl Named {
+    /// Reads `id, display name, detail` columns.
+    pub(super) fn read(kind: ObjectType, r: &super::Row) -> Named {
+        Named {
+            kind,
+            id: r.get(0),
+            name: r.get(1),
+            detail: r.get(2),
+        }
+    }
+}
 
 /// Appends to the change sequence; call inside the transaction of the change.
 pub async fn record_change(
@@ -110,17 +133,12 @@ pub async fn last_change(pool: &Pool) -> sqlx::Result<i64> {
     )
 }
 
-/// Users and groups whose names start with `q`, for pickers: (type, id, name, detail).
-pub async fn suggest(
-    pool: &Pool,
-    q: &str,
-    groups_too: bool,
-    limit: i64,
-) -> sqlx::Result<Vec<(String, String, String, String)>> {
+/// Users and groups whose names start with `q`, for pickers.
+pub async fn suggest(pool: &Pool, q: &str, groups_too: bool, limit: i64) -> sqlx::Result<Vec<Named>> {
     let q = q.trim().to_lowercase();
     let mut upper = q.clone();
     upper.push(char::MAX);
-    let mut out: Vec<(String, String, String, String)> = sqlx::query(
+    let mut out: Vec<Named> = sqlx::query(
         "SELECT u.id, u.display_name, u.upn FROM dir_users u JOIN (
              SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND display_lower >= $1 AND display_lower < $2
              UNION SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND upn_lower >= $1 AND upn_lower < $2
@@ -133,7 +151,7 @@ pub async fn suggest(
     .fetch_all(pool)
     .await?
     .iter()
-    .map(|r| ("user".to_string(), r.get(0), r.get(1), r.get(2)))
+    .map(|r| Named::read(ObjectType::User, r))
     .collect();
     if groups_too {
         let rows = sqlx::query(
@@ -145,19 +163,30 @@ pub async fn suggest(
         .bind(limit)
         .fetch_all(pool)
         .await?;
-        out.extend(
-            rows.iter()
-                .map(|r| ("group".to_string(), r.get(0), r.get(1), r.get(2))),
-        );
+        out.extend(rows.iter().map(|r| Named::read(ObjectType::Group, r)));
     }
     Ok(out)
 }
 
-pub async fn directory_counts(pool: &Pool) -> sqlx::Result<(i64, i64, i64)> {
+/// How large the directory is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Users not deleted.
+    pub users: i64,
+    /// Soft-deleted users (kept 30 days).
+    pub deleted_users: i64,
+    pub groups: i64,
+}
+
+pub async fn directory_counts(pool: &Pool) -> sqlx::Result<Counts> {
     let r = sqlx::query("SELECT live, deleted, (SELECT count(*) FROM dir_groups) FROM dir_user_counts")
         .fetch_one(pool)
         .await?;
-    Ok((r.get(0), r.get(1), r.get(2)))
+    Ok(Counts {
+        users: r.get(0),
+        deleted_users: r.get(1),
+        groups: r.get(2),
+    })
 }
 
 /// Deletes directory changes older than `before` that every provisioning job has read (at or below

@@ -369,29 +369,25 @@ pub async fn user_count(pool: &Pool, q: Option<&str>, deleted: bool) -> sqlx::Re
     qb.build_query_scalar().fetch_one(pool).await
 }
 
-/// (id, upn, display name) of users, for names shown next to ids.
-pub async fn user_names(pool: &Pool, ids: &[String]) -> sqlx::Result<Vec<(String, String, String)>> {
+/// Users by id, for names shown next to ids.
+pub async fn user_names(pool: &Pool, ids: &[String]) -> sqlx::Result<Vec<Named>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut qb = Sql::new("SELECT id, upn, display_name FROM dir_users WHERE id IN ");
+    let mut qb = Sql::new("SELECT id, display_name, upn FROM dir_users WHERE id IN ");
     qb.push_in_list(ids);
     let rows = qb.build().fetch_all(pool).await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    Ok(rows.iter().map(|r| Named::read(ObjectType::User, r)).collect())
 }
 
-pub async fn direct_reports(
-    pool: &Pool,
-    id: &str,
-    limit: i64,
-) -> sqlx::Result<Vec<(String, String, String)>> {
+pub async fn direct_reports(pool: &Pool, id: &str, limit: i64) -> sqlx::Result<Vec<Named>> {
     let rows = sqlx::query(
-        "SELECT id, upn, display_name FROM dir_users WHERE manager_id = $1 AND deleted_at IS NULL
+        "SELECT id, display_name, upn FROM dir_users WHERE manager_id = $1 AND deleted_at IS NULL
          ORDER BY display_lower, id LIMIT $2",
     )
     .bind(id)
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    Ok(rows.iter().map(|r| Named::read(ObjectType::User, r)).collect())
 }

@@ -132,9 +132,9 @@ impl Run {
             for (k, v) in links::unconfirmed_users(pool, &self.ctx.app, Some(&missing)).await? {
                 self.users_unconfirmed.entry(k).or_insert(v);
             }
-            for (user, role, display) in sources::roles_of_users(pool, &self.ctx.app, &missing).await? {
-                let role = self.ctx.policy.role(role, display);
-                add_role(self.roles.entry(user).or_default(), role);
+            for g in sources::roles_of_users(pool, &self.ctx.app, &missing).await? {
+                let role = self.ctx.policy.role(g.role, g.display);
+                add_role(self.roles.entry(g.principal).or_default(), role);
             }
         }
         self.looked_up

@@ -144,13 +144,13 @@ pub async fn run(
     let mut run = Run::new(ctx.clone());
     if initial {
         // Everything in bulk: an initial cycle looks at every object.
-        for (user, role, display) in sources::user_assignments(pool, app).await? {
-            let role = ctx.policy.role(role, display);
-            run.roles.entry(user).or_default().push(role);
+        for g in sources::user_assignments(pool, app).await? {
+            let role = ctx.policy.role(g.role, g.display);
+            run.roles.entry(g.principal).or_default().push(role);
         }
-        for (group, user) in sources::assigned_group_members(pool, app).await? {
-            if let Some(roles) = group_roles.get(&group) {
-                let list = run.roles.entry(user).or_default();
+        for m in sources::assigned_group_members(pool, app).await? {
+            if let Some(roles) = group_roles.get(&m.group) {
+                let list = run.roles.entry(m.user).or_default();
                 for r in roles {
                     add_role(list, r.clone());
                 }
@@ -174,8 +174,8 @@ pub async fn run(
         .cloned()
         .collect();
     let (group_list, gone_groups) = if initial {
-        let (users, groups, deleted) = dir::directory_counts(pool).await?;
-        run.counters.total = users + groups + deleted;
+        let d = dir::directory_counts(pool).await?;
+        run.counters.total = d.users + d.deleted_users + d.groups;
         cycles::progress(pool, &id, &run.counters).await?;
         // Users, page by page in id order.
         let mut seen: HashSet<String> = HashSet::new();
@@ -350,11 +350,11 @@ pub async fn run(
     )
     .await?;
     if quarantine.is_none() {
-        let (failed, reference) = escrows::escrow_counts(pool, app).await?;
+        let escrowed = escrows::escrow_counts(pool, app).await?;
         let c = &report.counters;
         quarantine = rules::quarantine_for(
-            failed,
-            reference,
+            escrowed.escrowed,
+            escrowed.reference,
             c.created + c.updated + c.disabled + c.deleted + c.skipped,
         );
     }

@@ -3,6 +3,7 @@
 //! is handled, and which app roles are provisioned. Pure: built from the configuration and the
 //! application's roles, with no I/O.
 
+use crate::db::sources::RoleGrant;
 use crate::mapping::export::Mapping;
 use crate::mapping::scoping::Scope;
 use crate::model::{AppRoleInfo, MappedObject, ProvisioningConfig, SyncScope};
@@ -80,7 +81,7 @@ impl Policy {
     pub(in crate::provisioning) fn compile(
         cfg: &ProvisioningConfig,
         app_roles: &[AppRoleInfo],
-        group_assignments: Vec<(String, String, String)>,
+        group_assignments: Vec<RoleGrant>,
     ) -> Result<(Policy, HashMap<String, Roles>), Invalid> {
         let mapping = |object: MappedObject| {
             Mapping::new(&specs(cfg, object)).map_err(|message| Invalid {
@@ -128,8 +129,13 @@ impl Policy {
             group_entitled: HashMap::new(),
         };
         let mut group_roles: HashMap<String, Roles> = HashMap::new();
-        for (group, value, display) in group_assignments {
-            let role = policy.role(value, display);
+        for RoleGrant {
+            principal: group,
+            role,
+            display,
+        } in group_assignments
+        {
+            let role = policy.role(role, display);
             *policy.group_entitled.entry(group.clone()).or_default() |=
                 !policy.app_has_roles || role.provisioned;
             group_roles.entry(group).or_default().push(role);
