@@ -1,11 +1,11 @@
 //! Provision on demand, as Entra runs it: one user, or one group with up to five of its direct
-//! members, through the cycle's own pipeline now, whatever the provisioning status. Each step
-//! (import, scope, match, action) carries its details; the outcome is written to the connector
-//! data store and the provisioning log like a cycle's, without a cycle.
+//! members, now, whatever the provisioning status. This module finds the objects, holds the
+//! application's lease and reports; the engine ([`Single`]) plans, executes and records each
+//! object as a cycle would, with every step's details.
 
 use super::config;
-use super::engine::{self, Ctx, Done, Log, Problem, Run, Tuning};
-use super::mapped::{exported_from, step};
+use super::engine::{Log, Problem, Single};
+use super::mapped::step;
 use crate::db::cycles::Counters;
 use crate::db::directory as dir;
 use crate::db::prov_log::LogWrite;
@@ -16,7 +16,6 @@ use crate::directory::{invalid, DirError};
 use crate::model::{ProvisionReport, ProvisioningConfig};
 use crate::scim_client::{Capabilities, Target};
 use crate::secrets::Sealer;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Most members provision on demand takes with a group (Entra's limit).
@@ -97,19 +96,6 @@ async fn target(
     let target = Target::new(&cfg.tenant_url, &token, http.clone())
         .limited(super::limits::for_app(app, cfg.settings.max_requests_per_second));
     Ok((cfg, target))
-}
-
-/// The context of an on-demand run: the cycle's, with detailed steps and no cycle.
-async fn context(
-    pool: &Pool,
-    app: &str,
-    cfg: &ProvisioningConfig,
-    target: Target,
-    caps: Capabilities,
-) -> Result<Arc<Ctx>, DirError> {
-    let (mut ctx, _) = engine::context(pool, app, cfg, target, caps, None, &Tuning::default()).await?;
-    ctx.detailed = true;
-    Ok(Arc::new(ctx))
 }
 
 /// Asks the target for its capabilities; when it does not answer, the run ends here with a
@@ -203,44 +189,16 @@ async fn user_now(
         .await?
         .pop()
         .ok_or_else(|| invalid("user", "the user was just deleted"))?;
-    let log = Log {
-        object_type: ObjectType::User,
-        source_id: &user.id,
-        display_name: &user.display_name,
-        target_id: "",
-        started: Instant::now(),
-    };
+    let log = Log::new(ObjectType::User, &user.id, &user.display_name);
     let caps = match discover(pool, app, &target, &log).await? {
         Ok(caps) => caps,
         Err(report) => return Ok(report),
     };
-    let ctx = context(pool, app, &cfg, target, caps).await?;
-    let mut run = Run::new(ctx.clone());
-    let ids: Vec<String> = std::iter::once(user.id.clone())
-        .chain(user.manager_id.clone())
-        .collect();
-    run.ensure(ObjectType::User, &ids).await?;
-    let roles = run.roles.get(&user.id).cloned().unwrap_or_default();
-    let managed = run.users_managed.get(&user.id).cloned();
-    let manager_target = user
-        .manager_id
-        .as_ref()
-        .and_then(|m| run.users_managed.get(m))
-        .map(|m| m.target_id.clone());
-    let eval = ctx.evaluate(&row, &roles, managed.is_none(), manager_target.as_deref());
-    let managed = run.link_for(&user.id, managed, &eval);
-    let mut done = engine::process_user(ctx.clone(), row, eval, managed, false, None).await;
-    if let Some(d) = done.deprovision.take() {
-        done = engine::deprovision(ctx.clone(), d, false).await;
-    }
-    // A failure is reported, not escrowed: the next cycle looks at the user anyway.
-    if done.escrow.as_ref().is_some_and(|e| e.retry.is_some()) {
-        done.escrow = None;
-    }
-    let report = report_of(done.log.as_ref(), &user.display_name, &user.id);
-    run.record(vec![done]).await?;
-    run.flush().await?;
-    Ok(report)
+    let log = Single::open(pool, app, &cfg, target, caps)
+        .await?
+        .user(row)
+        .await?;
+    Ok(report_of(log.as_ref(), &user.display_name, &user.id))
 }
 
 /// Provision on demand for a group: the chosen members (at most five, direct members) each
@@ -293,13 +251,7 @@ pub async fn provision_group(
         // This group's lease covers its members.
         reports.push(user_now(pool, app, cfg.clone(), target.clone(), m).await?);
     }
-    let log = Log {
-        object_type: ObjectType::Group,
-        source_id: &source.id,
-        display_name: &source.display_name,
-        target_id: "",
-        started: Instant::now(),
-    };
+    let log = Log::new(ObjectType::Group, &source.id, &source.display_name);
     let caps = match discover(pool, app, &target, &log).await? {
         Ok(caps) => caps,
         Err(report) => {
@@ -307,47 +259,10 @@ pub async fn provision_group(
             return Ok(reports);
         }
     };
-    let ctx = context(pool, app, &cfg, target, caps).await?;
-    let mut run = Run::new(ctx.clone());
-    run.ensure(ObjectType::Group, std::slice::from_ref(&source.id))
+    let done = Single::open(pool, app, &cfg, target, caps)
+        .await?
+        .group(source.clone(), &member_ids)
         .await?;
-    run.ensure(ObjectType::User, &member_ids).await?;
-    let done = if ctx.policy.groups.is_none() || !ctx.policy.group_in_scope(&source) {
-        let why = if ctx.policy.groups.is_none() {
-            "The groups mapping is not enabled."
-        } else {
-            "The group is not assigned to the application, or does not match the groups' scoping filters."
-        };
-        let mut done = Done::default();
-        let steps = vec![
-            step(
-                "Import group",
-                "Success",
-                format!("Retrieved {} from the directory.", source.display_name),
-                vec![],
-            ),
-            step("Determine if group is in scope", "Skipped", why, vec![]),
-        ];
-        engine::skip(
-            &log,
-            &mut done,
-            steps,
-            "Other",
-            "Out of scope: nothing in the target is touched.",
-            None,
-        );
-        done
-    } else {
-        let managed = run.groups_managed.get(&source.id).cloned();
-        let mut wanted = managed
-            .as_ref()
-            .map(|m| engine::members_of(&exported_from(&m.exported)))
-            .unwrap_or_default();
-        wanted.extend(engine::member_targets(&member_ids, &run.users_managed));
-        engine::process_group(ctx.clone(), source.clone(), managed, wanted).await
-    };
-    reports.push(report_of(done.log.as_ref(), &source.display_name, &source.id));
-    run.record(vec![done]).await?;
-    run.flush().await?;
+    reports.push(report_of(done.as_ref(), &source.display_name, &source.id));
     Ok(reports)
 }

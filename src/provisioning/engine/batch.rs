@@ -4,7 +4,7 @@
 use super::*;
 
 impl Run {
-    pub(in crate::provisioning) fn new(ctx: Arc<Ctx>) -> Run {
+    pub(super) fn new(ctx: Arc<Ctx>) -> Run {
         Run {
             ctx,
             users_managed: HashMap::new(),
@@ -26,7 +26,7 @@ impl Run {
     }
 
     /// Waits for the last batch's write.
-    pub(in crate::provisioning) async fn flush(&mut self) -> Result<(), EngineError> {
+    pub(super) async fn flush(&mut self) -> Result<(), EngineError> {
         match self.pending.take() {
             Some(write) => write
                 .await
@@ -38,7 +38,7 @@ impl Run {
     /// Applies finished objects to the in-memory connector data store and starts writing the
     /// batch (one at a time, in order); the next batch's requests go out meanwhile. Nothing
     /// reads a batch's rows back before `flush`, and the watermark moves only after it.
-    pub(in crate::provisioning) async fn record(&mut self, results: Vec<Done>) -> Result<(), EngineError> {
+    pub(super) async fn record(&mut self, results: Vec<Done>) -> Result<(), EngineError> {
         let mut batch = cycles::Batch::default();
         for mut d in results {
             if let Some(f) = d.fatal.take() {
@@ -100,7 +100,7 @@ impl Run {
     }
 
     /// Reads the connector data store rows (and, for users, the app roles) of `ids` not read yet.
-    pub(in crate::provisioning) async fn ensure(
+    pub(super) async fn ensure(
         &mut self,
         object_type: ObjectType,
         ids: &[String],
@@ -145,12 +145,7 @@ impl Run {
     /// The link a user is processed with: its own; or, for a user out of scope without one, the
     /// link from before a `Restart (Full)`, so the user goes out of the target. (A user in scope
     /// is matched again instead.)
-    pub(in crate::provisioning) fn link_for(
-        &self,
-        user: &str,
-        own: Option<Managed>,
-        eval: &UserEval,
-    ) -> Option<Managed> {
+    pub(super) fn link_for(&self, user: &str, own: Option<Managed>, eval: &UserEval) -> Option<Managed> {
         match own {
             None if !eval.in_scope => self.users_unconfirmed.get(user).cloned(),
             own => own,
@@ -171,7 +166,7 @@ impl Run {
     /// permits, so the target is never idle between batches. Batches are still recorded in
     /// order. A user whose manager is in the batch before it finds no target id for the manager
     /// yet and gets the reference in the references pass, as any unresolved manager does.
-    pub(in crate::provisioning) async fn users_pipelined(
+    pub(super) async fn users_pipelined(
         &mut self,
         mut running: Option<UserTasks>,
         rows: Vec<SourceRow>,

@@ -6,7 +6,7 @@ use super::*;
 /// What a cycle (or provision on demand, with no cycle) knows before it looks at objects: the
 /// compiled mappings and scoping filters, target object actions, app roles and the groups'
 /// entitlement. Also returns each assigned group's roles.
-pub(in crate::provisioning) async fn context(
+pub(super) async fn context(
     pool: &Pool,
     app: &str,
     cfg: &ProvisioningConfig,

@@ -3,7 +3,7 @@
 use super::*;
 
 /// Disables or deletes an object that left scope (phase 3), or holds it as StagedDelete.
-pub(in crate::provisioning) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Done {
+pub(super) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Done {
     let _permit = ctx.permits.clone().acquire_owned().await;
     let log = Log {
         object_type: d.object_type,

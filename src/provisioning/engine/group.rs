@@ -56,7 +56,7 @@ fn members_change(had: usize, wanted: usize, add: usize, remove: usize) -> (Stri
 
 /// Processes one group in scope: plans (looking it up in the target first when it is not linked
 /// yet), then creates or updates it.
-pub(in crate::provisioning) async fn process_group(
+pub(super) async fn process_group(
     ctx: Arc<Ctx>,
     group: sources::GroupSource,
     managed: Option<Managed>,

@@ -4,7 +4,7 @@
 use super::*;
 
 /// What looking an object up by its matching attributes found.
-pub(in crate::provisioning) enum Lookup {
+pub(super) enum Lookup {
     Found(String),
     Missing,
     /// More than one object has the value: "{path} {value}".
@@ -125,7 +125,7 @@ pub(super) async fn prefetch(
 
 /// Creates an object; when the answer is lost on the way (the target may have created it), looks
 /// it up again by its matching attributes before giving up, so a retry never makes a second one.
-pub(in crate::provisioning) async fn create(
+pub(super) async fn create(
     target: &Target,
     kind: Kind,
     doc: &serde_json::Map<String, Json>,

@@ -47,17 +47,20 @@ mod lookup;
 mod narrate;
 mod plan;
 mod policy;
+mod single;
 mod user;
 
 pub use cycle::run;
-pub(super) use cycle::*;
-pub(super) use deprovision::*;
-pub(super) use group::*;
-pub(super) use lookup::*;
-pub(super) use narrate::{duplicates, skip, switched_off, Log, Problem};
-pub(super) use plan::*;
-pub(super) use policy::*;
-pub(super) use user::*;
+
+use deprovision::*;
+use group::*;
+use lookup::*;
+use narrate::{duplicates, skip, switched_off};
+pub(in crate::provisioning) use narrate::{Log, Problem};
+use plan::*;
+use policy::*;
+pub(in crate::provisioning) use single::Single;
+use user::*;
 
 /// Objects evaluated and written per batch.
 const BATCH: usize = 512;
@@ -101,21 +104,21 @@ pub struct CycleReport {
 }
 
 /// What does not change during a cycle.
-pub(super) struct Ctx {
+struct Ctx {
     pool: Pool,
     app: String,
     /// None for provision on demand.
     cycle: Option<String>,
     target: Target,
     caps: Capabilities,
-    pub(super) policy: Policy,
+    policy: Policy,
     escrow_base: time::Duration,
     escrowed: HashMap<(ObjectType, String), escrows::Escrow>,
     permits: Arc<tokio::sync::Semaphore>,
     /// Provision on demand: every step carries its details (source attributes, scope checks,
     /// lookups, what was sent) and users outside the assignment scope are reported too. Cycles
     /// leave it off, so their log entries stay small.
-    pub(super) detailed: bool,
+    detailed: bool,
     /// The target refused a batched lookup (no `or` in its filters): one lookup per object.
     single_lookups: std::sync::atomic::AtomicBool,
     /// User creates through the target's Bulk endpoint (cycles only, when it offers one).
@@ -123,11 +126,11 @@ pub(super) struct Ctx {
 }
 
 /// A batch's running tasks: (source id, outcome) each.
-pub(super) type UserTasks = tokio::task::JoinSet<(String, Done)>;
+type UserTasks = tokio::task::JoinSet<(String, Done)>;
 
 /// A deprovision waiting for phase 3.
 #[derive(Debug, Clone)]
-pub(super) struct Deprovision {
+struct Deprovision {
     object_type: ObjectType,
     source_id: String,
     display_name: String,
@@ -141,16 +144,16 @@ pub(super) struct Deprovision {
 
 /// One object's outcome.
 #[derive(Default)]
-pub(super) struct Done {
+struct Done {
     object: Option<ObjectWrite>,
-    pub(super) escrow: Option<EscrowWrite>,
-    pub(super) log: Option<LogWrite>,
-    pub(super) deprovision: Option<Deprovision>,
+    escrow: Option<EscrowWrite>,
+    log: Option<LogWrite>,
+    deprovision: Option<Deprovision>,
     imported: bool,
     entitled: bool,
     tally: Tally,
     /// 401/403 or an answer that is not SCIM: the cycle stops and the job quarantines.
-    pub(super) fatal: Option<String>,
+    fatal: Option<String>,
     manager_unresolved: bool,
     created: bool,
     /// Whether the object's presence in the target changed (created, enabled, disabled): its
@@ -188,14 +191,14 @@ fn tally(c: &mut Counters, d: &Done) {
 }
 
 /// The per-cycle state that changes as objects are processed.
-pub(super) struct Run {
+struct Run {
     ctx: Arc<Ctx>,
-    pub(super) users_managed: HashMap<String, Managed>,
+    users_managed: HashMap<String, Managed>,
     /// Users' links from before a `Restart (Full)` not matched again yet: a user out of scope
     /// without a link of their own is taken out of the target through these.
     users_unconfirmed: HashMap<String, Managed>,
-    pub(super) groups_managed: HashMap<String, Managed>,
-    pub(super) roles: HashMap<String, Roles>,
+    groups_managed: HashMap<String, Managed>,
+    roles: HashMap<String, Roles>,
     /// Everything above is loaded (an initial cycle); otherwise it is read as objects come up,
     /// so an incremental cycle's cost follows its changes, not the directory's size.
     complete: bool,
@@ -221,7 +224,7 @@ fn fatal(e: &ClientError) -> bool {
 
 impl Ctx {
     /// A user's evaluation under this cycle's policy (see [`evaluate_user`]).
-    pub(in crate::provisioning) fn evaluate(
+    fn evaluate(
         &self,
         row: &SourceRow,
         roles: &[Role],

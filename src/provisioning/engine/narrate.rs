@@ -4,19 +4,20 @@
 
 use super::*;
 
+/// The object a log entry is about, and when its processing started.
 pub(in crate::provisioning) struct Log<'a> {
-    pub(in crate::provisioning) object_type: ObjectType,
+    pub(super) object_type: ObjectType,
     pub(in crate::provisioning) source_id: &'a str,
     pub(in crate::provisioning) display_name: &'a str,
-    pub(in crate::provisioning) target_id: &'a str,
-    pub(in crate::provisioning) started: Instant,
+    pub(super) target_id: &'a str,
+    pub(super) started: Instant,
 }
 
 /// Why an entry failed or was skipped: the error code, the reason, and what the admin should do.
 pub(in crate::provisioning) struct Problem {
-    pub(in crate::provisioning) code: &'static str,
-    pub(in crate::provisioning) reason: String,
-    pub(in crate::provisioning) hint: &'static str,
+    pub(super) code: &'static str,
+    pub(super) reason: String,
+    pub(super) hint: &'static str,
 }
 
 impl Problem {
@@ -33,9 +34,24 @@ impl Problem {
     }
 }
 
-impl Log<'_> {
+impl<'a> Log<'a> {
+    /// An object not (yet) known in the target, starting now.
+    pub(in crate::provisioning) fn new(
+        object_type: ObjectType,
+        source_id: &'a str,
+        display_name: &'a str,
+    ) -> Self {
+        Log {
+            object_type,
+            source_id,
+            display_name,
+            target_id: "",
+            started: Instant::now(),
+        }
+    }
+
     /// The same object, now known in the target as `target_id`.
-    pub(in crate::provisioning) fn at<'b>(&'b self, target_id: &'b str) -> Log<'b> {
+    pub(super) fn at<'b>(&'b self, target_id: &'b str) -> Log<'b> {
         Log { target_id, ..*self }
     }
 
@@ -151,7 +167,7 @@ pub(super) fn created_values(list: &[Exported]) -> Vec<(String, String, String)>
 }
 
 /// Ends an object's processing with no operation: a Skipped step and log entry.
-pub(in crate::provisioning) fn skip(
+pub(super) fn skip(
     log: &Log<'_>,
     done: &mut Done,
     mut steps: Vec<ProvisionStep>,
@@ -165,7 +181,7 @@ pub(in crate::provisioning) fn skip(
 }
 
 /// The mapping's Target Object Actions do not allow `action`.
-pub(in crate::provisioning) fn switched_off(
+pub(super) fn switched_off(
     log: &Log<'_>,
     steps: Vec<ProvisionStep>,
     action: &'static str,
@@ -200,7 +216,7 @@ pub(super) fn mapping_failed(
 }
 
 /// More than one object in the target has the matching value: nothing is written.
-pub(in crate::provisioning) fn duplicates(
+pub(super) fn duplicates(
     log: &Log<'_>,
     mut steps: Vec<ProvisionStep>,
     objects: &str,

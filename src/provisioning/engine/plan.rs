@@ -16,26 +16,26 @@ use serde_json::{json, Map, Value as Json};
 use std::collections::{BTreeSet, HashMap};
 
 /// Name/value pairs shown as a provisioning step's details.
-pub(in crate::provisioning) type Details = Vec<(String, String)>;
+pub(super) type Details = Vec<(String, String)>;
 
 /// A user's scope and exported attributes.
-pub(in crate::provisioning) struct UserEval {
-    pub(in crate::provisioning) in_scope: bool,
-    pub(in crate::provisioning) assigned: bool,
-    pub(in crate::provisioning) entitled: bool,
-    pub(in crate::provisioning) reason: &'static str,
+pub(super) struct UserEval {
+    pub(super) in_scope: bool,
+    pub(super) assigned: bool,
+    pub(super) entitled: bool,
+    pub(super) reason: &'static str,
     /// What to send (manager resolved), or the mapping error.
-    pub(in crate::provisioning) exported: Result<Vec<Exported>, String>,
-    pub(in crate::provisioning) manager_unresolved: bool,
+    pub(super) exported: Result<Vec<Exported>, String>,
+    pub(super) manager_unresolved: bool,
     /// The source attributes and each scope check, when asked for in detail.
-    pub(in crate::provisioning) import_details: Details,
-    pub(in crate::provisioning) scope_details: Details,
+    pub(super) import_details: Details,
+    pub(super) scope_details: Details,
 }
 
 /// Evaluates a user: scope (active, assignment, entitlement, scoping filters) and the mapped
 /// attributes. `creating` includes the attributes applied only on creation; `manager_target` is
 /// the manager's id in the target, if it has one yet.
-pub(in crate::provisioning) fn evaluate_user(
+pub(super) fn evaluate_user(
     policy: &Policy,
     detailed: bool,
     user: &UserRecord,
@@ -94,10 +94,7 @@ pub(in crate::provisioning) fn evaluate_user(
 
 /// The manager reference is sent as the manager's target id; without one it is left out (and
 /// reported unresolved).
-pub(in crate::provisioning) fn resolve_manager(
-    list: Vec<Exported>,
-    manager_target: Option<&str>,
-) -> (Vec<Exported>, bool) {
+pub(super) fn resolve_manager(list: Vec<Exported>, manager_target: Option<&str>) -> (Vec<Exported>, bool) {
     let mut unresolved = false;
     let list = list
         .into_iter()
@@ -171,14 +168,14 @@ fn user_details(
 
 /// What the lookup in the target found for an object not linked yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(in crate::provisioning) enum Matched {
+pub(super) enum Matched {
     Found(String),
     Missing,
 }
 
 /// Why a user out of scope stays enabled in the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(in crate::provisioning) enum Kept {
+pub(super) enum Kept {
     /// "Skip out-of-scope deletions" is on.
     SkipOutOfScope,
     /// Delete is switched off in the mapping's Target Object Actions.
@@ -187,7 +184,7 @@ pub(in crate::provisioning) enum Kept {
 
 /// What must happen to a user in the target.
 #[derive(Debug, Clone, PartialEq)]
-pub(in crate::provisioning) enum UserPlan {
+pub(super) enum UserPlan {
     /// Out of scope and never provisioned: nothing in the target is touched. A user outside the
     /// assignment scope is not even `imported` (as in Entra); `not_entitled`: assigned only with
     /// a role that is not provisioned.
@@ -242,7 +239,7 @@ pub(in crate::provisioning) enum UserPlan {
 
 /// Decides what happens to a user. `managed` is its link (its own, or for a user out of scope
 /// one from before a `Restart (Full)`); `matched` is the answer to a [`UserPlan::NeedsLookup`].
-pub(in crate::provisioning) fn plan_user(
+pub(super) fn plan_user(
     policy: &Policy,
     eval: &UserEval,
     managed: Option<&Managed>,
@@ -321,7 +318,7 @@ fn owned(matching: Vec<(&str, &Value)>) -> Vec<(String, Value)> {
 }
 
 /// The SCIM resource of exported attributes (SCIM booleans from expression text).
-pub(in crate::provisioning) fn document(list: &[Exported]) -> Map<String, Json> {
+pub(super) fn document(list: &[Exported]) -> Map<String, Json> {
     let mut doc = export::to_resource(list);
     if let Some(a) = doc.get_mut("active") {
         *a = coerce("active", a.clone());
@@ -331,10 +328,7 @@ pub(in crate::provisioning) fn document(list: &[Exported]) -> Map<String, Json> 
 
 /// A group's members in the target: the target ids of its direct user members that are
 /// provisioned and enabled.
-pub(in crate::provisioning) fn member_targets(
-    members: &[String],
-    users: &HashMap<String, Managed>,
-) -> BTreeSet<String> {
+pub(super) fn member_targets(members: &[String], users: &HashMap<String, Managed>) -> BTreeSet<String> {
     members
         .iter()
         .filter_map(|m| users.get(m))
@@ -343,7 +337,7 @@ pub(in crate::provisioning) fn member_targets(
         .collect()
 }
 
-pub(in crate::provisioning) fn members_of(list: &[Exported]) -> BTreeSet<String> {
+pub(super) fn members_of(list: &[Exported]) -> BTreeSet<String> {
     list.iter()
         .filter(|e| e.target.eq_ignore_ascii_case("members"))
         .flat_map(|e| match &e.value {
@@ -353,17 +347,14 @@ pub(in crate::provisioning) fn members_of(list: &[Exported]) -> BTreeSet<String>
         .collect()
 }
 
-pub(in crate::provisioning) fn without_members(list: &[Exported]) -> Vec<Exported> {
+pub(super) fn without_members(list: &[Exported]) -> Vec<Exported> {
     list.iter()
         .filter(|e| !e.target.eq_ignore_ascii_case("members"))
         .cloned()
         .collect()
 }
 
-pub(in crate::provisioning) fn with_members(
-    mut list: Vec<Exported>,
-    members: &BTreeSet<String>,
-) -> Vec<Exported> {
+pub(super) fn with_members(mut list: Vec<Exported>, members: &BTreeSet<String>) -> Vec<Exported> {
     if !members.is_empty() {
         list.push(Exported {
             target: "members".into(),
@@ -376,13 +367,13 @@ pub(in crate::provisioning) fn with_members(
 
 /// A group in scope, evaluated: its attributes without members, and the members it should have
 /// in the target (empty when the mapping does not write members).
-pub(in crate::provisioning) struct GroupEval {
-    pub(in crate::provisioning) attrs: Vec<Exported>,
-    pub(in crate::provisioning) wanted: BTreeSet<String>,
+pub(super) struct GroupEval {
+    pub(super) attrs: Vec<Exported>,
+    pub(super) wanted: BTreeSet<String>,
 }
 
 /// Evaluates a group's mapping; `members` are its members' target ids.
-pub(in crate::provisioning) fn evaluate_group(
+pub(super) fn evaluate_group(
     mapping: &Mapping,
     group: &crate::db::sources::GroupSource,
     members: &BTreeSet<String>,
@@ -407,7 +398,7 @@ pub(in crate::provisioning) fn evaluate_group(
 
 /// What must happen to a group in scope. (A group out of scope is a deprovision.)
 #[derive(Debug, Clone, PartialEq)]
-pub(in crate::provisioning) enum GroupPlan {
+pub(super) enum GroupPlan {
     /// Not linked: look it up by these (path, value) pairs, then plan again.
     NeedsLookup {
         matching: Vec<(String, Value)>,
@@ -439,7 +430,7 @@ pub(in crate::provisioning) enum GroupPlan {
 }
 
 /// Decides what happens to a group in scope, like [`plan_user`].
-pub(in crate::provisioning) fn plan_group(
+pub(super) fn plan_group(
     mapping: &Mapping,
     actions: super::policy::Actions,
     eval: &GroupEval,

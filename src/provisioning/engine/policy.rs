@@ -13,14 +13,14 @@ use std::collections::HashMap;
 
 /// The mapping's Target Object Actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(in crate::provisioning) struct Actions {
-    pub(in crate::provisioning) create: bool,
-    pub(in crate::provisioning) update: bool,
-    pub(in crate::provisioning) delete: bool,
+pub(super) struct Actions {
+    pub(super) create: bool,
+    pub(super) update: bool,
+    pub(super) delete: bool,
 }
 
 impl Actions {
-    pub(in crate::provisioning) const ALL: Actions = Actions {
+    pub(super) const ALL: Actions = Actions {
         create: true,
         update: true,
         delete: true,
@@ -29,19 +29,19 @@ impl Actions {
 
 /// One of a user's (or an assigned group's) roles in the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(in crate::provisioning) struct Role {
+pub(super) struct Role {
     /// Empty for an assignment without a role.
-    pub(in crate::provisioning) value: String,
-    pub(in crate::provisioning) display: String,
+    pub(super) value: String,
+    pub(super) display: String,
     /// False for a role whose users are not provisioned (Harness's Default Access).
-    pub(in crate::provisioning) provisioned: bool,
+    pub(super) provisioned: bool,
 }
 
 /// A user's roles in the application, direct or through an assigned group; each value once.
-pub(in crate::provisioning) type Roles = Vec<Role>;
+pub(super) type Roles = Vec<Role>;
 
 /// Adds `role` unless the list already has its value.
-pub(in crate::provisioning) fn add_role(list: &mut Roles, role: Role) {
+pub(super) fn add_role(list: &mut Roles, role: Role) {
     if !list.iter().any(|r| r.value == role.value) {
         list.push(role);
     }
@@ -55,19 +55,19 @@ pub struct Invalid {
 }
 
 /// See the module documentation.
-pub(in crate::provisioning) struct Policy {
-    pub(in crate::provisioning) users: Mapping,
-    pub(in crate::provisioning) user_scope: Scope,
-    pub(in crate::provisioning) user_actions: Actions,
+pub(super) struct Policy {
+    pub(super) users: Mapping,
+    pub(super) user_scope: Scope,
+    pub(super) user_actions: Actions,
     /// The users mapping writes `active`: deprovisioning disables; otherwise it deletes.
-    pub(in crate::provisioning) soft_delete: bool,
+    pub(super) soft_delete: bool,
     /// None when the groups mapping is off.
-    pub(in crate::provisioning) groups: Option<Mapping>,
-    pub(in crate::provisioning) group_scope: Scope,
-    pub(in crate::provisioning) group_actions: Actions,
+    pub(super) groups: Option<Mapping>,
+    pub(super) group_scope: Scope,
+    pub(super) group_actions: Actions,
     /// "Sync all users and groups" rather than only the assigned ones.
-    pub(in crate::provisioning) all: bool,
-    pub(in crate::provisioning) skip_out_of_scope: bool,
+    pub(super) all: bool,
+    pub(super) skip_out_of_scope: bool,
     /// Whether each app role is provisioned (Default Access is not).
     provisioned: HashMap<String, bool>,
     app_has_roles: bool,
@@ -78,7 +78,7 @@ pub(in crate::provisioning) struct Policy {
 impl Policy {
     /// Compiles `cfg` for an application with `app_roles`. `group_assignments` are the assigned
     /// groups as (group id, role value, role display name); each group's roles are returned too.
-    pub(in crate::provisioning) fn compile(
+    pub(super) fn compile(
         cfg: &ProvisioningConfig,
         app_roles: &[AppRoleInfo],
         group_assignments: Vec<RoleGrant>,
@@ -145,7 +145,7 @@ impl Policy {
 
     /// A role of this application. A role the application does not define counts as provisioned
     /// only when the application has no roles at all.
-    pub(in crate::provisioning) fn role(&self, value: String, display: String) -> Role {
+    pub(super) fn role(&self, value: String, display: String) -> Role {
         let provisioned = self
             .provisioned
             .get(&value)
@@ -160,14 +160,14 @@ impl Policy {
 
     /// Whether a user with `roles` is effectively entitled: assigned, and (when the application
     /// has roles) with at least one role that is provisioned.
-    pub(in crate::provisioning) fn entitled(&self, roles: &[Role]) -> bool {
+    pub(super) fn entitled(&self, roles: &[Role]) -> bool {
         !roles.is_empty()
             && (!self.app_has_roles || roles.iter().any(|r| !r.value.is_empty() && r.provisioned))
     }
 
     /// Whether a directory group is in the group scope: entitled (or everyone is in scope) and
     /// passing the group scoping filters.
-    pub(in crate::provisioning) fn group_in_scope(&self, g: &crate::db::sources::GroupSource) -> bool {
+    pub(super) fn group_in_scope(&self, g: &crate::db::sources::GroupSource) -> bool {
         let entitled = self.all || self.group_entitled.get(&g.id).copied().unwrap_or(false);
         let gc = source::GroupContext::new(
             &g.id,

@@ -8,7 +8,7 @@ const MATCH: &str = "Match user between source and target";
 /// Processes one user: plans (with a lookup in the target first when it is not linked yet),
 /// then carries the plan out. `prefound` is what a batched lookup found by the first matching
 /// attribute, if one ran.
-pub(in crate::provisioning) async fn process_user(
+pub(super) async fn process_user(
     ctx: Arc<Ctx>,
     row: SourceRow,
     mut eval: UserEval,
