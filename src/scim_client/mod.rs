@@ -388,6 +388,29 @@ impl Target {
         }
     }
 
+    /// One page of every resource of `kind`, from the 1-based `start_index`: the resources and
+    /// the total the target reports (None when it does not say).
+    pub async fn page(
+        &self,
+        kind: Kind,
+        start_index: usize,
+        count: usize,
+    ) -> Result<(Vec<Value>, Option<u64>), ClientError> {
+        let mut url = self.url(&[kind.endpoint()])?;
+        url.query_pairs_mut()
+            .append_pair("startIndex", &start_index.to_string())
+            .append_pair("count", &count.to_string());
+        let (_, v) = self.send(|| Ok(self.http.get(url.clone()))).await?;
+        let total = v.get("totalResults").and_then(Value::as_u64);
+        match v.get("Resources") {
+            Some(Value::Array(list)) => Ok((list.clone(), total)),
+            None if total == Some(0) => Ok((Vec::new(), total)),
+            _ => Err(ClientError::Incompatible(
+                "the list of resources did not answer with a ListResponse".into(),
+            )),
+        }
+    }
+
     pub async fn get(&self, kind: Kind, id: &str) -> Result<Value, ClientError> {
         let url = self.url(&[kind.endpoint(), id])?;
         Ok(self.send(|| Ok(self.http.get(url.clone()))).await?.1)

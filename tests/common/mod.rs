@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod peers;
+pub mod quirky;
 pub mod smtp;
 
 use reqwest::header::{ACCEPT, REFERER};

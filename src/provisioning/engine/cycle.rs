@@ -40,13 +40,14 @@ pub(super) async fn context(
         app: app.to_string(),
         cycle,
         target,
-        caps,
+        caps: caps.clone(),
         policy,
         escrow_base: tuning.escrow_base,
         escrowed,
         permits,
         detailed: false,
         single_lookups: std::sync::atomic::AtomicBool::new(false),
+        matcher: Matcher::new(caps.filter),
         bulk,
     };
     Ok((ctx, group_roles))

@@ -89,7 +89,7 @@ pub(super) async fn process_group(
     let mut plan = plan_group(mapping, actions, &eval, managed.as_ref(), None);
     if let GroupPlan::NeedsLookup { matching } = &plan {
         let mut trace = Vec::new();
-        let matched = match find_existing(&ctx.target, Kind::Group, pairs(matching), &mut trace).await {
+        let matched = match find_existing(&ctx, Kind::Group, pairs(matching), &mut trace).await {
             Lookup::Found(id) => Matched::Found(id),
             Lookup::Missing => Matched::Missing,
             Lookup::Duplicates(what) => return duplicates(&log, steps, "groups", &what, trace, done),
@@ -137,7 +137,7 @@ pub(super) async fn process_group(
         }
         GroupPlan::Create { document, add } => {
             let matching = mapping.matching(&eval.attrs);
-            let target_id = match create(&ctx.target, Kind::Group, &document, matching).await {
+            let target_id = match create(&ctx, Kind::Group, &document, matching).await {
                 Ok(id) => id,
                 Err(e) => return ctx.failure(&log, ObjectType::Group, "Create", steps, e, false, done),
             };

@@ -2,6 +2,10 @@
 //! batched), creating, and finding what a create whose answer was lost did.
 
 use super::*;
+use crate::scim::eval;
+use crate::scim::filter::Filter;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::OnceCell;
 
 /// What looking an object up by its matching attributes found.
 pub(super) enum Lookup {
@@ -12,28 +16,161 @@ pub(super) enum Lookup {
     Failed(ClientError),
 }
 
+/// How this cycle's lookups are answered. A target that filters answers them; every answer is
+/// checked against the filter sent, and a target caught answering with resources that do not
+/// match (it ignores `filter`), or that says it cannot filter, is matched locally from a paged
+/// read of everything it holds from then on. A lookup answer is never trusted blindly: an
+/// account that does not hold the matching value is never taken for the object.
+#[derive(Default)]
+pub(super) struct Matcher {
+    /// Lookups are answered locally (the target cannot filter, or was caught ignoring filters).
+    local: AtomicBool,
+    users: OnceCell<Result<Arc<Vec<Json>>, ClientError>>,
+    groups: OnceCell<Result<Arc<Vec<Json>>, ClientError>>,
+}
+
+/// Most resources read to match locally; a target that ignores filters and holds more cannot be
+/// matched safely (and is not matched at all).
+pub(super) const MAX_LOCAL_MATCH: usize = 200_000;
+/// Resources asked for per page of the local read.
+const LOCAL_PAGE: usize = 200;
+
+impl Matcher {
+    pub(super) fn new(filter_supported: bool) -> Matcher {
+        Matcher {
+            local: AtomicBool::new(!filter_supported),
+            ..Matcher::default()
+        }
+    }
+
+    /// Whether lookups are answered locally.
+    pub(super) fn local(&self) -> bool {
+        self.local.load(Ordering::Relaxed)
+    }
+
+    /// The target answered a filter with resources that do not match it.
+    fn caught_ignoring(&self, app: &str, path: &str) {
+        if !self.local.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                app = %app,
+                "the application answered a lookup ({path} eq ...) with accounts that do not match it: \
+                 it ignores filters, so this cycle matches against a full read of its accounts"
+            );
+        }
+    }
+
+    /// Everything the target holds of `kind`, read once per cycle.
+    async fn all(&self, target: &Target, kind: Kind) -> Result<Arc<Vec<Json>>, ClientError> {
+        let cell = match kind {
+            Kind::User => &self.users,
+            Kind::Group => &self.groups,
+        };
+        cell.get_or_init(|| read_all(target, kind)).await.clone()
+    }
+}
+
+/// Reads every resource of `kind` page by page. A target whose paging repeats itself or stops
+/// short of the total it reported cannot be matched against safely: that is an error, not a
+/// shorter list.
+async fn read_all(target: &Target, kind: Kind) -> Result<Arc<Vec<Json>>, ClientError> {
+    let mut out: Vec<Json> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    loop {
+        let (page, total) = target.page(kind, out.len() + 1, LOCAL_PAGE).await?;
+        let before = out.len();
+        for r in page {
+            let id = r.get("id").and_then(Json::as_str).unwrap_or_default().to_string();
+            if seen.insert(id) {
+                out.push(r);
+            }
+        }
+        if out.len() > MAX_LOCAL_MATCH {
+            return Err(ClientError::Incompatible(format!(
+                "the application ignores filters and holds more than {MAX_LOCAL_MATCH} {}: they cannot be matched safely",
+                kind.endpoint()
+            )));
+        }
+        let complete = total.is_none_or(|t| out.len() as u64 >= t);
+        if out.len() == before {
+            if !complete {
+                return Err(ClientError::Incompatible(format!(
+                    "the application's paging of {} stopped at {} of the {} it reported: its accounts cannot be matched safely",
+                    kind.endpoint(),
+                    out.len(),
+                    total.unwrap_or_default()
+                )));
+            }
+            return Ok(Arc::new(out));
+        }
+        if complete && total.is_some() {
+            return Ok(Arc::new(out));
+        }
+    }
+}
+
+/// `path eq "value"` as a filter the answer can be checked against.
+fn eq_filter(path: &str, value: &str) -> Option<Filter> {
+    let quoted = serde_json::to_string(value).ok()?;
+    crate::scim::filter::parse(&format!("{path} eq {quoted}")).ok()
+}
+
 /// Matches in precedence order: the first matching attribute that finds anything decides. Each
-/// lookup and its count is added to `trace`.
+/// lookup and its count is added to `trace`. Only accounts that hold the value count, whatever
+/// the target answered.
 pub(super) async fn find_existing(
-    target: &Target,
+    ctx: &Ctx,
     kind: Kind,
     matching: Vec<(&str, &Value)>,
     trace: &mut Details,
 ) -> Lookup {
     for (path, value) in matching {
         let text = value.text().unwrap_or_default();
-        let found = target.find(kind, path, &text).await;
+        let Some(filter) = eq_filter(path, &text) else {
+            return Lookup::Failed(ClientError::Incompatible(format!(
+                "{path} cannot be used to match: it is not a SCIM attribute path"
+            )));
+        };
+        let mut found = match ctx.matcher.local() {
+            true => Err(None),
+            false => ctx.target.find(kind, path, &text).await.map_err(Some),
+        };
         if let Ok(list) = &found {
-            trace.push((format!("{path} eq {text:?}"), format!("{} found", list.len())));
-        }
-        match found {
-            Ok(list) if list.len() > 1 => return Lookup::Duplicates(format!("{path} {text:?}")),
-            Ok(list) => {
-                if let Some(id) = list.first().and_then(|x| x.get("id")).and_then(Json::as_str) {
-                    return Lookup::Found(id.to_string());
-                }
+            if list.iter().any(|r| !eval::matches(kind, &filter, r)) {
+                ctx.matcher.caught_ignoring(&ctx.app, path);
+                found = Err(None);
             }
-            Err(e) => return Lookup::Failed(e),
+        }
+        let found = match found {
+            Ok(list) => {
+                trace.push((format!("{path} eq {text:?}"), format!("{} found", list.len())));
+                list
+            }
+            Err(Some(e)) => return Lookup::Failed(e),
+            Err(None) => match ctx.matcher.all(&ctx.target, kind).await {
+                Ok(all) => {
+                    let list: Vec<Json> = all
+                        .iter()
+                        .filter(|r| eval::matches(kind, &filter, r))
+                        .cloned()
+                        .collect();
+                    trace.push((
+                        format!("{path} eq {text:?}"),
+                        format!(
+                            "{} found among the application's {} accounts (it does not filter: matched here)",
+                            list.len(),
+                            all.len()
+                        ),
+                    ));
+                    list
+                }
+                Err(e) => return Lookup::Failed(e),
+            },
+        };
+        if found.len() > 1 {
+            return Lookup::Duplicates(format!("{path} {text:?}"));
+        }
+        if let Some(id) = found.first().and_then(|x| x.get("id")).and_then(Json::as_str) {
+            return Lookup::Found(id.to_string());
         }
     }
     Lookup::Missing
@@ -48,9 +185,8 @@ pub(super) async fn prefetch(
     ctx: &Ctx,
     work: &[(SourceRow, UserEval, Option<Managed>)],
 ) -> HashMap<String, Lookup> {
-    use std::sync::atomic::Ordering;
     let mut out = HashMap::new();
-    if !ctx.caps.filter || ctx.single_lookups.load(Ordering::Relaxed) {
+    if ctx.matcher.local() || ctx.single_lookups.load(Ordering::Relaxed) {
         return out;
     }
     // (path, value, source id) of each new user's first matching attribute.
@@ -98,14 +234,24 @@ pub(super) async fn prefetch(
             Err(_) => continue,
         };
         let mut ids: HashMap<String, Vec<String>> = HashMap::new();
+        let mut strangers = false;
         for r in &list {
             let value = r
                 .as_object()
                 .and_then(|o| crate::scim::resource::get_ci(o, path))
                 .and_then(Json::as_str);
-            if let (Some(id), Some(value)) = (r.get("id").and_then(Json::as_str), value) {
-                ids.entry(value.to_lowercase()).or_default().push(id.to_string());
+            match (r.get("id").and_then(Json::as_str), value) {
+                (Some(id), Some(value)) if folded.contains_key(&value.to_lowercase()) => {
+                    ids.entry(value.to_lowercase()).or_default().push(id.to_string());
+                }
+                _ => strangers = true,
             }
+        }
+        if strangers {
+            // Answered with accounts the filter does not select: nothing in this answer (nor in
+            // a later one) is trusted; every user is matched one at a time, locally.
+            ctx.matcher.caught_ignoring(&ctx.app, path);
+            break;
         }
         for (_, value, source) in chunk {
             let key = value.to_lowercase();
@@ -126,32 +272,74 @@ pub(super) async fn prefetch(
 /// Creates an object; when the answer is lost on the way (the target may have created it), looks
 /// it up again by its matching attributes before giving up, so a retry never makes a second one.
 pub(super) async fn create(
-    target: &Target,
+    ctx: &Ctx,
     kind: Kind,
     doc: &serde_json::Map<String, Json>,
     matching: Vec<(&str, &Value)>,
 ) -> Result<String, ClientError> {
-    let created = target
+    let created = ctx
+        .target
         .create(kind, doc)
         .await
         .map(|created| created["id"].as_str().unwrap_or_default().to_string());
-    recover_lost_create(target, kind, created, matching).await
+    recover_lost_create(ctx, kind, created, matching).await
 }
 
 /// A create whose answer was lost (the target may have made the object) is looked up again by
 /// its matching attributes before it counts as failed.
 pub(super) async fn recover_lost_create(
-    target: &Target,
+    ctx: &Ctx,
     kind: Kind,
     created: Result<String, ClientError>,
     matching: Vec<(&str, &Value)>,
 ) -> Result<String, ClientError> {
     match created {
         Ok(id) => Ok(id),
-        Err(e) if e.is_transient() => match find_existing(target, kind, matching, &mut Vec::new()).await {
+        Err(e) if e.is_transient() => match find_existing(ctx, kind, matching, &mut Vec::new()).await {
             Lookup::Found(id) => Ok(id),
             _ => Err(e),
         },
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_counts_only_where_the_account_holds_the_value() {
+        let alice = json!({
+            "id": "1",
+            "userName": "Alice@Contoso.com",
+            "externalId": "alice",
+            "emails": [{"type": "work", "value": "alice@contoso.com"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "42"},
+        });
+        let admin = json!({"id": "2", "userName": "admin", "externalId": "Alice"});
+        let holds = |path: &str, value: &str, r: &Json| {
+            eval::matches(Kind::User, &eq_filter(path, value).unwrap(), r)
+        };
+        // userName compares without case (RFC 7643), externalId exactly.
+        assert!(holds("userName", "alice@contoso.com", &alice));
+        assert!(!holds("userName", "alice@contoso.com", &admin));
+        assert!(holds("externalId", "alice", &alice));
+        assert!(!holds("externalId", "alice", &admin));
+        // The paths mappings match on.
+        assert!(holds(
+            r#"emails[type eq "work"].value"#,
+            "alice@contoso.com",
+            &alice
+        ));
+        assert!(!holds(
+            r#"emails[type eq "work"].value"#,
+            "alice@contoso.com",
+            &admin
+        ));
+        let employee = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber";
+        assert!(holds(employee, "42", &alice));
+        assert!(!holds(employee, "42", &admin));
+        // A value with quotes and backslashes is a value, not filter syntax.
+        assert!(!holds("userName", r#"x" or userName pr or "y"#, &admin));
     }
 }

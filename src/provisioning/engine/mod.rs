@@ -121,6 +121,8 @@ struct Ctx {
     detailed: bool,
     /// The target refused a batched lookup (no `or` in its filters): one lookup per object.
     single_lookups: std::sync::atomic::AtomicBool,
+    /// Whether lookups are answered by the target's filter or matched locally.
+    matcher: Matcher,
     /// User creates through the target's Bulk endpoint (cycles only, when it offers one).
     bulk: Option<crate::provisioning::bulk::BulkCreates>,
 }

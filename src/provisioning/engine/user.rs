@@ -41,10 +41,10 @@ pub(super) async fn process_user(
             // The first matching attribute found nothing: the others decide.
             Some(Lookup::Missing) => {
                 let rest = matching.get(1..).unwrap_or_default();
-                find_existing(&ctx.target, Kind::User, pairs(rest), &mut trace).await
+                find_existing(&ctx, Kind::User, pairs(rest), &mut trace).await
             }
             Some(known) => known,
-            None => find_existing(&ctx.target, Kind::User, pairs(matching), &mut trace).await,
+            None => find_existing(&ctx, Kind::User, pairs(matching), &mut trace).await,
         };
         let matched = match lookup {
             Lookup::Found(id) => Matched::Found(id),
@@ -204,9 +204,9 @@ pub(super) async fn process_user(
                     // The Bulk sender takes its own permit for the request.
                     permit.take();
                     let created = bulk.create(document).await;
-                    recover_lost_create(&ctx.target, Kind::User, created, matching).await
+                    recover_lost_create(&ctx, Kind::User, created, matching).await
                 }
-                None => create(&ctx.target, Kind::User, &document, matching).await,
+                None => create(&ctx, Kind::User, &document, matching).await,
             };
             match created {
                 Ok(id) => {

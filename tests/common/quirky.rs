@@ -1,0 +1,314 @@
+//! A SCIM 2.0 service provider that bends the rules on request: compliant by default (filters,
+//! paging, PATCH and PUT through the protocol crate), with one switch per misbehaviour seen in
+//! real applications' endpoints. It records every write it receives, so a test can say which
+//! accounts the engine touched. Served over real HTTP on a port of its own, in the test process.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use provisio::scim::schema::Kind;
+use provisio::scim::{eval, filter, patch, resource};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+const TOKEN: &str = "quirky-secret-token";
+
+/// The misbehaviours, each off by default.
+#[derive(Debug, Clone, Default)]
+pub struct Quirks {
+    /// ServiceProviderConfig says `filter.supported: false`.
+    pub filter_unsupported: bool,
+    /// `filter` is ignored: every list answers with all resources (paged).
+    pub ignores_filter: bool,
+    /// Most resources per page, whatever `count` asks for (0: as asked, up to 1,000).
+    pub page_size: usize,
+}
+
+/// One write the target received.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub method: &'static str,
+    /// "Users/{id}" or "Users".
+    pub path: String,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct Store {
+    users: Vec<(String, Map<String, Value>)>,
+    groups: Vec<(String, Map<String, Value>)>,
+    writes: Vec<Write>,
+    next: u64,
+}
+
+impl Store {
+    fn list(&mut self, kind: Kind) -> &mut Vec<(String, Map<String, Value>)> {
+        match kind {
+            Kind::User => &mut self.users,
+            Kind::Group => &mut self.groups,
+        }
+    }
+}
+
+struct Inner {
+    quirks: Quirks,
+    store: Mutex<Store>,
+}
+
+pub struct QuirkyTarget {
+    pub url: String,
+    pub token: String,
+    inner: Arc<Inner>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for QuirkyTarget {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn kind_of(endpoint: &str) -> Option<Kind> {
+    match endpoint {
+        "Users" => Some(Kind::User),
+        "Groups" => Some(Kind::Group),
+        _ => None,
+    }
+}
+
+fn rendered(kind: Kind, id: &str, doc: &Map<String, Value>) -> Value {
+    let mut v = doc.clone();
+    v.insert("id".into(), json!(id));
+    v.insert("schemas".into(), json!([kind.core_urn()]));
+    v.insert(
+        "meta".into(),
+        json!({"resourceType": kind.name(), "location": format!("/{}/{id}", kind.endpoint())}),
+    );
+    Value::Object(v)
+}
+
+fn error(status: StatusCode, detail: impl Into<String>) -> Response {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": status.as_u16().to_string(),
+        "detail": detail.into(),
+    });
+    (status, Json(body)).into_response()
+}
+
+fn authorised(headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {TOKEN}"))
+}
+
+async fn config(State(t): State<Arc<Inner>>) -> Json<Value> {
+    Json(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": !t.quirks.filter_unsupported, "maxResults": 1000},
+        "changePassword": {"supported": false},
+        "sort": {"supported": false},
+        "etag": {"supported": false},
+        "authenticationSchemes": [],
+    }))
+}
+
+async fn list(
+    State(t): State<Arc<Inner>>,
+    Path(endpoint): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(kind) = kind_of(&endpoint) else {
+        return error(StatusCode::NOT_FOUND, "no such endpoint");
+    };
+    if !authorised(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "bad token");
+    }
+    let selected = match q.get("filter").filter(|_| !t.quirks.ignores_filter) {
+        Some(text) => match filter::parse(text) {
+            Ok(f) => Some(f),
+            Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid filter: {e}")),
+        },
+        None => None,
+    };
+    let mut store = t.store.lock().unwrap();
+    let all: Vec<Value> = store
+        .list(kind)
+        .iter()
+        .map(|(id, doc)| rendered(kind, id, doc))
+        .filter(|r| selected.as_ref().is_none_or(|f| eval::matches(kind, f, r)))
+        .collect();
+    let start = q
+        .get("startIndex")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let mut count = q
+        .get("count")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(100)
+        .min(1000);
+    if t.quirks.page_size > 0 {
+        count = count.min(t.quirks.page_size);
+    }
+    let page: Vec<Value> = all.iter().skip(start - 1).take(count).cloned().collect();
+    Json(json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": all.len(),
+        "startIndex": start,
+        "itemsPerPage": page.len(),
+        "Resources": page,
+    }))
+    .into_response()
+}
+
+async fn create(
+    State(t): State<Arc<Inner>>,
+    Path(endpoint): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(kind) = kind_of(&endpoint) else {
+        return error(StatusCode::NOT_FOUND, "no such endpoint");
+    };
+    if !authorised(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "bad token");
+    }
+    let doc = match resource::normalize(kind, &body) {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.detail),
+    };
+    let mut store = t.store.lock().unwrap();
+    store.writes.push(Write {
+        method: "POST",
+        path: endpoint.clone(),
+        body: body.clone(),
+    });
+    let unique = if kind == Kind::User {
+        "userName"
+    } else {
+        "displayName"
+    };
+    let name = |d: &Map<String, Value>| d.get(unique).and_then(Value::as_str).map(str::to_lowercase);
+    if store.list(kind).iter().any(|(_, d)| name(d) == name(&doc)) {
+        return error(StatusCode::CONFLICT, format!("{unique} is taken"));
+    }
+    store.next += 1;
+    let id = format!("q{}", store.next);
+    store.list(kind).push((id.clone(), doc.clone()));
+    (StatusCode::CREATED, Json(rendered(kind, &id, &doc))).into_response()
+}
+
+async fn one(
+    State(t): State<Arc<Inner>>,
+    Path((endpoint, id)): Path<(String, String)>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(kind) = kind_of(&endpoint) else {
+        return error(StatusCode::NOT_FOUND, "no such endpoint");
+    };
+    if !authorised(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "bad token");
+    }
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut store = t.store.lock().unwrap();
+    let method_name: &'static str = match method.as_str() {
+        "GET" => "GET",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        _ => return error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+    };
+    if method_name != "GET" {
+        store.writes.push(Write {
+            method: method_name,
+            path: format!("{endpoint}/{id}"),
+            body: body.clone(),
+        });
+    }
+    let Some(pos) = store.list(kind).iter().position(|(i, _)| *i == id) else {
+        return error(StatusCode::NOT_FOUND, format!("{id} not found"));
+    };
+    let doc = store.list(kind)[pos].1.clone();
+    let new = match method_name {
+        "GET" => return Json(rendered(kind, &id, &doc)).into_response(),
+        "DELETE" => {
+            store.list(kind).remove(pos);
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        "PUT" => resource::normalize(kind, &body),
+        _ => patch::parse_request(&body).and_then(|ops| patch::apply(kind, &doc, &ops)),
+    };
+    match new {
+        Ok(new) => {
+            store.list(kind)[pos].1 = new.clone();
+            Json(rendered(kind, &id, &new)).into_response()
+        }
+        Err(e) => error(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            e.detail,
+        ),
+    }
+}
+
+impl QuirkyTarget {
+    pub async fn start(quirks: Quirks) -> QuirkyTarget {
+        let inner = Arc::new(Inner {
+            quirks,
+            store: Mutex::new(Store::default()),
+        });
+        let app = Router::new()
+            .route("/scim/v2/ServiceProviderConfig", get(config))
+            .route("/scim/v2/{endpoint}", get(list).post(create))
+            .route(
+                "/scim/v2/{endpoint}/{id}",
+                get(one).put(one).patch(one).delete(one),
+            )
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.ok();
+        });
+        QuirkyTarget {
+            url: format!("http://127.0.0.1:{port}/scim/v2"),
+            token: TOKEN.to_string(),
+            inner,
+            task,
+        }
+    }
+
+    /// Puts an account there that Provisio did not create (another admin's, say); returns its id.
+    pub fn seed(&self, kind: Kind, doc: Value) -> String {
+        let doc = resource::normalize(kind, &doc).expect("a valid resource");
+        let mut store = self.inner.store.lock().unwrap();
+        store.next += 1;
+        let id = format!("q{}", store.next);
+        store.list(kind).push((id.clone(), doc));
+        id
+    }
+
+    /// Every write received so far.
+    pub fn writes(&self) -> Vec<Write> {
+        self.inner.store.lock().unwrap().writes.clone()
+    }
+
+    /// Every resource of `kind`, as the target renders it.
+    pub fn all(&self, kind: Kind) -> Vec<Value> {
+        let mut store = self.inner.store.lock().unwrap();
+        store
+            .list(kind)
+            .iter()
+            .map(|(id, doc)| rendered(kind, id, doc))
+            .collect()
+    }
+}

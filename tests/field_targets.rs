@@ -1,0 +1,128 @@
+//! The engine against SCIM endpoints that bend the rules (`common::quirky`, one switch per
+//! misbehaviour seen in real applications): each cycle must converge exactly, touch no account
+//! Provisio does not own, and say what it adapted to.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::apps::{eventually, setup_targeting, Setup};
+use common::quirky::{Quirks, QuirkyTarget};
+use common::Tenant;
+use provisio::scim::schema::Kind;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+async fn targeting(quirks: Quirks) -> (QuirkyTarget, Setup) {
+    let q = QuirkyTarget::start(quirks).await;
+    let tenant = Tenant {
+        account: "quirky".into(),
+        url: q.url.clone(),
+        key: q.token.clone(),
+    };
+    let x = setup_targeting("scim2", tenant, &[]).await;
+    (q, x)
+}
+
+fn names(list: &[Value], attr: &str) -> BTreeSet<String> {
+    list.iter()
+        .filter_map(|r| r[attr].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Five directory users and a group of two, all assigned, then provisioning On; waits until the
+/// target holds them (besides whatever was there before).
+async fn provision_five(q: &QuirkyTarget, x: &Setup, foreign_users: usize, foreign_groups: usize) {
+    for n in 1..=5 {
+        x.user(&format!("user{n}@contoso.com"), &format!("User {n}"), &[])
+            .await;
+        x.assign(&format!("user{n}@contoso.com"), "").await;
+    }
+    let g = x.group("Engineers").await;
+    x.add_member(&g, "user1@contoso.com").await;
+    x.add_member(&g, "user2@contoso.com").await;
+    x.assign("Engineers", "").await;
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    eventually(30, "the target holds the directory's users and group", || async {
+        let users = q.all(Kind::User);
+        let groups = q.all(Kind::Group);
+        let group_done = groups.iter().any(|g| {
+            g["displayName"] == "Engineers" && g["members"].as_array().is_some_and(|m| m.len() == 2)
+        });
+        if users.len() == 5 + foreign_users && groups.len() == 1 + foreign_groups && group_done {
+            Ok(())
+        } else {
+            Err(format!("users {users:?}\ngroups {groups:?}"))
+        }
+    })
+    .await;
+}
+
+/// The target ignores `filter` (answering every lookup with every account, a page at a time):
+/// no directory user may be taken for the account that was there before, nor the group for
+/// the unrelated group; all are created, once.
+async fn foreign_accounts_stay_untouched(quirks: Quirks) {
+    let (q, x) = targeting(quirks).await;
+    let admin = q.seed(
+        Kind::User,
+        json!({"userName": "admin@app.example", "displayName": "The application's admin", "active": true}),
+    );
+    let admins = q.seed(Kind::Group, json!({"displayName": "Administrators"}));
+    provision_five(&q, &x, 1, 1).await;
+
+    // Another change, another cycle: still nothing foreign is touched.
+    x.user("user6@contoso.com", "User 6", &[]).await;
+    x.assign("user6@contoso.com", "").await;
+    eventually(30, "the sixth user arrives", || async {
+        let n = q.all(Kind::User).len();
+        (n == 7).then_some(()).ok_or(format!("{n} users"))
+    })
+    .await;
+
+    let touched: Vec<_> = q
+        .writes()
+        .into_iter()
+        .filter(|w| w.path.ends_with(&format!("/{admin}")) || w.path.ends_with(&format!("/{admins}")))
+        .collect();
+    assert!(touched.is_empty(), "foreign accounts were written: {touched:?}");
+    let users = q.all(Kind::User);
+    assert_eq!(
+        names(&users, "userName"),
+        (1..=6)
+            .map(|n| format!("user{n}@contoso.com"))
+            .chain(["admin@app.example".to_string()])
+            .collect(),
+    );
+    let admin_now = users.iter().find(|u| u["id"] == admin.as_str()).unwrap();
+    assert_eq!(admin_now["displayName"], "The application's admin");
+    let creates = q.writes().iter().filter(|w| w.method == "POST").count();
+    assert_eq!(creates, 7, "six users and one group, each created once");
+}
+
+#[tokio::test]
+async fn a_target_that_ignores_filters_never_has_its_own_accounts_overwritten() {
+    foreign_accounts_stay_untouched(Quirks {
+        ignores_filter: true,
+        page_size: 2,
+        ..Quirks::default()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_target_that_says_it_cannot_filter_is_matched_locally() {
+    foreign_accounts_stay_untouched(Quirks {
+        filter_unsupported: true,
+        ignores_filter: true,
+        page_size: 3,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_compliant_quirky_target_converges() {
+    let (q, x) = targeting(Quirks::default()).await;
+    provision_five(&q, &x, 0, 0).await;
+    let writes = q.writes();
+    assert_eq!(writes.iter().filter(|w| w.method == "POST").count(), 6);
+}
