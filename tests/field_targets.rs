@@ -115,6 +115,7 @@ async fn a_target_that_says_it_cannot_filter_is_matched_locally() {
         filter_unsupported: true,
         ignores_filter: true,
         page_size: 3,
+        ..Quirks::default()
     })
     .await;
 }
@@ -125,4 +126,62 @@ async fn a_compliant_quirky_target_converges() {
     provision_five(&q, &x, 0, 0).await;
     let writes = q.writes();
     assert_eq!(writes.iter().filter(|w| w.method == "POST").count(), 6);
+}
+
+/// After `Restart (Full)` the re-match finds each account but the update answers 501: the link
+/// must survive, so a user who leaves afterwards is still disabled in the application.
+#[tokio::test]
+async fn a_failed_update_after_a_match_keeps_the_link_and_leavers_are_disabled() {
+    let (q, x) = targeting(Quirks {
+        patch_501_paths: vec!["title"],
+        ..Quirks::default()
+    })
+    .await;
+    let ann = x
+        .user("ann@contoso.com", "Ann Lee", &[("attrs[jobTitle]", "Engineer")])
+        .await;
+    x.user("bob@contoso.com", "Bob Ray", &[("attrs[jobTitle]", "Boss")])
+        .await;
+    x.assign("ann@contoso.com", "").await;
+    x.assign("bob@contoso.com", "").await;
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    eventually(30, "both created", || async {
+        let n = q.all(Kind::User).len();
+        (n == 2).then_some(()).ok_or(format!("{n} users"))
+    })
+    .await;
+
+    // Restart (Full): every account is matched again, and the update of title is refused.
+    x.post("provisioning/restart", &[("app", &x.app), ("reset", "Full")])
+        .await;
+    eventually(30, "the re-match tried to update", || async {
+        let patches = q.writes().iter().filter(|w| w.method == "PATCH").count();
+        (patches >= 2).then_some(()).ok_or(format!("{patches} PATCHes"))
+    })
+    .await;
+    eventually(30, "the full cycle ended", || async {
+        let s = x.status().await;
+        let ended =
+            s["initial_pending"] == false && s["current"]["state"].as_str().is_some_and(|st| st != "Running");
+        ended.then_some(()).ok_or(s.to_string())
+    })
+    .await;
+
+    // 501 is an answer, not an accident: each refused PATCH was sent once.
+    let patches = q.writes().iter().filter(|w| w.method == "PATCH").count();
+    assert_eq!(patches, 2, "{:?}", q.writes());
+
+    // Both accounts are still linked: the connector data store says so.
+    let s = x.status().await;
+    assert_eq!(s["users_managed"], 2, "{s}");
+
+    // Ann leaves: she must be disabled in the application.
+    x.set_enabled(&ann, false).await;
+    eventually(30, "ann is disabled in the application", || async {
+        let users = q.all(Kind::User);
+        let ann = users.iter().find(|u| u["userName"] == "ann@contoso.com").unwrap();
+        (ann["active"] == false).then_some(()).ok_or(format!("{ann}"))
+    })
+    .await;
 }

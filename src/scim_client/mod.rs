@@ -95,10 +95,13 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// Worth another attempt: throttling, server errors, timeouts, connection failures.
+    /// Worth another attempt: throttling, server errors, timeouts, connection failures. Not 501
+    /// (Not Implemented) or 505: the same request gets the same answer.
     pub fn is_transient(&self) -> bool {
         match self {
-            ClientError::Http { status, .. } => *status == 429 || *status >= 500,
+            ClientError::Http { status, .. } => {
+                *status == 429 || (*status >= 500 && !matches!(status, 501 | 505))
+            }
             ClientError::Timeout(_) | ClientError::Connect(_) | ClientError::Broken(_) => true,
             ClientError::Incompatible(_) => false,
         }

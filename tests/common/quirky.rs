@@ -25,6 +25,9 @@ pub struct Quirks {
     pub ignores_filter: bool,
     /// Most resources per page, whatever `count` asks for (0: as asked, up to 1,000).
     pub page_size: usize,
+    /// A PATCH with an operation on one of these attributes (or without a path) is answered
+    /// 501 Not Implemented.
+    pub patch_501_paths: Vec<&'static str>,
 }
 
 /// One write the target received.
@@ -246,6 +249,9 @@ async fn one(
             return StatusCode::NO_CONTENT.into_response();
         }
         "PUT" => resource::normalize(kind, &body),
+        "PATCH" if refused_patch(&t.quirks, &body) => {
+            return error(StatusCode::NOT_IMPLEMENTED, "this PATCH is not implemented");
+        }
         _ => patch::parse_request(&body).and_then(|ops| patch::apply(kind, &doc, &ops)),
     };
     match new {
@@ -258,6 +264,17 @@ async fn one(
             e.detail,
         ),
     }
+}
+
+fn refused_patch(q: &Quirks, body: &Value) -> bool {
+    let ops = body["Operations"].as_array().cloned().unwrap_or_default();
+    ops.iter().any(|op| match op["path"].as_str() {
+        Some(path) => q.patch_501_paths.iter().any(|p| path.eq_ignore_ascii_case(p)),
+        None => op["value"].as_object().is_some_and(|v| {
+            v.keys()
+                .any(|k| q.patch_501_paths.iter().any(|p| k.eq_ignore_ascii_case(p)))
+        }),
+    })
 }
 
 impl QuirkyTarget {

@@ -193,6 +193,11 @@ pub(super) async fn process_group(
                     replace_group(&ctx, &target_id, &eval.attrs, &had).await
                 };
                 if let Err(e) = r {
+                    let mut done = done;
+                    if previous.is_empty() {
+                        // Just matched: keep the link whatever the update did.
+                        done.object = Some(matched_link(ObjectType::Group, &group.id, &target_id));
+                    }
                     return ctx.failure(&log, ObjectType::Group, "Update", steps, e, false, done);
                 }
             }

@@ -220,6 +220,18 @@ struct Run {
     pending: Option<tokio::task::JoinHandle<Result<(), EngineError>>>,
 }
 
+/// The link of an object just matched in the target, before anything was sent to it: nothing is
+/// known to be exported, so the next cycle sends the whole difference again.
+fn matched_link(object_type: ObjectType, source_id: &str, target_id: &str) -> ObjectWrite {
+    ObjectWrite {
+        object_type,
+        source_id: source_id.to_string(),
+        target_id: target_id.to_string(),
+        exported: Some(exported_json(&[])),
+        state: LinkState::Active,
+    }
+}
+
 fn fatal(e: &ClientError) -> bool {
     e.is_unauthorized() || matches!(e, ClientError::Incompatible(_))
 }

@@ -300,7 +300,14 @@ pub(super) async fn process_user(
                     done.presence_changed = presence_changed;
                     done
                 }
-                Err(e) => ctx.failure(&log, ObjectType::User, "Update", steps, e, manager_only, done),
+                Err(e) => {
+                    if previous.is_empty() {
+                        // Just matched: the account is this user's whatever the update did, so
+                        // the link is kept (a leaver must still be found and disabled).
+                        done.object = Some(matched_link(ObjectType::User, &u.id, &target_id));
+                    }
+                    ctx.failure(&log, ObjectType::User, "Update", steps, e, manager_only, done)
+                }
             }
         }
     }
