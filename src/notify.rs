@@ -185,17 +185,6 @@ pub async fn send_test(pool: &Pool, sealer: &Sealer, f: &SmtpForm, to: &str) -> 
     Ok(format!("Test email sent to {to}."))
 }
 
-/// What a quarantine reason means for the email.
-fn reason_text(reason: &str) -> &'static str {
-    match reason {
-        "TooManyDeletes" => "The cycle's disables and deletes exceeded the accidental-deletion threshold. They are held until you choose Allow deletes.",
-        "EncounteredQuarantineException" => "The application refused the credentials or did not answer like a SCIM endpoint. Check the Tenant URL and Secret Token with Test Connection, then restart provisioning.",
-        "EncounteredEscrowProportionThreshold" => "More than 40% of provisioning operations failed.",
-        "EncounteredTotalEscrowThreshold" => "Too many provisioning operations failed.",
-        _ => "Provisioning stopped after failures.",
-    }
-}
-
 /// Queues the quarantine email of `app` when its admin asked for failure emails.
 pub async fn quarantine_email(
     pool: &Pool,
@@ -219,7 +208,7 @@ pub async fn quarantine_email(
         "The provisioning job of {name} is in quarantine.\n\nReason: {reason}\n{}\n\n\
          While in quarantine the job tries again once a day. Open the application to see its \
          synchronization details and provisioning logs:\n{public_url}/apps/{app}/provisioning\n",
-        reason_text(reason)
+        crate::model::quarantine_text(reason)
     );
     store::enqueue(
         pool,

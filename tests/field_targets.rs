@@ -185,3 +185,74 @@ async fn a_failed_update_after_a_match_keeps_the_link_and_leavers_are_disabled()
     })
     .await;
 }
+
+/// Every create refused: a small tenant's job quarantines (Entra's 5,000-escrow threshold never
+/// would), `app status` says so with its exit code, the server log says so, and each failed
+/// entry shows what it tried to change and how it matched.
+#[tokio::test]
+async fn a_cycle_that_fails_everything_quarantines_a_small_tenant_and_says_so() {
+    let (q, x) = targeting(Quirks {
+        create_status: 400,
+        ..Quirks::default()
+    })
+    .await;
+    for n in 1..=4 {
+        x.user(
+            &format!("user{n}@contoso.com"),
+            &format!("User {n}"),
+            &[("attrs[jobTitle]", "Clerk")],
+        )
+        .await;
+        x.assign(&format!("user{n}@contoso.com"), "").await;
+    }
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    let s = eventually(30, "quarantine", || async {
+        let s = x.status().await;
+        (s["state"] == "Quarantine")
+            .then_some(s.clone())
+            .ok_or(s.to_string())
+    })
+    .await;
+    assert_eq!(s["quarantine_reason"], "EncounteredCycleFailureThreshold", "{s}");
+
+    let out = common::cli_output(&x.s, &["app", "status", &x.app]);
+    assert!(!out.status.success(), "app status exits non-zero");
+    assert!(
+        x.s.output_text().contains("the cycle ended with failures"),
+        "the server log says so: {}",
+        x.s.output_text()
+    );
+
+    let logs = x.post("provisioning/logs", &[("filter[app]", &x.app)]).await;
+    let failed = logs["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["display_name"] == "User 1" && r["status"] == "Failure")
+        .unwrap_or_else(|| panic!("a failure for User 1: {logs}"))
+        .clone();
+    let entry = x
+        .post(
+            "provisioning/log_entry",
+            &[("id", failed["id"].as_str().unwrap())],
+        )
+        .await;
+    let modified: Vec<String> = entry["modified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m[0].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        modified.contains(&"userName".to_string()) && modified.contains(&"title".to_string()),
+        "{entry}"
+    );
+    let steps: Vec<&str> = entry["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(steps.contains(&"Match user between source and target"), "{entry}");
+}

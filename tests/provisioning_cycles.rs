@@ -441,12 +441,7 @@ async fn too_many_deletes_are_held_until_allowed() {
     );
 
     // Allow deletes: they run, and the job leaves quarantine.
-    let out = common::bin()
-        .args(["app", "status", &x.app])
-        .env("PROVISIO_DATA_DIR", &x.s.data_dir)
-        .envs(common::db_env(&x.s.data_dir))
-        .output()
-        .unwrap();
+    let out = common::cli_output(&x.s, &["app", "status", &x.app]);
     assert!(!out.status.success(), "status exits non-zero in quarantine");
     assert!(String::from_utf8_lossy(&out.stdout).contains("Quarantine: TooManyDeletes"));
     cli(&x.s, &["app", "restart", &x.app, "--reset", "ForceDeletes"]);

@@ -25,17 +25,6 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-/// What a quarantine reason means, in the admin's words.
-fn quarantine_text(reason: &str) -> &'static str {
-    match reason {
-        "TooManyDeletes" => "This cycle's disables and deletes exceed the accidental-deletion threshold; they are held. Review them in the provisioning logs (action StagedDelete), then choose Allow deletes, or correct the cause and restart provisioning.",
-        "EncounteredQuarantineException" => "The application refused the credentials or did not answer like a SCIM endpoint. Check the Tenant URL and Secret Token with Test Connection, then restart provisioning.",
-        "EncounteredEscrowProportionThreshold" => "More than 40% of provisioning operations failed. Look at the failures in the provisioning logs.",
-        "EncounteredTotalEscrowThreshold" => "Too many provisioning operations failed. Look at the failures in the provisioning logs.",
-        _ => "Provisioning is paused after failures.",
-    }
-}
-
 fn status_line(d: &SyncDetails) -> String {
     match (&d.current, d.state.as_str()) {
         (None, _) if !d.on => "Provisioning has not run: turn Provisioning Status On and save.".into(),
@@ -108,7 +97,7 @@ fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bo
         view! {
             <div class="alert alert-error" role="alert" data-quarantine=reason.clone()>
                 <p><strong>"Provisioning is in quarantine: "</strong><span class="mono">{reason.clone()}</span></p>
-                <p>{quarantine_text(&reason)}</p>
+                <p>{crate::model::quarantine_text(&reason)}</p>
                 {d.quarantine_since.clone().map(|s| view! { <p>"Since "{when(&s)}"."</p> })}
                 {d.next_attempt.clone().map(|s| view! { <p>"Next attempt: "{when(&s)}"."</p> })}
                 {allow.then(|| view! {

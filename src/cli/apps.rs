@@ -75,7 +75,8 @@ pub enum AppCommand {
         app: String,
     },
     /// Print the synchronization details: job state, quarantine, current cycle with progress,
-    /// statistics and recent cycles. Exit code 0 unless the job is in quarantine or disabled.
+    /// statistics and recent cycles. Exit code 0 only when the job is healthy: not in quarantine or
+    /// disabled, and its last completed cycle had no failures.
     Status {
         /// Application id or name.
         app: String,
@@ -306,8 +307,15 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
             } else {
                 print_status(&d);
             }
+            // Scripts and monitoring read the exit code: anything but a healthy job is non-zero.
             if d.state == "Quarantine" || d.state == "Disabled" {
                 return Err(fail(format!("the provisioning job is {}", d.state)));
+            }
+            if let Some(c) = d.last_completed.as_ref().filter(|c| c.counts.failed > 0) {
+                return Err(fail(format!(
+                    "the last cycle ({}) had {} failure(s); see the provisioning log",
+                    c.id, c.counts.failed
+                )));
             }
         }
         AppCommand::Restart { app, reset } => {

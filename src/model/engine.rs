@@ -183,3 +183,15 @@ pub struct OutboxEntry {
     pub last_error: String,
     pub sent_at: Option<String>,
 }
+
+/// What a quarantine reason means, in the admin's words.
+pub fn quarantine_text(reason: &str) -> &'static str {
+    match reason {
+        "TooManyDeletes" => "This cycle's disables and deletes exceed the accidental-deletion threshold; they are held. Review them in the provisioning logs (action StagedDelete), then choose Allow deletes, or correct the cause and restart provisioning.",
+        "EncounteredQuarantineException" => "The application refused the credentials or did not answer like a SCIM endpoint. Check the Tenant URL and Secret Token with Test Connection, then restart provisioning.",
+        "EncounteredEscrowProportionThreshold" => "More than 40% of provisioning operations failed. Look at the failures in the provisioning logs.",
+        "EncounteredTotalEscrowThreshold" => "Too many provisioning operations failed. Look at the failures in the provisioning logs.",
+        "EncounteredCycleFailureThreshold" => "The last cycle failed for most of the users and groups it acted on (at least 40% of 10 or more, or all of them). Look at the failures in the provisioning logs, correct the cause, then restart provisioning.",
+        _ => "Provisioning is paused after failures.",
+    }
+}

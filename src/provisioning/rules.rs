@@ -8,6 +8,8 @@ pub const QUARANTINE_EXCEPTION: &str = "EncounteredQuarantineException";
 pub const ESCROW_PROPORTION: &str = "EncounteredEscrowProportionThreshold";
 pub const ESCROW_TOTAL: &str = "EncounteredTotalEscrowThreshold";
 pub const TOO_MANY_DELETES: &str = "TooManyDeletes";
+/// Not Entra's: its escrow thresholds (5,000 failures at least) never trip for a small tenant.
+pub const CYCLE_FAILURES: &str = "EncounteredCycleFailureThreshold";
 
 /// When an object that failed `attempts` times (the first failure at `first`) is retried next:
 /// Entra retries after 6 h, 12 h and 24 h, then every 24 h for 28 days, then drops it. With the
@@ -42,6 +44,14 @@ pub fn quarantine_for(failed: i64, reference_failed: i64, succeeded: i64) -> Opt
         return Some(ESCROW_PROPORTION);
     }
     None
+}
+
+/// Whether a cycle failed too much to go on as if nothing happened, at any scale: at least 40% of
+/// at least 10 objects it acted on, or all of at least 3 (`succeeded` counts the objects created,
+/// updated, disabled, deleted or found in sync).
+pub fn cycle_failed_too_much(failed: i64, succeeded: i64) -> bool {
+    let acted = failed + succeeded;
+    (acted >= 10 && failed * 10 >= acted * 4) || (acted >= 3 && failed == acted)
 }
 
 /// Whether a cycle's `deprovisions` (disables and deletes) are held: accidental-deletion
@@ -90,6 +100,20 @@ mod tests {
         assert_eq!(quarantine_for(45_000, 10_000, 100_000), None);
         // ...but everything counts toward the ceiling.
         assert_eq!(quarantine_for(60_000, 60_000, 1_000_000), Some(ESCROW_TOTAL));
+    }
+
+    #[test]
+    fn a_small_tenant_whose_cycle_mostly_failed_quarantines_too() {
+        assert!(cycle_failed_too_much(133, 0));
+        assert!(cycle_failed_too_much(3, 0));
+        assert!(cycle_failed_too_much(4, 6));
+        assert!(!cycle_failed_too_much(3, 7));
+        // One or two objects failing alone (an incremental cycle's only change) is an escrow,
+        // not a quarantine.
+        assert!(!cycle_failed_too_much(1, 0));
+        assert!(!cycle_failed_too_much(2, 0));
+        assert!(!cycle_failed_too_much(0, 0));
+        assert!(!cycle_failed_too_much(100, 1_000));
     }
 
     #[test]

@@ -357,16 +357,21 @@ pub struct Tenant {
     pub key: String,
 }
 
-/// Runs the `provisio` CLI against the server's data directory; returns stdout.
-pub fn cli(s: &Server, args: &[&str]) -> String {
-    let out = bin()
+/// Runs the `provisio` CLI against the server's data directory, whatever its exit code.
+pub fn cli_output(s: &Server, args: &[&str]) -> std::process::Output {
+    bin()
         .args(args)
         .env("PROVISIO_DATA_DIR", &s.data_dir)
         .env("PROVISIO_PUBLIC_URL", &s.base)
         .env_remove("PROVISIO_DATABASE_URL")
         .envs(db_env(&s.data_dir))
         .output()
-        .expect("run provisio");
+        .expect("run provisio")
+}
+
+/// Runs the `provisio` CLI against the server's data directory; returns stdout.
+pub fn cli(s: &Server, args: &[&str]) -> String {
+    let out = cli_output(s, args);
     assert!(
         out.status.success(),
         "provisio {args:?} failed: {}",

@@ -28,6 +28,8 @@ pub struct Quirks {
     /// A PATCH with an operation on one of these attributes (or without a path) is answered
     /// 501 Not Implemented.
     pub patch_501_paths: Vec<&'static str>,
+    /// Every create is refused with this status (0: creates work).
+    pub create_status: u16,
 }
 
 /// One write the target received.
@@ -194,6 +196,10 @@ async fn create(
         path: endpoint.clone(),
         body: body.clone(),
     });
+    if t.quirks.create_status != 0 {
+        let status = StatusCode::from_u16(t.quirks.create_status).unwrap();
+        return error(status, "this application refuses the resource");
+    }
     let unique = if kind == Kind::User {
         "userName"
     } else {

@@ -353,10 +353,17 @@ pub async fn run(
     if quarantine.is_none() {
         let escrowed = escrows::escrow_counts(pool, app).await?;
         let c = &report.counters;
-        quarantine = rules::quarantine_for(
-            escrowed.escrowed,
-            escrowed.reference,
-            c.created + c.updated + c.disabled + c.deleted + c.skipped,
+        let succeeded = c.created + c.updated + c.disabled + c.deleted + c.skipped;
+        quarantine = rules::quarantine_for(escrowed.escrowed, escrowed.reference, succeeded)
+            .or_else(|| rules::cycle_failed_too_much(c.failed, succeeded).then_some(rules::CYCLE_FAILURES));
+    }
+    if report.counters.failed > 0 {
+        tracing::warn!(
+            app = %app,
+            cycle = %id,
+            failed = report.counters.failed,
+            quarantine = quarantine.unwrap_or(""),
+            "the cycle ended with failures: see the provisioning log"
         );
     }
     match quarantine {

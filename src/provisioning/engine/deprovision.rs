@@ -64,6 +64,11 @@ pub(super) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Do
             )
             .await
     };
+    let modified = if d.delete {
+        vec![]
+    } else {
+        vec![("active".to_string(), "true".to_string(), "false".to_string())]
+    };
     match result {
         Ok(()) => {
             steps.push(step(
@@ -72,11 +77,6 @@ pub(super) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Do
                 format!("{action}d {} in the target.", d.managed.target_id),
                 vec![],
             ));
-            let modified = if d.delete {
-                vec![]
-            } else {
-                vec![("active".to_string(), "true".to_string(), "false".to_string())]
-            };
             done.log = Some(log.entry(action, "Success", steps, &modified, None));
             done.object = Some(if d.delete {
                 ObjectWrite {
@@ -130,6 +130,6 @@ pub(super) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Do
             done.tally = Tally::Skipped;
             done
         }
-        Err(e) => ctx.failure(&log, d.object_type, action, steps, e, false, done),
+        Err(e) => ctx.failure(&log, d.object_type, action, steps, &modified, e, false, done),
     }
 }

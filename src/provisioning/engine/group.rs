@@ -3,6 +3,8 @@
 
 use super::*;
 
+const GROUP_MATCH: &str = "Match group between source and target";
+
 /// Sends membership changes in requests of at most MEMBERS_PER_REQUEST references.
 pub(super) async fn send_members(
     ctx: &Ctx,
@@ -71,7 +73,7 @@ pub(super) async fn process_group(
         target_id: &managed_target,
         started: Instant::now(),
     };
-    let steps = narrate::group_intro(&group.display_name);
+    let mut steps = narrate::group_intro(&group.display_name);
     let done = Done {
         imported: true,
         entitled: true,
@@ -94,9 +96,20 @@ pub(super) async fn process_group(
             Lookup::Missing => Matched::Missing,
             Lookup::Duplicates(what) => return duplicates(&log, steps, "groups", &what, trace, done),
             Lookup::Failed(e) => {
-                return ctx.failure(&log, ObjectType::Group, "Create", steps, e, false, done)
+                steps.push(step(
+                    GROUP_MATCH,
+                    "Failure",
+                    "The lookup in the target failed.",
+                    trace,
+                ));
+                return ctx.failure(&log, ObjectType::Group, "Create", steps, &[], e, false, done);
             }
         };
+        let description = match &matched {
+            Matched::Found(id) => format!("Matched the group in the target: {id}."),
+            Matched::Missing => "No group in the target matched.".to_string(),
+        };
+        steps.push(step(GROUP_MATCH, "Success", description, trace));
         plan = plan_group(mapping, actions, &eval, None, Some(&matched));
     }
     let remember = |target_id: &str, members: &BTreeSet<String>| ObjectWrite {
@@ -139,7 +152,19 @@ pub(super) async fn process_group(
             let matching = mapping.matching(&eval.attrs);
             let target_id = match create(&ctx, Kind::Group, &document, matching).await {
                 Ok(id) => id,
-                Err(e) => return ctx.failure(&log, ObjectType::Group, "Create", steps, e, false, done),
+                Err(e) => {
+                    let modified = narrate::created_values(&eval.attrs);
+                    return ctx.failure(
+                        &log,
+                        ObjectType::Group,
+                        "Create",
+                        steps,
+                        &modified,
+                        e,
+                        false,
+                        done,
+                    );
+                }
             };
             let log = log.at(&target_id);
             let mut modified = narrate::created_values(&eval.attrs);
@@ -198,7 +223,16 @@ pub(super) async fn process_group(
                         // Just matched: keep the link whatever the update did.
                         done.object = Some(matched_link(ObjectType::Group, &group.id, &target_id));
                     }
-                    return ctx.failure(&log, ObjectType::Group, "Update", steps, e, false, done);
+                    return ctx.failure(
+                        &log,
+                        ObjectType::Group,
+                        "Update",
+                        steps,
+                        &modified,
+                        e,
+                        false,
+                        done,
+                    );
                 }
             }
             let members = if add.is_empty() && remove.is_empty() {
@@ -257,7 +291,7 @@ fn finish(
         }
         Err(e) => {
             let object = held();
-            let mut d = ctx.failure(log, ObjectType::Group, action, steps, e, true, done);
+            let mut d = ctx.failure(log, ObjectType::Group, action, steps, &modified, e, true, done);
             d.object = Some(object);
             d
         }

@@ -296,7 +296,8 @@ impl Ctx {
     }
 
     /// A failed operation: the cycle stops on credentials or a non-SCIM answer, otherwise the
-    /// object goes to escrow.
+    /// object goes to escrow. `modified` is what the operation tried to change (the log shows it
+    /// for failures as for successes).
     #[allow(clippy::too_many_arguments)]
     fn failure(
         &self,
@@ -304,6 +305,7 @@ impl Ctx {
         object_type: ObjectType,
         action: &'static str,
         mut steps: Vec<ProvisionStep>,
+        modified: &[(String, String, String)],
         e: ClientError,
         reference: bool,
         mut done: Done,
@@ -322,7 +324,7 @@ impl Ctx {
             action,
             "Failure",
             steps,
-            &[],
+            modified,
             Some(Problem::new(e.code(), e.to_string(), narrate::hint(&e))),
         ));
         done.tally = Tally::Failed;

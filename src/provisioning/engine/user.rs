@@ -50,15 +50,18 @@ pub(super) async fn process_user(
             Lookup::Found(id) => Matched::Found(id),
             Lookup::Missing => Matched::Missing,
             Lookup::Duplicates(what) => return duplicates(&log, steps, "users", &what, trace, done),
-            Lookup::Failed(e) => return ctx.failure(&log, ObjectType::User, "Create", steps, e, false, done),
+            Lookup::Failed(e) => {
+                steps.push(step(MATCH, "Failure", "The lookup in the target failed.", trace));
+                return ctx.failure(&log, ObjectType::User, "Create", steps, &[], e, false, done);
+            }
         };
-        if ctx.detailed {
-            let description = match &matched {
-                Matched::Found(id) => format!("Matched the user in the target: {id}."),
-                Matched::Missing => "No user in the target matched.".to_string(),
-            };
-            steps.push(step(MATCH, "Success", description, trace));
-        }
+        // Every entry that looked the user up says what it found (cycles too: a wrong match is
+        // the first thing an admin suspects).
+        let description = match &matched {
+            Matched::Found(id) => format!("Matched the user in the target: {id}."),
+            Matched::Missing => "No user in the target matched.".to_string(),
+        };
+        steps.push(step(MATCH, "Success", description, trace));
         plan = plan_user(&ctx.policy, &eval, None, Some(&matched));
     } else if ctx.detailed {
         match (&plan, &managed) {
@@ -231,7 +234,10 @@ pub(super) async fn process_user(
                     done.presence_changed = true;
                     done
                 }
-                Err(e) => ctx.failure(&log, ObjectType::User, "Create", steps, e, false, done),
+                Err(e) => {
+                    let modified = narrate::created_values(exported);
+                    ctx.failure(&log, ObjectType::User, "Create", steps, &modified, e, false, done)
+                }
             }
         }
         UserPlan::InSync { target_id, remember } => {
@@ -306,7 +312,16 @@ pub(super) async fn process_user(
                         // the link is kept (a leaver must still be found and disabled).
                         done.object = Some(matched_link(ObjectType::User, &u.id, &target_id));
                     }
-                    ctx.failure(&log, ObjectType::User, "Update", steps, e, manager_only, done)
+                    ctx.failure(
+                        &log,
+                        ObjectType::User,
+                        "Update",
+                        steps,
+                        &modified,
+                        e,
+                        manager_only,
+                        done,
+                    )
                 }
             }
         }
