@@ -128,8 +128,9 @@ async fn a_compliant_quirky_target_converges() {
     assert_eq!(writes.iter().filter(|w| w.method == "POST").count(), 6);
 }
 
-/// After `Restart (Full)` the re-match finds each account but the update answers 501: the link
-/// must survive, so a user who leaves afterwards is still disabled in the application.
+/// The initial cycle matches two accounts that were there before, but updating their title
+/// answers 501: the links must be recorded anyway (they are facts), each refused PATCH sent once
+/// (501 is not transient), and a user who leaves afterwards is still disabled.
 #[tokio::test]
 async fn a_failed_update_after_a_match_keeps_the_link_and_leavers_are_disabled() {
     let (q, x) = targeting(Quirks {
@@ -137,6 +138,12 @@ async fn a_failed_update_after_a_match_keeps_the_link_and_leavers_are_disabled()
         ..Quirks::default()
     })
     .await;
+    for (upn, name) in [("ann@contoso.com", "Ann Lee"), ("bob@contoso.com", "Bob Ray")] {
+        q.seed(
+            Kind::User,
+            json!({"userName": upn, "displayName": name, "active": true}),
+        );
+    }
     let ann = x
         .user("ann@contoso.com", "Ann Lee", &[("attrs[jobTitle]", "Engineer")])
         .await;
@@ -146,21 +153,7 @@ async fn a_failed_update_after_a_match_keeps_the_link_and_leavers_are_disabled()
     x.assign("bob@contoso.com", "").await;
     let token = q.token.clone();
     x.configure_with(&token, "on", "500").await;
-    eventually(30, "both created", || async {
-        let n = q.all(Kind::User).len();
-        (n == 2).then_some(()).ok_or(format!("{n} users"))
-    })
-    .await;
-
-    // Restart (Full): every account is matched again, and the update of title is refused.
-    x.post("provisioning/restart", &[("app", &x.app), ("reset", "Full")])
-        .await;
-    eventually(30, "the re-match tried to update", || async {
-        let patches = q.writes().iter().filter(|w| w.method == "PATCH").count();
-        (patches >= 2).then_some(()).ok_or(format!("{patches} PATCHes"))
-    })
-    .await;
-    eventually(30, "the full cycle ended", || async {
+    eventually(30, "the initial cycle ended", || async {
         let s = x.status().await;
         let ended =
             s["initial_pending"] == false && s["current"]["state"].as_str().is_some_and(|st| st != "Running");
@@ -171,10 +164,10 @@ async fn a_failed_update_after_a_match_keeps_the_link_and_leavers_are_disabled()
     // 501 is an answer, not an accident: each refused PATCH was sent once.
     let patches = q.writes().iter().filter(|w| w.method == "PATCH").count();
     assert_eq!(patches, 2, "{:?}", q.writes());
-
-    // Both accounts are still linked: the connector data store says so.
+    // Both accounts are linked: the connector data store says so.
     let s = x.status().await;
     assert_eq!(s["users_managed"], 2, "{s}");
+    assert_eq!(q.all(Kind::User).len(), 2, "matched, not created");
 
     // Ann leaves: she must be disabled in the application.
     x.set_enabled(&ann, false).await;
@@ -255,4 +248,82 @@ async fn a_cycle_that_fails_everything_quarantines_a_small_tenant_and_says_so() 
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert!(steps.contains(&"Match user between source and target"), "{entry}");
+}
+
+/// `Restart (Full)` matches every account again; what the accounts already hold is not sent
+/// again (before, every value of every account was re-sent: 102 PATCHes that changed nothing).
+#[tokio::test]
+async fn a_full_rematch_sends_only_what_differs() {
+    let (q, x) = targeting(Quirks::default()).await;
+    provision_five(&q, &x, 0, 0).await;
+    let before = q.writes().len();
+    x.post("provisioning/restart", &[("app", &x.app), ("reset", "Full")])
+        .await;
+    eventually(30, "the full cycle ended", || async {
+        let s = x.status().await;
+        let ended = s["initial_pending"] == false
+            && s["history"].as_array().is_some_and(|h| h.len() >= 2)
+            && s["current"]["state"].as_str().is_some_and(|st| st != "Running");
+        ended.then_some(()).ok_or(s.to_string())
+    })
+    .await;
+    let s = x.status().await;
+    assert_eq!(
+        (s["users_managed"].as_i64(), s["groups_managed"].as_i64()),
+        (Some(5), Some(1)),
+        "{s}"
+    );
+    let writes: Vec<_> = q.writes().into_iter().skip(before).collect();
+    assert!(writes.is_empty(), "nothing changed, nothing sent: {writes:?}");
+}
+
+/// An account that was in scim2-server before (no email, another display name) is adopted by
+/// its userName: the values it lacks are added, not "replaced" (scim2-server refuses a replace
+/// whose filter selects nothing), and only what differs is sent.
+#[tokio::test]
+async fn a_pre_existing_account_in_scim2_server_is_adopted() {
+    let Some(peer) = common::peers::Scim2Server::start() else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/Users", peer.url))
+        .bearer_auth(&peer.token)
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "ann@contoso.com",
+            "displayName": "Ann (old)",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    let tenant = Tenant {
+        account: String::new(),
+        url: peer.url.clone(),
+        key: peer.token.clone(),
+    };
+    let x = setup_targeting("scim2", tenant, &[]).await;
+    x.user(
+        "ann@contoso.com",
+        "Ann Lee",
+        &[
+            ("attrs[mail]", "ann@contoso.com"),
+            ("attrs[jobTitle]", "Engineer"),
+        ],
+    )
+    .await;
+    x.assign("ann@contoso.com", "").await;
+    x.configure_with(&peer.token, "on", "500").await;
+    let ann = eventually(30, "ann adopted", || async {
+        let all = x.target_all("Users").await;
+        let ann = all.iter().find(|u| u["userName"] == "ann@contoso.com").cloned();
+        match ann {
+            Some(a) if a["displayName"] == "Ann Lee" && a["title"] == "Engineer" => Ok(a),
+            other => Err(format!("{other:?}; status {}", x.status().await)),
+        }
+    })
+    .await;
+    assert_eq!(ann["emails"][0]["value"], "ann@contoso.com", "{ann}");
+    assert_eq!(x.target_all("Users").await.len(), 1, "adopted, not duplicated");
 }

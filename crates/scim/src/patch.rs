@@ -598,7 +598,7 @@ fn values_equal(a: &Value, b: &Value) -> bool {
 
 /// The value a filter of equality tests describes (`type eq "work"` -> `{"type": "work"}`), for
 /// adding an element that a filtered path found missing.
-fn seed_from_filter(f: &Filter) -> Option<Map<String, Value>> {
+pub fn seed_from_filter(f: &Filter) -> Option<Map<String, Value>> {
     match f {
         Filter::Compare(p, CompareOp::Eq, v) if p.urn.is_none() && p.sub.is_none() => {
             let mut m = Map::new();

@@ -92,7 +92,7 @@ pub(super) async fn process_group(
     if let GroupPlan::NeedsLookup { matching } = &plan {
         let mut trace = Vec::new();
         let matched = match find_existing(&ctx, Kind::Group, pairs(matching), &mut trace).await {
-            Lookup::Found(id) => Matched::Found(id),
+            Lookup::Found(id, resource) => Matched::Found { id, resource },
             Lookup::Missing => Matched::Missing,
             Lookup::Duplicates(what) => return duplicates(&log, steps, "groups", &what, trace, done),
             Lookup::Failed(e) => {
@@ -106,7 +106,7 @@ pub(super) async fn process_group(
             }
         };
         let description = match &matched {
-            Matched::Found(id) => format!("Matched the group in the target: {id}."),
+            Matched::Found { id, .. } => format!("Matched the group in the target: {id}."),
             Matched::Missing => "No group in the target matched.".to_string(),
         };
         steps.push(step(GROUP_MATCH, "Success", description, trace));
@@ -196,6 +196,7 @@ pub(super) async fn process_group(
             had,
             add,
             remove,
+            fresh,
         } => {
             let log = log.at(&target_id);
             let mut modified = narrate::modified_of(&attr_ops, &previous, &eval.attrs);
@@ -211,15 +212,13 @@ pub(super) async fn process_group(
             // the memberships fail, so the retry sends only what is missing.
             if !attr_ops.is_empty() {
                 let r = if ctx.caps.patch {
-                    ctx.target
-                        .patch(Kind::Group, &target_id, &patch_json(&attr_ops))
-                        .await
+                    fallback::patch(&ctx, Kind::Group, &target_id, &patch_json(&attr_ops, &previous)).await
                 } else {
                     replace_group(&ctx, &target_id, &eval.attrs, &had).await
                 };
                 if let Err(e) = r {
                     let mut done = done;
-                    if previous.is_empty() {
+                    if fresh {
                         // Just matched: keep the link whatever the update did.
                         done.object = Some(matched_link(ObjectType::Group, &group.id, &target_id));
                     }

@@ -9,7 +9,8 @@ use tokio::sync::OnceCell;
 
 /// What looking an object up by its matching attributes found.
 pub(super) enum Lookup {
-    Found(String),
+    /// The account's id and the account as the target answered.
+    Found(String, Json),
     Missing,
     /// More than one object has the value: "{path} {value}".
     Duplicates(String),
@@ -169,8 +170,10 @@ pub(super) async fn find_existing(
         if found.len() > 1 {
             return Lookup::Duplicates(format!("{path} {text:?}"));
         }
-        if let Some(id) = found.first().and_then(|x| x.get("id")).and_then(Json::as_str) {
-            return Lookup::Found(id.to_string());
+        if let Some(r) = found.into_iter().next() {
+            if let Some(id) = r.get("id").and_then(Json::as_str) {
+                return Lookup::Found(id.to_string(), r.clone());
+            }
         }
     }
     Lookup::Missing
@@ -233,7 +236,7 @@ pub(super) async fn prefetch(
             }
             Err(_) => continue,
         };
-        let mut ids: HashMap<String, Vec<String>> = HashMap::new();
+        let mut ids: HashMap<String, Vec<(String, Json)>> = HashMap::new();
         let mut strangers = false;
         for r in &list {
             let value = r
@@ -242,7 +245,9 @@ pub(super) async fn prefetch(
                 .and_then(Json::as_str);
             match (r.get("id").and_then(Json::as_str), value) {
                 (Some(id), Some(value)) if folded.contains_key(&value.to_lowercase()) => {
-                    ids.entry(value.to_lowercase()).or_default().push(id.to_string());
+                    ids.entry(value.to_lowercase())
+                        .or_default()
+                        .push((id.to_string(), r.clone()));
                 }
                 _ => strangers = true,
             }
@@ -260,7 +265,7 @@ pub(super) async fn prefetch(
             }
             let lookup = match ids.get(&key).map(Vec::as_slice) {
                 None | Some([]) => Lookup::Missing,
-                Some([id]) => Lookup::Found(id.clone()),
+                Some([(id, r)]) => Lookup::Found(id.clone(), r.clone()),
                 Some(_) => Lookup::Duplicates(format!("{path} {value:?}")),
             };
             out.insert(source.to_string(), lookup);
@@ -296,7 +301,7 @@ pub(super) async fn recover_lost_create(
     match created {
         Ok(id) => Ok(id),
         Err(e) if e.is_transient() => match find_existing(ctx, kind, matching, &mut Vec::new()).await {
-            Lookup::Found(id) => Ok(id),
+            Lookup::Found(id, _) => Ok(id),
             _ => Err(e),
         },
         Err(e) => Err(e),

@@ -42,6 +42,7 @@ mod batch;
 mod cycle;
 mod deprovision;
 mod error;
+mod fallback;
 mod group;
 mod lookup;
 mod narrate;

@@ -12,6 +12,7 @@ use crate::mapping::export::{self, Exported, Mapping, PatchOp};
 use crate::mapping::Value;
 use crate::provisioning::mapped::{coerce, exported_from, ENTERPRISE_MANAGER};
 use crate::provisioning::source;
+use crate::scim::schema::Kind;
 use serde_json::{json, Map, Value as Json};
 use std::collections::{BTreeSet, HashMap};
 
@@ -167,10 +168,34 @@ fn user_details(
 }
 
 /// What the lookup in the target found for an object not linked yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) enum Matched {
-    Found(String),
+    /// The account, as the target answered the lookup.
+    Found {
+        id: String,
+        resource: Json,
+    },
     Missing,
+}
+
+/// What a matched account already holds of `exported`: the values it holds equal by SCIM's
+/// comparison rules (case, Entra's "True"). The first update after a match then sends only what
+/// differs, and adds (rather than replaces) what the account does not have at all.
+pub(super) fn held(kind: Kind, resource: &Json, exported: &[Exported]) -> Vec<Exported> {
+    exported
+        .iter()
+        .filter(|e| {
+            let literal = match coerce(&e.target, e.value.to_json()) {
+                Json::String(s) => serde_json::to_string(&s).unwrap_or_default(),
+                Json::Bool(b) => b.to_string(),
+                Json::Number(n) => n.to_string(),
+                _ => return false,
+            };
+            crate::scim::filter::parse(&format!("{} eq {literal}", e.target))
+                .is_ok_and(|f| crate::scim::eval::matches(kind, &f, resource))
+        })
+        .cloned()
+        .collect()
 }
 
 /// Why a user out of scope stays enabled in the target.
@@ -227,13 +252,15 @@ pub(super) enum UserPlan {
         target_id: String,
     },
     /// Only the difference is sent. `manager_only`: the ops touch only the manager reference;
-    /// `presence_changed`: the user becomes enabled or newly linked (its groups need a look).
+    /// `presence_changed`: the user becomes enabled or newly linked (its groups need a look);
+    /// `fresh`: just matched, not linked yet.
     Update {
         target_id: String,
         previous: Vec<Exported>,
         ops: Vec<PatchOp>,
         manager_only: bool,
         presence_changed: bool,
+        fresh: bool,
     },
 }
 
@@ -274,7 +301,7 @@ pub(super) fn plan_user(
                 false => UserPlan::NeedsLookup { matching },
             };
         }
-        (None, Some(Matched::Found(id))) => (id.clone(), Vec::new()),
+        (None, Some(Matched::Found { id, resource })) => (id.clone(), held(Kind::User, resource, exported)),
         (None, Some(Matched::Missing)) if !policy.user_actions.create => return UserPlan::CreateSwitchedOff,
         (None, Some(Matched::Missing)) => {
             return UserPlan::Create {
@@ -282,10 +309,11 @@ pub(super) fn plan_user(
             }
         }
     };
+    let fresh = managed.is_none();
     let ops = export::diff(&previous, exported, &|t| policy.users.writes(t));
     if ops.is_empty() {
         return UserPlan::InSync {
-            remember: previous.is_empty(),
+            remember: fresh,
             target_id,
         };
     }
@@ -303,10 +331,11 @@ pub(super) fn plan_user(
     });
     UserPlan::Update {
         target_id,
-        presence_changed: was_disabled || previous.is_empty(),
+        presence_changed: was_disabled || fresh,
         previous,
         ops,
         manager_only,
+        fresh,
     }
 }
 
@@ -426,6 +455,8 @@ pub(super) enum GroupPlan {
         had: BTreeSet<String>,
         add: Vec<String>,
         remove: Vec<String>,
+        /// Just matched, not linked yet.
+        fresh: bool,
     },
 }
 
@@ -444,7 +475,23 @@ pub(super) fn plan_group(
                 matching: owned(mapping.matching(&eval.attrs)),
             }
         }
-        (None, Some(Matched::Found(id))) => (id.clone(), Vec::new()),
+        // Its attributes as the account holds them, and of its members those it should have:
+        // members Provisio does not manage are left alone, never removed.
+        (None, Some(Matched::Found { id, resource })) => {
+            let there: BTreeSet<String> = resource["members"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|m| m["value"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let kept = there.intersection(&eval.wanted).cloned().collect();
+            (
+                id.clone(),
+                with_members(held(Kind::Group, resource, &eval.attrs), &kept),
+            )
+        }
         (None, Some(Matched::Missing)) if !actions.create => return GroupPlan::CreateSwitchedOff,
         (None, Some(Matched::Missing)) => {
             return GroupPlan::Create {
@@ -461,7 +508,7 @@ pub(super) fn plan_group(
         return GroupPlan::InSync {
             target_id,
             had,
-            remember: previous.is_empty(),
+            remember: managed.is_none(),
         };
     }
     if !actions.update {
@@ -474,6 +521,7 @@ pub(super) fn plan_group(
         had,
         add,
         remove,
+        fresh: managed.is_none(),
     }
 }
 

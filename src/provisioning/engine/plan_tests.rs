@@ -7,9 +7,10 @@ use crate::db::sources::GroupSource;
 use crate::mapping::export::PatchOp;
 use crate::model::{AppRoleInfo, ProvisioningConfig};
 use crate::provisioning::engine::policy::{Actions, Policy, Role};
+use crate::provisioning::engine::user::patch_json;
 use crate::provisioning::mapped::exported_json;
 use proptest::prelude::*;
-use serde_json::json;
+use serde_json::{json, Value as Json};
 
 const USER_MAPPING: &[(&str, &str, &str, i64)] = &[
     ("userName", "direct", "userPrincipalName", 1),
@@ -180,13 +181,18 @@ fn create_switched_off_creates_nothing() {
 fn a_matched_user_gets_every_value_and_is_linked() {
     let p = policy();
     let e = eval(&p, &user("alex@contoso.com"), &[role(&p, "user")], true);
-    let plan = plan_user(&p, &e, None, Some(&Matched::Found("t-9".into())));
+    let found = Matched::Found {
+        id: "t-9".into(),
+        resource: json!({"id": "t-9"}),
+    };
+    let plan = plan_user(&p, &e, None, Some(&found));
     let UserPlan::Update {
         target_id,
         previous,
         ops,
         presence_changed,
         manager_only,
+        fresh,
     } = plan
     else {
         panic!("expected an update, got {plan:?}");
@@ -194,7 +200,53 @@ fn a_matched_user_gets_every_value_and_is_linked() {
     assert_eq!(target_id, "t-9");
     assert!(previous.is_empty());
     assert_eq!(ops.len(), e.exported.as_ref().unwrap().len());
-    assert!(presence_changed && !manager_only);
+    assert!(presence_changed && !manager_only && fresh);
+    // Nothing is held, so every value is an add: a filtered path has nothing to replace.
+    assert!(patch_json(&ops, &previous).iter().all(|op| op["op"] == "add"));
+}
+
+#[test]
+fn a_matched_account_is_compared_with_what_it_holds() {
+    let p = policy();
+    let e = eval(&p, &user("alex@contoso.com"), &[role(&p, "user")], true);
+    let exported = e.exported.as_ref().unwrap();
+    // It holds exactly what the mappings export (another spelling of the case-insensitive
+    // userName, Entra's "True" as a boolean): linked, nothing sent.
+    let mut resource = Json::Object(document(exported));
+    resource["id"] = json!("t-9");
+    resource["userName"] = json!("ALEX@contoso.com");
+    let found = Matched::Found {
+        id: "t-9".into(),
+        resource: resource.clone(),
+    };
+    assert_eq!(
+        plan_user(&p, &e, None, Some(&found)),
+        UserPlan::InSync {
+            target_id: "t-9".into(),
+            remember: true
+        }
+    );
+    // One value differs: only it is sent.
+    resource["displayName"] = json!("Someone Else");
+    let found = Matched::Found {
+        id: "t-9".into(),
+        resource,
+    };
+    let UserPlan::Update {
+        ops, previous, fresh, ..
+    } = plan_user(&p, &e, None, Some(&found))
+    else {
+        panic!("expected an update");
+    };
+    assert!(fresh);
+    let paths: Vec<&str> = ops
+        .iter()
+        .map(|op| match op {
+            PatchOp::Replace { path, .. } | PatchOp::Remove { path } => path.as_str(),
+        })
+        .collect();
+    assert_eq!(paths, ["displayName"]);
+    assert_eq!(patch_json(&ops, &previous)[0]["op"], "add");
 }
 
 #[test]

@@ -47,7 +47,7 @@ pub(super) async fn process_user(
             None => find_existing(&ctx, Kind::User, pairs(matching), &mut trace).await,
         };
         let matched = match lookup {
-            Lookup::Found(id) => Matched::Found(id),
+            Lookup::Found(id, resource) => Matched::Found { id, resource },
             Lookup::Missing => Matched::Missing,
             Lookup::Duplicates(what) => return duplicates(&log, steps, "users", &what, trace, done),
             Lookup::Failed(e) => {
@@ -58,7 +58,7 @@ pub(super) async fn process_user(
         // Every entry that looked the user up says what it found (cycles too: a wrong match is
         // the first thing an admin suspects).
         let description = match &matched {
-            Matched::Found(id) => format!("Matched the user in the target: {id}."),
+            Matched::Found { id, .. } => format!("Matched the user in the target: {id}."),
             Matched::Missing => "No user in the target matched.".to_string(),
         };
         steps.push(step(MATCH, "Success", description, trace));
@@ -269,6 +269,7 @@ pub(super) async fn process_user(
             ops,
             manager_only,
             presence_changed,
+            fresh,
         } => {
             let log = log.at(&target_id);
             let modified = narrate::modified_of(&ops, &previous, exported);
@@ -284,7 +285,7 @@ pub(super) async fn process_user(
                 false => Vec::new(),
             };
             let result = if ctx.caps.patch {
-                ctx.target.patch(Kind::User, &target_id, &patch_json(&ops)).await
+                fallback::patch(&ctx, Kind::User, &target_id, &patch_json(&ops, &previous)).await
             } else {
                 ctx.target
                     .replace(Kind::User, &target_id, &document(exported))
@@ -307,7 +308,7 @@ pub(super) async fn process_user(
                     done
                 }
                 Err(e) => {
-                    if previous.is_empty() {
+                    if fresh {
                         // Just matched: the account is this user's whatever the update did, so
                         // the link is kept (a leaver must still be found and disabled).
                         done.object = Some(matched_link(ObjectType::User, &u.id, &target_id));
@@ -333,12 +334,16 @@ pub(super) fn pairs(matching: &[(String, Value)]) -> Vec<(&str, &Value)> {
     matching.iter().map(|(p, v)| (p.as_str(), v)).collect()
 }
 
-/// PATCH operations as sent: SCIM booleans from expression text.
-pub(super) fn patch_json(ops: &[PatchOp]) -> Vec<Json> {
+/// PATCH operations as sent: SCIM booleans from expression text; a value the target is not
+/// known to hold (not in `previous`) is an `add`, which RFC 7644 defines where nothing is there
+/// to replace (`emails[type eq "work"].value` on an account without a work email).
+pub(super) fn patch_json(ops: &[PatchOp], previous: &[Exported]) -> Vec<Json> {
     ops.iter()
         .map(|op| match op {
             PatchOp::Replace { path, value } => {
-                json!({"op": "replace", "path": path, "value": coerce(path, value.clone())})
+                let held = previous.iter().any(|e| e.target.eq_ignore_ascii_case(path));
+                let op = if held { "replace" } else { "add" };
+                json!({"op": op, "path": path, "value": coerce(path, value.clone())})
             }
             other => other.to_json(),
         })

@@ -1,0 +1,101 @@
+//! Another form of the same request, for targets that refuse one that RFC 7644 allows: the
+//! engine tries the standard form first and falls back only on the refusal that says the form
+//! was the problem, so compliant targets see no difference.
+
+use super::*;
+use crate::scim::patch::seed_from_filter;
+use crate::scim::path;
+
+/// The target refused a PATCH because a filtered path selects nothing (`noTarget`): scim2-server
+/// and others answer so for `add`/`replace` of `emails[type eq "work"].value` on an account
+/// without a work email.
+fn no_target(e: &ClientError) -> bool {
+    matches!(e, ClientError::Http { status: 400, scim_type: Some(t), .. } if t.eq_ignore_ascii_case("noTarget"))
+}
+
+/// `ops` with every operation on a filtered path (`attr[type eq "work"].sub`) rewritten as an
+/// `add` of a new element to `attr` (`{"type": "work", "sub": value}`), the operations of one
+/// element merged into one; None when there is none to rewrite.
+pub(super) fn element_adds(ops: &[Json]) -> Option<Vec<Json>> {
+    let mut out: Vec<Json> = Vec::new();
+    // (attribute path, filter text) -> index in `out` of the element's add.
+    let mut elements: Vec<((String, String), usize)> = Vec::new();
+    for op in ops {
+        let rewritten = (|| {
+            if !matches!(op["op"].as_str(), Some("add" | "replace")) {
+                return None;
+            }
+            let p = path::parse(op["path"].as_str()?).ok()?;
+            let filter = p.filter.as_ref()?;
+            let mut element = seed_from_filter(filter)?;
+            match &p.sub {
+                Some(sub) => element.insert(sub.clone(), op["value"].clone()),
+                None => {
+                    for (k, v) in op["value"].as_object()? {
+                        element.insert(k.clone(), v.clone());
+                    }
+                    None
+                }
+            };
+            let attr = match &p.attr.urn {
+                Some(urn) => format!("{urn}:{}", p.attr.attr),
+                None => p.attr.attr.clone(),
+            };
+            Some(((attr, format!("{filter:?}")), element))
+        })();
+        match rewritten {
+            Some((key, element)) => match elements.iter().find(|(k, _)| *k == key) {
+                Some((_, i)) => {
+                    if let Some(target) = out[*i]["value"][0].as_object_mut() {
+                        target.extend(element);
+                    }
+                }
+                None => {
+                    elements.push((key.clone(), out.len()));
+                    out.push(json!({"op": "add", "path": key.0, "value": [element]}));
+                }
+            },
+            None => out.push(op.clone()),
+        }
+    }
+    (!elements.is_empty()).then_some(out)
+}
+
+/// Sends a PATCH; when the target says a filtered path selects nothing, once more with the
+/// element added to its attribute instead.
+pub(super) async fn patch(ctx: &Ctx, kind: Kind, id: &str, ops: &[Json]) -> Result<(), ClientError> {
+    match ctx.target.patch(kind, id, ops).await {
+        Err(e) if no_target(&e) => match element_adds(ops) {
+            Some(alternative) => ctx.target.patch(kind, id, &alternative).await,
+            None => Err(e),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filtered_paths_become_one_added_element_each() {
+        let ops = vec![
+            json!({"op": "add", "path": "emails[type eq \"work\"].value", "value": "a@x.com"}),
+            json!({"op": "replace", "path": "displayName", "value": "A"}),
+            json!({"op": "add", "path": "addresses[type eq \"work\"].locality", "value": "Oslo"}),
+            json!({"op": "add", "path": "addresses[type eq \"work\"].country", "value": "NO"}),
+            json!({"op": "remove", "path": "phoneNumbers[type eq \"fax\"].value"}),
+        ];
+        let out = element_adds(&ops).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                json!({"op": "add", "path": "emails", "value": [{"type": "work", "value": "a@x.com"}]}),
+                json!({"op": "replace", "path": "displayName", "value": "A"}),
+                json!({"op": "add", "path": "addresses", "value": [{"type": "work", "locality": "Oslo", "country": "NO"}]}),
+                json!({"op": "remove", "path": "phoneNumbers[type eq \"fax\"].value"}),
+            ]
+        );
+        assert_eq!(element_adds(&ops[1..2]), None);
+    }
+}
