@@ -129,12 +129,13 @@ async fn a_compliant_quirky_target_converges() {
 }
 
 /// The initial cycle matches two accounts that were there before, but updating their title
-/// answers 501: the links must be recorded anyway (they are facts), each refused PATCH sent once
+/// answers 501 (and PUT, the fallback, 405): the links must be recorded anyway (they are facts), each refused PATCH sent once
 /// (501 is not transient), and a user who leaves afterwards is still disabled.
 #[tokio::test]
 async fn a_failed_update_after_a_match_keeps_the_link_and_leavers_are_disabled() {
     let (q, x) = targeting(Quirks {
         patch_501_paths: vec!["title"],
+        no_put: true,
         ..Quirks::default()
     })
     .await;
@@ -161,9 +162,10 @@ async fn a_failed_update_after_a_match_keeps_the_link_and_leavers_are_disabled()
     })
     .await;
 
-    // 501 is an answer, not an accident: each refused PATCH was sent once.
-    let patches = q.writes().iter().filter(|w| w.method == "PATCH").count();
-    assert_eq!(patches, 2, "{:?}", q.writes());
+    // 501 is an answer, not an accident: each refused PATCH was sent once, then PUT (refused too)
+    // once per account; nothing retried.
+    let count = |m: &str| q.writes().iter().filter(|w| w.method == m).count();
+    assert_eq!((count("PATCH"), count("PUT")), (2, 2), "{:?}", q.writes());
     // Both accounts are linked: the connector data store says so.
     let s = x.status().await;
     assert_eq!(s["users_managed"], 2, "{s}");
@@ -326,4 +328,45 @@ async fn a_pre_existing_account_in_scim2_server_is_adopted() {
     .await;
     assert_eq!(ann["emails"][0]["value"], "ann@contoso.com", "{ann}");
     assert_eq!(x.target_all("Users").await.len(), 1, "adopted, not duplicated");
+}
+
+/// A target without PATCH (501 to every PATCH, though its ServiceProviderConfig says it has
+/// one): changes and disables go as GET + PUT, the rest of the account kept.
+#[tokio::test]
+async fn a_target_without_patch_gets_put_and_leavers_are_disabled() {
+    let (q, x) = targeting(Quirks {
+        no_patch: true,
+        ..Quirks::default()
+    })
+    .await;
+    provision_five(&q, &x, 0, 0).await;
+    let user3 = q
+        .all(Kind::User)
+        .into_iter()
+        .find(|u| u["userName"] == "user3@contoso.com")
+        .unwrap();
+    // A leaver (not in the assigned group): unassigned, so disabled.
+    x.unassign("user3@contoso.com").await;
+    eventually(30, "user3 disabled through PUT", || async {
+        let u = q
+            .all(Kind::User)
+            .into_iter()
+            .find(|u| u["userName"] == "user3@contoso.com")
+            .unwrap();
+        (u["active"] == false).then_some(()).ok_or(format!("{u}"))
+    })
+    .await;
+    let after = q
+        .all(Kind::User)
+        .into_iter()
+        .find(|u| u["userName"] == "user3@contoso.com")
+        .unwrap();
+    assert_eq!(
+        after["displayName"], user3["displayName"],
+        "the rest of the account is kept"
+    );
+    // Refused once per cycle at most, then PUT for the rest of it.
+    let patches = q.writes().iter().filter(|w| w.method == "PATCH").count();
+    let cycles = x.status().await["history"].as_array().unwrap().len();
+    assert!(patches <= cycles, "{patches} PATCHes in {cycles} cycles");
 }

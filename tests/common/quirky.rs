@@ -30,6 +30,10 @@ pub struct Quirks {
     pub patch_501_paths: Vec<&'static str>,
     /// Every create is refused with this status (0: creates work).
     pub create_status: u16,
+    /// No PATCH at all: 501, whatever ServiceProviderConfig says.
+    pub no_patch: bool,
+    /// PUT is refused (405).
+    pub no_put: bool,
 }
 
 /// One write the target received.
@@ -254,8 +258,9 @@ async fn one(
             store.list(kind).remove(pos);
             return StatusCode::NO_CONTENT.into_response();
         }
+        "PUT" if t.quirks.no_put => return error(StatusCode::METHOD_NOT_ALLOWED, "PUT is not supported"),
         "PUT" => resource::normalize(kind, &body),
-        "PATCH" if refused_patch(&t.quirks, &body) => {
+        "PATCH" if t.quirks.no_patch || refused_patch(&t.quirks, &body) => {
             return error(StatusCode::NOT_IMPLEMENTED, "this PATCH is not implemented");
         }
         _ => patch::parse_request(&body).and_then(|ops| patch::apply(kind, &doc, &ops)),

@@ -107,13 +107,36 @@ pub fn parse_request(body: &Value) -> ScimResult<Vec<Op>> {
 /// normalised document.
 pub fn apply(kind: Kind, doc: &Map<String, Value>, ops: &[Op]) -> ScimResult<Map<String, Value>> {
     let mut work = doc.clone();
+    apply_ops(kind, &mut work, ops)?;
+    let out = resource::normalize(kind, &Value::Object(work))?;
+    resource::validate_required(kind, &out)?;
+    Ok(out)
+}
+
+/// Applies `ops` to a resource as another service provider returned it, keeping whatever else it
+/// holds, known here or not (its own attributes, vendor extensions); only the read-only `meta`
+/// is dropped. For a client whose target refuses PATCH: GET, apply, PUT.
+pub fn apply_to_foreign(
+    kind: Kind,
+    resource: &Map<String, Value>,
+    ops: &[Op],
+) -> ScimResult<Map<String, Value>> {
+    let mut work = resource.clone();
+    if let Some(k) = key_ci(&work, "meta") {
+        work.remove(&k);
+    }
+    apply_ops(kind, &mut work, ops)?;
+    Ok(work)
+}
+
+fn apply_ops(kind: Kind, work: &mut Map<String, Value>, ops: &[Op]) -> ScimResult<()> {
     for op in ops {
         // A path that is a whole extension URN addresses the extension object.
         if let Some(urn) = op.path.as_ref().and_then(|p| whole_schema(kind, p)) {
             match op.kind {
                 OpKind::Remove => {
                     if let Some(ext) = extension_key(kind, &urn) {
-                        if let Some(k) = key_ci(&work, &ext) {
+                        if let Some(k) = key_ci(work, &ext) {
                             work.remove(&k);
                         }
                     }
@@ -121,19 +144,17 @@ pub fn apply(kind: Kind, doc: &Map<String, Value>, ops: &[Op]) -> ScimResult<Map
                 _ => {
                     let mut wrapped = Map::new();
                     wrapped.insert(urn, op.value.clone().unwrap_or(Value::Null));
-                    apply_pathless(kind, &mut work, op.kind, Some(&Value::Object(wrapped)))?;
+                    apply_pathless(kind, work, op.kind, Some(&Value::Object(wrapped)))?;
                 }
             }
             continue;
         }
         match &op.path {
-            Some(p) => apply_path(kind, &mut work, op.kind, p, op.value.as_ref(), false)?,
-            None => apply_pathless(kind, &mut work, op.kind, op.value.as_ref())?,
+            Some(p) => apply_path(kind, work, op.kind, p, op.value.as_ref(), false)?,
+            None => apply_pathless(kind, work, op.kind, op.value.as_ref())?,
         }
     }
-    let out = resource::normalize(kind, &Value::Object(work))?;
-    resource::validate_required(kind, &out)?;
-    Ok(out)
+    Ok(())
 }
 
 /// The schema URN a path names as a whole (`urn:...:enterprise:2.0:User`), if it does.

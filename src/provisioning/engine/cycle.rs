@@ -48,6 +48,7 @@ pub(super) async fn context(
         detailed: false,
         single_lookups: std::sync::atomic::AtomicBool::new(false),
         matcher: Matcher::new(caps.filter),
+        put_for_patch: std::sync::atomic::AtomicBool::new(false),
         bulk,
     };
     Ok((ctx, group_roles))

@@ -56,13 +56,8 @@ pub(super) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Do
     let result = if d.delete {
         ctx.target.delete(kind, &d.managed.target_id).await
     } else {
-        ctx.target
-            .patch(
-                kind,
-                &d.managed.target_id,
-                &[json!({"op": "replace", "path": "active", "value": false})],
-            )
-            .await
+        let disable = [json!({"op": "replace", "path": "active", "value": false})];
+        fallback::patch(&ctx, kind, &d.managed.target_id, &disable).await
     };
     let modified = if d.delete {
         vec![]

@@ -5,6 +5,7 @@
 use super::*;
 use crate::scim::patch::seed_from_filter;
 use crate::scim::path;
+use std::sync::atomic::Ordering;
 
 /// The target refused a PATCH because a filtered path selects nothing (`noTarget`): scim2-server
 /// and others answer so for `add`/`replace` of `emails[type eq "work"].value` on an account
@@ -61,16 +62,55 @@ pub(super) fn element_adds(ops: &[Json]) -> Option<Vec<Json>> {
     (!elements.is_empty()).then_some(out)
 }
 
-/// Sends a PATCH; when the target says a filtered path selects nothing, once more with the
-/// element added to its attribute instead.
+/// The target does not do PATCH (or not this one): 501 Not Implemented, 405 Method Not Allowed.
+fn patch_refused(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Http {
+            status: 405 | 501,
+            ..
+        }
+    )
+}
+
+/// Sends a PATCH. When the target says a filtered path selects nothing: once more with the
+/// element added to its attribute instead. When it does not do PATCH (or says so in its
+/// ServiceProviderConfig): the account is read, changed here and written back whole with PUT,
+/// and the rest of the cycle does the same without trying PATCH again.
 pub(super) async fn patch(ctx: &Ctx, kind: Kind, id: &str, ops: &[Json]) -> Result<(), ClientError> {
+    if !ctx.caps.patch || ctx.put_for_patch.load(Ordering::Relaxed) {
+        return put_instead(ctx, kind, id, ops).await;
+    }
     match ctx.target.patch(kind, id, ops).await {
         Err(e) if no_target(&e) => match element_adds(ops) {
             Some(alternative) => ctx.target.patch(kind, id, &alternative).await,
             None => Err(e),
         },
+        Err(e) if patch_refused(&e) => {
+            if !ctx.put_for_patch.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    app = %ctx.app,
+                    "the application refused a PATCH ({e}): this cycle writes changes with GET and PUT"
+                );
+            }
+            put_instead(ctx, kind, id, ops).await
+        }
         other => other,
     }
+}
+
+/// GET, apply `ops` here (keeping everything else the account holds), PUT.
+async fn put_instead(ctx: &Ctx, kind: Kind, id: &str, ops: &[Json]) -> Result<(), ClientError> {
+    let current = ctx.target.get(kind, id).await?;
+    let parsed = crate::scim::patch::parse_request(&json!({ "Operations": ops }))
+        .map_err(|e| ClientError::Incompatible(format!("the change cannot be applied here: {}", e.detail)))?;
+    let resource = current
+        .as_object()
+        .ok_or_else(|| ClientError::Incompatible(format!("{} {id} is not a JSON object", kind.name())))?;
+    let changed = crate::scim::patch::apply_to_foreign(kind, resource, &parsed).map_err(|e| {
+        ClientError::Incompatible(format!("the change cannot be applied to {id}: {}", e.detail))
+    })?;
+    ctx.target.replace(kind, id, &changed).await.map(|_| ())
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@ use super::*;
 
 const GROUP_MATCH: &str = "Match group between source and target";
 
-/// Sends membership changes in requests of at most MEMBERS_PER_REQUEST references.
+/// Sends membership changes in requests of at most MEMBERS_PER_REQUEST references (through
+/// [`fallback::patch`]: GET + PUT where the target has no PATCH, so members Provisio does not
+/// manage stay).
 pub(super) async fn send_members(
     ctx: &Ctx,
     target_id: &str,
@@ -14,37 +16,17 @@ pub(super) async fn send_members(
 ) -> Result<(), ClientError> {
     for chunk in add.chunks(MEMBERS_PER_REQUEST) {
         let value: Vec<Json> = chunk.iter().map(|id| json!({"value": id})).collect();
-        ctx.target
-            .patch(
-                Kind::Group,
-                target_id,
-                &[json!({"op": "add", "path": "members", "value": value})],
-            )
-            .await?;
+        let ops = [json!({"op": "add", "path": "members", "value": value})];
+        fallback::patch(ctx, Kind::Group, target_id, &ops).await?;
     }
     for chunk in remove.chunks(MEMBERS_PER_REQUEST) {
         let ops: Vec<Json> = chunk
             .iter()
             .map(|id| json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")}))
             .collect();
-        ctx.target.patch(Kind::Group, target_id, &ops).await?;
+        fallback::patch(ctx, Kind::Group, target_id, &ops).await?;
     }
     Ok(())
-}
-
-/// PUT of a whole group, for targets without PATCH.
-pub(super) async fn replace_group(
-    ctx: &Ctx,
-    target_id: &str,
-    attrs: &[Exported],
-    members: &BTreeSet<String>,
-) -> Result<(), ClientError> {
-    let mut doc = document(attrs);
-    doc.insert(
-        "members".into(),
-        Json::Array(members.iter().map(|id| json!({"value": id})).collect()),
-    );
-    ctx.target.replace(Kind::Group, target_id, &doc).await.map(|_| ())
 }
 
 /// The modified properties' line for a membership change.
@@ -171,11 +153,7 @@ pub(super) async fn process_group(
             if !add.is_empty() {
                 modified.push(members_change(0, eval.wanted.len(), add.len(), 0));
             }
-            let members = match (add.is_empty(), ctx.caps.patch) {
-                (true, _) => Ok(()),
-                (false, true) => send_members(&ctx, &target_id, &add, &[]).await,
-                (false, false) => replace_group(&ctx, &target_id, &eval.attrs, &eval.wanted).await,
-            };
+            let members = send_members(&ctx, &target_id, &add, &[]).await;
             let had = BTreeSet::new();
             finish(
                 &ctx,
@@ -211,11 +189,8 @@ pub(super) async fn process_group(
             // Attributes first, then memberships; what the target holds is recorded even when
             // the memberships fail, so the retry sends only what is missing.
             if !attr_ops.is_empty() {
-                let r = if ctx.caps.patch {
-                    fallback::patch(&ctx, Kind::Group, &target_id, &patch_json(&attr_ops, &previous)).await
-                } else {
-                    replace_group(&ctx, &target_id, &eval.attrs, &had).await
-                };
+                let r =
+                    fallback::patch(&ctx, Kind::Group, &target_id, &patch_json(&attr_ops, &previous)).await;
                 if let Err(e) = r {
                     let mut done = done;
                     if fresh {
@@ -234,13 +209,7 @@ pub(super) async fn process_group(
                     );
                 }
             }
-            let members = if add.is_empty() && remove.is_empty() {
-                Ok(())
-            } else if ctx.caps.patch {
-                send_members(&ctx, &target_id, &add, &remove).await
-            } else {
-                replace_group(&ctx, &target_id, &eval.attrs, &eval.wanted).await
-            };
+            let members = send_members(&ctx, &target_id, &add, &remove).await;
             finish(
                 &ctx,
                 &log,

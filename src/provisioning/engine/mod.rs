@@ -124,6 +124,8 @@ struct Ctx {
     single_lookups: std::sync::atomic::AtomicBool,
     /// Whether lookups are answered by the target's filter or matched locally.
     matcher: Matcher,
+    /// The target refused a PATCH with 501/405: changes go as GET + PUT for the rest of the cycle.
+    put_for_patch: std::sync::atomic::AtomicBool,
     /// User creates through the target's Bulk endpoint (cycles only, when it offers one).
     bulk: Option<crate::provisioning::bulk::BulkCreates>,
 }

@@ -284,14 +284,7 @@ pub(super) async fn process_user(
                 ),
                 false => Vec::new(),
             };
-            let result = if ctx.caps.patch {
-                fallback::patch(&ctx, Kind::User, &target_id, &patch_json(&ops, &previous)).await
-            } else {
-                ctx.target
-                    .replace(Kind::User, &target_id, &document(exported))
-                    .await
-                    .map(|_| ())
-            };
+            let result = fallback::patch(&ctx, Kind::User, &target_id, &patch_json(&ops, &previous)).await;
             match result {
                 Ok(()) => {
                     steps.push(step(

@@ -443,3 +443,26 @@ fn equal_elements_in_another_key_order_are_one() {
     .unwrap();
     assert_eq!(g["emails"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_foreign_resource_keeps_what_this_crate_does_not_know() {
+    let resource = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:vendor:app:1.0:User"],
+        "id": "7",
+        "meta": {"resourceType": "User", "version": "W/\"3\""},
+        "userName": "ann",
+        "title": "Engineer",
+        "urn:vendor:app:1.0:User": {"seat": "A-12"},
+    });
+    let ops = parse_request(&json!({"Operations": [
+        {"op": "replace", "path": "title", "value": "Lead"},
+        {"op": "add", "path": "emails[type eq \"work\"].value", "value": "ann@x.com"},
+    ]}))
+    .unwrap();
+    let out = apply_to_foreign(Kind::User, resource.as_object().unwrap(), &ops).unwrap();
+    assert_eq!(out["title"], "Lead");
+    assert_eq!(out["emails"], json!([{"type": "work", "value": "ann@x.com"}]));
+    assert_eq!(out["urn:vendor:app:1.0:User"], json!({"seat": "A-12"}));
+    assert_eq!(out["id"], "7");
+    assert!(!out.contains_key("meta"));
+}
