@@ -162,10 +162,14 @@ async fn a_failed_update_after_a_match_keeps_the_link_and_leavers_are_disabled()
     })
     .await;
 
-    // 501 is an answer, not an accident: each refused PATCH was sent once, then PUT (refused too)
-    // once per account; nothing retried.
+    // 501 is an answer, not an accident: PATCH refused once (twice when both users were updated
+    // at the same moment), then PUT (refused too) once per account; nothing retried.
     let count = |m: &str| q.writes().iter().filter(|w| w.method == m).count();
-    assert_eq!((count("PATCH"), count("PUT")), (2, 2), "{:?}", q.writes());
+    assert!(
+        (1..=2).contains(&count("PATCH")) && count("PUT") == 2,
+        "{:?}",
+        q.writes()
+    );
     // Both accounts are linked: the connector data store says so.
     let s = x.status().await;
     assert_eq!(s["users_managed"], 2, "{s}");

@@ -53,13 +53,14 @@ pub struct Counts {
 
 pub async fn counts(pool: &Pool) -> sqlx::Result<Counts> {
     let r = sqlx::query(
-        "SELECT count(*), COALESCE(sum(CASE WHEN provisioning_status = 'on' THEN 1 ELSE 0 END), 0) FROM apps",
+        "SELECT count(*) AS apps, COALESCE(sum(CASE WHEN provisioning_status = 'on' THEN 1 ELSE 0 END), 0) AS provisioning_on
+         FROM apps",
     )
     .fetch_one(pool)
     .await?;
     Ok(Counts {
-        apps: r.get(0),
-        provisioning_on: r.get(1),
+        apps: r.get("apps"),
+        provisioning_on: r.get("provisioning_on"),
     })
 }
 
@@ -205,10 +206,10 @@ pub async fn roles(pool: &Pool, app: &str) -> sqlx::Result<Vec<AppRoleInfo>> {
     Ok(rows
         .iter()
         .map(|r| AppRoleInfo {
-            value: r.get(0),
-            display_name: r.get(1),
-            description: r.get(2),
-            provisioned: r.get::<i64, _>(3) != 0,
+            value: r.get("value"),
+            display_name: r.get("display_name"),
+            description: r.get("description"),
+            provisioned: r.get::<i64, _>("provisioned") != 0,
         })
         .collect())
 }
@@ -224,12 +225,12 @@ pub async fn mappings(pool: &Pool, app: &str) -> sqlx::Result<Vec<MappingInfo>> 
     Ok(rows
         .iter()
         .map(|r| MappingInfo {
-            object: r.get(0),
-            target: r.get(1),
-            kind: r.get(2),
-            source: r.get(3),
-            matching: r.get(4),
-            apply_on: r.get(5),
+            object: r.get("object"),
+            target: r.get("target"),
+            kind: r.get("kind"),
+            source: r.get("source"),
+            matching: r.get("matching"),
+            apply_on: r.get("apply_on"),
         })
         .collect())
 }
@@ -354,7 +355,7 @@ pub async fn assignment_count(pool: &Pool, app: &str, q: Option<&str>) -> sqlx::
 /// The applications a user or group is assigned to, with the role's name.
 pub async fn assignments_of(pool: &Pool, principal: &str) -> sqlx::Result<Vec<AppAssignmentRef>> {
     let rows = sqlx::query(
-        "SELECT a.id, a.name, COALESCE(r.display_name, s.role) FROM app_assignments s
+        "SELECT a.id, a.name, COALESCE(r.display_name, s.role) AS role FROM app_assignments s
          JOIN apps a ON a.id = s.app_id
          LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
          WHERE s.principal_id = $1 ORDER BY a.name_lower",
@@ -365,9 +366,9 @@ pub async fn assignments_of(pool: &Pool, principal: &str) -> sqlx::Result<Vec<Ap
     Ok(rows
         .iter()
         .map(|r| AppAssignmentRef {
-            app_id: r.get(0),
-            app_name: r.get(1),
-            role: r.get(2),
+            app_id: r.get("id"),
+            app_name: r.get("name"),
+            role: r.get("role"),
         })
         .collect())
 }

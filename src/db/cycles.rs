@@ -159,27 +159,27 @@ pub async fn cycles(pool: &Pool, app: &str, limit: i64) -> sqlx::Result<Vec<Cycl
 /// Totals over every cycle of an application (statistics to date).
 pub async fn totals(pool: &Pool, app: &str) -> sqlx::Result<Counters> {
     let r = sqlx::query(
-        "SELECT CAST(COALESCE(sum(total), 0) AS BIGINT), CAST(COALESCE(sum(processed), 0) AS BIGINT), CAST(COALESCE(sum(imported), 0) AS BIGINT),
-                CAST(COALESCE(sum(entitled), 0) AS BIGINT), CAST(COALESCE(sum(created), 0) AS BIGINT), CAST(COALESCE(sum(updated), 0) AS BIGINT),
-                CAST(COALESCE(sum(disabled), 0) AS BIGINT), CAST(COALESCE(sum(deleted), 0) AS BIGINT), CAST(COALESCE(sum(skipped), 0) AS BIGINT),
-                CAST(COALESCE(sum(failed), 0) AS BIGINT), CAST(COALESCE(sum(staged), 0) AS BIGINT)
+        "SELECT CAST(COALESCE(sum(total), 0) AS BIGINT) AS total, CAST(COALESCE(sum(processed), 0) AS BIGINT) AS processed, CAST(COALESCE(sum(imported), 0) AS BIGINT) AS imported,
+                CAST(COALESCE(sum(entitled), 0) AS BIGINT) AS entitled, CAST(COALESCE(sum(created), 0) AS BIGINT) AS created, CAST(COALESCE(sum(updated), 0) AS BIGINT) AS updated,
+                CAST(COALESCE(sum(disabled), 0) AS BIGINT) AS disabled, CAST(COALESCE(sum(deleted), 0) AS BIGINT) AS deleted, CAST(COALESCE(sum(skipped), 0) AS BIGINT) AS skipped,
+                CAST(COALESCE(sum(failed), 0) AS BIGINT) AS failed, CAST(COALESCE(sum(staged), 0) AS BIGINT) AS staged
          FROM prov_cycles WHERE app_id = $1",
     )
     .bind(app)
     .fetch_one(pool)
     .await?;
     Ok(Counters {
-        total: r.get(0),
-        processed: r.get(1),
-        imported: r.get(2),
-        entitled: r.get(3),
-        created: r.get(4),
-        updated: r.get(5),
-        disabled: r.get(6),
-        deleted: r.get(7),
-        skipped: r.get(8),
-        failed: r.get(9),
-        staged: r.get(10),
+        total: r.get("total"),
+        processed: r.get("processed"),
+        imported: r.get("imported"),
+        entitled: r.get("entitled"),
+        created: r.get("created"),
+        updated: r.get("updated"),
+        disabled: r.get("disabled"),
+        deleted: r.get("deleted"),
+        skipped: r.get("skipped"),
+        failed: r.get("failed"),
+        staged: r.get("staged"),
     })
 }
 

@@ -46,14 +46,15 @@ pub struct Counts {
 
 pub async fn escrow_counts(pool: &Pool, app: &str) -> sqlx::Result<Counts> {
     let r = sqlx::query(
-        "SELECT count(*), CAST(COALESCE(sum(reference), 0) AS BIGINT) FROM prov_escrows WHERE app_id = $1",
+        "SELECT count(*) AS escrowed, CAST(COALESCE(sum(reference), 0) AS BIGINT) AS reference
+         FROM prov_escrows WHERE app_id = $1",
     )
     .bind(app)
     .fetch_one(pool)
     .await?;
     Ok(Counts {
-        escrowed: r.get(0),
-        reference: r.get(1),
+        escrowed: r.get("escrowed"),
+        reference: r.get("reference"),
     })
 }
 

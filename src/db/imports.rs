@@ -55,15 +55,15 @@ pub async fn staged_import(pool: &Pool, id: &str) -> sqlx::Result<Option<StagedI
     .fetch_optional(pool)
     .await?;
     Ok(r.map(|r| StagedImport {
-        id: r.get(0),
-        kind: r.get(1),
-        file_name: r.get(2),
-        format: r.get(3),
-        content: r.get(4),
-        created_by: r.get(5),
-        created_at: r.get(6),
-        status: r.get(7),
-        result: r.get(8),
+        id: r.get("id"),
+        kind: r.get("kind"),
+        file_name: r.get("file_name"),
+        format: r.get("format"),
+        content: r.get("content"),
+        created_by: r.get("created_by"),
+        created_at: r.get("created_at"),
+        status: r.get("status"),
+        result: r.get("result"),
     }))
 }
 
@@ -242,15 +242,15 @@ pub async fn running(pool: &Pool) -> sqlx::Result<Vec<RunningImport>> {
     Ok(rows
         .iter()
         .map(|r| RunningImport {
-            id: r.get(0),
-            kind: r.get(1),
-            file_name: r.get(2),
-            format: r.get(3),
-            created_by: r.get(4),
-            result: r.get(5),
-            runner: r.get(6),
-            alive_until: r.get(7),
-            written_at: r.get(8),
+            id: r.get("id"),
+            kind: r.get("kind"),
+            file_name: r.get("file_name"),
+            format: r.get("format"),
+            created_by: r.get("created_by"),
+            result: r.get("result"),
+            runner: r.get("runner"),
+            alive_until: r.get("alive_until"),
+            written_at: r.get("written_at"),
         })
         .collect())
 }
@@ -352,22 +352,22 @@ pub async fn last_steps(
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        let object: String = r.get(2);
-        let undo = match r.get::<String, _>(1).as_str() {
+        let object: String = r.get("object_id");
+        let undo = match r.get::<String, _>("action").as_str() {
             "user_created" => Undo::UserCreated(object),
             "group_created" => Undo::GroupCreated(object),
             "member_added" => Undo::MemberAdded {
                 group: object,
-                member: r.get(3),
+                member: r.get("related_id"),
             },
             _ => {
-                let before: Option<String> = r.get(4);
+                let before: Option<String> = r.get("before");
                 let user = serde_json::from_str(before.as_deref().unwrap_or_default())
                     .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
                 Undo::UserUpdated(Box::new(user))
             }
         };
-        out.push((r.get(0), undo));
+        out.push((r.get("step"), undo));
     }
     Ok(out)
 }

@@ -84,12 +84,12 @@ pub struct Schedule {
 /// Every application's schedule, with the job leases live at `now`.
 pub async fn schedules(pool: &Pool, now: &str) -> sqlx::Result<Vec<Schedule>> {
     let rows = sqlx::query(
-        "SELECT a.id, CASE WHEN a.provisioning_status = 'on' AND p.mode = 'automatic' THEN 1 ELSE 0 END,
-                CASE WHEN p.config_version > p.initial_cycle_version THEN 1 ELSE 0 END, p.interval_minutes,
-                j.state, j.watermark, COALESCE(j.initial_requested, 1), j.next_attempt,
-                (SELECT min(e.next_at) FROM prov_escrows e WHERE e.app_id = a.id),
-                (SELECT c.ended_at FROM prov_cycles c WHERE c.app_id = a.id ORDER BY c.began_at DESC LIMIT 1),
-                l.holder
+        "SELECT a.id AS app_id, CASE WHEN a.provisioning_status = 'on' AND p.mode = 'automatic' THEN 1 ELSE 0 END AS is_on,
+                CASE WHEN p.config_version > p.initial_cycle_version THEN 1 ELSE 0 END AS config_ahead, p.interval_minutes,
+                j.state, j.watermark, COALESCE(j.initial_requested, 1) AS initial_requested, j.next_attempt,
+                (SELECT min(e.next_at) FROM prov_escrows e WHERE e.app_id = a.id) AS next_escrow,
+                (SELECT c.ended_at FROM prov_cycles c WHERE c.app_id = a.id ORDER BY c.began_at DESC LIMIT 1) AS last_ended,
+                l.holder AS leased_to
          FROM apps a JOIN app_provisioning p ON p.app_id = a.id
          LEFT JOIN prov_jobs j ON j.app_id = a.id
          LEFT JOIN prov_leases l ON l.app_id = a.id AND l.expires_at >= $1 ORDER BY a.id",
@@ -100,17 +100,17 @@ pub async fn schedules(pool: &Pool, now: &str) -> sqlx::Result<Vec<Schedule>> {
     rows.iter()
         .map(|r| {
             Ok(Schedule {
-                app_id: r.get(0),
-                on: r.get::<i64, _>(1) != 0,
-                config_ahead: r.get::<i64, _>(2) != 0,
-                interval_minutes: r.get(3),
+                app_id: r.get("app_id"),
+                on: r.get::<i64, _>("is_on") != 0,
+                config_ahead: r.get::<i64, _>("config_ahead") != 0,
+                interval_minutes: r.get("interval_minutes"),
                 state: optional_column(r, "state")?,
-                watermark: r.get(5),
-                initial_requested: r.get::<i64, _>(6) != 0,
-                next_attempt: r.get(7),
-                next_escrow: r.get(8),
-                last_ended: r.get(9),
-                leased_to: r.get(10),
+                watermark: r.get("watermark"),
+                initial_requested: r.get::<i64, _>("initial_requested") != 0,
+                next_attempt: r.get("next_attempt"),
+                next_escrow: r.get("next_escrow"),
+                last_ended: r.get("last_ended"),
+                leased_to: r.get("leased_to"),
             })
         })
         .collect()

@@ -129,15 +129,16 @@ pub struct Counts {
 
 pub async fn managed_counts(pool: &Pool, app: &str) -> sqlx::Result<Counts> {
     let r = sqlx::query(
-        "SELECT COALESCE(sum(CASE WHEN object_type = 'user' THEN 1 ELSE 0 END), 0), COALESCE(sum(CASE WHEN object_type = 'group' THEN 1 ELSE 0 END), 0)
+        "SELECT COALESCE(sum(CASE WHEN object_type = 'user' THEN 1 ELSE 0 END), 0) AS user_count,
+                COALESCE(sum(CASE WHEN object_type = 'group' THEN 1 ELSE 0 END), 0) AS group_count
          FROM prov_objects WHERE app_id = $1",
     )
     .bind(app)
     .fetch_one(pool)
     .await?;
     Ok(Counts {
-        users: r.get(0),
-        groups: r.get(1),
+        users: r.get("user_count"),
+        groups: r.get("group_count"),
     })
 }
 
@@ -149,7 +150,11 @@ pub async fn managed_all(
     object_type: ObjectType,
     with_exported: bool,
 ) -> sqlx::Result<HashMap<String, Managed>> {
-    let exported = if with_exported { "exported" } else { "''" };
+    let exported = if with_exported {
+        "exported"
+    } else {
+        "'' AS exported"
+    };
     let rows = sqlx::query(&format!(
         "SELECT source_id, target_id, {exported}, state FROM prov_objects WHERE app_id = $1 AND object_type = $2"
     ))
@@ -163,10 +168,10 @@ pub async fn managed_all(
 /// A link from a row of (source_id, target_id, exported, state).
 fn link(r: &super::Row, unconfirmed: bool) -> sqlx::Result<(String, Managed)> {
     Ok((
-        r.try_get(0)?,
+        r.try_get("source_id")?,
         Managed {
-            target_id: r.try_get(1)?,
-            exported: r.try_get(2)?,
+            target_id: r.try_get("target_id")?,
+            exported: r.try_get("exported")?,
             state: super::vocab::column(r, "state")?,
             unconfirmed,
         },

@@ -23,13 +23,13 @@ pub async fn smtp(pool: &Pool) -> sqlx::Result<Option<SmtpRow>> {
     .fetch_optional(pool)
     .await?
     .map(|r| SmtpRow {
-        host: r.get(0),
-        port: r.get(1),
-        tls: r.get(2),
-        username: r.get(3),
-        password: r.get(4),
-        from_address: r.get(5),
-        updated_at: r.get(6),
+        host: r.get("host"),
+        port: r.get("port"),
+        tls: r.get("tls"),
+        username: r.get("username"),
+        password: r.get("password"),
+        from_address: r.get("from_address"),
+        updated_at: r.get("updated_at"),
     }))
 }
 
@@ -97,12 +97,12 @@ pub async fn due(pool: &Pool, now: &str, limit: i64) -> sqlx::Result<Vec<Email>>
     .await?
     .iter()
     .map(|r| Email {
-        id: r.get(0),
-        to_address: r.get(1),
-        subject: r.get(2),
-        body: r.get(3),
-        attempts: r.get(4),
-        next_at: r.get(5),
+        id: r.get("id"),
+        to_address: r.get("to_address"),
+        subject: r.get("subject"),
+        body: r.get("body"),
+        attempts: r.get("attempts"),
+        next_at: r.get("next_at"),
     })
     .collect())
 }
@@ -172,12 +172,12 @@ pub async fn recent(pool: &Pool, limit: i64) -> sqlx::Result<Vec<OutboxEntry>> {
     .await?
     .iter()
     .map(|r| OutboxEntry {
-        to_address: r.get(0),
-        subject: r.get(1),
-        created_at: r.get(2),
-        attempts: r.get(3),
-        last_error: r.get(4),
-        sent_at: r.get(5),
+        to_address: r.get("to_address"),
+        subject: r.get("subject"),
+        created_at: r.get("created_at"),
+        attempts: r.get("attempts"),
+        last_error: r.get("last_error"),
+        sent_at: r.get("sent_at"),
     })
     .collect())
 }

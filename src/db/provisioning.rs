@@ -251,7 +251,7 @@ pub async fn save(
 /// member of: (value, display name).
 pub async fn roles_of_user(pool: &Pool, app: &str, user: &str) -> sqlx::Result<Vec<(String, String)>> {
     let rows = sqlx::query(
-        "SELECT DISTINCT s.role, COALESCE(r.display_name, s.role) FROM app_assignments s
+        "SELECT DISTINCT s.role, COALESCE(r.display_name, s.role) AS display FROM app_assignments s
          LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
          WHERE s.app_id = $1 AND (s.principal_id = $2 OR s.principal_id IN
              (SELECT group_id FROM dir_members WHERE member_id = $2))
@@ -261,5 +261,5 @@ pub async fn roles_of_user(pool: &Pool, app: &str, user: &str) -> sqlx::Result<V
     .bind(user)
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(rows.iter().map(|r| (r.get("role"), r.get("display"))).collect())
 }

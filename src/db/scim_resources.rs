@@ -569,7 +569,7 @@ pub async fn groups_of(
         .fetch_all(conn)
         .await?
         .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .map(|r| (r.get("member_id"), r.get("id"), r.get("display_name")))
         .collect())
 }
 
@@ -581,16 +581,18 @@ pub async fn resolve_members(
 ) -> sqlx::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
-        let mut qb = Sql::new("SELECT id, 'User' FROM scim_users WHERE account_id = ");
+        let mut qb = Sql::new("SELECT id, 'User' AS kind FROM scim_users WHERE account_id = ");
         qb.push_bind(account.to_string())
             .push(" AND id IN ")
             .push_in_list(chunk);
-        qb.push(" UNION ALL SELECT id, 'Group' FROM scim_groups WHERE source = 'scim' AND account_id = ");
+        qb.push(
+            " UNION ALL SELECT id, 'Group' AS kind FROM scim_groups WHERE source = 'scim' AND account_id = ",
+        );
         qb.push_bind(account.to_string())
             .push(" AND id IN ")
             .push_in_list(chunk);
         for r in qb.build().fetch_all(&mut *conn).await? {
-            out.push((r.get(0), r.get(1)));
+            out.push((r.get("id"), r.get("kind")));
         }
     }
     Ok(out)
@@ -641,7 +643,7 @@ pub async fn members_among(
             .push(" AND member_id IN ")
             .push_in_list(chunk);
         for r in qb.build().fetch_all(&mut *conn).await? {
-            out.push((r.get(0), r.get(1)));
+            out.push((r.get("member_id"), r.get("display")));
         }
     }
     Ok(out)
@@ -781,5 +783,8 @@ pub async fn member_names(
         .bind(group)
         .fetch_one(pool)
         .await?;
-    Ok((rows.iter().map(|r| (r.get(0), r.get(1))).collect(), total))
+    Ok((
+        rows.iter().map(|r| (r.get("member_id"), r.get("name"))).collect(),
+        total,
+    ))
 }

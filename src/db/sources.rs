@@ -26,16 +26,16 @@ pub struct Membership {
 
 fn grant(r: &super::Row) -> RoleGrant {
     RoleGrant {
-        principal: r.get(0),
-        role: r.get(1),
-        display: r.get(2),
+        principal: r.get("principal"),
+        role: r.get("role"),
+        display: r.get("display"),
     }
 }
 
 /// Users assigned directly to `app`, with their roles.
 pub async fn user_assignments(pool: &Pool, app: &str) -> sqlx::Result<Vec<RoleGrant>> {
     let rows = sqlx::query(
-        "SELECT s.principal_id, s.role, COALESCE(r.display_name, s.role)
+        "SELECT s.principal_id AS principal, s.role, COALESCE(r.display_name, s.role) AS display
          FROM app_assignments s LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
          WHERE s.app_id = $1 AND s.principal_type = 'user'",
     )
@@ -58,8 +58,8 @@ pub async fn assigned_group_members(pool: &Pool, app: &str) -> sqlx::Result<Vec<
     Ok(rows
         .iter()
         .map(|r| Membership {
-            group: r.get(0),
-            user: r.get(1),
+            group: r.get("group_id"),
+            user: r.get("member_id"),
         })
         .collect())
 }
@@ -118,7 +118,7 @@ pub async fn reports_of(pool: &Pool, managers: &[String]) -> sqlx::Result<Vec<St
                 .fetch_all(pool)
                 .await?
                 .iter()
-                .map(|r| r.get::<String, _>(0)),
+                .map(|r| r.get::<String, _>("id")),
         );
     }
     Ok(out)
@@ -140,10 +140,10 @@ pub async fn groups(pool: &Pool, ids: Option<&[String]>) -> sqlx::Result<Vec<Gro
     let read = |rows: Vec<crate::db::Row>| {
         rows.iter()
             .map(|r| GroupSource {
-                id: r.get(0),
-                display_name: r.get(1),
-                description: r.get(2),
-                mail_nickname: r.get(3),
+                id: r.get("id"),
+                display_name: r.get("display_name"),
+                description: r.get("description"),
+                mail_nickname: r.get("mail_nickname"),
                 members: Vec::new(),
             })
             .collect::<Vec<_>>()
@@ -187,7 +187,7 @@ pub async fn groups_of_users(pool: &Pool, users: &[String]) -> sqlx::Result<Vec<
                 .fetch_all(pool)
                 .await?
                 .iter()
-                .map(|r| r.get::<String, _>(0)),
+                .map(|r| r.get::<String, _>("group_id")),
         );
     }
     out.sort();
@@ -201,14 +201,14 @@ pub async fn roles_of_users(pool: &Pool, app: &str, users: &[String]) -> sqlx::R
     let mut out = Vec::new();
     for chunk in users.chunks(400) {
         let mut qb = Sql::new(
-            "SELECT s.principal_id, s.role, COALESCE(r.display_name, s.role) FROM app_assignments s
+            "SELECT s.principal_id AS principal, s.role, COALESCE(r.display_name, s.role) AS display FROM app_assignments s
              LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
              WHERE s.principal_type = 'user' AND s.app_id = ",
         );
         qb.push_bind(app).push(" AND s.principal_id IN ");
         qb.push_in_list(chunk);
         qb.push(
-            " UNION SELECT m.member_id, s.role, COALESCE(r.display_name, s.role) FROM dir_members m
+            " UNION SELECT m.member_id AS principal, s.role, COALESCE(r.display_name, s.role) AS display FROM dir_members m
               JOIN app_assignments s ON s.principal_id = m.group_id AND s.principal_type = 'group'
               LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
               WHERE s.app_id = ",
@@ -224,7 +224,7 @@ pub async fn roles_of_users(pool: &Pool, app: &str, users: &[String]) -> sqlx::R
 /// Groups assigned to `app`, with their roles.
 pub async fn group_assignments(pool: &Pool, app: &str) -> sqlx::Result<Vec<RoleGrant>> {
     let rows = sqlx::query(
-        "SELECT s.principal_id, s.role, COALESCE(r.display_name, s.role) FROM app_assignments s
+        "SELECT s.principal_id AS principal, s.role, COALESCE(r.display_name, s.role) AS display FROM app_assignments s
          LEFT JOIN app_roles r ON r.app_id = s.app_id AND r.value = s.role
          WHERE s.app_id = $1 AND s.principal_type = 'group'",
     )

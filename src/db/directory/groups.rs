@@ -169,7 +169,7 @@ pub async fn add_members(
         let rows = qb.build().fetch_all(&mut *conn).await?;
         added.extend(
             rows.iter()
-                .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1))),
+                .map(|r| (r.get::<String, _>("group_id"), r.get::<String, _>("member_id"))),
         );
     }
     Ok(added)
@@ -278,12 +278,12 @@ pub async fn members(pool: &Pool, group: &str, limit: i64) -> sqlx::Result<(Vec<
     Ok((
         rows.iter()
             .map(|r| MemberListRow {
-                id: r.get(0),
-                member_type: r.get(1),
-                name: r.get(2),
-                detail: r.get(3),
-                enabled: r.get::<i64, _>(4) != 0,
-                deleted: r.get::<i64, _>(5) != 0,
+                id: r.get("member_id"),
+                member_type: r.get("member_type"),
+                name: r.get("name"),
+                detail: r.get("detail"),
+                enabled: r.get::<i64, _>("enabled") != 0,
+                deleted: r.get::<i64, _>("deleted") != 0,
             })
             .collect(),
         total,
@@ -293,7 +293,7 @@ pub async fn members(pool: &Pool, group: &str, limit: i64) -> sqlx::Result<(Vec<
 /// The groups a user or group is a direct member of.
 pub async fn groups_of(pool: &Pool, member: &str) -> sqlx::Result<Vec<Named>> {
     let rows = sqlx::query(
-        "SELECT g.id, g.display_name, g.description FROM dir_members m JOIN dir_groups g ON g.id = m.group_id
+        "SELECT g.id, g.display_name AS name, g.description AS detail FROM dir_members m JOIN dir_groups g ON g.id = m.group_id
          WHERE m.member_id = $1 ORDER BY g.display_lower",
     )
     .bind(member)

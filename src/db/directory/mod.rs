@@ -28,13 +28,13 @@ pub struct Named {
 }
 
 impl Named {
-    /// Reads `id, display name, detail` columns.
+    /// Reads the columns `id`, `name` and `detail`.
     pub(super) fn read(kind: ObjectType, r: &super::Row) -> Named {
         Named {
             kind,
-            id: r.get(0),
-            name: r.get(1),
-            detail: r.get(2),
+            id: r.get("id"),
+            name: r.get("name"),
+            detail: r.get("detail"),
         }
     }
 }
@@ -139,7 +139,7 @@ pub async fn suggest(pool: &Pool, q: &str, groups_too: bool, limit: i64) -> sqlx
     let mut upper = q.clone();
     upper.push(char::MAX);
     let mut out: Vec<Named> = sqlx::query(
-        "SELECT u.id, u.display_name, u.upn FROM dir_users u JOIN (
+        "SELECT u.id, u.display_name AS name, u.upn AS detail FROM dir_users u JOIN (
              SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND display_lower >= $1 AND display_lower < $2
              UNION SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND upn_lower >= $1 AND upn_lower < $2
              ORDER BY 1, 2 LIMIT $3) p ON u.id = p.id
@@ -155,7 +155,7 @@ pub async fn suggest(pool: &Pool, q: &str, groups_too: bool, limit: i64) -> sqlx
     .collect();
     if groups_too {
         let rows = sqlx::query(
-            "SELECT id, display_name, description FROM dir_groups WHERE display_lower >= $1 AND display_lower < $2
+            "SELECT id, display_name AS name, description AS detail FROM dir_groups WHERE display_lower >= $1 AND display_lower < $2
              ORDER BY display_lower LIMIT $3",
         )
         .bind(&q)
@@ -179,13 +179,15 @@ pub struct Counts {
 }
 
 pub async fn directory_counts(pool: &Pool) -> sqlx::Result<Counts> {
-    let r = sqlx::query("SELECT live, deleted, (SELECT count(*) FROM dir_groups) FROM dir_user_counts")
-        .fetch_one(pool)
-        .await?;
+    let r = sqlx::query(
+        "SELECT live, deleted, (SELECT count(*) FROM dir_groups) AS group_count FROM dir_user_counts",
+    )
+    .fetch_one(pool)
+    .await?;
     Ok(Counts {
-        users: r.get(0),
-        deleted_users: r.get(1),
-        groups: r.get(2),
+        users: r.get("live"),
+        deleted_users: r.get("deleted"),
+        groups: r.get("group_count"),
     })
 }
 

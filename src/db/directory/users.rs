@@ -374,7 +374,7 @@ pub async fn user_names(pool: &Pool, ids: &[String]) -> sqlx::Result<Vec<Named>>
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut qb = Sql::new("SELECT id, display_name, upn FROM dir_users WHERE id IN ");
+    let mut qb = Sql::new("SELECT id, display_name AS name, upn AS detail FROM dir_users WHERE id IN ");
     qb.push_in_list(ids);
     let rows = qb.build().fetch_all(pool).await?;
     Ok(rows.iter().map(|r| Named::read(ObjectType::User, r)).collect())
@@ -382,7 +382,7 @@ pub async fn user_names(pool: &Pool, ids: &[String]) -> sqlx::Result<Vec<Named>>
 
 pub async fn direct_reports(pool: &Pool, id: &str, limit: i64) -> sqlx::Result<Vec<Named>> {
     let rows = sqlx::query(
-        "SELECT id, display_name, upn FROM dir_users WHERE manager_id = $1 AND deleted_at IS NULL
+        "SELECT id, display_name AS name, upn AS detail FROM dir_users WHERE manager_id = $1 AND deleted_at IS NULL
          ORDER BY display_lower, id LIMIT $2",
     )
     .bind(id)
