@@ -128,19 +128,7 @@ fn cycle_from(r: &crate::db::Row) -> sqlx::Result<CycleRow> {
         ended_at: r.get("ended_at"),
         state: column(r, "state")?,
         error: r.get("error"),
-        counters: Counters {
-            total: r.get("total"),
-            processed: r.get("processed"),
-            imported: r.get("imported"),
-            entitled: r.get("entitled"),
-            created: r.get("created"),
-            updated: r.get("updated"),
-            disabled: r.get("disabled"),
-            deleted: r.get("deleted"),
-            skipped: r.get("skipped"),
-            failed: r.get("failed"),
-            staged: r.get("staged"),
-        },
+        counters: counters_from(r),
     })
 }
 
@@ -168,7 +156,12 @@ pub async fn totals(pool: &Pool, app: &str) -> sqlx::Result<Counters> {
     .bind(app)
     .fetch_one(pool)
     .await?;
-    Ok(Counters {
+    Ok(counters_from(&r))
+}
+
+/// The counters of a row with one column per counter (a cycle, or the sums over cycles).
+fn counters_from(r: &crate::db::Row) -> Counters {
+    Counters {
         total: r.get("total"),
         processed: r.get("processed"),
         imported: r.get("imported"),
@@ -180,7 +173,7 @@ pub async fn totals(pool: &Pool, app: &str) -> sqlx::Result<Counters> {
         skipped: r.get("skipped"),
         failed: r.get("failed"),
         staged: r.get("staged"),
-    })
+    }
 }
 
 /// Outcomes of a batch of objects.
