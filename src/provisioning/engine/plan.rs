@@ -203,7 +203,7 @@ pub(super) fn held(kind: Kind, resource: &Json, exported: &[Exported]) -> Vec<Ex
 pub(super) enum Kept {
     /// "Skip out-of-scope deletions" is on.
     SkipOutOfScope,
-    /// Delete is switched off in the mapping's Target Object Actions.
+    /// Delete is switched off in the mapping's target object actions.
     DeleteSwitchedOff,
 }
 
