@@ -374,3 +374,21 @@ async fn a_target_without_patch_gets_put_and_leavers_are_disabled() {
     let cycles = x.status().await["history"].as_array().unwrap().len();
     assert!(patches <= cycles, "{patches} PATCHes in {cycles} cycles");
 }
+
+/// Every first create answered 500 without creating anything: the engine's own lookup confirms
+/// the account is absent, so the create is sent again in the same cycle instead of waiting in
+/// escrow for hours; nothing is duplicated.
+#[tokio::test]
+async fn a_create_confirmed_absent_after_a_500_is_sent_again_at_once() {
+    let (q, x) = targeting(Quirks {
+        first_create_500: true,
+        ..Quirks::default()
+    })
+    .await;
+    provision_five(&q, &x, 0, 0).await;
+    let s = x.status().await;
+    assert_eq!(s["escrowed"], 0, "{s}");
+    assert_eq!(s["history"].as_array().unwrap().len(), 1, "one cycle did it: {s}");
+    let users = q.all(Kind::User);
+    assert_eq!(names(&users, "userName").len(), 5, "no duplicates: {users:?}");
+}

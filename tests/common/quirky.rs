@@ -34,6 +34,8 @@ pub struct Quirks {
     pub no_patch: bool,
     /// PUT is refused (405).
     pub no_put: bool,
+    /// The first create of each resource is answered 500 without creating it.
+    pub first_create_500: bool,
 }
 
 /// One write the target received.
@@ -47,6 +49,8 @@ pub struct Write {
 
 #[derive(Default)]
 struct Store {
+    /// Names whose first create was refused (`first_create_500`).
+    refused_once: std::collections::HashSet<String>,
     users: Vec<(String, Map<String, Value>)>,
     groups: Vec<(String, Map<String, Value>)>,
     writes: Vec<Write>,
@@ -200,6 +204,16 @@ async fn create(
         path: endpoint.clone(),
         body: body.clone(),
     });
+    let key = format!(
+        "{endpoint}/{}",
+        body["userName"]
+            .as_str()
+            .or(body["displayName"].as_str())
+            .unwrap_or("")
+    );
+    if t.quirks.first_create_500 && store.refused_once.insert(key) {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "something went wrong");
+    }
     if t.quirks.create_status != 0 {
         let status = StatusCode::from_u16(t.quirks.create_status).unwrap();
         return error(status, "this application refuses the resource");

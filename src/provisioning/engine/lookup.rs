@@ -287,24 +287,45 @@ pub(super) async fn create(
         .create(kind, doc)
         .await
         .map(|created| created["id"].as_str().unwrap_or_default().to_string());
-    recover_lost_create(ctx, kind, created, matching).await
+    recover_lost_create(ctx, kind, created, doc, matching).await
 }
 
-/// A create whose answer was lost (the target may have made the object) is looked up again by
-/// its matching attributes before it counts as failed.
+/// A create that failed in a way that may have created the object anyway (a 5xx, a lost
+/// answer) is looked up again by its matching attributes before it counts as failed. Confirmed
+/// absent, it is sent once more now rather than left in escrow for hours: nothing can be
+/// duplicated by repeating a create that certainly did not happen.
 pub(super) async fn recover_lost_create(
     ctx: &Ctx,
     kind: Kind,
     created: Result<String, ClientError>,
+    doc: &serde_json::Map<String, Json>,
     matching: Vec<(&str, &Value)>,
 ) -> Result<String, ClientError> {
-    match created {
-        Ok(id) => Ok(id),
-        Err(e) if e.is_transient() => match find_existing(ctx, kind, matching, &mut Vec::new()).await {
-            Lookup::Found(id, _) => Ok(id),
-            _ => Err(e),
-        },
-        Err(e) => Err(e),
+    let e = match created {
+        Ok(id) => return Ok(id),
+        Err(e) if e.is_transient() => e,
+        Err(e) => return Err(e),
+    };
+    match find_existing(ctx, kind, matching.clone(), &mut Vec::new()).await {
+        Lookup::Found(id, _) => Ok(id),
+        Lookup::Missing => {
+            let again = ctx
+                .target
+                .create(kind, doc)
+                .await
+                .map(|created| created["id"].as_str().unwrap_or_default().to_string());
+            match again {
+                Ok(id) => Ok(id),
+                // Lost again: whatever happened is found by the next cycle's match.
+                Err(e) if e.is_transient() => match find_existing(ctx, kind, matching, &mut Vec::new()).await
+                {
+                    Lookup::Found(id, _) => Ok(id),
+                    _ => Err(e),
+                },
+                Err(e) => Err(e),
+            }
+        }
+        _ => Err(e),
     }
 }
 

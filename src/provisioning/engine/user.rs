@@ -206,8 +206,8 @@ pub(super) async fn process_user(
                 Some(bulk) => {
                     // The Bulk sender takes its own permit for the request.
                     permit.take();
-                    let created = bulk.create(document).await;
-                    recover_lost_create(&ctx, Kind::User, created, matching).await
+                    let created = bulk.create(document.clone()).await;
+                    recover_lost_create(&ctx, Kind::User, created, &document, matching).await
                 }
                 None => create(&ctx, Kind::User, &document, matching).await,
             };
