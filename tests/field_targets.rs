@@ -392,3 +392,47 @@ async fn a_create_confirmed_absent_after_a_500_is_sent_again_at_once() {
     let users = q.all(Kind::User);
     assert_eq!(names(&users, "userName").len(), 5, "no duplicates: {users:?}");
 }
+
+/// A target whose `/Schemas` declares only some User attributes and no extension, and refuses
+/// any write with more: the engine leaves out what it does not declare (title, the enterprise
+/// extension) instead of having every create refused, and says so in the server log.
+#[tokio::test]
+async fn attributes_a_target_does_not_declare_are_left_out() {
+    let (q, x) = targeting(Quirks {
+        strict_user_schema: Some(vec!["userName", "displayName", "active", "emails", "name"]),
+        ..Quirks::default()
+    })
+    .await;
+    for n in 1..=3 {
+        x.user(
+            &format!("user{n}@contoso.com"),
+            &format!("User {n}"),
+            &[
+                ("attrs[jobTitle]", "Clerk"),
+                ("attrs[department]", "Sales"),
+                ("attrs[mail]", "u@contoso.com"),
+            ],
+        )
+        .await;
+        x.assign(&format!("user{n}@contoso.com"), "").await;
+    }
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    eventually(30, "all created", || async {
+        let users = q.all(Kind::User);
+        (users.len() == 3)
+            .then_some(())
+            .ok_or(format!("{users:?} / {}", x.status().await))
+    })
+    .await;
+    let s = x.status().await;
+    assert_eq!(s["escrowed"], 0, "{s}");
+    assert!(
+        x.s.output_text().contains("does not declare this attribute"),
+        "{}",
+        x.s.output_text()
+    );
+    let user = &q.all(Kind::User)[0];
+    assert!(user.get("title").is_none(), "{user}");
+    assert_eq!(user["emails"][0]["value"], "u@contoso.com", "{user}");
+}

@@ -36,6 +36,10 @@ pub struct Quirks {
     pub no_put: bool,
     /// The first create of each resource is answered 500 without creating it.
     pub first_create_500: bool,
+    /// `/Schemas` and `/ResourceTypes` declare only these User attributes (top-level names) and
+    /// no extension, and a write with anything else is refused (400). None: neither endpoint
+    /// exists (404) and anything goes.
+    pub strict_user_schema: Option<Vec<&'static str>>,
 }
 
 /// One write the target received.
@@ -132,6 +136,64 @@ async fn config(State(t): State<Arc<Inner>>) -> Json<Value> {
     }))
 }
 
+async fn schemas(State(t): State<Arc<Inner>>) -> Response {
+    let Some(attrs) = &t.quirks.strict_user_schema else {
+        return error(StatusCode::NOT_FOUND, "no schemas here");
+    };
+    let attribute = |n: &str| json!({"name": n, "type": "string", "multiValued": false});
+    let user = json!({
+        "id": Kind::User.core_urn(),
+        "name": "User",
+        "attributes": attrs.iter().map(|a| attribute(a)).collect::<Vec<_>>(),
+    });
+    let group = json!({
+        "id": Kind::Group.core_urn(),
+        "name": "Group",
+        "attributes": [attribute("displayName"), attribute("members")],
+    });
+    Json(json!({"totalResults": 2, "Resources": [user, group]})).into_response()
+}
+
+async fn resource_types(State(t): State<Arc<Inner>>) -> Response {
+    if t.quirks.strict_user_schema.is_none() {
+        return error(StatusCode::NOT_FOUND, "no resource types here");
+    }
+    Json(json!({"totalResults": 2, "Resources": [
+        {"name": "User", "endpoint": "/Users", "schema": Kind::User.core_urn(), "schemaExtensions": []},
+        {"name": "Group", "endpoint": "/Groups", "schema": Kind::Group.core_urn(), "schemaExtensions": []},
+    ]}))
+    .into_response()
+}
+
+/// The first attribute of a user write that a strict schema does not declare.
+fn undeclared(q: &Quirks, kind: Kind, body: &Value) -> Option<String> {
+    let allowed = q.strict_user_schema.as_ref().filter(|_| kind == Kind::User)?;
+    let ok = |k: &str| {
+        ["schemas", "id", "meta", "externalId"]
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(k))
+            || allowed.iter().any(|a| a.eq_ignore_ascii_case(k))
+    };
+    let mut keys: Vec<String> = Vec::new();
+    match body.get("Operations").and_then(Value::as_array) {
+        Some(ops) => {
+            for op in ops {
+                match op["path"].as_str() {
+                    Some(p) => keys.push(p.split(['.', '[']).next().unwrap_or(p).to_string()),
+                    None => keys.extend(
+                        op["value"]
+                            .as_object()
+                            .into_iter()
+                            .flat_map(|o| o.keys().cloned()),
+                    ),
+                }
+            }
+        }
+        None => keys.extend(body.as_object().into_iter().flat_map(|o| o.keys().cloned())),
+    }
+    keys.into_iter().find(|k| !ok(k))
+}
+
 async fn list(
     State(t): State<Arc<Inner>>,
     Path(endpoint): Path<String>,
@@ -193,6 +255,9 @@ async fn create(
     };
     if !authorised(&headers) {
         return error(StatusCode::UNAUTHORIZED, "bad token");
+    }
+    if let Some(k) = undeclared(&t.quirks, kind, &body) {
+        return error(StatusCode::BAD_REQUEST, format!("attribute {k} is not supported"));
     }
     let doc = match resource::normalize(kind, &body) {
         Ok(d) => d,
@@ -266,6 +331,11 @@ async fn one(
         return error(StatusCode::NOT_FOUND, format!("{id} not found"));
     };
     let doc = store.list(kind)[pos].1.clone();
+    if method_name == "PUT" || method_name == "PATCH" {
+        if let Some(k) = undeclared(&t.quirks, kind, &body) {
+            return error(StatusCode::BAD_REQUEST, format!("attribute {k} is not supported"));
+        }
+    }
     let new = match method_name {
         "GET" => return Json(rendered(kind, &id, &doc)).into_response(),
         "DELETE" => {
@@ -310,6 +380,8 @@ impl QuirkyTarget {
         });
         let app = Router::new()
             .route("/scim/v2/ServiceProviderConfig", get(config))
+            .route("/scim/v2/Schemas", get(schemas))
+            .route("/scim/v2/ResourceTypes", get(resource_types))
             .route("/scim/v2/{endpoint}", get(list).post(create))
             .route(
                 "/scim/v2/{endpoint}/{id}",

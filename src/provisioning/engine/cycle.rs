@@ -49,6 +49,7 @@ pub(super) async fn context(
         single_lookups: std::sync::atomic::AtomicBool::new(false),
         matcher: Matcher::new(caps.filter),
         put_for_patch: std::sync::atomic::AtomicBool::new(false),
+        undeclared: Default::default(),
         bulk,
     };
     Ok((ctx, group_roles))

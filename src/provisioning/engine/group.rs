@@ -65,10 +65,11 @@ pub(super) async fn process_group(
     let Some(mapping) = ctx.policy.groups.as_ref() else {
         return done;
     };
-    let eval = match evaluate_group(mapping, &group, &members, managed.is_none()) {
+    let mut eval = match evaluate_group(mapping, &group, &members, managed.is_none()) {
         Ok(eval) => eval,
         Err(e) => return narrate::mapping_failed(&log, steps, e, done),
     };
+    ctx.declared_only(Kind::Group, &mut eval.attrs);
     let actions = ctx.policy.group_actions;
     let mut plan = plan_group(mapping, actions, &eval, managed.as_ref(), None);
     if let GroupPlan::NeedsLookup { matching } = &plan {

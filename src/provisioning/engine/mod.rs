@@ -126,6 +126,8 @@ struct Ctx {
     matcher: Matcher,
     /// The target refused a PATCH with 501/405: changes go as GET + PUT for the rest of the cycle.
     put_for_patch: std::sync::atomic::AtomicBool,
+    /// Attributes left out because the target does not declare them (warned once each).
+    undeclared: std::sync::Mutex<HashSet<String>>,
     /// User creates through the target's Bulk endpoint (cycles only, when it offers one).
     bulk: Option<crate::provisioning::bulk::BulkCreates>,
 }
@@ -249,7 +251,7 @@ impl Ctx {
         manager_target: Option<&str>,
     ) -> UserEval {
         let manager_upn = row.manager_upn.clone();
-        evaluate_user(
+        let mut eval = evaluate_user(
             &self.policy,
             self.detailed,
             &row.user,
@@ -257,7 +259,33 @@ impl Ctx {
             roles,
             creating,
             manager_target,
-        )
+        );
+        if let Ok(list) = &mut eval.exported {
+            self.declared_only(Kind::User, list);
+        }
+        eval
+    }
+
+    /// Leaves out of `list` what the target's `/Schemas` and `/ResourceTypes` do not declare (it
+    /// would refuse the whole request for it), saying so in the server log once per attribute and
+    /// cycle.
+    fn declared_only(&self, kind: Kind, list: &mut Vec<Exported>) {
+        let declared = &self.caps.declared;
+        list.retain(|e| {
+            let keep = declared.allows(kind, &e.target);
+            if !keep {
+                let mut warned = self.undeclared.lock().unwrap_or_else(|p| p.into_inner());
+                if warned.insert(format!("{}:{}", kind.name(), e.target)) {
+                    tracing::warn!(
+                        app = %self.app,
+                        attribute = %e.target,
+                        "the application does not declare this attribute of {} resources: it is not sent",
+                        kind.name()
+                    );
+                }
+            }
+            keep
+        });
     }
 
     /// The escrow entry after a failure of `source_id`: the schedule continues from the first
