@@ -436,3 +436,49 @@ async fn attributes_a_target_does_not_declare_are_left_out() {
     assert!(user.get("title").is_none(), "{user}");
     assert_eq!(user["emails"][0]["value"], "u@contoso.com", "{user}");
 }
+
+/// A target that only deactivates on DELETE and hides inactive accounts from its filters: a
+/// user deleted and later created again in the directory meets a 409 on create; the engine finds
+/// the account in a full read and adopts it (active again), instead of failing for ever.
+#[tokio::test]
+async fn a_409_on_create_adopts_the_account_that_is_there() {
+    let (q, x) = targeting(Quirks {
+        soft_delete: true,
+        ..Quirks::default()
+    })
+    .await;
+    let ann = x.user("ann@contoso.com", "Ann Lee", &[]).await;
+    x.assign("ann@contoso.com", "").await;
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    eventually(30, "ann created", || async {
+        let n = q.all(Kind::User).len();
+        (n == 1).then_some(()).ok_or(format!("{n}"))
+    })
+    .await;
+    // Deleted for good in the directory: DELETE in the target, which only deactivates.
+    x.post("directory/delete_user", &[("id", &ann)]).await;
+    x.post("directory/purge_user", &[("id", &ann)]).await;
+    eventually(30, "ann deactivated", || async {
+        let u = q.all(Kind::User)[0].clone();
+        (u["active"] == false).then_some(()).ok_or(format!("{u}"))
+    })
+    .await;
+    // She comes back: a new directory user with the same name.
+    x.user("ann@contoso.com", "Ann Lee", &[]).await;
+    x.assign("ann@contoso.com", "").await;
+    eventually(30, "ann adopted and active again", || async {
+        let users = q.all(Kind::User);
+        match users.as_slice() {
+            [u] if u["active"] == true => Ok(()),
+            other => Err(format!("{other:?} / {}", x.status().await)),
+        }
+    })
+    .await;
+    let s = x.status().await;
+    assert_eq!(
+        (s["users_managed"].as_i64(), s["escrowed"].as_i64()),
+        (Some(1), Some(0)),
+        "{s}"
+    );
+}

@@ -40,6 +40,9 @@ pub struct Quirks {
     /// no extension, and a write with anything else is refused (400). None: neither endpoint
     /// exists (404) and anything goes.
     pub strict_user_schema: Option<Vec<&'static str>>,
+    /// DELETE only deactivates (`active: false`); filtered lookups leave inactive accounts out,
+    /// the plain listing shows them, and a create of the same name is a 409.
+    pub soft_delete: bool,
 }
 
 /// One write the target received.
@@ -219,6 +222,7 @@ async fn list(
         .iter()
         .map(|(id, doc)| rendered(kind, id, doc))
         .filter(|r| selected.as_ref().is_none_or(|f| eval::matches(kind, f, r)))
+        .filter(|r| !(t.quirks.soft_delete && selected.is_some() && r["active"] == false))
         .collect();
     let start = q
         .get("startIndex")
@@ -338,6 +342,10 @@ async fn one(
     }
     let new = match method_name {
         "GET" => return Json(rendered(kind, &id, &doc)).into_response(),
+        "DELETE" if t.quirks.soft_delete => {
+            store.list(kind)[pos].1.insert("active".into(), json!(false));
+            return StatusCode::NO_CONTENT.into_response();
+        }
         "DELETE" => {
             store.list(kind).remove(pos);
             return StatusCode::NO_CONTENT.into_response();

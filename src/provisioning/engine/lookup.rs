@@ -274,6 +274,55 @@ pub(super) async fn prefetch(
     out
 }
 
+/// A uniqueness conflict: the target says the object exists.
+pub(super) fn conflict(e: &ClientError) -> bool {
+    matches!(e, ClientError::Http { status: 409, .. })
+}
+
+/// Looks an object up after the target answered its create with a conflict: as any lookup, then,
+/// when that finds nothing, in a full read of the target (whose filters may leave out inactive
+/// accounts that its listing shows).
+pub(super) async fn find_after_conflict(
+    ctx: &Ctx,
+    kind: Kind,
+    matching: Vec<(&str, &Value)>,
+    trace: &mut Details,
+) -> Lookup {
+    match find_existing(ctx, kind, matching.clone(), trace).await {
+        Lookup::Missing if !ctx.matcher.local() => {
+            let all = match ctx.matcher.all(&ctx.target, kind).await {
+                Ok(all) => all,
+                Err(e) => return Lookup::Failed(e),
+            };
+            for (path, value) in matching {
+                let Some(filter) = eq_filter(path, &value.text().unwrap_or_default()) else {
+                    continue;
+                };
+                let found: Vec<&Json> = all.iter().filter(|r| eval::matches(kind, &filter, r)).collect();
+                trace.push((
+                    format!("{path} (full read)"),
+                    format!(
+                        "{} found among the application's {} accounts",
+                        found.len(),
+                        all.len()
+                    ),
+                ));
+                match found.as_slice() {
+                    [] => continue,
+                    [r] => {
+                        if let Some(id) = r.get("id").and_then(Json::as_str) {
+                            return Lookup::Found(id.to_string(), (*r).clone());
+                        }
+                    }
+                    _ => return Lookup::Duplicates(format!("{path} {:?}", value.text().unwrap_or_default())),
+                }
+            }
+            Lookup::Missing
+        }
+        other => other,
+    }
+}
+
 /// Creates an object; when the answer is lost on the way (the target may have created it), looks
 /// it up again by its matching attributes before giving up, so a retry never makes a second one.
 pub(super) async fn create(

@@ -100,225 +100,264 @@ pub(super) async fn process_user(
         exported: Some(exported_json(exported)),
         state: LinkState::Active,
     };
-    match plan {
-        UserPlan::Untouched {
-            imported,
-            not_entitled,
-        } => {
-            // Users outside the assignment scope are not even imported, as in Entra (provision
-            // on demand still reports them).
-            if !imported {
-                done.imported = false;
-                if !ctx.detailed {
-                    return done;
-                }
-            }
-            let code = not_entitled.then(|| {
-                Problem::new(
-                    "NotEffectivelyEntitled",
-                    "assigned only with a role that is not provisioned",
-                    "Assign the user with a role other than Default Access.",
-                )
-            });
-            let why = "Out of scope and never provisioned: nothing in the target is touched.";
-            skip(&log, &mut done, steps, "Other", why, code);
-            done.escrow = ctx.cleared(ObjectType::User, &u.id);
-            done
-        }
-        UserPlan::AlreadyDisabled { relink } => {
-            done.escrow = ctx.cleared(ObjectType::User, &u.id);
-            if let (true, Some(m)) = (relink, &managed) {
-                // Still disabled there, as before the restart: the link is a fact again.
-                done.object = Some(ObjectWrite {
-                    object_type: ObjectType::User,
-                    source_id: u.id.clone(),
-                    target_id: m.target_id.clone(),
-                    exported: Some(exported_json(&[Exported {
-                        target: "active".into(),
-                        value: Value::Bool(false),
-                        redacted: false,
-                    }])),
-                    state: LinkState::Disabled,
-                });
-            }
-            if !quiet_in_sync {
-                let why = "Out of scope and already disabled in the target.";
-                skip(&log, &mut done, steps, "Other", why, None);
-            }
-            done
-        }
-        UserPlan::KeptEnabled(kept) => {
-            let why = match kept {
-                Kept::SkipOutOfScope => {
-                    "Skip out-of-scope deletions is on: the user stays enabled in the target."
-                }
-                Kept::DeleteSwitchedOff => "Delete is switched off in the mapping's Target Object Actions.",
-            };
-            skip(&log, &mut done, steps, "Disable", why, None);
-            done
-        }
-        UserPlan::Deprovision { delete } => {
-            if let Some(m) = managed {
-                done.deprovision = Some(Deprovision {
-                    object_type: ObjectType::User,
-                    source_id: u.id.clone(),
-                    display_name: u.display_name.clone(),
-                    delete,
-                    managed: m,
-                    reason: eval.reason.to_string(),
-                    steps,
-                });
-            }
-            done
-        }
-        UserPlan::MappingFailed(e) => narrate::mapping_failed(&log, steps, e, done),
-        UserPlan::Unmatchable => {
-            steps.push(step(
-                MATCH,
-                "Skipped",
-                "No matching attribute has a value.",
-                vec![],
-            ));
-            done.log = Some(log.entry(
-                "Other",
-                "Skipped",
-                steps,
-                &[],
-                Some(Problem::new(
-                    "ImportSkipped",
-                    "no matching attribute has a value",
-                    "Give the user a value for a matching attribute.",
-                )),
-            ));
-            done.tally = Tally::Skipped;
-            done
-        }
-        // plan_user asks for a lookup only when it has no answer yet; it has one here.
-        UserPlan::NeedsLookup { .. } => done,
-        UserPlan::CreateSwitchedOff => switched_off(&log, steps, "Create", done),
-        UserPlan::Create { document } => {
-            let details = match ctx.detailed {
-                true => note(exported.iter().map(|e| (e.target.clone(), shown(e))).collect()),
-                false => Vec::new(),
-            };
-            let matching = ctx.policy.users.matching(exported);
-            let created = match ctx.bulk.as_ref().filter(|b| b.usable()) {
-                Some(bulk) => {
-                    // The Bulk sender takes its own permit for the request.
-                    permit.take();
-                    let created = bulk.create(document.clone()).await;
-                    recover_lost_create(&ctx, Kind::User, created, &document, matching).await
-                }
-                None => create(&ctx, Kind::User, &document, matching).await,
-            };
-            match created {
-                Ok(id) => {
-                    steps.push(step(
-                        "Perform action",
-                        "Success",
-                        format!("Created the user in the target as {id}."),
-                        details,
-                    ));
-                    let log = log.at(&id);
-                    done.log = Some(log.entry(
-                        "Create",
-                        "Success",
-                        steps,
-                        &narrate::created_values(exported),
-                        None,
-                    ));
-                    done.object = Some(active_link(id));
-                    done.escrow = ctx.cleared(ObjectType::User, &u.id);
-                    done.tally = Tally::Created;
-                    done.created = true;
-                    done.presence_changed = true;
-                    done
-                }
-                Err(e) => {
-                    let modified = narrate::created_values(exported);
-                    ctx.failure(&log, ObjectType::User, "Create", steps, &modified, e, false, done)
-                }
-            }
-        }
-        UserPlan::InSync { target_id, remember } => {
-            let log = log.at(&target_id);
-            done.escrow = ctx.cleared(ObjectType::User, &u.id);
-            if !quiet_in_sync {
-                skip(
-                    &log,
-                    &mut done,
-                    steps,
-                    "Other",
-                    "Already in sync with the target.",
-                    None,
-                );
-            }
-            if remember {
-                // Matched and nothing to send: remember it.
-                done.object = Some(active_link(target_id.clone()));
-            }
-            done
-        }
-        UserPlan::UpdateSwitchedOff { target_id } => {
-            let log = log.at(&target_id);
-            switched_off(&log, steps, "Update", done)
-        }
-        UserPlan::Update {
-            target_id,
-            previous,
-            ops,
-            manager_only,
-            presence_changed,
-            fresh,
-        } => {
-            let log = log.at(&target_id);
-            let modified = narrate::modified_of(&ops, &previous, exported);
-            let details = match ctx.detailed {
-                true => note(
-                    ops.iter()
-                        .map(|op| match op {
-                            PatchOp::Replace { path, value } => (path.clone(), value.to_string()),
-                            PatchOp::Remove { path } => (path.clone(), "(removed)".into()),
-                        })
-                        .collect(),
-                ),
-                false => Vec::new(),
-            };
-            let result = fallback::patch(&ctx, Kind::User, &target_id, &patch_json(&ops, &previous)).await;
-            match result {
-                Ok(()) => {
-                    steps.push(step(
-                        "Perform action",
-                        "Success",
-                        format!("Updated {} attribute(s) of {target_id}.", ops.len()),
-                        details,
-                    ));
-                    done.log = Some(log.entry("Update", "Success", steps, &modified, None));
-                    done.object = Some(active_link(target_id.clone()));
-                    done.escrow = ctx.cleared(ObjectType::User, &u.id);
-                    done.tally = Tally::Updated;
-                    done.presence_changed = presence_changed;
-                    done
-                }
-                Err(e) => {
-                    if fresh {
-                        // Just matched: the account is this user's whatever the update did, so
-                        // the link is kept (a leaver must still be found and disabled).
-                        done.object = Some(matched_link(ObjectType::User, &u.id, &target_id));
+    // A plan is carried out once, or twice when a create finds the account there after all.
+    loop {
+        return match plan {
+            UserPlan::Untouched {
+                imported,
+                not_entitled,
+            } => {
+                // Users outside the assignment scope are not even imported, as in Entra (provision
+                // on demand still reports them).
+                if !imported {
+                    done.imported = false;
+                    if !ctx.detailed {
+                        return done;
                     }
-                    ctx.failure(
-                        &log,
-                        ObjectType::User,
-                        "Update",
-                        steps,
-                        &modified,
-                        e,
-                        manager_only,
-                        done,
+                }
+                let code = not_entitled.then(|| {
+                    Problem::new(
+                        "NotEffectivelyEntitled",
+                        "assigned only with a role that is not provisioned",
+                        "Assign the user with a role other than Default Access.",
                     )
+                });
+                let why = "Out of scope and never provisioned: nothing in the target is touched.";
+                skip(&log, &mut done, steps, "Other", why, code);
+                done.escrow = ctx.cleared(ObjectType::User, &u.id);
+                done
+            }
+            UserPlan::AlreadyDisabled { relink } => {
+                done.escrow = ctx.cleared(ObjectType::User, &u.id);
+                if let (true, Some(m)) = (relink, &managed) {
+                    // Still disabled there, as before the restart: the link is a fact again.
+                    done.object = Some(ObjectWrite {
+                        object_type: ObjectType::User,
+                        source_id: u.id.clone(),
+                        target_id: m.target_id.clone(),
+                        exported: Some(exported_json(&[Exported {
+                            target: "active".into(),
+                            value: Value::Bool(false),
+                            redacted: false,
+                        }])),
+                        state: LinkState::Disabled,
+                    });
+                }
+                if !quiet_in_sync {
+                    let why = "Out of scope and already disabled in the target.";
+                    skip(&log, &mut done, steps, "Other", why, None);
+                }
+                done
+            }
+            UserPlan::KeptEnabled(kept) => {
+                let why = match kept {
+                    Kept::SkipOutOfScope => {
+                        "Skip out-of-scope deletions is on: the user stays enabled in the target."
+                    }
+                    Kept::DeleteSwitchedOff => {
+                        "Delete is switched off in the mapping's Target Object Actions."
+                    }
+                };
+                skip(&log, &mut done, steps, "Disable", why, None);
+                done
+            }
+            UserPlan::Deprovision { delete } => {
+                if let Some(m) = managed {
+                    done.deprovision = Some(Deprovision {
+                        object_type: ObjectType::User,
+                        source_id: u.id.clone(),
+                        display_name: u.display_name.clone(),
+                        delete,
+                        managed: m,
+                        reason: eval.reason.to_string(),
+                        steps,
+                    });
+                }
+                done
+            }
+            UserPlan::MappingFailed(e) => narrate::mapping_failed(&log, steps, e, done),
+            UserPlan::Unmatchable => {
+                steps.push(step(
+                    MATCH,
+                    "Skipped",
+                    "No matching attribute has a value.",
+                    vec![],
+                ));
+                done.log = Some(log.entry(
+                    "Other",
+                    "Skipped",
+                    steps,
+                    &[],
+                    Some(Problem::new(
+                        "ImportSkipped",
+                        "no matching attribute has a value",
+                        "Give the user a value for a matching attribute.",
+                    )),
+                ));
+                done.tally = Tally::Skipped;
+                done
+            }
+            // plan_user asks for a lookup only when it has no answer yet; it has one here.
+            UserPlan::NeedsLookup { .. } => done,
+            UserPlan::CreateSwitchedOff => switched_off(&log, steps, "Create", done),
+            UserPlan::Create { document } => {
+                let details = match ctx.detailed {
+                    true => note(exported.iter().map(|e| (e.target.clone(), shown(e))).collect()),
+                    false => Vec::new(),
+                };
+                let matching = ctx.policy.users.matching(exported);
+                let created = match ctx.bulk.as_ref().filter(|b| b.usable()) {
+                    Some(bulk) => {
+                        // The Bulk sender takes its own permit for the request.
+                        permit.take();
+                        let created = bulk.create(document.clone()).await;
+                        recover_lost_create(&ctx, Kind::User, created, &document, matching).await
+                    }
+                    None => create(&ctx, Kind::User, &document, matching).await,
+                };
+                match created {
+                    Ok(id) => {
+                        steps.push(step(
+                            "Perform action",
+                            "Success",
+                            format!("Created the user in the target as {id}."),
+                            details,
+                        ));
+                        let log = log.at(&id);
+                        done.log = Some(log.entry(
+                            "Create",
+                            "Success",
+                            steps,
+                            &narrate::created_values(exported),
+                            None,
+                        ));
+                        done.object = Some(active_link(id));
+                        done.escrow = ctx.cleared(ObjectType::User, &u.id);
+                        done.tally = Tally::Created;
+                        done.created = true;
+                        done.presence_changed = true;
+                        done
+                    }
+                    Err(e) if conflict(&e) => {
+                        // The target has the account although the lookup did not find it (an
+                        // inactive account its filters leave out, say): found in a full read, it is
+                        // adopted like any match; otherwise the create fails as it was answered.
+                        let mut trace = Vec::new();
+                        let matching = ctx.policy.users.matching(exported);
+                        match find_after_conflict(&ctx, Kind::User, matching, &mut trace).await {
+                            Lookup::Found(id, resource) => {
+                                let text = format!("The application answered the create with 409: the user is there, as {id}.");
+                                steps.push(step(MATCH, "Success", text, trace));
+                                plan = plan_user(
+                                    &ctx.policy,
+                                    &eval,
+                                    None,
+                                    Some(&Matched::Found { id, resource }),
+                                );
+                                continue;
+                            }
+                            _ => {
+                                let modified = narrate::created_values(exported);
+                                ctx.failure(
+                                    &log,
+                                    ObjectType::User,
+                                    "Create",
+                                    steps,
+                                    &modified,
+                                    e,
+                                    false,
+                                    done,
+                                )
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let modified = narrate::created_values(exported);
+                        ctx.failure(&log, ObjectType::User, "Create", steps, &modified, e, false, done)
+                    }
                 }
             }
-        }
+            UserPlan::InSync { target_id, remember } => {
+                let log = log.at(&target_id);
+                done.escrow = ctx.cleared(ObjectType::User, &u.id);
+                if !quiet_in_sync {
+                    skip(
+                        &log,
+                        &mut done,
+                        steps,
+                        "Other",
+                        "Already in sync with the target.",
+                        None,
+                    );
+                }
+                if remember {
+                    // Matched and nothing to send: remember it.
+                    done.object = Some(active_link(target_id.clone()));
+                }
+                done
+            }
+            UserPlan::UpdateSwitchedOff { target_id } => {
+                let log = log.at(&target_id);
+                switched_off(&log, steps, "Update", done)
+            }
+            UserPlan::Update {
+                target_id,
+                previous,
+                ops,
+                manager_only,
+                presence_changed,
+                fresh,
+            } => {
+                let log = log.at(&target_id);
+                let modified = narrate::modified_of(&ops, &previous, exported);
+                let details = match ctx.detailed {
+                    true => note(
+                        ops.iter()
+                            .map(|op| match op {
+                                PatchOp::Replace { path, value } => (path.clone(), value.to_string()),
+                                PatchOp::Remove { path } => (path.clone(), "(removed)".into()),
+                            })
+                            .collect(),
+                    ),
+                    false => Vec::new(),
+                };
+                let result =
+                    fallback::patch(&ctx, Kind::User, &target_id, &patch_json(&ops, &previous)).await;
+                match result {
+                    Ok(()) => {
+                        steps.push(step(
+                            "Perform action",
+                            "Success",
+                            format!("Updated {} attribute(s) of {target_id}.", ops.len()),
+                            details,
+                        ));
+                        done.log = Some(log.entry("Update", "Success", steps, &modified, None));
+                        done.object = Some(active_link(target_id.clone()));
+                        done.escrow = ctx.cleared(ObjectType::User, &u.id);
+                        done.tally = Tally::Updated;
+                        done.presence_changed = presence_changed;
+                        done
+                    }
+                    Err(e) => {
+                        if fresh {
+                            // Just matched: the account is this user's whatever the update did, so
+                            // the link is kept (a leaver must still be found and disabled).
+                            done.object = Some(matched_link(ObjectType::User, &u.id, &target_id));
+                        }
+                        ctx.failure(
+                            &log,
+                            ObjectType::User,
+                            "Update",
+                            steps,
+                            &modified,
+                            e,
+                            manager_only,
+                            done,
+                        )
+                    }
+                }
+            }
+        };
     }
 }
 
