@@ -126,6 +126,15 @@ async fn a_compliant_quirky_target_converges() {
     provision_five(&q, &x, 0, 0).await;
     let writes = q.writes();
     assert_eq!(writes.iter().filter(|w| w.method == "POST").count(), 6);
+    // A target that keeps everything gets no warning about dropped values.
+    let logs = x.post("provisioning/logs", &[("filter[app]", &x.app)]).await;
+    let statuses: BTreeSet<&str> = logs["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    assert_eq!(statuses, BTreeSet::from(["Success"]), "{logs}");
 }
 
 /// The initial cycle matches two accounts that were there before, but updating their title
@@ -480,5 +489,42 @@ async fn a_409_on_create_adopts_the_account_that_is_there() {
         (s["users_managed"].as_i64(), s["escrowed"].as_i64()),
         (Some(1), Some(0)),
         "{s}"
+    );
+}
+
+/// A target that takes a create but silently drops some values: the log says Warning with the
+/// attributes it did not keep, not Success.
+#[tokio::test]
+async fn values_a_target_drops_are_reported_not_logged_as_success() {
+    let (q, x) = targeting(Quirks {
+        drops: vec!["title", "displayName"],
+        ..Quirks::default()
+    })
+    .await;
+    x.user("ann@contoso.com", "Ann Lee", &[("attrs[jobTitle]", "Engineer")])
+        .await;
+    x.assign("ann@contoso.com", "").await;
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    let row = eventually(30, "ann's create is logged", || async {
+        let logs = x.post("provisioning/logs", &[("filter[app]", &x.app)]).await;
+        logs["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["display_name"] == "Ann Lee" && r["action"] == "Create")
+            .cloned()
+            .ok_or(logs.to_string())
+    })
+    .await;
+    assert_eq!(row["status"], "Warning", "{row}");
+    assert_eq!(row["error_code"], "AttributesNotKept", "{row}");
+    let entry = x
+        .post("provisioning/log_entry", &[("id", row["id"].as_str().unwrap())])
+        .await;
+    let reason = entry["error_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("title") && reason.contains("displayName"),
+        "{entry}"
     );
 }

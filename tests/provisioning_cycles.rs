@@ -306,6 +306,15 @@ async fn every_change_propagates(x: &Setup) {
     .await;
     users.get_mut("fay@contoso.com").unwrap().0 = false;
     converges(x, "scoping change", &users, &groups).await;
+
+    // The target kept every value it was sent: no create is logged with dropped attributes.
+    let logs = x
+        .post(
+            "provisioning/logs",
+            &[("filter[app]", &x.app), ("filter[status]", "Warning")],
+        )
+        .await;
+    assert_eq!(logs["rows"].as_array().map(Vec::len), Some(0), "{logs}");
 }
 
 /// A scim2-server (`../shared/peers/`, None when the peers are not installed) and an application

@@ -43,6 +43,8 @@ pub struct Quirks {
     /// DELETE only deactivates (`active: false`); filtered lookups leave inactive accounts out,
     /// the plain listing shows them, and a create of the same name is a 409.
     pub soft_delete: bool,
+    /// These User attributes are accepted and silently dropped.
+    pub drops: Vec<&'static str>,
 }
 
 /// One write the target received.
@@ -263,10 +265,13 @@ async fn create(
     if let Some(k) = undeclared(&t.quirks, kind, &body) {
         return error(StatusCode::BAD_REQUEST, format!("attribute {k} is not supported"));
     }
-    let doc = match resource::normalize(kind, &body) {
+    let mut doc = match resource::normalize(kind, &body) {
         Ok(d) => d,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.detail),
     };
+    if kind == Kind::User {
+        doc.retain(|k, _| !t.quirks.drops.iter().any(|d| d.eq_ignore_ascii_case(k)));
+    }
     let mut store = t.store.lock().unwrap();
     store.writes.push(Write {
         method: "POST",

@@ -331,12 +331,26 @@ pub(super) async fn create(
     doc: &serde_json::Map<String, Json>,
     matching: Vec<(&str, &Value)>,
 ) -> Result<String, ClientError> {
-    let created = ctx
-        .target
-        .create(kind, doc)
-        .await
-        .map(|created| created["id"].as_str().unwrap_or_default().to_string());
-    recover_lost_create(ctx, kind, created, doc, matching).await
+    create_returning(ctx, kind, doc, matching).await.map(|(id, _)| id)
+}
+
+/// [`create`], with the resource as the target answered it (None when it was found by a lookup
+/// after a lost answer).
+pub(super) async fn create_returning(
+    ctx: &Ctx,
+    kind: Kind,
+    doc: &serde_json::Map<String, Json>,
+    matching: Vec<(&str, &Value)>,
+) -> Result<(String, Option<Json>), ClientError> {
+    match ctx.target.create(kind, doc).await {
+        Ok(created) => Ok((
+            created["id"].as_str().unwrap_or_default().to_string(),
+            Some(created),
+        )),
+        Err(e) => recover_lost_create(ctx, kind, Err(e), doc, matching)
+            .await
+            .map(|id| (id, None)),
+    }
 }
 
 /// A create that failed in a way that may have created the object anyway (a 5xx, a lost

@@ -339,6 +339,28 @@ pub(super) fn plan_user(
     }
 }
 
+/// The exported values a target answered a write without: attributes it silently dropped.
+/// Only plain values are compared (references and write-only attributes are not echoed back).
+pub(super) fn not_kept(kind: Kind, resource: &Json, exported: &[Exported]) -> Vec<String> {
+    let kept = held(kind, resource, exported);
+    exported
+        .iter()
+        .filter(|e| {
+            let lower = e.target.to_ascii_lowercase();
+            let plain = matches!(
+                coerce(&e.target, e.value.to_json()),
+                Json::String(_) | Json::Bool(_) | Json::Number(_)
+            );
+            plain
+                && !e.redacted
+                && !lower.ends_with("manager")
+                && lower != "password"
+                && !kept.iter().any(|k| k.target == e.target)
+        })
+        .map(|e| e.target.clone())
+        .collect()
+}
+
 fn owned(matching: Vec<(&str, &Value)>) -> Vec<(String, Value)> {
     matching
         .into_iter()

@@ -211,25 +211,43 @@ pub(super) async fn process_user(
                         // The Bulk sender takes its own permit for the request.
                         permit.take();
                         let created = bulk.create(document.clone()).await;
-                        recover_lost_create(&ctx, Kind::User, created, &document, matching).await
+                        recover_lost_create(&ctx, Kind::User, created, &document, matching)
+                            .await
+                            .map(|id| (id, None))
                     }
-                    None => create(&ctx, Kind::User, &document, matching).await,
+                    None => create_returning(&ctx, Kind::User, &document, matching).await,
                 };
                 match created {
-                    Ok(id) => {
+                    Ok((id, answered)) => {
                         steps.push(step(
                             "Perform action",
                             "Success",
                             format!("Created the user in the target as {id}."),
                             details,
                         ));
+                        // What the application answered without: it took the create but
+                        // silently dropped these values, which the log must not call a success.
+                        let dropped = answered
+                            .map(|r| not_kept(Kind::User, &r, exported))
+                            .unwrap_or_default();
+                        let (status, problem) = match dropped.is_empty() {
+                            true => ("Success", None),
+                            false => (
+                                "Warning",
+                                Some(Problem::new(
+                                    "AttributesNotKept",
+                                    format!("the application did not keep {}", dropped.join(", ")),
+                                    "The application ignores these attributes: remove their mappings, or ask its vendor whether it supports them.",
+                                )),
+                            ),
+                        };
                         let log = log.at(&id);
                         done.log = Some(log.entry(
                             "Create",
-                            "Success",
+                            status,
                             steps,
                             &narrate::created_values(exported),
-                            None,
+                            problem,
                         ));
                         done.object = Some(active_link(id));
                         done.escrow = ctx.cleared(ObjectType::User, &u.id);
