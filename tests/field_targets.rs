@@ -528,3 +528,49 @@ async fn values_a_target_drops_are_reported_not_logged_as_success() {
         "{entry}"
     );
 }
+
+/// Scripts can exercise deprovisioning from the command line: a membership removed, a user
+/// disabled, deleted and restored, another purged; each reaches the application.
+#[tokio::test]
+async fn the_command_line_drives_deprovisioning() {
+    let (q, x) = targeting(Quirks::default()).await;
+    provision_five(&q, &x, 0, 0).await;
+    let run = |args: &[&str]| common::cli(&x.s, args);
+    assert!(
+        run(&["directory", "remove-member", "Engineers", "user2@contoso.com"]).contains("no longer a member")
+    );
+    run(&["directory", "disable-user", "user3@contoso.com"]);
+    run(&["directory", "delete-user", "user4@contoso.com"]);
+    run(&["directory", "delete-user", "user5@contoso.com"]);
+    run(&["directory", "purge-user", "user5@contoso.com"]);
+    let user = |name: &str| q.all(Kind::User).into_iter().find(|u| u["userName"] == name);
+    eventually(30, "every change reached the application", || async {
+        let group = q
+            .all(Kind::Group)
+            .into_iter()
+            .find(|g| g["displayName"] == "Engineers")
+            .unwrap();
+        let members = group["members"].as_array().map(Vec::len).unwrap_or(0);
+        let state = (
+            members,
+            user("user3@contoso.com").map(|u| u["active"].clone()),
+            user("user4@contoso.com").map(|u| u["active"].clone()),
+            user("user5@contoso.com").is_none(),
+        );
+        (state == (1, Some(json!(false)), Some(json!(false)), true))
+            .then_some(())
+            .ok_or(format!("{state:?}"))
+    })
+    .await;
+    run(&["directory", "restore-user", "user4@contoso.com"]);
+    eventually(30, "the restored user is active again", || async {
+        let active = user("user4@contoso.com").map(|u| u["active"].clone());
+        (active == Some(json!(true)))
+            .then_some(())
+            .ok_or(format!("{active:?}"))
+    })
+    .await;
+    let out = common::cli_output(&x.s, &["directory", "disable-user", "nobody@contoso.com"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no user"));
+}

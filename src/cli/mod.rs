@@ -16,7 +16,7 @@ mod directory;
 pub use accounts::{AccountCommand, ApiKeyCommand, PublicUrlArg};
 pub use admin::AdminCommand;
 pub use apps::AppCommand;
-pub use directory::{DemoDataArgs, ImportArgs, ImportCommand};
+pub use directory::{DemoDataArgs, DirectoryCommand, ImportArgs, ImportCommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,6 +56,12 @@ pub enum Command {
     Import {
         #[command(subcommand)]
         command: ImportCommand,
+    },
+    /// Change one directory user or membership: disable, enable, delete, restore, purge,
+    /// add or remove a member (for scripts; provisioning follows like any change).
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
     },
     /// Enterprise applications and their provisioning configuration, for scripts and GitOps.
     App {
@@ -98,6 +104,7 @@ pub fn main() -> ExitCode {
             Command::BenchScim(args) => crate::bench::run_bench(args).await.map_err(StartError::Other),
             Command::Import { command } => directory::import(&cli.common, command).await,
             Command::DemoData(args) => directory::demo_data(&cli.common, args).await,
+            Command::Directory { command } => directory::directory(&cli.common, command).await,
             Command::App { command } => apps::run(&cli.common, command).await,
             Command::BenchDirectory(args) => crate::bench::directory::run(args)
                 .await
