@@ -88,11 +88,7 @@ pub(super) async fn process_group(
                 return ctx.failure(&log, ObjectType::Group, "Create", steps, &[], e, false, done);
             }
         };
-        let description = match &matched {
-            Matched::Found { id, .. } => format!("Matched the group in the target: {id}."),
-            Matched::Missing => "No group in the target matched.".to_string(),
-        };
-        steps.push(step(GROUP_MATCH, "Success", description, trace));
+        steps.push(narrate::matched(GROUP_MATCH, "group", &matched, trace));
         plan = plan_group(mapping, actions, &eval, None, Some(&matched));
     }
     let remember = |target_id: &str, members: &BTreeSet<String>| ObjectWrite {

@@ -147,36 +147,53 @@ pub(super) async fn find_existing(
                 list
             }
             Err(Some(e)) => return Lookup::Failed(e),
-            Err(None) => match ctx.matcher.all(&ctx.target, kind).await {
-                Ok(all) => {
-                    let list: Vec<Json> = all
-                        .iter()
-                        .filter(|r| eval::matches(kind, &filter, r))
-                        .cloned()
-                        .collect();
-                    trace.push((
-                        format!("{path} eq {text:?}"),
-                        format!(
-                            "{} found among the application's {} accounts (it does not filter: matched here)",
-                            list.len(),
-                            all.len()
-                        ),
-                    ));
-                    list
-                }
+            Err(None) => match locally(ctx, kind, &filter, path, &text, trace).await {
+                Ok(list) => list,
                 Err(e) => return Lookup::Failed(e),
             },
         };
-        if found.len() > 1 {
-            return Lookup::Duplicates(format!("{path} {text:?}"));
-        }
-        if let Some(r) = found.into_iter().next() {
-            if let Some(id) = r.get("id").and_then(Json::as_str) {
-                return Lookup::Found(id.to_string(), r.clone());
-            }
+        if let Some(decided) = decide(found, path, &text) {
+            return decided;
         }
     }
     Lookup::Missing
+}
+
+/// The accounts of a full read of the target that hold `path eq text`, noted in `trace`.
+async fn locally(
+    ctx: &Ctx,
+    kind: Kind,
+    filter: &Filter,
+    path: &str,
+    text: &str,
+    trace: &mut Details,
+) -> Result<Vec<Json>, ClientError> {
+    let all = ctx.matcher.all(&ctx.target, kind).await?;
+    let list: Vec<Json> = all
+        .iter()
+        .filter(|r| eval::matches(kind, filter, r))
+        .cloned()
+        .collect();
+    trace.push((
+        format!("{path} eq {text:?}"),
+        format!(
+            "{} found among the application's {} accounts (matched here, from a full read)",
+            list.len(),
+            all.len()
+        ),
+    ));
+    Ok(list)
+}
+
+/// What one matching attribute's answer decides: several accounts, one, or nothing yet (None:
+/// the next matching attribute decides).
+fn decide(found: Vec<Json>, path: &str, text: &str) -> Option<Lookup> {
+    if found.len() > 1 {
+        return Some(Lookup::Duplicates(format!("{path} {text:?}")));
+    }
+    let r = found.into_iter().next()?;
+    let id = r.get("id").and_then(Json::as_str)?.to_string();
+    Some(Lookup::Found(id, r))
 }
 
 /// Looks up the batch's new users (in scope, not yet managed) by their first matching attribute,
@@ -290,31 +307,18 @@ pub(super) async fn find_after_conflict(
 ) -> Lookup {
     match find_existing(ctx, kind, matching.clone(), trace).await {
         Lookup::Missing if !ctx.matcher.local() => {
-            let all = match ctx.matcher.all(&ctx.target, kind).await {
-                Ok(all) => all,
-                Err(e) => return Lookup::Failed(e),
-            };
             for (path, value) in matching {
-                let Some(filter) = eq_filter(path, &value.text().unwrap_or_default()) else {
+                let text = value.text().unwrap_or_default();
+                let Some(filter) = eq_filter(path, &text) else {
                     continue;
                 };
-                let found: Vec<&Json> = all.iter().filter(|r| eval::matches(kind, &filter, r)).collect();
-                trace.push((
-                    format!("{path} (full read)"),
-                    format!(
-                        "{} found among the application's {} accounts",
-                        found.len(),
-                        all.len()
-                    ),
-                ));
-                match found.as_slice() {
-                    [] => continue,
-                    [r] => {
-                        if let Some(id) = r.get("id").and_then(Json::as_str) {
-                            return Lookup::Found(id.to_string(), (*r).clone());
+                match locally(ctx, kind, &filter, path, &text, trace).await {
+                    Ok(found) => {
+                        if let Some(decided) = decide(found, path, &text) {
+                            return decided;
                         }
                     }
-                    _ => return Lookup::Duplicates(format!("{path} {:?}", value.text().unwrap_or_default())),
+                    Err(e) => return Lookup::Failed(e),
                 }
             }
             Lookup::Missing

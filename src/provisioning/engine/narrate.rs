@@ -244,3 +244,12 @@ pub(super) fn duplicates(
     done.tally = Tally::Failed;
     done
 }
+
+/// The Match step of an object looked up in the target (`what`: "user" or "group").
+pub(super) fn matched(name: &str, what: &str, matched: &Matched, trace: Details) -> ProvisionStep {
+    let description = match matched {
+        Matched::Found { id, .. } => format!("Matched the {what} in the target: {id}."),
+        Matched::Missing => format!("No {what} in the target matched."),
+    };
+    step(name, "Success", description, trace)
+}

@@ -339,23 +339,35 @@ pub(super) fn plan_user(
     }
 }
 
-/// The exported values a target answered a write without: attributes it silently dropped.
-/// Only plain values are compared (references and write-only attributes are not echoed back).
+/// The exported attributes a target answered a write without: attributes it silently dropped.
+/// Checked by presence, not value (a target may normalise what it keeps), which costs a key
+/// lookup per attribute on the create path; references and write-only attributes are not echoed
+/// back and are not checked.
 pub(super) fn not_kept(kind: Kind, resource: &Json, exported: &[Exported]) -> Vec<String> {
-    let kept = held(kind, resource, exported);
+    use crate::scim::resource::get_ci;
+    let Some(obj) = resource.as_object() else {
+        return Vec::new();
+    };
+    let present = |path: &str| {
+        let urn = path.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"));
+        let (holder, name) = match path.rfind(':').filter(|_| urn) {
+            Some(colon) if !path[..colon].eq_ignore_ascii_case(kind.core_urn()) => {
+                match get_ci(obj, &path[..colon]).and_then(Json::as_object) {
+                    Some(ext) => (ext, &path[colon + 1..]),
+                    None => return false,
+                }
+            }
+            Some(colon) => (obj, &path[colon + 1..]),
+            None => (obj, path),
+        };
+        let top = name.split(['.', '[']).next().unwrap_or(name);
+        get_ci(holder, top).is_some_and(|v| !v.is_null())
+    };
     exported
         .iter()
         .filter(|e| {
             let lower = e.target.to_ascii_lowercase();
-            let plain = matches!(
-                coerce(&e.target, e.value.to_json()),
-                Json::String(_) | Json::Bool(_) | Json::Number(_)
-            );
-            plain
-                && !e.redacted
-                && !lower.ends_with("manager")
-                && lower != "password"
-                && !kept.iter().any(|k| k.target == e.target)
+            !e.redacted && !lower.ends_with("manager") && lower != "password" && !present(&e.target)
         })
         .map(|e| e.target.clone())
         .collect()

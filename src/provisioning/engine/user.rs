@@ -57,11 +57,7 @@ pub(super) async fn process_user(
         };
         // Every entry that looked the user up says what it found (cycles too: a wrong match is
         // the first thing an admin suspects).
-        let description = match &matched {
-            Matched::Found { id, .. } => format!("Matched the user in the target: {id}."),
-            Matched::Missing => "No user in the target matched.".to_string(),
-        };
-        steps.push(step(MATCH, "Success", description, trace));
+        steps.push(narrate::matched(MATCH, "user", &matched, trace));
         plan = plan_user(&ctx.policy, &eval, None, Some(&matched));
     } else if ctx.detailed {
         match (&plan, &managed) {
