@@ -1031,3 +1031,52 @@ async fn random_requests_never_panic_or_fail_the_server() {
     );
     still_answers(&s).await;
 }
+
+/// Console pages rendered many at a time (reactive_graph's lock-order deadlock, leptos-rs/leptos
+/// #4673: a page's effects and resources polled on two threads at once blocked both of tokio's
+/// workers, and with them SCIM, the engine and shutdown). Every page must come back, and the
+/// server must answer everything else afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_rendered_concurrently_never_stall_the_server() {
+    const CLIENTS: usize = 8;
+    const ROUNDS: usize = 40;
+    let x = common::apps::setup().await;
+    let pages = [
+        format!("/apps/{}/provisioning/user", x.app),
+        format!("/apps/{}/provisioning/group", x.app),
+        format!("/apps/{}/provisioning", x.app),
+        format!("/apps/{}", x.app),
+        "/".to_string(),
+    ];
+    let mut tasks = Vec::new();
+    for n in 0..CLIENTS {
+        let (c, pages) = (x.c.clone(), pages.clone());
+        let base = x.s.url("");
+        tasks.push(tokio::spawn(async move {
+            for round in 0..ROUNDS {
+                let page = &pages[(n + round) % pages.len()];
+                let r = tokio::time::timeout(
+                    std::time::Duration::from_secs(20),
+                    c.get(format!("{base}{page}")).send(),
+                )
+                .await
+                .unwrap_or_else(|_| panic!("{page} did not answer in 20 s: rendering stalled"))
+                .unwrap();
+                assert_eq!(r.status(), StatusCode::OK, "{page}");
+                let body = r.text().await.unwrap();
+                assert!(body.contains("</html>"), "{page} came back cut short");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let discovery = client()
+        .get(format!("{}/ServiceProviderConfig", x.target.url))
+        .bearer_auth(&x.target.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(discovery.status(), StatusCode::OK);
+    still_answers(&x.s).await;
+}

@@ -56,10 +56,14 @@ pub fn MappingPage() -> impl IntoView {
         |(id, _)| get_provisioning(id),
     );
     let admin = crate::app::use_session().is_admin();
-    let name = app_name(ctx);
     view! {
         <p><a href=move || format!("/apps/{}/provisioning", ctx.id.get())>"← Provisioning"</a></p>
-        <h2>{move || format!("Attribute Mapping: Synchronize {} to {}", object_label(&object.get()), name.get())}</h2>
+        <Suspense fallback=|| view! { <h2>"Attribute Mapping"</h2> }>
+            {move || Suspend::new(async move {
+                let name = app_name(ctx).await;
+                view! { <h2>{format!("Attribute Mapping: Synchronize {} to {}", object_label(&object.get_untracked()), name)}</h2> }
+            })}
+        </Suspense>
         <p class="alert alert-info">{INITIAL_CYCLE_NOTE}</p>
         <ActionError value=saved />
         <ActionError value=deleted />

@@ -37,15 +37,11 @@ fn object_label(object: &str) -> &'static str {
     }
 }
 
-/// The app's name for headings ("Synchronize users to Harness").
-fn app_name(ctx: AppCtx) -> Signal<String> {
-    Signal::derive(move || {
-        ctx.detail
-            .get()
-            .and_then(|d| d.ok())
-            .map(|d| d.summary.name)
-            .unwrap_or_default()
-    })
+/// The application's name, awaited inside the page's Suspense. (Read with `.get()` outside one, it
+/// was missing from about half of the renders and, rendered on one thread, could stall the page:
+/// a resource must be awaited where it is used.)
+async fn app_name(ctx: AppCtx) -> String {
+    ctx.detail.await.ok().map(|d| d.summary.name).unwrap_or_default()
 }
 
 /// A counter that moves each time an action succeeds with a value `counts` accepts: resources
@@ -130,12 +126,12 @@ pub fn ProvisioningPage() -> impl IntoView {
         |(id, _)| get_provisioning(id),
     );
     let admin = super::use_session().is_admin();
-    let name = app_name(ctx);
     view! {
         <super::sync_details::SyncDetailsPanel />
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let _ = flashed.await;
+                let name = app_name(ctx).await;
                 match view_data.await {
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
                     Ok(v) => provisioning_form(ctx, v, save, result, reload, admin, name).into_any(),
@@ -152,7 +148,7 @@ fn provisioning_form(
     result: Signal<Option<Result<SaveOutcome, ApiError>>>,
     reload: ReadSignal<u32>,
     admin: bool,
-    name: Signal<String>,
+    name: String,
 ) -> impl IntoView {
     let id = ctx.id.get_untracked();
     let c = v.config.clone();
@@ -170,10 +166,10 @@ fn provisioning_form(
     };
     let automatic = c.mode == ProvisioningMode::Automatic;
     let on = s.provisioning_status == ProvisioningStatus::On;
-    let link_id = id.clone();
+    let (link_id, link_name) = (id.clone(), name.clone());
     let mapping_link = move |object: &'static str| {
         let href = format!("/apps/{link_id}/provisioning/{object}");
-        view! { <li><a href=href>{move || format!("Synchronize {} to {}", object_label(object), name.get())}</a></li> }
+        view! { <li><a href=href>{format!("Synchronize {} to {}", object_label(object), link_name)}</a></li> }
     };
     view! {
         <ActionForm action=save attr:class="form provisioning" attr:id="provisioning-form">
@@ -201,7 +197,7 @@ fn provisioning_form(
             </fieldset>
             <fieldset disabled=!admin>
                 <legend>"Admin Credentials"</legend>
-                <p class="muted">{move || format!("Admin credentials are required for Provisio to connect to {}'s SCIM endpoint.", name.get())}</p>
+                <p class="muted">{format!("Admin credentials are required for Provisio to connect to {name}'s SCIM endpoint.")}</p>
                 <div class="field">
                     <label for="tenant_url">"Tenant URL"</label>
                     <input id="tenant_url" name="tenant_url" type="text" inputmode="url" class="mono" value=c.tenant_url.clone()
