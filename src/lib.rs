@@ -44,6 +44,8 @@ pub mod outbound;
 #[cfg(feature = "ssr")]
 pub mod provisioning;
 #[cfg(feature = "ssr")]
+pub mod render;
+#[cfg(feature = "ssr")]
 pub mod scim_client;
 #[cfg(feature = "ssr")]
 pub mod scim_server;

@@ -311,6 +311,8 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
             state.settings.session_idle.as_secs() as i64,
         )));
 
+    // Before anything of Leptos's runs, route list included (see render.rs).
+    crate::render::install_spawner();
     let routes = generate_route_list(crate::app::App);
     let options = state.leptos_options.clone();
     // leptos_routes gives pages and server functions the router state (AppState) as context.
@@ -323,11 +325,16 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::directory::import::MAX_UPLOAD + 64 * 1024,
         ));
-    let console = Router::new()
+    // Pages, server functions and the site's files, on render threads of their own (see render.rs).
+    let leptos = Router::new()
         .leptos_routes(&state, routes, move || crate::app::shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             crate::app::shell,
         ))
+        .with_state(state.clone());
+    let render = crate::render::RenderThreads::start(leptos, crate::render::RenderThreads::default_count())?;
+    let console = Router::new()
+        .fallback_service(render.clone())
         .layer(middleware::from_fn(refuse_nul))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
         .merge(upload)
@@ -341,9 +348,10 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
         .layer(sessions)
         .layer(middleware::from_fn_with_state(state.clone(), same_origin));
 
-    let health = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz));
+    let health = Router::new().route("/healthz", get(|| async { "ok" })).route(
+        "/readyz",
+        get(move |state: State<AppState>| readyz(state, render.clone())),
+    );
 
     // The SCIM endpoint sits outside sessions, CSRF and the console's body limit: it authenticates
     // every request with an API key and answers every failure, 413 included, in SCIM terms.
@@ -438,7 +446,10 @@ async fn prune_provisioning_log(pool: Pool, days: i64, audit_days: i64) {
     }
 }
 
-async fn readyz(State(state): State<AppState>) -> Response {
+async fn readyz(State(state): State<AppState>, render: crate::render::RenderThreads) -> Response {
+    if !render.healthy() {
+        return plain_error(StatusCode::SERVICE_UNAVAILABLE, "console rendering stopped");
+    }
     match db::check_ready(&state.pool, &state.settings.database).await {
         Ok(()) => "ready".into_response(),
         Err(reason) => {

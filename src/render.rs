@@ -1,0 +1,434 @@
+//! The console (pages, server functions, its static files) is served on render threads of its
+//! own, one request on one thread from its first byte to the end of its body.
+//!
+//! Why: Leptos's reactive graph (reactive_graph 0.2) takes its locks in an order that deadlocks
+//! when one page's effects and async resources are polled on two threads at once (upstream
+//! leptos-rs/leptos#4673). On tokio's work-stealing runtime that happened under ordinary load
+//! (two browsers opening mapping pages) and blocked both of its workers in `RwLock::write`, and
+//! with them SCIM, the provisioning engine and even the handling of SIGTERM.
+//!
+//! How: each render thread runs a [`LocalSet`] on the main runtime's handle, so I/O and timers are
+//! still driven by the main runtime (a database connection opened here belongs to no thread in
+//! particular), while every task Leptos spawns for a page ([`Spawner`]) stays on the thread that
+//! renders it: the graph of one page is never touched by two threads at once. Work the application
+//! spawns itself with `tokio::spawn` (an import, an audit retry) still goes to the main runtime.
+//!
+//! A watchdog is the second line: a render thread that stops answering for [`STUCK`] (a bug of
+//! the same kind in some future version) is logged as an error, no longer given requests and
+//! replaced by a fresh one, so the console recovers without a restart; `/readyz` fails only when
+//! no render thread answers.
+
+use crate::server::plain_error;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use http_body::{Frame, SizeHint};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::LocalSet;
+
+/// How long a render thread may go without a heartbeat before it counts as stuck. Rendering never
+/// blocks its thread this long: waits for the database are awaits, not blocks.
+const STUCK: Duration = Duration::from_secs(30);
+/// Stuck threads replaced at most, over the life of the process; each keeps the memory of the
+/// requests it was rendering, so past this the server says it needs a restart instead.
+const MAX_REPLACED: usize = 16;
+/// Frames buffered between a render thread and the connection that sends them.
+const PIPE: usize = 8;
+
+thread_local! {
+    static RENDER_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Leptos's spawner: on a render thread, tasks stay on it; elsewhere they go to the runtime.
+struct Spawner;
+
+impl any_spawner::CustomExecutor for Spawner {
+    fn spawn(&self, fut: any_spawner::PinnedFuture<()>) {
+        if RENDER_THREAD.get() {
+            tokio::task::spawn_local(fut);
+        } else {
+            tokio::spawn(fut);
+        }
+    }
+
+    fn spawn_local(&self, fut: any_spawner::PinnedLocalFuture<()>) {
+        tokio::task::spawn_local(fut);
+    }
+
+    fn poll_local(&self) {}
+}
+
+/// Makes [`Spawner`] Leptos's executor. Must run before anything of Leptos's does (route list
+/// generation included): the first executor set wins, and leptos_axum's own `init_tokio` is then a
+/// no-op. Logs an error if another executor got there first, since pages would then deadlock again.
+pub fn install_spawner() {
+    static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ours = *INSTALLED.get_or_init(|| any_spawner::Executor::init_custom_executor(Spawner).is_ok());
+    if !ours {
+        tracing::error!(
+            "Leptos's task executor was set before the render threads': console pages may deadlock"
+        );
+    }
+}
+
+type Job = (Request, oneshot::Sender<Response>);
+
+struct Worker {
+    jobs: mpsc::UnboundedSender<Job>,
+    /// Milliseconds since [`Shared::epoch`] of the thread's last heartbeat.
+    beat: Arc<AtomicU64>,
+    stuck: bool,
+}
+
+struct Shared {
+    app: Router,
+    runtime: tokio::runtime::Handle,
+    epoch: Instant,
+    /// [`STUCK`], shorter in tests.
+    stuck: Duration,
+    workers: Mutex<Vec<Worker>>,
+    next: AtomicUsize,
+    replaced: AtomicUsize,
+}
+
+/// The console's router behind its render threads: a tower service for `fallback_service`.
+#[derive(Clone)]
+pub struct RenderThreads {
+    shared: Arc<Shared>,
+}
+
+impl RenderThreads {
+    /// Starts `threads` render threads serving `app`, and their watchdog. Must be called inside
+    /// the main runtime.
+    pub fn start(app: Router, threads: usize) -> std::io::Result<RenderThreads> {
+        Self::start_with(app, threads, STUCK)
+    }
+
+    fn start_with(app: Router, threads: usize, stuck: Duration) -> std::io::Result<RenderThreads> {
+        install_spawner();
+        let shared = Arc::new(Shared {
+            app,
+            runtime: tokio::runtime::Handle::current(),
+            epoch: Instant::now(),
+            stuck,
+            workers: Mutex::new(Vec::new()),
+            next: AtomicUsize::new(0),
+            replaced: AtomicUsize::new(0),
+        });
+        let workers = (0..threads.max(1))
+            .map(|n| spawn_worker(&shared, n))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        *lock(&shared.workers) = workers;
+        tokio::spawn(watch(Arc::downgrade(&shared)));
+        Ok(RenderThreads { shared })
+    }
+
+    /// Render threads for this machine: one per core, at least two, at most eight.
+    pub fn default_count() -> usize {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(2, 8)
+    }
+
+    /// Whether at least one render thread answers (for `/readyz`).
+    pub fn healthy(&self) -> bool {
+        let now = self.shared.now();
+        lock(&self.shared.workers)
+            .iter()
+            .any(|w| !w.stuck && self.shared.fresh(w, now))
+    }
+
+    /// The next answering render thread, round robin.
+    fn pick(&self) -> Option<mpsc::UnboundedSender<Job>> {
+        let now = self.shared.now();
+        let workers = lock(&self.shared.workers);
+        let start = self.shared.next.fetch_add(1, Ordering::Relaxed);
+        (0..workers.len())
+            .map(|i| &workers[(start + i) % workers.len()])
+            .find(|w| !w.stuck && self.shared.fresh(w, now))
+            .map(|w| w.jobs.clone())
+    }
+
+    async fn dispatch(self, req: Request) -> Response {
+        let Some(jobs) = self.pick() else {
+            return plain_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The console is not answering; the server log says why. SCIM is not affected.",
+            );
+        };
+        let (reply, answer) = oneshot::channel();
+        if jobs.send((req, reply)).is_err() {
+            return plain_error(StatusCode::SERVICE_UNAVAILABLE, "The console is restarting.");
+        }
+        // A render task that panicked drops its reply without answering.
+        answer.await.unwrap_or_else(|_| {
+            plain_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be rendered; the server log says why.",
+            )
+        })
+    }
+}
+
+impl tower::Service<Request> for RenderThreads {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.dispatch(req).await) })
+    }
+}
+
+impl Shared {
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    fn fresh(&self, w: &Worker, now: u64) -> bool {
+        now.saturating_sub(w.beat.load(Ordering::Relaxed)) < self.stuck.as_millis() as u64
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn spawn_worker(shared: &Arc<Shared>, n: usize) -> std::io::Result<Worker> {
+    let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
+    let beat = Arc::new(AtomicU64::new(shared.now()));
+    let (app, runtime, epoch, heart) = (
+        shared.app.clone(),
+        shared.runtime.clone(),
+        shared.epoch,
+        beat.clone(),
+    );
+    let beat_every = shared.stuck / 30;
+    std::thread::Builder::new()
+        .name(format!("provisio-render-{n}"))
+        .spawn(move || {
+            RENDER_THREAD.set(true);
+            let local = LocalSet::new();
+            let open = std::rc::Rc::new(Cell::new(true));
+            let beating = open.clone();
+            local.spawn_local(async move {
+                while beating.get() {
+                    heart.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    tokio::time::sleep(beat_every).await;
+                }
+            });
+            local.spawn_local(async move {
+                while let Some((req, reply)) = rx.recv().await {
+                    tokio::task::spawn_local(serve(app.clone(), req, reply));
+                }
+                // Replaced (or the server stopped): finish what is in flight, then end.
+                open.set(false);
+            });
+            // Resolves once every task on this thread is done.
+            runtime.block_on(local);
+        })?;
+    Ok(Worker {
+        jobs,
+        beat,
+        stuck: false,
+    })
+}
+
+/// Handles one request on this render thread and pipes its body to the connection.
+async fn serve(app: Router, req: Request, reply: oneshot::Sender<Response>) {
+    use tower::ServiceExt;
+    let mut reply = reply;
+    let response = tokio::select! {
+        r = app.oneshot(req) => r.into_response(),
+        // The client went away before the headers: stop rendering.
+        _ = reply.closed() => return,
+    };
+    let (parts, mut body) = response.into_parts();
+    let (tx, rx) = mpsc::channel(PIPE);
+    let piped = Piped {
+        rx,
+        hint: http_body::Body::size_hint(&body),
+    };
+    if reply.send(Response::from_parts(parts, Body::new(piped))).is_err() {
+        return;
+    }
+    loop {
+        let frame = std::future::poll_fn(|cx| http_body::Body::poll_frame(Pin::new(&mut body), cx)).await;
+        let Some(frame) = frame else { break };
+        // A closed pipe is a client that went away: dropping the body stops the rendering.
+        if tx.send(frame).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// The connection's side of a response body rendered on a render thread. Keeps the original size
+/// hint, so files still go out with their Content-Length.
+struct Piped {
+    rx: mpsc::Receiver<Result<Frame<Bytes>, axum::Error>>,
+    hint: SizeHint,
+}
+
+impl http_body::Body for Piped {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        self.rx.poll_recv(cx)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.hint
+    }
+}
+
+/// Every few seconds: a render thread without a heartbeat for [`STUCK`] is taken out of service
+/// and replaced. Ends when the server's router is dropped.
+async fn watch(shared: std::sync::Weak<Shared>) {
+    let every = shared.upgrade().map_or(Duration::from_secs(5), |s| s.stuck / 6);
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let now = shared.now();
+        let mut workers = lock(&shared.workers);
+        for (n, w) in workers.iter_mut().enumerate() {
+            if w.stuck || shared.fresh(w, now) {
+                continue;
+            }
+            let silent = now.saturating_sub(w.beat.load(Ordering::Relaxed)) / 1000;
+            if shared.replaced.fetch_add(1, Ordering::Relaxed) >= MAX_REPLACED {
+                w.stuck = true;
+                tracing::error!(
+                    thread = n,
+                    silent_s = silent,
+                    "a console render thread has stopped answering and {MAX_REPLACED} were \
+                     replaced already: restart the server. SCIM and provisioning are not affected"
+                );
+                continue;
+            }
+            match spawn_worker(&shared, n) {
+                Ok(fresh) => {
+                    tracing::error!(
+                        thread = n,
+                        silent_s = silent,
+                        "a console render thread stopped answering (a rendering bug); its \
+                         requests are lost and a new thread serves the console"
+                    );
+                    *w = fresh;
+                }
+                Err(e) => {
+                    w.stuck = true;
+                    tracing::error!(thread = n, error = %e, "cannot replace a stuck console render thread");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn body_text(r: Response) -> String {
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    fn request(path: &str) -> Request {
+        Request::builder().uri(path).body(Body::empty()).unwrap()
+    }
+
+    /// What Leptos spawns while rendering runs on the thread that renders, never on the runtime's
+    /// workers: the guarantee that keeps one page's graph on one thread.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_a_page_spawns_stays_on_its_render_thread() {
+        let app = Router::new().route(
+            "/",
+            get(|| async {
+                let here = std::thread::current().id();
+                let (tx, rx) = oneshot::channel();
+                any_spawner::Executor::spawn(async move {
+                    let _ = tx.send(std::thread::current().id());
+                });
+                let there = rx.await.unwrap();
+                format!(
+                    "{} {}",
+                    here == there,
+                    std::thread::current().name().unwrap_or("")
+                )
+            }),
+        );
+        let render = RenderThreads::start(app, 2).unwrap();
+        for _ in 0..20 {
+            let text = body_text(render.clone().oneshot(request("/")).await.unwrap()).await;
+            assert!(text.starts_with("true provisio-render-"), "{text}");
+        }
+        // Elsewhere Leptos's tasks still go to the runtime.
+        let (tx, rx) = oneshot::channel();
+        any_spawner::Executor::spawn(async move {
+            let _ = tx.send(std::thread::current().name().map(str::to_string));
+        });
+        assert!(!rx
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .starts_with("provisio-render"));
+    }
+
+    /// A thread blocked by a rendering bug is replaced: later requests are answered by others,
+    /// the pool stays healthy, and a streamed body keeps its length.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stuck_render_thread_is_replaced_and_the_console_keeps_answering() {
+        let app = Router::new()
+            .route(
+                "/block",
+                get(|| async {
+                    std::thread::sleep(Duration::from_secs(3));
+                    "late"
+                }),
+            )
+            .route("/ok", get(|| async { "x".repeat(100_000) }));
+        // One thread: only its replacement can answer while it is blocked.
+        let render = RenderThreads::start_with(app, 1, Duration::from_millis(600)).unwrap();
+        let blocked = tokio::spawn(render.clone().oneshot(request("/block")));
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert!(render.healthy());
+        assert_eq!(render.shared.replaced.load(Ordering::Relaxed), 1);
+        for _ in 0..10 {
+            let r = tokio::time::timeout(Duration::from_secs(2), render.clone().oneshot(request("/ok")))
+                .await
+                .expect("answered by a thread that is not stuck")
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            assert_eq!(http_body::Body::size_hint(r.body()).exact(), Some(100_000));
+            assert_eq!(body_text(r).await.len(), 100_000);
+        }
+        // The blocked request still finishes once its thread is free again.
+        let late = blocked.await.unwrap().unwrap();
+        assert_eq!(body_text(late).await, "late");
+    }
+}
