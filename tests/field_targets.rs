@@ -29,6 +29,19 @@ fn names(list: &[Value], attr: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Provisioning On; waits until the target holds `users` users.
+async fn switch_on_until_created(q: &QuirkyTarget, x: &Setup, users: usize) {
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    eventually(30, "all created", || async {
+        let all = q.all(Kind::User);
+        (all.len() == users)
+            .then_some(())
+            .ok_or(format!("{all:?} / {}", x.status().await))
+    })
+    .await;
+}
+
 /// Five directory users and a group of two, all assigned, then provisioning On; waits until the
 /// target holds them (besides whatever was there before).
 async fn provision_five(q: &QuirkyTarget, x: &Setup, foreign_users: usize, foreign_groups: usize) {
@@ -425,15 +438,7 @@ async fn attributes_a_target_does_not_declare_are_left_out() {
         .await;
         x.assign(&format!("user{n}@contoso.com"), "").await;
     }
-    let token = q.token.clone();
-    x.configure_with(&token, "on", "500").await;
-    eventually(30, "all created", || async {
-        let users = q.all(Kind::User);
-        (users.len() == 3)
-            .then_some(())
-            .ok_or(format!("{users:?} / {}", x.status().await))
-    })
-    .await;
+    switch_on_until_created(&q, &x, 3).await;
     let s = x.status().await;
     assert_eq!(s["escrowed"], 0, "{s}");
     assert!(
@@ -444,6 +449,71 @@ async fn attributes_a_target_does_not_declare_are_left_out() {
     let user = &q.all(Kind::User)[0];
     assert!(user.get("title").is_none(), "{user}");
     assert_eq!(user["emails"][0]["value"], "u@contoso.com", "{user}");
+}
+
+/// A target whose schema lists sub-attributes: emails with a `value` but no `type`, a name with
+/// given and family names only. Every create and update used to be refused for `emails[].type`;
+/// now undeclared sub-attributes are left out of documents and an email, which the target cannot
+/// select by type, is written whole; a changed address reaches the account.
+#[tokio::test]
+async fn sub_attributes_a_target_does_not_declare_are_left_out() {
+    let (q, x) = targeting(Quirks {
+        strict_user_schema: Some(vec![
+            "userName",
+            "displayName",
+            "active",
+            "emails.value",
+            "name.givenName",
+            "name.familyName",
+        ]),
+        ..Quirks::default()
+    })
+    .await;
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        let upn = format!("user{n}@contoso.com");
+        let mail = format!("user{n}@mail.contoso.com");
+        let extra = [
+            ("attrs[mail]", mail.as_str()),
+            ("attrs[givenName]", "Ann"),
+            ("attrs[surname]", "Lee"),
+        ];
+        ids.push(x.user(&upn, &format!("User {n}"), &extra).await);
+        x.assign(&upn, "").await;
+    }
+    switch_on_until_created(&q, &x, 3).await;
+    let user1 = || {
+        q.all(Kind::User)
+            .into_iter()
+            .find(|u| u["userName"] == "user1@contoso.com")
+            .unwrap()
+    };
+    let u = user1();
+    assert_eq!(u["emails"], json!([{"value": "user1@mail.contoso.com"}]), "{u}");
+    assert_eq!(u["name"], json!({"givenName": "Ann", "familyName": "Lee"}), "{u}");
+
+    x.post(
+        "directory/update_user",
+        &[("id", &ids[0]), ("attrs[mail]", "new1@mail.contoso.com")],
+    )
+    .await;
+    eventually(30, "the new address reaches the account", || async {
+        let u = user1();
+        (u["emails"] == json!([{"value": "new1@mail.contoso.com"}]))
+            .then_some(())
+            .ok_or(format!("{u} / {}", x.status().await))
+    })
+    .await;
+    let s = x.status().await;
+    assert_eq!(s["escrowed"], 0, "{s}");
+    let patches: Vec<Value> = q
+        .writes()
+        .into_iter()
+        .filter(|w| w.method == "PATCH")
+        .map(|w| w.body)
+        .collect();
+    assert_eq!(patches.len(), 1, "{patches:?}");
+    assert_eq!(patches[0]["Operations"][0]["path"], "emails", "{patches:?}");
 }
 
 /// A target that only deactivates on DELETE and hides inactive accounts from its filters: a

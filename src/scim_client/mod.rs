@@ -11,6 +11,9 @@ const SCIM_JSON: &str = "application/scim+json";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
+mod discovery;
+pub use discovery::{Attributes, Capabilities, Declared};
+
 /// The resource type at the target: the SCIM protocol crate's.
 pub use provisio_scim::schema::Kind;
 
@@ -44,77 +47,6 @@ impl RetryPolicy {
         exp.min(self.cap)
             .mul_f64(jitter.clamp(0.0, 1.0))
             .max(self.base / 2)
-    }
-}
-
-/// What the target says it supports (its ServiceProviderConfig).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Capabilities {
-    pub patch: bool,
-    pub bulk: bool,
-    pub bulk_max_operations: u64,
-    /// Bytes; 0 when not stated.
-    pub bulk_max_payload: u64,
-    pub filter: bool,
-    /// What its `/Schemas` and `/ResourceTypes` declare; unknown when it does not say.
-    pub declared: Declared,
-}
-
-/// The attributes a target declares for users and groups (None: it does not say, so nothing is
-/// left out).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Declared {
-    pub users: Option<Attributes>,
-    pub groups: Option<Attributes>,
-}
-
-/// A resource type's declared attributes: the core schema's top-level names and the extension
-/// schemas, all lowercase.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Attributes {
-    pub core: std::collections::HashSet<String>,
-    pub extensions: std::collections::HashSet<String>,
-}
-
-impl Declared {
-    /// Whether a value at mapping target `path` (`title`, `emails[type eq "work"].value`,
-    /// `urn:...:enterprise:2.0:User:department`) can go to a resource of `kind`.
-    pub fn allows(&self, kind: Kind, path: &str) -> bool {
-        let attrs = match kind {
-            Kind::User => &self.users,
-            Kind::Group => &self.groups,
-        };
-        let Some(a) = attrs else { return true };
-        let lower = path.to_ascii_lowercase();
-        if lower.starts_with("urn:") {
-            let Some(colon) = lower.rfind(':') else {
-                return false;
-            };
-            let (urn, attr) = (&lower[..colon], &lower[colon + 1..]);
-            if urn == kind.core_urn().to_ascii_lowercase() {
-                return a.core.contains(top_name(attr));
-            }
-            return a.extensions.contains(urn);
-        }
-        a.core.contains(top_name(&lower))
-    }
-}
-
-fn top_name(path: &str) -> &str {
-    path.split(['.', '[']).next().unwrap_or(path)
-}
-
-impl Default for Capabilities {
-    /// What to assume of a target that does not describe itself: PATCH and filters, no Bulk.
-    fn default() -> Self {
-        Capabilities {
-            patch: true,
-            bulk: false,
-            bulk_max_operations: 0,
-            bulk_max_payload: 0,
-            filter: true,
-            declared: Declared::default(),
-        }
     }
 }
 
@@ -360,89 +292,6 @@ impl Target {
             });
         }
         Ok((status, body))
-    }
-
-    /// The target's ServiceProviderConfig; the defaults when it has none.
-    pub async fn discover(&self) -> Result<Capabilities, ClientError> {
-        let url = self.url(&["ServiceProviderConfig"])?;
-        match self.send(|| Ok(self.http.get(url.clone()))).await {
-            Ok((_, v)) => {
-                let supported = |k: &str| v.get(k).and_then(|x| x.get("supported")).and_then(Value::as_bool);
-                let d = Capabilities::default();
-                Ok(Capabilities {
-                    patch: supported("patch").unwrap_or(d.patch),
-                    bulk: supported("bulk").unwrap_or(false),
-                    bulk_max_operations: v
-                        .get("bulk")
-                        .and_then(|b| b.get("maxOperations"))
-                        .and_then(Value::as_u64)
-                        .unwrap_or(0),
-                    bulk_max_payload: v
-                        .get("bulk")
-                        .and_then(|b| b.get("maxPayloadSize"))
-                        .and_then(Value::as_u64)
-                        .unwrap_or(0),
-                    filter: supported("filter").unwrap_or(d.filter),
-                    declared: self.declared().await,
-                })
-            }
-            Err(ClientError::Http { status: 404, .. }) => Ok(Capabilities::default()),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// What `/ResourceTypes` and `/Schemas` declare for users and groups. A target that does not
-    /// answer them (or not with lists) declares nothing, and nothing is left out.
-    async fn declared(&self) -> Declared {
-        let list = |v: &Value| v.get("Resources").and_then(Value::as_array).cloned();
-        let get = |path: &'static str| async move {
-            let url = self.url(&[path]).ok()?;
-            self.send(|| Ok(self.http.get(url.clone())))
-                .await
-                .ok()
-                .and_then(|(_, v)| list(&v))
-        };
-        let (Some(types), Some(schemas)) = (get("ResourceTypes").await, get("Schemas").await) else {
-            return Declared::default();
-        };
-        let attributes = |kind: Kind| -> Option<Attributes> {
-            let t = types.iter().find(|t| {
-                t.get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| n.eq_ignore_ascii_case(kind.name()))
-            })?;
-            let core_urn = t.get("schema").and_then(Value::as_str)?.to_ascii_lowercase();
-            let schema = schemas.iter().find(|s| {
-                s.get("id")
-                    .and_then(Value::as_str)
-                    .is_some_and(|id| id.eq_ignore_ascii_case(&core_urn))
-            })?;
-            let core = schema
-                .get("attributes")
-                .and_then(Value::as_array)?
-                .iter()
-                .filter_map(|a| a.get("name").and_then(Value::as_str).map(str::to_ascii_lowercase))
-                .chain(["id", "externalid", "meta", "schemas"].map(String::from))
-                .collect();
-            let extensions = t
-                .get("schemaExtensions")
-                .and_then(Value::as_array)
-                .map(|list| {
-                    list.iter()
-                        .filter_map(|e| {
-                            e.get("schema")
-                                .and_then(Value::as_str)
-                                .map(str::to_ascii_lowercase)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            Some(Attributes { core, extensions })
-        };
-        Declared {
-            users: attributes(Kind::User),
-            groups: attributes(Kind::Group),
-        }
     }
 
     /// Resources whose `attribute` equals `value` (a SCIM `eq` filter; at most a few are expected).
@@ -720,37 +569,6 @@ fn jitter() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_what_a_target_declares_is_allowed() {
-        let unknown = Declared::default();
-        assert!(unknown.allows(Kind::User, "anything"));
-        let d = Declared {
-            users: Some(Attributes {
-                core: ["username", "emails", "name"].map(String::from).into(),
-                extensions: ["urn:ietf:params:scim:schemas:extension:enterprise:2.0:user".to_string()].into(),
-            }),
-            groups: None,
-        };
-        assert!(d.allows(Kind::User, "userName"));
-        assert!(d.allows(Kind::User, r#"emails[type eq "work"].value"#));
-        assert!(d.allows(Kind::User, "name.givenName"));
-        assert!(!d.allows(Kind::User, "title"));
-        assert!(d.allows(
-            Kind::User,
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
-        ));
-        assert!(!d.allows(
-            Kind::User,
-            "urn:example:params:scim:schemas:extension:other:2.0:User:seat"
-        ));
-        assert!(d.allows(Kind::User, "urn:ietf:params:scim:schemas:core:2.0:User:userName"));
-        assert!(!d.allows(Kind::User, "urn:ietf:params:scim:schemas:core:2.0:User:title"));
-        assert!(
-            d.allows(Kind::Group, "anything"),
-            "groups: nothing declared, nothing left out"
-        );
-    }
 
     #[test]
     fn backoff_grows_to_the_cap_and_honours_retry_after() {

@@ -149,7 +149,13 @@ async fn schemas(State(t): State<Arc<Inner>>) -> Response {
     let user = json!({
         "id": Kind::User.core_urn(),
         "name": "User",
-        "attributes": attrs.iter().map(|a| attribute(a)).collect::<Vec<_>>(),
+        "attributes": declared(attrs).into_iter().map(|(top, subs)| match subs {
+            None => attribute(&top),
+            Some(subs) => json!({
+                "name": top, "type": "complex", "multiValued": top == "emails",
+                "subAttributes": subs.iter().map(|s| attribute(s)).collect::<Vec<_>>(),
+            }),
+        }).collect::<Vec<_>>(),
     });
     let group = json!({
         "id": Kind::Group.core_urn(),
@@ -157,6 +163,23 @@ async fn schemas(State(t): State<Arc<Inner>>) -> Response {
         "attributes": [attribute("displayName"), attribute("members")],
     });
     Json(json!({"totalResults": 2, "Resources": [user, group]})).into_response()
+}
+
+/// `strict_user_schema`'s entries by attribute: `emails.value` declares `emails` with the
+/// sub-attribute `value` (and no other); a plain name declares an attribute without any.
+fn declared(list: &[&str]) -> Vec<(String, Option<Vec<String>>)> {
+    let mut out: Vec<(String, Option<Vec<String>>)> = Vec::new();
+    for entry in list {
+        let (top, sub) = match entry.split_once('.') {
+            Some((t, s)) => (t, Some(s.to_string())),
+            None => (*entry, None),
+        };
+        match out.iter_mut().find(|(t, _)| t == top) {
+            Some((_, subs)) => subs.get_or_insert_with(Vec::new).extend(sub),
+            None => out.push((top.to_string(), sub.map(|s| vec![s]))),
+        }
+    }
+    out
 }
 
 async fn resource_types(State(t): State<Arc<Inner>>) -> Response {
@@ -170,33 +193,69 @@ async fn resource_types(State(t): State<Arc<Inner>>) -> Response {
     .into_response()
 }
 
-/// The first attribute of a user write that a strict schema does not declare.
+/// The first attribute (or `attribute.sub`) of a user write that a strict schema does not
+/// declare: in documents, in PATCH paths (their filters included) and in PATCH values.
 fn undeclared(q: &Quirks, kind: Kind, body: &Value) -> Option<String> {
-    let allowed = q.strict_user_schema.as_ref().filter(|_| kind == Kind::User)?;
-    let ok = |k: &str| {
-        ["schemas", "id", "meta", "externalId"]
+    let allowed = declared(q.strict_user_schema.as_ref().filter(|_| kind == Kind::User)?);
+    let subs_of = |k: &str| -> Option<Option<&Vec<String>>> {
+        if ["schemas", "id", "meta", "externalId"]
             .iter()
             .any(|a| a.eq_ignore_ascii_case(k))
-            || allowed.iter().any(|a| a.eq_ignore_ascii_case(k))
-    };
-    let mut keys: Vec<String> = Vec::new();
-    match body.get("Operations").and_then(Value::as_array) {
-        Some(ops) => {
-            for op in ops {
-                match op["path"].as_str() {
-                    Some(p) => keys.push(p.split(['.', '[']).next().unwrap_or(p).to_string()),
-                    None => keys.extend(
-                        op["value"]
-                            .as_object()
-                            .into_iter()
-                            .flat_map(|o| o.keys().cloned()),
-                    ),
-                }
-            }
+        {
+            return Some(None);
         }
-        None => keys.extend(body.as_object().into_iter().flat_map(|o| o.keys().cloned())),
+        allowed
+            .iter()
+            .find(|(t, _)| t.eq_ignore_ascii_case(k))
+            .map(|(_, s)| s.as_ref())
+    };
+    let sub_ok = |subs: &Vec<String>, s: &str| subs.iter().any(|x| x.eq_ignore_ascii_case(s));
+    // An attribute with its value: the attribute and the keys of its complex values.
+    let check = |k: &str, v: &Value| -> Option<String> {
+        let Some(subs) = subs_of(k) else {
+            return Some(k.to_string());
+        };
+        let subs = subs?;
+        let items: Vec<&Value> = match v {
+            Value::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        items
+            .iter()
+            .filter_map(|i| i.as_object())
+            .flat_map(|o| o.keys())
+            .find(|key| !sub_ok(subs, key))
+            .map(|key| format!("{k}.{key}"))
+    };
+    let document = |o: &Map<String, Value>| o.iter().find_map(|(k, v)| check(k, v));
+    match body.get("Operations").and_then(Value::as_array) {
+        Some(ops) => ops.iter().find_map(|op| match op["path"].as_str() {
+            None => op["value"].as_object().and_then(document),
+            Some(p) => {
+                let top = p.split(['.', '[']).next().unwrap_or(p);
+                let Some(subs) = subs_of(top) else {
+                    return Some(top.to_string());
+                };
+                let subs = subs?;
+                let rest = &p[top.len()..];
+                let (filter, after) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+                    Some((f, a)) => (f, a),
+                    None => ("", rest),
+                };
+                let named = filter
+                    .split(" and ")
+                    .filter_map(|c| c.split_whitespace().next())
+                    .chain(after.strip_prefix('.'));
+                for n in named {
+                    if !sub_ok(subs, n) {
+                        return Some(format!("{top}.{n}"));
+                    }
+                }
+                check(top, &op["value"]).filter(|_| after.is_empty())
+            }
+        }),
+        None => body.as_object().and_then(document),
     }
-    keys.into_iter().find(|k| !ok(k))
 }
 
 async fn list(

@@ -127,7 +127,8 @@ pub(super) async fn process_group(
             );
             done
         }
-        GroupPlan::Create { document, add } => {
+        GroupPlan::Create { mut document, add } => {
+            ctx.caps.declared.trim(Kind::Group, &mut document);
             let matching = mapping.matching(&eval.attrs);
             let target_id = match create(&ctx, Kind::Group, &document, matching).await {
                 Ok(id) => id,
@@ -186,8 +187,13 @@ pub(super) async fn process_group(
             // Attributes first, then memberships; what the target holds is recorded even when
             // the memberships fail, so the retry sends only what is missing.
             if !attr_ops.is_empty() {
-                let r =
-                    fallback::patch(&ctx, Kind::Group, &target_id, &patch_json(&attr_ops, &previous)).await;
+                let r = fallback::patch(
+                    &ctx,
+                    Kind::Group,
+                    &target_id,
+                    &patch_json(&attr_ops, &previous, &eval.attrs, &ctx.caps.declared, Kind::Group),
+                )
+                .await;
                 if let Err(e) = r {
                     let mut done = done;
                     if fresh {

@@ -6,9 +6,10 @@ use super::*;
 use crate::db::sources::GroupSource;
 use crate::mapping::export::PatchOp;
 use crate::model::{AppRoleInfo, ProvisioningConfig};
+use crate::provisioning::engine::ops::patch_json;
 use crate::provisioning::engine::policy::{Actions, Policy, Role};
-use crate::provisioning::engine::user::patch_json;
 use crate::provisioning::mapped::exported_json;
+use crate::scim_client::Declared;
 use proptest::prelude::*;
 use serde_json::{json, Value as Json};
 
@@ -202,7 +203,9 @@ fn a_matched_user_gets_every_value_and_is_linked() {
     assert_eq!(ops.len(), e.exported.as_ref().unwrap().len());
     assert!(presence_changed && !manager_only && fresh);
     // Nothing is held, so every value is an add: a filtered path has nothing to replace.
-    assert!(patch_json(&ops, &previous).iter().all(|op| op["op"] == "add"));
+    assert!(patch_json(&ops, &previous, &[], &Declared::default(), Kind::User)
+        .iter()
+        .all(|op| op["op"] == "add"));
 }
 
 #[test]
@@ -246,7 +249,10 @@ fn a_matched_account_is_compared_with_what_it_holds() {
         })
         .collect();
     assert_eq!(paths, ["displayName"]);
-    assert_eq!(patch_json(&ops, &previous)[0]["op"], "add");
+    assert_eq!(
+        patch_json(&ops, &previous, &[], &Declared::default(), Kind::User)[0]["op"],
+        "add"
+    );
 }
 
 #[test]

@@ -196,7 +196,8 @@ pub(super) async fn process_user(
             // plan_user asks for a lookup only when it has no answer yet; it has one here.
             UserPlan::NeedsLookup { .. } => done,
             UserPlan::CreateSwitchedOff => switched_off(&log, steps, "Create", done),
-            UserPlan::Create { document } => {
+            UserPlan::Create { mut document } => {
+                ctx.caps.declared.trim(Kind::User, &mut document);
                 let details = match ctx.detailed {
                     true => note(exported.iter().map(|e| (e.target.clone(), shown(e))).collect()),
                     false => Vec::new(),
@@ -335,8 +336,13 @@ pub(super) async fn process_user(
                     ),
                     false => Vec::new(),
                 };
-                let result =
-                    fallback::patch(&ctx, Kind::User, &target_id, &patch_json(&ops, &previous)).await;
+                let result = fallback::patch(
+                    &ctx,
+                    Kind::User,
+                    &target_id,
+                    &patch_json(&ops, &previous, exported, &ctx.caps.declared, Kind::User),
+                )
+                .await;
                 match result {
                     Ok(()) => {
                         steps.push(step(
@@ -378,20 +384,4 @@ pub(super) async fn process_user(
 /// The (path, value) pairs of a plan's matching attributes, as the lookups take them.
 pub(super) fn pairs(matching: &[(String, Value)]) -> Vec<(&str, &Value)> {
     matching.iter().map(|(p, v)| (p.as_str(), v)).collect()
-}
-
-/// PATCH operations as sent: SCIM booleans from expression text; a value the target is not
-/// known to hold (not in `previous`) is an `add`, which RFC 7644 defines where nothing is there
-/// to replace (`emails[type eq "work"].value` on an account without a work email).
-pub(super) fn patch_json(ops: &[PatchOp], previous: &[Exported]) -> Vec<Json> {
-    ops.iter()
-        .map(|op| match op {
-            PatchOp::Replace { path, value } => {
-                let held = previous.iter().any(|e| e.target.eq_ignore_ascii_case(path));
-                let op = if held { "replace" } else { "add" };
-                json!({"op": op, "path": path, "value": coerce(path, value.clone())})
-            }
-            other => other.to_json(),
-        })
-        .collect()
 }

@@ -1,0 +1,383 @@
+//! What a target says about itself: its ServiceProviderConfig (PATCH, Bulk, filters) and, where
+//! it answers them, `/ResourceTypes` and `/Schemas`: the attributes, sub-attributes and extensions
+//! of its users and groups. Strict targets refuse a whole request for one attribute they do not
+//! know, so the engine leaves out what is not declared ([`Declared::allows`], [`Declared::trim`])
+//! and writes a multi-valued attribute whole where the target cannot select an element by the
+//! sub-attribute a mapping filters on ([`Declared::unselectable`]).
+
+use super::{ClientError, Kind, Target};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+
+/// What the target says it supports (its ServiceProviderConfig).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capabilities {
+    pub patch: bool,
+    pub bulk: bool,
+    pub bulk_max_operations: u64,
+    /// Bytes; 0 when not stated.
+    pub bulk_max_payload: u64,
+    pub filter: bool,
+    /// What its `/Schemas` and `/ResourceTypes` declare; unknown when it does not say.
+    pub declared: Declared,
+}
+
+impl Default for Capabilities {
+    /// What to assume of a target that does not describe itself: PATCH and filters, no Bulk.
+    fn default() -> Self {
+        Capabilities {
+            patch: true,
+            bulk: false,
+            bulk_max_operations: 0,
+            bulk_max_payload: 0,
+            filter: true,
+            declared: Declared::default(),
+        }
+    }
+}
+
+/// The attributes a target declares for users and groups (None: it does not say, so nothing is
+/// left out).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Declared {
+    pub users: Option<Attributes>,
+    pub groups: Option<Attributes>,
+}
+
+/// A resource type's declared attributes, all lowercase: the core schema's top-level names, each
+/// with its declared sub-attributes (None: a simple attribute, or a complex one whose
+/// sub-attributes are not listed, so any goes), and the extension schemas.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Attributes {
+    pub core: HashMap<String, Option<HashSet<String>>>,
+    pub extensions: HashSet<String>,
+}
+
+/// A mapping target's parts in the core schema: `emails[type eq "work"].value` is `emails`, the
+/// filter's attributes `[type]` and the sub-attribute `value`; `name.givenName` is `name`, none,
+/// `givenname`. All lowercase.
+struct Parts<'a> {
+    top: &'a str,
+    filtered_on: Vec<&'a str>,
+    sub: Option<&'a str>,
+}
+
+fn parts(path: &str) -> Parts<'_> {
+    let top_end = path.find(['.', '[']).unwrap_or(path.len());
+    let top = &path[..top_end];
+    let rest = &path[top_end..];
+    let (filter, after) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((f, after)) => (f, after),
+        None => ("", rest),
+    };
+    // Mapping targets filter with equalities joined by `and`: the attribute leads each one.
+    let filtered_on = filter
+        .split(" and ")
+        .filter_map(|clause| clause.split_whitespace().next())
+        .collect();
+    let sub = after.strip_prefix('.').filter(|s| !s.is_empty());
+    Parts {
+        top,
+        filtered_on,
+        sub,
+    }
+}
+
+impl Declared {
+    fn of(&self, kind: Kind) -> Option<&Attributes> {
+        match kind {
+            Kind::User => self.users.as_ref(),
+            Kind::Group => self.groups.as_ref(),
+        }
+    }
+
+    /// The path in the core schema (lowercase), or Err(whether the extension is declared).
+    fn core_path(kind: Kind, a: &Attributes, lower: &str) -> Result<String, bool> {
+        if !lower.starts_with("urn:") {
+            return Ok(lower.to_string());
+        }
+        let Some(colon) = lower.rfind(':') else {
+            return Err(false);
+        };
+        let (urn, attr) = (&lower[..colon], &lower[colon + 1..]);
+        if urn == kind.core_urn().to_ascii_lowercase() {
+            return Ok(attr.to_string());
+        }
+        Err(a.extensions.contains(urn))
+    }
+
+    /// Whether a value at mapping target `path` (`title`, `emails[type eq "work"].value`,
+    /// `name.givenName`, `urn:...:enterprise:2.0:User:department`) can go to a resource of
+    /// `kind`: its attribute and, where the target lists them, its sub-attribute are declared.
+    pub fn allows(&self, kind: Kind, path: &str) -> bool {
+        let Some(a) = self.of(kind) else { return true };
+        let path = match Self::core_path(kind, a, &path.to_ascii_lowercase()) {
+            Ok(p) => p,
+            Err(extension_declared) => return extension_declared,
+        };
+        let p = parts(&path);
+        match a.core.get(p.top) {
+            None => false,
+            Some(None) => true,
+            Some(Some(subs)) => p.sub.is_none_or(|s| subs.contains(s)),
+        }
+    }
+
+    /// For a target like `emails[type eq "work"].value` whose filter names a sub-attribute the
+    /// target does not declare (it has emails with a value but no type): the attribute (`emails`,
+    /// as spelled in `path`), which must then be written whole. None when the element can be
+    /// selected, or nothing is known.
+    pub fn unselectable(&self, kind: Kind, path: &str) -> Option<String> {
+        let a = self.of(kind)?;
+        let lower = path.to_ascii_lowercase();
+        let core = Self::core_path(kind, a, &lower).ok()?;
+        let p = parts(&core);
+        let subs = a.core.get(p.top)?.as_ref()?;
+        if p.filtered_on.is_empty() || p.filtered_on.iter().all(|f| subs.contains(*f)) {
+            return None;
+        }
+        let offset = lower.len() - core.len();
+        Some(path[offset..offset + p.top.len()].to_string())
+    }
+
+    /// Removes from a resource document the sub-attributes its complex attributes do not declare
+    /// (the `type` of an email where only `value` is), and elements left empty by it.
+    pub fn trim(&self, kind: Kind, doc: &mut Map<String, Value>) {
+        let Some(a) = self.of(kind) else { return };
+        for (name, value) in doc.iter_mut() {
+            let Some(Some(subs)) = a.core.get(&name.to_ascii_lowercase()) else {
+                continue;
+            };
+            let keep = |o: &mut Map<String, Value>| o.retain(|k, _| subs.contains(&k.to_ascii_lowercase()));
+            match value {
+                Value::Object(o) => keep(o),
+                Value::Array(items) => {
+                    for item in items.iter_mut() {
+                        if let Value::Object(o) = item {
+                            keep(o);
+                        }
+                    }
+                    items.retain(|i| i.as_object().is_none_or(|o| !o.is_empty()));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Target {
+    /// The target's ServiceProviderConfig; the defaults when it has none.
+    pub async fn discover(&self) -> Result<Capabilities, ClientError> {
+        let url = self.url(&["ServiceProviderConfig"])?;
+        match self.send(|| Ok(self.http.get(url.clone()))).await {
+            Ok((_, v)) => {
+                let supported = |k: &str| v.get(k).and_then(|x| x.get("supported")).and_then(Value::as_bool);
+                let d = Capabilities::default();
+                Ok(Capabilities {
+                    patch: supported("patch").unwrap_or(d.patch),
+                    bulk: supported("bulk").unwrap_or(false),
+                    bulk_max_operations: v
+                        .get("bulk")
+                        .and_then(|b| b.get("maxOperations"))
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0),
+                    bulk_max_payload: v
+                        .get("bulk")
+                        .and_then(|b| b.get("maxPayloadSize"))
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0),
+                    filter: supported("filter").unwrap_or(d.filter),
+                    declared: self.declared().await,
+                })
+            }
+            Err(ClientError::Http { status: 404, .. }) => Ok(Capabilities::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// What `/ResourceTypes` and `/Schemas` declare for users and groups. A target that does not
+    /// answer them (or not with lists) declares nothing, and nothing is left out.
+    async fn declared(&self) -> Declared {
+        let list = |v: &Value| v.get("Resources").and_then(Value::as_array).cloned();
+        let get = |path: &'static str| async move {
+            let url = self.url(&[path]).ok()?;
+            self.send(|| Ok(self.http.get(url.clone())))
+                .await
+                .ok()
+                .and_then(|(_, v)| list(&v))
+        };
+        let (Some(types), Some(schemas)) = (get("ResourceTypes").await, get("Schemas").await) else {
+            return Declared::default();
+        };
+        Declared {
+            users: declared_for(Kind::User, &types, &schemas),
+            groups: declared_for(Kind::Group, &types, &schemas),
+        }
+    }
+}
+
+fn lower_name(v: &Value) -> Option<String> {
+    v.get("name").and_then(Value::as_str).map(str::to_ascii_lowercase)
+}
+
+/// One resource type's attributes, from its `/ResourceTypes` entry and its core schema.
+fn declared_for(kind: Kind, types: &[Value], schemas: &[Value]) -> Option<Attributes> {
+    let t = types.iter().find(|t| {
+        t.get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.eq_ignore_ascii_case(kind.name()))
+    })?;
+    let core_urn = t.get("schema").and_then(Value::as_str)?.to_ascii_lowercase();
+    let schema = schemas.iter().find(|s| {
+        s.get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| id.eq_ignore_ascii_case(&core_urn))
+    })?;
+    let core = schema
+        .get("attributes")
+        .and_then(Value::as_array)?
+        .iter()
+        .filter_map(|a| {
+            let subs = a
+                .get("subAttributes")
+                .and_then(Value::as_array)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.iter().filter_map(lower_name).collect());
+            Some((lower_name(a)?, subs))
+        })
+        .chain(["id", "externalid", "meta", "schemas"].map(|n| (n.to_string(), None)))
+        .collect();
+    let extensions = t
+        .get("schemaExtensions")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|e| {
+                    e.get("schema")
+                        .and_then(Value::as_str)
+                        .map(str::to_ascii_lowercase)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Attributes { core, extensions })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn emails_value_only() -> Declared {
+        let core = [
+            ("username".to_string(), None),
+            ("emails".to_string(), Some(HashSet::from(["value".to_string()]))),
+            (
+                "name".to_string(),
+                Some(HashSet::from(["givenname".to_string(), "familyname".to_string()])),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        Declared {
+            users: Some(Attributes {
+                core,
+                extensions: HashSet::new(),
+            }),
+            groups: None,
+        }
+    }
+
+    #[test]
+    fn only_what_a_target_declares_is_allowed() {
+        let unknown = Declared::default();
+        assert!(unknown.allows(Kind::User, "anything"));
+        let d = Declared {
+            users: Some(Attributes {
+                core: ["username", "emails", "name"]
+                    .map(|n| (n.to_string(), None))
+                    .into(),
+                extensions: ["urn:ietf:params:scim:schemas:extension:enterprise:2.0:user".to_string()].into(),
+            }),
+            groups: None,
+        };
+        assert!(d.allows(Kind::User, "userName"));
+        assert!(d.allows(Kind::User, r#"emails[type eq "work"].value"#));
+        assert!(d.allows(Kind::User, "name.givenName"));
+        assert!(!d.allows(Kind::User, "title"));
+        assert!(d.allows(
+            Kind::User,
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+        ));
+        assert!(!d.allows(
+            Kind::User,
+            "urn:example:params:scim:schemas:extension:other:2.0:User:seat"
+        ));
+        assert!(d.allows(Kind::User, "urn:ietf:params:scim:schemas:core:2.0:User:userName"));
+        assert!(!d.allows(Kind::User, "urn:ietf:params:scim:schemas:core:2.0:User:title"));
+        assert!(
+            d.allows(Kind::Group, "anything"),
+            "groups: nothing declared, nothing left out"
+        );
+    }
+
+    #[test]
+    fn sub_attributes_are_checked_where_the_target_lists_them() {
+        let d = emails_value_only();
+        assert!(d.allows(Kind::User, "userName"));
+        assert!(d.allows(Kind::User, r#"emails[type eq "work"].value"#));
+        assert!(!d.allows(Kind::User, r#"emails[type eq "work"].display"#));
+        assert!(d.allows(Kind::User, "name.givenName"));
+        assert!(!d.allows(Kind::User, "name.formatted"));
+        assert!(d.allows(
+            Kind::User,
+            "urn:ietf:params:scim:schemas:core:2.0:User:name.givenName"
+        ));
+        assert!(!d.allows(Kind::User, "title"));
+        assert!(!d.allows(
+            Kind::User,
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+        ));
+        // Groups: nothing declared, nothing left out.
+        assert!(d.allows(Kind::Group, "anything"));
+    }
+
+    #[test]
+    fn an_element_selected_by_an_undeclared_sub_attribute_is_written_whole() {
+        let d = emails_value_only();
+        assert_eq!(
+            d.unselectable(Kind::User, r#"emails[type eq "work"].value"#)
+                .as_deref(),
+            Some("emails")
+        );
+        assert_eq!(
+            d.unselectable(Kind::User, r#"Emails[Type eq "work" and primary eq true].value"#)
+                .as_deref(),
+            Some("Emails")
+        );
+        assert_eq!(d.unselectable(Kind::User, "name.givenName"), None);
+        assert_eq!(d.unselectable(Kind::User, "userName"), None);
+        assert_eq!(
+            Declared::default().unselectable(Kind::User, r#"emails[type eq "work"].value"#),
+            None
+        );
+    }
+
+    #[test]
+    fn trimming_leaves_out_undeclared_sub_attributes_and_empty_elements() {
+        let d = emails_value_only();
+        let mut doc = json!({
+            "userName": "ann",
+            "emails": [{"type": "work", "value": "a@x"}, {"type": "home"}],
+            "name": {"givenName": "Ann", "formatted": "Ann Lee"},
+        })
+        .as_object()
+        .cloned()
+        .unwrap();
+        d.trim(Kind::User, &mut doc);
+        assert_eq!(
+            Value::Object(doc),
+            json!({"userName": "ann", "emails": [{"value": "a@x"}], "name": {"givenName": "Ann"}})
+        );
+    }
+}
