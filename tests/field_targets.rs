@@ -516,6 +516,44 @@ async fn sub_attributes_a_target_does_not_declare_are_left_out() {
     assert_eq!(patches[0]["Operations"][0]["path"], "emails", "{patches:?}");
 }
 
+/// A target that refuses a group created without members and PATCH paths with a filter: groups
+/// are created with their members, and a member leaving the group is removed by value (Entra's
+/// form), which it accepts; the group converges and nothing is escrowed.
+#[tokio::test]
+async fn groups_needing_members_and_removal_by_value_converge() {
+    let (q, x) = targeting(Quirks {
+        group_requires_members: true,
+        no_filtered_paths: true,
+        ..Quirks::default()
+    })
+    .await;
+    provision_five(&q, &x, 0, 0).await;
+    let group = || q.all(Kind::Group).into_iter().next().unwrap();
+    common::cli(
+        &x.s,
+        &["directory", "remove-member", "Engineers", "user1@contoso.com"],
+    );
+    eventually(30, "user1 leaves the group in the application", || async {
+        let members = group()["members"].as_array().map_or(0, Vec::len);
+        (members == 1)
+            .then_some(())
+            .ok_or(format!("{} / {}", group(), x.status().await))
+    })
+    .await;
+    let s = x.status().await;
+    assert_eq!(s["escrowed"], 0, "{s}");
+    let removal = q
+        .writes()
+        .into_iter()
+        .rfind(|w| w.method == "PATCH" && w.path.starts_with("Groups/"))
+        .unwrap();
+    assert_eq!(
+        removal.body["Operations"][0]["path"], "members",
+        "{:?}",
+        removal.body
+    );
+}
+
 /// A target that only deactivates on DELETE and hides inactive accounts from its filters: a
 /// user deleted and later created again in the directory meets a 409 on create; the engine finds
 /// the account in a full read and adopts it (active again), instead of failing for ever.

@@ -45,6 +45,10 @@ pub struct Quirks {
     pub soft_delete: bool,
     /// These User attributes are accepted and silently dropped.
     pub drops: Vec<&'static str>,
+    /// A group created without members is refused (400).
+    pub group_requires_members: bool,
+    /// PATCH paths with a value filter (`members[value eq "id"]`) are refused (400, invalidPath).
+    pub no_filtered_paths: bool,
 }
 
 /// One write the target received.
@@ -324,6 +328,10 @@ async fn create(
     if let Some(k) = undeclared(&t.quirks, kind, &body) {
         return error(StatusCode::BAD_REQUEST, format!("attribute {k} is not supported"));
     }
+    let no_members = body["members"].as_array().is_none_or(Vec::is_empty);
+    if kind == Kind::Group && t.quirks.group_requires_members && no_members {
+        return error(StatusCode::BAD_REQUEST, "a group needs at least one member");
+    }
     let mut doc = match resource::normalize(kind, &body) {
         Ok(d) => d,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.detail),
@@ -403,6 +411,16 @@ async fn one(
         if let Some(k) = undeclared(&t.quirks, kind, &body) {
             return error(StatusCode::BAD_REQUEST, format!("attribute {k} is not supported"));
         }
+    }
+    let filtered = body["Operations"].as_array().is_some_and(|ops| {
+        ops.iter()
+            .any(|op| op["path"].as_str().is_some_and(|p| p.contains('[')))
+    });
+    if method_name == "PATCH" && t.quirks.no_filtered_paths && filtered {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "filters in PATCH paths are not supported",
+        );
     }
     let new = match method_name {
         "GET" => return Json(rendered(kind, &id, &doc)).into_response(),

@@ -49,6 +49,8 @@ pub(super) async fn context(
         detailed: false,
         single_lookups: std::sync::atomic::AtomicBool::new(false),
         put_for_patch: std::sync::atomic::AtomicBool::new(false),
+        members_on_create: std::sync::atomic::AtomicBool::new(false),
+        members_by_value: std::sync::atomic::AtomicBool::new(false),
         undeclared: Default::default(),
         bulk,
     };

@@ -99,6 +99,43 @@ pub(super) async fn patch(ctx: &Ctx, kind: Kind, id: &str, ops: &[Json]) -> Resu
     }
 }
 
+/// A request refused for its form (400), where another form may be accepted.
+fn form_refused(e: &ClientError) -> bool {
+    matches!(e, ClientError::Http { status: 400, .. })
+}
+
+/// Removes members from a group: by `members[value eq "id"]` paths (RFC 7644's form); where the
+/// target refuses those, by value (Entra's form: a `remove` of `members` with the values), and
+/// where it refuses that too, GET + PUT. The form that worked is kept for the rest of the cycle.
+pub(super) async fn remove_members(ctx: &Ctx, id: &str, members: &[String]) -> Result<(), ClientError> {
+    let by_path: Vec<Json> = members
+        .iter()
+        .map(|m| json!({"op": "remove", "path": format!("members[value eq \"{m}\"]")}))
+        .collect();
+    let values: Vec<Json> = members.iter().map(|m| json!({"value": m})).collect();
+    let by_value = [json!({"op": "remove", "path": "members", "value": values})];
+    if ctx.members_by_value.load(Ordering::Relaxed) {
+        return patch(ctx, Kind::Group, id, &by_value).await;
+    }
+    let refused = match patch(ctx, Kind::Group, id, &by_path).await {
+        Err(e) if form_refused(&e) => e,
+        other => return other,
+    };
+    match patch(ctx, Kind::Group, id, &by_value).await {
+        Ok(()) => {
+            if !ctx.members_by_value.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    app = %ctx.app,
+                    "the application refused removing members by path ({refused}): this cycle removes them by value"
+                );
+            }
+            Ok(())
+        }
+        Err(e) if form_refused(&e) => put_instead(ctx, Kind::Group, id, &by_path).await,
+        Err(e) => Err(e),
+    }
+}
+
 /// GET, apply `ops` here (keeping everything else the account holds), PUT.
 async fn put_instead(ctx: &Ctx, kind: Kind, id: &str, ops: &[Json]) -> Result<(), ClientError> {
     let current = ctx.target.get(kind, id).await?;

@@ -20,13 +20,43 @@ pub(super) async fn send_members(
         fallback::patch(ctx, Kind::Group, target_id, &ops).await?;
     }
     for chunk in remove.chunks(MEMBERS_PER_REQUEST) {
-        let ops: Vec<Json> = chunk
-            .iter()
-            .map(|id| json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")}))
-            .collect();
-        fallback::patch(ctx, Kind::Group, target_id, &ops).await?;
+        fallback::remove_members(ctx, target_id, chunk).await?;
     }
     Ok(())
+}
+
+/// Creates a group; returns its id and how many of `add` went with the create. Groups are created
+/// without members, which then follow in PATCHes of bounded size; a target that refuses a group
+/// without members (400) gets the first of them in the create itself, and so does every later
+/// group of the cycle.
+async fn create_group(
+    ctx: &Ctx,
+    document: &serde_json::Map<String, Json>,
+    add: &[String],
+    matching: Vec<(&str, &Value)>,
+) -> Result<(String, usize), ClientError> {
+    use std::sync::atomic::Ordering;
+    let first = &add[..add.len().min(MEMBERS_PER_REQUEST)];
+    let mut with_members = document.clone();
+    let values: Vec<Json> = first.iter().map(|id| json!({"value": id})).collect();
+    with_members.insert("members".into(), Json::Array(values));
+    if ctx.members_on_create.load(Ordering::Relaxed) && !first.is_empty() {
+        return create(ctx, Kind::Group, &with_members, matching)
+            .await
+            .map(|id| (id, first.len()));
+    }
+    let refused = match create(ctx, Kind::Group, document, matching.clone()).await {
+        Err(e @ ClientError::Http { status: 400, .. }) if !first.is_empty() => e,
+        other => return other.map(|id| (id, 0)),
+    };
+    let created = create(ctx, Kind::Group, &with_members, matching).await?;
+    if !ctx.members_on_create.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            app = %ctx.app,
+            "the application refused a group without members ({refused}): this cycle creates groups with their first members"
+        );
+    }
+    Ok((created, first.len()))
 }
 
 /// The modified properties' line for a membership change.
@@ -130,8 +160,8 @@ pub(super) async fn process_group(
         GroupPlan::Create { mut document, add } => {
             ctx.caps.declared.trim(Kind::Group, &mut document);
             let matching = mapping.matching(&eval.attrs);
-            let target_id = match create(&ctx, Kind::Group, &document, matching).await {
-                Ok(id) => id,
+            let (target_id, sent) = match create_group(&ctx, &document, &add, matching).await {
+                Ok(created) => created,
                 Err(e) => {
                     let modified = narrate::created_values(&eval.attrs);
                     return ctx.failure(
@@ -151,7 +181,7 @@ pub(super) async fn process_group(
             if !add.is_empty() {
                 modified.push(members_change(0, eval.wanted.len(), add.len(), 0));
             }
-            let members = send_members(&ctx, &target_id, &add, &[]).await;
+            let members = send_members(&ctx, &target_id, &add[sent..], &[]).await;
             let had = BTreeSet::new();
             finish(
                 &ctx,

@@ -128,6 +128,10 @@ struct Ctx {
     matcher: Matcher,
     /// The target refused a PATCH with 501/405: changes go as GET + PUT for the rest of the cycle.
     put_for_patch: std::sync::atomic::AtomicBool,
+    /// The target refused a group created without members: creates carry the first members.
+    members_on_create: std::sync::atomic::AtomicBool,
+    /// The target refused `members[value eq "id"]` paths: members are removed by value.
+    members_by_value: std::sync::atomic::AtomicBool,
     /// Attributes left out because the target does not declare them (warned once each).
     undeclared: std::sync::Mutex<HashSet<String>>,
     /// User creates through the target's Bulk endpoint (cycles only, when it offers one).
