@@ -581,6 +581,12 @@ async fn a_409_on_create_adopts_the_account_that_is_there() {
         (u["active"] == false).then_some(()).ok_or(format!("{u}"))
     })
     .await;
+    let delete = logged(&x, "Delete").await;
+    assert_eq!(
+        (&delete["status"], &delete["error_code"]),
+        (&json!("Warning"), &json!("SoftDeleted")),
+        "a soft delete is not a plain success: {delete}"
+    );
     // She comes back: a new directory user with the same name.
     x.user("ann@contoso.com", "Ann Lee", &[]).await;
     x.assign("ann@contoso.com", "").await;
@@ -598,6 +604,48 @@ async fn a_409_on_create_adopts_the_account_that_is_there() {
         (Some(1), Some(0)),
         "{s}"
     );
+}
+
+/// The provisioning log's latest entry with `action`, once there is one.
+async fn logged(x: &Setup, action: &str) -> Value {
+    eventually(30, &format!("a {action} is logged"), || async {
+        let logs = x.post("provisioning/logs", &[("filter[app]", &x.app)]).await;
+        logs["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["action"] == action)
+            .cloned()
+            .ok_or(logs.to_string())
+    })
+    .await
+}
+
+/// A target that answers DELETE with 204 and keeps the account, active: a leaver deleted for
+/// good would keep signing in while the log said Success. The engine reads the account back,
+/// disables it, and logs a Warning that names the problem.
+#[tokio::test]
+async fn a_delete_the_target_ignores_is_caught_and_the_account_disabled() {
+    let (q, x) = targeting(Quirks {
+        delete_ignored: true,
+        ..Quirks::default()
+    })
+    .await;
+    provision_five(&q, &x, 0, 0).await;
+    common::cli(&x.s, &["directory", "delete-user", "user4@contoso.com"]);
+    common::cli(&x.s, &["directory", "purge-user", "user4@contoso.com"]);
+    let delete = logged(&x, "Delete").await;
+    assert_eq!(
+        (&delete["status"], &delete["error_code"]),
+        (&json!("Warning"), &json!("DeleteNotApplied")),
+        "{delete}"
+    );
+    let user4 = q
+        .all(Kind::User)
+        .into_iter()
+        .find(|u| u["userName"] == "user4@contoso.com")
+        .unwrap();
+    assert_eq!(user4["active"], false, "{user4}");
 }
 
 /// A target that takes a create but silently drops some values: the log says Warning with the

@@ -45,6 +45,8 @@ pub struct Quirks {
     pub soft_delete: bool,
     /// These User attributes are accepted and silently dropped.
     pub drops: Vec<&'static str>,
+    /// DELETE is answered 204 and does nothing: the account stays, active.
+    pub delete_ignored: bool,
     /// A group created without members is refused (400).
     pub group_requires_members: bool,
     /// PATCH paths with a value filter (`members[value eq "id"]`) are refused (400, invalidPath).
@@ -424,6 +426,7 @@ async fn one(
     }
     let new = match method_name {
         "GET" => return Json(rendered(kind, &id, &doc)).into_response(),
+        "DELETE" if t.quirks.delete_ignored => return StatusCode::NO_CONTENT.into_response(),
         "DELETE" if t.quirks.soft_delete => {
             store.list(kind)[pos].1.insert("active".into(), json!(false));
             return StatusCode::NO_CONTENT.into_response();

@@ -72,7 +72,11 @@ pub(super) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Do
                 format!("{action}d {} in the target.", d.managed.target_id),
                 vec![],
             ));
-            done.log = Some(log.entry(action, "Success", steps, &modified, None));
+            let (status, problem) = match d.delete {
+                true => verify_deleted(&ctx, kind, &d.managed.target_id, &mut steps).await,
+                false => ("Success", None),
+            };
+            done.log = Some(log.entry(action, status, steps, &modified, problem));
             done.object = Some(if d.delete {
                 ObjectWrite {
                     object_type: d.object_type,
@@ -127,4 +131,86 @@ pub(super) async fn deprovision(ctx: Arc<Ctx>, d: Deprovision, held: bool) -> Do
         }
         Err(e) => ctx.failure(&log, d.object_type, action, steps, &modified, e, false, done),
     }
+}
+
+/// After a DELETE the target said it did: reads the object back. Gone is a success. Still there
+/// and inactive is a soft delete, a Warning (it cannot sign in, but the account is not gone).
+/// Still there and active would leave a leaver able to sign in: it is disabled as well, and the
+/// entry says so. A read that fails leaves the success as the target answered it.
+async fn verify_deleted(
+    ctx: &Ctx,
+    kind: Kind,
+    id: &str,
+    steps: &mut Vec<ProvisionStep>,
+) -> (&'static str, Option<Problem>) {
+    const VERIFY: &str = "Verify the delete";
+    let resource = match ctx.target.get(kind, id).await {
+        Err(ClientError::Http { status: 404, .. }) => {
+            steps.push(step(
+                VERIFY,
+                "Success",
+                format!("{id} is gone from the target."),
+                vec![],
+            ));
+            return ("Success", None);
+        }
+        Err(e) => {
+            let text =
+                format!("{id} could not be read back ({e}); the target answered the DELETE with success.");
+            steps.push(step(VERIFY, "Skipped", text, vec![]));
+            return ("Success", None);
+        }
+        Ok(r) => r,
+    };
+    let active = resource.get("active").and_then(Json::as_bool);
+    if kind == Kind::User && active != Some(false) {
+        let disable = [json!({"op": "replace", "path": "active", "value": false})];
+        let disabled = fallback::patch(ctx, kind, id, &disable).await;
+        let text = match &disabled {
+            Ok(()) => {
+                format!("{id} is still in the target after DELETE, and active: it was disabled instead.")
+            }
+            Err(e) => {
+                format!("{id} is still in the target after DELETE, and active; disabling it failed too: {e}")
+            }
+        };
+        steps.push(step(VERIFY, "Warning", text, vec![]));
+        let status = if disabled.is_ok() { "Warning" } else { "Failure" };
+        return (
+            status,
+            Some(Problem::new(
+                "DeleteNotApplied",
+                "the application answered the DELETE but kept the account, active",
+                "Ask the application's vendor how accounts are deleted through SCIM; until then Provisio disables them.",
+            )),
+        );
+    }
+    if kind == Kind::Group {
+        let text = format!("{id} is still in the target after DELETE.");
+        steps.push(step(VERIFY, "Warning", text, vec![]));
+        return (
+            "Warning",
+            Some(Problem::new(
+                "DeleteNotApplied",
+                "the application answered the DELETE but kept the group",
+                "Remove the group in the application by hand, or ask its vendor how groups are deleted through SCIM.",
+            )),
+        );
+    }
+    steps.push(step(
+        VERIFY,
+        "Warning",
+        format!(
+            "{id} is still in the target after DELETE, inactive: the application only deactivates on delete."
+        ),
+        vec![],
+    ));
+    (
+        "Warning",
+        Some(Problem::new(
+            "SoftDeleted",
+            "the application kept the account after DELETE, deactivated (a soft delete)",
+            "Nothing to do unless accounts must be removed: the application keeps them inactive.",
+        )),
+    )
 }
