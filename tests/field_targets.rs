@@ -552,6 +552,57 @@ async fn groups_needing_members_and_removal_by_value_converge() {
         "{:?}",
         removal.body
     );
+    let log = x.s.output_text();
+    assert!(log.contains("creates groups with their first members"), "{log}");
+    assert!(log.contains("removes them by value"), "{log}");
+
+    // Remembered: the console, `app status` and the next cycles know it, and a new group is
+    // created with its members at once, without trying the refused form again.
+    let learned: Vec<Value> = s["adaptations"].as_array().unwrap().clone();
+    let names: BTreeSet<&str> = learned.iter().filter_map(|a| a["adaptation"].as_str()).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["members_by_value", "members_on_create"]),
+        "{s}"
+    );
+    assert!(
+        learned
+            .iter()
+            .all(|a| a["reason"].as_str().is_some_and(|r| r.contains("400"))),
+        "{s}"
+    );
+    let text = common::cli(&x.s, &["app", "status", &x.app]);
+    assert!(text.contains("Adapted to this application"), "{text}");
+    assert!(text.contains("Creates groups with their first members"), "{text}");
+    let page =
+        x.c.get(x.s.url(&format!("/apps/{}/provisioning", x.app)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    assert!(page.contains(r#"data-adaptation="members_on_create""#), "{page}");
+    let designers = x.group("Designers").await;
+    x.add_member(&designers, "user3@contoso.com").await;
+    x.assign("Designers", "").await;
+    eventually(30, "Designers created", || async {
+        let n = q.all(Kind::Group).len();
+        (n == 2).then_some(()).ok_or(format!("{n}"))
+    })
+    .await;
+    let posts: Vec<Value> = q
+        .writes()
+        .into_iter()
+        .filter(|w| w.method == "POST" && w.path == "Groups" && w.body["displayName"] == "Designers")
+        .map(|w| w.body)
+        .collect();
+    assert_eq!(posts.len(), 1, "the refused form is not tried again: {posts:?}");
+
+    // A new token: another application, perhaps; what was learned is forgotten.
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    assert_eq!(x.status().await["adaptations"], json!([]));
 }
 
 /// A target that only deactivates on DELETE and hides inactive accounts from its filters: a

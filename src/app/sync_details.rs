@@ -184,6 +184,7 @@ fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bo
             <dt>"Job id"</dt><dd class="mono">{if d.job_id.is_empty() { "-".to_string() } else { d.job_id.clone() }}</dd>
         </dl>
         <p><a href=format!("/apps/{}/provisioning-logs", d.app_id)>"View provisioning logs"</a></p>
+        <Adaptations list=d.adaptations.clone() />
         {(!history.is_empty()).then(|| view! {
             <h3>"Cycles"</h3>
             <svg class="cycle-chart" role="img" aria-label="Operations (blue) and failures (red) per cycle, oldest first"
@@ -215,4 +216,33 @@ fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bo
             </ActionForm>
         })}
     }
+}
+
+/// The application's compatibility profile: what the engine adapted to, why and since when.
+#[component]
+fn Adaptations(list: Vec<crate::model::AdaptationInfo>) -> impl IntoView {
+    (!list.is_empty()).then(|| {
+        let rows = list
+            .into_iter()
+            .map(|a| {
+                view! {
+                    <tr data-adaptation=a.adaptation.clone()>
+                        <td>{a.effect}</td>
+                        <td>{a.reason}</td>
+                        <td>{when(&a.since)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <h3>"Adapted to this application"</h3>
+            <p class="muted">"The application refused these standard SCIM forms; Provisio uses another until the provisioning configuration changes or a full restart."</p>
+            <div class="table-wrap">
+                <table class="adaptations">
+                    <thead><tr><th scope="col">"What Provisio does"</th><th scope="col">"Why"</th><th scope="col">"Since"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        }
+    })
 }

@@ -375,6 +375,12 @@ fn print_status(d: &crate::model::SyncDetails) {
         "Connector data store: {} users, {} groups; {} waiting for a retry",
         d.users_managed, d.groups_managed, d.escrowed
     );
+    if !d.adaptations.is_empty() {
+        println!("Adapted to this application (until its configuration changes):");
+        for a in &d.adaptations {
+            println!("  {} since {}: {}", a.effect, a.since, a.reason);
+        }
+    }
     let t = &d.totals;
     println!(
         "To date: {} created, {} updated, {} disabled, {} deleted, {} skipped, {} failed, {} held",

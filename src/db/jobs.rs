@@ -307,6 +307,7 @@ pub async fn restart(pool: &Pool, app: &str, r: &Reset, job_id: &str, now: &str)
     }
     if r.full {
         super::links::set_aside(&mut tx, app).await?;
+        super::adaptations::forget(&mut tx, app).await?;
     }
     if r.force_deletes {
         sqlx::query("UPDATE prov_jobs SET force_deletes = 1, initial_requested = 1 WHERE app_id = $1")

@@ -3,6 +3,7 @@
 //! Queries use numbered `$n` placeholders and portable types (text, 64-bit integers) so the same
 //! text serves SQLite and PostgreSQL; [`Backend`] picks the few statements where they differ.
 
+pub mod adaptations;
 pub mod apps;
 pub mod audit;
 pub mod console_users;

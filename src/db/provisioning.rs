@@ -153,6 +153,17 @@ pub async fn save(
     now: &str,
 ) -> sqlx::Result<()> {
     let s = &c.settings;
+    // A new endpoint or token may be another application: what was learned about the old one
+    // is forgotten (mapping changes move the configuration version, which retires it too).
+    sqlx::query(
+        "DELETE FROM prov_adaptations WHERE app_id = $1 AND ($3 = 1 OR EXISTS (
+             SELECT 1 FROM app_provisioning WHERE app_id = $1 AND tenant_url <> $2))",
+    )
+    .bind(app)
+    .bind(&c.tenant_url)
+    .bind(i64::from(token.is_some()))
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("UPDATE apps SET provisioning_status = $2, updated_at = $3 WHERE id = $1")
         .bind(app)
         .bind(s.provisioning_status.as_str())

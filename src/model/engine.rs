@@ -154,6 +154,8 @@ pub struct SyncDetails {
     pub escrowed: i64,
     /// The next initial cycle is pending (new job, restart, configuration change).
     pub initial_pending: bool,
+    /// What the engine adapted to in this application (its compatibility profile).
+    pub adaptations: Vec<super::AdaptationInfo>,
 }
 
 /// Settings > Notifications: the SMTP server failure emails go through (never its password) and

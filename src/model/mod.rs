@@ -3,6 +3,7 @@
 //! here so `model::X` names each type wherever it lives.
 
 mod accounts;
+mod adaptation;
 mod apps;
 mod choices;
 mod directory;
@@ -10,6 +11,7 @@ mod engine;
 mod provisioning;
 
 pub use accounts::*;
+pub use adaptation::*;
 pub use apps::*;
 pub use choices::*;
 pub use directory::*;

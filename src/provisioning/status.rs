@@ -8,7 +8,7 @@ use crate::db::jobs::{self, Reset};
 use crate::db::vocab::{CycleState, JobState};
 use crate::db::{apps, Pool};
 use crate::directory::{invalid, DirError};
-use crate::model::{CycleInfo, ProvisioningMode, ProvisioningStatus, SyncDetails};
+use crate::model::{AdaptationInfo, CycleInfo, ProvisioningMode, ProvisioningStatus, SyncDetails};
 
 /// Cycles shown in the history table and chart.
 pub const HISTORY: i64 = 20;
@@ -81,6 +81,16 @@ pub async fn details(pool: &Pool, app: &str) -> Result<SyncDetails, DirError> {
         groups_managed: managed.groups,
         totals: cycles::totals(pool, app).await?,
         escrowed,
+        adaptations: crate::db::adaptations::current(pool, app)
+            .await?
+            .into_iter()
+            .map(|l| AdaptationInfo {
+                adaptation: l.adaptation.as_str().to_string(),
+                effect: l.adaptation.effect().to_string(),
+                reason: l.reason,
+                since: l.learned_at,
+            })
+            .collect(),
         initial_pending: stored.needs_initial_cycle
             || job
                 .as_ref()

@@ -16,6 +16,11 @@ pub(super) async fn context(
     tuning: &Tuning,
 ) -> Result<(Ctx, HashMap<String, Roles>), EngineError> {
     let app_roles = crate::db::apps::roles(pool, app).await?;
+    let known: Vec<Adaptation> = crate::db::adaptations::current(pool, app)
+        .await?
+        .into_iter()
+        .map(|l| l.adaptation)
+        .collect();
     let group_assignments = sources::group_assignments(pool, app).await?;
     let (policy, group_roles) = Policy::compile(cfg, &app_roles, group_assignments)?;
     let escrowed: HashMap<(ObjectType, String), escrows::Escrow> = escrows::escrows(pool, app)
@@ -40,17 +45,14 @@ pub(super) async fn context(
         app: app.to_string(),
         cycle,
         target,
-        matcher: Matcher::new(caps.filter),
+        matcher: Matcher::new(caps.filter && !known.contains(&Adaptation::IgnoresFilters)),
+        learned: learned::Learned::from(&known),
         caps,
         policy,
         escrow_base: tuning.escrow_base,
         escrowed,
         permits,
         detailed: false,
-        single_lookups: std::sync::atomic::AtomicBool::new(false),
-        put_for_patch: std::sync::atomic::AtomicBool::new(false),
-        members_on_create: std::sync::atomic::AtomicBool::new(false),
-        members_by_value: std::sync::atomic::AtomicBool::new(false),
         undeclared: Default::default(),
         bulk,
     };
@@ -319,6 +321,7 @@ pub async fn run(
         run.counters.total = run.counters.processed;
     }
     run.flush().await?;
+    ctx.learned.save(pool, app).await;
 
     let end = crate::timefmt::now();
     report.counters = run.counters.clone();

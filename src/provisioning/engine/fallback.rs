@@ -5,7 +5,6 @@
 use super::*;
 use crate::scim::patch::seed_from_filter;
 use crate::scim::path;
-use std::sync::atomic::Ordering;
 
 /// The target refused a PATCH because a filtered path selects nothing (`noTarget`): scim2-server
 /// and others answer so for `add`/`replace` of `emails[type eq "work"].value` on an account
@@ -78,8 +77,16 @@ fn patch_refused(e: &ClientError) -> bool {
 /// ServiceProviderConfig): the account is read, changed here and written back whole with PUT,
 /// and the rest of the cycle does the same without trying PATCH again.
 pub(super) async fn patch(ctx: &Ctx, kind: Kind, id: &str, ops: &[Json]) -> Result<(), ClientError> {
-    if !ctx.caps.patch || ctx.put_for_patch.load(Ordering::Relaxed) {
+    if !ctx.caps.patch {
         return put_instead(ctx, kind, id, ops).await;
+    }
+    if ctx.learned.has(Adaptation::PutForPatch) {
+        // Learned from one refused PATCH (often of one attribute only): where PUT is refused
+        // too, PATCH may still do this change.
+        return match put_instead(ctx, kind, id, ops).await {
+            Err(e) if patch_refused(&e) => ctx.target.patch(kind, id, ops).await,
+            other => other,
+        };
     }
     match ctx.target.patch(kind, id, ops).await {
         Err(e) if no_target(&e) => match element_adds(ops) {
@@ -87,7 +94,10 @@ pub(super) async fn patch(ctx: &Ctx, kind: Kind, id: &str, ops: &[Json]) -> Resu
             None => Err(e),
         },
         Err(e) if patch_refused(&e) => {
-            if !ctx.put_for_patch.swap(true, Ordering::Relaxed) {
+            if ctx
+                .learned
+                .learn(Adaptation::PutForPatch, format!("a PATCH was answered: {e}"))
+            {
                 tracing::warn!(
                     app = %ctx.app,
                     "the application refused a PATCH ({e}): this cycle writes changes with GET and PUT"
@@ -114,7 +124,7 @@ pub(super) async fn remove_members(ctx: &Ctx, id: &str, members: &[String]) -> R
         .collect();
     let values: Vec<Json> = members.iter().map(|m| json!({"value": m})).collect();
     let by_value = [json!({"op": "remove", "path": "members", "value": values})];
-    if ctx.members_by_value.load(Ordering::Relaxed) {
+    if ctx.learned.has(Adaptation::MembersByValue) {
         return patch(ctx, Kind::Group, id, &by_value).await;
     }
     let refused = match patch(ctx, Kind::Group, id, &by_path).await {
@@ -123,7 +133,8 @@ pub(super) async fn remove_members(ctx: &Ctx, id: &str, members: &[String]) -> R
     };
     match patch(ctx, Kind::Group, id, &by_value).await {
         Ok(()) => {
-            if !ctx.members_by_value.swap(true, Ordering::Relaxed) {
+            let reason = format!("removing members by path was answered: {refused}");
+            if ctx.learned.learn(Adaptation::MembersByValue, reason) {
                 tracing::warn!(
                     app = %ctx.app,
                     "the application refused removing members by path ({refused}): this cycle removes them by value"

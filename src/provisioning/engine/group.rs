@@ -35,12 +35,11 @@ async fn create_group(
     add: &[String],
     matching: Vec<(&str, &Value)>,
 ) -> Result<(String, usize), ClientError> {
-    use std::sync::atomic::Ordering;
     let first = &add[..add.len().min(MEMBERS_PER_REQUEST)];
     let mut with_members = document.clone();
     let values: Vec<Json> = first.iter().map(|id| json!({"value": id})).collect();
     with_members.insert("members".into(), Json::Array(values));
-    if ctx.members_on_create.load(Ordering::Relaxed) && !first.is_empty() {
+    if ctx.learned.has(Adaptation::MembersOnCreate) && !first.is_empty() {
         return create(ctx, Kind::Group, &with_members, matching)
             .await
             .map(|id| (id, first.len()));
@@ -50,7 +49,8 @@ async fn create_group(
         other => return other.map(|id| (id, 0)),
     };
     let created = create(ctx, Kind::Group, &with_members, matching).await?;
-    if !ctx.members_on_create.swap(true, Ordering::Relaxed) {
+    let reason = format!("a group without members was answered: {refused}");
+    if ctx.learned.learn(Adaptation::MembersOnCreate, reason) {
         tracing::warn!(
             app = %ctx.app,
             "the application refused a group without members ({refused}): this cycle creates groups with their first members"

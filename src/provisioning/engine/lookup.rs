@@ -138,6 +138,10 @@ pub(super) async fn find_existing(
         if let Ok(list) = &found {
             if list.iter().any(|r| !eval::matches(kind, &filter, r)) {
                 ctx.matcher.caught_ignoring(&ctx.app, path);
+                ctx.learned.learn(
+                    Adaptation::IgnoresFilters,
+                    format!("a lookup by {path} was answered with accounts that do not match it"),
+                );
                 found = Err(None);
             }
         }
@@ -206,7 +210,7 @@ pub(super) async fn prefetch(
     work: &[(SourceRow, UserEval, Option<Managed>)],
 ) -> HashMap<String, Lookup> {
     let mut out = HashMap::new();
-    if ctx.matcher.local() || ctx.single_lookups.load(Ordering::Relaxed) {
+    if ctx.matcher.local() || ctx.learned.has(Adaptation::SingleLookups) {
         return out;
     }
     // (path, value, source id) of each new user's first matching attribute.
@@ -247,8 +251,11 @@ pub(super) async fn prefetch(
         let list = match ctx.target.find_any(Kind::User, path, &values).await {
             Ok(Some(list)) => list,
             Ok(None) => continue,
-            Err(ClientError::Http { status: 400, .. }) => {
-                ctx.single_lookups.store(true, Ordering::Relaxed);
+            Err(e @ ClientError::Http { status: 400, .. }) => {
+                let reason = format!("a lookup of several values was answered: {e}");
+                if ctx.learned.learn(Adaptation::SingleLookups, reason) {
+                    tracing::warn!(app = %ctx.app, "the application refused a lookup of several values at once: it is looked up one value at a time");
+                }
                 break;
             }
             Err(_) => continue,
@@ -273,6 +280,10 @@ pub(super) async fn prefetch(
             // Answered with accounts the filter does not select: nothing in this answer (nor in
             // a later one) is trusted; every user is matched one at a time, locally.
             ctx.matcher.caught_ignoring(&ctx.app, path);
+            ctx.learned.learn(
+                Adaptation::IgnoresFilters,
+                format!("a lookup by {path} was answered with accounts that do not match it"),
+            );
             break;
         }
         for (_, value, source) in chunk {

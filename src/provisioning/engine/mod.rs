@@ -28,7 +28,7 @@ use crate::db::vocab::{ChangeKind, CycleKind, CycleState, JobState, LinkState, O
 use crate::db::Pool;
 use crate::mapping::export::{Exported, PatchOp};
 use crate::mapping::Value;
-use crate::model::{ProvisionStep, ProvisioningConfig};
+use crate::model::{Adaptation, ProvisionStep, ProvisioningConfig};
 use crate::scim_client::{Capabilities, ClientError, Kind, Target};
 use crate::secrets::Sealer;
 pub use error::EngineError;
@@ -44,6 +44,7 @@ mod deprovision;
 mod error;
 mod fallback;
 mod group;
+mod learned;
 mod lookup;
 mod narrate;
 mod ops;
@@ -122,16 +123,10 @@ struct Ctx {
     /// lookups, what was sent) and users outside the assignment scope are reported too. Cycles
     /// leave it off, so their log entries stay small.
     detailed: bool,
-    /// The target refused a batched lookup (no `or` in its filters): one lookup per object.
-    single_lookups: std::sync::atomic::AtomicBool,
     /// Whether lookups are answered by the target's filter or matched locally.
     matcher: Matcher,
-    /// The target refused a PATCH with 501/405: changes go as GET + PUT for the rest of the cycle.
-    put_for_patch: std::sync::atomic::AtomicBool,
-    /// The target refused a group created without members: creates carry the first members.
-    members_on_create: std::sync::atomic::AtomicBool,
-    /// The target refused `members[value eq "id"]` paths: members are removed by value.
-    members_by_value: std::sync::atomic::AtomicBool,
+    /// Forms the target refused and what is done instead (the compatibility profile).
+    learned: learned::Learned,
     /// Attributes left out because the target does not declare them (warned once each).
     undeclared: std::sync::Mutex<HashSet<String>>,
     /// User creates through the target's Bulk endpoint (cycles only, when it offers one).
