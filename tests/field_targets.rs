@@ -605,6 +605,42 @@ async fn groups_needing_members_and_removal_by_value_converge() {
     assert_eq!(x.status().await["adaptations"], json!([]));
 }
 
+/// A slow target that answers 500 when more than two requests arrive together (SQLite's
+/// `database is locked` in many small applications): the engine sends fewer at a time instead of
+/// retrying the same eight until they are escrowed, every user arrives, and the server log says
+/// it backed off.
+#[tokio::test]
+async fn a_target_failing_under_load_gets_fewer_requests_at_a_time() {
+    let (q, x) = targeting(Quirks {
+        max_in_flight: 2,
+        ..Quirks::default()
+    })
+    .await;
+    for n in 1..=40 {
+        let upn = format!("user{n}@contoso.com");
+        x.user(&upn, &format!("User {n}"), &[]).await;
+        x.assign(&upn, "").await;
+    }
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    eventually(60, "the initial cycle ended", || async {
+        let s = x.status().await;
+        let ended =
+            s["initial_pending"] == false && s["current"]["state"].as_str().is_some_and(|st| st != "Running");
+        ended.then_some(()).ok_or(s.to_string())
+    })
+    .await;
+    let s = x.status().await;
+    assert_eq!(
+        (q.all(Kind::User).len(), s["escrowed"].as_i64()),
+        (40, Some(0)),
+        "{s}"
+    );
+    assert!(q.refused_under_load() > 0, "the target was overloaded at first");
+    let log = x.s.output_text();
+    assert!(log.contains("failing under load"), "{log}");
+}
+
 /// A target that only deactivates on DELETE and hides inactive accounts from its filters: a
 /// user deleted and later created again in the directory meets a 409 on create; the engine finds
 /// the account in a full read and adopts it (active again), instead of failing for ever.

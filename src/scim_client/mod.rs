@@ -12,7 +12,9 @@ const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
 mod discovery;
+mod gate;
 pub use discovery::{Attributes, Capabilities, Declared};
+pub use gate::Gate;
 
 /// The resource type at the target: the SCIM protocol crate's.
 pub use provisio_scim::schema::Kind;
@@ -157,6 +159,8 @@ pub struct Target {
     pub retry: RetryPolicy,
     /// Paces every request, retries included (the application's requests-per-second setting).
     limit: Option<Limiter>,
+    /// Requests in flight at a time, fewer while the application fails under load.
+    gate: Option<Gate>,
 }
 
 /// A requests-per-second budget, shared by everything that sends to one application.
@@ -186,7 +190,14 @@ impl Target {
             http,
             retry: RetryPolicy::default(),
             limit: None,
+            gate: None,
         }
+    }
+
+    /// The same target, with at most `max` requests in flight, fewer while it fails under load.
+    pub fn gated(mut self, max: usize) -> Self {
+        self.gate = Some(Gate::new(max));
+        self
     }
 
     /// The same target, paced by `limit`.
@@ -228,7 +239,15 @@ impl Target {
             if let Some(limit) = &self.limit {
                 limit.until_ready().await;
             }
+            let slot = match &self.gate {
+                Some(g) => Some(g.enter().await),
+                None => None,
+            };
             let result = self.once(build()?).await;
+            drop(slot);
+            if let Some(gate) = &self.gate {
+                self.adapt(gate, &result);
+            }
             match result {
                 Err(e)
                     if e.is_transient()
@@ -242,6 +261,24 @@ impl Target {
                 }
                 other => return other,
             }
+        }
+    }
+
+    /// Fewer requests at a time after a failure under load, more again after answers.
+    fn adapt(&self, gate: &Gate, result: &Result<(u16, Value), ClientError>) {
+        let overloaded = match result {
+            Err(ClientError::Http { status, .. }) => matches!(status, 429 | 500 | 502 | 503 | 504),
+            Err(e) => e.is_transient(),
+            Ok(_) => false,
+        };
+        if !overloaded {
+            gate.answered();
+        } else if let Some(limit) = gate.overloaded() {
+            tracing::warn!(
+                target_url = %self.base,
+                limit,
+                "the application is failing under load: {limit} request(s) at a time from now"
+            );
         }
     }
 

@@ -47,6 +47,9 @@ pub struct Quirks {
     pub drops: Vec<&'static str>,
     /// DELETE is answered 204 and does nothing: the account stays, active.
     pub delete_ignored: bool,
+    /// Takes 30 ms per request and answers 500 (`database is locked`) when more than this many
+    /// requests are in flight at once (0: no limit).
+    pub max_in_flight: usize,
     /// A group created without members is refused (400).
     pub group_requires_members: bool,
     /// PATCH paths with a value filter (`members[value eq "id"]`) are refused (400, invalidPath).
@@ -84,6 +87,32 @@ impl Store {
 struct Inner {
     quirks: Quirks,
     store: Mutex<Store>,
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// Requests answered 500 for being one too many.
+    refused_under_load: std::sync::atomic::AtomicUsize,
+}
+
+/// `max_in_flight`: a slow application that fails when too many requests arrive together.
+async fn under_load(
+    State(t): State<Arc<Inner>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use std::sync::atomic::Ordering;
+    if t.quirks.max_in_flight == 0 {
+        return next.run(req).await;
+    }
+    let now = t.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    let response = if now > t.quirks.max_in_flight {
+        t.refused_under_load.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        error(StatusCode::INTERNAL_SERVER_ERROR, "database is locked")
+    } else {
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        next.run(req).await
+    };
+    t.in_flight.fetch_sub(1, Ordering::SeqCst);
+    response
 }
 
 pub struct QuirkyTarget {
@@ -470,6 +499,8 @@ impl QuirkyTarget {
         let inner = Arc::new(Inner {
             quirks,
             store: Mutex::new(Store::default()),
+            in_flight: Default::default(),
+            refused_under_load: Default::default(),
         });
         let app = Router::new()
             .route("/scim/v2/ServiceProviderConfig", get(config))
@@ -480,6 +511,7 @@ impl QuirkyTarget {
                 "/scim/v2/{endpoint}/{id}",
                 get(one).put(one).patch(one).delete(one),
             )
+            .layer(axum::middleware::from_fn_with_state(inner.clone(), under_load))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -502,6 +534,13 @@ impl QuirkyTarget {
         let id = format!("q{}", store.next);
         store.list(kind).push((id.clone(), doc));
         id
+    }
+
+    /// Requests answered 500 for arriving with too many others (`max_in_flight`).
+    pub fn refused_under_load(&self) -> usize {
+        self.inner
+            .refused_under_load
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every write received so far.

@@ -137,9 +137,12 @@ pub async fn run(
     };
 
     let token = config::secret_token(pool, sealer, app).await?.unwrap_or_default();
-    let target = Target::new(&cfg.tenant_url, &token, http.clone()).limited(
-        crate::provisioning::limits::for_app(app, cfg.settings.max_requests_per_second),
-    );
+    let target = Target::new(&cfg.tenant_url, &token, http.clone())
+        .limited(crate::provisioning::limits::for_app(
+            app,
+            cfg.settings.max_requests_per_second,
+        ))
+        .gated(tuning.concurrency);
     let caps = match target.discover().await {
         Ok(c) => c,
         Err(e) => {
