@@ -29,6 +29,17 @@ fn names(list: &[Value], attr: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Waits (up to `secs`) until the initial cycle has run to its end.
+async fn initial_cycle_ended(x: &Setup, secs: u64) {
+    eventually(secs, "the initial cycle ended", || async {
+        let s = x.status().await;
+        let ended =
+            s["initial_pending"] == false && s["current"]["state"].as_str().is_some_and(|st| st != "Running");
+        ended.then_some(()).ok_or(s.to_string())
+    })
+    .await;
+}
+
 /// Provisioning On; waits until the target holds `users` users.
 async fn switch_on_until_created(q: &QuirkyTarget, x: &Setup, users: usize) {
     let token = q.token.clone();
@@ -176,13 +187,7 @@ async fn a_failed_update_after_a_match_keeps_the_link_and_leavers_are_disabled()
     x.assign("bob@contoso.com", "").await;
     let token = q.token.clone();
     x.configure_with(&token, "on", "500").await;
-    eventually(30, "the initial cycle ended", || async {
-        let s = x.status().await;
-        let ended =
-            s["initial_pending"] == false && s["current"]["state"].as_str().is_some_and(|st| st != "Running");
-        ended.then_some(()).ok_or(s.to_string())
-    })
-    .await;
+    initial_cycle_ended(&x, 30).await;
 
     // 501 is an answer, not an accident: PATCH refused once (twice when both users were updated
     // at the same moment), then PUT (refused too) once per account; nothing retried.
@@ -623,13 +628,7 @@ async fn a_target_failing_under_load_gets_fewer_requests_at_a_time() {
     }
     let token = q.token.clone();
     x.configure_with(&token, "on", "500").await;
-    eventually(60, "the initial cycle ended", || async {
-        let s = x.status().await;
-        let ended =
-            s["initial_pending"] == false && s["current"]["state"].as_str().is_some_and(|st| st != "Running");
-        ended.then_some(()).ok_or(s.to_string())
-    })
-    .await;
+    initial_cycle_ended(&x, 60).await;
     let s = x.status().await;
     assert_eq!(
         (q.all(Kind::User).len(), s["escrowed"].as_i64()),
