@@ -640,6 +640,38 @@ async fn a_target_failing_under_load_gets_fewer_requests_at_a_time() {
     assert!(log.contains("failing under load"), "{log}");
 }
 
+/// A target that answers every filtered lookup with an empty list (200, no results) and does not
+/// refuse a second account with the same name: its own accounts must be matched, not created
+/// again. The engine looks one of them up by its own userName before trusting lookups, finds
+/// nothing, and matches from a full read instead.
+#[tokio::test]
+async fn a_target_answering_every_lookup_with_nothing_gets_no_duplicates() {
+    let (q, x) = targeting(Quirks {
+        zero_for_filters: true,
+        duplicates_allowed: true,
+        ..Quirks::default()
+    })
+    .await;
+    for n in 1..=5 {
+        q.seed(
+            Kind::User,
+            json!({"userName": format!("user{n}@contoso.com"), "displayName": format!("User {n}"), "active": true}),
+        );
+    }
+    q.seed(Kind::Group, json!({"displayName": "Engineers"}));
+    provision_five(&q, &x, 0, 0).await;
+    let posts = q.writes().iter().filter(|w| w.method == "POST").count();
+    assert_eq!(posts, 0, "matched, not created: {:?}", q.writes());
+    let s = x.status().await;
+    assert_eq!(
+        (s["users_managed"].as_i64(), s["escrowed"].as_i64()),
+        (Some(5), Some(0)),
+        "{s}"
+    );
+    let learned = s["adaptations"].to_string();
+    assert!(learned.contains("ignores_filters"), "{s}");
+}
+
 /// A target that only deactivates on DELETE and hides inactive accounts from its filters: a
 /// user deleted and later created again in the directory meets a 409 on create; the engine finds
 /// the account in a full read and adopts it (active again), instead of failing for ever.

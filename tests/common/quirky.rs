@@ -50,6 +50,10 @@ pub struct Quirks {
     /// Takes 30 ms per request and answers 500 (`database is locked`) when more than this many
     /// requests are in flight at once (0: no limit).
     pub max_in_flight: usize,
+    /// A filtered list is answered 200 with no results (the filter is not evaluated).
+    pub zero_for_filters: bool,
+    /// Creates are not checked for a name already taken (no 409): duplicates are possible.
+    pub duplicates_allowed: bool,
     /// A group created without members is refused (400).
     pub group_requires_members: bool,
     /// PATCH paths with a value filter (`members[value eq "id"]`) are refused (400, invalidPath).
@@ -305,6 +309,13 @@ async fn list(
     if !authorised(&headers) {
         return error(StatusCode::UNAUTHORIZED, "bad token");
     }
+    if t.quirks.zero_for_filters && q.contains_key("filter") {
+        return Json(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": [],
+        }))
+        .into_response();
+    }
     let selected = match q.get("filter").filter(|_| !t.quirks.ignores_filter) {
         Some(text) => match filter::parse(text) {
             Ok(f) => Some(f),
@@ -396,7 +407,7 @@ async fn create(
         "displayName"
     };
     let name = |d: &Map<String, Value>| d.get(unique).and_then(Value::as_str).map(str::to_lowercase);
-    if store.list(kind).iter().any(|(_, d)| name(d) == name(&doc)) {
+    if !t.quirks.duplicates_allowed && store.list(kind).iter().any(|(_, d)| name(d) == name(&doc)) {
         return error(StatusCode::CONFLICT, format!("{unique} is taken"));
     }
     store.next += 1;

@@ -160,6 +160,15 @@ impl Mapping {
             .collect()
     }
 
+    /// The first matching attribute's target (`userName`), if any attribute matches.
+    pub fn first_matching(&self) -> Option<&str> {
+        self.attrs
+            .iter()
+            .filter(|a| a.matching > 0)
+            .min_by_key(|a| a.matching)
+            .map(|a| a.target_text.as_str())
+    }
+
     /// Whether any mapping writes `target` (for example `members` or the enterprise `manager`).
     pub fn writes(&self, target: &str) -> bool {
         self.attrs

@@ -184,6 +184,12 @@ pub async fn run(
         .cloned()
         .collect();
     let (group_list, gone_groups) = if initial {
+        if let Some(path) = ctx.policy.users.first_matching() {
+            probe_filters(&ctx, Kind::User, path).await;
+        }
+        if let Some(path) = ctx.policy.groups.as_ref().and_then(|g| g.first_matching()) {
+            probe_filters(&ctx, Kind::Group, path).await;
+        }
         let d = dir::directory_counts(pool).await?;
         run.counters.total = d.users + d.deleted_users + d.groups;
         cycles::progress(pool, &id, &run.counters).await?;

@@ -49,6 +49,18 @@ impl Matcher {
         self.local.load(Ordering::Relaxed)
     }
 
+    /// The target answered the lookup of one of its own accounts with nothing: it does not
+    /// evaluate the filter (it answers what it cannot evaluate with an empty list).
+    fn caught_not_filtering(&self, app: &str, path: &str) {
+        if !self.local.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                app = %app,
+                "the application answered the lookup of one of its own accounts by {path} with nothing: \
+                 it does not evaluate filters, so this cycle matches against a full read of its accounts"
+            );
+        }
+    }
+
     /// The target answered a filter with resources that do not match it.
     fn caught_ignoring(&self, app: &str, path: &str) {
         if !self.local.swap(true, Ordering::Relaxed) {
@@ -106,6 +118,42 @@ async fn read_all(target: &Target, kind: Kind) -> Result<Arc<Vec<Json>>, ClientE
         if complete && total.is_some() {
             return Ok(Arc::new(out));
         }
+    }
+}
+
+/// Before an initial cycle trusts the target's lookups by `path` (a top-level attribute): one
+/// of its own accounts, looked up by its own value, must come back. A target that answers with
+/// nothing does not evaluate the filter (some answer 200 with no results to what they cannot
+/// evaluate) and would have every account it holds created again; it is matched locally, and
+/// that is remembered. Costs two requests per initial cycle; an empty target needs no probe.
+pub(super) async fn probe_filters(ctx: &Ctx, kind: Kind, path: &str) {
+    if ctx.matcher.local() || path.contains(['[', '.', ':']) {
+        return;
+    }
+    let Ok((page, _)) = ctx.target.page(kind, 1, 1).await else {
+        return;
+    };
+    let Some(account) = page.first().and_then(Json::as_object) else {
+        return;
+    };
+    let id = account.get("id").and_then(Json::as_str);
+    let value = crate::scim::resource::get_ci(account, path).and_then(Json::as_str);
+    let (Some(id), Some(value)) = (id, value) else {
+        return;
+    };
+    // An error here shows again, and is reported, at the cycle's own lookups.
+    let Ok(found) = ctx.target.find(kind, path, value).await else {
+        return;
+    };
+    if !found
+        .iter()
+        .any(|r| r.get("id").and_then(Json::as_str) == Some(id))
+    {
+        ctx.matcher.caught_not_filtering(&ctx.app, path);
+        ctx.learned.learn(
+            Adaptation::IgnoresFilters,
+            format!("the lookup of its account {id} by its own {path} found nothing"),
+        );
     }
 }
 
