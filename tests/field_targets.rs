@@ -672,6 +672,39 @@ async fn a_target_answering_every_lookup_with_nothing_gets_no_duplicates() {
     assert!(learned.contains("ignores_filters"), "{s}");
 }
 
+/// A target that ignores filters (so accounts are matched from a full read of it) and answers a
+/// list with `count` with 500: the read goes on in the pages it chooses, its accounts are
+/// adopted, and that is remembered.
+#[tokio::test]
+async fn a_target_refusing_count_is_read_in_its_own_pages() {
+    let (q, x) = targeting(Quirks {
+        ignores_filter: true,
+        count_refused: true,
+        page_size: 3,
+        ..Quirks::default()
+    })
+    .await;
+    for n in 1..=5 {
+        q.seed(
+            Kind::User,
+            json!({"userName": format!("user{n}@contoso.com"), "displayName": format!("User {n}"), "active": true}),
+        );
+    }
+    provision_five(&q, &x, 0, 0).await;
+    let s = x.status().await;
+    assert_eq!(
+        (s["users_managed"].as_i64(), s["escrowed"].as_i64()),
+        (Some(5), Some(0)),
+        "{s}"
+    );
+    assert!(
+        s["adaptations"].to_string().contains("pages_without_count"),
+        "{s}"
+    );
+    let users = q.all(Kind::User);
+    assert_eq!(users.len(), 5, "adopted, not created: {users:?}");
+}
+
 /// A target that only deactivates on DELETE and hides inactive accounts from its filters: a
 /// user deleted and later created again in the directory meets a 409 on create; the engine finds
 /// the account in a full read and adopts it (active again), instead of failing for ever.

@@ -18,6 +18,8 @@ closed_set! {
         MembersOnCreate = "members_on_create",
         /// It refused `members[value eq "id"]` paths.
         MembersByValue = "members_by_value",
+        /// It refused a page of a list with `count`.
+        PagesWithoutCount = "pages_without_count",
     }
 }
 
@@ -32,6 +34,9 @@ impl Adaptation {
             Adaptation::PutForPatch => "Writes changes with GET and PUT instead of PATCH",
             Adaptation::MembersOnCreate => "Creates groups with their first members",
             Adaptation::MembersByValue => "Removes group members by value (Entra's form)",
+            Adaptation::PagesWithoutCount => {
+                "Reads lists in the pages the application chooses (without count)"
+            }
         }
     }
 }

@@ -385,12 +385,14 @@ impl Target {
         &self,
         kind: Kind,
         start_index: usize,
-        count: usize,
+        count: Option<usize>,
     ) -> Result<(Vec<Value>, Option<u64>), ClientError> {
         let mut url = self.url(&[kind.endpoint()])?;
         url.query_pairs_mut()
-            .append_pair("startIndex", &start_index.to_string())
-            .append_pair("count", &count.to_string());
+            .append_pair("startIndex", &start_index.to_string());
+        if let Some(count) = count {
+            url.query_pairs_mut().append_pair("count", &count.to_string());
+        }
         let (_, v) = self.send(|| Ok(self.http.get(url.clone()))).await?;
         let total = v.get("totalResults").and_then(Value::as_u64);
         match v.get("Resources") {

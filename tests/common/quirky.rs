@@ -50,6 +50,8 @@ pub struct Quirks {
     /// Takes 30 ms per request and answers 500 (`database is locked`) when more than this many
     /// requests are in flight at once (0: no limit).
     pub max_in_flight: usize,
+    /// A list with `count` is answered 500; without it, pages of 3.
+    pub count_refused: bool,
     /// A filtered list is answered 200 with no results (the filter is not evaluated).
     pub zero_for_filters: bool,
     /// Creates are not checked for a name already taken (no 409): duplicates are possible.
@@ -308,6 +310,9 @@ async fn list(
     };
     if !authorised(&headers) {
         return error(StatusCode::UNAUTHORIZED, "bad token");
+    }
+    if t.quirks.count_refused && q.contains_key("count") {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "count is not supported");
     }
     if t.quirks.zero_for_filters && q.contains_key("filter") {
         return Json(json!({

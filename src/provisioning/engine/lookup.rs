@@ -73,23 +73,23 @@ impl Matcher {
     }
 
     /// Everything the target holds of `kind`, read once per cycle.
-    async fn all(&self, target: &Target, kind: Kind) -> Result<Arc<Vec<Json>>, ClientError> {
+    async fn all(&self, ctx: &Ctx, kind: Kind) -> Result<Arc<Vec<Json>>, ClientError> {
         let cell = match kind {
             Kind::User => &self.users,
             Kind::Group => &self.groups,
         };
-        cell.get_or_init(|| read_all(target, kind)).await.clone()
+        cell.get_or_init(|| read_all(ctx, kind)).await.clone()
     }
 }
 
 /// Reads every resource of `kind` page by page. A target whose paging repeats itself or stops
 /// short of the total it reported cannot be matched against safely: that is an error, not a
 /// shorter list.
-async fn read_all(target: &Target, kind: Kind) -> Result<Arc<Vec<Json>>, ClientError> {
+async fn read_all(ctx: &Ctx, kind: Kind) -> Result<Arc<Vec<Json>>, ClientError> {
     let mut out: Vec<Json> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     loop {
-        let (page, total) = target.page(kind, out.len() + 1, LOCAL_PAGE).await?;
+        let (page, total) = page(ctx, kind, out.len() + 1, LOCAL_PAGE).await?;
         let before = out.len();
         for r in page {
             let id = r.get("id").and_then(Json::as_str).unwrap_or_default().to_string();
@@ -121,6 +121,35 @@ async fn read_all(target: &Target, kind: Kind) -> Result<Arc<Vec<Json>>, ClientE
     }
 }
 
+/// A page of the target's `kind`, `count` long; where the target refuses `count` (400, 500, 501),
+/// the page it chooses, from then on (remembered).
+async fn page(
+    ctx: &Ctx,
+    kind: Kind,
+    start: usize,
+    count: usize,
+) -> Result<(Vec<Json>, Option<u64>), ClientError> {
+    if ctx.learned.has(Adaptation::PagesWithoutCount) {
+        return ctx.target.page(kind, start, None).await;
+    }
+    match ctx.target.page(kind, start, Some(count)).await {
+        Err(
+            e @ ClientError::Http {
+                status: 400 | 500 | 501,
+                ..
+            },
+        ) => {
+            let answer = ctx.target.page(kind, start, None).await?;
+            let reason = format!("a page with count was answered: {e}");
+            if ctx.learned.learn(Adaptation::PagesWithoutCount, reason) {
+                tracing::warn!(app = %ctx.app, "the application refused count in a list ({e}): lists are read in the pages it chooses");
+            }
+            Ok(answer)
+        }
+        other => other,
+    }
+}
+
 /// Before an initial cycle trusts the target's lookups by `path` (a top-level attribute): one
 /// of its own accounts, looked up by its own value, must come back. A target that answers with
 /// nothing does not evaluate the filter (some answer 200 with no results to what they cannot
@@ -130,10 +159,10 @@ pub(super) async fn probe_filters(ctx: &Ctx, kind: Kind, path: &str) {
     if ctx.matcher.local() || path.contains(['[', '.', ':']) {
         return;
     }
-    let Ok((page, _)) = ctx.target.page(kind, 1, 1).await else {
+    let Ok((first, _)) = page(ctx, kind, 1, 1).await else {
         return;
     };
-    let Some(account) = page.first().and_then(Json::as_object) else {
+    let Some(account) = first.first().and_then(Json::as_object) else {
         return;
     };
     let id = account.get("id").and_then(Json::as_str);
@@ -220,7 +249,7 @@ async fn locally(
     text: &str,
     trace: &mut Details,
 ) -> Result<Vec<Json>, ClientError> {
-    let all = ctx.matcher.all(&ctx.target, kind).await?;
+    let all = ctx.matcher.all(ctx, kind).await?;
     let list: Vec<Json> = all
         .iter()
         .filter(|r| eval::matches(kind, filter, r))
