@@ -29,6 +29,16 @@ fn names(list: &[Value], attr: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Accounts already in the target for [`provision_five`]'s users.
+fn seed_the_five(q: &QuirkyTarget) {
+    for n in 1..=5 {
+        q.seed(
+            Kind::User,
+            json!({"userName": format!("user{n}@contoso.com"), "displayName": format!("User {n}"), "active": true}),
+        );
+    }
+}
+
 /// Waits (up to `secs`) until the initial cycle has run to its end.
 async fn initial_cycle_ended(x: &Setup, secs: u64) {
     eventually(secs, "the initial cycle ended", || async {
@@ -652,12 +662,7 @@ async fn a_target_answering_every_lookup_with_nothing_gets_no_duplicates() {
         ..Quirks::default()
     })
     .await;
-    for n in 1..=5 {
-        q.seed(
-            Kind::User,
-            json!({"userName": format!("user{n}@contoso.com"), "displayName": format!("User {n}"), "active": true}),
-        );
-    }
+    seed_the_five(&q);
     q.seed(Kind::Group, json!({"displayName": "Engineers"}));
     provision_five(&q, &x, 0, 0).await;
     let posts = q.writes().iter().filter(|w| w.method == "POST").count();
@@ -684,12 +689,7 @@ async fn a_target_refusing_count_is_read_in_its_own_pages() {
         ..Quirks::default()
     })
     .await;
-    for n in 1..=5 {
-        q.seed(
-            Kind::User,
-            json!({"userName": format!("user{n}@contoso.com"), "displayName": format!("User {n}"), "active": true}),
-        );
-    }
+    seed_the_five(&q);
     provision_five(&q, &x, 0, 0).await;
     let s = x.status().await;
     assert_eq!(
