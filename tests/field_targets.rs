@@ -808,7 +808,8 @@ async fn values_a_target_drops_are_reported_not_logged_as_success() {
         ..Quirks::default()
     })
     .await;
-    x.user("ann@contoso.com", "Ann Lee", &[("attrs[jobTitle]", "Engineer")])
+    let ann = x
+        .user("ann@contoso.com", "Ann Lee", &[("attrs[jobTitle]", "Engineer")])
         .await;
     x.assign("ann@contoso.com", "").await;
     let token = q.token.clone();
@@ -833,6 +834,21 @@ async fn values_a_target_drops_are_reported_not_logged_as_success() {
     assert!(
         reason.contains("title") && reason.contains("displayName"),
         "{entry}"
+    );
+
+    // Known to drop values now: an update is read back, and what it did not keep is named.
+    let s = x.status().await;
+    assert!(s["adaptations"].to_string().contains("drops_values"), "{s}");
+    x.post(
+        "directory/update_user",
+        &[("id", &ann), ("attrs[jobTitle]", "Director")],
+    )
+    .await;
+    let update = logged(&x, "Update").await;
+    assert_eq!(
+        (&update["status"], &update["error_code"]),
+        (&json!("Warning"), &json!("AttributesNotKept")),
+        "{update}"
     );
 }
 

@@ -18,6 +18,8 @@ closed_set! {
         MembersOnCreate = "members_on_create",
         /// It refused `members[value eq "id"]` paths.
         MembersByValue = "members_by_value",
+        /// It took a write but silently dropped some of its values.
+        DropsValues = "drops_values",
         /// It refused a page of a list with `count`.
         PagesWithoutCount = "pages_without_count",
     }
@@ -34,6 +36,7 @@ impl Adaptation {
             Adaptation::PutForPatch => "Writes changes with GET and PUT instead of PATCH",
             Adaptation::MembersOnCreate => "Creates groups with their first members",
             Adaptation::MembersByValue => "Removes group members by value (Entra's form)",
+            Adaptation::DropsValues => "Reads accounts back after updates and reports values it did not keep",
             Adaptation::PagesWithoutCount => {
                 "Reads lists in the pages the application chooses (without count)"
             }

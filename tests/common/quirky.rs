@@ -488,7 +488,16 @@ async fn one(
         _ => patch::parse_request(&body).and_then(|ops| patch::apply(kind, &doc, &ops)),
     };
     match new {
-        Ok(new) => {
+        Ok(mut new) => {
+            if kind == Kind::User {
+                // What was there before stays; what was sent for a dropped attribute does not.
+                for d in &t.quirks.drops {
+                    new.retain(|k, _| !k.eq_ignore_ascii_case(d));
+                    if let Some((k, v)) = doc.iter().find(|(k, _)| k.eq_ignore_ascii_case(d)) {
+                        new.insert(k.clone(), v.clone());
+                    }
+                }
+            }
             store.list(kind)[pos].1 = new.clone();
             Json(rendered(kind, &id, &new)).into_response()
         }

@@ -227,6 +227,10 @@ pub(super) async fn process_user(
                         let dropped = answered
                             .map(|r| not_kept(Kind::User, &r, exported))
                             .unwrap_or_default();
+                        if !dropped.is_empty() {
+                            let reason = format!("a create was answered without {}", dropped.join(", "));
+                            ctx.learned.learn(Adaptation::DropsValues, reason);
+                        }
                         let (status, problem) = match dropped.is_empty() {
                             true => ("Success", None),
                             false => (
@@ -234,7 +238,7 @@ pub(super) async fn process_user(
                                 Some(Problem::new(
                                     "AttributesNotKept",
                                     format!("the application did not keep {}", dropped.join(", ")),
-                                    "The application ignores these attributes: remove their mappings, or ask its vendor whether it supports them.",
+                                    NOT_KEPT_ADVICE,
                                 )),
                             ),
                         };
@@ -351,7 +355,12 @@ pub(super) async fn process_user(
                             format!("Updated {} attribute(s) of {target_id}.", ops.len()),
                             details,
                         ));
-                        done.log = Some(log.entry("Update", "Success", steps, &modified, None));
+                        let problem = match ctx.learned.has(Adaptation::DropsValues) {
+                            true => verify_update(&ctx, &target_id, &ops, exported, &mut steps).await,
+                            false => None,
+                        };
+                        let status = if problem.is_some() { "Warning" } else { "Success" };
+                        done.log = Some(log.entry("Update", status, steps, &modified, problem));
                         done.object = Some(active_link(target_id.clone()));
                         done.escrow = ctx.cleared(ObjectType::User, &u.id);
                         done.tally = Tally::Updated;
@@ -384,4 +393,54 @@ pub(super) async fn process_user(
 /// The (path, value) pairs of a plan's matching attributes, as the lookups take them.
 pub(super) fn pairs(matching: &[(String, Value)]) -> Vec<(&str, &Value)> {
     matching.iter().map(|(p, v)| (p.as_str(), v)).collect()
+}
+
+/// What to do about values an application does not keep.
+const NOT_KEPT_ADVICE: &str =
+    "The application ignores these attributes: remove their mappings, or ask its vendor whether it supports them.";
+
+/// After an update of a target known to drop values silently: reads the account back and names
+/// the values just sent that it did not keep (a Warning, AttributesNotKept). A read that fails
+/// leaves the update as the target answered it.
+async fn verify_update(
+    ctx: &Ctx,
+    target_id: &str,
+    ops: &[PatchOp],
+    exported: &[Exported],
+    steps: &mut Vec<ProvisionStep>,
+) -> Option<Problem> {
+    const VERIFY: &str = "Verify the update";
+    let sent: Vec<Exported> = exported
+        .iter()
+        .filter(|e| {
+            ops.iter()
+                .any(|op| matches!(op, PatchOp::Replace { path, .. } if path.eq_ignore_ascii_case(&e.target)))
+        })
+        .cloned()
+        .collect();
+    let resource = match ctx.target.get(Kind::User, target_id).await {
+        Ok(r) => r,
+        Err(e) => {
+            let text = format!("{target_id} could not be read back ({e}).");
+            steps.push(step(VERIFY, "Skipped", text, vec![]));
+            return None;
+        }
+    };
+    let dropped = not_kept(Kind::User, &resource, &sent);
+    if dropped.is_empty() {
+        steps.push(step(
+            VERIFY,
+            "Success",
+            "The application kept every value sent.",
+            vec![],
+        ));
+        return None;
+    }
+    let text = format!("The application did not keep {}.", dropped.join(", "));
+    steps.push(step(VERIFY, "Warning", text, vec![]));
+    Some(Problem::new(
+        "AttributesNotKept",
+        format!("the application did not keep {}", dropped.join(", ")),
+        NOT_KEPT_ADVICE,
+    ))
 }
