@@ -158,6 +158,11 @@ async fn a_target_that_says_it_cannot_filter_is_matched_locally() {
 async fn a_compliant_quirky_target_converges() {
     let (q, x) = targeting(Quirks::default()).await;
     provision_five(&q, &x, 0, 0).await;
+    // Test Connection's probe reads what it supports, and finds its lookups trustworthy.
+    let probe = common::cli_async(&x.s, &["app", "test-connection", &x.app]).await;
+    assert!(probe.contains("PATCH: supported."), "{probe}");
+    assert!(probe.contains("Schemas: not published"), "{probe}");
+    assert!(probe.contains("found by its userName, and only it"), "{probe}");
     let writes = q.writes();
     assert_eq!(writes.iter().filter(|w| w.method == "POST").count(), 6);
     // A target that keeps everything gets no warning about dropped values.
@@ -456,6 +461,11 @@ async fn attributes_a_target_does_not_declare_are_left_out() {
     switch_on_until_created(&q, &x, 3).await;
     let s = x.status().await;
     assert_eq!(s["escrowed"], 0, "{s}");
+    let probe = common::cli_async(&x.s, &["app", "test-connection", &x.app]).await;
+    assert!(
+        probe.contains("Schemas: 5 user attributes declared, no extension"),
+        "{probe}"
+    );
     assert!(
         x.s.output_text().contains("does not declare this attribute"),
         "{}",
@@ -664,6 +674,12 @@ async fn a_target_answering_every_lookup_with_nothing_gets_no_duplicates() {
     .await;
     seed_the_five(&q);
     q.seed(Kind::Group, json!({"displayName": "Engineers"}));
+    // Test Connection says so before anything is provisioned, and changes nothing.
+    let token = q.token.clone();
+    x.configure_with(&token, "off", "500").await;
+    let probe = common::cli_async(&x.s, &["app", "test-connection", &x.app]).await;
+    assert!(probe.contains("Filters: not evaluated"), "{probe}");
+    assert!(q.writes().is_empty(), "the probe only reads");
     provision_five(&q, &x, 0, 0).await;
     let posts = q.writes().iter().filter(|w| w.method == "POST").count();
     assert_eq!(posts, 0, "matched, not created: {:?}", q.writes());

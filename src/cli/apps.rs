@@ -293,6 +293,9 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
             if !r.hint.is_empty() {
                 println!("{}", r.hint);
             }
+            for c in &r.capabilities {
+                println!("  {c}");
+            }
             if !r.ok {
                 return Err(fail("the connection test failed"));
             }

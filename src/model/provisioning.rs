@@ -117,6 +117,9 @@ pub struct ConnectionResult {
     /// What to do about it.
     pub hint: String,
     pub elapsed_ms: u64,
+    /// After a successful test: what the application supports, one finding each (the probe).
+    #[serde(default)]
+    pub capabilities: Vec<String>,
 }
 
 /// One result of the expression tester.

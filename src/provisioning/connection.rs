@@ -68,6 +68,7 @@ fn result(
         detail,
         hint: hint.to_string(),
         elapsed_ms: started.elapsed().as_millis() as u64,
+        capabilities: Vec::new(),
     }
 }
 
@@ -265,14 +266,18 @@ pub async fn test(
                     || v.get("totalResults").is_some_and(|t| t.is_number())
             });
             if is_list {
-                result(
-                    true,
-                    "The supplied credentials are authorized to enable provisioning.",
-                    code,
-                    String::new(),
-                    "",
-                    started,
-                )
+                let capabilities = super::probe::describe(client, tenant_url, token).await;
+                ConnectionResult {
+                    capabilities,
+                    ..result(
+                        true,
+                        "The supplied credentials are authorized to enable provisioning.",
+                        code,
+                        String::new(),
+                        "",
+                        started,
+                    )
+                }
             } else {
                 result(
                     false,

@@ -12,6 +12,7 @@ pub mod gallery;
 pub mod limits;
 pub mod mapped;
 pub mod on_demand;
+pub mod probe;
 pub mod rules;
 pub mod source;
 pub mod status;

@@ -357,16 +357,38 @@ pub struct Tenant {
     pub key: String,
 }
 
-/// Runs the `provisio` CLI against the server's data directory, whatever its exit code.
-pub fn cli_output(s: &Server, args: &[&str]) -> std::process::Output {
-    bin()
-        .args(args)
+/// The `provisio` CLI with `args`, set up for the server's data directory.
+fn cli_command(s: &Server, args: &[&str]) -> Command {
+    let mut c = bin();
+    c.args(args)
         .env("PROVISIO_DATA_DIR", &s.data_dir)
         .env("PROVISIO_PUBLIC_URL", &s.base)
         .env_remove("PROVISIO_DATABASE_URL")
-        .envs(db_env(&s.data_dir))
-        .output()
-        .expect("run provisio")
+        .envs(db_env(&s.data_dir));
+    c
+}
+
+/// Runs the `provisio` CLI against the server's data directory, whatever its exit code.
+pub fn cli_output(s: &Server, args: &[&str]) -> std::process::Output {
+    cli_command(s, args).output().expect("run provisio")
+}
+
+/// [`cli`] without blocking the test's runtime, for commands that talk to a server the test
+/// itself runs (a misbehaving SCIM target, say); returns stdout.
+pub async fn cli_async(s: &Server, args: &[&str]) -> String {
+    let mut command = cli_command(s, args);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(command.output());
+    });
+    let out = rx.await.unwrap().expect("run provisio");
+    assert!(
+        out.status.success(),
+        "provisio {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Runs the `provisio` CLI against the server's data directory; returns stdout.

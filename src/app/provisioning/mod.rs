@@ -107,6 +107,11 @@ fn Connection(result: ConnectionResult) -> impl IntoView {
             {result.status.map(|s| view! { <p>"HTTP status: "{s}</p> })}
             {(!result.detail.is_empty()).then(|| view! { <p>"Details from the application: "<span class="mono">{result.detail.clone()}</span></p> })}
             {(!result.hint.is_empty()).then(|| view! { <p>{result.hint.clone()}</p> })}
+            {(!result.capabilities.is_empty()).then(|| view! {
+                <ul class="capabilities" aria-label="What the application supports">
+                    {result.capabilities.iter().map(|c| view! { <li>{c.clone()}</li> }).collect_view()}
+                </ul>
+            })}
             <p class="muted">{format!("{} ms", result.elapsed_ms)}</p>
         </div>
     }

@@ -1,0 +1,77 @@
+//! Test Connection's capability probe, after the connection itself worked: what the application
+//! says it supports (ServiceProviderConfig, `/Schemas`, `/ResourceTypes`) and whether its lookups
+//! can be trusted (one of its own users looked up by its own userName). Read-only: nothing is
+//! created or changed in the application.
+
+use crate::scim_client::{Kind, Target};
+use serde_json::Value;
+
+/// One line per finding, in the admin's words.
+pub async fn describe(client: &reqwest::Client, tenant_url: &str, token: &str) -> Vec<String> {
+    let mut target = Target::new(tenant_url, token, client.clone());
+    // Test Connection answers at once: no retries.
+    target.retry.attempts = 1;
+    let caps = match target.discover().await {
+        Ok(c) => c,
+        Err(e) => return vec![format!("Its ServiceProviderConfig could not be read: {e}.")],
+    };
+    let mut out = vec![
+        match caps.patch {
+            true => "PATCH: supported.".to_string(),
+            false => "PATCH: not supported; changes are written with GET and PUT.".to_string(),
+        },
+        match caps.bulk {
+            true => format!(
+                "Bulk: supported, up to {} operations per request.",
+                caps.bulk_max_operations
+            ),
+            false => "Bulk: not supported; one request per create.".to_string(),
+        },
+        match &caps.declared.users {
+            // Four of the names are SCIM's common attributes (id, externalId, meta, schemas).
+            Some(a) => format!(
+                "Schemas: {} user attributes declared{}; others are not sent.",
+                a.core.len().saturating_sub(4),
+                if a.extensions.is_empty() {
+                    ", no extension"
+                } else {
+                    ""
+                }
+            ),
+            None => "Schemas: not published; every mapped attribute is sent.".to_string(),
+        },
+    ];
+    out.push(match caps.filter {
+        true => lookups(&target).await,
+        false => "Filters: not supported; accounts are matched from a full read.".to_string(),
+    });
+    out
+}
+
+/// Whether one of the application's users is found by its own userName, and only it.
+async fn lookups(target: &Target) -> String {
+    let first = match target.page(Kind::User, 1, Some(1)).await {
+        Ok((page, _)) => page.into_iter().next(),
+        Err(e) => return format!("Filters: a page of its users could not be read ({e})."),
+    };
+    let account = first.as_ref().and_then(|r| {
+        Some((
+            r.get("id")?.as_str()?.to_string(),
+            r.get("userName")?.as_str()?.to_string(),
+        ))
+    });
+    let Some((id, name)) = account else {
+        return "Filters: supported, not checked (it holds no user yet).".to_string();
+    };
+    match target.find(Kind::User, "userName", &name).await {
+        Ok(list) if list.len() == 1 && list[0].get("id").and_then(Value::as_str) == Some(&id) => {
+            "Filters: supported; one of its users was found by its userName, and only it.".to_string()
+        }
+        Ok(list) if list.is_empty() => "Filters: not evaluated (one of its users was not found by its own userName); accounts will be matched from a full read.".to_string(),
+        Ok(list) => format!(
+            "Filters: ignored (a lookup by one userName answered {} accounts); accounts will be matched from a full read.",
+            list.len()
+        ),
+        Err(e) => format!("Filters: a lookup by userName failed ({e})."),
+    }
+}
