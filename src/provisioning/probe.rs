@@ -3,8 +3,7 @@
 //! can be trusted (one of its own users looked up by its own userName). Read-only: nothing is
 //! created or changed in the application.
 
-use crate::scim_client::{Kind, Target};
-use serde_json::Value;
+use crate::scim_client::{FilterCheck, Kind, Target};
 
 /// One line per finding, in the admin's words.
 pub async fn describe(client: &reqwest::Client, tenant_url: &str, token: &str) -> Vec<String> {
@@ -54,24 +53,19 @@ async fn lookups(target: &Target) -> String {
         Ok((page, _)) => page.into_iter().next(),
         Err(e) => return format!("Filters: a page of its users could not be read ({e})."),
     };
-    let account = first.as_ref().and_then(|r| {
-        Some((
-            r.get("id")?.as_str()?.to_string(),
-            r.get("userName")?.as_str()?.to_string(),
-        ))
-    });
-    let Some((id, name)) = account else {
-        return "Filters: supported, not checked (it holds no user yet).".to_string();
+    let checked = match first.as_ref().and_then(|r| r.as_object()) {
+        Some(account) => target.check_filter(Kind::User, "userName", account).await,
+        None => None,
     };
-    match target.find(Kind::User, "userName", &name).await {
-        Ok(list) if list.len() == 1 && list[0].get("id").and_then(Value::as_str) == Some(&id) => {
+    match checked {
+        None => "Filters: supported, not checked (it holds no user with a userName yet).".to_string(),
+        Some(Ok(FilterCheck::Works)) => {
             "Filters: supported; one of its users was found by its userName, and only it.".to_string()
         }
-        Ok(list) if list.is_empty() => "Filters: not evaluated (one of its users was not found by its own userName); accounts will be matched from a full read.".to_string(),
-        Ok(list) => format!(
-            "Filters: ignored (a lookup by one userName answered {} accounts); accounts will be matched from a full read.",
-            list.len()
+        Some(Ok(FilterCheck::NotEvaluated)) => "Filters: not evaluated (one of its users was not found by its own userName); accounts will be matched from a full read.".to_string(),
+        Some(Ok(FilterCheck::Ignored(n))) => format!(
+            "Filters: ignored (a lookup by one userName answered {n} accounts); accounts will be matched from a full read."
         ),
-        Err(e) => format!("Filters: a lookup by userName failed ({e})."),
+        Some(Err(e)) => format!("Filters: a lookup by userName failed ({e})."),
     }
 }

@@ -165,7 +165,40 @@ impl Declared {
     }
 }
 
+/// What a lookup of one of the target's own accounts by its own value answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FilterCheck {
+    /// The account came back, and only it: lookups can be trusted.
+    Works,
+    /// Nothing came back: the target does not evaluate the filter.
+    NotEvaluated,
+    /// Other accounts came back (this many in all): the target ignores the filter.
+    Ignored(usize),
+}
+
 impl Target {
+    /// Looks `account` (one of the target's own) up by its own value of the top-level attribute
+    /// `path`; None when the account has no such value.
+    pub async fn check_filter(
+        &self,
+        kind: Kind,
+        path: &str,
+        account: &Map<String, Value>,
+    ) -> Option<Result<FilterCheck, ClientError>> {
+        let id = account.get("id").and_then(Value::as_str)?;
+        let value = provisio_scim::resource::get_ci(account, path).and_then(Value::as_str)?;
+        Some(self.find(kind, path, value).await.map(|found| {
+            let own = found
+                .iter()
+                .any(|r| r.get("id").and_then(Value::as_str) == Some(id));
+            match (own, found.len()) {
+                (true, 1) => FilterCheck::Works,
+                (_, 0) => FilterCheck::NotEvaluated,
+                (_, n) => FilterCheck::Ignored(n),
+            }
+        }))
+    }
+
     /// The target's ServiceProviderConfig; the defaults when it has none.
     pub async fn discover(&self) -> Result<Capabilities, ClientError> {
         let url = self.url(&["ServiceProviderConfig"])?;

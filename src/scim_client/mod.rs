@@ -13,7 +13,7 @@ const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
 mod discovery;
 mod gate;
-pub use discovery::{Attributes, Capabilities, Declared};
+pub use discovery::{Attributes, Capabilities, Declared, FilterCheck};
 pub use gate::Gate;
 
 /// The resource type at the target: the SCIM protocol crate's.

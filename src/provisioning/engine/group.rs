@@ -36,11 +36,15 @@ async fn create_group(
     matching: Vec<(&str, &Value)>,
 ) -> Result<(String, usize), ClientError> {
     let first = &add[..add.len().min(MEMBERS_PER_REQUEST)];
-    let mut with_members = document.clone();
-    let values: Vec<Json> = first.iter().map(|id| json!({"value": id})).collect();
-    with_members.insert("members".into(), Json::Array(values));
+    // Built only when needed: most targets take a group without members.
+    let with_members = || {
+        let mut doc = document.clone();
+        let values: Vec<Json> = first.iter().map(|id| json!({"value": id})).collect();
+        doc.insert("members".into(), Json::Array(values));
+        doc
+    };
     if ctx.learned.has(Adaptation::MembersOnCreate) && !first.is_empty() {
-        return create(ctx, Kind::Group, &with_members, matching)
+        return create(ctx, Kind::Group, &with_members(), matching)
             .await
             .map(|id| (id, first.len()));
     }
@@ -48,7 +52,7 @@ async fn create_group(
         Err(e @ ClientError::Http { status: 400, .. }) if !first.is_empty() => e,
         other => return other.map(|id| (id, 0)),
     };
-    let created = create(ctx, Kind::Group, &with_members, matching).await?;
+    let created = create(ctx, Kind::Group, &with_members(), matching).await?;
     let reason = format!("a group without members was answered: {refused}");
     if ctx.learned.learn(Adaptation::MembersOnCreate, reason) {
         tracing::warn!(

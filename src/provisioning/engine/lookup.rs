@@ -49,14 +49,14 @@ impl Matcher {
         self.local.load(Ordering::Relaxed)
     }
 
-    /// The target answered the lookup of one of its own accounts with nothing: it does not
-    /// evaluate the filter (it answers what it cannot evaluate with an empty list).
+    /// The target did not answer the lookup of one of its own accounts with that account alone
+    /// (it answered nothing, as some do for what they cannot evaluate, or others too).
     fn caught_not_filtering(&self, app: &str, path: &str) {
         if !self.local.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 app = %app,
-                "the application answered the lookup of one of its own accounts by {path} with nothing: \
-                 it does not evaluate filters, so this cycle matches against a full read of its accounts"
+                "the application did not answer the lookup of one of its own accounts by {path} with that \
+                 account: it does not evaluate filters, so this cycle matches against a full read of its accounts"
             );
         }
     }
@@ -165,25 +165,18 @@ pub(super) async fn probe_filters(ctx: &Ctx, kind: Kind, path: &str) {
     let Some(account) = first.first().and_then(Json::as_object) else {
         return;
     };
-    let id = account.get("id").and_then(Json::as_str);
-    let value = crate::scim::resource::get_ci(account, path).and_then(Json::as_str);
-    let (Some(id), Some(value)) = (id, value) else {
-        return;
-    };
     // An error here shows again, and is reported, at the cycle's own lookups.
-    let Ok(found) = ctx.target.find(kind, path, value).await else {
-        return;
+    let reason = match ctx.target.check_filter(kind, path, account).await {
+        Some(Ok(FilterCheck::NotEvaluated)) => {
+            format!("the lookup of one of its accounts by its own {path} found nothing")
+        }
+        Some(Ok(FilterCheck::Ignored(n))) => {
+            format!("the lookup of one of its accounts by its own {path} answered {n} accounts")
+        }
+        _ => return,
     };
-    if !found
-        .iter()
-        .any(|r| r.get("id").and_then(Json::as_str) == Some(id))
-    {
-        ctx.matcher.caught_not_filtering(&ctx.app, path);
-        ctx.learned.learn(
-            Adaptation::IgnoresFilters,
-            format!("the lookup of its account {id} by its own {path} found nothing"),
-        );
-    }
+    ctx.matcher.caught_not_filtering(&ctx.app, path);
+    ctx.learned.learn(Adaptation::IgnoresFilters, reason);
 }
 
 /// `path eq "value"` as a filter the answer can be checked against.

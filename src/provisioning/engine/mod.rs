@@ -29,7 +29,7 @@ use crate::db::Pool;
 use crate::mapping::export::{Exported, PatchOp};
 use crate::mapping::Value;
 use crate::model::{Adaptation, ProvisionStep, ProvisioningConfig};
-use crate::scim_client::{Capabilities, ClientError, Kind, Target};
+use crate::scim_client::{Capabilities, ClientError, FilterCheck, Kind, Target};
 use crate::secrets::Sealer;
 pub use error::EngineError;
 use serde_json::{json, Value as Json};
