@@ -53,34 +53,35 @@ pub struct Attributes {
     pub extensions: HashSet<String>,
 }
 
-/// A mapping target's parts in the core schema: `emails[type eq "work"].value` is `emails`, the
-/// filter's attributes `[type]` and the sub-attribute `value`; `name.givenName` is `name`, none,
-/// `givenname`. All lowercase.
-struct Parts<'a> {
-    top: &'a str,
-    filtered_on: Vec<&'a str>,
-    sub: Option<&'a str>,
+/// Where a mapping target's value goes, read with SCIM's path grammar: `emails[type eq
+/// "work"].value` is the attribute `emails` (as spelled), filtered on `[type]`, sub-attribute
+/// `value`; `name.givenName` is `name`, none, `givenname`. Names lowercase except `spelled`.
+struct Parts {
+    /// The schema URN it names, if any.
+    urn: Option<String>,
+    spelled: String,
+    top: String,
+    filtered_on: Vec<String>,
+    sub: Option<String>,
 }
 
-fn parts(path: &str) -> Parts<'_> {
-    let top_end = path.find(['.', '[']).unwrap_or(path.len());
-    let top = &path[..top_end];
-    let rest = &path[top_end..];
-    let (filter, after) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
-        Some((f, after)) => (f, after),
-        None => ("", rest),
-    };
-    // Mapping targets filter with equalities joined by `and`: the attribute leads each one.
-    let filtered_on = filter
-        .split(" and ")
-        .filter_map(|clause| clause.split_whitespace().next())
-        .collect();
-    let sub = after.strip_prefix('.').filter(|s| !s.is_empty());
-    Parts {
-        top,
+fn parts(path: &str) -> Option<Parts> {
+    let p = provisio_scim::path::parse(path).ok()?;
+    let lower = |s: &str| s.to_ascii_lowercase();
+    // Mapping targets select an element with equalities (`type eq "work" and primary eq true`).
+    let filtered_on = p
+        .filter
+        .as_ref()
+        .and_then(provisio_scim::patch::seed_from_filter)
+        .map(|m| m.keys().map(|k| lower(k)).collect())
+        .unwrap_or_default();
+    Some(Parts {
+        urn: p.attr.urn.as_deref().map(lower),
+        top: lower(&p.attr.attr),
+        spelled: p.attr.attr,
         filtered_on,
-        sub,
-    }
+        sub: p.sub.or(p.attr.sub).as_deref().map(lower),
+    })
 }
 
 impl Declared {
@@ -91,35 +92,20 @@ impl Declared {
         }
     }
 
-    /// The path in the core schema (lowercase), or Err(whether the extension is declared).
-    fn core_path(kind: Kind, a: &Attributes, lower: &str) -> Result<String, bool> {
-        if !lower.starts_with("urn:") {
-            return Ok(lower.to_string());
-        }
-        let Some(colon) = lower.rfind(':') else {
-            return Err(false);
-        };
-        let (urn, attr) = (&lower[..colon], &lower[colon + 1..]);
-        if urn == kind.core_urn().to_ascii_lowercase() {
-            return Ok(attr.to_string());
-        }
-        Err(a.extensions.contains(urn))
-    }
-
     /// Whether a value at mapping target `path` (`title`, `emails[type eq "work"].value`,
     /// `name.givenName`, `urn:...:enterprise:2.0:User:department`) can go to a resource of
     /// `kind`: its attribute and, where the target lists them, its sub-attribute are declared.
+    /// A path SCIM's grammar cannot read is not this check's to refuse.
     pub fn allows(&self, kind: Kind, path: &str) -> bool {
         let Some(a) = self.of(kind) else { return true };
-        let path = match Self::core_path(kind, a, &path.to_ascii_lowercase()) {
-            Ok(p) => p,
-            Err(extension_declared) => return extension_declared,
-        };
-        let p = parts(&path);
-        match a.core.get(p.top) {
+        let Some(p) = parts(path) else { return true };
+        if let Some(urn) = p.urn.filter(|u| *u != kind.core_urn().to_ascii_lowercase()) {
+            return a.extensions.contains(&urn);
+        }
+        match a.core.get(&p.top) {
             None => false,
             Some(None) => true,
-            Some(Some(subs)) => p.sub.is_none_or(|s| subs.contains(s)),
+            Some(Some(subs)) => p.sub.is_none_or(|s| subs.contains(&s)),
         }
     }
 
@@ -129,15 +115,15 @@ impl Declared {
     /// selected, or nothing is known.
     pub fn unselectable(&self, kind: Kind, path: &str) -> Option<String> {
         let a = self.of(kind)?;
-        let lower = path.to_ascii_lowercase();
-        let core = Self::core_path(kind, a, &lower).ok()?;
-        let p = parts(&core);
-        let subs = a.core.get(p.top)?.as_ref()?;
-        if p.filtered_on.is_empty() || p.filtered_on.iter().all(|f| subs.contains(*f)) {
+        let p = parts(path)?;
+        if p.urn.is_some_and(|u| u != kind.core_urn().to_ascii_lowercase()) {
             return None;
         }
-        let offset = lower.len() - core.len();
-        Some(path[offset..offset + p.top.len()].to_string())
+        let subs = a.core.get(&p.top)?.as_ref()?;
+        if p.filtered_on.iter().all(|f| subs.contains(f)) {
+            return None;
+        }
+        Some(p.spelled)
     }
 
     /// Removes from a resource document the sub-attributes its complex attributes do not declare

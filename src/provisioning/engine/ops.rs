@@ -40,13 +40,10 @@ pub(super) fn patch_json(
     out
 }
 
-/// The top-level attribute a mapping target writes (`emails` of `emails[type eq "work"].value`).
-fn top_of(target: &str) -> &str {
-    let name = match target.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
-        true => target.rfind(':').map_or(target, |c| &target[c + 1..]),
-        false => target,
-    };
-    name.split(['.', '[']).next().unwrap_or(name)
+/// Whether mapping target `target` writes attribute `attr` (`emails[type eq "work"].value`
+/// writes `emails`).
+fn writes_attribute(target: &str, attr: &str) -> bool {
+    crate::scim::path::parse(target).is_ok_and(|p| p.attr.attr.eq_ignore_ascii_case(attr))
 }
 
 /// `attr` replaced with every value exported for it now, as the target declares it; removed when
@@ -54,7 +51,7 @@ fn top_of(target: &str) -> &str {
 fn whole_attribute(attr: &str, current: &[Exported], declared: &Declared, kind: Kind) -> Json {
     let values: Vec<Exported> = current
         .iter()
-        .filter(|e| top_of(&e.target).eq_ignore_ascii_case(attr))
+        .filter(|e| writes_attribute(&e.target, attr))
         .cloned()
         .collect();
     let mut doc = document(&values);
