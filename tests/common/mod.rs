@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod apps;
+pub mod field;
 pub mod peers;
 pub mod quirky;
 pub mod smtp;

@@ -1,0 +1,104 @@
+//! Helpers for the tests against misbehaving SCIM targets (`tests/field_*.rs`): an application
+//! targeting a [`QuirkyTarget`], five users and a group provisioned into it, and waits.
+
+use super::apps::{eventually, setup_targeting, Setup};
+use super::quirky::{Quirks, QuirkyTarget};
+use super::Tenant;
+use provisio::scim::schema::Kind;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+pub async fn targeting(quirks: Quirks) -> (QuirkyTarget, Setup) {
+    let q = QuirkyTarget::start(quirks).await;
+    let tenant = Tenant {
+        account: "quirky".into(),
+        url: q.url.clone(),
+        key: q.token.clone(),
+    };
+    let x = setup_targeting("scim2", tenant, &[]).await;
+    (q, x)
+}
+
+pub fn names(list: &[Value], attr: &str) -> BTreeSet<String> {
+    list.iter()
+        .filter_map(|r| r[attr].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Accounts already in the target for [`provision_five`]'s users.
+pub fn seed_the_five(q: &QuirkyTarget) {
+    for n in 1..=5 {
+        q.seed(
+            Kind::User,
+            json!({"userName": format!("user{n}@contoso.com"), "displayName": format!("User {n}"), "active": true}),
+        );
+    }
+}
+
+/// Waits (up to `secs`) until the initial cycle has run to its end.
+pub async fn initial_cycle_ended(x: &Setup, secs: u64) {
+    eventually(secs, "the initial cycle ended", || async {
+        let s = x.status().await;
+        let ended =
+            s["initial_pending"] == false && s["current"]["state"].as_str().is_some_and(|st| st != "Running");
+        ended.then_some(()).ok_or(s.to_string())
+    })
+    .await;
+}
+
+/// Provisioning On; waits until the target holds `users` users.
+pub async fn switch_on_until_created(q: &QuirkyTarget, x: &Setup, users: usize) {
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    eventually(30, "all created", || async {
+        let all = q.all(Kind::User);
+        (all.len() == users)
+            .then_some(())
+            .ok_or(format!("{all:?} / {}", x.status().await))
+    })
+    .await;
+}
+
+/// Five directory users and a group of two, all assigned, then provisioning On; waits until the
+/// target holds them (besides whatever was there before).
+pub async fn provision_five(q: &QuirkyTarget, x: &Setup, foreign_users: usize, foreign_groups: usize) {
+    for n in 1..=5 {
+        x.user(&format!("user{n}@contoso.com"), &format!("User {n}"), &[])
+            .await;
+        x.assign(&format!("user{n}@contoso.com"), "").await;
+    }
+    let g = x.group("Engineers").await;
+    x.add_member(&g, "user1@contoso.com").await;
+    x.add_member(&g, "user2@contoso.com").await;
+    x.assign("Engineers", "").await;
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    eventually(30, "the target holds the directory's users and group", || async {
+        let users = q.all(Kind::User);
+        let groups = q.all(Kind::Group);
+        let group_done = groups.iter().any(|g| {
+            g["displayName"] == "Engineers" && g["members"].as_array().is_some_and(|m| m.len() == 2)
+        });
+        if users.len() == 5 + foreign_users && groups.len() == 1 + foreign_groups && group_done {
+            Ok(())
+        } else {
+            Err(format!("users {users:?}\ngroups {groups:?}"))
+        }
+    })
+    .await;
+}
+
+/// The provisioning log's latest entry with `action`, once there is one.
+pub async fn logged(x: &Setup, action: &str) -> Value {
+    eventually(30, &format!("a {action} is logged"), || async {
+        let logs = x.post("provisioning/logs", &[("filter[app]", &x.app)]).await;
+        logs["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["action"] == action)
+            .cloned()
+            .ok_or(logs.to_string())
+    })
+    .await
+}
