@@ -363,3 +363,27 @@ async fn the_command_line_drives_deprovisioning() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("there is no user"));
 }
+
+/// What provision on demand learns about a target (here: PATCH of `title` refused, PUT used)
+/// is kept for the cycles too, as a cycle's is.
+#[tokio::test]
+async fn provision_on_demand_teaches_the_profile_too() {
+    let (q, x) = targeting(Quirks {
+        patch_501_paths: vec!["title"],
+        ..Quirks::default()
+    })
+    .await;
+    q.seed(
+        Kind::User,
+        json!({"userName": "ann@contoso.com", "displayName": "Ann Lee", "active": true}),
+    );
+    x.user("ann@contoso.com", "Ann Lee", &[("attrs[jobTitle]", "Engineer")])
+        .await;
+    x.assign("ann@contoso.com", "").await;
+    let token = q.token.clone();
+    x.configure_with(&token, "off", "500").await;
+    let r = x.on_demand("ann@contoso.com").await;
+    assert_eq!(r["status"], "Success", "{r}");
+    let s = x.status().await;
+    assert!(s["adaptations"].to_string().contains("put_for_patch"), "{s}");
+}

@@ -116,7 +116,7 @@ impl Single {
         self.finish(done).await
     }
 
-    /// Records an outcome; a failure is not escrowed.
+    /// Records an outcome (a failure is not escrowed) and what was learned about the target.
     async fn finish(&mut self, mut done: Done) -> Result<Option<LogWrite>, EngineError> {
         if done.escrow.as_ref().is_some_and(|e| e.retry.is_some()) {
             done.escrow = None;
@@ -124,6 +124,8 @@ impl Single {
         let log = done.log.clone();
         self.run.record(vec![done]).await?;
         self.run.flush().await?;
+        // What one object taught about the target holds for the cycles too.
+        self.ctx.learned.save(&self.ctx.pool, &self.ctx.app).await;
         Ok(log)
     }
 }
