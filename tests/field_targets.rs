@@ -226,17 +226,7 @@ async fn a_cycle_that_fails_everything_quarantines_a_small_tenant_and_says_so() 
 async fn a_full_rematch_sends_only_what_differs() {
     let (q, x) = targeting(Quirks::default()).await;
     provision_five(&q, &x, 0, 0).await;
-    let before = q.writes().len();
-    x.post("provisioning/restart", &[("app", &x.app), ("reset", "Full")])
-        .await;
-    eventually(30, "the full cycle ended", || async {
-        let s = x.status().await;
-        let ended = s["initial_pending"] == false
-            && s["history"].as_array().is_some_and(|h| h.len() >= 2)
-            && s["current"]["state"].as_str().is_some_and(|st| st != "Running");
-        ended.then_some(()).ok_or(s.to_string())
-    })
-    .await;
+    let before = full_restart(&q, &x).await;
     let s = x.status().await;
     assert_eq!(
         (s["users_managed"].as_i64(), s["groups_managed"].as_i64()),

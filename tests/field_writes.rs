@@ -177,14 +177,7 @@ async fn groups_needing_members_and_removal_by_value_converge() {
     let text = common::cli(&x.s, &["app", "status", &x.app]);
     assert!(text.contains("Adapted to this application"), "{text}");
     assert!(text.contains("Creates groups with their first members"), "{text}");
-    let page =
-        x.c.get(x.s.url(&format!("/apps/{}/provisioning", x.app)))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+    let page = provisioning_page(&x).await;
     assert!(page.contains(r#"data-adaptation="members_on_create""#), "{page}");
     let designers = x.group("Designers").await;
     x.add_member(&designers, "user3@contoso.com").await;
@@ -206,6 +199,71 @@ async fn groups_needing_members_and_removal_by_value_converge() {
     let token = q.token.clone();
     x.configure_with(&token, "on", "500").await;
     assert_eq!(x.status().await["adaptations"], json!([]));
+}
+
+/// A target whose groups name their members by userName and refuse ids: the first members sent
+/// by id are refused, sent again by userName and accepted, and from then on members go by
+/// userName (added and removed); the connector data store keeps target ids, and after
+/// `Restart (Full)` the group is read back (its members by userName) as in sync: nothing is sent.
+#[tokio::test]
+async fn groups_naming_members_by_user_name_converge() {
+    let (q, x) = targeting(Quirks {
+        member_user_names: true,
+        ..Quirks::default()
+    })
+    .await;
+    provision_five(&q, &x, 0, 0).await;
+    let group = || q.all(Kind::Group).into_iter().next().unwrap();
+    let members = || {
+        names(
+            group()["members"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .as_slice(),
+            "value",
+        )
+    };
+    assert_eq!(
+        members(),
+        BTreeSet::from(["user1@contoso.com".to_string(), "user2@contoso.com".to_string()])
+    );
+    let s = x.status().await;
+    assert_eq!(s["escrowed"], 0, "{s}");
+    let learned = &s["adaptations"][0];
+    assert_eq!(learned["adaptation"], "members_by_user_name", "{s}");
+    assert!(learned["reason"].as_str().unwrap().contains("400"), "{s}");
+    let log = x.s.output_text();
+    assert!(log.contains("names group members by userName"), "{log}");
+
+    common::cli(
+        &x.s,
+        &["directory", "remove-member", "Engineers", "user1@contoso.com"],
+    );
+    let user3 = "user3@contoso.com";
+    common::cli(&x.s, &["directory", "add-member", "Engineers", user3]);
+    eventually(30, "user1 leaves the group and user3 joins it", || async {
+        let m = members();
+        (m == BTreeSet::from(["user2@contoso.com".to_string(), user3.to_string()]))
+            .then_some(())
+            .ok_or(format!("{m:?} / {}", x.status().await))
+    })
+    .await;
+
+    // Read back after a full reset: the same members, by userName, are in sync.
+    let before = full_restart(&q, &x).await;
+    let writes: Vec<_> = q.writes().into_iter().skip(before).collect();
+    assert!(writes.is_empty(), "nothing changed, nothing sent: {writes:?}");
+    let s = x.status().await;
+    assert_eq!(s["groups_managed"], 1, "{s}");
+    assert_eq!(s["adaptations"][0]["adaptation"], "members_by_user_name", "{s}");
+    assert!(
+        s["adaptations"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("lists its members by userName"),
+        "{s}"
+    );
 }
 
 /// A slow target that answers 500 when more than two requests arrive together (SQLite's

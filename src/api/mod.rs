@@ -4,6 +4,7 @@
 pub mod access;
 pub mod apps;
 pub mod audit;
+pub mod compatibility;
 pub mod console_users;
 pub mod directory;
 pub mod notifications;

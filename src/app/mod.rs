@@ -4,6 +4,7 @@
 mod access;
 mod apps;
 mod audit_log;
+mod compatibility;
 mod console_users;
 mod directory;
 mod login;

@@ -3,7 +3,9 @@
 //! whether it is in quarantine and why, and Restart provisioning / Allow deletes.
 
 use super::apps::AppCtx;
+use super::compatibility::Compatibility;
 use super::widgets::{when, ActionError, CsrfField, ErrorText};
+use crate::api::compatibility::SaveCompatibility;
 use crate::api::provisioning::{sync_details, RestartProvisioning};
 use crate::model::{CycleInfo, SyncDetails};
 use leptos::prelude::*;
@@ -47,10 +49,18 @@ fn completion(c: &CycleInfo) -> &'static str {
 pub fn SyncDetailsPanel() -> impl IntoView {
     let ctx = expect_context::<AppCtx>();
     let restart = ServerAction::<RestartProvisioning>::new();
+    let save = ServerAction::<SaveCompatibility>::new();
     let (tick, set_tick) = signal(0u32);
     let details = Resource::new(
-        move || (ctx.id.get(), tick.get(), restart.version().get()),
-        |(id, _, _)| sync_details(id),
+        move || {
+            (
+                ctx.id.get(),
+                tick.get(),
+                restart.version().get(),
+                save.version().get(),
+            )
+        },
+        |(id, ..)| sync_details(id),
     );
     // Live: the hydrated page looks again every second while a cycle runs and every five seconds
     // while provisioning is On; without JavaScript a reload shows the latest state.
@@ -73,11 +83,13 @@ pub fn SyncDetailsPanel() -> impl IntoView {
             <h2 id="sync-heading">"Synchronization details"</h2>
             <ActionError value=Signal::derive(move || restart.value().get()) />
             {move || restart.value().get().and_then(|r| r.ok()).map(|m| view! { <p class="alert alert-ok" role="status">{m}</p> })}
+            <ActionError value=Signal::derive(move || save.value().get()) />
+            {move || save.value().get().and_then(|r| r.ok()).map(|m| view! { <p class="alert alert-ok" role="status">{m}</p> })}
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match details.await {
                         Err(e) => view! { <ErrorText error=e /> }.into_any(),
-                        Ok(d) => view! { <Details d restart admin /> }.into_any(),
+                        Ok(d) => view! { <Details d restart save admin /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -86,7 +98,12 @@ pub fn SyncDetailsPanel() -> impl IntoView {
 }
 
 #[component]
-fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bool) -> impl IntoView {
+fn Details(
+    d: SyncDetails,
+    restart: ServerAction<RestartProvisioning>,
+    save: ServerAction<SaveCompatibility>,
+    admin: bool,
+) -> impl IntoView {
     let app = d.app_id.clone();
     let percent = d.current.as_ref().map(|c| c.percent).unwrap_or(0);
     let running = d.current.as_ref().is_some_and(|c| c.state == "Running");
@@ -184,7 +201,7 @@ fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bo
             <dt>"Job id"</dt><dd class="mono">{if d.job_id.is_empty() { "-".to_string() } else { d.job_id.clone() }}</dd>
         </dl>
         <p><a href=format!("/apps/{}/provisioning-logs", d.app_id)>"View provisioning logs"</a></p>
-        <Adaptations list=d.adaptations.clone() />
+        <Compatibility app=app.clone() list=d.adaptations.clone() admin save />
         {(!history.is_empty()).then(|| view! {
             <h3>"Cycles"</h3>
             <svg class="cycle-chart" role="img" aria-label="Operations (blue) and failures (red) per cycle, oldest first"
@@ -216,33 +233,4 @@ fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bo
             </ActionForm>
         })}
     }
-}
-
-/// The application's compatibility profile: what the engine adapted to, why and since when.
-#[component]
-fn Adaptations(list: Vec<crate::model::AdaptationInfo>) -> impl IntoView {
-    (!list.is_empty()).then(|| {
-        let rows = list
-            .into_iter()
-            .map(|a| {
-                view! {
-                    <tr data-adaptation=a.adaptation.clone()>
-                        <td>{a.effect}</td>
-                        <td>{a.reason}</td>
-                        <td>{when(&a.since)}</td>
-                    </tr>
-                }
-            })
-            .collect_view();
-        view! {
-            <h3>"Adapted to this application"</h3>
-            <p class="muted">"The application refused these standard SCIM forms; Provisio uses another until the provisioning configuration changes or a full restart."</p>
-            <div class="table-wrap">
-                <table class="adaptations">
-                    <thead><tr><th scope="col">"What Provisio does"</th><th scope="col">"Why"</th><th scope="col">"Since"</th></tr></thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
-        }
-    })
 }

@@ -202,6 +202,28 @@ pub async fn managed_some(
     Ok(out)
 }
 
+/// What was last exported to each of the given target ids (target id -> exported JSON).
+pub async fn exported_by_target(
+    pool: &Pool,
+    app: &str,
+    object_type: ObjectType,
+    target_ids: &[String],
+) -> sqlx::Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for chunk in target_ids.chunks(500) {
+        let mut qb = Sql::new("SELECT target_id, exported FROM prov_objects WHERE app_id = ");
+        qb.push_bind(app)
+            .push(" AND object_type = ")
+            .push_bind(object_type.as_str())
+            .push(" AND target_id IN ");
+        qb.push_in_list(chunk);
+        for r in qb.build().fetch_all(pool).await? {
+            out.insert(r.try_get("target_id")?, r.try_get("exported")?);
+        }
+    }
+    Ok(out)
+}
+
 /// Users' links from before a `Restart (Full)` that no cycle has confirmed yet (all of them, or
 /// those of `ids`), marked `unconfirmed`.
 pub async fn unconfirmed_users(

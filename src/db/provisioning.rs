@@ -4,8 +4,8 @@
 use super::vocab::column;
 use super::Pool;
 use crate::model::{
-    AttributeMapping, MappedObject, ObjectMapping, ProvisioningConfig, ProvisioningSettings, ScopingClause,
-    ScopingFilter,
+    Adaptation, AdaptationChoice, AdaptationRule, AttributeMapping, MappedObject, ObjectMapping,
+    ProvisioningConfig, ProvisioningSettings, ScopingClause, ScopingFilter,
 };
 use sqlx::Row;
 
@@ -104,6 +104,7 @@ pub async fn load(conn: &mut crate::db::Conn, app: &str) -> sqlx::Result<Option<
             scoping_filters: filters.into_iter().map(|(_, f)| f).collect(),
         });
     }
+    let compatibility = adaptation_rules(&mut *conn, app).await?;
     Ok(Some(Stored {
         config: ProvisioningConfig {
             mode: column(&r, "mode")?,
@@ -120,11 +121,32 @@ pub async fn load(conn: &mut crate::db::Conn, app: &str) -> sqlx::Result<Option<
                 max_requests_per_second: r.get("max_requests_per_second"),
             },
             mappings,
+            compatibility,
         },
         secret_token: r.get("secret_token"),
         needs_initial_cycle: r.get::<i64, _>("needs_initial") != 0,
         updated_at: r.get("updated_at"),
     }))
+}
+
+/// The admin's adaptation choices, in the order of [`Adaptation::ALL`]; a name this version does
+/// not know (written by a newer one) is left out.
+async fn adaptation_rules(conn: &mut crate::db::Conn, app: &str) -> sqlx::Result<Vec<AdaptationRule>> {
+    let rows = sqlx::query("SELECT adaptation, choice FROM prov_adaptation_rules WHERE app_id = $1")
+        .bind(app)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut rules: Vec<AdaptationRule> = rows
+        .iter()
+        .filter_map(|r| {
+            Some(AdaptationRule {
+                adaptation: Adaptation::from_spelling(r.get::<String, _>("adaptation").as_str())?,
+                choice: AdaptationChoice::from_spelling(r.get::<String, _>("choice").as_str())?,
+            })
+        })
+        .collect();
+    rules.sort_by_key(|r| Adaptation::ALL.iter().position(|a| *a == r.adaptation));
+    Ok(rules)
 }
 
 pub async fn load_pool(pool: &Pool, app: &str) -> sqlx::Result<Option<Stored>> {
@@ -164,6 +186,18 @@ pub async fn save(
     .bind(i64::from(token.is_some()))
     .execute(&mut *conn)
     .await?;
+    sqlx::query("DELETE FROM prov_adaptation_rules WHERE app_id = $1")
+        .bind(app)
+        .execute(&mut *conn)
+        .await?;
+    for r in &c.compatibility {
+        sqlx::query("INSERT INTO prov_adaptation_rules (app_id, adaptation, choice) VALUES ($1, $2, $3)")
+            .bind(app)
+            .bind(r.adaptation.as_str())
+            .bind(r.choice.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
     sqlx::query("UPDATE apps SET provisioning_status = $2, updated_at = $3 WHERE id = $1")
         .bind(app)
         .bind(s.provisioning_status.as_str())

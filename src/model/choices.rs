@@ -97,6 +97,9 @@ macro_rules! choice {
     };
 }
 
+#[cfg_attr(not(feature = "ssr"), allow(unused_imports))]
+pub(crate) use choice;
+
 choice!(
     /// How the application is provisioned: by hand (nothing runs) or by the engine.
     ProvisioningMode, "Provisioning Mode is Manual or Automatic" {

@@ -20,6 +20,10 @@ pub struct ProvisioningConfig {
     pub settings: ProvisioningSettings,
     /// The users mapping, then the groups mapping.
     pub mappings: Vec<ObjectMapping>,
+    /// Adaptations to the application the admin forced or forbade (the rest are learned by
+    /// trying); missing in configurations exported before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compatibility: Vec<super::AdaptationRule>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,8 +12,8 @@ use crate::mapping::expr::Expression;
 use crate::mapping::scoping::{self, ClauseError, Operator};
 use crate::mapping::target;
 use crate::model::{
-    ApplyOn, AttributeMapping, MappedObject, MappingKind, ObjectMapping, ProvisioningConfig,
-    ProvisioningMode, ProvisioningStatus, ProvisioningView, ScopingFilter,
+    Adaptation, AdaptationChoice, AdaptationRule, ApplyOn, AttributeMapping, MappedObject, MappingKind,
+    ObjectMapping, ProvisioningConfig, ProvisioningMode, ProvisioningStatus, ProvisioningView, ScopingFilter,
 };
 use crate::secrets::Sealer;
 
@@ -113,7 +113,36 @@ pub fn normalize(c: &mut ProvisioningConfig, token_set: bool) -> Result<(), DirE
     for m in &mut c.mappings {
         normalize_object(m)?;
     }
+    normalize_compatibility(&mut c.compatibility)
+}
+
+/// The admin's adaptation choices: one per adaptation, `auto` left out (it is the default), in
+/// the order adaptations are listed.
+fn normalize_compatibility(rules: &mut Vec<AdaptationRule>) -> Result<(), DirError> {
+    let mut seen = std::collections::HashSet::new();
+    for r in rules.iter() {
+        if !seen.insert(r.adaptation) {
+            return Err(invalid(
+                "compatibility",
+                format!("{} is chosen more than once", r.adaptation),
+            ));
+        }
+    }
+    rules.retain(|r| r.choice != AdaptationChoice::Auto);
+    rules.sort_by_key(|r| Adaptation::ALL.iter().position(|a| *a == r.adaptation));
     Ok(())
+}
+
+/// The compatibility choices as text: `put_for_patch always, ignores_filters never`, or "auto".
+fn describe_compatibility(rules: &[AdaptationRule]) -> String {
+    if rules.is_empty() {
+        return "auto".into();
+    }
+    let each: Vec<String> = rules
+        .iter()
+        .map(|r| format!("{} {}", r.adaptation, r.choice))
+        .collect();
+    each.join(", ")
 }
 
 fn normalize_object(m: &mut ObjectMapping) -> Result<(), DirError> {
@@ -407,6 +436,13 @@ pub fn describe_changes(old: &ProvisioningConfig, new: &ProvisioningConfig) -> V
                 describe_filters(&nm.scoping_filters)
             ));
         }
+    }
+    if old.compatibility != new.compatibility {
+        out.push(format!(
+            "Compatibility: {} -> {}",
+            describe_compatibility(&old.compatibility),
+            describe_compatibility(&new.compatibility)
+        ));
     }
     out
 }

@@ -8,7 +8,10 @@ use crate::db::jobs::{self, Reset};
 use crate::db::vocab::{CycleState, JobState};
 use crate::db::{apps, Pool};
 use crate::directory::{invalid, DirError};
-use crate::model::{AdaptationInfo, CycleInfo, ProvisioningMode, ProvisioningStatus, SyncDetails};
+use crate::model::{
+    Adaptation, AdaptationChoice, AdaptationInfo, AdaptationRule, CycleInfo, ProvisioningMode,
+    ProvisioningStatus, SyncDetails,
+};
 
 /// Cycles shown in the history table and chart.
 pub const HISTORY: i64 = 20;
@@ -81,21 +84,50 @@ pub async fn details(pool: &Pool, app: &str) -> Result<SyncDetails, DirError> {
         groups_managed: managed.groups,
         totals: cycles::totals(pool, app).await?,
         escrowed,
-        adaptations: crate::db::adaptations::current(pool, app)
-            .await?
-            .into_iter()
-            .map(|l| AdaptationInfo {
-                adaptation: l.adaptation.as_str().to_string(),
-                effect: l.adaptation.effect().to_string(),
-                reason: l.reason,
-                since: l.learned_at,
-            })
-            .collect(),
+        adaptations: profile(
+            crate::db::adaptations::current(pool, app).await?,
+            &stored.config.compatibility,
+        ),
         initial_pending: stored.needs_initial_cycle
             || job
                 .as_ref()
                 .is_none_or(|j| j.initial_requested || j.watermark.is_none()),
     })
+}
+
+/// The compatibility profile as shown: what was learned, with the admin's choices over it, in
+/// the order adaptations are listed.
+fn profile(learned: Vec<crate::db::adaptations::Learned>, rules: &[AdaptationRule]) -> Vec<AdaptationInfo> {
+    Adaptation::ALL
+        .iter()
+        .filter_map(|a| {
+            let fact = learned.iter().find(|l| l.adaptation == *a);
+            let choice = rules
+                .iter()
+                .find(|r| r.adaptation == *a)
+                .map_or(AdaptationChoice::Auto, |r| r.choice);
+            let (reason, since) = match (choice, fact) {
+                (AdaptationChoice::Auto, None) => return None,
+                (AdaptationChoice::Auto, Some(f)) => (f.reason.clone(), f.learned_at.clone()),
+                (_, Some(f)) => (
+                    format!("Chosen by an admin (learned: {})", f.reason),
+                    f.learned_at.clone(),
+                ),
+                (_, None) => ("Chosen by an admin".to_string(), String::new()),
+            };
+            Some(AdaptationInfo {
+                adaptation: a.as_str().to_string(),
+                effect: match choice {
+                    AdaptationChoice::Never => a.standard(),
+                    _ => a.effect(),
+                }
+                .to_string(),
+                reason,
+                since,
+                choice,
+            })
+        })
+        .collect()
 }
 
 /// The reset options of Restart provisioning, by their Graph resetScope names (any case):

@@ -102,3 +102,32 @@ pub async fn logged(x: &Setup, action: &str) -> Value {
     })
     .await
 }
+
+/// `Restart (Full)`, then waits until the full cycle it starts has ended; returns how many
+/// writes the target had received before it.
+pub async fn full_restart(q: &QuirkyTarget, x: &Setup) -> usize {
+    let cycles = x.status().await["history"].as_array().map_or(0, Vec::len);
+    let before = q.writes().len();
+    x.post("provisioning/restart", &[("app", &x.app), ("reset", "Full")])
+        .await;
+    eventually(30, "the full cycle ended", || async {
+        let s = x.status().await;
+        let ended = s["initial_pending"] == false
+            && s["history"].as_array().is_some_and(|h| h.len() > cycles)
+            && s["current"]["state"].as_str().is_some_and(|st| st != "Running");
+        ended.then_some(()).ok_or(s.to_string())
+    })
+    .await;
+    before
+}
+
+/// The application's Provisioning page as the server renders it.
+pub async fn provisioning_page(x: &Setup) -> String {
+    x.c.get(x.s.url(&format!("/apps/{}/provisioning", x.app)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}

@@ -60,6 +60,9 @@ pub struct Quirks {
     pub group_requires_members: bool,
     /// PATCH paths with a value filter (`members[value eq "id"]`) are refused (400, invalidPath).
     pub no_filtered_paths: bool,
+    /// Groups name their members by userName: a group written with a member value that is not
+    /// the userName of one of its users is refused (400).
+    pub member_user_names: bool,
 }
 
 /// One write the target received.
@@ -387,6 +390,11 @@ async fn create(
         doc.retain(|k, _| !t.quirks.drops.iter().any(|d| d.eq_ignore_ascii_case(k)));
     }
     let mut store = t.store.lock().unwrap();
+    if kind == Kind::Group && t.quirks.member_user_names {
+        if let Some(v) = not_a_user_name(&store, &doc) {
+            return error(StatusCode::BAD_REQUEST, format!("member {v} is not a user"));
+        }
+    }
     store.writes.push(Write {
         method: "POST",
         path: endpoint.clone(),
@@ -498,6 +506,11 @@ async fn one(
                     }
                 }
             }
+            if kind == Kind::Group && t.quirks.member_user_names {
+                if let Some(v) = not_a_user_name(&store, &new) {
+                    return error(StatusCode::BAD_REQUEST, format!("member {v} is not a user"));
+                }
+            }
             store.list(kind)[pos].1 = new.clone();
             Json(rendered(kind, &id, &new)).into_response()
         }
@@ -506,6 +519,20 @@ async fn one(
             e.detail,
         ),
     }
+}
+
+/// `member_user_names`: the first member value of a group that is not one of the users'
+/// userNames.
+fn not_a_user_name(store: &Store, group: &Map<String, Value>) -> Option<String> {
+    let members = group.get("members")?.as_array()?;
+    members.iter().filter_map(|m| m["value"].as_str()).find_map(|v| {
+        let known = store.users.iter().any(|(_, u)| {
+            u.get("userName")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case(v))
+        });
+        (!known).then(|| v.to_string())
+    })
 }
 
 fn refused_patch(q: &Quirks, body: &Value) -> bool {

@@ -21,6 +21,7 @@ pub(super) async fn context(
         .into_iter()
         .map(|l| l.adaptation)
         .collect();
+    let learned = learned::Learned::from(&known, &cfg.compatibility);
     let group_assignments = sources::group_assignments(pool, app).await?;
     let (policy, group_roles) = Policy::compile(cfg, &app_roles, group_assignments)?;
     let escrowed: HashMap<(ObjectType, String), escrows::Escrow> = escrows::escrows(pool, app)
@@ -45,8 +46,8 @@ pub(super) async fn context(
         app: app.to_string(),
         cycle,
         target,
-        matcher: Matcher::new(caps.filter && !known.contains(&Adaptation::IgnoresFilters)),
-        learned: learned::Learned::from(&known),
+        matcher: Matcher::new(caps.filter && !learned.has(Adaptation::IgnoresFilters)),
+        learned,
         caps,
         policy,
         escrow_base: tuning.escrow_base,

@@ -77,7 +77,7 @@ fn patch_refused(e: &ClientError) -> bool {
 /// ServiceProviderConfig): the account is read, changed here and written back whole with PUT,
 /// and the rest of the cycle does the same without trying PATCH again.
 pub(super) async fn patch(ctx: &Ctx, kind: Kind, id: &str, ops: &[Json]) -> Result<(), ClientError> {
-    if !ctx.caps.patch {
+    if !ctx.caps.patch && ctx.learned.allowed(Adaptation::PutForPatch) {
         return put_instead(ctx, kind, id, ops).await;
     }
     if ctx.learned.has(Adaptation::PutForPatch) {
@@ -93,7 +93,7 @@ pub(super) async fn patch(ctx: &Ctx, kind: Kind, id: &str, ops: &[Json]) -> Resu
             Some(alternative) => ctx.target.patch(kind, id, &alternative).await,
             None => Err(e),
         },
-        Err(e) if patch_refused(&e) => {
+        Err(e) if patch_refused(&e) && ctx.learned.allowed(Adaptation::PutForPatch) => {
             if ctx
                 .learned
                 .learn(Adaptation::PutForPatch, format!("a PATCH was answered: {e}"))
@@ -131,6 +131,9 @@ pub(super) async fn remove_members(ctx: &Ctx, id: &str, members: &[String]) -> R
         Err(e) if form_refused(&e) => e,
         other => return other,
     };
+    if !ctx.learned.allowed(Adaptation::MembersByValue) {
+        return put_instead(ctx, Kind::Group, id, &by_path).await;
+    }
     match patch(ctx, Kind::Group, id, &by_value).await {
         Ok(()) => {
             let reason = format!("removing members by path was answered: {refused}");

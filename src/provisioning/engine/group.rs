@@ -5,26 +5,6 @@ use super::*;
 
 const GROUP_MATCH: &str = "Match group between source and target";
 
-/// Sends membership changes in requests of at most MEMBERS_PER_REQUEST references (through
-/// [`fallback::patch`]: GET + PUT where the target has no PATCH, so members Provisio does not
-/// manage stay).
-pub(super) async fn send_members(
-    ctx: &Ctx,
-    target_id: &str,
-    add: &[String],
-    remove: &[String],
-) -> Result<(), ClientError> {
-    for chunk in add.chunks(MEMBERS_PER_REQUEST) {
-        let value: Vec<Json> = chunk.iter().map(|id| json!({"value": id})).collect();
-        let ops = [json!({"op": "add", "path": "members", "value": value})];
-        fallback::patch(ctx, Kind::Group, target_id, &ops).await?;
-    }
-    for chunk in remove.chunks(MEMBERS_PER_REQUEST) {
-        fallback::remove_members(ctx, target_id, chunk).await?;
-    }
-    Ok(())
-}
-
 /// Creates a group; returns its id and how many of `add` went with the create. Groups are created
 /// without members, which then follow in PATCHes of bounded size; a target that refuses a group
 /// without members (400) gets the first of them in the create itself, and so does every later
@@ -37,22 +17,28 @@ async fn create_group(
 ) -> Result<(String, usize), ClientError> {
     let first = &add[..add.len().min(MEMBERS_PER_REQUEST)];
     // Built only when needed: most targets take a group without members.
-    let with_members = || {
-        let mut doc = document.clone();
-        let values: Vec<Json> = first.iter().map(|id| json!({"value": id})).collect();
-        doc.insert("members".into(), Json::Array(values));
-        doc
+    let with_members = |values: Vec<String>| {
+        let matching = matching.clone();
+        async move {
+            let mut doc = document.clone();
+            doc.insert("members".into(), Json::Array(members::documents(&values)));
+            create(ctx, Kind::Group, &doc, matching).await
+        }
     };
     if ctx.learned.has(Adaptation::MembersOnCreate) && !first.is_empty() {
-        return create(ctx, Kind::Group, &with_members(), matching)
+        return members::by_id_or_name(ctx, first, with_members)
             .await
             .map(|id| (id, first.len()));
     }
     let refused = match create(ctx, Kind::Group, document, matching.clone()).await {
-        Err(e @ ClientError::Http { status: 400, .. }) if !first.is_empty() => e,
+        Err(e @ ClientError::Http { status: 400, .. })
+            if !first.is_empty() && ctx.learned.allowed(Adaptation::MembersOnCreate) =>
+        {
+            e
+        }
         other => return other.map(|id| (id, 0)),
     };
-    let created = create(ctx, Kind::Group, &with_members(), matching).await?;
+    let created = members::by_id_or_name(ctx, first, with_members).await?;
     let reason = format!("a group without members was answered: {refused}");
     if ctx.learned.learn(Adaptation::MembersOnCreate, reason) {
         tracing::warn!(
@@ -109,7 +95,10 @@ pub(super) async fn process_group(
     if let GroupPlan::NeedsLookup { matching } = &plan {
         let mut trace = Vec::new();
         let matched = match find_existing(&ctx, Kind::Group, pairs(matching), &mut trace).await {
-            Lookup::Found(id, resource) => Matched::Found { id, resource },
+            Lookup::Found(id, mut resource) => {
+                members::read_as_ids(&ctx, &group.display_name, &mut resource, &eval.wanted).await;
+                Matched::Found { id, resource }
+            }
             Lookup::Missing => Matched::Missing,
             Lookup::Duplicates(what) => return duplicates(&log, steps, "groups", &what, trace, done),
             Lookup::Failed(e) => {
@@ -185,7 +174,7 @@ pub(super) async fn process_group(
             if !add.is_empty() {
                 modified.push(members_change(0, eval.wanted.len(), add.len(), 0));
             }
-            let members = send_members(&ctx, &target_id, &add[sent..], &[]).await;
+            let members = members::send(&ctx, &target_id, &add[sent..], &[]).await;
             let had = BTreeSet::new();
             finish(
                 &ctx,
@@ -246,7 +235,7 @@ pub(super) async fn process_group(
                     );
                 }
             }
-            let members = send_members(&ctx, &target_id, &add, &remove).await;
+            let members = members::send(&ctx, &target_id, &add, &remove).await;
             finish(
                 &ctx,
                 &log,

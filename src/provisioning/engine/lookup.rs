@@ -138,7 +138,7 @@ async fn page(
                 status: 400 | 500 | 501,
                 ..
             },
-        ) => {
+        ) if ctx.learned.allowed(Adaptation::PagesWithoutCount) => {
             let answer = ctx.target.page(kind, start, None).await?;
             let reason = format!("a page with count was answered: {e}");
             if ctx.learned.learn(Adaptation::PagesWithoutCount, reason) {
@@ -156,7 +156,10 @@ async fn page(
 /// evaluate) and would have every account it holds created again; it is matched locally, and
 /// that is remembered. Costs two requests per initial cycle; an empty target needs no probe.
 pub(super) async fn probe_filters(ctx: &Ctx, kind: Kind, path: &str) {
-    if ctx.matcher.local() || path.contains(['[', '.', ':']) {
+    if ctx.matcher.local()
+        || path.contains(['[', '.', ':'])
+        || !ctx.learned.allowed(Adaptation::IgnoresFilters)
+    {
         return;
     }
     let Ok((first, _)) = page(ctx, kind, 1, 1).await else {
@@ -205,8 +208,12 @@ pub(super) async fn find_existing(
             true => Err(None),
             false => ctx.target.find(kind, path, &text).await.map_err(Some),
         };
-        if let Ok(list) = &found {
-            if list.iter().any(|r| !eval::matches(kind, &filter, r)) {
+        if let Ok(list) = &mut found {
+            if !ctx.learned.allowed(Adaptation::IgnoresFilters) {
+                // The admin chose to trust its lookups: only what does not hold the value is
+                // left out.
+                list.retain(|r| eval::matches(kind, &filter, r));
+            } else if list.iter().any(|r| !eval::matches(kind, &filter, r)) {
                 ctx.matcher.caught_ignoring(&ctx.app, path);
                 ctx.learned.learn(
                     Adaptation::IgnoresFilters,
@@ -345,6 +352,11 @@ pub(super) async fn prefetch(
                 }
                 _ => strangers = true,
             }
+        }
+        if strangers && !ctx.learned.allowed(Adaptation::IgnoresFilters) {
+            // The admin chose to trust its lookups: these users are looked up one at a time,
+            // each answer checked.
+            break;
         }
         if strangers {
             // Answered with accounts the filter does not select: nothing in this answer (nor in

@@ -46,6 +46,7 @@ mod fallback;
 mod group;
 mod learned;
 mod lookup;
+mod members;
 mod narrate;
 mod ops;
 mod plan;
