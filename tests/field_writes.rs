@@ -296,6 +296,42 @@ async fn a_target_failing_under_load_gets_fewer_requests_at_a_time() {
     assert!(log.contains("failing under load"), "{log}");
 }
 
+/// One account whose create is always answered 500 among answers that succeed is that account's
+/// problem, not load: it fails (and waits for a retry) while the others go out at full speed,
+/// and the server log does not say the application is failing under load (before, its first
+/// 500 halved the requests sent at a time, and the lookup and create again halved them twice
+/// more).
+#[tokio::test]
+async fn one_account_that_always_fails_does_not_slow_the_others() {
+    let (q, x) = targeting(Quirks {
+        fails_for: vec!["user3@contoso.com"],
+        ..Quirks::default()
+    })
+    .await;
+    for n in 1..=12 {
+        let upn = format!("user{n}@contoso.com");
+        x.user(&upn, &format!("User {n}"), &[]).await;
+        x.assign(&upn, "").await;
+    }
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    initial_cycle_ended(&x, 30).await;
+    let s = x.status().await;
+    assert_eq!(
+        (q.all(Kind::User).len(), s["escrowed"].as_i64()),
+        (11, Some(1)),
+        "{s}"
+    );
+    let posts = q
+        .writes()
+        .iter()
+        .filter(|w| w.method == "POST" && w.body["userName"] == "user3@contoso.com")
+        .count();
+    assert_eq!(posts, 2, "created again once after its lookup found nothing");
+    let log = x.s.output_text();
+    assert!(!log.contains("failing under load"), "{log}");
+}
+
 /// A target that answers DELETE with 204 and keeps the account, active: a leaver deleted for
 /// good would keep signing in while the log said Success. The engine reads the account back,
 /// disables it, and logs a Warning that names the problem.

@@ -14,7 +14,7 @@ const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 mod discovery;
 mod gate;
 pub use discovery::{Attributes, Capabilities, Declared, FilterCheck};
-pub use gate::Gate;
+pub use gate::{Failure, Gate};
 
 /// The resource type at the target: the SCIM protocol crate's.
 pub use provisio_scim::schema::Kind;
@@ -246,7 +246,7 @@ impl Target {
             let result = self.once(build()?).await;
             drop(slot);
             if let Some(gate) = &self.gate {
-                self.adapt(gate, &result);
+                self.adapt(gate, &result, || request_hash(&build));
             }
             match result {
                 Err(e)
@@ -264,16 +264,23 @@ impl Target {
         }
     }
 
-    /// Fewer requests at a time after a failure under load, more again after answers.
-    fn adapt(&self, gate: &Gate, result: &Result<(u16, Value), ClientError>) {
-        let overloaded = match result {
-            Err(ClientError::Http { status, .. }) => matches!(status, 429 | 500 | 502 | 503 | 504),
-            Err(e) => e.is_transient(),
-            Ok(_) => false,
+    /// Fewer requests at a time after a failure under load, more again after answers. `request`
+    /// identifies the request (only computed for an ambiguous failure).
+    fn adapt(&self, gate: &Gate, result: &Result<(u16, Value), ClientError>, request: impl FnOnce() -> u64) {
+        let failure = match result {
+            Err(ClientError::Http { status, .. }) => match status {
+                429 | 503 => Some(Failure::Load),
+                500 | 502 | 504 => Some(Failure::Ambiguous(request())),
+                _ => None,
+            },
+            Err(e) if e.is_transient() => Some(Failure::Load),
+            Err(_) | Ok(_) => None,
         };
-        if !overloaded {
+        let Some(failure) = failure else {
             gate.answered();
-        } else if let Some(limit) = gate.overloaded() {
+            return;
+        };
+        if let Some(limit) = gate.failed(failure) {
             tracing::warn!(
                 target_url = %self.base,
                 limit,
@@ -598,6 +605,20 @@ fn transport(e: reqwest::Error) -> ClientError {
     } else {
         ClientError::Incompatible(format!("the answer could not be read: {e}"))
     }
+}
+
+/// A request's identity for the gate: a hash of its method, URL and body (0 when it cannot be
+/// built again).
+fn request_hash(build: &impl Fn() -> Result<reqwest::RequestBuilder, ClientError>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let Some(request) = build().ok().and_then(|b| b.build().ok()) else {
+        return 0;
+    };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    request.method().as_str().hash(&mut h);
+    request.url().as_str().hash(&mut h);
+    request.body().and_then(reqwest::Body::as_bytes).hash(&mut h);
+    h.finish()
 }
 
 fn jitter() -> f64 {

@@ -60,6 +60,9 @@ pub struct Quirks {
     pub group_requires_members: bool,
     /// PATCH paths with a value filter (`members[value eq "id"]`) are refused (400, invalidPath).
     pub no_filtered_paths: bool,
+    /// A create of a user with one of these userNames is always answered 500 (that account's own
+    /// problem, not load).
+    pub fails_for: Vec<&'static str>,
     /// Groups name their members by userName: a group written with a member value that is not
     /// the userName of one of its users is refused (400).
     pub member_user_names: bool,
@@ -407,6 +410,15 @@ async fn create(
             .or(body["displayName"].as_str())
             .unwrap_or("")
     );
+    let user_name = body["userName"].as_str().unwrap_or_default();
+    if kind == Kind::User
+        && t.quirks
+            .fails_for
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(user_name))
+    {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "cannot create this account");
+    }
     if t.quirks.first_create_500 && store.refused_once.insert(key) {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "something went wrong");
     }
