@@ -13,6 +13,60 @@ use provisio::scim::schema::Kind;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
+/// A target whose `/Schemas` marks an attribute required that no mapping writes (nickName): every
+/// create it refuses carries a log step naming the attribute and what to do, and the server log
+/// says it once per cycle, not once per user; Test Connection lists it.
+#[tokio::test]
+async fn a_required_attribute_no_mapping_writes_is_named() {
+    let (q, x) = targeting(Quirks {
+        strict_user_schema: Some(vec!["userName", "displayName", "active", "nickName", "emails"]),
+        requires: vec!["nickName"],
+        ..Quirks::default()
+    })
+    .await;
+    seed_the_five(&q);
+    let seeded = q.all(Kind::User).len();
+    for n in 6..=8 {
+        let upn = format!("user{n}@contoso.com");
+        x.user(&upn, &format!("User {n}"), &[]).await;
+        x.assign(&upn, "").await;
+    }
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    initial_cycle_ended(&x, 30).await;
+    assert_eq!(q.all(Kind::User).len(), seeded, "every create was refused");
+    let entry = logged(&x, "Create").await;
+    let id = entry["id"].as_str().unwrap();
+    let detail = x.post("provisioning/log_entry", &[("id", id)]).await;
+    let text = detail.to_string();
+    assert!(
+        text.contains("marks nickName required") && text.contains("Map a value to nickName"),
+        "{detail}"
+    );
+    let log = x.s.output_text();
+    assert_eq!(
+        log.matches("marks this attribute of User resources required")
+            .count(),
+        1,
+        "{log}"
+    );
+    let test = x
+        .post(
+            "provisioning/save",
+            &[
+                ("app", &x.app),
+                ("intent", "test"),
+                ("mode", "automatic"),
+                ("tenant_url", &q.url),
+            ],
+        )
+        .await;
+    assert!(
+        test.to_string().contains("Required in every user: nickName"),
+        "{test}"
+    );
+}
+
 /// A target whose `/Schemas` declares only some User attributes and no extension, and refuses
 /// any write with more: the engine leaves out what it does not declare (title, the enterprise
 /// extension) instead of having every create refused, and says so in the server log.

@@ -29,12 +29,19 @@ pub async fn describe(client: &reqwest::Client, tenant_url: &str, token: &str) -
         match &caps.declared.users {
             // Four of the names are SCIM's common attributes (id, externalId, meta, schemas).
             Some(a) => format!(
-                "Schemas: {} user attributes declared{}; others are not sent.",
+                "Schemas: {} user attributes declared{}; others are not sent.{}",
                 a.core.len().saturating_sub(4),
                 if a.extensions.is_empty() {
                     ", no extension"
                 } else {
                     ""
+                },
+                match a.required.is_empty() {
+                    true => String::new(),
+                    false => format!(
+                        " Required in every user: {}; map a value to each.",
+                        a.required.join(", ")
+                    ),
                 }
             ),
             None => "Schemas: not published; every mapped attribute is sent.".to_string(),

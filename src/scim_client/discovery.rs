@@ -51,6 +51,9 @@ pub struct Declared {
 pub struct Attributes {
     pub core: HashMap<String, Option<HashSet<String>>>,
     pub extensions: HashSet<String>,
+    /// The core schema's attributes marked `required` that a client writes (not read-only), as
+    /// spelled, in schema order.
+    pub required: Vec<String>,
 }
 
 /// Where a mapping target's value goes, read with SCIM's path grammar: `emails[type eq
@@ -124,6 +127,18 @@ impl Declared {
             return None;
         }
         Some(p.spelled)
+    }
+
+    /// The attributes the target marks required that `doc` (a create's document) lacks.
+    pub fn missing(&self, kind: Kind, doc: &Map<String, Value>) -> Vec<String> {
+        let Some(a) = self.of(kind) else {
+            return Vec::new();
+        };
+        a.required
+            .iter()
+            .filter(|r| !doc.keys().any(|k| k.eq_ignore_ascii_case(r)))
+            .cloned()
+            .collect()
     }
 
     /// Removes from a resource document the sub-attributes its complex attributes do not declare
@@ -252,9 +267,24 @@ fn declared_for(kind: Kind, types: &[Value], schemas: &[Value]) -> Option<Attrib
             .and_then(Value::as_str)
             .is_some_and(|id| id.eq_ignore_ascii_case(&core_urn))
     })?;
-    let core = schema
-        .get("attributes")
-        .and_then(Value::as_array)?
+    let attributes = schema.get("attributes").and_then(Value::as_array)?;
+    let required = attributes
+        .iter()
+        .filter(|a| a.get("required").and_then(Value::as_bool) == Some(true))
+        .filter(|a| {
+            a.get("mutability")
+                .and_then(Value::as_str)
+                .is_none_or(|m| !m.eq_ignore_ascii_case("readOnly"))
+        })
+        .filter_map(|a| a.get("name").and_then(Value::as_str))
+        .filter(|n| {
+            !["id", "meta", "schemas"]
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(n))
+        })
+        .map(str::to_string)
+        .collect();
+    let core = attributes
         .iter()
         .filter_map(|a| {
             let subs = a
@@ -279,7 +309,11 @@ fn declared_for(kind: Kind, types: &[Value], schemas: &[Value]) -> Option<Attrib
                 .collect()
         })
         .unwrap_or_default();
-    Some(Attributes { core, extensions })
+    Some(Attributes {
+        core,
+        extensions,
+        required,
+    })
 }
 
 #[cfg(test)]
@@ -302,6 +336,7 @@ mod tests {
             users: Some(Attributes {
                 core,
                 extensions: HashSet::new(),
+                required: Vec::new(),
             }),
             groups: None,
         }
@@ -317,6 +352,7 @@ mod tests {
                     .map(|n| (n.to_string(), None))
                     .into(),
                 extensions: ["urn:ietf:params:scim:schemas:extension:enterprise:2.0:user".to_string()].into(),
+                required: Vec::new(),
             }),
             groups: None,
         };
@@ -338,6 +374,26 @@ mod tests {
             d.allows(Kind::Group, "anything"),
             "groups: nothing declared, nothing left out"
         );
+    }
+
+    #[test]
+    fn required_attributes_are_read_from_the_schema_and_checked_in_creates() {
+        let types = [json!({"name": "User", "endpoint": "/Users", "schema": Kind::User.core_urn()})];
+        let schemas = [json!({"id": Kind::User.core_urn(), "attributes": [
+            {"name": "id", "required": true, "mutability": "readOnly"},
+            {"name": "userName", "required": true},
+            {"name": "name", "required": true, "subAttributes": [{"name": "familyName"}]},
+            {"name": "title", "required": false},
+            {"name": "created", "required": true, "mutability": "readOnly"},
+        ]})];
+        let d = Declared {
+            users: declared_for(Kind::User, &types, &schemas),
+            groups: None,
+        };
+        assert_eq!(d.users.as_ref().unwrap().required, ["userName", "name"]);
+        let doc = json!({"UserName": "ann", "title": "x"});
+        assert_eq!(d.missing(Kind::User, doc.as_object().unwrap()), ["name"]);
+        assert!(d.missing(Kind::Group, doc.as_object().unwrap()).is_empty());
     }
 
     #[test]

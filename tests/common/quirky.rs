@@ -60,6 +60,9 @@ pub struct Quirks {
     pub group_requires_members: bool,
     /// PATCH paths with a value filter (`members[value eq "id"]`) are refused (400, invalidPath).
     pub no_filtered_paths: bool,
+    /// User attributes its `/Schemas` marks required (with `strict_user_schema`); a user
+    /// created without one of them is refused (400).
+    pub requires: Vec<&'static str>,
     /// A create of a user with one of these userNames is always answered 500 (that account's own
     /// problem, not load).
     pub fails_for: Vec<&'static str>,
@@ -192,7 +195,10 @@ async fn schemas(State(t): State<Arc<Inner>>) -> Response {
     let Some(attrs) = &t.quirks.strict_user_schema else {
         return error(StatusCode::NOT_FOUND, "no schemas here");
     };
-    let attribute = |n: &str| json!({"name": n, "type": "string", "multiValued": false});
+    let attribute = |n: &str| {
+        let required = t.quirks.requires.iter().any(|r| r.eq_ignore_ascii_case(n));
+        json!({"name": n, "type": "string", "multiValued": false, "required": required})
+    };
     let user = json!({
         "id": Kind::User.core_urn(),
         "name": "User",
@@ -380,6 +386,11 @@ async fn create(
     }
     if let Some(k) = undeclared(&t.quirks, kind, &body) {
         return error(StatusCode::BAD_REQUEST, format!("attribute {k} is not supported"));
+    }
+    if kind == Kind::User {
+        if let Some(r) = t.quirks.requires.iter().find(|r| body.get(**r).is_none()) {
+            return error(StatusCode::BAD_REQUEST, format!("{r} is required"));
+        }
     }
     let no_members = body["members"].as_array().is_none_or(Vec::is_empty);
     if kind == Kind::Group && t.quirks.group_requires_members && no_members {

@@ -152,6 +152,14 @@ pub(super) async fn process_group(
         }
         GroupPlan::Create { mut document, add } => {
             ctx.caps.declared.trim(Kind::Group, &mut document);
+            if add.is_empty() {
+                // With members to add, a target that requires them gets them in the create.
+                steps.extend(ctx.required_missing(Kind::Group, &document));
+            } else {
+                let mut with = document.clone();
+                with.insert("members".into(), Json::Array(Vec::new()));
+                steps.extend(ctx.required_missing(Kind::Group, &with));
+            }
             let matching = mapping.matching(&eval.attrs);
             let (target_id, sent) = match create_group(&ctx, &document, &add, matching).await {
                 Ok(created) => created,

@@ -290,6 +290,36 @@ impl Ctx {
         });
     }
 
+    /// For a create: a step naming the attributes the application's schema marks required that
+    /// `doc` lacks (it may refuse the create; the admin's fix is a mapping), each warned in the
+    /// server log once per cycle. None when nothing is missing.
+    fn required_missing(&self, kind: Kind, doc: &serde_json::Map<String, Json>) -> Option<ProvisionStep> {
+        let missing = self.caps.declared.missing(kind, doc);
+        if missing.is_empty() {
+            return None;
+        }
+        let mut warned = self.undeclared.lock().unwrap_or_else(|p| p.into_inner());
+        for m in &missing {
+            if warned.insert(format!("required:{}:{m}", kind.name())) {
+                tracing::warn!(
+                    app = %self.app,
+                    attribute = %m,
+                    "the application marks this attribute of {} resources required and no mapping writes it: creates may be refused",
+                    kind.name()
+                );
+            }
+        }
+        let list = missing.join(", ");
+        Some(step(
+            "Check the application's required attributes",
+            "Warning",
+            format!(
+                "The application's schema marks {list} required and the mapping does not write it: the application may refuse the create. Map a value to {list}."
+            ),
+            vec![],
+        ))
+    }
+
     /// The escrow entry after a failure of `source_id`: the schedule continues from the first
     /// failure; an object past 28 days is dropped (cleared).
     fn escrow_after_failure(

@@ -198,6 +198,7 @@ pub(super) async fn process_user(
             UserPlan::CreateSwitchedOff => switched_off(&log, steps, "Create", done),
             UserPlan::Create { mut document } => {
                 ctx.caps.declared.trim(Kind::User, &mut document);
+                steps.extend(ctx.required_missing(Kind::User, &document));
                 let details = match ctx.detailed {
                     true => note(exported.iter().map(|e| (e.target.clone(), shown(e))).collect()),
                     false => Vec::new(),
