@@ -95,11 +95,7 @@ async fn an_adaptation_forbidden_from_the_console_is_not_learned() {
         saved.as_str().unwrap().contains("members_by_user_name never"),
         "{saved}"
     );
-    for n in 1..=2 {
-        let upn = format!("user{n}@contoso.com");
-        x.user(&upn, &format!("User {n}"), &[]).await;
-        x.assign(&upn, "").await;
-    }
+    assigned_users(&x, 1..=2).await;
     let g = x.group("Engineers").await;
     x.add_member(&g, "user1@contoso.com").await;
     x.assign("Engineers", "").await;

@@ -26,11 +26,7 @@ async fn a_required_attribute_no_mapping_writes_is_named() {
     .await;
     seed_the_five(&q);
     let seeded = q.all(Kind::User).len();
-    for n in 6..=8 {
-        let upn = format!("user{n}@contoso.com");
-        x.user(&upn, &format!("User {n}"), &[]).await;
-        x.assign(&upn, "").await;
-    }
+    assigned_users(&x, 6..=8).await;
     let token = q.token.clone();
     x.configure_with(&token, "on", "500").await;
     initial_cycle_ended(&x, 30).await;
@@ -331,11 +327,7 @@ async fn a_target_failing_under_load_gets_fewer_requests_at_a_time() {
         ..Quirks::default()
     })
     .await;
-    for n in 1..=40 {
-        let upn = format!("user{n}@contoso.com");
-        x.user(&upn, &format!("User {n}"), &[]).await;
-        x.assign(&upn, "").await;
-    }
+    assigned_users(&x, 1..=40).await;
     let token = q.token.clone();
     x.configure_with(&token, "on", "500").await;
     initial_cycle_ended(&x, 60).await;
@@ -362,11 +354,7 @@ async fn one_account_that_always_fails_does_not_slow_the_others() {
         ..Quirks::default()
     })
     .await;
-    for n in 1..=12 {
-        let upn = format!("user{n}@contoso.com");
-        x.user(&upn, &format!("User {n}"), &[]).await;
-        x.assign(&upn, "").await;
-    }
+    assigned_users(&x, 1..=12).await;
     let token = q.token.clone();
     x.configure_with(&token, "on", "500").await;
     initial_cycle_ended(&x, 30).await;

@@ -62,11 +62,7 @@ pub async fn switch_on_until_created(q: &QuirkyTarget, x: &Setup, users: usize) 
 /// Five directory users and a group of two, all assigned, then provisioning On; waits until the
 /// target holds them (besides whatever was there before).
 pub async fn provision_five(q: &QuirkyTarget, x: &Setup, foreign_users: usize, foreign_groups: usize) {
-    for n in 1..=5 {
-        x.user(&format!("user{n}@contoso.com"), &format!("User {n}"), &[])
-            .await;
-        x.assign(&format!("user{n}@contoso.com"), "").await;
-    }
+    assigned_users(x, 1..=5).await;
     let g = x.group("Engineers").await;
     x.add_member(&g, "user1@contoso.com").await;
     x.add_member(&g, "user2@contoso.com").await;
@@ -130,4 +126,13 @@ pub async fn provisioning_page(x: &Setup) -> String {
         .text()
         .await
         .unwrap()
+}
+
+/// Directory users `user{n}@contoso.com` ("User {n}") for each n of `numbers`, each assigned.
+pub async fn assigned_users(x: &Setup, numbers: std::ops::RangeInclusive<usize>) {
+    for n in numbers {
+        let upn = format!("user{n}@contoso.com");
+        x.user(&upn, &format!("User {n}"), &[]).await;
+        x.assign(&upn, "").await;
+    }
 }
