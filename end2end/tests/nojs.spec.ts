@@ -190,4 +190,11 @@ test("provisioning configuration without JavaScript", async ({ page }) => {
   await expect(page.getByRole("heading", { name: "Synchronization details" })).toBeVisible();
   await expect(page.getByRole("progressbar", { name: "Current cycle" })).toBeVisible();
   await expect(page.locator("[data-job-state]")).toHaveText(/Active|NotRun/);
+  // An adaptation forced by a plain form post, in effect after the redirect.
+  await page.getByText("Change what Provisio adapts to").click();
+  const never = page.getByLabel("Removes group members by value (Entra's form)");
+  await never.selectOption("never");
+  await page.locator("form.compat-choice", { has: never }).getByRole("button", { name: "Save" }).click();
+  await expect(page.locator('tr[data-adaptation="members_by_value"]')).toHaveAttribute("data-choice", "never");
+  await expect(page.locator('tr[data-adaptation="members_by_value"]')).toContainText("Removes group members by path");
 });

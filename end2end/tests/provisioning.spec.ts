@@ -129,6 +129,19 @@ test("admin configures automatic provisioning the way the seed describes", async
   await expect(page.getByRole("progressbar", { name: "Current cycle" })).toHaveAttribute("aria-valuenow", "100", { timeout: 20_000 });
   await expect(page.locator("[data-job-state]")).toHaveText("Active");
   await expect(page.locator("table.cycles tbody tr").first()).toBeVisible();
+  // The compatibility profile: an admin forces an adaptation, sees it in effect, then leaves it
+  // to be learned again. The choices stay open while the live details refresh around them.
+  await page.getByText("Change what Provisio adapts to").click();
+  const putForPatch = page.getByLabel("Writes changes with GET and PUT instead of PATCH");
+  const savePutForPatch = page.locator("form.compat-choice", { has: putForPatch }).getByRole("button", { name: "Save" });
+  await putForPatch.selectOption("always");
+  await savePutForPatch.click();
+  await expect(page.getByText("Compatibility: auto -> put_for_patch always")).toBeVisible();
+  await expect(page.locator('tr[data-adaptation="put_for_patch"]')).toHaveAttribute("data-choice", "always");
+  await expect(putForPatch).toHaveValue("always");
+  await putForPatch.selectOption("auto");
+  await savePutForPatch.click();
+  await expect(page.locator('tr[data-adaptation="put_for_patch"]')).toHaveCount(0);
 
   // Provision on demand: the five steps; the user is already in sync.
   await tabs.getByRole("link", { name: "Provision on demand" }).click();

@@ -3,7 +3,7 @@
 //! whether it is in quarantine and why, and Restart provisioning / Allow deletes.
 
 use super::apps::AppCtx;
-use super::compatibility::Compatibility;
+use super::compatibility::{Adaptations, CompatibilityChoices};
 use super::widgets::{when, ActionError, CsrfField, ErrorText};
 use crate::api::compatibility::SaveCompatibility;
 use crate::api::provisioning::{sync_details, RestartProvisioning};
@@ -89,21 +89,17 @@ pub fn SyncDetailsPanel() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match details.await {
                         Err(e) => view! { <ErrorText error=e /> }.into_any(),
-                        Ok(d) => view! { <Details d restart save admin /> }.into_any(),
+                        Ok(d) => view! { <Details d restart admin /> }.into_any(),
                     }
                 })}
             </Transition>
+            {admin.then(|| view! { <CompatibilityChoices save /> })}
         </section>
     }
 }
 
 #[component]
-fn Details(
-    d: SyncDetails,
-    restart: ServerAction<RestartProvisioning>,
-    save: ServerAction<SaveCompatibility>,
-    admin: bool,
-) -> impl IntoView {
+fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bool) -> impl IntoView {
     let app = d.app_id.clone();
     let percent = d.current.as_ref().map(|c| c.percent).unwrap_or(0);
     let running = d.current.as_ref().is_some_and(|c| c.state == "Running");
@@ -201,7 +197,7 @@ fn Details(
             <dt>"Job id"</dt><dd class="mono">{if d.job_id.is_empty() { "-".to_string() } else { d.job_id.clone() }}</dd>
         </dl>
         <p><a href=format!("/apps/{}/provisioning-logs", d.app_id)>"View provisioning logs"</a></p>
-        <Compatibility app=app.clone() list=d.adaptations.clone() admin save />
+        <Adaptations list=d.adaptations.clone() />
         {(!history.is_empty()).then(|| view! {
             <h3>"Cycles"</h3>
             <svg class="cycle-chart" role="img" aria-label="Operations (blue) and failures (red) per cycle, oldest first"
