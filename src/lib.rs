@@ -28,6 +28,8 @@ pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
+pub mod datadir_lock;
+#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod directory;
@@ -37,6 +39,8 @@ pub mod ids;
 pub mod input;
 #[cfg(feature = "ssr")]
 pub mod instance;
+#[cfg(feature = "ssr")]
+pub mod maintenance;
 #[cfg(feature = "ssr")]
 pub mod notify;
 #[cfg(feature = "ssr")]

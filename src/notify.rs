@@ -13,7 +13,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
-const PASSWORD_CONTEXT: &str = "smtp:password";
+pub(crate) const PASSWORD_CONTEXT: &str = "smtp:password";
 const SEND_TIMEOUT: Duration = Duration::from_secs(15);
 const LOOK_EVERY: Duration = Duration::from_secs(2);
 

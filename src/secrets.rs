@@ -15,6 +15,8 @@ use rand::RngCore;
 use std::path::Path;
 
 const KEY_FILE: &str = "secret.key";
+/// The next key during a rotation, until the database is re-sealed with it.
+const NEXT_KEY_FILE: &str = "secret.key.next";
 /// Prefix of a sealed value, naming the scheme so that it can change later.
 const VERSION: &str = "v1:";
 
@@ -113,6 +115,35 @@ impl Sealer {
             .map_err(|_| OpenError)?;
         String::from_utf8(plain).map_err(|_| OpenError)
     }
+}
+
+/// A new random key.
+pub fn generate_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    key
+}
+
+/// A key as it is written in a key file or `PROVISIO_ENCRYPTION_KEY`.
+pub fn key_text(key: &[u8; 32]) -> String {
+    STANDARD.encode(key)
+}
+
+/// The key file of a data directory, and where a rotation writes the next key before the
+/// database is re-sealed with it.
+pub fn key_files(data_dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    (data_dir.join(KEY_FILE), data_dir.join(NEXT_KEY_FILE))
+}
+
+/// Writes `key` to a new private file (refusing to replace one).
+pub fn write_key_file(path: &Path, key: &[u8; 32]) -> std::io::Result<()> {
+    write_private(path, &format!("{}\n", key_text(key)))
+}
+
+/// Reads a key file.
+pub fn read_key_file(path: &Path) -> Result<[u8; 32], String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    key_from_base64(&text).map_err(|m| format!("{}: {m}", path.display()))
 }
 
 /// Creates a file readable only by its owner (0600 on Unix), refusing to replace one.

@@ -61,6 +61,8 @@ pub struct Running {
     pub state: AppState,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The data directory's shared lock, held while serving.
+    _lock: crate::datadir_lock::DataDirLock,
 }
 
 impl Running {
@@ -122,6 +124,10 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         return Err(SettingsError::SessionIdle.into());
     }
     let data_dir = config::prepare_data_dir(&common.data_dir)?;
+    let lock = crate::datadir_lock::shared(&data_dir).map_err(|reason| SettingsError::DataDir {
+        path: data_dir.clone(),
+        reason,
+    })?;
     let database = config::resolve_database(common, &data_dir)?;
     let initial_password = initial_admin_password()?;
     let sealer = crate::secrets::Sealer::load(common.encryption_key.as_deref(), &data_dir)?;
@@ -149,6 +155,10 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
 
     let pool = db::connect_server(&database).await?;
     bootstrap_admin(&pool, initial_password).await?;
+    let sealer = match common.encryption_key.as_deref().filter(|k| !k.trim().is_empty()) {
+        Some(_) => sealer,
+        None => crate::maintenance::finish_rotation(&data_dir, &pool, sealer).await?,
+    };
 
     let settings = Arc::new(Settings {
         public_url,
@@ -232,6 +242,7 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         state,
         shutdown: tx,
         task,
+        _lock: lock,
     })
 }
 

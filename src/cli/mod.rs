@@ -12,6 +12,7 @@ mod accounts;
 mod admin;
 mod apps;
 mod directory;
+mod maintenance;
 
 pub use accounts::{AccountCommand, ApiKeyCommand, PublicUrlArg};
 pub use admin::AdminCommand;
@@ -75,6 +76,16 @@ pub enum Command {
     /// Benchmark the provisioning engine: initial cycle, propagation, empty incremental cycle (see
     /// BENCHMARKS.md).
     BenchProvisioning(crate::bench::provisioning::BenchArgs),
+    /// Write a consistent copy of the SQLite database to a new FILE while the server runs
+    /// (PostgreSQL: use pg_dump). Keep the encryption key apart from it.
+    Backup { file: std::path::PathBuf },
+    /// Replace the SQLite database with a backup (checked first; the replaced database is kept
+    /// beside it). Stop the server first.
+    Restore { file: std::path::PathBuf },
+    /// Re-seal every stored secret (applications' tokens, the SMTP password) with a new
+    /// encryption key, in one transaction; the key file is replaced (or, with a configured key,
+    /// the new key is printed). Stop the server first.
+    RotateEncryptionKey,
 }
 
 /// Parses the command line and runs the command; what the binary's `main` returns.
@@ -112,6 +123,9 @@ pub fn main() -> ExitCode {
             Command::BenchProvisioning(args) => crate::bench::provisioning::run(args)
                 .await
                 .map_err(StartError::Other),
+            Command::Backup { file } => maintenance::backup(&cli.common, file).await,
+            Command::Restore { file } => maintenance::restore(&cli.common, file).await,
+            Command::RotateEncryptionKey => maintenance::rotate_key(&cli.common).await,
         }
     });
     match result {

@@ -50,3 +50,14 @@ pub async fn release(pool: &Pool, app: &str, holder: &str) -> sqlx::Result<()> {
         .bind(holder);
     write(pool, statement).await.map(|_| ())
 }
+
+/// The holder of any lease that has not expired at `now`: an instance is running jobs on this
+/// database.
+pub async fn live_holder(pool: &Pool, now: &str) -> sqlx::Result<Option<String>> {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT holder FROM prov_leases WHERE expires_at >= $1 LIMIT 1")
+        .bind(now)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| r.try_get("holder")).transpose()
+}

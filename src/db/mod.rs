@@ -19,6 +19,7 @@ pub mod prov_log;
 pub mod provisioning;
 pub mod scim_accounts;
 pub mod scim_resources;
+pub mod sealed;
 pub mod sources;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -72,6 +73,16 @@ pub type Row = sqlx::any::AnyRow;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The newest SQLite migration this build knows: a database beyond it was written by a newer
+/// version.
+pub fn latest_sqlite_migration() -> i64 {
+    SQLITE_MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or_default()
+}
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 

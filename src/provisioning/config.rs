@@ -25,7 +25,7 @@ pub const MAX_INTERVAL_MINUTES: i64 = 24 * 60;
 pub const MAX_REQUESTS_PER_SECOND: i64 = 100_000;
 
 /// The sealed token's associated data: a token sealed for one application opens for no other.
-fn token_context(app: &str) -> String {
+pub(crate) fn token_context(app: &str) -> String {
     format!("app:{app}:token")
 }
 

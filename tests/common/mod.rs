@@ -112,8 +112,14 @@ impl Server {
 
     /// [`Server::start`] with extra environment settings (e.g. a short outbound timeout).
     pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        Self::start_on(data_dir, "127.0.0.1:0", env)
+    }
+
+    /// [`Server::start_with_env`] on a given address (a restart where saved tenant URLs point
+    /// at the server itself).
+    pub fn start_on(data_dir: &Path, bind: &str, env: &[(&str, &str)]) -> Server {
         let mut child = bin()
-            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(["serve", "--bind", bind])
             .env("PROVISIO_DATA_DIR", data_dir)
             .env("PROVISIO_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("PROVISIO_LOG", "info")
