@@ -9,5 +9,5 @@ cd "$root"
 "$root/scripts/install-tools.sh" test >&2
 export PATH="$root/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 unset RUSTFLAGS
-cargo leptos build --release >&2
+"$root/scripts/build.sh" --release >&2
 exec "$root/target/release/provisio" bench-directory "$@"

@@ -10,7 +10,7 @@ cd "$root"
 "$root/scripts/install-tools.sh" test >&2
 export PATH="$root/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 unset RUSTFLAGS
-cargo leptos build --release >&2
+"$root/scripts/build.sh" --release >&2
 peer="$root/target/peers-venv/bin/scim2-server"
 if [ -x "$peer" ]; then
   exec "$root/target/release/provisio" bench-provisioning --scim2-server "$peer" "$@"

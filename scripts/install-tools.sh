@@ -4,14 +4,14 @@
 # kind (see ../shared/reference/toolchain.md in the project workspace).
 #
 # Usage: scripts/install-tools.sh [build|test]
-#   build  the Rust side: wasm target, cargo-leptos, wasm-bindgen-cli, wasm-opt
+#   build  the Rust side: wasm target, wasm-bindgen-cli, wasm-opt (scripts/build.sh replaces
+#          cargo-leptos, whose install alone took 10-28 minutes)
 #   test   build + Chromium, Playwright and the Python SCIM peers
 set -euo pipefail
 what=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132.0.0
 PLAYWRIGHT_VERSION=1.65.1
@@ -22,13 +22,6 @@ export PATH="$HOME/.cargo/bin:$PATH"
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
-fi
-
-if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 10 minutes, once)"
-  # Its own LTO release profile needs 17 minutes and 3 GB; plain release is enough for a tool.
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
 fi
 
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then

@@ -8,7 +8,7 @@ cd "$root"
 "$root/scripts/install-tools.sh" build
 export PATH="$root/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 echo "[serve] building the release binary and browser assets (the first build takes several minutes)" >&2
-cargo leptos build --release
+"$root/scripts/build.sh" --release
 export LEPTOS_SITE_ROOT="$root/target/site"
 export PROVISIO_DATA_DIR="${PROVISIO_DATA_DIR:-$root/data}"
 echo "[serve] data directory: $PROVISIO_DATA_DIR" >&2

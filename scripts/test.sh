@@ -7,8 +7,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 "$root/scripts/install-tools.sh" test
 export PATH="$root/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-# leptos_config reads this with option_env!, so rustc tracks it: cargo-leptos sets it, and without the
-# same value here `cargo test` would recompile the leptos crates after every build.
+# leptos_config reads this with option_env!, so rustc tracks it: scripts/build.sh sets it, and without
+# the same value here `cargo test` would recompile the leptos crates after every build.
 export LEPTOS_OUTPUT_NAME=provisio
 export CARGO_TERM_COLOR=never
 unset RUSTFLAGS
@@ -23,10 +23,10 @@ step "format"
 cargo fmt --all -- --check
 
 step "build: server and browser (wasm)"
-# cargo-leptos appends `--cfg erase_components` to RUSTFLAGS for debug builds, so it runs with
-# RUSTFLAGS unset; tests and lints then use exactly that flag and share its compiled dependencies
-# (any other RUSTFLAGS string would recompile the whole tree).
-cargo leptos build
+# scripts/build.sh builds with RUSTFLAGS="--cfg erase_components"; tests and lints use exactly
+# that flag and share its compiled dependencies (any other RUSTFLAGS string would recompile the
+# whole tree).
+"$root/scripts/build.sh"
 export RUSTFLAGS="--cfg erase_components"
 
 step "unit and integration tests"

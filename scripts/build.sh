@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds Provisio without cargo-leptos: the browser bundle into target/site (the hydrate library
+# for wasm32, wasm-bindgen's JS glue, wasm-opt for release, the style sheet and public files),
+# then the server binary. What `cargo leptos build [--release]` did, with only the tools
+# scripts/install-tools.sh installs (wasm-bindgen-cli, and wasm-opt for release).
+#
+# Usage: scripts/build.sh [--release]
+#   debug:   target/debug/provisio, serving target/site (tests and development)
+#   release: target/release/provisio with the site embedded (one file to deploy)
+#
+# Debug builds use RUSTFLAGS="--cfg erase_components" (faster compiles of the view code), the same
+# flag the tests and lints use, so all of them share one set of compiled dependencies.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+release=0
+[ "${1:-}" = "--release" ] && release=1
+export PATH="$root/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export LEPTOS_OUTPUT_NAME=provisio CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
+log() { printf '[build] %s\n' "$*" >&2; }
+
+site=target/site
+pkg=$site/pkg
+if [ $release = 1 ]; then
+  unset RUSTFLAGS
+  wasm_args=(--profile wasm-release)
+  wasm_out=target/wasm32-unknown-unknown/wasm-release/provisio.wasm
+else
+  export RUSTFLAGS="--cfg erase_components"
+  wasm_args=()
+  wasm_out=target/wasm32-unknown-unknown/debug/provisio.wasm
+fi
+
+log "browser bundle: the hydrate library for wasm32"
+cargo build --lib --target wasm32-unknown-unknown --no-default-features --features hydrate "${wasm_args[@]}"
+
+# Rebuilt only when the wasm, the style sheet or a public file changed: a second run with nothing
+# changed skips wasm-bindgen and wasm-opt.
+stamp=$( (echo "release=$release"; sha256sum "$wasm_out" style/main.css
+  find public -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)
+if [ -d "$pkg" ] && [ "$(cat target/site.stamp 2>/dev/null)" = "$stamp" ]; then
+  log "browser bundle: unchanged"
+else
+  # Assembled beside the site and swapped in whole, so a server reading target/site never sees
+  # half of a new bundle.
+  next=$(mktemp -d "$root/target/site.next.XXXXXX")
+  mkdir -p "$next/pkg"
+  log "browser bundle: wasm-bindgen"
+  wasm-bindgen --target web --no-typescript --out-dir "$next/pkg" --out-name provisio "$wasm_out"
+  mv "$next/pkg/provisio_bg.wasm" "$next/pkg/provisio.wasm"
+  if [ $release = 1 ]; then
+    log "browser bundle: wasm-opt"
+    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "$next/pkg/provisio.wasm" -o "$next/pkg/provisio.opt.wasm"
+    mv "$next/pkg/provisio.opt.wasm" "$next/pkg/provisio.wasm"
+  fi
+  cp style/main.css "$next/pkg/provisio.css"
+  cp -R public/. "$next/"
+  chmod 755 "$next"
+  rm -rf "$site.old"
+  if [ -d "$site" ]; then mv "$site" "$site.old"; fi
+  mv "$next" "$site"
+  rm -rf "$site.old"
+  echo "$stamp" > target/site.stamp
+fi
+
+if [ $release = 1 ]; then
+  log "server (release, the site embedded)"
+  PROVISIO_EMBED_SITE="$root/$site" cargo build --release --no-default-features --features ssr --bin provisio
+else
+  log "server (debug)"
+  cargo build --no-default-features --features ssr --bin provisio
+fi
+log "done"
