@@ -5,8 +5,9 @@
 # scripts/install-tools.sh installs (wasm-bindgen-cli, and wasm-opt for release).
 #
 # Usage: scripts/build.sh [--release]
-#   debug:   target/debug/provisio, serving target/site (tests and development)
-#   release: target/release/provisio with the site embedded (one file to deploy)
+#   debug:   target/debug/provisio (tests and development)
+#   release: target/release/provisio, small and optimised, its site compressed
+# Both embed the site (one file to deploy; `--site-root target/site` serves it from disk instead).
 #
 # Debug builds use RUSTFLAGS="--cfg erase_components" (faster compiles of the view code), the same
 # flag the tests and lints use, so all of them share one set of compiled dependencies.
@@ -57,6 +58,25 @@ else
   fi
   cp style/main.css "$next/pkg/provisio.css"
   cp -R public/. "$next/"
+  if [ $release = 1 ]; then
+    # Compressed once here, served as is (brotli 11 and gzip 9; only where smaller).
+    log "browser bundle: brotli and gzip copies"
+    node -e '
+      const fs = require("fs"), path = require("path"), zlib = require("zlib");
+      const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) return walk(p);
+        const raw = fs.readFileSync(p);
+        if (raw.length < 512) return;
+        const br = zlib.brotliCompressSync(raw, { params: {
+          [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+          [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length } });
+        const gz = zlib.gzipSync(raw, { level: 9 });
+        if (br.length < raw.length) fs.writeFileSync(p + ".br", br);
+        if (gz.length < raw.length) fs.writeFileSync(p + ".gz", gz);
+      });
+      walk(process.argv[1]);' "$next"
+  fi
   chmod 755 "$next"
   rm -rf "$site.old"
   if [ -d "$site" ]; then mv "$site" "$site.old"; fi
@@ -65,11 +85,14 @@ else
   echo "$stamp" > target/site.stamp
 fi
 
+# The site is embedded in the server (build.rs): one file to deploy. Tests and lints set the same
+# PROVISIO_EMBED_SITE so they share this build's artifacts.
+export PROVISIO_EMBED_SITE="$root/$site"
 if [ $release = 1 ]; then
   log "server (release, the site embedded)"
-  PROVISIO_EMBED_SITE="$root/$site" cargo build --release --no-default-features --features ssr --bin provisio
+  cargo build --release --no-default-features --features ssr --bin provisio
 else
-  log "server (debug)"
+  log "server (debug, the site embedded)"
   cargo build --no-default-features --features ssr --bin provisio
 fi
 log "done"

@@ -9,7 +9,6 @@ cd "$root"
 export PATH="$root/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 echo "[serve] building the release binary and browser assets (the first build takes several minutes)" >&2
 "$root/scripts/build.sh" --release
-export LEPTOS_SITE_ROOT="$root/target/site"
 export PROVISIO_DATA_DIR="${PROVISIO_DATA_DIR:-$root/data}"
 echo "[serve] data directory: $PROVISIO_DATA_DIR" >&2
 exec "$root/target/release/provisio" serve "$@"

@@ -27,7 +27,7 @@ step "build: server and browser (wasm)"
 # that flag and share its compiled dependencies (any other RUSTFLAGS string would recompile the
 # whole tree).
 "$root/scripts/build.sh"
-export RUSTFLAGS="--cfg erase_components"
+export RUSTFLAGS="--cfg erase_components" PROVISIO_EMBED_SITE="$root/target/site"
 
 step "unit and integration tests"
 results=$(mktemp -d)
@@ -70,10 +70,14 @@ cleanup() {
 trap cleanup EXIT
 # start_server DATA_DIR LOG: starts provisio on a free port in the background (with whatever
 # PROVISIO_* the caller exported); sets started_pid and started_url once it is ready.
+# The binary runs as deployed: copied alone into an empty directory, no target/ in sight, the
+# browser bundle served from the binary itself (the browser tests prove it hydrates).
+deployed="$work/deployed"
+mkdir -p "$deployed/cwd"
+cp "$root/target/debug/provisio" "$deployed/provisio"
 start_server() {
-  PROVISIO_DATA_DIR="$1" PROVISIO_ADMIN_PASSWORD="$PROVISIO_E2E_ADMIN_PASSWORD" \
-    LEPTOS_SITE_ROOT="$root/target/site" PROVISIO_LOG=warn,provisio=info \
-    "$root/target/debug/provisio" serve --bind 127.0.0.1:0 >"$2" 2>&1 &
+  (cd "$deployed/cwd" && PROVISIO_DATA_DIR="$1" PROVISIO_ADMIN_PASSWORD="$PROVISIO_E2E_ADMIN_PASSWORD" \
+    PROVISIO_LOG=warn,provisio=info exec "$deployed/provisio" serve --bind 127.0.0.1:0) >"$2" 2>&1 &
   started_pid=$!
   started_url=""
   for _ in $(seq 1 100); do

@@ -42,16 +42,31 @@ pub fn plain_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-fn leptos_options(site_root: Option<&std::path::Path>) -> LeptosOptions {
-    let site_root = site_root
+/// The site on disk named by `--site-root` (or `LEPTOS_SITE_ROOT`): it overrides the embedded
+/// bundle (development).
+fn site_on_disk(site_root: Option<&std::path::Path>) -> Option<String> {
+    site_root
         .map(|p| p.display().to_string())
         .or_else(|| std::env::var("LEPTOS_SITE_ROOT").ok())
-        .unwrap_or_else(|| "target/site".into());
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Whether the browser bundle is served from the binary (see assets.rs).
+fn serves_embedded(site_root: Option<&std::path::Path>) -> bool {
+    crate::assets::embedded() && site_on_disk(site_root).is_none()
+}
+
+fn leptos_options(site_root: Option<&std::path::Path>) -> LeptosOptions {
+    let embedded = serves_embedded(site_root);
+    let site_root = site_on_disk(site_root).unwrap_or_else(|| "target/site".into());
     let output_name = std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "provisio".into());
     LeptosOptions::builder()
         .output_name(output_name)
         .site_root(site_root)
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(match embedded {
+            true => crate::assets::pkg_dir(),
+            false => "pkg".into(),
+        })
         .build()
 }
 
@@ -367,9 +382,16 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
     // The SCIM endpoint sits outside sessions, CSRF and the console's body limit: it authenticates
     // every request with an API key and answers every failure, 413 included, in SCIM terms.
     let scim = crate::scim_server::router();
+    // The embedded browser bundle, outside sessions (no cookie for a file) and render threads.
+    // (leptos_options names the versioned directory exactly when it is served.)
+    let assets = match state.leptos_options.site_pkg_dir.starts_with("pkg/") {
+        true => crate::assets::router(),
+        false => Router::new(),
+    };
 
     Ok(Router::new()
         .merge(health)
+        .merge(assets)
         .merge(console)
         .merge(scim)
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -18,7 +18,7 @@ pub(crate) mod widgets;
 use crate::api::session::{get_session, Logout};
 use crate::model::SessionInfo;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 use widgets::ErrorText;
@@ -32,6 +32,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                // The bundle's directory is versioned when it is embedded (see assets.rs).
+                <link rel="stylesheet" id="leptos" href=format!("/{}/provisio.css", options.site_pkg_dir) />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -53,7 +55,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/provisio.css" />
         <Title formatter=|page: String| {
             if page.is_empty() { "Provisio".to_string() } else { format!("{page} · Provisio") }
         } />
