@@ -24,10 +24,10 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=migrations");
     println!("cargo:rerun-if-env-changed=PROVISIO_EMBED_SITE");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
     let mut code = String::from("pub static FILES: &[Asset] = &[\n");
     // DefaultHasher::new() has fixed keys: the same contents give the same version.
     let mut version = std::collections::hash_map::DefaultHasher::new();
@@ -39,12 +39,8 @@ fn main() {
         let mut list = Vec::new();
         files(&site, &mut list);
         for f in list {
-            let rel = f
-                .strip_prefix(&site)
-                .expect("under the site")
-                .to_string_lossy()
-                .replace('\\', "/");
-            let bytes = std::fs::read(&f).expect("read a site file");
+            let rel = f.strip_prefix(&site)?.to_string_lossy().replace('\\', "/");
+            let bytes = std::fs::read(&f)?;
             rel.hash(&mut version);
             bytes.hash(&mut version);
             let beside = |ext: &str| {
@@ -70,5 +66,6 @@ fn main() {
         String::new()
     };
     code.push_str(&format!("pub const VERSION: &str = {version:?};\n"));
-    std::fs::write(out.join("site.rs"), code).expect("write site.rs");
+    std::fs::write(out.join("site.rs"), code)?;
+    Ok(())
 }
