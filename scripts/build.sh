@@ -47,7 +47,9 @@ else
   next=$(mktemp -d "$root/target/site.next.XXXXXX")
   mkdir -p "$next/pkg"
   log "browser bundle: wasm-bindgen"
-  wasm-bindgen --target web --no-typescript --out-dir "$next/pkg" --out-name provisio "$wasm_out"
+  bindgen_args=()
+  [ $release = 1 ] && bindgen_args=(--remove-name-section --remove-producers-section)
+  wasm-bindgen --target web --no-typescript "${bindgen_args[@]}" --out-dir "$next/pkg" --out-name provisio "$wasm_out"
   mv "$next/pkg/provisio_bg.wasm" "$next/pkg/provisio.wasm"
   if [ $release = 1 ]; then
     log "browser bundle: wasm-opt"
