@@ -13,6 +13,35 @@ use provisio::scim::schema::Kind;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
+/// What a target declares is read once for the cycles of the next few minutes, not at the start
+/// of each one: a cycle follows every directory change within a second, and a rate-limited
+/// application would spend seconds of its budget on two more requests per change.
+#[tokio::test]
+async fn what_a_target_declares_is_not_read_again_every_cycle() {
+    let (q, x) = targeting(Quirks {
+        strict_user_schema: Some(vec!["userName", "displayName", "active", "emails", "externalId"]),
+        ..Quirks::default()
+    })
+    .await;
+    assigned_users(&x, 1..=3).await;
+    let token = q.token.clone();
+    x.configure_with(&token, "on", "500").await;
+    initial_cycle_ended(&x, 30).await;
+    common::cli(&x.s, &["directory", "disable-user", "user2@contoso.com"]);
+    eventually(30, "user2 is disabled in the application", || async {
+        let all = q.all(Kind::User);
+        let user2 = all.iter().find(|u| u["userName"] == "user2@contoso.com").cloned();
+        user2
+            .filter(|u| u["active"] == false)
+            .map(|_| ())
+            .ok_or(format!("{all:?}"))
+    })
+    .await;
+    let cycles = x.status().await["history"].as_array().unwrap().len();
+    assert!(cycles >= 2, "{cycles} cycles");
+    assert_eq!(q.schema_reads(), 1, "read once for {cycles} cycles");
+}
+
 /// A target whose `/Schemas` marks an attribute required that no mapping writes (nickName): every
 /// create it refuses carries a log step naming the attribute and what to do, and the server log
 /// says it once per cycle, not once per user; Test Connection lists it.

@@ -10,7 +10,7 @@ pub async fn describe(client: &reqwest::Client, tenant_url: &str, token: &str) -
     let mut target = Target::new(tenant_url, token, client.clone());
     // Test Connection answers at once: no retries.
     target.retry.attempts = 1;
-    let caps = match target.discover().await {
+    let caps = match target.discover_now().await {
         Ok(c) => c,
         Err(e) => return vec![format!("Its ServiceProviderConfig could not be read: {e}.")],
     };

@@ -166,6 +166,9 @@ impl Declared {
     }
 }
 
+/// How long what a target declares is trusted before it is read again.
+const DECLARED_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// What a lookup of one of the target's own accounts by its own value answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FilterCheck {
@@ -200,8 +203,13 @@ impl Target {
         }))
     }
 
-    /// The target's ServiceProviderConfig; the defaults when it has none.
+    /// The target's ServiceProviderConfig (the defaults when it has none), with what it declares
+    /// as read in the last few minutes.
     pub async fn discover(&self) -> Result<Capabilities, ClientError> {
+        self.discover_with(false).await
+    }
+
+    async fn discover_with(&self, fresh: bool) -> Result<Capabilities, ClientError> {
         let url = self.url(&["ServiceProviderConfig"])?;
         match self.send(|| Ok(self.http.get(url.clone()))).await {
             Ok((_, v)) => {
@@ -221,12 +229,43 @@ impl Target {
                         .and_then(Value::as_u64)
                         .unwrap_or(0),
                     filter: supported("filter").unwrap_or(d.filter),
-                    declared: self.declared().await,
+                    declared: self.declared_cached(fresh).await,
                 })
             }
             Err(ClientError::Http { status: 404, .. }) => Ok(Capabilities::default()),
             Err(e) => Err(e),
         }
+    }
+
+    /// [`Target::declared`], read again at most every [`DECLARED_FOR`] per endpoint and token: a
+    /// cycle starts within a second of each directory change, and two more requests per change
+    /// would cost a rate-limited application seconds of its budget each time. (The
+    /// ServiceProviderConfig is still read every cycle: it is also the credentials check.)
+    async fn declared_cached(&self, fresh: bool) -> Declared {
+        use std::hash::{Hash, Hasher};
+        type Cache = std::sync::Mutex<HashMap<u64, (std::time::Instant, Declared)>>;
+        static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&self.base, &self.token).hash(&mut h);
+        let key = h.finish();
+        let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, d)) = lock().get(&key).filter(|_| !fresh) {
+            if at.elapsed() < DECLARED_FOR {
+                return d.clone();
+            }
+        }
+        let d = self.declared().await;
+        let mut map = lock();
+        map.retain(|_, (at, _)| at.elapsed() < DECLARED_FOR);
+        map.insert(key, (std::time::Instant::now(), d.clone()));
+        d
+    }
+
+    /// What the target says about itself now, its declared attributes read afresh (Test
+    /// Connection), which the next cycles then use.
+    pub async fn discover_now(&self) -> Result<Capabilities, ClientError> {
+        self.discover_with(true).await
     }
 
     /// What `/ResourceTypes` and `/Schemas` declare for users and groups. A target that does not

@@ -105,6 +105,8 @@ struct Inner {
     in_flight: std::sync::atomic::AtomicUsize,
     /// Requests answered 500 for being one too many.
     refused_under_load: std::sync::atomic::AtomicUsize,
+    /// GETs of `/Schemas` answered.
+    schema_reads: std::sync::atomic::AtomicUsize,
 }
 
 /// `max_in_flight`: a slow application that fails when too many requests arrive together.
@@ -192,6 +194,7 @@ async fn config(State(t): State<Arc<Inner>>) -> Json<Value> {
 }
 
 async fn schemas(State(t): State<Arc<Inner>>) -> Response {
+    t.schema_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let Some(attrs) = &t.quirks.strict_user_schema else {
         return error(StatusCode::NOT_FOUND, "no schemas here");
     };
@@ -576,6 +579,7 @@ impl QuirkyTarget {
             store: Mutex::new(Store::default()),
             in_flight: Default::default(),
             refused_under_load: Default::default(),
+            schema_reads: Default::default(),
         });
         let app = Router::new()
             .route("/scim/v2/ServiceProviderConfig", get(config))
@@ -616,6 +620,11 @@ impl QuirkyTarget {
         self.inner
             .refused_under_load
             .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many times `/Schemas` was read.
+    pub fn schema_reads(&self) -> usize {
+        self.inner.schema_reads.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every write received so far.
