@@ -19,18 +19,15 @@ echo "release build: $(since "$t0" "$t1") s; again with nothing changed: $(since
 printf 'binary: %s bytes (%s)\n' "$(stat -c %s target/release/provisio)" "$(du -h target/release/provisio | cut -f1)"
 
 work=$(mktemp -d)
+pid=""
 trap 'kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 cp target/release/provisio "$work/provisio"
 mkdir "$work/cwd"
 start=$(date +%s.%N)
-(cd "$work/cwd" && PROVISIO_ADMIN_PASSWORD="bench admin password" exec "$work/provisio" --data-dir "$work/data" serve --bind 127.0.0.1:0) >"$work/log" 2>&1 &
-pid=$!
-url=""
-for _ in $(seq 1 200); do
-  url=$(sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$work/log" | head -1)
-  [ -n "$url" ] && curl -fsS "$url/readyz" >/dev/null 2>&1 && break
-  sleep 0.05
-done
+. "$root/scripts/lib/start-provisio.sh"
+PROVISIO_DATA_DIR="$work/data" PROVISIO_ADMIN_PASSWORD="bench admin password" \
+  start_provisio "$work/provisio" "$work/cwd" "$work/log"
+pid=$started_pid url=$started_url
 echo "start to ready, empty data directory: $(since "$start" "$(date +%s.%N)") s"
 
 total=0

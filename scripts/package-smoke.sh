@@ -11,20 +11,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 archive=${1:-$(ls -t "$root"/dist/provisio-*.tar.gz | head -1)}
 "$root/scripts/install-tools.sh" test >&2
 work=$(mktemp -d)
+pid=""
 trap 'kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 tar -C "$work" -xzf "$archive"
 bin=$(ls -d "$work"/provisio-*/provisio)
 mkdir "$work/cwd"
 export PROVISIO_DATA_DIR="$work/data" PROVISIO_ADMIN_PASSWORD="smoke admin password $(date +%s)"
-(cd "$work/cwd" && exec "$bin" serve --bind 127.0.0.1:0) >"$work/log" 2>&1 &
-pid=$!
-url=""
-for _ in $(seq 1 200); do
-  url=$(sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$work/log" | head -1)
-  [ -n "$url" ] && curl -fsS "$url/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-[ -n "$url" ] || { cat "$work/log"; echo "the archive's server did not start" >&2; exit 1; }
+. "$root/scripts/lib/start-provisio.sh"
+start_provisio "$bin" "$work/cwd" "$work/log"
+pid=$started_pid url=$started_url
 echo "[smoke] $archive serving at $url from an empty directory"
 created=$(cd "$work/cwd" && "$bin" account create --name Smoke --public-url "$url")
 account=$(sed -n 's/^Account id: //p' <<<"$created")

@@ -75,20 +75,10 @@ trap cleanup EXIT
 deployed="$work/deployed"
 mkdir -p "$deployed/cwd"
 cp "$root/target/debug/provisio" "$deployed/provisio"
+. "$root/scripts/lib/start-provisio.sh"
 start_server() {
-  (cd "$deployed/cwd" && PROVISIO_DATA_DIR="$1" PROVISIO_ADMIN_PASSWORD="$PROVISIO_E2E_ADMIN_PASSWORD" \
-    PROVISIO_LOG=warn,provisio=info exec "$deployed/provisio" serve --bind 127.0.0.1:0) >"$2" 2>&1 &
-  started_pid=$!
-  started_url=""
-  for _ in $(seq 1 100); do
-    started_url=$(sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$2" | head -1)
-    [ -n "$started_url" ] && curl -fsS "$started_url/readyz" >/dev/null 2>&1 && return 0
-    kill -0 "$started_pid" 2>/dev/null || { cat "$2"; echo "the server did not start" >&2; exit 1; }
-    sleep 0.2
-  done
-  cat "$2"
-  echo "the server did not get ready" >&2
-  exit 1
+  PROVISIO_DATA_DIR="$1" PROVISIO_ADMIN_PASSWORD="$PROVISIO_E2E_ADMIN_PASSWORD" \
+    PROVISIO_LOG=warn,provisio=info start_provisio "$deployed/provisio" "$deployed/cwd" "$2"
 }
 export PROVISIO_E2E_ADMIN_PASSWORD="e2e admin password $(date +%s)"
 start_server "$work/data" "$work/server.log"

@@ -51,7 +51,7 @@ pub struct Checked {
 
 /// Opens `file` read-only and checks it is a sound Provisio database this version can run:
 /// SQLite's integrity check, Provisio's tables, no migration newer than this build's.
-pub async fn check_backup(file: &Path) -> anyhow::Result<Checked> {
+async fn check_backup(file: &Path) -> anyhow::Result<Checked> {
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
     use sqlx::Row;
     if !file.is_file() {
@@ -103,10 +103,11 @@ pub async fn check_backup(file: &Path) -> anyhow::Result<Checked> {
 }
 
 /// Replaces the SQLite database at `database` with the backup `file` (checked first). The
-/// database it replaces is kept beside it, renamed `*.before-restore-<time>`, and that path is
-/// returned. The caller holds the data directory's exclusive lock (no server runs on it).
-pub async fn restore(database: &Path, file: &Path) -> anyhow::Result<PathBuf> {
-    check_backup(file).await?;
+/// database it replaces is kept beside it, renamed `*.before-restore-<time>`; returns what the
+/// backup holds and that path. The caller holds the data directory's exclusive lock (no server
+/// runs on it).
+pub async fn restore(database: &Path, file: &Path) -> anyhow::Result<(Checked, PathBuf)> {
+    let checked = check_backup(file).await?;
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let kept = PathBuf::from(format!("{}.before-restore-{stamp}", database.display()));
     let beside = |p: &Path, suffix: &str| PathBuf::from(format!("{}{suffix}", p.display()));
@@ -124,7 +125,7 @@ pub async fn restore(database: &Path, file: &Path) -> anyhow::Result<PathBuf> {
     private(&incoming)?;
     std::fs::File::open(&incoming)?.sync_all()?;
     std::fs::rename(&incoming, database)?;
-    Ok(kept)
+    Ok((checked, kept))
 }
 
 /// The associated data a secret was sealed with.

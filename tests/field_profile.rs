@@ -99,9 +99,7 @@ async fn an_adaptation_forbidden_from_the_console_is_not_learned() {
     let g = x.group("Engineers").await;
     x.add_member(&g, "user1@contoso.com").await;
     x.assign("Engineers", "").await;
-    let token = q.token.clone();
-    x.configure_with(&token, "on", "500").await;
-    initial_cycle_ended(&x, 30).await;
+    switch_on(&q, &x, 30).await;
     let logs = x.post("provisioning/logs", &[("filter[app]", &x.app)]).await;
     let failed = logs["rows"]
         .as_array()

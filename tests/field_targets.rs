@@ -122,9 +122,7 @@ async fn a_failed_update_after_a_match_keeps_the_link_and_leavers_are_disabled()
         .await;
     x.assign("ann@contoso.com", "").await;
     x.assign("bob@contoso.com", "").await;
-    let token = q.token.clone();
-    x.configure_with(&token, "on", "500").await;
-    initial_cycle_ended(&x, 30).await;
+    switch_on(&q, &x, 30).await;
 
     // 501 is an answer, not an accident: PATCH refused once (twice when both users were updated
     // at the same moment), then PUT (refused too) once per account; nothing retried.

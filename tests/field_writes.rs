@@ -24,9 +24,7 @@ async fn what_a_target_declares_is_not_read_again_every_cycle() {
     })
     .await;
     assigned_users(&x, 1..=3).await;
-    let token = q.token.clone();
-    x.configure_with(&token, "on", "500").await;
-    initial_cycle_ended(&x, 30).await;
+    switch_on(&q, &x, 30).await;
     common::cli(&x.s, &["directory", "disable-user", "user2@contoso.com"]);
     eventually(30, "user2 is disabled in the application", || async {
         let all = q.all(Kind::User);
@@ -56,9 +54,7 @@ async fn a_required_attribute_no_mapping_writes_is_named() {
     seed_the_five(&q);
     let seeded = q.all(Kind::User).len();
     assigned_users(&x, 6..=8).await;
-    let token = q.token.clone();
-    x.configure_with(&token, "on", "500").await;
-    initial_cycle_ended(&x, 30).await;
+    switch_on(&q, &x, 30).await;
     assert_eq!(q.all(Kind::User).len(), seeded, "every create was refused");
     let entry = logged(&x, "Create").await;
     let id = entry["id"].as_str().unwrap();
@@ -357,9 +353,7 @@ async fn a_target_failing_under_load_gets_fewer_requests_at_a_time() {
     })
     .await;
     assigned_users(&x, 1..=40).await;
-    let token = q.token.clone();
-    x.configure_with(&token, "on", "500").await;
-    initial_cycle_ended(&x, 60).await;
+    switch_on(&q, &x, 60).await;
     let s = x.status().await;
     assert_eq!(
         (q.all(Kind::User).len(), s["escrowed"].as_i64()),
@@ -384,9 +378,7 @@ async fn one_account_that_always_fails_does_not_slow_the_others() {
     })
     .await;
     assigned_users(&x, 1..=12).await;
-    let token = q.token.clone();
-    x.configure_with(&token, "on", "500").await;
-    initial_cycle_ended(&x, 30).await;
+    switch_on(&q, &x, 30).await;
     let s = x.status().await;
     assert_eq!(
         (q.all(Kind::User).len(), s["escrowed"].as_i64()),

@@ -46,8 +46,7 @@ pub(super) async fn restore(common: &CommonArgs, file: PathBuf) -> Result<(), St
         .into());
     };
     let _lock = locked(&data_dir)?;
-    let checked = maintenance::check_backup(&file).await?;
-    let kept = maintenance::restore(&path, &file).await?;
+    let (checked, kept) = maintenance::restore(&path, &file).await?;
     // Opened once: migrations a backup from an older version lacks run now.
     let pool = db::connect(&DatabaseTarget::Sqlite { path: path.clone() }).await?;
     audit::record(

@@ -136,3 +136,9 @@ pub async fn assigned_users(x: &Setup, numbers: std::ops::RangeInclusive<usize>)
         x.assign(&upn, "").await;
     }
 }
+
+/// Provisioning On with the target's token; waits (up to `secs`) until the initial cycle ended.
+pub async fn switch_on(q: &QuirkyTarget, x: &Setup, secs: u64) {
+    x.configure_with(&q.token, "on", "500").await;
+    initial_cycle_ended(x, secs).await;
+}
