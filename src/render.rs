@@ -85,6 +85,7 @@ type Job = (Request, oneshot::Sender<Response>);
 
 struct Worker {
     jobs: mpsc::UnboundedSender<Job>,
+    thread: std::thread::JoinHandle<()>,
     /// Milliseconds since [`Shared::epoch`] of the thread's last heartbeat.
     beat: Arc<AtomicU64>,
     stuck: bool,
@@ -139,6 +140,27 @@ impl RenderThreads {
             .map(|n| n.get())
             .unwrap_or(2)
             .clamp(2, 8)
+    }
+
+    /// Ends the render threads once the server has stopped accepting requests: each finishes
+    /// what it is rendering, then ends. Waits up to `within` for them, so that the runtime they
+    /// run on is not shut down under them (a timer used after that panics).
+    pub async fn stop(&self, within: Duration) {
+        // Dropping the senders ends each thread's request loop.
+        let workers = std::mem::take(&mut *lock(&self.shared.workers));
+        let threads: Vec<_> = workers
+            .into_iter()
+            .filter(|w| !w.stuck)
+            .map(|w| w.thread)
+            .collect();
+        let joined = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        });
+        if tokio::time::timeout(within, joined).await.is_err() {
+            tracing::warn!("console render threads still busy at shutdown; stopping anyway");
+        }
     }
 
     /// Whether at least one render thread answers (for `/readyz`).
@@ -220,15 +242,13 @@ fn spawn_worker(shared: &Arc<Shared>, n: usize) -> std::io::Result<Worker> {
         beat.clone(),
     );
     let beat_every = shared.stuck / 30;
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name(format!("provisio-render-{n}"))
         .spawn(move || {
             RENDER_THREAD.set(true);
             let local = LocalSet::new();
-            let open = std::rc::Rc::new(Cell::new(true));
-            let beating = open.clone();
-            local.spawn_local(async move {
-                while beating.get() {
+            let heartbeat = local.spawn_local(async move {
+                loop {
                     heart.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
                     tokio::time::sleep(beat_every).await;
                 }
@@ -237,14 +257,16 @@ fn spawn_worker(shared: &Arc<Shared>, n: usize) -> std::io::Result<Worker> {
                 while let Some((req, reply)) = rx.recv().await {
                     tokio::task::spawn_local(serve(app.clone(), req, reply));
                 }
-                // Replaced (or the server stopped): finish what is in flight, then end.
-                open.set(false);
+                // Replaced (or the server stopped): no more heartbeats; what is in flight
+                // finishes, then the thread ends.
+                heartbeat.abort();
             });
             // Resolves once every task on this thread is done.
             runtime.block_on(local);
         })?;
     Ok(Worker {
         jobs,
+        thread,
         beat,
         stuck: false,
     })

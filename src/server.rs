@@ -76,6 +76,7 @@ pub struct Running {
     pub state: AppState,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    render: crate::render::RenderThreads,
     /// The data directory's shared lock, held while serving.
     _lock: crate::datadir_lock::DataDirLock,
 }
@@ -103,6 +104,7 @@ impl Running {
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         self.task.await??;
+        self.render.stop(RENDER_STOP).await;
         self.state.pool.close().await;
         Ok(())
     }
@@ -110,6 +112,8 @@ impl Running {
 
 /// How long a shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long a shutdown waits for the render threads once no request is in flight.
+const RENDER_STOP: Duration = Duration::from_secs(2);
 
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -212,7 +216,7 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         outbound,
         scheduler: scheduler.clone(),
     };
-    let app = router(state.clone()).await?;
+    let (app, render) = router(state.clone()).await?;
     tokio::spawn(purge_deleted_users(state.pool.clone()));
     // Imports a stopped process left half written are rolled back.
     tokio::spawn(crate::directory::import::watch(state.pool.clone()));
@@ -257,6 +261,7 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         state,
         shutdown: tx,
         task,
+        render,
         _lock: lock,
     })
 }
@@ -319,7 +324,8 @@ async fn bootstrap_admin(pool: &Pool, password: Option<String>) -> anyhow::Resul
 
 /// The whole HTTP surface. Health endpoints sit outside the session layer so probes neither need
 /// nor create sessions.
-pub async fn router(state: AppState) -> anyhow::Result<Router> {
+/// Also returns the console's render threads, which the server stops when it stops.
+pub async fn router(state: AppState) -> anyhow::Result<(Router, crate::render::RenderThreads)> {
     let store = crate::session_store::Store::open(&state.settings.database).await?;
     // Expired sessions are refused on load anyway; this only reclaims their rows.
     tokio::spawn(
@@ -376,7 +382,10 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
 
     let health = Router::new().route("/healthz", get(|| async { "ok" })).route(
         "/readyz",
-        get(move |state: State<AppState>| readyz(state, render.clone())),
+        get({
+            let render = render.clone();
+            move |state: State<AppState>| readyz(state, render.clone())
+        }),
     );
 
     // The SCIM endpoint sits outside sessions, CSRF and the console's body limit: it authenticates
@@ -389,7 +398,7 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
         false => Router::new(),
     };
 
-    Ok(Router::new()
+    let app = Router::new()
         .merge(health)
         .merge(assets)
         .merge(console)
@@ -429,7 +438,8 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
                 .on_eos(())
                 .on_failure(()),
         )
-        .with_state(state))
+        .with_state(state);
+    Ok((app, render))
 }
 
 /// Purges users soft-deleted more than 30 days ago, at start and then hourly.

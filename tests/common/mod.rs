@@ -25,6 +25,8 @@ pub struct Server {
     pub data_dir: PathBuf,
     /// Everything the server printed, for checks that secrets never appear.
     pub output: Arc<Mutex<Vec<String>>>,
+    /// The threads reading its stdout and stderr; they end when the process does.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 pub fn bin() -> Command {
@@ -133,13 +135,14 @@ impl Server {
             .expect("start provisio");
         let output = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel::<String>();
+        let mut readers = Vec::new();
         for stream in [
             Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
             Box::new(child.stderr.take().unwrap()),
         ] {
             let output = output.clone();
             let tx = tx.clone();
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     if let Some(rest) = line.split("listening on http://").nth(1) {
                         let addr: String = rest
@@ -150,7 +153,7 @@ impl Server {
                     }
                     output.lock().unwrap().push(line);
                 }
-            });
+            }));
         }
         let addr = match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(a) => a,
@@ -164,6 +167,7 @@ impl Server {
             base: format!("http://{addr}"),
             data_dir: data_dir.to_path_buf(),
             output,
+            readers,
         }
     }
 
@@ -192,6 +196,7 @@ impl Server {
         let started = std::time::Instant::now();
         while started.elapsed() < limit {
             if let Ok(Some(status)) = self.child.try_wait() {
+                self.assert_no_panic();
                 return status.code();
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
@@ -202,7 +207,19 @@ impl Server {
     /// Sends SIGTERM and waits for a graceful exit; returns the exit code.
     pub fn terminate(mut self) -> Option<i32> {
         self.send_term();
-        self.child.wait().ok().and_then(|s| s.code())
+        let code = self.child.wait().ok().and_then(|s| s.code());
+        self.assert_no_panic();
+        code
+    }
+
+    /// After the process ended: nothing in it panicked, shutdown included (every line it
+    /// printed has been read once its output closed).
+    fn assert_no_panic(&mut self) {
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        let output = self.output_text();
+        assert!(!output.contains("panicked at"), "the server panicked:\n{output}");
     }
 
     fn send_term(&self) {
