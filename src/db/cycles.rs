@@ -4,7 +4,7 @@
 use super::escrows::EscrowWrite;
 use super::links::{ObjectWrite, Remembered};
 use super::prov_log::LogWrite;
-use super::vocab::{column, CycleKind, CycleState};
+use super::vocab::{column, optional_column, CycleKind, CyclePhase, CycleState};
 use super::Pool;
 use sqlx::Row;
 
@@ -19,6 +19,8 @@ pub struct CycleRow {
     pub began_at: String,
     pub ended_at: Option<String>,
     pub state: CycleState,
+    /// What it is doing while it runs (the last phase it began, once it ended).
+    pub phase: Option<CyclePhase>,
     pub counters: Counters,
     pub error: String,
 }
@@ -127,6 +129,7 @@ fn cycle_from(r: &crate::db::Row) -> sqlx::Result<CycleRow> {
         began_at: r.get("began_at"),
         ended_at: r.get("ended_at"),
         state: column(r, "state")?,
+        phase: optional_column(r, "phase")?,
         error: r.get("error"),
         counters: counters_from(r),
     })
@@ -232,6 +235,28 @@ pub async fn record_batch(
         write_counters(&mut tx, cycle, counters).await?;
     }
     tx.commit().await
+}
+
+/// A cycle begins a phase; its counters so far go with it.
+pub async fn set_phase(pool: &Pool, cycle: &str, phase: CyclePhase, counters: &Counters) -> sqlx::Result<()> {
+    let mut tx = super::begin(pool).await?;
+    sqlx::query("UPDATE prov_cycles SET phase = $2 WHERE id = $1")
+        .bind(cycle)
+        .bind(phase.as_str())
+        .execute(&mut *tx)
+        .await?;
+    write_counters(&mut tx, cycle, counters).await?;
+    tx.commit().await
+}
+
+/// How many objects a running cycle has finished, while a batch is still out (a rate-limited
+/// application takes minutes per batch): the progress the console shows.
+pub async fn processed(pool: &Pool, cycle: &str, processed: i64) -> sqlx::Result<()> {
+    let statement = sqlx::query("UPDATE prov_cycles SET processed = $2 WHERE id = $1 AND processed < $2")
+        .bind(cycle)
+        .bind(processed);
+    super::write(pool, statement).await?;
+    Ok(())
 }
 
 /// Sets the cycle's progress denominator and counters outside a batch.

@@ -114,6 +114,20 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// What a running cycle is doing, in the order it does it.
+    CyclePhase, "cycle phase" {
+        /// Users in scope (or changed): created, updated, disabled as needed.
+        Users = "users",
+        /// Manager references that could not be set while the users were processed.
+        References = "references",
+        /// Users and groups that left scope or the directory.
+        Deprovisions = "deprovisions",
+        /// Groups and their members.
+        Groups = "groups",
+    }
+);
+
+vocabulary!(
     /// A provisioning job's state.
     JobState, "job state" {
         Active = "Active",

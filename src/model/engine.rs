@@ -122,6 +122,9 @@ pub struct CycleInfo {
     pub duration_ms: Option<i64>,
     /// 0-100.
     pub percent: u8,
+    /// What it is doing (or last did): "users", "references", "deprovisions", "groups"; empty
+    /// before its first phase.
+    pub phase: String,
     pub counts: CycleCounts,
     pub error: String,
 }
@@ -156,6 +159,8 @@ pub struct SyncDetails {
     pub initial_pending: bool,
     /// What the engine adapted to in this application (its compatibility profile).
     pub adaptations: Vec<super::AdaptationInfo>,
+    /// The application's requests-per-second limit (0: none).
+    pub rate_limit: i64,
 }
 
 /// Settings > Notifications: the SMTP server failure emails go through (never its password) and

@@ -17,16 +17,21 @@ use crate::model::{
 pub const HISTORY: i64 = 20;
 
 fn info(r: &CycleRow) -> CycleInfo {
-    let duration_ms = r.ended_at.as_deref().and_then(|end| {
-        let (b, e) = (crate::timefmt::parse(&r.began_at)?, crate::timefmt::parse(end)?);
-        Some((e - b).whole_milliseconds() as i64)
-    });
-    let percent = if r.state != CycleState::Running {
-        100
-    } else if r.counters.total > 0 {
-        (r.counters.processed * 100 / r.counters.total).clamp(0, 99) as u8
-    } else {
-        0
+    // A running cycle's duration is how long it has run so far.
+    let now = crate::timefmt::now();
+    let end = r.ended_at.as_deref().unwrap_or(&now);
+    let duration_ms = crate::timefmt::parse(&r.began_at)
+        .zip(crate::timefmt::parse(end))
+        .map(|(b, e)| (e - b).whole_milliseconds() as i64);
+    let share = match r.counters.total {
+        0 => 0,
+        t => (r.counters.processed * 100 / t).clamp(0, 100) as u8,
+    };
+    // A finished cycle is complete; a failed one shows how far it got.
+    let percent = match r.state {
+        CycleState::Running => share.min(99),
+        CycleState::Failed => share,
+        CycleState::Succeeded | CycleState::EntryLevelErrors => 100,
     };
     CycleInfo {
         id: r.id.clone(),
@@ -36,6 +41,7 @@ fn info(r: &CycleRow) -> CycleInfo {
         state: r.state.as_str().to_string(),
         duration_ms,
         percent,
+        phase: r.phase.map(|p| p.as_str().to_string()).unwrap_or_default(),
         counts: r.counters.clone(),
         error: r.error.clone(),
     }
@@ -92,6 +98,7 @@ pub async fn details(pool: &Pool, app: &str) -> Result<SyncDetails, DirError> {
             || job
                 .as_ref()
                 .is_none_or(|j| j.initial_requested || j.watermark.is_none()),
+        rate_limit: stored.config.settings.max_requests_per_second,
     })
 }
 

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// How often a running batch's progress is written.
+const LIVE_PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Run {
     pub(super) fn new(ctx: Arc<Ctx>) -> Run {
         Run {
@@ -22,7 +25,17 @@ impl Run {
             presence_changed: Vec::new(),
             deprovisions: Vec::new(),
             pending: None,
+            progress_at: std::time::Instant::now(),
         }
+    }
+
+    /// A cycle begins a phase (shown with its live progress).
+    pub(super) async fn phase(&mut self, phase: crate::db::vocab::CyclePhase) -> Result<(), EngineError> {
+        if let Some(cycle) = &self.ctx.cycle {
+            cycles::set_phase(&self.ctx.pool, cycle, phase, &self.counters).await?;
+            self.progress_at = std::time::Instant::now();
+        }
+        Ok(())
     }
 
     /// Waits for the last batch's write.
@@ -263,8 +276,24 @@ impl Run {
                 self.unresolved.insert(id);
             }
             results.push(d);
+            self.live_progress(results.len()).await;
         }
         self.record(results).await
+    }
+
+    /// While a batch is out, every few seconds: how many of its objects are done. A batch is
+    /// recorded only once all of it is back, which against a rate-limited application takes
+    /// minutes; without this the progress stood still meanwhile. A failed write only delays it.
+    async fn live_progress(&mut self, done_in_batch: usize) {
+        let Some(cycle) = &self.ctx.cycle else { return };
+        if self.progress_at.elapsed() < LIVE_PROGRESS_EVERY {
+            return;
+        }
+        self.progress_at = std::time::Instant::now();
+        let processed = self.counters.processed + done_in_batch as i64;
+        if let Err(e) = cycles::processed(&self.ctx.pool, cycle, processed).await {
+            tracing::debug!(error = %e, "could not write a cycle's live progress");
+        }
     }
 
     /// Managed users whose source is gone (hard deleted): deleted in the target.

@@ -193,7 +193,7 @@ pub async fn run(
         }
         let d = dir::directory_counts(pool).await?;
         run.counters.total = d.users + d.deleted_users + d.groups;
-        cycles::progress(pool, &id, &run.counters).await?;
+        run.phase(CyclePhase::Users).await?;
         // Users, page by page in id order.
         let mut seen: HashSet<String> = HashSet::new();
         let mut after = String::new();
@@ -245,7 +245,7 @@ pub async fn run(
         }
         let ids: Vec<String> = users.iter().cloned().collect();
         run.counters.total = (ids.len() + group_ids.len()) as i64;
-        cycles::progress(pool, &id, &run.counters).await?;
+        run.phase(CyclePhase::Users).await?;
         let mut found: HashSet<String> = HashSet::new();
         let mut running = None;
         for chunk in ids.chunks(BATCH) {
@@ -271,6 +271,9 @@ pub async fn run(
 
     // The references pass reads users' connector data store rows back.
     run.flush().await?;
+    if run.fatal.is_none() && (!run.unresolved.is_empty() || !run.created_users.is_empty()) {
+        run.phase(CyclePhase::References).await?;
+    }
     if run.fatal.is_none() {
         run.references().await?;
     }
@@ -305,6 +308,9 @@ pub async fn run(
         if held {
             quarantine = Some(rules::TOO_MANY_DELETES);
         }
+        if !run.deprovisions.is_empty() {
+            run.phase(CyclePhase::Deprovisions).await?;
+        }
         run.deprovisions(held).await?;
     }
     if run.fatal.is_none() && ctx.policy.groups.is_some() {
@@ -325,6 +331,7 @@ pub async fn run(
                 }
             }
         }
+        run.phase(CyclePhase::Groups).await?;
         run.groups(in_scope_groups).await?;
     }
     if initial && run.fatal.is_none() {

@@ -24,7 +24,7 @@ use crate::db::links::ObjectWrite;
 use crate::db::links::{self, Managed};
 use crate::db::prov_log::LogWrite;
 use crate::db::sources::{self, SourceRow};
-use crate::db::vocab::{ChangeKind, CycleKind, CycleState, JobState, LinkState, ObjectType};
+use crate::db::vocab::{ChangeKind, CycleKind, CyclePhase, CycleState, JobState, LinkState, ObjectType};
 use crate::db::Pool;
 use crate::mapping::export::{Exported, PatchOp};
 use crate::mapping::Value;
@@ -225,6 +225,8 @@ struct Run {
     /// The last batch's write, running while the next batch is processed; awaited before the
     /// next write and by `flush`.
     pending: Option<tokio::task::JoinHandle<Result<(), EngineError>>>,
+    /// When the live progress was last written (see `finish`).
+    progress_at: std::time::Instant,
 }
 
 /// The link of an object just matched in the target, before anything was sent to it: nothing is
