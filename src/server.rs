@@ -378,7 +378,15 @@ pub async fn router(state: AppState) -> anyhow::Result<(Router, crate::render::R
         .layer(middleware::from_fn_with_state(state.clone(), gate))
         .layer(middleware::from_fn_with_state(state.clone(), session::resolve))
         .layer(sessions)
-        .layer(middleware::from_fn_with_state(state.clone(), same_origin));
+        .layer(middleware::from_fn_with_state(state.clone(), same_origin))
+        // Pages, server functions' JSON and log downloads go out gzipped to browsers that take it
+        // (the bundle's files are compressed at build time and pass through as they are). A
+        // middle level: these are made per request.
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .quality(tower_http::CompressionLevel::Precise(5))
+                .compress_when(tower_http::compression::predicate::SizeAbove::new(1024)),
+        );
 
     let health = Router::new().route("/healthz", get(|| async { "ok" })).route(
         "/readyz",

@@ -764,3 +764,39 @@ async fn the_audit_log_pages_by_keyset_without_gaps_or_overlaps() {
         "{html}"
     );
 }
+
+/// Pages and server functions' answers go out gzipped to a browser that accepts it, and plain to
+/// one that does not.
+#[tokio::test]
+async fn pages_are_compressed_for_browsers_that_accept_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let anon = client();
+    let admin = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    for (c, path) in [(&anon, "/login"), (&admin, "/"), (&admin, "/settings/audit-log")] {
+        let r = c
+            .get(s.url(path))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            r.headers().get("content-encoding").map(|v| v.to_str().unwrap()),
+            Some("gzip"),
+            "{path}"
+        );
+        let raw = r.bytes().await.unwrap();
+        assert_eq!(&raw[..2], &[0x1f, 0x8b], "{path}: a gzip stream");
+        let plain = c.get(s.url(path)).send().await.unwrap();
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}");
+        let text = plain.text().await.unwrap();
+        assert!(text.contains("<html"), "{path}");
+        assert!(
+            raw.len() * 2 < text.len(),
+            "{path}: {} gzipped vs {} bytes",
+            raw.len(),
+            text.len()
+        );
+    }
+}
