@@ -28,7 +28,7 @@ export default defineConfig({
   reporter: [["list"]],
   use: { baseURL, launchOptions, trace: "retain-on-failure", screenshot: "only-on-failure" },
   projects: [
-    { name: "javascript", testMatch: /(console|access|directory|provisioning)\.spec\.ts/ },
+    { name: "javascript", testMatch: /(console|access|directory|provisioning|layout)\.spec\.ts/ },
     { name: "no-javascript", testMatch: /nojs\.spec\.ts/, use: { javaScriptEnabled: false } },
   ],
 });

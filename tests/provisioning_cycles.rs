@@ -484,6 +484,47 @@ async fn a_bad_token_quarantines_the_job() {
     assert!(s["next_attempt"].as_str() > s["quarantine_since"].as_str(), "{s}");
     assert_eq!(s["history"][0]["state"], "Failed", "{s}");
     assert!(x.target_all("Users").await.is_empty());
+    // Health says so wherever the application is listed, not only on its Provisioning tab.
+    let health = |list: &Value, key: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a[key] == x.app.as_str())
+            .map(|a| a["health"].clone())
+            .unwrap()
+    };
+    let apps: Value = common::call(&x.c, &x.s, "apps/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let h = health(&apps, "id");
+    assert_eq!(h["status"], "Quarantine", "{h}");
+    assert!(
+        h["reason"].as_str().unwrap().contains("refused the credentials"),
+        "{h}"
+    );
+    let overview: Value = common::call(&x.c, &x.s, "overview", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        health(&overview["health"], "id")["status"],
+        "Quarantine",
+        "{overview}"
+    );
+    assert_eq!(
+        overview["health"][0]["id"],
+        x.app.as_str(),
+        "problems first: {overview}"
+    );
+    let detail: Value = common::call(&x.c, &x.s, "apps/get", &[("id", &x.app)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["summary"]["health"]["status"], "Quarantine", "{detail}");
 
     // The right token: the job tries again at once (not a day later), leaves quarantine and
     // provisions.
@@ -496,6 +537,12 @@ async fn a_bad_token_quarantines_the_job() {
         (s["state"] == "Active").then_some(()).ok_or(s.to_string())
     })
     .await;
+    let apps: Value = common::call(&x.c, &x.s, "apps/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health(&apps, "id")["status"], "Healthy", "{apps}");
 
     // Restart with a full reset forgets the links; the initial cycle matches Ann again instead of
     // creating her twice. An unknown reset option is refused.

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { ADMIN_PASSWORD, hydrated, signIn, unique } from "./helpers";
+import { addApp, ADMIN_PASSWORD, hydrated, signIn, unique } from "./helpers";
 
 test("admin creates an account, adds an API key shown once, and a SCIM client uses it", async ({ page, context }) => {
   // Every page of the flow hydrates cleanly.
@@ -32,6 +32,8 @@ test("admin creates an account, adds an API key shown once, and a SCIM client us
   await expect(page.getByText("will not be shown again")).toBeVisible();
   const key = await page.locator("#new-api-key").inputValue();
   expect(key).toMatch(/^pvs_[A-Za-z0-9_-]{43}$/);
+  // The form is ready for the next key.
+  await expect(page.getByLabel("Name")).toHaveValue("");
   expect(await page.locator("#new-key-tenant-url").inputValue()).toBe(tenant);
   const row = page.locator('tr[data-key="Microsoft Entra ID"]');
   await expect(row).toContainText(key.slice(0, 12));
@@ -55,8 +57,17 @@ test("admin creates an account, adds an API key shown once, and a SCIM client us
   await page.goto(new URL(page.url()).pathname.replace(/\/users\/.*$/, "/api-keys"));
   await expect(page.getByText("will not be shown again")).toHaveCount(0);
   await hydrated(page);
-  await page.locator('tr[data-key="Microsoft Entra ID"]').getByRole("button", { name: "Revoke" }).click();
-  await expect(page.locator('tr[data-key="Microsoft Entra ID"]')).toContainText("Revoked");
+  // Revoking asks first, naming what it breaks; Cancel changes nothing.
+  const keyRow = page.locator('tr[data-key="Microsoft Entra ID"]');
+  await keyRow.getByRole("button", { name: "Revoke the key Microsoft Entra ID" }).click();
+  const confirm = page.getByRole("dialog", { name: "Revoke the key Microsoft Entra ID?" });
+  await expect(confirm).toContainText("Every client that uses this key");
+  await confirm.getByRole("button", { name: "Cancel" }).click();
+  await expect(confirm).toBeHidden();
+  await expect(keyRow).toContainText("Active");
+  await keyRow.getByRole("button", { name: "Revoke the key Microsoft Entra ID" }).click();
+  await confirm.getByRole("button", { name: "Revoke key" }).click();
+  await expect(keyRow).toContainText("Revoked");
   const refused = await page.request.get(`${tenant}/Users`, { headers: { Authorization: `Bearer ${key}` } });
   expect(refused.status()).toBe(401);
 
@@ -88,4 +99,55 @@ test("user groups: add a Viewer group and change its role", async ({ page }) => 
   await row.getByLabel("Role of Auditors").selectOption("account_admin");
   await row.getByRole("button", { name: "Set role" }).click();
   await expect(row.locator("td").nth(2)).toHaveText("Account Admin");
+});
+
+test("Copy still helps where the browser will not copy (an http:// address)", async ({ page }) => {
+  // What a page on a plain http:// address other than localhost gets: no Clipboard API, and a
+  // copy command that does nothing.
+  await page.addInitScript(() => {
+    Object.defineProperty(window, "isSecureContext", { value: false });
+    Object.defineProperty(Navigator.prototype, "clipboard", { get: () => undefined });
+    document.execCommand = () => false;
+  });
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  await page.goto("/access/accounts");
+  await hydrated(page);
+  await page.getByLabel("Name").fill(unique("Copy "));
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.locator("#tenant-url")).toBeVisible();
+  await hydrated(page);
+  await page.locator('[data-copy-for="tenant-url"]').click();
+  await expect(page.locator('[data-copy-for="tenant-url"]')).toHaveText("Press Ctrl+C");
+  await expect(page.getByText("the value is selected, press Ctrl+C")).toBeVisible();
+  // The whole value is selected, ready for Ctrl+C.
+  const selected = await page.evaluate(() => {
+    const i = document.getElementById("tenant-url") as HTMLInputElement;
+    return document.activeElement === i && i.selectionStart === 0 && i.selectionEnd === i.value.length;
+  });
+  expect(selected).toBe(true);
+  // Ids, keys and URLs are in a monospace font.
+  const font = await page.locator("#tenant-url").evaluate((e) => getComputedStyle(e).fontFamily);
+  expect(font).toMatch(/mono|Menlo|Consolas/i);
+});
+
+test("ticking failure emails without an SMTP server says where they would go", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  // The check needs a server without SMTP settings (the Notifications test adds them).
+  const smtp = await page.request.post("/api/notifications/get", { headers: { Accept: "application/json" } });
+  test.skip((await smtp.json()).host !== "", "an SMTP server is set on this server already");
+  const app = await addApp(page, "scim2", unique("Emails "));
+  await page.goto(`/apps/${app}/provisioning`);
+  await hydrated(page);
+  const warning = page.locator("[data-smtp-missing]");
+  await expect(warning).toBeHidden();
+  await page.getByLabel("Send an email notification when a failure occurs").check();
+  await expect(warning).toContainText("No SMTP server is set");
+  await expect(page.getByText("Unsaved changes")).toBeVisible();
+  // Discard puts the form back as saved.
+  await page.getByRole("button", { name: "Discard" }).click();
+  await expect(page.getByLabel("Send an email notification when a failure occurs")).not.toBeChecked();
+  await expect(warning).toBeHidden();
+  await expect(page.getByText("Unsaved changes")).toHaveCount(0);
 });

@@ -78,11 +78,11 @@ test("admin builds a directory by hand and by import, adds Harness and assigns w
   await page.getByLabel("User or group").fill(`megan.${tag}@contoso.com`);
   await page.getByLabel("Role").selectOption({ label: "Default Access (not provisioned)" });
   await expect(page.getByText("will be skipped by provisioning")).toBeVisible();
-  await page.getByRole("button", { name: "Assign" }).click();
+  await page.getByRole("button", { name: "Assign", exact: true }).click();
   await expect(page.getByText(/Users with this role are not provisioned/)).toBeVisible();
   await page.getByLabel("User or group").fill(`Sales ${tag}`);
   await page.getByLabel("Role").selectOption({ label: "User" });
-  await page.getByRole("button", { name: "Assign" }).click();
+  await page.getByRole("button", { name: "Assign", exact: true }).click();
   await expect(page.locator(`tr[data-assignment="Sales ${tag}"]`)).toContainText("User");
   await expect(page.locator(`tr[data-assignment="Megan ${tag}"]`)).toContainText("not provisioned");
   await expect(page.getByText("2 assignments")).toBeVisible();

@@ -19,3 +19,13 @@ export async function signIn(page: Page, user: string, password: string, js = tr
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
 }
+
+/** Adds an application from the gallery and returns its id (the page shows its overview). */
+export async function addApp(page: Page, template: string, name: string): Promise<string> {
+  await page.goto(`/apps/gallery?template=${template}`);
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByRole("button", { name: "Add" }).click();
+  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  return page.url().replace(/^.*\/apps\//, "").replace(/\/.*$/, "");
+}

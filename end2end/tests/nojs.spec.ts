@@ -31,7 +31,7 @@ test("a console form posts without JavaScript", async ({ page }) => {
   await page.locator("#f-actor").fill("admin");
   await page.getByRole("button", { name: "Apply" }).click();
   await expect(page).toHaveURL(/actor=admin/);
-  await expect(page.locator("table.audit")).toContainText("console_user.create");
+  await expect(page.locator("table.audit")).toContainText("Console user: created");
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login/);
@@ -55,6 +55,13 @@ test("an API key is created and shown once without JavaScript", async ({ page })
   await expect(page.locator('tr[data-key="okta"]')).toContainText("Active");
   await page.reload();
   await expect(page.getByText("will not be shown again")).toHaveCount(0);
+  // Revoking asks first without JavaScript too (a popover opened by its button).
+  const row = page.locator('tr[data-key="okta"]');
+  await row.getByRole("button", { name: "Revoke the key okta" }).click();
+  const confirm = page.getByRole("dialog", { name: "Revoke the key okta?" });
+  await expect(confirm).toContainText("Every client that uses this key");
+  await confirm.getByRole("button", { name: "Revoke key" }).click();
+  await expect(page.locator('tr[data-key="okta"]')).toContainText("Revoked");
 });
 
 test("directory and applications without JavaScript", async ({ page }) => {
@@ -91,7 +98,7 @@ test("directory and applications without JavaScript", async ({ page }) => {
   await expect(page.getByRole("heading", { level: 1, name: `Generic ${tag}` })).toBeVisible();
   await page.getByRole("navigation", { name: "Application" }).getByRole("link", { name: "Users and groups" }).click();
   await page.getByLabel("User or group").fill(`NoScript ${tag}`);
-  await page.getByRole("button", { name: "Assign" }).click();
+  await page.getByRole("button", { name: "Assign", exact: true }).click();
   await expect(page.locator(`tr[data-assignment="NoScript ${tag}"]`)).toBeVisible();
 });
 
@@ -157,7 +164,7 @@ test("provisioning configuration without JavaScript", async ({ page }) => {
   await expect(page.getByRole("heading", { level: 1, name: `Odin ${tag}` })).toBeVisible();
   await page.goto(`${appUrl}/users-and-groups`);
   await page.getByLabel("User or group").fill(`odin.${tag}@contoso.com`);
-  await page.getByRole("button", { name: "Assign" }).click();
+  await page.getByRole("button", { name: "Assign", exact: true }).click();
   await page.goto(`${appUrl}/provision-on-demand`);
   await page.getByLabel("User (user principal name)").fill(`odin.${tag}@contoso.com`);
   await page.getByRole("button", { name: "Provision", exact: true }).click();
@@ -175,7 +182,7 @@ test("provisioning configuration without JavaScript", async ({ page }) => {
   await expect(page.locator(`tr[data-member="Odin ${tag}"]`)).toBeVisible();
   await page.goto(`${appUrl}/users-and-groups`);
   await page.getByLabel("User or group").fill(`Crew ${tag}`);
-  await page.getByRole("button", { name: "Assign" }).click();
+  await page.getByRole("button", { name: "Assign", exact: true }).click();
   await page.goto(`${appUrl}/provision-on-demand`);
   await page.getByLabel("Group (name)").fill(`Crew ${tag}`);
   await page.getByLabel("Members (user principal names, up to 5)").fill(`odin.${tag}@contoso.com`);
@@ -197,4 +204,19 @@ test("provisioning configuration without JavaScript", async ({ page }) => {
   await page.locator("form.compat-choice", { has: never }).getByRole("button", { name: "Save" }).click();
   await expect(page.locator('tr[data-adaptation="members_by_value"]')).toHaveAttribute("data-choice", "never");
   await expect(page.locator('tr[data-adaptation="members_by_value"]')).toContainText("Removes group members by path");
+});
+
+test("on a phone the navigation opens behind Menu without JavaScript", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, javaScriptEnabled: false });
+  const page = await context.newPage();
+  await signIn(page, "admin", ADMIN_PASSWORD, false);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await expect(nav.getByRole("link", { name: "Users", exact: true })).toBeHidden();
+  await page.getByRole("checkbox", { name: "Menu" }).check();
+  await nav.getByRole("link", { name: "Users", exact: true }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Users" })).toBeVisible();
+  await expect(nav.getByRole("link", { name: "Users", exact: true })).toBeHidden();
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+  await context.close();
 });

@@ -45,6 +45,8 @@ test("admin configures automatic provisioning the way the seed describes", async
   await page.getByRole("navigation", { name: "Application" }).getByRole("link", { name: "Provisioning", exact: true }).click();
   await expect(page.getByLabel("Provisioning Mode")).toBeVisible();
   await hydrated(page);
+  // A new application's first cycle is an initial one anyway: nothing "changed".
+  await expect(page.getByText("Mappings or scoping filters changed")).toHaveCount(0);
 
   // Automatic; Admin Credentials; a wrong token first, then the right one.
   await page.getByLabel("Provisioning Mode").selectOption("automatic");
@@ -60,6 +62,7 @@ test("admin configures automatic provisioning the way the seed describes", async
   // Settings, On, Save.
   await page.getByLabel("Notification Email").fill("ops@contoso.com");
   await page.getByLabel("Send an email notification when a failure occurs").check();
+  await expect(page.getByText("Unsaved changes")).toBeVisible();
   await page.getByLabel("Scope", { exact: true }).selectOption("assigned");
   await page.getByLabel("On", { exact: true }).check();
   await page.getByRole("button", { name: "Save" }).first().click();
@@ -109,7 +112,6 @@ test("admin configures automatic provisioning the way the seed describes", async
 
   // Back on the Provisioning page: the next cycle is an initial one, and Provisioning is On.
   await page.goto(page.url().replace(/\/user\/scoping$/, ""));
-  await expect(page.getByText("the next cycle is an initial cycle")).toBeVisible();
   await expect(page.getByLabel("On", { exact: true })).toBeChecked();
   await expect(page.getByLabel("Tenant URL")).toHaveValue(tenant);
   // Assign the user with a provisioned role, then provision it on demand: the five steps.

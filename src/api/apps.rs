@@ -13,8 +13,21 @@ mod ssr {
     pub use crate::model::Role;
     pub use crate::provisioning::{apps, gallery};
 
-    pub fn summary(a: store::AppRow) -> crate::model::AppSummary {
+    /// An application as listed, with its provisioning health (`Off` when none was read).
+    pub fn summary(
+        a: store::AppRow,
+        health: Option<&crate::db::health::HealthRow>,
+    ) -> crate::model::AppSummary {
         let t = gallery::template(&a.template);
+        let health = health
+            .map(crate::provisioning::health::assess)
+            .unwrap_or(crate::model::AppHealth {
+                status: crate::model::HealthStatus::Off,
+                reason: "Provisioning Status is Off".into(),
+                last_cycle_at: None,
+                last_cycle_state: None,
+                escrowed: 0,
+            });
         crate::model::AppSummary {
             template_name: t.map(|t| t.name.clone()).unwrap_or_else(|| a.template.clone()),
             logo: t.map(gallery::logo_data_url).unwrap_or_default(),
@@ -22,6 +35,7 @@ mod ssr {
             name: a.name,
             template: a.template,
             provisioning_on: a.provisioning_on,
+            health,
             users: a.users,
             groups: a.groups,
             created_at: a.created_at,
@@ -42,10 +56,19 @@ pub async fn list_apps(#[server(default)] q: String) -> Result<Vec<AppSummary>, 
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
     let q = q.trim();
+    let health: std::collections::HashMap<String, crate::db::health::HealthRow> =
+        crate::db::health::all(&state.pool)
+            .await?
+            .into_iter()
+            .map(|h| (h.app_id.clone(), h))
+            .collect();
     Ok(store::list(&state.pool, (!q.is_empty()).then_some(q))
         .await?
         .into_iter()
-        .map(summary)
+        .map(|a| {
+            let h = health.get(&a.id);
+            summary(a, h)
+        })
         .collect())
 }
 
@@ -64,7 +87,7 @@ pub async fn get_app(id: String) -> Result<AppDetail, ApiError> {
         notes: t.map(|t| t.notes.clone()).unwrap_or_default(),
         roles: store::roles(&state.pool, &id).await?,
         mappings: store::mappings(&state.pool, &id).await?,
-        summary: summary(a),
+        summary: summary(a, crate::db::health::one(&state.pool, &id).await?.as_ref()),
     })
 }
 

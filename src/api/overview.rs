@@ -6,7 +6,7 @@ use leptos::prelude::*;
 pub async fn get_overview() -> Result<Overview, ApiError> {
     use super::guard;
     use crate::db;
-    use crate::model::{AuditFilter, Role};
+    use crate::model::{AppHealthEntry, AuditFilter, Role};
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
     let day_ago = crate::timefmt::ago(time::Duration::hours(24));
@@ -19,6 +19,25 @@ pub async fn get_overview() -> Result<Overview, ApiError> {
         apps,
         provisioning_on: apps_provisioning,
     } = db::apps::counts(&state.pool).await?;
+    let names: std::collections::HashMap<String, String> = db::apps::list(&state.pool, None)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let mut health: Vec<AppHealthEntry> = db::health::all(&state.pool)
+        .await?
+        .iter()
+        .filter_map(|h| {
+            Some(AppHealthEntry {
+                id: h.app_id.clone(),
+                name: names.get(&h.app_id)?.clone(),
+                health: crate::provisioning::health::assess(h),
+            })
+        })
+        .collect();
+    health.sort_by(|a, b| {
+        (a.health.status, a.name.to_lowercase()).cmp(&(b.health.status, b.name.to_lowercase()))
+    });
     Ok(Overview {
         version: env!("CARGO_PKG_VERSION").to_string(),
         database: state.settings.database.describe(),
@@ -31,6 +50,7 @@ pub async fn get_overview() -> Result<Overview, ApiError> {
         groups,
         apps,
         apps_provisioning,
+        health,
         recent: db::audit::page(&state.pool, &AuditFilter::default(), None, None, None, 8).await?,
     })
 }

@@ -2,8 +2,8 @@
 //! overview (rename, delete) and "Users and groups" (assignments with app roles).
 
 use super::widgets::{
-    invalid, query_param, route_param, urlencode, when, ActionError, CsrfField, ErrorText, FieldError,
-    PrincipalPicker,
+    invalid, query_param, reset_on_success, route_param, urlencode, ActionError, Confirm, CsrfField,
+    ErrorText, FieldError, HealthBadge, PrincipalPicker, When,
 };
 use crate::api::apps::{
     gallery, get_app, list_apps, list_assignments, Assign, CreateApp, DeleteApp, RenameApp, Unassign,
@@ -47,10 +47,10 @@ pub fn AppsPage() -> impl IntoView {
                                     <a href=format!("/apps/{}", a.id)>{a.name.clone()}</a>
                                 </th>
                                 <td>{a.template_name.clone()}</td>
-                                <td>{if a.provisioning_on { "On" } else { "Off" }}</td>
+                                <td><HealthBadge health=a.health.clone() reason=true /></td>
                                 <td class="num">{a.users}</td>
                                 <td class="num">{a.groups}</td>
-                                <td>{when(&a.created_at)}</td>
+                                <td><When at=a.created_at.clone() /></td>
                             </tr>
                         }).collect_view();
                         view! {
@@ -181,6 +181,7 @@ pub fn AppLayout() -> impl IntoView {
                         <div class="app-title">
                             <img src=d.summary.logo.clone() alt="" width="40" height="40" />
                             <h1>{d.summary.name.clone()}</h1>
+                            <HealthBadge health=d.summary.health.clone() reason=true />
                         </div>
                     }.into_any(),
                 }
@@ -222,7 +223,7 @@ pub fn AppOverview() -> impl IntoView {
                                         <dt>"Provisioning"</dt><dd>{if s.provisioning_on { "On" } else { "Off" }}</dd>
                                         <dt>"Assigned users"</dt><dd>{s.users}</dd>
                                         <dt>"Assigned groups"</dt><dd>{s.groups}</dd>
-                                        <dt>"Created"</dt><dd>{when(&s.created_at)}</dd>
+                                        <dt>"Created"</dt><dd><When at=s.created_at.clone() /></dd>
                                         <dt>"Tenant URL"</dt><dd class="mono">{d.tenant_url_hint.clone()}</dd>
                                     </dl>
                                     <p>{d.description.clone()}</p>
@@ -330,6 +331,13 @@ pub fn AppAssignments() -> impl IntoView {
     );
     let admin = super::use_session().is_admin();
     let (role, set_role) = signal(String::new());
+    let assign_form = NodeRef::new();
+    reset_on_success(assign_form, assigned);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = assigned.get() {
+            set_role.set(String::new());
+        }
+    });
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -343,7 +351,7 @@ pub fn AppAssignments() -> impl IntoView {
                         {(!skipped.is_empty()).then(|| view! {
                             <p class="muted">"Users assigned with the "<strong>{roles.iter().filter(|r| !r.provisioned).map(|r| r.display_name.clone()).collect::<Vec<_>>().join(", ")}</strong>" role are not provisioned. Choose another role for users who need an account in the application."</p>
                         })}
-                        <ActionForm action=assign attr:class="form form-row">
+                        <ActionForm action=assign node_ref=assign_form attr:class="form form-row">
                             <CsrfField />
                             <input type="hidden" name="app" value=ctx.id.get_untracked() />
                             <div class="field">
@@ -405,15 +413,23 @@ pub fn AppAssignments() -> impl IntoView {
                                     <th scope="row"><a href=href>{r.principal.name.clone()}</a></th>
                                     <td>{if r.principal.kind == "user" { "User" } else { "Group" }}</td>
                                     <td>{r.role_name.clone()}{(!r.role_provisioned).then(|| view! { <span class="badge badge-warn">"not provisioned"</span> })}</td>
-                                    <td>{when(&r.created_at)}</td>
+                                    <td><When at=r.created_at.clone() /></td>
                                     {admin.then(|| view! {
                                         <td class="actions">
-                                            <ActionForm action=unassign attr:class="inline">
-                                                <CsrfField />
-                                                <input type="hidden" name="app" value=a1 />
-                                                <input type="hidden" name="assignment" value=id1 />
-                                                <button type="submit" class="btn" aria-label=format!("Remove {name}")>"Remove"</button>
-                                            </ActionForm>
+                                            <Confirm
+                                                id=format!("unassign-{id1}")
+                                                label="Remove"
+                                                small=true
+                                                title=format!("Remove the assignment of {name}")
+                                                consequence="At the next cycle, the accounts this assignment gave in the application are disabled or deleted (as the provisioning settings say), unless another assignment still covers them."
+                                            >
+                                                <ActionForm action=unassign attr:class="inline">
+                                                    <CsrfField />
+                                                    <input type="hidden" name="app" value=a1 />
+                                                    <input type="hidden" name="assignment" value=id1.clone() />
+                                                    <button type="submit" class="btn btn-danger">"Remove assignment"</button>
+                                                </ActionForm>
+                                            </Confirm>
                                         </td>
                                     })}
                                 </tr>

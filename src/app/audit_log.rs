@@ -1,4 +1,4 @@
-use super::widgets::{urlencode, when, ErrorText};
+use super::widgets::{urlencode, ErrorText, When};
 use crate::api::audit::get_audit_page;
 use crate::model::{AuditEntry, AuditFilter};
 use leptos::prelude::*;
@@ -50,7 +50,7 @@ pub fn AuditLogPage() -> impl IntoView {
     view! {
         <Title text="Audit log" />
         <h1>"Audit log"</h1>
-        <p class="lead">"Every sign-in and configuration change: who, what, when and from where. Times are UTC."</p>
+        <p class="lead">"Every sign-in and configuration change: who, what, when and from where. Times show in your time zone (hover over one for UTC); the From and To dates are UTC days."</p>
         <section class="card">
             <Form method="GET" action="" attr:class="form form-row filters">
                 <div class="field">
@@ -70,7 +70,7 @@ pub fn AuditLogPage() -> impl IntoView {
                                         .into_iter()
                                         .map(|a| {
                                             let selected = a == current;
-                                            view! { <option value=a.clone() selected=selected>{a.clone()}</option> }
+                                            view! { <option value=a.clone() selected=selected>{crate::model::audit_action_label(&a)}</option> }
                                         })
                                         .collect_view()}
                                 </select>
@@ -149,9 +149,9 @@ fn AuditTable(entries: Vec<AuditEntry>) -> impl IntoView {
                         .map(|e| {
                             view! {
                                 <tr>
-                                    <td class="nowrap">{when(&e.at)}</td>
+                                    <td class="nowrap"><When at=e.at.clone() /></td>
                                     <td>{e.actor}</td>
-                                    <td><code>{e.action}</code></td>
+                                    <td title=e.action.clone() data-action=e.action.clone()>{crate::model::audit_action_label(&e.action)}</td>
                                     <td>{e.target}</td>
                                     <td><span class=format!("status status-{}", e.outcome)>{e.outcome.clone()}</span></td>
                                     <td>{e.detail}</td>

@@ -1,4 +1,6 @@
-use super::widgets::{invalid, when, ActionError, CsrfField, ErrorText, FieldError};
+use super::widgets::{
+    invalid, reset_on_success, ActionError, Confirm, CsrfField, ErrorText, FieldError, When, WhenOr,
+};
 use crate::api::console_users::{
     list_console_users, AddConsoleUser, ResetConsolePassword, SetConsoleUserEnabled, SetConsoleUserRole,
 };
@@ -20,6 +22,8 @@ pub fn ConsoleUsersPage() -> impl IntoView {
     let added = Signal::derive(move || add.value().get());
     let reset_value = Signal::derive(move || reset.value().get());
     let me_id = me.user_id.clone();
+    let add_form = NodeRef::new();
+    reset_on_success(add_form, added);
     if !me.is_admin() {
         return view! {
             <Title text="Console users" />
@@ -36,7 +40,7 @@ pub fn ConsoleUsersPage() -> impl IntoView {
         </p>
         <section class="card">
             <h2>"Add a console user"</h2>
-            <ActionForm action=add attr:class="form form-row">
+            <ActionForm action=add node_ref=add_form attr:class="form form-row">
                 <CsrfField />
                 <ActionError value=added />
                 <div class="field">
@@ -146,9 +150,9 @@ fn UserTable(
                                             view! { <span class="status status-success">"Enabled"</span> }.into_any()
                                         }}
                                     </td>
-                                    <td class="nowrap">{when(&u.created_at)}</td>
+                                    <td class="nowrap"><When at=u.created_at.clone() /></td>
                                     <td class="nowrap">
-                                        {u.last_sign_in_at.as_deref().map(when).unwrap_or_else(|| "Never".into())}
+                                        <WhenOr at=u.last_sign_in_at.clone() none="Never" />
                                     </td>
                                     <td class="actions">
                                         <ActionForm action=reset attr:class="inline">
@@ -169,14 +173,35 @@ fn UserTable(
                                                 {format!("Make {}", other_role.label())}
                                             </button>
                                         </ActionForm>
-                                        <ActionForm action=enable attr:class="inline">
-                                            <CsrfField />
-                                            <input type="hidden" name="id" value=id3 />
-                                            <input type="hidden" name="enabled" value=if u.disabled { "true" } else { "false" } />
-                                            <button type="submit" class=if u.disabled { "btn" } else { "btn btn-danger" } disabled=is_me>
-                                                {if u.disabled { "Enable" } else { "Disable" }}
-                                            </button>
-                                        </ActionForm>
+                                        {if u.disabled || is_me {
+                                            view! {
+                                                <ActionForm action=enable attr:class="inline">
+                                                    <CsrfField />
+                                                    <input type="hidden" name="id" value=id3 />
+                                                    <input type="hidden" name="enabled" value=if u.disabled { "true" } else { "false" } />
+                                                    <button type="submit" class="btn" disabled=is_me>
+                                                        {if u.disabled { "Enable" } else { "Disable" }}
+                                                    </button>
+                                                </ActionForm>
+                                            }.into_any()
+                                        } else {
+                                            view! {
+                                                <Confirm
+                                                    id=format!("disable-{id3}")
+                                                    label="Disable"
+                                                    small=true
+                                                    title=format!("Disable {}", u.username)
+                                                    consequence="They are signed out everywhere at once and cannot sign in to the console until an Administrator enables them again."
+                                                >
+                                                    <ActionForm action=enable attr:class="inline">
+                                                        <CsrfField />
+                                                        <input type="hidden" name="id" value=id3.clone() />
+                                                        <input type="hidden" name="enabled" value="false" />
+                                                        <button type="submit" class="btn btn-danger">"Disable user"</button>
+                                                    </ActionForm>
+                                                </Confirm>
+                                            }.into_any()
+                                        }}
                                     </td>
                                 </tr>
                             }

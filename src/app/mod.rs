@@ -6,6 +6,7 @@ mod apps;
 mod audit_log;
 mod compatibility;
 mod console_users;
+mod cycle_chart;
 mod directory;
 mod login;
 mod notifications;
@@ -13,6 +14,7 @@ mod overview;
 mod provisioning;
 mod provisioning_logs;
 mod sync_details;
+mod sync_progress;
 pub(crate) mod widgets;
 
 use crate::api::session::{get_session, Logout};
@@ -30,7 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <meta name="color-scheme" content="light" />
+                <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 // The bundle's directory is versioned when it is embedded (see assets.rs).
                 <link rel="stylesheet" id="leptos" href=format!("/{}/provisio.css", options.site_pkg_dir) />
@@ -156,9 +158,21 @@ fn Console() -> impl IntoView {
 #[component]
 fn Header(info: SessionInfo) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
+    // On a phone the navigation folds behind "Menu": a checkbox, so it opens without JavaScript
+    // (the CSS shows the navigation while it is ticked); choosing a page folds it again (see Nav).
     view! {
         <header class="topbar">
             <a class="skip" href="#main">"Skip to content"</a>
+            <label class="nav-toggle btn btn-quiet">
+                <input
+                    type="checkbox"
+                    id="nav-toggle"
+                    class="nav-toggle-input"
+                    aria-controls="main-nav"
+                />
+                <span aria-hidden="true" class="nav-toggle-icon">"☰"</span>
+                "Menu"
+            </label>
             <a class="brand" href="/">
                 <span class="brand-mark" aria-hidden="true">"P"</span>
                 "Provisio"
@@ -187,11 +201,28 @@ fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
     }
 }
 
+/// A click on a link of the navigation folds the phone's menu (the page changes in place, so
+/// nothing else would untick it).
+fn fold_menu(ev: leptos::ev::MouseEvent) {
+    use leptos::wasm_bindgen::JsCast;
+    let on_link = ev
+        .target()
+        .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+        .and_then(|e| e.closest("a").ok().flatten())
+        .is_some();
+    let toggle = document()
+        .get_element_by_id("nav-toggle")
+        .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlInputElement>().ok());
+    if let (true, Some(toggle)) = (on_link, toggle) {
+        toggle.set_checked(false);
+    }
+}
+
 /// The navigation of the final product, showing only the screens that exist.
 #[component]
 fn Nav(info: SessionInfo) -> impl IntoView {
     view! {
-        <nav class="sidenav" aria-label="Main">
+        <nav class="sidenav" id="main-nav" aria-label="Main" on:click=fold_menu>
             <ul>
                 <NavLink href="/" label="Overview" />
             </ul>

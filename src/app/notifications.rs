@@ -2,7 +2,7 @@
 //! the outbox (what was sent, what waits and why).
 
 use super::provisioning::{successes, with_flashed};
-use super::widgets::{invalid, when, ActionError, CsrfField, ErrorText, FieldError};
+use super::widgets::{invalid, when, ActionError, CsrfField, ErrorText, FieldError, When};
 use crate::api::notifications::{get_notifications, take_notifications_outcome, SaveNotifications};
 use crate::model::NotificationSettings;
 use leptos::prelude::*;
@@ -54,7 +54,7 @@ fn Settings(
             };
             view! {
                 <tr data-email=e.subject.clone()>
-                    <td>{when(&e.created_at)}</td>
+                    <td><When at=e.created_at.clone() /></td>
                     <td>{e.to_address.clone()}</td>
                     <td>{e.subject.clone()}</td>
                     <td>{state}</td>

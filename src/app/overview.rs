@@ -1,6 +1,6 @@
-use super::widgets::{when, ErrorText};
+use super::widgets::{ErrorText, HealthBadge, When};
 use crate::api::overview::get_overview;
-use crate::model::AuditEntry;
+use crate::model::{AppHealthEntry, AuditEntry, HealthStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -47,6 +47,13 @@ pub fn OverviewPage() -> impl IntoView {
                                     <p class="muted">{o.database.clone()}</p>
                                 </section>
                             </div>
+                            <section class="card" aria-labelledby="health-heading">
+                                <div class="card-head">
+                                    <h2 id="health-heading">"Provisioning health"</h2>
+                                    <a href="/apps">"All applications"</a>
+                                </div>
+                                <HealthTable entries=o.health />
+                            </section>
                             <section class="card">
                                 <div class="card-head">
                                     <h2>"Recent activity"</h2>
@@ -61,6 +68,61 @@ pub fn OverviewPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// Every application's provisioning health, problems first.
+#[component]
+fn HealthTable(entries: Vec<AppHealthEntry>) -> impl IntoView {
+    if entries.is_empty() {
+        return view! {
+            <p class="muted">"No applications yet. " <a href="/apps/gallery">"Add one from the gallery"</a> "."</p>
+        }
+            .into_any();
+    }
+    let problems = entries
+        .iter()
+        .filter(|e| e.health.status < HealthStatus::Healthy)
+        .count();
+    let rows = entries
+        .into_iter()
+        .map(|e| {
+            let last = match e.health.last_cycle_at.clone() {
+                Some(at) => view! { <When at /> }.into_any(),
+                None => "—".into_any(),
+            };
+            view! {
+                <tr data-app=e.name.clone()>
+                    <th scope="row"><a href=format!("/apps/{}/provisioning", e.id)>{e.name.clone()}</a></th>
+                    <td><HealthBadge health=e.health.clone() reason=true /></td>
+                    <td class="nowrap">{last}</td>
+                    <td class="num">{e.health.escrowed}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <p class={if problems > 0 { "warn" } else { "muted" }}>
+            {match problems {
+                0 => "No application needs attention.".to_string(),
+                1 => "1 application needs attention.".to_string(),
+                n => format!("{n} applications need attention."),
+            }}
+        </p>
+        <div class="table-wrap">
+            <table class="health-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Application"</th>
+                        <th scope="col">"Health"</th>
+                        <th scope="col">"Last cycle"</th>
+                        <th scope="col" class="num">"Waiting for retry"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+    .into_any()
 }
 
 #[component]
@@ -85,9 +147,9 @@ fn RecentTable(entries: Vec<AuditEntry>) -> impl IntoView {
                         .map(|e| {
                             view! {
                                 <tr>
-                                    <td class="nowrap">{when(&e.at)}</td>
+                                    <td class="nowrap"><When at=e.at.clone() /></td>
                                     <td>{e.actor}</td>
-                                    <td>{format!("{} {}", e.action, e.target)}</td>
+                                    <td>{format!("{} {}", crate::model::audit_action_label(&e.action), e.target)}</td>
                                     <td>
                                         <span class=format!("status status-{}", e.outcome)>{e.outcome.clone()}</span>
                                     </td>

@@ -3,7 +3,7 @@
 //! Properties and Summary, and downloadable as CSV or JSON. The same view serves one
 //! application's tab and the Identity > Provisioning logs page (all applications).
 
-use super::widgets::{query_param, urlencode, when, ErrorText};
+use super::widgets::{query_param, urlencode, ErrorText, When};
 use crate::api::provisioning_logs::{provisioning_log_entry, provisioning_logs};
 use crate::model::{ProvisionLogDetail, ProvisionLogFilter};
 use leptos::prelude::*;
@@ -186,7 +186,7 @@ fn LogsView(app: Signal<String>, base: Signal<String>, choose_app: bool) -> impl
                             let href = format!("{b}?{q}{}entry={}", if q.is_empty() { "" } else { "&" }, urlencode(&r.id));
                             view! {
                                 <tr data-log=r.display_name.clone()>
-                                    <td>{when(&r.at)}</td>
+                                    <td><When at=r.at.clone() /></td>
                                     {all_apps.then(|| view! { <td>{r.app_name.clone()}</td> })}
                                     <th scope="row"><a href=href>{r.display_name.clone()}</a></th>
                                     <td>{r.action.clone()}</td>
@@ -256,7 +256,7 @@ fn Detail(d: ProvisionLogDetail) -> impl IntoView {
             })}
             <h4>"Summary"</h4>
             <dl class="facts">
-                <dt>"Date"</dt><dd>{when(&r.at)}</dd>
+                <dt>"Date"</dt><dd><When at=r.at.clone() /></dd>
                 <dt>"Application"</dt><dd>{r.app_name.clone()}</dd>
                 <dt>"Change ID"</dt><dd class="mono">{r.id.clone()}</dd>
                 <dt>"Cycle ID"</dt><dd class="mono">{r.cycle_id.clone().unwrap_or_else(|| "on demand".into())}</dd>

@@ -4,13 +4,15 @@
 
 use super::apps::AppCtx;
 use super::compatibility::{Adaptations, CompatibilityChoices};
-use super::widgets::{when, ActionError, CsrfField, ErrorText};
+use super::cycle_chart::CycleCharts;
+use super::sync_progress::{progress, Tone};
+use super::widgets::{ActionError, Confirm, CsrfField, ErrorText, When};
 use crate::api::compatibility::SaveCompatibility;
 use crate::api::provisioning::{sync_details, RestartProvisioning};
 use crate::model::{CycleInfo, SyncDetails};
 use leptos::prelude::*;
 
-fn duration(ms: Option<i64>) -> String {
+pub(super) fn duration(ms: Option<i64>) -> String {
     match ms {
         None => "-".into(),
         Some(ms) if ms < 1_000 => format!("{ms} ms"),
@@ -101,61 +103,48 @@ pub fn SyncDetailsPanel() -> impl IntoView {
 #[component]
 fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bool) -> impl IntoView {
     let app = d.app_id.clone();
-    let percent = d.current.as_ref().map(|c| c.percent).unwrap_or(0);
     let running = d.current.as_ref().is_some_and(|c| c.state == "Running");
     let quarantine = (d.state == "Quarantine").then(|| {
         let reason = d.quarantine_reason.clone();
         let allow = reason == "TooManyDeletes" && admin;
+        let held = match d.current.as_ref().map(|c| c.counts.staged) {
+            Some(n) if n > 0 => format!("{n} in the last cycle"),
+            _ => "see the last cycle".to_string(),
+        };
         let app = app.clone();
         view! {
             <div class="alert alert-error" role="alert" data-quarantine=reason.clone()>
                 <p><strong>"Provisioning is in quarantine: "</strong><span class="mono">{reason.clone()}</span></p>
                 <p>{crate::model::quarantine_text(&reason)}</p>
-                {d.quarantine_since.clone().map(|s| view! { <p>"Since "{when(&s)}"."</p> })}
-                {d.next_attempt.clone().map(|s| view! { <p>"Next attempt: "{when(&s)}"."</p> })}
+                {d.quarantine_since.clone().map(|s| view! { <p>"Since "<When at=s.clone() />"."</p> })}
+                {d.next_attempt.clone().map(|s| view! { <p>"Next attempt: "<When at=s.clone() />"."</p> })}
                 {allow.then(|| view! {
-                    <ActionForm action=restart attr:class="inline">
-                        <CsrfField />
-                        <input type="hidden" name="app" value=app />
-                        <input type="hidden" name="reset" value="ForceDeletes" />
-                        <button type="submit" class="btn btn-danger">"Allow deletes"</button>
-                    </ActionForm>
+                    <Confirm
+                        id="allow-deletes".to_string()
+                        label="Allow deletes"
+                        title="Allow the held deletes"
+                        consequence=format!("The disables and deletes held by accidental-deletion prevention ({held}) are carried out at the next cycle, once. Check them in the provisioning logs (action StagedDelete) first.")
+                    >
+                        <ActionForm action=restart attr:class="inline">
+                            <CsrfField />
+                            <input type="hidden" name="app" value=app />
+                            <input type="hidden" name="reset" value="ForceDeletes" />
+                            <button type="submit" class="btn btn-danger">"Allow deletes"</button>
+                        </ActionForm>
+                    </Confirm>
                 })}
             </div>
         }
     });
     let last = d.last_completed.clone();
     let history = d.history.clone();
-    let max_ops = history
-        .iter()
-        .map(|c| c.counts.exported() + c.counts.failed)
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let bars = history
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, c)| {
-            let x = (i * 14) as i64;
-            let ok_h = c.counts.exported() * 60 / max_ops;
-            let fail_h = c.counts.failed * 60 / max_ops;
-            view! {
-                <g>
-                    <title>{format!("{}: {} exported, {} failed", when(&c.began_at), c.counts.exported(), c.counts.failed)}</title>
-                    <rect x=x.to_string() y=(64 - ok_h - fail_h).to_string() width="10" height=ok_h.to_string() class="bar-ok" />
-                    <rect x=x.to_string() y=(64 - fail_h).to_string() width="10" height=fail_h.to_string() class="bar-fail" />
-                </g>
-            }
-        })
-        .collect_view();
     let rows = history
         .iter()
         .map(|c| {
             let logs = format!("/apps/{}/provisioning-logs?cycle={}", d.app_id, c.id);
             view! {
                 <tr>
-                    <td>{when(&c.began_at)}</td>
+                    <td><When at=c.began_at.clone() /></td>
                     <td>{kind_label(&c.kind)}</td>
                     <td>{c.state.clone()}</td>
                     <td>{duration(c.duration_ms)}</td>
@@ -175,21 +164,30 @@ fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bo
     view! {
         {quarantine}
         <p class="sync-status" data-state=d.state.clone()>{status_line(&d)}</p>
-        <div class="progress" role="progressbar" aria-label="Current cycle" aria-valuemin="0" aria-valuemax="100"
-            aria-valuenow=percent.to_string() data-percent=percent.to_string()>
-            <div class="progress-bar" style=format!("width: {percent}%")></div>
-        </div>
-        <p class="muted">{format!("{percent}% complete")}
-            {d.current.as_ref().map(|c| format!(" · {} of {} objects", c.counts.processed, c.counts.total))}
-            {running.then_some(" · updates live")}
-        </p>
+        {d.current.as_ref().map(|c| {
+            let p = progress(c, d.rate_limit);
+            let percent = p.percent;
+            view! {
+                <div class="progress" role="progressbar" aria-label="Current cycle" aria-valuemin="0" aria-valuemax="100"
+                    aria-valuenow=percent.to_string() aria-valuetext=p.text.clone() data-percent=percent.to_string()>
+                    <div class=p.tone.css() style=format!("width: {percent}%")></div>
+                </div>
+                <p class=if p.tone == Tone::Failed { "progress-text progress-text-failed" } else { "progress-text muted" } data-progress=p.text.clone()>
+                    {format!("{percent}% · {}", p.text)}
+                    {running.then_some(" · updates live")}
+                </p>
+            }
+        })}
         <dl class="facts">
             <dt>"Job state"</dt><dd data-job-state=d.state.clone()>{d.state.clone()}</dd>
             <dt>"Users in the connector data store"</dt><dd data-users-managed=d.users_managed.to_string()>{d.users_managed}</dd>
             <dt>"Groups in the connector data store"</dt><dd>{d.groups_managed}</dd>
             <dt>"Waiting for a retry (escrow)"</dt><dd>{d.escrowed}</dd>
             <dt>"Last cycle completed"</dt>
-            <dd>{last.as_ref().and_then(|c| c.ended_at.clone()).map(|e| when(&e)).unwrap_or_else(|| "-".into())}</dd>
+            <dd>{match last.as_ref().and_then(|c| c.ended_at.clone()) {
+                Some(at) => view! { <When at /> }.into_any(),
+                None => "-".into_any(),
+            }}</dd>
             <dt>"Last cycle's duration"</dt><dd>{duration(last.as_ref().and_then(|c| c.duration_ms))}</dd>
             <dt>"Statistics to date"</dt>
             <dd>{format!("{} created, {} updated, {} disabled, {} deleted, {} skipped, {} failed", t.created, t.updated, t.disabled, t.deleted, t.skipped, t.failed)}</dd>
@@ -200,10 +198,7 @@ fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bo
         <Adaptations list=d.adaptations.clone() />
         {(!history.is_empty()).then(|| view! {
             <h3>"Cycles"</h3>
-            <svg class="cycle-chart" role="img" aria-label="Operations (blue) and failures (red) per cycle, oldest first"
-                viewBox=format!("0 0 {} 64", history.len().max(1) * 14) preserveAspectRatio="none" width="100%" height="64">
-                {bars}
-            </svg>
+            <CycleCharts history=history.clone() />
             <div class="table-wrap">
                 <table class="cycles">
                     <thead><tr>
@@ -224,7 +219,14 @@ fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bo
                     <option value="">"Clear the watermark, retries and quarantine"</option>
                     <option value="Full">"Also forget the links to target objects (full reset)"</option>
                 </select>
-                <button type="submit" class="btn">"Restart provisioning"</button>
+                <Confirm
+                    id="restart-provisioning".to_string()
+                    label="Restart provisioning"
+                    title="Restart provisioning"
+                    consequence="The next cycle is an initial cycle: every user and group in scope is evaluated and compared with the application again, which takes as long as the first cycle did. With a full reset, Provisio also forgets which accounts in the application are its own: it matches them again by the matching attributes and creates any it cannot match."
+                >
+                    <button type="submit" class="btn btn-danger">"Restart now"</button>
+                </Confirm>
                 <p class="muted">"The next cycle is an initial cycle: every user and group is evaluated again."</p>
             </ActionForm>
         })}

@@ -10,6 +10,7 @@ pub mod console_users;
 pub mod cycles;
 pub mod directory;
 pub mod escrows;
+pub mod health;
 pub mod imports;
 pub mod jobs;
 pub mod leases;

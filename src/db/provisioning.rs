@@ -14,6 +14,8 @@ pub struct Stored {
     /// The sealed secret token.
     pub secret_token: Option<String>,
     pub needs_initial_cycle: bool,
+    /// An initial cycle has completed since the application was added.
+    pub initial_cycle_ran: bool,
     pub updated_at: String,
 }
 
@@ -23,6 +25,7 @@ pub async fn load(conn: &mut crate::db::Conn, app: &str) -> sqlx::Result<Option<
                 p.prevent_deletions, p.deletion_threshold, p.skip_out_of_scope_deletions, p.interval_minutes,
                 p.max_requests_per_second,
                 CASE WHEN p.config_version > p.initial_cycle_version THEN 1 ELSE 0 END AS needs_initial,
+                CASE WHEN p.initial_cycle_version > 0 THEN 1 ELSE 0 END AS initial_ran,
                 p.updated_at, a.provisioning_status
          FROM app_provisioning p JOIN apps a ON a.id = p.app_id WHERE p.app_id = $1",
     )
@@ -125,6 +128,7 @@ pub async fn load(conn: &mut crate::db::Conn, app: &str) -> sqlx::Result<Option<
         },
         secret_token: r.get("secret_token"),
         needs_initial_cycle: r.get::<i64, _>("needs_initial") != 0,
+        initial_cycle_ran: r.get::<i64, _>("initial_ran") != 0,
         updated_at: r.get("updated_at"),
     }))
 }

@@ -36,6 +36,7 @@ pub struct AppSummary {
     pub template_name: String,
     pub logo: String,
     pub provisioning_on: bool,
+    pub health: super::AppHealth,
     pub users: i64,
     pub groups: i64,
     pub created_at: String,

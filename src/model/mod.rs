@@ -5,17 +5,21 @@
 mod accounts;
 mod adaptation;
 mod apps;
+mod audit_label;
 mod choices;
 mod directory;
 mod engine;
+mod health;
 mod provisioning;
 
 pub use accounts::*;
 pub use adaptation::*;
 pub use apps::*;
+pub use audit_label::audit_action_label;
 pub use choices::*;
 pub use directory::*;
 pub use engine::*;
+pub use health::*;
 pub use provisioning::*;
 
 use serde::{Deserialize, Serialize};
@@ -135,6 +139,8 @@ pub struct Overview {
     /// Enterprise applications, and how many have provisioning On.
     pub apps: i64,
     pub apps_provisioning: i64,
+    /// Every application's provisioning health, worst first (then by name).
+    pub health: Vec<AppHealthEntry>,
     pub recent: Vec<AuditEntry>,
 }
 

@@ -102,6 +102,11 @@ pub struct ProvisioningView {
     pub token_set: bool,
     /// Mappings or scoping changed since the last initial cycle: the next cycle is an initial one.
     pub needs_initial_cycle: bool,
+    /// An initial cycle ran before (a new application's first cycle is initial anyway: nothing
+    /// "changed" then).
+    pub initial_cycle_ran: bool,
+    /// An SMTP server is set (failure emails wait in the outbox otherwise).
+    pub smtp_configured: bool,
     pub updated_at: String,
     /// Source attributes mappings may read, per object ("user", "group").
     pub user_sources: Vec<String>,

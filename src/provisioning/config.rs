@@ -485,6 +485,10 @@ pub async fn view(pool: &Pool, app: &str) -> Result<ProvisioningView, DirError> 
         config: s.config,
         token_set: s.secret_token.is_some(),
         needs_initial_cycle: s.needs_initial_cycle,
+        initial_cycle_ran: s.initial_cycle_ran,
+        smtp_configured: crate::db::notifications::smtp(pool)
+            .await?
+            .is_some_and(|m| !m.host.trim().is_empty()),
         updated_at: s.updated_at,
         user_sources: source::user_sources(),
         group_sources: source::group_sources(),

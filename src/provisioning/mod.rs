@@ -9,6 +9,7 @@ pub mod connection;
 pub mod engine;
 pub mod expression;
 pub mod gallery;
+pub mod health;
 pub mod limits;
 pub mod mapped;
 pub mod on_demand;

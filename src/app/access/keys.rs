@@ -1,4 +1,6 @@
-use super::super::widgets::{when, ActionError, CopyField, CsrfField, ErrorText, FieldError};
+use super::super::widgets::{
+    reset_on_success, ActionError, Confirm, CopyField, CsrfField, ErrorText, FieldError, When, WhenOr,
+};
 use super::use_account_id;
 use crate::api::access::{
     list_api_keys, list_inheritable_groups, take_new_api_key, CreateApiKey, RevokeApiKey,
@@ -34,6 +36,8 @@ pub fn ApiKeysTab() -> impl IntoView {
     );
     let admin = super::super::use_session().is_admin();
     let account = a_id.clone();
+    let form = NodeRef::new();
+    reset_on_success(form, created);
     view! {
         {move || created.get().and_then(|r| r.ok()).map(|k| view! { <ShowOnce k /> })}
         <Suspense>
@@ -44,7 +48,7 @@ pub fn ApiKeysTab() -> impl IntoView {
                 view! {
                     <section class="card">
                         <h2>"Add API Key"</h2>
-                        <ActionForm action=create attr:class="form">
+                        <ActionForm action=create node_ref=form attr:class="form">
                             <CsrfField />
                             <input type="hidden" name="account" value=a_id.clone() />
                             <ActionError value=created />
@@ -165,12 +169,19 @@ fn KeyTable(
                             let (acc, kid) = (account.clone(), k.id.clone());
                             let form = if admin && status == "Active" {
                                 Some(view! {
-                                    <ActionForm action=revoke attr:class="inline">
-                                        <CsrfField />
-                                        <input type="hidden" name="account" value=acc />
-                                        <input type="hidden" name="key" value=kid />
-                                        <button type="submit" class="btn btn-danger">"Revoke"</button>
-                                    </ActionForm>
+                                    <Confirm
+                                        id=format!("revoke-{kid}")
+                                        label="Revoke"
+                                        title=format!("Revoke the key {}", k.name)
+                                        consequence="Every client that uses this key (the identity provider provisioning into this account) is refused from the next request on. This cannot be undone: to reconnect it, add a new key and give it to the client."
+                                    >
+                                        <ActionForm action=revoke attr:class="inline">
+                                            <CsrfField />
+                                            <input type="hidden" name="account" value=acc />
+                                            <input type="hidden" name="key" value=kid.clone() />
+                                            <button type="submit" class="btn btn-danger">"Revoke key"</button>
+                                        </ActionForm>
+                                    </Confirm>
                                 })
                             } else {
                                 None
@@ -185,9 +196,9 @@ fn KeyTable(
                                     <th scope="row">{k.name.clone()}</th>
                                     <td class="mono">{format!("{}…", k.prefix)}</td>
                                     <td>{k.groups.join(", ")}</td>
-                                    <td class="nowrap">{when(&k.created_at)} <span class="muted">{format!(" by {}", k.created_by)}</span></td>
-                                    <td class="nowrap">{k.last_used_at.as_deref().map(when).unwrap_or_else(|| "Never".into())}</td>
-                                    <td class="nowrap">{k.expires_at.as_deref().map(when).unwrap_or_else(|| "Never".into())}</td>
+                                    <td class="nowrap"><When at=k.created_at.clone() /> <span class="muted">{format!(" by {}", k.created_by)}</span></td>
+                                    <td class="nowrap"><WhenOr at=k.last_used_at.clone() none="Never" /></td>
+                                    <td class="nowrap"><WhenOr at=k.expires_at.clone() none="Never" /></td>
                                     <td><span class=class>{status.clone()}</span></td>
                                     {actions}
                                 </tr>

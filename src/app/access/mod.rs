@@ -9,7 +9,7 @@ pub use keys::ApiKeysTab;
 pub use resources::{GroupDetail, UserDetail, UsersTab};
 pub use user_groups::UserGroupsTab;
 
-use super::widgets::{invalid, when, ActionError, CopyField, CsrfField, ErrorText, FieldError};
+use super::widgets::{invalid, ActionError, CopyField, CsrfField, ErrorText, FieldError, When};
 use crate::api::access::{get_account, list_accounts, CreateAccount};
 use crate::model::AccountSummary;
 use leptos::prelude::*;
@@ -123,7 +123,7 @@ fn AccountTable(list: Vec<AccountSummary>) -> impl IntoView {
                                     <td class="num">{a.users}</td>
                                     <td class="num">{a.groups}</td>
                                     <td class="num">{a.active_keys}</td>
-                                    <td class="nowrap">{when(&a.created_at)}</td>
+                                    <td class="nowrap"><When at=a.created_at.clone() /></td>
                                 </tr>
                             }
                         })
@@ -236,7 +236,7 @@ fn OverviewCards(a: AccountSummary) -> impl IntoView {
                 <dt>"Active API keys"</dt>
                 <dd>{a.active_keys}</dd>
                 <dt>"Created"</dt>
-                <dd>{when(&a.created_at)}</dd>
+                <dd><When at=a.created_at.clone() /></dd>
             </dl>
         </section>
     }

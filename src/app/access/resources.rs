@@ -1,4 +1,4 @@
-use super::super::widgets::{urlencode, when, ErrorText};
+use super::super::widgets::{urlencode, ErrorText, When};
 use super::use_account_id;
 use crate::api::access::{get_scim_resource, list_scim_users};
 use crate::model::{ScimResourceDetail, ScimUserPage};
@@ -106,7 +106,7 @@ fn UserTable(p: ScimUserPage, base: String, q: String) -> impl IntoView {
                                                 <td>{u.email.clone().unwrap_or_default()}</td>
                                                 <td><span class=class>{label}</span></td>
                                                 <td>{u.source.clone().map(|s| format!("SCIM · {s}")).unwrap_or_else(|| "SCIM".into())}</td>
-                                                <td class="nowrap">{when(&u.last_modified)}</td>
+                                                <td class="nowrap"><When at=u.last_modified.clone() /></td>
                                             </tr>
                                         }
                                     })

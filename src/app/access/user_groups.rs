@@ -1,4 +1,4 @@
-use super::super::widgets::{invalid, urlencode, ActionError, CsrfField, ErrorText, FieldError};
+use super::super::widgets::{invalid, urlencode, ActionError, Confirm, CsrfField, ErrorText, FieldError};
 use super::use_account_id;
 use crate::api::access::{list_user_groups, CreateUserGroup, DeleteUserGroup, SetUserGroupRole};
 use crate::model::{AccountRole, GroupSource, UserGroupInfo};
@@ -169,12 +169,20 @@ fn GroupTable(
             let (acc, gid) = (account.clone(), g.id.clone());
             let delete_form = if admin && g.source == GroupSource::Local {
                 Some(view! {
-                    <ActionForm action=delete attr:class="inline">
-                        <CsrfField />
-                        <input type="hidden" name="account" value=acc />
-                        <input type="hidden" name="group" value=gid />
-                        <button type="submit" class="btn btn-danger">"Delete"</button>
-                    </ActionForm>
+                    <Confirm
+                        id=format!("delete-group-{gid}")
+                        label="Delete"
+                        small=true
+                        title=format!("Delete the user group {}", g.name)
+                        consequence="Its members lose the role it gave them, and API keys that inherit permissions from it lose them: a client using such a key may be refused from its next request."
+                    >
+                        <ActionForm action=delete attr:class="inline">
+                            <CsrfField />
+                            <input type="hidden" name="account" value=acc />
+                            <input type="hidden" name="group" value=gid.clone() />
+                            <button type="submit" class="btn btn-danger">"Delete group"</button>
+                        </ActionForm>
+                    </Confirm>
                 })
             } else {
                 None

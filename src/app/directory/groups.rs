@@ -2,8 +2,8 @@
 //! direct members (users and nested groups).
 
 use super::super::widgets::{
-    invalid, query_param, route_param, urlencode, when, ActionError, CsrfField, ErrorText, FieldError,
-    PrincipalPicker,
+    invalid, query_param, route_param, urlencode, when, ActionError, Confirm, CsrfField, ErrorText,
+    FieldError, PrincipalPicker,
 };
 use crate::api::directory::{
     get_group, list_groups, AddMember, CreateGroup, DeleteGroup, RemoveMember, UpdateGroup, GROUP_PAGE,
@@ -141,7 +141,7 @@ pub fn GroupPage() -> impl IntoView {
                                 format!("/directory/groups/{}", m.member.id)
                             };
                             let (g1, m1) = (gid.clone(), m.member.id.clone());
-                            let name = m.member.name.clone();
+                            let (name, group_name) = (m.member.name.clone(), g.display_name.clone());
                             view! {
                                 <tr data-member=m.member.name.clone()>
                                     <th scope="row"><a href=href>{m.member.name.clone()}</a></th>
@@ -150,12 +150,20 @@ pub fn GroupPage() -> impl IntoView {
                                     <td>{if m.deleted { "Deleted" } else if m.member.kind == "user" && !m.enabled { "Disabled" } else { "" }}</td>
                                     {admin.then(|| view! {
                                         <td class="actions">
-                                            <ActionForm action=remove attr:class="inline">
-                                                <CsrfField />
-                                                <input type="hidden" name="group" value=g1 />
-                                                <input type="hidden" name="member" value=m1 />
-                                                <button type="submit" class="btn" aria-label=format!("Remove {name}")>"Remove"</button>
-                                            </ActionForm>
+                                            <Confirm
+                                                id=format!("remove-{m1}")
+                                                label="Remove"
+                                                small=true
+                                                title=format!("Remove {name} from {group_name}")
+                                                consequence="Applications that provision this group remove it from the group there too at their next cycle; where the group is how someone is assigned, their account is disabled or deleted as the application's deprovisioning settings say."
+                                            >
+                                                <ActionForm action=remove attr:class="inline">
+                                                    <CsrfField />
+                                                    <input type="hidden" name="group" value=g1 />
+                                                    <input type="hidden" name="member" value=m1.clone() />
+                                                    <button type="submit" class="btn btn-danger">"Remove member"</button>
+                                                </ActionForm>
+                                            </Confirm>
                                         </td>
                                     })}
                                 </tr>
@@ -230,6 +238,7 @@ pub fn GroupPage() -> impl IntoView {
                                 {admin.then(|| {
                                     let (gid_save, gid_delete) = (gid.clone(), gid.clone());
                                     let (name, description, nick) = (g.display_name.clone(), g.description.clone(), g.mail_nickname.clone());
+                                    let group_title = g.display_name.clone();
                                     view! {
                                     <section class="card">
                                         <h2>"Properties"</h2>
@@ -260,7 +269,16 @@ pub fn GroupPage() -> impl IntoView {
                                             <CsrfField />
                                             <input type="hidden" name="id" value=gid_delete />
                                             <p class="muted">"Deleting a group removes its memberships and assignments. Users stay."</p>
-                                            <button type="submit" class="btn btn-danger">"Delete group"</button>
+                                            <div>
+                                                <Confirm
+                                                    id="delete-group".to_string()
+                                                    label="Delete group"
+                                                    title=format!("Delete the group {group_title}")
+                                                    consequence="Its memberships and assignments are removed: this cannot be undone. Applications that provision the group delete it there, and members who were assigned only through it lose their accounts at the next cycle, as the deprovisioning settings say."
+                                                >
+                                                    <button type="submit" class="btn btn-danger">"Delete group"</button>
+                                                </Confirm>
+                                            </div>
                                         </ActionForm>
                                     </section>
                                     }

@@ -2,8 +2,8 @@
 //! and Deleted users (restore, delete permanently).
 
 use super::super::widgets::{
-    invalid, query_param, route_param, urlencode, when, ActionError, CsrfField, ErrorText, FieldError,
-    PrincipalPicker,
+    invalid, query_param, route_param, urlencode, when, ActionError, Confirm, CsrfField, ErrorText,
+    FieldError, PrincipalPicker, When, WhenOr,
 };
 use crate::api::directory::{
     get_user, list_users, CreateUser, DeleteUser, PurgeUser, RestoreUser, SetUserEnabled, UpdateUser,
@@ -12,6 +12,9 @@ use crate::api::ApiError;
 use crate::model::{AttrDef, DirUser, DirUserPage, CORE_USER_ATTRS, USER_ATTRS};
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+/// What purging a deleted user does.
+const PURGE_CONSEQUENCE: &str = "The user, their group memberships and assignments are removed from the directory for good: this cannot be undone.";
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -136,11 +139,19 @@ fn UserTable(page: DirUserPage, q: String, paged: bool, base: &'static str, dele
                                 <input type="hidden" name="id" value=id1 />
                                 <button type="submit" class="btn">"Restore"</button>
                             </ActionForm>
-                            <ActionForm action=purge attr:class="inline">
-                                <CsrfField />
-                                <input type="hidden" name="id" value=id2 />
-                                <button type="submit" class="btn btn-danger">"Delete permanently"</button>
-                            </ActionForm>
+                            <Confirm
+                                id=format!("purge-{}", u.id)
+                                label="Delete permanently"
+                                small=true
+                                title=format!("Delete {} permanently", u.display_name)
+                                consequence=PURGE_CONSEQUENCE
+                            >
+                                <ActionForm action=purge attr:class="inline">
+                                    <CsrfField />
+                                    <input type="hidden" name="id" value=id2 />
+                                    <button type="submit" class="btn btn-danger">"Delete permanently"</button>
+                                </ActionForm>
+                            </Confirm>
                         </td>
                     }
                 })
@@ -151,7 +162,7 @@ fn UserTable(page: DirUserPage, q: String, paged: bool, base: &'static str, dele
                     <td class="mono">{u.upn.clone()}</td>
                     <td>{u.job_title.clone()}</td>
                     <td>{u.department.clone()}</td>
-                    <td>{if deleted { u.deleted_at.as_deref().map(when).unwrap_or_default() } else { status.to_string() }}</td>
+                    <td>{if deleted { view! { <WhenOr at=u.deleted_at.clone() none="" /> }.into_any() } else { status.into_any() }}</td>
                     {row_actions}
                 </tr>
             }
@@ -358,21 +369,46 @@ pub fn UserPage() -> impl IntoView {
                             <ActionError value=Signal::derive(move || purge.value().get()) />
                             {(admin).then(|| {
                                 let (a, b, c, d) = (uid.clone(), uid.clone(), uid.clone(), uid.clone());
+                                let a2 = a.clone();
                                 let enabled = u.account_enabled;
                                 view! {
                                     <div class="actions">
                                         {(!deleted).then(|| view! {
-                                            <ActionForm action=enable attr:class="inline">
-                                                <CsrfField />
-                                                <input type="hidden" name="id" value=a />
-                                                <input type="hidden" name="enabled" value=(!enabled).to_string() />
-                                                <button type="submit" class="btn">{if enabled { "Disable sign-in" } else { "Enable sign-in" }}</button>
-                                            </ActionForm>
-                                            <ActionForm action=delete attr:class="inline">
-                                                <CsrfField />
-                                                <input type="hidden" name="id" value=b />
-                                                <button type="submit" class="btn btn-danger">"Delete"</button>
-                                            </ActionForm>
+                                            {(!enabled).then(|| view! {
+                                                <ActionForm action=enable attr:class="inline">
+                                                    <CsrfField />
+                                                    <input type="hidden" name="id" value=a.clone() />
+                                                    <input type="hidden" name="enabled" value="true" />
+                                                    <button type="submit" class="btn">"Enable sign-in"</button>
+                                                </ActionForm>
+                                            })}
+                                            {enabled.then(|| view! {
+                                                <Confirm
+                                                    id="disable-user".to_string()
+                                                    label="Disable sign-in"
+                                                    title=format!("Disable sign-in for {}", u.display_name)
+                                                    consequence="Applications provisioned from this directory disable the account at their next cycle (a few seconds with provisioning On): the person can no longer sign in to them. Enabling sign-in again restores it."
+                                                >
+                                                    <ActionForm action=enable attr:class="inline">
+                                                        <CsrfField />
+                                                        <input type="hidden" name="id" value=a2.clone() />
+                                                        <input type="hidden" name="enabled" value="false" />
+                                                        <button type="submit" class="btn btn-danger">"Disable sign-in"</button>
+                                                    </ActionForm>
+                                                </Confirm>
+                                            })}
+                                            <Confirm
+                                                id="delete-user".to_string()
+                                                label="Delete"
+                                                title=format!("Delete {}", u.display_name)
+                                                consequence="The user moves to Deleted users for 30 days (restore brings everything back). Applications provisioned from this directory disable or delete the account at their next cycle, as their deprovisioning settings say."
+                                            >
+                                                <ActionForm action=delete attr:class="inline">
+                                                    <CsrfField />
+                                                    <input type="hidden" name="id" value=b />
+                                                    <button type="submit" class="btn btn-danger">"Delete user"</button>
+                                                </ActionForm>
+                                            </Confirm>
                                         })}
                                         {deleted.then(|| view! {
                                             <ActionForm action=restore attr:class="inline">
@@ -380,11 +416,18 @@ pub fn UserPage() -> impl IntoView {
                                                 <input type="hidden" name="id" value=c />
                                                 <button type="submit" class="btn">"Restore"</button>
                                             </ActionForm>
-                                            <ActionForm action=purge attr:class="inline">
-                                                <CsrfField />
-                                                <input type="hidden" name="id" value=d />
-                                                <button type="submit" class="btn btn-danger">"Delete permanently"</button>
-                                            </ActionForm>
+                                            <Confirm
+                                                id="purge-user".to_string()
+                                                label="Delete permanently"
+                                                title=format!("Delete {} permanently", u.display_name)
+                                                consequence=PURGE_CONSEQUENCE
+                                            >
+                                                <ActionForm action=purge attr:class="inline">
+                                                    <CsrfField />
+                                                    <input type="hidden" name="id" value=d />
+                                                    <button type="submit" class="btn btn-danger">"Delete permanently"</button>
+                                                </ActionForm>
+                                            </Confirm>
                                         })}
                                     </div>
                                 }
@@ -437,8 +480,8 @@ fn UserFacts(user: DirUser) -> impl IntoView {
                     <dt>"Manager"</dt>
                     <dd>{u.manager.clone().map(|m| view! { <a href=format!("/directory/users/{}", m.id)>{m.name}</a> })}</dd>
                     {attrs}
-                    <dt>"Created"</dt><dd>{when(&u.created_at)}</dd>
-                    <dt>"Changed"</dt><dd>{when(&u.updated_at)}</dd>
+                    <dt>"Created"</dt><dd><When at=u.created_at.clone() /></dd>
+                    <dt>"Changed"</dt><dd><When at=u.updated_at.clone() /></dd>
                 </dl>
             </section>
             <section class="card">

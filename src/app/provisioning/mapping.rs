@@ -102,13 +102,21 @@ pub fn MappingPage() -> impl IntoView {
                             <td class="row-actions">
                                 <a href=edit>{if admin { "Edit" } else { "View" }}</a>
                                 {admin.then(|| view! {
-                                    <ActionForm action=delete attr:class="inline">
-                                        <CsrfField />
-                                        <input type="hidden" name="app" value=app_id />
-                                        <input type="hidden" name="object" value=o />
-                                        <input type="hidden" name="target" value=t.clone() />
-                                        <button type="submit" class="btn btn-small btn-danger" aria-label=format!("Delete the mapping of {t}")>"Delete"</button>
-                                    </ActionForm>
+                                    <Confirm
+                                        id=format!("delete-mapping-{}", crate::app::widgets::dom_id(&t))
+                                        label="Delete"
+                                        small=true
+                                        title=format!("Delete the mapping of {t}")
+                                        consequence="The application's attribute is no longer set by provisioning: what it holds now stays, and later changes in the directory do not reach it. The next cycle is an initial cycle."
+                                    >
+                                        <ActionForm action=delete attr:class="inline">
+                                            <CsrfField />
+                                            <input type="hidden" name="app" value=app_id />
+                                            <input type="hidden" name="object" value=o />
+                                            <input type="hidden" name="target" value=t.clone() />
+                                            <button type="submit" class="btn btn-small btn-danger">"Delete mapping"</button>
+                                        </ActionForm>
+                                    </Confirm>
                                 })}
                             </td>
                         </tr>
@@ -161,12 +169,19 @@ pub fn MappingPage() -> impl IntoView {
                         {admin.then(|| view! {
                             <div class="form-actions">
                                 <a class="btn btn-primary" href=format!("/apps/{id}/provisioning/{obj}/attribute")>"Add New Mapping"</a>
-                                <ActionForm action=restore attr:class="inline">
-                                    <CsrfField />
-                                    <input type="hidden" name="app" value=id_restore />
-                                    <input type="hidden" name="object" value=obj_restore />
-                                    <button type="submit" class="btn">"Restore default mappings"</button>
-                                </ActionForm>
+                                <Confirm
+                                    id="restore-mappings".to_string()
+                                    label="Restore default mappings"
+                                    title="Restore the default mappings"
+                                    consequence="Every attribute mapping of this object is replaced by the application template's defaults: mappings you added or changed are lost. The next cycle is an initial cycle, which sends the defaults' values to every account."
+                                >
+                                    <ActionForm action=restore attr:class="inline">
+                                        <CsrfField />
+                                        <input type="hidden" name="app" value=id_restore />
+                                        <input type="hidden" name="object" value=obj_restore />
+                                        <button type="submit" class="btn btn-danger">"Restore defaults"</button>
+                                    </ActionForm>
+                                </Confirm>
                             </div>
                         })}
                     </section>

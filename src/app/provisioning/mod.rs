@@ -5,7 +5,7 @@
 
 use super::apps::AppCtx;
 use super::widgets::{
-    invalid, query_param, route_param, urlencode, ActionError, CsrfField, ErrorText, FieldError,
+    invalid, query_param, route_param, urlencode, ActionError, Confirm, CsrfField, ErrorText, FieldError,
     PrincipalPicker,
 };
 use crate::api::provisioning::{
@@ -176,20 +176,31 @@ fn provisioning_form(
         let href = format!("/apps/{link_id}/provisioning/{object}");
         view! { <li><a href=href>{format!("Synchronize {} to {}", object_label(object), link_name)}</a></li> }
     };
+    // Unsaved changes: anything typed since the form was drawn (or last saved, which redraws
+    // it). Discard is the form's own reset, so it works without JavaScript too.
+    let (dirty, set_dirty) = signal(false);
+    Effect::new(move |_| {
+        reload.track();
+        set_dirty.set(false);
+    });
     view! {
-        <ActionForm action=save attr:class="form provisioning" attr:id="provisioning-form">
+        <ActionForm
+            action=save
+            attr:class="form provisioning"
+            attr:id="provisioning-form"
+            on:input=move |_| set_dirty.set(true)
+            on:change=move |_| set_dirty.set(true)
+            on:reset=move |_| set_dirty.set(false)
+        >
             <CsrfField />
             <input type="hidden" name="app" value=id.clone() />
-            {admin.then(|| view! {
-                <div class="form-actions top">
-                    <button type="submit" name="intent" value="save" class="btn btn-primary" disabled=move || save.pending().get()>"Save"</button>
-                </div>
-            })}
             <ActionError value=result />
             {outcome_message(result)}
-            {v.needs_initial_cycle.then(|| view! {
+            {(v.needs_initial_cycle && v.initial_cycle_ran).then(|| view! {
                 <p class="alert alert-info">"Mappings or scoping filters changed since the last initial cycle: the next cycle is an initial cycle."</p>
             })}
+            <details class="section" open>
+            <summary>"Provisioning Mode"</summary>
             <fieldset disabled=!admin>
                 <div class="field">
                     <label for="mode">"Provisioning Mode"</label>
@@ -200,8 +211,11 @@ fn provisioning_form(
                     <FieldError value=result field="mode" />
                 </div>
             </fieldset>
+            </details>
+            <details class="section" open>
+            <summary>"Admin Credentials"</summary>
             <fieldset disabled=!admin>
-                <legend>"Admin Credentials"</legend>
+                <legend class="sr-only">"Admin Credentials"</legend>
                 <p class="muted">{format!("Admin credentials are required for Provisio to connect to {name}'s SCIM endpoint.")}</p>
                 <div class="field">
                     <label for="tenant_url">"Tenant URL"</label>
@@ -221,15 +235,21 @@ fn provisioning_form(
                 })}
                 {move || result.get().and_then(|r| r.ok()).and_then(|o| o.connection).map(|c| view! { <Connection result=c /> })}
             </fieldset>
+            </details>
+            <details class="section" open>
+            <summary>"Mappings"</summary>
             <fieldset>
-                <legend>"Mappings"</legend>
+                <legend class="sr-only">"Mappings"</legend>
                 <ul class="links">
                     {mapping_link("user")}
                     {mapping_link("group")}
                 </ul>
             </fieldset>
+            </details>
+            <details class="section" open>
+            <summary>"Settings"</summary>
             <fieldset disabled=!admin>
-                <legend>"Settings"</legend>
+                <legend class="sr-only">"Settings"</legend>
                 <div class="field">
                     <label for="notification_email">"Notification Email"</label>
                     <input id="notification_email" name="notification_email" type="email" value=c.notification_email.clone()
@@ -240,6 +260,13 @@ fn provisioning_form(
                     <input type="checkbox" id="notify_on_failure" name="notify_on_failure" value="on" checked=c.notify_on_failure />
                     <label for="notify_on_failure">"Send an email notification when a failure occurs"</label>
                 </div>
+                {(!v.smtp_configured).then(|| view! {
+                    // Shown while the box is ticked (CSS), with or without JavaScript.
+                    <p class="alert alert-warn smtp-missing" data-smtp-missing="true">
+                        "No SMTP server is set: failure emails wait in the outbox until one is. Set it in "
+                        <a href="/settings/notifications">"Settings > Notifications"</a>"."
+                    </p>
+                })}
                 <div class="check">
                     <input type="checkbox" id="prevent_deletions" name="prevent_deletions" value="on" checked=s.prevent_accidental_deletions />
                     <label for="prevent_deletions">"Prevent accidental deletions"</label>
@@ -277,19 +304,28 @@ fn provisioning_form(
                 </div>
                 <fieldset class="provisioning-status">
                     <legend>"Provisioning Status"</legend>
-                    <div class="check">
-                        <input type="radio" id="status-on" name="provisioning_status" value="on" checked=on />
-                        <label for="status-on">"On"</label>
-                    </div>
-                    <div class="check">
-                        <input type="radio" id="status-off" name="provisioning_status" value="off" checked=!on />
-                        <label for="status-off">"Off"</label>
+                    // Two radio buttons drawn as one On/Off switch: the choice is a real form value
+                    // with or without JavaScript.
+                    <div class="switch">
+                        <label class="switch-on">
+                            <input type="radio" id="status-on" name="provisioning_status" value="on" checked=on />
+                            <span>"On"</span>
+                        </label>
+                        <label class="switch-off">
+                            <input type="radio" id="status-off" name="provisioning_status" value="off" checked=!on />
+                            <span>"Off"</span>
+                        </label>
                     </div>
                     <FieldError value=result field="provisioning_status" />
                 </fieldset>
             </fieldset>
+            </details>
             {admin.then(|| view! {
-                <div class="form-actions">
+                <div class="save-bar" role="group" aria-label="Save the provisioning configuration">
+                    <span class="save-state" role="status">
+                        {move || if dirty.get() { "Unsaved changes" } else { "" }}
+                    </span>
+                    <button type="reset" class="btn">"Discard"</button>
                     <button type="submit" name="intent" value="save" class="btn btn-primary" disabled=move || save.pending().get()>"Save"</button>
                 </div>
             })}

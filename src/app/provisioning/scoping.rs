@@ -19,6 +19,9 @@ const OPERATORS: [&str; 14] = [
     "!&",
 ];
 
+/// What changing a scoping filter does, for its confirmations.
+const SCOPE_CHANGE: &str = "Scoping decides who is provisioned. At the next cycle (an initial cycle), users who were in scope only through what you delete leave it and their accounts are disabled or deleted in the application; users it kept out may come into scope and be created.";
+
 #[component]
 pub fn ScopingPage() -> impl IntoView {
     let ctx = expect_context::<AppCtx>();
@@ -67,36 +70,54 @@ pub fn ScopingPage() -> impl IntoView {
                                 <td>{c.operator.clone()}</td>
                                 <td class="mono">{c.value.clone()}</td>
                                 <td>{admin.then(|| view! {
-                                    <ActionForm action=delete attr:class="inline">
-                                        <CsrfField />
-                                        <input type="hidden" name="app" value=app />
-                                        <input type="hidden" name="object" value=o />
-                                        <input type="hidden" name="filter" value=fi.to_string() />
-                                        <input type="hidden" name="clause" value=ci.to_string() />
-                                        <button type="submit" class="btn btn-small btn-danger">"Delete clause"</button>
-                                    </ActionForm>
+                                    <Confirm
+                                        id=format!("delete-clause-{fi}-{ci}")
+                                        label="Delete clause"
+                                        small=true
+                                        title=format!("Delete the clause {} {}", c.attribute, c.operator)
+                                        consequence=SCOPE_CHANGE
+                                    >
+                                        <ActionForm action=delete attr:class="inline">
+                                            <CsrfField />
+                                            <input type="hidden" name="app" value=app />
+                                            <input type="hidden" name="object" value=o />
+                                            <input type="hidden" name="filter" value=fi.to_string() />
+                                            <input type="hidden" name="clause" value=ci.to_string() />
+                                            <button type="submit" class="btn btn-small btn-danger">"Delete clause"</button>
+                                        </ActionForm>
+                                    </Confirm>
                                 })}</td>
                             </tr>
                         }
                     }).collect_view();
                     let (app, o) = (id.clone(), obj.clone());
+                    let title_for_confirm = title.clone();
                     view! {
                         <section class="card" data-filter=fi.to_string()>
                             <h3>{title}</h3>
                             <p class="mono filter-text">{text}</p>
-                            <table>
-                                <thead><tr><th scope="col">"Attribute"</th><th scope="col">"Operator"</th><th scope="col">"Value"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
-                                <tbody>{clauses}</tbody>
-                            </table>
+                            <div class="table-wrap">
+                                <table>
+                                    <thead><tr><th scope="col">"Attribute"</th><th scope="col">"Operator"</th><th scope="col">"Value"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
+                                    <tbody>{clauses}</tbody>
+                                </table>
+                            </div>
                             {admin.then(|| view! {
-                                <ActionForm action=delete attr:class="inline">
-                                    <CsrfField />
-                                    <input type="hidden" name="app" value=app />
-                                    <input type="hidden" name="object" value=o />
-                                    <input type="hidden" name="filter" value=fi.to_string() />
-                                    <input type="hidden" name="clause" value="all" />
-                                    <button type="submit" class="btn btn-danger">"Delete scoping filter"</button>
-                                </ActionForm>
+                                <Confirm
+                                    id=format!("delete-filter-{fi}")
+                                    label="Delete scoping filter"
+                                    title=format!("Delete {title_for_confirm}")
+                                    consequence=SCOPE_CHANGE
+                                >
+                                    <ActionForm action=delete attr:class="inline">
+                                        <CsrfField />
+                                        <input type="hidden" name="app" value=app />
+                                        <input type="hidden" name="object" value=o />
+                                        <input type="hidden" name="filter" value=fi.to_string() />
+                                        <input type="hidden" name="clause" value="all" />
+                                        <button type="submit" class="btn btn-danger">"Delete scoping filter"</button>
+                                    </ActionForm>
+                                </Confirm>
                             })}
                         </section>
                     }
