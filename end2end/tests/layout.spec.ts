@@ -124,3 +124,27 @@ test("the mapping page's heading names the application on every load", async ({ 
   await page.getByRole("link", { name: `Synchronize users to Harness ${tag}` }).click();
   await expect(page.getByRole("heading", { name: heading })).toBeVisible();
 });
+
+test("dark mode follows the system, and times show in the browser's time zone", async ({ browser }) => {
+  const context = await browser.newContext({ colorScheme: "dark", timezoneId: "Asia/Kolkata" });
+  const page = await context.newPage();
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  await hydrated(page);
+  // The page's background (on the root element) and the cards on it are dark, the text light.
+  const colours = await page.evaluate(() => [
+    getComputedStyle(document.documentElement).backgroundColor,
+    getComputedStyle(document.querySelector(".card")!).backgroundColor,
+    getComputedStyle(document.querySelector("h1")!).color,
+  ]);
+  const sum = (c: string) => (c.match(/\d+/g) ?? []).slice(0, 3).map(Number).reduce((a, b) => a + b, 0);
+  expect(sum(colours[0]), `page ${colours[0]}`).toBeLessThan(120);
+  expect(sum(colours[1]), `card ${colours[1]}`).toBeLessThan(120);
+  expect(sum(colours[2]), `heading ${colours[2]}`).toBeGreaterThan(600);
+  await page.goto("/settings/audit-log");
+  await hydrated(page);
+  const first = page.locator("table.audit time").first();
+  await expect(first).toHaveText(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC\+05:30$/);
+  await expect(first).toHaveAttribute("title", /UTC$/);
+  await context.close();
+});
