@@ -46,28 +46,46 @@ pub async fn get_directory_counts() -> Result<DirectoryCounts, ApiError> {
     })
 }
 
-/// A page of users (or of deleted users) whose display name, UPN or mail starts with `q`.
+/// A page of users (or of deleted users) whose display name, UPN or mail contains `q` (ignoring
+/// case and accents), sign-in `enabled` ("enabled", "disabled" or any) and in `department`.
 #[server(endpoint = "directory/users")]
 pub async fn list_users(
     #[server(default)] q: String,
     #[server(default)] after: String,
     #[server(default)] deleted: bool,
+    #[server(default)] enabled: String,
+    #[server(default)] department: String,
 ) -> Result<DirUserPage, ApiError> {
     use ssr::*;
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
-    let q = q.trim();
-    let q = (!q.is_empty()).then_some(q);
+    let text = |s: &str, field: &str, max: usize| -> Result<Option<String>, ApiError> {
+        let s = s.trim();
+        if s.chars().count() > max {
+            return Err(ApiError::invalid(field, format!("Use at most {max} characters.")));
+        }
+        Ok((!s.is_empty()).then(|| s.to_string()))
+    };
+    let filter = store::UserFilter {
+        deleted,
+        q: text(&q, "q", 256)?,
+        enabled: match enabled.as_str() {
+            "" | "any" => None,
+            "enabled" => Some(true),
+            "disabled" => Some(false),
+            _ => return Err(ApiError::invalid("enabled", "Choose enabled, disabled or any.")),
+        },
+        department: text(&department, "department", 256)?,
+    };
     let cursor = (!after.is_empty()).then(|| crate::model::parse_user_cursor(&after));
     let (rows, more) = store::user_page(
         &state.pool,
-        q,
+        &filter,
         cursor.as_ref().map(|(d, i)| (d.as_str(), i.as_str())),
-        deleted,
         USER_PAGE,
     )
     .await?;
-    let total = store::user_count(&state.pool, q, deleted).await?;
+    let total = store::user_count(&state.pool, &filter).await?;
     let next = more
         .then(|| {
             rows.last()
@@ -94,6 +112,15 @@ pub async fn list_users(
         total,
         next,
     })
+}
+
+/// The departments of live users, with how many users each has (the users list's filter).
+#[server(endpoint = "directory/departments")]
+pub async fn user_departments() -> Result<Vec<(String, i64)>, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    guard::require(Role::Viewer)?;
+    Ok(store::departments(&state.pool).await?)
 }
 
 #[server(endpoint = "directory/user")]

@@ -242,6 +242,16 @@ async fn open(target: &DatabaseTarget, autocheckpoint: bool) -> anyhow::Result<P
         .run(&pool)
         .await
         .map_err(|e| anyhow::anyhow!("cannot apply database migrations: {e}"))?;
+    // Data the schema migrations cannot fill (folded in Rust).
+    let folded = directory::backfill_search(&pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare the users' search: {e}"))?;
+    if folded > 0 {
+        tracing::info!(
+            users = folded,
+            "prepared the users' search (once, after an upgrade)"
+        );
+    }
     Ok(pool)
 }
 

@@ -7,7 +7,8 @@
 //!   operators and their null and case rules;
 //! - [`target`]: validation of the SCIM path an attribute mapping writes to;
 //! - [`export`]: attribute mappings applied to one object, placed in a SCIM resource document;
-//! - [`netdate`]: the .NET date and time format strings that `FormatDateTime` speaks.
+//! - [`netdate`]: the .NET date and time format strings that `FormatDateTime` speaks;
+//! - [`text`]: folding text for comparison (diacritics, case).
 //!
 //! Everything here is pure so that it can be unit-, property- and fuzz-tested in isolation.
 
@@ -16,6 +17,7 @@ pub mod expr;
 pub mod netdate;
 pub mod scoping;
 pub mod target;
+pub mod text;
 pub mod value;
 
 pub use value::Value;

@@ -6,7 +6,8 @@ use super::super::widgets::{
     FieldError, PrincipalPicker, When, WhenOr,
 };
 use crate::api::directory::{
-    get_user, list_users, CreateUser, DeleteUser, PurgeUser, RestoreUser, SetUserEnabled, UpdateUser,
+    get_user, list_users, user_departments, CreateUser, DeleteUser, PurgeUser, RestoreUser, SetUserEnabled,
+    UpdateUser,
 };
 use crate::api::ApiError;
 use crate::model::{AttrDef, DirUser, DirUserPage, CORE_USER_ATTRS, USER_ATTRS};
@@ -16,15 +17,28 @@ use leptos_meta::Title;
 /// What purging a deleted user does.
 const PURGE_CONSEQUENCE: &str = "The user, their group memberships and assignments are removed from the directory for good: this cannot be undone.";
 
+/// The list's filters as a query string ("q=...&enabled=..."), for links that keep them.
+fn filter_query(pairs: &[(&str, String)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let me = super::super::use_session();
     let q = query_param("q");
+    let enabled = query_param("enabled");
+    let department = query_param("department");
     let after = query_param("after");
     let page = Resource::new(
-        move || (q.get(), after.get()),
-        |(q, after)| list_users(q, after, false),
+        move || (q.get(), after.get(), enabled.get(), department.get()),
+        |(q, after, enabled, department)| list_users(q, after, false, enabled, department),
     );
+    let departments = Resource::new(|| (), |_| user_departments());
     view! {
         <Title text="Users" />
         <h1>"Users"</h1>
@@ -34,10 +48,37 @@ pub fn UsersPage() -> impl IntoView {
                 <div class="field">
                     <label for="user-search">"Search"</label>
                     <input id="user-search" name="q" type="search" value=move || q.get()
-                        placeholder="name, user principal name or email (starts with)" />
+                        placeholder="part of a name, user principal name or email" />
+                </div>
+                <div class="field">
+                    <label for="user-enabled">"Sign-in"</label>
+                    <select id="user-enabled" name="enabled">
+                        <option value="" selected=move || enabled.get().is_empty()>"Any"</option>
+                        <option value="enabled" selected=move || enabled.get() == "enabled">"Enabled"</option>
+                        <option value="disabled" selected=move || enabled.get() == "disabled">"Disabled"</option>
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="user-department">"Department"</label>
+                    <Suspense fallback=|| view! { <select id="user-department" name="department"><option value="">"Any"</option></select> }>
+                        {move || Suspend::new(async move {
+                            let list = departments.await.unwrap_or_default();
+                            let current = department.get_untracked();
+                            view! {
+                                <select id="user-department" name="department">
+                                    <option value="">"Any"</option>
+                                    {list.into_iter().map(|(d, n)| {
+                                        let selected = crate::model::same_folded(&d, &current);
+                                        view! { <option value=d.clone() selected=selected>{format!("{d} ({n})")}</option> }
+                                    }).collect_view()}
+                                </select>
+                            }
+                        })}
+                    </Suspense>
                 </div>
                 <div class="field field-action">
-                    <button type="submit" class="btn">"Search"</button>
+                    <button type="submit" class="btn">"Apply"</button>
+                    <a class="btn btn-quiet" href="/directory/users">"Clear"</a>
                 </div>
             </form>
             {me.is_admin().then(|| view! {
@@ -49,9 +90,14 @@ pub fn UsersPage() -> impl IntoView {
         </div>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let query = filter_query(&[
+                    ("q", q.get_untracked()),
+                    ("enabled", enabled.get_untracked()),
+                    ("department", department.get_untracked()),
+                ]);
                 match page.await {
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
-                    Ok(p) => view! { <UserTable page=p q=q.get_untracked() paged=!after.get_untracked().is_empty() base="/directory/users" deleted=false /> }.into_any(),
+                    Ok(p) => view! { <UserTable page=p query paged=!after.get_untracked().is_empty() base="/directory/users" deleted=false /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -73,7 +119,7 @@ pub fn DeletedUsersPage() -> impl IntoView {
                 purge.version().get(),
             )
         },
-        |(q, after, _, _)| list_users(q, after, true),
+        |(q, after, _, _)| list_users(q, after, true, String::new(), String::new()),
     );
     provide_context((restore, purge));
     view! {
@@ -91,7 +137,7 @@ pub fn DeletedUsersPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match page.await {
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
-                    Ok(p) => view! { <UserTable page=p q=q.get_untracked() paged=!after.get_untracked().is_empty() base="/directory/deleted-users" deleted=true /> }.into_any(),
+                    Ok(p) => view! { <UserTable page=p query=filter_query(&[("q", q.get_untracked())]) paged=!after.get_untracked().is_empty() base="/directory/deleted-users" deleted=true /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -99,15 +145,28 @@ pub fn DeletedUsersPage() -> impl IntoView {
 }
 
 #[component]
-fn UserTable(page: DirUserPage, q: String, paged: bool, base: &'static str, deleted: bool) -> impl IntoView {
+fn UserTable(
+    page: DirUserPage,
+    query: String,
+    paged: bool,
+    base: &'static str,
+    deleted: bool,
+) -> impl IntoView {
     let admin = super::super::use_session().is_admin();
     let shown = page.rows.len();
     let total = page.total;
-    let qs = if q.is_empty() {
-        String::new()
-    } else {
-        format!("q={}", urlencode(&q))
-    };
+    if total == 0 {
+        return match (query.is_empty(), deleted) {
+            (false, _) => view! {
+                <p class="empty">"No users match. " <a href=base>"Clear the search and filters"</a> "."</p>
+            }.into_any(),
+            (true, true) => view! { <p class="empty">"No deleted users: nothing to restore."</p> }.into_any(),
+            (true, false) => view! {
+                <p class="empty">"No users yet. Add one with New user, import a CSV file, or let an identity provider create them."</p>
+            }.into_any(),
+        };
+    }
+    let qs = query;
     let next = page.next.clone().map(|c| {
         let mut href = format!("{base}?after={}", urlencode(&c));
         if !qs.is_empty() {
@@ -192,6 +251,7 @@ fn UserTable(page: DirUserPage, q: String, paged: bool, base: &'static str, dele
             {next.map(|href| view! { <a href=href rel="next">"Next page"</a> })}
         </nav>
     }
+    .into_any()
 }
 
 /// The attribute form for a new or an existing user. Every field is posted, so what the form

@@ -87,8 +87,8 @@ pub async fn users_by_upns(conn: &mut crate::db::Conn, upns: &[String]) -> sqlx:
 pub async fn insert_user(conn: &mut crate::db::Conn, u: &UserRecord) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO dir_users (id, upn, upn_lower, display_name, display_lower, mail, mail_lower, manager_id,
-             account_enabled, attrs, created_at, updated_at, deleted_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             account_enabled, attrs, created_at, updated_at, deleted_at, search_fold, department_fold)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (upn_lower) DO NOTHING",
     )
     .bind(&u.id)
@@ -104,6 +104,8 @@ pub async fn insert_user(conn: &mut crate::db::Conn, u: &UserRecord) -> sqlx::Re
     .bind(&u.created_at)
     .bind(&u.updated_at)
     .bind(&u.deleted_at)
+    .bind(search_text(u))
+    .bind(department_of(&u.attrs))
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -113,7 +115,7 @@ pub async fn update_user(conn: &mut crate::db::Conn, u: &UserRecord) -> sqlx::Re
     sqlx::query(
         "UPDATE dir_users SET upn = $2, upn_lower = $3, display_name = $4, display_lower = $5, mail = $6,
              mail_lower = $7, manager_id = $8, account_enabled = $9, attrs = $10, updated_at = $11,
-             deleted_at = $12
+             deleted_at = $12, search_fold = $13, department_fold = $14
          WHERE id = $1",
     )
     .bind(&u.id)
@@ -128,9 +130,55 @@ pub async fn update_user(conn: &mut crate::db::Conn, u: &UserRecord) -> sqlx::Re
     .bind(&u.attrs)
     .bind(&u.updated_at)
     .bind(&u.deleted_at)
+    .bind(search_text(u))
+    .bind(department_of(&u.attrs))
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// What the users list's search looks in, folded: display name, UPN and mail.
+fn search_text(u: &UserRecord) -> String {
+    let mail = u.mail.as_deref().unwrap_or("");
+    crate::mapping::text::search_fold(&format!("{} {} {mail}", u.display_name, u.upn))
+}
+
+/// The folded department of a user's attributes (NULL without one).
+fn department_of(attrs: &str) -> Option<String> {
+    let map: std::collections::BTreeMap<String, String> = serde_json::from_str(attrs).unwrap_or_default();
+    map.get("department")
+        .map(|d| crate::mapping::text::search_fold(d))
+        .filter(|d| !d.is_empty())
+}
+
+/// Folds the search columns of users written before they existed, a thousand at a time; runs
+/// when the database is opened (a no-op once every row has them).
+pub async fn backfill_search(pool: &Pool) -> sqlx::Result<u64> {
+    let mut done = 0;
+    loop {
+        let sql =
+            format!("SELECT {USER_COLS} FROM dir_users WHERE search_fold IS NULL ORDER BY id LIMIT 1000");
+        let rows: Vec<UserRecord> = sqlx::query(&sql)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(user_from)
+            .collect();
+        if rows.is_empty() {
+            return Ok(done);
+        }
+        let mut tx = crate::db::begin(pool).await?;
+        for u in &rows {
+            sqlx::query("UPDATE dir_users SET search_fold = $2, department_fold = $3 WHERE id = $1")
+                .bind(&u.id)
+                .bind(search_text(u))
+                .bind(department_of(&u.attrs))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        done += rows.len() as u64;
+    }
 }
 
 /// Would making `manager` the manager of `user` close a loop? True when `user` is `manager` or
@@ -231,97 +279,73 @@ pub struct UserListRow {
     pub deleted_at: Option<String>,
 }
 
-/// `(display_lower, id)` of live users whose display name, UPN or mail starts with `q`: three index
-/// ranges, each covering, so neither the search nor its count reads a row.
-fn push_hits(qb: &mut Sql<'_>, q: &str) {
-    let mut upper = q.to_string();
-    upper.push(char::MAX);
-    qb.push("SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND display_lower >= ")
-        .push_bind(q.to_string())
-        .push(" AND display_lower < ")
-        .push_bind(upper.clone());
-    qb.push(" UNION SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND upn_lower >= ")
-        .push_bind(q.to_string())
-        .push(" AND upn_lower < ")
-        .push_bind(upper.clone());
-    qb.push(" UNION SELECT display_lower, id FROM dir_users WHERE deleted_at IS NULL AND mail_lower >= ")
-        .push_bind(q.to_string())
-        .push(" AND mail_lower < ")
-        .push_bind(upper);
+/// What the users list shows: live or deleted users, narrowed by a search and filters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserFilter {
+    /// Deleted users (Deleted users page) instead of live ones.
+    pub deleted: bool,
+    /// Text the display name, UPN or mail contains, ignoring case and accents.
+    pub q: Option<String>,
+    /// Sign-in enabled (true) or disabled (false).
+    pub enabled: Option<bool>,
+    /// The department, ignoring case and accents.
+    pub department: Option<String>,
 }
 
-/// Deleted users are few: their filter is a plain condition over the deleted ones.
-fn push_deleted_filter(qb: &mut Sql<'_>, q: Option<&str>) {
-    qb.push(" FROM dir_users u WHERE u.deleted_at IS NOT NULL");
-    if let Some(q) = q {
-        let mut upper = q.to_string();
-        upper.push(char::MAX);
-        qb.push(" AND (");
-        for (i, col) in ["u.display_lower", "u.upn_lower", "u.mail_lower"]
-            .iter()
-            .enumerate()
-        {
-            if i > 0 {
-                qb.push(" OR ");
-            }
-            qb.push(format!("({col} >= "))
-                .push_bind(q.to_string())
-                .push(format!(" AND {col} < "))
-                .push_bind(upper.clone())
-                .push(")");
-        }
-        qb.push(")");
+impl UserFilter {
+    /// Only live or deleted users: the counts table answers, no row is read.
+    fn is_plain(&self) -> bool {
+        self.q.is_none() && self.enabled.is_none() && self.department.is_none()
     }
 }
 
-fn normalise(q: Option<&str>) -> Option<String> {
-    q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty())
+/// `%text%` for LIKE, with LIKE's own characters taken literally.
+fn contains_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// ` FROM dir_users u WHERE ...` for `f`. A contains-search reads every row's folded text (a
+/// scan, measured in BENCHMARKS.md); the filters narrow it.
+fn push_where(qb: &mut Sql<'_>, f: &UserFilter) {
+    qb.push(match f.deleted {
+        true => " FROM dir_users u WHERE u.deleted_at IS NOT NULL",
+        false => " FROM dir_users u WHERE u.deleted_at IS NULL",
+    });
+    if let Some(q) =
+        f.q.as_deref()
+            .map(crate::mapping::text::search_fold)
+            .filter(|q| !q.is_empty())
+    {
+        qb.push(" AND u.search_fold LIKE ")
+            .push_bind(contains_pattern(&q))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(enabled) = f.enabled {
+        qb.push(" AND u.account_enabled = ").push_bind(i64::from(enabled));
+    }
+    if let Some(d) = f.department.as_deref().map(crate::mapping::text::search_fold) {
+        qb.push(" AND u.department_fold = ").push_bind(d);
+    }
 }
 
 /// One page of users ordered by display name, after the keyset cursor `(display_lower, id)`.
 pub async fn user_page(
     pool: &Pool,
-    q: Option<&str>,
+    f: &UserFilter,
     after: Option<(&str, &str)>,
-    deleted: bool,
     limit: i64,
 ) -> sqlx::Result<(Vec<UserListRow>, bool)> {
-    let q = normalise(q);
     const COLS: &str =
         "u.id, u.upn, u.display_name, u.display_lower, u.mail, u.account_enabled, u.attrs, u.deleted_at";
-    let mut qb = Sql::new("");
-    let cursor = |qb: &mut Sql<'_>, prefix: &str| {
-        if let Some((d, id)) = after {
-            qb.push(format!(" AND ({prefix}display_lower, {prefix}id) > ("))
-                .push_bind(d.to_string())
-                .push(", ")
-                .push_bind(id.to_string())
-                .push(")");
-        }
-    };
-    match (&q, deleted) {
-        (Some(q), false) => {
-            qb.push(format!(
-                "SELECT {COLS} FROM dir_users u JOIN (SELECT display_lower, id FROM ("
-            ));
-            push_hits(&mut qb, q);
-            qb.push(") h WHERE 1 = 1");
-            cursor(&mut qb, "h.");
-            qb.push(" ORDER BY h.display_lower, h.id LIMIT ")
-                .push_bind(limit + 1)
-                .push(") p ON u.id = p.id");
-        }
-        (None, false) => {
-            qb.push(format!(
-                "SELECT {COLS} FROM dir_users u WHERE u.deleted_at IS NULL"
-            ));
-            cursor(&mut qb, "u.");
-        }
-        (q, true) => {
-            qb.push(format!("SELECT {COLS}"));
-            push_deleted_filter(&mut qb, q.as_deref());
-            cursor(&mut qb, "u.");
-        }
+    let mut qb = Sql::new(format!("SELECT {COLS}"));
+    push_where(&mut qb, f);
+    if let Some((d, id)) = after {
+        qb.push(" AND (u.display_lower, u.id) > (")
+            .push_bind(d.to_string())
+            .push(", ")
+            .push_bind(id.to_string())
+            .push(")");
     }
     qb.push(" ORDER BY u.display_lower, u.id LIMIT ")
         .push_bind(limit + 1);
@@ -345,28 +369,36 @@ pub async fn user_page(
     ))
 }
 
-pub async fn user_count(pool: &Pool, q: Option<&str>, deleted: bool) -> sqlx::Result<i64> {
-    let q = normalise(q);
-    let mut qb = Sql::new("SELECT count(*)");
-    match (&q, deleted) {
-        (Some(q), false) => {
-            qb.push(" FROM (");
-            push_hits(&mut qb, q);
-            qb.push(") h");
-        }
-        (None, false) => {
-            return sqlx::query_scalar("SELECT live FROM dir_user_counts")
-                .fetch_one(pool)
-                .await
-        }
-        (None, true) => {
-            return sqlx::query_scalar("SELECT deleted FROM dir_user_counts")
-                .fetch_one(pool)
-                .await
-        }
-        (q, true) => push_deleted_filter(&mut qb, q.as_deref()),
+pub async fn user_count(pool: &Pool, f: &UserFilter) -> sqlx::Result<i64> {
+    if f.is_plain() {
+        let column = if f.deleted { "deleted" } else { "live" };
+        return sqlx::query_scalar(&format!("SELECT {column} FROM dir_user_counts"))
+            .fetch_one(pool)
+            .await;
     }
+    let mut qb = Sql::new("SELECT count(*)");
+    push_where(&mut qb, f);
     qb.build_query_scalar().fetch_one(pool).await
+}
+
+/// The departments of live users (one spelling of each, as a user has it) with how many users
+/// are in each, for the filter; at most 500.
+pub async fn departments(pool: &Pool) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT count(*) AS n, min(attrs) AS sample FROM dir_users
+         WHERE deleted_at IS NULL AND department_fold IS NOT NULL
+         GROUP BY department_fold ORDER BY department_fold LIMIT 500",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let attrs: std::collections::BTreeMap<String, String> =
+                serde_json::from_str(&r.get::<String, _>("sample")).ok()?;
+            Some((attrs.get("department")?.clone(), r.get("n")))
+        })
+        .collect())
 }
 
 /// Users by id, for names shown next to ids.

@@ -163,35 +163,6 @@ fn compare(op: CmpOp, a: &Value, b: &Value) -> bool {
     }
 }
 
-fn normalize_diacritics(s: &str) -> String {
-    use unicode_normalization::char::is_combining_mark;
-    use unicode_normalization::UnicodeNormalization;
-    let mut out = String::with_capacity(s.len());
-    for c in s.nfd() {
-        if is_combining_mark(c) {
-            continue;
-        }
-        match c {
-            'ø' => out.push('o'),
-            'Ø' => out.push('O'),
-            'ł' => out.push('l'),
-            'Ł' => out.push('L'),
-            'đ' => out.push('d'),
-            'Đ' => out.push('D'),
-            'ß' => out.push_str("ss"),
-            'æ' => out.push_str("ae"),
-            'Æ' => out.push_str("AE"),
-            'œ' => out.push_str("oe"),
-            'Œ' => out.push_str("OE"),
-            'þ' => out.push_str("th"),
-            'Þ' => out.push_str("TH"),
-            'ı' => out.push('i'),
-            c => out.push(c),
-        }
-    }
-    out.nfc().collect()
-}
-
 fn pcase(s: &str, separators: Option<&str>) -> String {
     let seps: std::collections::HashSet<char> = separators.unwrap_or_default().chars().collect();
     let is_sep = |c: char| c.is_whitespace() || seps.contains(&c);
@@ -567,7 +538,7 @@ impl Evaluator<'_> {
                 })
                 .into())
             }
-            "NormalizeDiacritics" => self.map_text(args, |s| normalize_diacritics(&s)),
+            "NormalizeDiacritics" => self.map_text(args, |s| crate::text::normalize_diacritics(&s)),
             "Now" => Ok(Value::Date(self.ctx.now())),
             "PCase" => {
                 let seps = self.text(args, 1)?;
