@@ -89,3 +89,34 @@ test("admin builds a directory by hand and by import, adds Harness and assigns w
   // The one refused edit above answers 400, which the browser logs; nothing else may fail.
   expect(errors.filter((e) => !e.includes("status of 400"))).toEqual([]);
 });
+
+test("users are found by part of a name, without its accents, and filtered", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  const tag = unique("s").toLowerCase();
+  await page.goto("/directory/users/new");
+  await hydrated(page);
+  await page.getByLabel("User principal name (required)").fill(`jose.${tag}@contoso.com`);
+  await page.getByLabel("Display name (required)").fill(`José Fernández ${tag}`);
+  await page.getByLabel("Department").fill(`Ventas ${tag}`);
+  await page.getByRole("button", { name: "Create user" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `José Fernández ${tag}` })).toBeVisible();
+
+  await page.goto("/directory/users");
+  await hydrated(page);
+  await page.getByLabel("Search").fill(`fernandez ${tag}`);
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.locator(`tr[data-upn="jose.${tag}@contoso.com"]`)).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^1 user$/ })).toBeVisible();
+  // The department, suggested by the page, any case; with sign-in disabled nobody matches.
+  await page.getByLabel("Search").fill("");
+  await page.getByLabel("Department").fill(`VENTAS ${tag}`);
+  await page.getByLabel("Sign-in").selectOption("disabled");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page).toHaveURL(/enabled=disabled/);
+  await expect(page.getByText("No users match.")).toBeVisible();
+  await page.getByLabel("Sign-in").selectOption("enabled");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.locator(`tr[data-upn="jose.${tag}@contoso.com"]`)).toBeVisible();
+  await expect(page.locator("#departments option", { hasText: `Ventas ${tag}` })).toHaveCount(1);
+});

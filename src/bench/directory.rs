@@ -224,6 +224,15 @@ async fn pages(public: &str, c: &reqwest::Client, names: &mut [String], n: usize
         ("users, first page", "/directory/users".to_string()),
         ("users, search \"ma\"", "/directory/users?q=ma".to_string()),
         (
+            "users, search \"ndez\" (inside)",
+            "/directory/users?q=ndez".to_string(),
+        ),
+        (
+            "users, department \"sales\"",
+            "/directory/users?department=sales".to_string(),
+        ),
+        ("users, disabled", "/directory/users?enabled=disabled".to_string()),
+        (
             "users, page from the middle",
             reqwest::Url::parse_with_params(&format!("{public}/directory/users"), [("after", &cursor)])?
                 .as_str()

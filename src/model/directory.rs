@@ -224,9 +224,3 @@ pub struct ImportError {
     pub line: usize,
     pub message: String,
 }
-
-/// Whether the department `chosen` in the URL names `option` (the server compares ignoring case
-/// and accents; the option values are spelled as stored, so case is what can differ here).
-pub fn same_folded(option: &str, chosen: &str) -> bool {
-    !chosen.is_empty() && option.to_lowercase() == chosen.trim().to_lowercase()
-}

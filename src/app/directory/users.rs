@@ -17,6 +17,11 @@ use leptos_meta::Title;
 /// What purging a deleted user does.
 const PURGE_CONSEQUENCE: &str = "The user, their group memberships and assignments are removed from the directory for good: this cannot be undone.";
 
+/// "1 user", "3 users".
+fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The list's filters as a query string ("q=...&enabled=..."), for links that keep them.
 fn filter_query(pairs: &[(&str, String)]) -> String {
     pairs
@@ -38,7 +43,14 @@ pub fn UsersPage() -> impl IntoView {
         move || (q.get(), after.get(), enabled.get(), department.get()),
         |(q, after, enabled, department)| list_users(q, after, false, enabled, department),
     );
-    let departments = Resource::new(|| (), |_| user_departments());
+    // Suggestions for the department filter, fetched once the page runs in the browser: the
+    // page (and a browser without JavaScript) never waits for them.
+    let (departments, set_departments) = signal(Vec::<(String, i64)>::new());
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            set_departments.set(user_departments().await.unwrap_or_default());
+        });
+    });
     view! {
         <Title text="Users" />
         <h1>"Users"</h1>
@@ -60,21 +72,15 @@ pub fn UsersPage() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="user-department">"Department"</label>
-                    <Suspense fallback=|| view! { <select id="user-department" name="department"><option value="">"Any"</option></select> }>
-                        {move || Suspend::new(async move {
-                            let list = departments.await.unwrap_or_default();
-                            let current = department.get_untracked();
-                            view! {
-                                <select id="user-department" name="department">
-                                    <option value="">"Any"</option>
-                                    {list.into_iter().map(|(d, n)| {
-                                        let selected = crate::model::same_folded(&d, &current);
-                                        view! { <option value=d.clone() selected=selected>{format!("{d} ({n})")}</option> }
-                                    }).collect_view()}
-                                </select>
-                            }
-                        })}
-                    </Suspense>
+                    // Any spelling finds it (case and accents aside); the suggestions come once the
+                    // page runs, so the page itself never waits for them.
+                    <input id="user-department" name="department" type="text" list="departments"
+                        value=move || department.get() placeholder="any" autocomplete="off" />
+                    <datalist id="departments">
+                        {move || departments.get().into_iter().map(|(d, n)| view! {
+                            <option value=d.clone()>{format!("{d} ({})", plural(n, "user", "users"))}</option>
+                        }).collect_view()}
+                    </datalist>
                 </div>
                 <div class="field field-action">
                     <button type="submit" class="btn">"Apply"</button>
@@ -229,7 +235,7 @@ fn UserTable(
         .collect_view();
     view! {
         <p class="muted" role="status">
-            {if shown as i64 == total { format!("{total} users") } else { format!("{shown} of {total} users") }}
+            {if shown as i64 == total { plural(total, "user", "users") } else { format!("{shown} of {}", plural(total, "user", "users")) }}
         </p>
         <div class="table-wrap">
             <table>

@@ -382,23 +382,31 @@ pub async fn user_count(pool: &Pool, f: &UserFilter) -> sqlx::Result<i64> {
 }
 
 /// The departments of live users (one spelling of each, as a user has it) with how many users
-/// are in each, for the filter; at most 500.
+/// are in each, for the filter's suggestions; at most 200. The counts come from the index alone;
+/// one row per department is read for its spelling.
 pub async fn departments(pool: &Pool) -> sqlx::Result<Vec<(String, i64)>> {
-    let rows = sqlx::query(
-        "SELECT count(*) AS n, min(attrs) AS sample FROM dir_users
-         WHERE deleted_at IS NULL AND department_fold IS NOT NULL
-         GROUP BY department_fold ORDER BY department_fold LIMIT 500",
+    let counts = sqlx::query(
+        "SELECT department_fold AS d, count(*) AS n FROM dir_users
+         WHERE department_fold IS NOT NULL AND deleted_at IS NULL
+         GROUP BY department_fold ORDER BY department_fold LIMIT 200",
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            let attrs: std::collections::BTreeMap<String, String> =
-                serde_json::from_str(&r.get::<String, _>("sample")).ok()?;
-            Some((attrs.get("department")?.clone(), r.get("n")))
-        })
-        .collect())
+    let mut out = Vec::with_capacity(counts.len());
+    for r in &counts {
+        let folded: String = r.get("d");
+        let attrs: Option<String> =
+            sqlx::query_scalar("SELECT attrs FROM dir_users WHERE department_fold = $1 LIMIT 1")
+                .bind(&folded)
+                .fetch_optional(pool)
+                .await?;
+        let map: std::collections::BTreeMap<String, String> = attrs
+            .and_then(|a| serde_json::from_str(&a).ok())
+            .unwrap_or_default();
+        let spelled = map.get("department").cloned().unwrap_or(folded);
+        out.push((spelled, r.get("n")));
+    }
+    Ok(out)
 }
 
 /// Users by id, for names shown next to ids.
