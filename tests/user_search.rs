@@ -174,3 +174,79 @@ async fn users_from_before_the_search_columns_are_found_after_an_upgrade() {
         ["jose@contoso.com"]
     );
 }
+
+/// A group's members come a page at a time, and can be searched like the users list.
+#[tokio::test]
+async fn a_groups_members_are_paged_and_searchable() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let t = csrf(&c, &s).await;
+    let group = ok(call(
+        &c,
+        &s,
+        "directory/create_group",
+        &[("csrf", &t), ("name", "Everyone")],
+    )
+    .await)
+    .await
+    .as_str()
+    .unwrap()
+    .to_string();
+    for i in 0..55 {
+        let upn = format!("member{i:02}@contoso.com");
+        let name = if i == 7 {
+            "Zoë Ångström".to_string()
+        } else {
+            format!("Member {i:02}")
+        };
+        create(&c, &s, &t, &upn, &name, "").await;
+        ok(call(
+            &c,
+            &s,
+            "directory/add_member",
+            &[("csrf", &t), ("group", &group), ("member", &upn)],
+        )
+        .await)
+        .await;
+    }
+    let page = |q: &'static str, n: &'static str| {
+        let (c, s, group) = (&c, &s, group.clone());
+        async move {
+            ok(call(
+                c,
+                s,
+                "directory/group",
+                &[("id", &group), ("members_q", q), ("members_page", n)],
+            )
+            .await)
+            .await
+        }
+    };
+    let first = page("", "0").await;
+    assert_eq!(first["member_total"], 55);
+    assert_eq!(first["members"].as_array().unwrap().len(), 50);
+    let second = page("", "1").await;
+    let names: Vec<&str> = second["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["member"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 5, "{second}");
+    assert!(!first["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| names.contains(&m["member"]["name"].as_str().unwrap())));
+    let found = page("angstrom", "0").await;
+    assert_eq!(found["member_total"], 1, "{found}");
+    assert_eq!(found["members"][0]["member"]["name"], "Zoë Ångström");
+    // The page: a count, and the next page's link keeps the search.
+    let html = page_html(&c, &s, &format!("/directory/groups/{group}")).await;
+    assert!(html.contains("55 direct members · 1–50 shown"), "{html}");
+    assert!(
+        html.contains(&format!("/directory/groups/{group}?mpage=1")),
+        "{html}"
+    );
+}

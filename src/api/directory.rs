@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 pub const USER_PAGE: i64 = 50;
 pub const GROUP_PAGE: i64 = 50;
 /// Members shown on a group's page (the count is always exact).
-pub const MEMBER_LIMIT: i64 = 500;
+/// Members per page of a group's page.
+pub const MEMBER_PAGE: i64 = 50;
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -256,16 +257,35 @@ pub async fn list_groups(
 }
 
 #[server(endpoint = "directory/group")]
-pub async fn get_group(id: String) -> Result<DirGroup, ApiError> {
+pub async fn get_group(
+    id: String,
+    /// Only members whose name, UPN or mail contains this.
+    #[server(default)]
+    members_q: String,
+    /// The page of members, from 0.
+    #[server(default)]
+    members_page: u32,
+) -> Result<DirGroup, ApiError> {
     use ssr::*;
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
+    let members_q = members_q.trim();
+    if members_q.chars().count() > 256 {
+        return Err(ApiError::invalid("members_q", "Use at most 256 characters."));
+    }
     let mut conn = state.pool.acquire().await?;
     let g = store::group(&mut conn, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound("There is no such group.".into()))?;
     drop(conn);
-    let (members, member_total) = store::members(&state.pool, &id, MEMBER_LIMIT).await?;
+    let (members, member_total) = store::members(
+        &state.pool,
+        &id,
+        (!members_q.is_empty()).then_some(members_q),
+        i64::from(members_page.min(1_000_000)) * MEMBER_PAGE,
+        MEMBER_PAGE,
+    )
+    .await?;
     Ok(DirGroup {
         members: members
             .into_iter()

@@ -7,9 +7,38 @@ use super::super::widgets::{
 };
 use crate::api::directory::{
     get_group, list_groups, AddMember, CreateGroup, DeleteGroup, RemoveMember, UpdateGroup, GROUP_PAGE,
+    MEMBER_PAGE,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+/// "120 direct members · 51–100 shown", or what a search found.
+fn member_summary(total: i64, shown: usize, page: u32, q: &str) -> String {
+    let noun = if total == 1 {
+        "direct member"
+    } else {
+        "direct members"
+    };
+    let head = match q.is_empty() {
+        true => format!("{total} {noun}"),
+        false => format!("{total} {noun} match \"{q}\""),
+    };
+    let first = i64::from(page) * MEMBER_PAGE + 1;
+    match shown as i64 {
+        0 => head,
+        n if n < total => format!("{head} · {first}–{} shown", first + n - 1),
+        _ => head,
+    }
+}
+
+/// A page of a group's members, keeping the members search.
+fn member_href(group: &str, q: &str, page: u32) -> String {
+    let mut href = format!("/directory/groups/{group}?mpage={page}");
+    if !q.is_empty() {
+        href.push_str(&format!("&mq={}", urlencode(q)));
+    }
+    href
+}
 
 #[component]
 pub fn GroupsPage() -> impl IntoView {
@@ -112,16 +141,22 @@ pub fn GroupPage() -> impl IntoView {
     let delete = ServerAction::<DeleteGroup>::new();
     let add = ServerAction::<AddMember>::new();
     let remove = ServerAction::<RemoveMember>::new();
+    let members_q = query_param("mq");
+    let members_page = query_param("mpage");
     let group = Resource::new(
         move || {
             (
                 id.get(),
-                update.version().get(),
-                add.version().get(),
-                remove.version().get(),
+                members_q.get(),
+                members_page.get().parse::<u32>().unwrap_or(0),
+                (
+                    update.version().get(),
+                    add.version().get(),
+                    remove.version().get(),
+                ),
             )
         },
-        |(id, _, _, _)| get_group(id),
+        |(id, q, page, _)| get_group(id, q, page),
     );
     let admin = super::super::use_session().is_admin();
     let saved = Signal::derive(move || update.value().get());
@@ -134,6 +169,9 @@ pub fn GroupPage() -> impl IntoView {
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
                     Ok(g) => {
                         let gid = g.id.clone();
+                        let mq = members_q.get_untracked();
+                        let page_no = members_page.get_untracked().parse::<u32>().unwrap_or(0);
+                        let more = (i64::from(page_no) + 1) * MEMBER_PAGE < g.member_total;
                         let members = g.members.iter().map(|m| {
                             let href = if m.member.kind == "user" {
                                 format!("/directory/users/{}", m.member.id)
@@ -178,14 +216,16 @@ pub fn GroupPage() -> impl IntoView {
                             <ActionError value=Signal::derive(move || remove.value().get()) />
                             <section class="card">
                                 <h2>"Members"</h2>
-                                <p class="muted" role="status">
-                                    {if g.member_total > g.members.len() as i64 {
-                                        format!("{} direct members (the first {} are listed)", g.member_total, g.members.len())
-                                    } else {
-                                        format!("{} direct members", g.member_total)
-                                    }}
-                                </p>
+                                <p class="muted" role="status">{member_summary(g.member_total, g.members.len(), page_no, &mq)}</p>
                                 <p class="muted">"Nested groups are shown here but not expanded when provisioning, as in Entra ID."</p>
+                                <form method="get" action=format!("/directory/groups/{gid}") class="form form-row filters">
+                                    <div class="field">
+                                        <label for="member-search">"Search members"</label>
+                                        <input id="member-search" name="mq" type="search" value=mq.clone()
+                                            placeholder="part of a name, user principal name or email" />
+                                    </div>
+                                    <div class="field field-action"><button type="submit" class="btn">"Search"</button></div>
+                                </form>
                                 {admin.then(|| {
                                     let gid = gid.clone();
                                     view! {
@@ -217,6 +257,10 @@ pub fn GroupPage() -> impl IntoView {
                                         <tbody>{members}</tbody>
                                     </table>
                                 </div>
+                                <nav class="pager" aria-label="Member pages">
+                                    {(page_no > 0).then(|| view! { <a class="btn" rel="prev" href=member_href(&gid, &mq, page_no - 1)>"Previous"</a> })}
+                                    {more.then(|| view! { <a class="btn" rel="next" href=member_href(&gid, &mq, page_no + 1)>"Next"</a> })}
+                                </nav>
                             </section>
                             <div class="cards">
                                 <section class="card">

@@ -253,28 +253,65 @@ pub struct MemberListRow {
     pub deleted: bool,
 }
 
-pub async fn members(pool: &Pool, group: &str, limit: i64) -> sqlx::Result<(Vec<MemberListRow>, i64)> {
-    let rows = sqlx::query(
+/// One page of a group's direct members (users first, then groups, each by name), those whose
+/// name, UPN or mail contains `q` (ignoring case and accents) when given; and how many match.
+pub async fn members(
+    pool: &Pool,
+    group: &str,
+    q: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> sqlx::Result<(Vec<MemberListRow>, i64)> {
+    let pattern = q
+        .map(crate::mapping::text::search_fold)
+        .filter(|q| !q.is_empty())
+        .map(|q| {
+            format!(
+                "%{}%",
+                q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            )
+        });
+    let from = |qb: &mut Sql<'_>| {
+        qb.push(
+            " FROM dir_members m
+             LEFT JOIN dir_users u ON m.member_type = 'user' AND u.id = m.member_id
+             LEFT JOIN dir_groups g ON m.member_type = 'group' AND g.id = m.member_id
+             WHERE m.group_id = ",
+        )
+        .push_bind(group.to_string());
+        if let Some(p) = &pattern {
+            qb.push(" AND (u.search_fold LIKE ")
+                .push_bind(p.clone())
+                .push(" ESCAPE '\\' OR g.display_lower LIKE ")
+                .push_bind(p.clone())
+                .push(" ESCAPE '\\')");
+        }
+    };
+    let mut qb = Sql::new(
         "SELECT m.member_id, m.member_type,
              COALESCE(u.display_name, g.display_name, m.member_id) AS name,
              COALESCE(u.upn, g.description, '') AS detail,
              COALESCE(u.account_enabled, 1) AS enabled,
-             CASE WHEN u.deleted_at IS NOT NULL THEN 1 ELSE 0 END AS deleted
-         FROM dir_members m
-         LEFT JOIN dir_users u ON m.member_type = 'user' AND u.id = m.member_id
-         LEFT JOIN dir_groups g ON m.member_type = 'group' AND g.id = m.member_id
-         WHERE m.group_id = $1
-         ORDER BY m.member_type DESC, lower(COALESCE(u.display_name, g.display_name, m.member_id)) LIMIT $2",
-    )
-    .bind(group)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    let total: i64 = sqlx::query_scalar("SELECT member_count FROM dir_groups WHERE id = $1")
-        .bind(group)
-        .fetch_optional(pool)
-        .await?
-        .unwrap_or(0);
+             CASE WHEN u.deleted_at IS NOT NULL THEN 1 ELSE 0 END AS deleted",
+    );
+    from(&mut qb);
+    qb.push(" ORDER BY m.member_type DESC, lower(COALESCE(u.display_name, g.display_name, m.member_id)), m.member_id LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    let rows = qb.build().fetch_all(pool).await?;
+    let total: i64 = match &pattern {
+        None => sqlx::query_scalar("SELECT member_count FROM dir_groups WHERE id = $1")
+            .bind(group)
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or(0),
+        Some(_) => {
+            let mut qb = Sql::new("SELECT count(*)");
+            from(&mut qb);
+            qb.build_query_scalar().fetch_one(pool).await?
+        }
+    };
     Ok((
         rows.iter()
             .map(|r| MemberListRow {
