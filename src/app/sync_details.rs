@@ -135,8 +135,8 @@ fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bo
                 })}
             </div>
         }
+        .into_any()
     });
-    let last = d.last_completed.clone();
     let history = d.history.clone();
     let rows = history
         .iter()
@@ -158,9 +158,9 @@ fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bo
                     <td><a href=logs>"Logs"</a></td>
                 </tr>
             }
+            .into_any()
         })
         .collect_view();
-    let t = d.totals.clone();
     view! {
         {quarantine}
         <p class="sync-status" data-state=d.state.clone()>{status_line(&d)}</p>
@@ -177,23 +177,9 @@ fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bo
                     {running.then_some(" · updates live")}
                 </p>
             }
+            .into_any()
         })}
-        <dl class="facts">
-            <dt>"Job state"</dt><dd data-job-state=d.state.clone()>{d.state.clone()}</dd>
-            <dt>"Users in the connector data store"</dt><dd data-users-managed=d.users_managed.to_string()>{d.users_managed}</dd>
-            <dt>"Groups in the connector data store"</dt><dd>{d.groups_managed}</dd>
-            <dt>"Waiting for a retry (escrow)"</dt><dd>{d.escrowed}</dd>
-            <dt>"Last cycle completed"</dt>
-            <dd>{match last.as_ref().and_then(|c| c.ended_at.clone()) {
-                Some(at) => view! { <When at /> }.into_any(),
-                None => "-".into_any(),
-            }}</dd>
-            <dt>"Last cycle's duration"</dt><dd>{duration(last.as_ref().and_then(|c| c.duration_ms))}</dd>
-            <dt>"Statistics to date"</dt>
-            <dd>{format!("{} created, {} updated, {} disabled, {} deleted, {} skipped, {} failed", t.created, t.updated, t.disabled, t.deleted, t.skipped, t.failed)}</dd>
-            <dt>"Activity id"</dt><dd class="mono">{d.current.as_ref().map(|c| c.id.clone()).unwrap_or_else(|| "-".into())}</dd>
-            <dt>"Job id"</dt><dd class="mono">{if d.job_id.is_empty() { "-".to_string() } else { d.job_id.clone() }}</dd>
-        </dl>
+        <Facts d=d.clone() />
         <p><a href=format!("/apps/{}/provisioning-logs", d.app_id)>"View provisioning logs"</a></p>
         <Adaptations list=d.adaptations.clone() />
         {(!history.is_empty()).then(|| view! {
@@ -209,7 +195,8 @@ fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bo
                     <tbody>{rows}</tbody>
                 </table>
             </div>
-        })}
+        }
+        .into_any())}
         {admin.then(|| view! {
             <ActionForm action=restart attr:class="restart">
                 <CsrfField />
@@ -229,6 +216,32 @@ fn Details(d: SyncDetails, restart: ServerAction<RestartProvisioning>, admin: bo
                 </Confirm>
                 <p class="muted">"The next cycle is an initial cycle: every user and group is evaluated again."</p>
             </ActionForm>
-        })}
+        }
+        .into_any())}
+    }
+}
+
+/// The job's facts: state, what it manages, the last cycle, statistics, ids.
+#[component]
+fn Facts(d: SyncDetails) -> impl IntoView {
+    let last = d.last_completed.clone();
+    let t = d.totals.clone();
+    view! {
+        <dl class="facts">
+            <dt>"Job state"</dt><dd data-job-state=d.state.clone()>{d.state.clone()}</dd>
+            <dt>"Users in the connector data store"</dt><dd data-users-managed=d.users_managed.to_string()>{d.users_managed}</dd>
+            <dt>"Groups in the connector data store"</dt><dd>{d.groups_managed}</dd>
+            <dt>"Waiting for a retry (escrow)"</dt><dd>{d.escrowed}</dd>
+            <dt>"Last cycle completed"</dt>
+            <dd>{match last.as_ref().and_then(|c| c.ended_at.clone()) {
+                Some(at) => view! { <When at /> }.into_any(),
+                None => "-".into_any(),
+            }}</dd>
+            <dt>"Last cycle's duration"</dt><dd>{duration(last.as_ref().and_then(|c| c.duration_ms))}</dd>
+            <dt>"Statistics to date"</dt>
+            <dd>{format!("{} created, {} updated, {} disabled, {} deleted, {} skipped, {} failed", t.created, t.updated, t.disabled, t.deleted, t.skipped, t.failed)}</dd>
+            <dt>"Activity id"</dt><dd class="mono">{d.current.as_ref().map(|c| c.id.clone()).unwrap_or_else(|| "-".into())}</dd>
+            <dt>"Job id"</dt><dd class="mono">{if d.job_id.is_empty() { "-".to_string() } else { d.job_id.clone() }}</dd>
+        </dl>
     }
 }
