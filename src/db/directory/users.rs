@@ -338,7 +338,12 @@ pub async fn user_page(
 ) -> sqlx::Result<(Vec<UserListRow>, bool)> {
     const COLS: &str =
         "u.id, u.upn, u.display_name, u.display_lower, u.mail, u.account_enabled, u.attrs, u.deleted_at";
-    let mut qb = Sql::new(format!("SELECT {COLS}"));
+    // The page's keys first, from the index alone (dir_users_search holds every column the
+    // search and filters test), then those rows: a search that matches few users walks the index,
+    // not the wide rows.
+    let mut qb = Sql::new(format!(
+        "SELECT {COLS} FROM dir_users u JOIN (SELECT u.display_lower, u.id"
+    ));
     push_where(&mut qb, f);
     if let Some((d, id)) = after {
         qb.push(" AND (u.display_lower, u.id) > (")
@@ -348,7 +353,8 @@ pub async fn user_page(
             .push(")");
     }
     qb.push(" ORDER BY u.display_lower, u.id LIMIT ")
-        .push_bind(limit + 1);
+        .push_bind(limit + 1)
+        .push(") p ON u.id = p.id ORDER BY p.display_lower, p.id");
     let rows = qb.build().fetch_all(pool).await?;
     let more = rows.len() as i64 > limit;
     Ok((
