@@ -19,20 +19,13 @@ pub async fn get_overview() -> Result<Overview, ApiError> {
         apps,
         provisioning_on: apps_provisioning,
     } = db::apps::counts(&state.pool).await?;
-    let names: std::collections::HashMap<String, String> = db::apps::list(&state.pool, None)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a.name))
-        .collect();
     let mut health: Vec<AppHealthEntry> = db::health::all(&state.pool)
         .await?
         .iter()
-        .filter_map(|h| {
-            Some(AppHealthEntry {
-                id: h.app_id.clone(),
-                name: names.get(&h.app_id)?.clone(),
-                health: crate::provisioning::health::assess(h),
-            })
+        .map(|h| AppHealthEntry {
+            id: h.app_id.clone(),
+            name: h.app_name.clone(),
+            health: crate::provisioning::health::assess(h),
         })
         .collect();
     health.sort_by(|a, b| {

@@ -1,7 +1,7 @@
 //! What the progress of a cycle says: its phase, how many objects, how fast, how long is left and
 //! whether the application's rate limit holds it back; and what colour its bar is.
 
-use crate::model::CycleInfo;
+use crate::model::{plural, CycleInfo};
 
 /// The bar's colour: running or done (brand), failed (red), a cycle with nothing to do (grey).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,10 +48,6 @@ pub fn rough(seconds: f64) -> String {
         60..=3599 => format!("about {} min", (s + 30) / 60),
         _ => format!("about {} h {} min", s / 3600, (s % 3600) / 60),
     }
-}
-
-fn plural(n: i64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 pub fn progress(c: &CycleInfo, rate_limit: i64) -> Progress {

@@ -8,6 +8,7 @@ use sqlx::Row;
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthRow {
     pub app_id: String,
+    pub app_name: String,
     /// Provisioning Status On.
     pub status_on: bool,
     /// Provisioning Mode Automatic.
@@ -42,6 +43,7 @@ const HEALTH_SELECT: &str =
 fn health_from(r: &crate::db::Row) -> sqlx::Result<HealthRow> {
     Ok(HealthRow {
         app_id: r.get("app_id"),
+        app_name: r.get("app_name"),
         status_on: r.get::<String, _>("provisioning_status") == "on",
         automatic: r.get::<String, _>("mode") == "automatic",
         job_state: optional_column(r, "job_state")?,

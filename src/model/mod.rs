@@ -148,3 +148,8 @@ pub struct Overview {
 pub struct LoginContext {
     pub csrf: String,
 }
+
+/// "1 user", "3 users".
+pub fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

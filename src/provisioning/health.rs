@@ -3,7 +3,7 @@
 
 use crate::db::health::HealthRow;
 use crate::db::vocab::{CycleState, JobState};
-use crate::model::{AppHealth, HealthStatus};
+use crate::model::{plural, AppHealth, HealthStatus};
 
 /// The short form of a quarantine reason, for a badge's line (the provisioning page says more).
 fn quarantine_short(reason: &str) -> &'static str {
@@ -16,10 +16,6 @@ fn quarantine_short(reason: &str) -> &'static str {
         "EncounteredCycleFailureThreshold" => "the last cycle failed for most objects",
         _ => "paused after failures",
     }
-}
-
-fn plural(n: i64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The first line of a cycle's error, at most 120 characters.
@@ -106,6 +102,7 @@ mod tests {
     fn on() -> HealthRow {
         HealthRow {
             app_id: "a".into(),
+            app_name: "A".into(),
             status_on: true,
             automatic: true,
             job_state: Some(JobState::Active),

@@ -10,17 +10,12 @@ use crate::api::directory::{
     UpdateUser,
 };
 use crate::api::ApiError;
-use crate::model::{AttrDef, DirUser, DirUserPage, CORE_USER_ATTRS, USER_ATTRS};
+use crate::model::{plural, AttrDef, DirUser, DirUserPage, CORE_USER_ATTRS, USER_ATTRS};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 /// What purging a deleted user does.
 const PURGE_CONSEQUENCE: &str = "The user, their group memberships and assignments are removed from the directory for good: this cannot be undone.";
-
-/// "1 user", "3 users".
-fn plural(n: i64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
 
 /// The list's filters as a query string ("q=...&enabled=..."), for links that keep them.
 fn filter_query(pairs: &[(&str, String)]) -> String {

@@ -265,12 +265,7 @@ pub async fn members(
     let pattern = q
         .map(crate::mapping::text::search_fold)
         .filter(|q| !q.is_empty())
-        .map(|q| {
-            format!(
-                "%{}%",
-                q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-            )
-        });
+        .map(|q| super::users::contains_pattern(&q));
     let from = |qb: &mut Sql<'_>| {
         qb.push(
             " FROM dir_members m

@@ -300,7 +300,7 @@ impl UserFilter {
 }
 
 /// `%text%` for LIKE, with LIKE's own characters taken literally.
-fn contains_pattern(text: &str) -> String {
+pub(super) fn contains_pattern(text: &str) -> String {
     let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
