@@ -27,7 +27,7 @@ pub struct HealthRow {
 }
 
 const HEALTH_SELECT: &str =
-    "SELECT a.id AS app_id, a.provisioning_status, COALESCE(p.mode, 'manual') AS mode,
+    "SELECT a.id AS app_id, a.name AS app_name, a.provisioning_status, COALESCE(p.mode, 'manual') AS mode,
         j.state AS job_state, COALESCE(j.quarantine_reason, '') AS quarantine_reason,
         c.state AS last_state, c.ended_at AS last_ended_at,
         CAST(COALESCE(c.failed, 0) AS BIGINT) AS last_failed, COALESCE(c.error, '') AS last_error,
