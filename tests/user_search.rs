@@ -141,14 +141,23 @@ async fn users_are_found_by_any_part_of_their_names_ignoring_case_and_accents() 
     assert!(html.contains("No users match."), "{html}");
 }
 
-/// Users stored by a version without the search columns are folded when the server starts.
+/// Users and groups stored by a version without the search columns are folded when the server
+/// starts.
 #[tokio::test]
-async fn users_from_before_the_search_columns_are_found_after_an_upgrade() {
+async fn users_and_groups_from_before_the_search_columns_are_found_after_an_upgrade() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
     let t = csrf(&c, &s).await;
     create(&c, &s, &t, "jose@contoso.com", "José Fernández", "Ventas").await;
+    ok(call(
+        &c,
+        &s,
+        "directory/create_group",
+        &[("csrf", &t), ("name", "Ingeniería")],
+    )
+    .await)
+    .await;
     assert_eq!(s.terminate(), Some(0));
     // What the table looked like to the older version: no folded text.
     sqlx::any::install_default_drivers();
@@ -159,11 +168,15 @@ async fn users_from_before_the_search_columns_are_found_after_an_upgrade() {
         .execute(&pool)
         .await
         .unwrap();
+    sqlx::query("UPDATE dir_groups SET search_fold = NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
     pool.close().await;
 
     let s = Server::start(dir.path());
     assert!(
-        s.output_text().contains("prepared the users' search"),
+        s.output_text().contains("prepared the directory's search"),
         "{}",
         s.output_text()
     );
@@ -173,6 +186,8 @@ async fn users_from_before_the_search_columns_are_found_after_an_upgrade() {
         upns(&c, &s, &[("department", "ventas")]).await,
         ["jose@contoso.com"]
     );
+    let groups = ok(call(&c, &s, "directory/groups", &[("q", "ingenieria")]).await).await;
+    assert_eq!(groups["total"], 1, "{groups}");
 }
 
 /// A group's members come a page at a time, and can be searched like the users list.

@@ -76,12 +76,12 @@ test("admin builds a directory by hand and by import, adds Harness and assigns w
   await page.getByRole("navigation", { name: "Application" }).getByRole("link", { name: "Users and groups" }).click();
   await hydrated(page);
   await page.getByLabel("User or group").fill(`megan.${tag}@contoso.com`);
-  await page.getByLabel("Role").selectOption({ label: "Default Access (not provisioned)" });
+  await page.getByLabel("Role", { exact: true }).selectOption({ label: "Default Access (not provisioned)" });
   await expect(page.getByText("will be skipped by provisioning")).toBeVisible();
   await page.getByRole("button", { name: "Assign", exact: true }).click();
   await expect(page.getByText(/Users with this role are not provisioned/)).toBeVisible();
   await page.getByLabel("User or group").fill(`Sales ${tag}`);
-  await page.getByLabel("Role").selectOption({ label: "User" });
+  await page.getByLabel("Role", { exact: true }).selectOption({ label: "User" });
   await page.getByRole("button", { name: "Assign", exact: true }).click();
   await expect(page.locator(`tr[data-assignment="Sales ${tag}"]`)).toContainText("User");
   await expect(page.locator(`tr[data-assignment="Megan ${tag}"]`)).toContainText("not provisioned");
@@ -111,12 +111,53 @@ test("users are found by part of a name, without its accents, and filtered", asy
   // The department, suggested by the page, any case; with sign-in disabled nobody matches.
   await page.getByLabel("Search").fill("");
   await page.getByLabel("Department").fill(`VENTAS ${tag}`);
-  await page.getByLabel("Sign-in").selectOption("disabled");
+  await page.getByLabel("Sign-in", { exact: true }).selectOption("disabled");
   await page.getByRole("button", { name: "Apply" }).click();
   await expect(page).toHaveURL(/enabled=disabled/);
   await expect(page.getByText("No users match.")).toBeVisible();
-  await page.getByLabel("Sign-in").selectOption("enabled");
+  await page.getByLabel("Sign-in", { exact: true }).selectOption("enabled");
   await page.getByRole("button", { name: "Apply" }).click();
   await expect(page.locator(`tr[data-upn="jose.${tag}@contoso.com"]`)).toBeVisible();
   await expect(page.locator("#departments option", { hasText: `Ventas ${tag}` })).toHaveCount(1);
+});
+
+test("users are sorted by a heading and acted on in bulk", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  const tag = unique("b").toLowerCase();
+  // Display names in the opposite order of the user principal names.
+  for (const [upn, name] of [[`a.${tag}@contoso.com`, `Zed ${tag}`], [`b.${tag}@contoso.com`, `Yan ${tag}`]]) {
+    await page.goto("/directory/users/new");
+    await hydrated(page);
+    await page.getByLabel("User principal name (required)").fill(upn);
+    await page.getByLabel("Display name (required)").fill(name);
+    await page.getByRole("button", { name: "Create user" }).click();
+    await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  }
+  await page.goto(`/directory/users?q=${tag}`);
+  await hydrated(page);
+  const rows = page.locator("tbody tr[data-upn]");
+  await expect(rows.first()).toHaveAttribute("data-upn", `b.${tag}@contoso.com`);
+  await page.getByRole("link", { name: "User principal name" }).click();
+  await expect(page).toHaveURL(/sort=upn/);
+  await expect(page.getByRole("columnheader", { name: /User principal name/ })).toHaveAttribute("aria-sort", "ascending");
+  await expect(rows.first()).toHaveAttribute("data-upn", `a.${tag}@contoso.com`);
+  // The search is kept when sorting, and the sort when filtering.
+  await expect(rows).toHaveCount(2);
+
+  // Tick both, disable sign-in behind a confirmation that names the consequence.
+  await page.getByRole("checkbox", { name: `Select Zed ${tag}` }).check();
+  await page.getByRole("checkbox", { name: `Select Yan ${tag}` }).check();
+  await page.getByRole("button", { name: "Disable sign-in for the selected users" }).click();
+  const confirm = page.getByRole("dialog", { name: "Disable sign-in for the selected users?" });
+  await expect(confirm).toContainText("can no longer sign in");
+  await confirm.getByRole("button", { name: "Disable sign-in" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Disabled sign-in for 2 users." })).toBeVisible();
+  await expect(rows.first()).toContainText("Disabled");
+  await expect(page.getByRole("checkbox", { name: `Select Zed ${tag}` })).not.toBeChecked();
+  // Then one back on.
+  await page.getByRole("checkbox", { name: `Select Yan ${tag}` }).check();
+  await page.getByRole("button", { name: "Enable sign-in" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Enabled sign-in for 1 user." })).toBeVisible();
+  await expect(page.locator(`tr[data-upn="b.${tag}@contoso.com"]`)).toContainText("Enabled");
 });

@@ -52,6 +52,7 @@ async function everyScreen(page: Page): Promise<string[]> {
     "/apps/gallery?template=harness",
     `/apps/${app}`,
     `/apps/${app}/users-and-groups`,
+    `/apps/${app}/users-and-groups/add`,
     `/apps/${app}/provisioning`,
     `/apps/${app}/provision-on-demand`,
     `/apps/${app}/provisioning-logs`,

@@ -100,6 +100,18 @@ test("directory and applications without JavaScript", async ({ page }) => {
   await page.getByLabel("User or group").fill(`NoScript ${tag}`);
   await page.getByRole("button", { name: "Assign", exact: true }).click();
   await expect(page.locator(`tr[data-assignment="NoScript ${tag}"]`)).toBeVisible();
+
+  // Add assignment: a search, ticked boxes and a plain post; the page says what it did.
+  await page.getByRole("link", { name: "Add users and groups" }).click();
+  await page.getByLabel("Search").fill(tag);
+  await page.getByLabel("Show").selectOption("user");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByRole("checkbox", { name: `Nils ${tag}` }).check();
+  await page.getByRole("checkbox", { name: `Ola ${tag}` }).check();
+  await page.getByRole("button", { name: "Assign selected" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Assigned 2 users." })).toBeVisible();
+  await page.getByRole("link", { name: "See the assignments" }).click();
+  await expect(page.locator(`tr[data-assignment="Ola ${tag}"]`)).toContainText("Not provisioned yet");
 });
 
 test("provisioning configuration without JavaScript", async ({ page }) => {

@@ -1,5 +1,5 @@
 import { expect, Page, test } from "@playwright/test";
-import { ADMIN_PASSWORD, hydrated, signIn, unique } from "./helpers";
+import { ADMIN_PASSWORD, addApp, hydrated, signIn, unique } from "./helpers";
 
 /** The SCIM side of the seed: an account and an API key (Access Management), shown once. */
 async function accountWithKey(page: Page, name: string): Promise<{ tenant: string; key: string }> {
@@ -119,8 +119,8 @@ test("admin configures automatic provisioning the way the seed describes", async
   await tabs.getByRole("link", { name: "Users and groups" }).click();
   await hydrated(page);
   await page.getByLabel("User or group").fill(`zoe.${tag}@contoso.com`);
-  await page.getByLabel("Role").selectOption({ label: "User" });
-  await page.getByRole("button", { name: "Assign" }).click();
+  await page.getByLabel("Role", { exact: true }).selectOption({ label: "User" });
+  await page.getByRole("button", { name: "Assign", exact: true }).click();
   await expect(page.locator(`tr[data-assignment="Zoë ${tag}"]`)).toBeVisible();
   // Provisioning is On: the assignment reaches the target by itself. The Provisioning tab's
   // synchronization details follow it without a reload.
@@ -177,4 +177,53 @@ test("admin configures automatic provisioning the way the seed describes", async
 
   // Refused input answers 400 by design (the browser logs it); nothing else may be logged.
   expect(errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
+});
+
+test("Add assignment: search, tick several, one role; then change a role", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  const tag = unique("as").toLowerCase();
+  for (const [upn, name] of [[`ines.${tag}@contoso.com`, `Inés Muñoz ${tag}`], [`ivo.${tag}@contoso.com`, `Ivo Nuñez ${tag}`]]) {
+    await page.goto("/directory/users/new");
+    await hydrated(page);
+    await page.getByLabel("User principal name (required)").fill(upn);
+    await page.getByLabel("Display name (required)").fill(name);
+    await page.getByRole("button", { name: "Create user" }).click();
+    await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  }
+  const app = await addApp(page, "harness", `Harness ${tag}`);
+  await page.goto(`/apps/${app}/users-and-groups`);
+  await hydrated(page);
+  await expect(page.getByText("Nobody is assigned yet.")).toBeVisible();
+  await page.getByRole("link", { name: "Add users and groups" }).click();
+  await expect(page.getByRole("heading", { name: "Add users and groups" })).toBeVisible();
+  await hydrated(page);
+  // Accents and case do not matter: "MUNOZ" finds Muñoz.
+  await page.getByLabel("Search").fill(`${tag}`);
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.locator("tr[data-candidate]")).toHaveCount(2);
+  await page.getByLabel("Search").fill(`MUNOZ ${tag}`);
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.locator("tr[data-candidate]")).toHaveCount(1);
+  await page.getByLabel("Search").fill(tag);
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.locator("tr[data-candidate]")).toHaveCount(2);
+  await page.getByRole("checkbox", { name: `Inés Muñoz ${tag}` }).check();
+  await page.getByRole("checkbox", { name: `Ivo Nuñez ${tag}` }).check();
+  await expect(page.getByText("2 selected")).toBeVisible();
+  await page.getByLabel("Role", { exact: true }).selectOption({ label: "User" });
+  await page.getByRole("button", { name: "Assign selected" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Assigned 2 users with the role User." })).toBeVisible();
+  await expect(page.locator(`tr[data-candidate="Ivo Nuñez ${tag}"]`)).toContainText("User");
+  await expect(page.getByRole("checkbox", { name: `Ivo Nuñez ${tag}` })).not.toBeChecked();
+
+  // The assignments, each with what provisioning did (nothing yet: provisioning is off).
+  await page.getByRole("link", { name: "See the assignments" }).click();
+  const ivo = page.locator(`tr[data-assignment="Ivo Nuñez ${tag}"]`);
+  await expect(ivo).toContainText("Not provisioned yet");
+  await hydrated(page);
+  await ivo.getByLabel(`Role of Ivo Nuñez ${tag}`).selectOption({ label: "Account Admin" });
+  await ivo.getByRole("button", { name: "Change role" }).click();
+  await expect(page.getByRole("status").filter({ hasText: `ivo.${tag}@contoso.com now has the role Account Admin.` })).toBeVisible();
+  await page.reload();
+  await expect(page.locator(`tr[data-assignment="Ivo Nuñez ${tag}"]`).getByLabel(`Role of Ivo Nuñez ${tag}`)).toHaveValue("account_admin");
 });

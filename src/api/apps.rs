@@ -1,7 +1,7 @@
 //! Enterprise applications: the gallery, the application list and overview, assignments.
 
 use super::ApiError;
-use crate::model::{AppDetail, AppSummary, AssignmentPage, GalleryItem};
+use crate::model::{AppDetail, AppSummary, AssignmentPage, CandidatePage, GalleryItem};
 use leptos::prelude::*;
 
 pub const ASSIGNMENT_PAGE: i64 = 50;
@@ -152,10 +152,23 @@ pub async fn list_assignments(
     let q = (!q.is_empty()).then_some(q);
     let offset = i64::from(page) * ASSIGNMENT_PAGE;
     let rows = store::assignment_page(&state.pool, &app, q, offset, ASSIGNMENT_PAGE).await?;
+    let principals: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.principal.id.clone(), r.principal.kind.clone()))
+        .collect();
+    let mut states = crate::db::assignments::provisioning_states(&state.pool, &app, &principals).await?;
     Ok(AssignmentPage {
         rows: rows
             .into_iter()
             .map(|r| crate::model::AssignmentRow {
+                provisioning: states
+                    .remove(&r.principal.id)
+                    .unwrap_or(crate::model::AssignmentState {
+                        state: crate::model::ProvisionState::Pending,
+                        reason: String::new(),
+                        entry: None,
+                        members: None,
+                    }),
                 id: r.id,
                 principal: r.principal,
                 role: r.role,
@@ -189,6 +202,92 @@ pub async fn assign(
             a.principal_name, a.role_name
         ),
     })
+}
+
+/// Session key of the outcome of an assignment form posted without JavaScript (see
+/// `guard::flash`).
+#[cfg(feature = "ssr")]
+const ASSIGNMENT_OUTCOME: &str = "assignment_outcome";
+
+/// The Users and groups pages show what the last plain form post on them did.
+#[cfg(feature = "ssr")]
+pub(crate) async fn take_flashes(f: &mut super::guard::Flashes<'_>) {
+    if f.path.contains("/users-and-groups") {
+        f.take::<String>(ASSIGNMENT_OUTCOME).await;
+    }
+}
+
+/// What the last plain form post of an assignment form did, for the page view after its redirect.
+#[server(endpoint = "apps/assignment_outcome")]
+pub async fn take_assignment_outcome() -> Result<Option<String>, ApiError> {
+    use ssr::*;
+    guard::require(Role::Viewer)?;
+    Ok(guard::flashed::<String>())
+}
+
+/// Who the Add assignment page offers: users and groups whose names contain `q` (ignoring case
+/// and accents), `kind` "user", "group" or both, with the roles they already have.
+#[server(endpoint = "apps/assign_candidates")]
+pub async fn assign_candidates(
+    app: String,
+    #[server(default)] q: String,
+    #[server(default)] kind: String,
+) -> Result<CandidatePage, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    guard::require(Role::Viewer)?;
+    if q.chars().count() > 200 {
+        return Err(ApiError::invalid("q", "Search for at most 200 characters."));
+    }
+    let kind = match kind.as_str() {
+        "user" | "group" => kind.as_str(),
+        _ => "",
+    };
+    let (rows, more) =
+        crate::db::assignments::candidates(&state.pool, &app, q.trim(), kind, ASSIGNMENT_PAGE).await?;
+    Ok(CandidatePage { rows, more })
+}
+
+/// Assigns the selected users and groups (object ids) with one role, all or nothing.
+#[server(endpoint = "apps/assign_many")]
+pub async fn assign_many(
+    csrf: String,
+    app: String,
+    #[server(default)] principals: Vec<String>,
+    #[server(default)] role: String,
+) -> Result<String, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let done = crate::provisioning::assignments::assign_many(
+        &state.pool,
+        &app,
+        &principals,
+        &role,
+        &guard::actor(&me),
+    )
+    .await?;
+    let message = done.message();
+    guard::flash(ASSIGNMENT_OUTCOME, &message).await?;
+    Ok(message)
+}
+
+/// Gives an existing assignment another of the application's roles.
+#[server(endpoint = "apps/set_assignment_role")]
+pub async fn set_assignment_role(
+    csrf: String,
+    app: String,
+    assignment: String,
+    role: String,
+) -> Result<String, ApiError> {
+    use ssr::*;
+    let state = guard::state()?;
+    let me = guard::admin_change(&csrf).await?;
+    let message =
+        crate::provisioning::assignments::set_role(&state.pool, &app, &assignment, &role, &guard::actor(&me))
+            .await?;
+    guard::flash(ASSIGNMENT_OUTCOME, &message).await?;
+    Ok(message)
 }
 
 #[server(endpoint = "apps/unassign")]

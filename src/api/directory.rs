@@ -56,6 +56,8 @@ pub async fn list_users(
     #[server(default)] deleted: bool,
     #[server(default)] enabled: String,
     #[server(default)] department: String,
+    #[server(default)] app: String,
+    #[server(default)] sort: String,
 ) -> Result<DirUserPage, ApiError> {
     use ssr::*;
     let state = guard::state()?;
@@ -77,11 +79,22 @@ pub async fn list_users(
             _ => return Err(ApiError::invalid("enabled", "Choose enabled, disabled or any.")),
         },
         department: text(&department, "department", 256)?,
+        app: match app.trim() {
+            "" => None,
+            a => Some(
+                crate::model::AppRelation::parse(a)
+                    .map(|(r, id)| (r, id.to_string()))
+                    .ok_or_else(|| ApiError::invalid("app", "Choose an application from the list."))?,
+            ),
+        },
     };
+    let order = crate::model::UserSort::parse(&sort)
+        .ok_or_else(|| ApiError::invalid("sort", "Sort by name or upn, or -name or -upn."))?;
     let cursor = (!after.is_empty()).then(|| crate::model::parse_user_cursor(&after));
     let (rows, more) = store::user_page(
         &state.pool,
         &filter,
+        order,
         cursor.as_ref().map(|(d, i)| (d.as_str(), i.as_str())),
         USER_PAGE,
     )
@@ -89,8 +102,10 @@ pub async fn list_users(
     let total = store::user_count(&state.pool, &filter).await?;
     let next = more
         .then(|| {
-            rows.last()
-                .map(|r| crate::model::user_cursor(&r.display_lower, &r.id))
+            rows.last().map(|r| match order.by_upn() {
+                true => crate::model::user_cursor(&r.upn.to_lowercase(), &r.id),
+                false => crate::model::user_cursor(&r.display_lower, &r.id),
+            })
         })
         .flatten();
     Ok(DirUserPage {

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod apps;
 pub mod audit;
+pub mod bulk;
 pub mod compatibility;
 pub mod console_users;
 pub mod directory;
@@ -41,6 +42,8 @@ pub async fn take_flashes(
         req,
     };
     access::take_flashes(f).await;
+    apps::take_flashes(f).await;
+    bulk::take_flashes(f).await;
     provisioning::take_flashes(f).await;
     notifications::take_flashes(f).await;
 }

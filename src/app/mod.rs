@@ -3,6 +3,7 @@
 
 mod access;
 mod apps;
+mod assignments;
 mod audit_log;
 mod compatibility;
 mod console_users;
@@ -80,7 +81,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("apps/gallery") view=apps::GalleryPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("apps/:app") view=apps::AppLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=apps::AppOverview ssr=SsrMode::Async />
-                        <Route path=path!("users-and-groups") view=apps::AppAssignments ssr=SsrMode::Async />
+                        <Route path=path!("users-and-groups") view=assignments::AppAssignments ssr=SsrMode::Async />
+                        <Route path=path!("users-and-groups/add") view=assignments::AddAssignmentsPage ssr=SsrMode::Async />
                         <Route path=path!("provisioning") view=provisioning::ProvisioningPage ssr=SsrMode::Async />
                         <Route path=path!("provision-on-demand") view=provisioning::OnDemandPage ssr=SsrMode::Async />
                         <Route path=path!("provisioning-logs") view=provisioning_logs::AppLogsPage ssr=SsrMode::Async />

@@ -290,22 +290,16 @@ fn push_assignment_filter(qb: &mut Sql<'_>, app: &str, q: Option<&str>) {
           WHERE s.app_id = ",
     )
     .push_bind(app.to_string());
-    if let Some(q) = q.map(str::to_lowercase).filter(|q| !q.is_empty()) {
-        let mut upper = q.clone();
-        upper.push(char::MAX);
-        qb.push(" AND ((u.display_lower >= ")
-            .push_bind(q.clone())
-            .push(" AND u.display_lower < ")
-            .push_bind(upper.clone())
-            .push(") OR (u.upn_lower >= ")
-            .push_bind(q.clone())
-            .push(" AND u.upn_lower < ")
-            .push_bind(upper.clone())
-            .push(") OR (g.display_lower >= ")
-            .push_bind(q)
-            .push(" AND g.display_lower < ")
-            .push_bind(upper)
-            .push("))");
+    if let Some(p) = q
+        .map(crate::mapping::text::search_fold)
+        .filter(|q| !q.is_empty())
+        .map(|q| crate::db::directory::contains_pattern(&q))
+    {
+        qb.push(" AND (u.search_fold LIKE ")
+            .push_bind(p.clone())
+            .push(" ESCAPE '\\' OR g.search_fold LIKE ")
+            .push_bind(p)
+            .push(" ESCAPE '\\')");
     }
 }
 

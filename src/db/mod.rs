@@ -5,6 +5,7 @@
 
 pub mod adaptations;
 pub mod apps;
+pub mod assignments;
 pub mod audit;
 pub mod console_users;
 pub mod cycles;
@@ -246,10 +247,14 @@ async fn open(target: &DatabaseTarget, autocheckpoint: bool) -> anyhow::Result<P
     let folded = directory::backfill_search(&pool)
         .await
         .map_err(|e| anyhow::anyhow!("cannot prepare the users' search: {e}"))?;
-    if folded > 0 {
+    let groups = directory::backfill_group_search(&pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare the groups' search: {e}"))?;
+    if folded + groups > 0 {
         tracing::info!(
             users = folded,
-            "prepared the users' search (once, after an upgrade)"
+            groups,
+            "prepared the directory's search (once, after an upgrade)"
         );
     }
     Ok(pool)

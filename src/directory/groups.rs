@@ -70,7 +70,7 @@ pub async fn create(pool: &Pool, name: &str, description: &str, actor: &Actor) -
     Ok(g.id)
 }
 
-async fn existing(conn: &mut crate::db::Conn, id: &str) -> Result<GroupRecord, DirError> {
+pub(super) async fn existing(conn: &mut crate::db::Conn, id: &str) -> Result<GroupRecord, DirError> {
     store::group(conn, id)
         .await?
         .ok_or_else(|| DirError::NotFound("there is no such group".into()))

@@ -2,6 +2,7 @@
 //! members, imports and demo data. Validation and the audit trail live here so the console, the
 //! command line and imports behave the same; SQL lives in `db::directory`.
 
+pub mod bulk;
 pub mod demo;
 pub mod groups;
 pub mod import;

@@ -137,7 +137,7 @@ async fn begin(pool: &Pool) -> Result<crate::db::WriteTx, DirError> {
     Ok(crate::db::begin(pool).await?)
 }
 
-async fn existing(conn: &mut crate::db::Conn, id: &str) -> Result<UserRecord, DirError> {
+pub(super) async fn existing(conn: &mut crate::db::Conn, id: &str) -> Result<UserRecord, DirError> {
     store::user(conn, id)
         .await?
         .ok_or_else(|| DirError::NotFound("there is no such user".into()))

@@ -71,6 +71,7 @@ pub struct AssignmentRow {
     pub role_name: String,
     pub role_provisioned: bool,
     pub created_at: String,
+    pub provisioning: super::AssignmentState,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ fn verb(v: &str) -> Option<&'static str> {
         "rename" => "renamed",
         "assign" => "assigned",
         "unassign" => "unassigned",
+        "assignment_role" => "assignment's role changed",
         "purge" => "deleted permanently",
         "restore" => "restored",
         "restart" => "restarted",

@@ -83,7 +83,101 @@ pub struct DirUserRow {
     pub deleted_at: Option<String>,
 }
 
-/// The keyset cursor of the users list: the last row's lower-cased display name and id.
+/// The users list's order: by display name or by userPrincipalName, either way ("name",
+/// "-name", "upn", "-upn" in the address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum UserSort {
+    #[default]
+    Name,
+    NameDesc,
+    Upn,
+    UpnDesc,
+}
+
+impl UserSort {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "" | "name" => Self::Name,
+            "-name" => Self::NameDesc,
+            "upn" => Self::Upn,
+            "-upn" => Self::UpnDesc,
+            _ => return None,
+        })
+    }
+
+    pub fn param(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::NameDesc => "-name",
+            Self::Upn => "upn",
+            Self::UpnDesc => "-upn",
+        }
+    }
+
+    pub fn descending(self) -> bool {
+        matches!(self, Self::NameDesc | Self::UpnDesc)
+    }
+
+    pub fn by_upn(self) -> bool {
+        matches!(self, Self::Upn | Self::UpnDesc)
+    }
+
+    /// The order a column's heading switches to: its own ascending, or descending when the list
+    /// is already in its ascending order.
+    pub fn toggled(self, upn: bool) -> Self {
+        match (upn, self) {
+            (false, Self::Name) => Self::NameDesc,
+            (false, _) => Self::Name,
+            (true, Self::Upn) => Self::UpnDesc,
+            (true, _) => Self::Upn,
+        }
+    }
+}
+
+/// How the users list narrows to one application's users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppRelation {
+    /// Assigned to it, directly or as a direct member of an assigned group.
+    Assigned,
+    /// Not assigned to it either way.
+    NotAssigned,
+    /// Held by it: the connector data store links the user, enabled.
+    Provisioned,
+}
+
+impl AppRelation {
+    /// The filter's value in the address: "assigned:<app id>" and so on.
+    pub fn parse(s: &str) -> Option<(Self, &str)> {
+        let (r, app) = s.split_once(':')?;
+        let r = match r {
+            "assigned" => Self::Assigned,
+            "unassigned" => Self::NotAssigned,
+            "provisioned" => Self::Provisioned,
+            _ => return None,
+        };
+        (!app.is_empty()).then_some((r, app))
+    }
+
+    pub fn param(self, app: &str) -> String {
+        let r = match self {
+            Self::Assigned => "assigned",
+            Self::NotAssigned => "unassigned",
+            Self::Provisioned => "provisioned",
+        };
+        format!("{r}:{app}")
+    }
+
+    pub fn label(self, app: &str) -> String {
+        match self {
+            Self::Assigned => format!("Assigned to {app}"),
+            Self::NotAssigned => format!("Not assigned to {app}"),
+            Self::Provisioned => format!("Provisioned in {app}"),
+        }
+    }
+}
+
+/// The keyset cursor of the users list: the last row's lower-cased display name (or
+/// userPrincipalName, in that order) and id.
 pub fn user_cursor(display_lower: &str, id: &str) -> String {
     format!("{display_lower}\u{1f}{id}")
 }
@@ -223,4 +317,37 @@ pub struct ImportError {
     /// 1-based line of the file.
     pub line: usize,
     pub message: String,
+}
+
+#[cfg(test)]
+mod sort_tests {
+    use super::{AppRelation, UserSort};
+
+    #[test]
+    fn sorts_and_app_filters_read_back_what_they_write() {
+        for s in [
+            UserSort::Name,
+            UserSort::NameDesc,
+            UserSort::Upn,
+            UserSort::UpnDesc,
+        ] {
+            assert_eq!(UserSort::parse(s.param()), Some(s));
+        }
+        assert_eq!(UserSort::parse(""), Some(UserSort::Name));
+        assert_eq!(UserSort::parse("mail"), None);
+        assert_eq!(UserSort::Name.toggled(false), UserSort::NameDesc);
+        assert_eq!(UserSort::NameDesc.toggled(false), UserSort::Name);
+        assert_eq!(UserSort::NameDesc.toggled(true), UserSort::Upn);
+        assert_eq!(UserSort::Upn.toggled(true), UserSort::UpnDesc);
+        for r in [
+            AppRelation::Assigned,
+            AppRelation::NotAssigned,
+            AppRelation::Provisioned,
+        ] {
+            assert_eq!(AppRelation::parse(&r.param("a1")), Some((r, "a1")));
+        }
+        assert_eq!(AppRelation::parse("assigned:"), None);
+        assert_eq!(AppRelation::parse("owner:a1"), None);
+        assert_eq!(AppRelation::parse("a1"), None);
+    }
 }

@@ -5,6 +5,7 @@
 mod accounts;
 mod adaptation;
 mod apps;
+mod assignment;
 mod audit_label;
 mod choices;
 mod directory;
@@ -15,6 +16,7 @@ mod provisioning;
 pub use accounts::*;
 pub use adaptation::*;
 pub use apps::*;
+pub use assignment::*;
 pub use audit_label::audit_action_label;
 pub use choices::*;
 pub use directory::*;

@@ -58,7 +58,28 @@ pub async fn create(pool: &Pool, template: &str, name: &str, actor: &Actor) -> R
     Ok(id)
 }
 
-async fn existing(pool: &Pool, id: &str) -> Result<store::AppRow, DirError> {
+/// The name of `role` in `app` and whether its users are provisioned: a role must be chosen when
+/// the application has roles, and none when it has none.
+pub(super) async fn role_of(
+    pool: &Pool,
+    app: &store::AppRow,
+    role: &str,
+) -> Result<(String, bool), DirError> {
+    let roles = store::roles(pool, &app.id).await?;
+    if roles.is_empty() {
+        if !role.is_empty() {
+            return Err(invalid("role", "this application has no roles"));
+        }
+        return Ok((String::new(), true));
+    }
+    match roles.iter().find(|r| r.value == role) {
+        Some(r) => Ok((r.display_name.clone(), r.provisioned)),
+        None if role.is_empty() => Err(invalid("role", "select a role")),
+        None => Err(invalid("role", format!("{role:?} is not a role of {}", app.name))),
+    }
+}
+
+pub(super) async fn existing(pool: &Pool, id: &str) -> Result<store::AppRow, DirError> {
     store::get(pool, id)
         .await?
         .ok_or_else(|| DirError::NotFound("there is no such application".into()))
@@ -130,20 +151,8 @@ pub async fn assign_as(
     actor: &Actor,
 ) -> Result<Assigned, DirError> {
     let a = existing(pool, app).await?;
-    let roles = store::roles(pool, app).await?;
     let role = role.trim();
-    let (role_name, provisioned) = if roles.is_empty() {
-        if !role.is_empty() {
-            return Err(invalid("role", "this application has no roles"));
-        }
-        (String::new(), true)
-    } else {
-        match roles.iter().find(|r| r.value == role) {
-            Some(r) => (r.display_name.clone(), r.provisioned),
-            None if role.is_empty() => return Err(invalid("role", "select a role")),
-            None => return Err(invalid("role", format!("{role:?} is not a role of {}", a.name))),
-        }
-    };
+    let (role_name, provisioned) = role_of(pool, &a, role).await?;
     let mut tx = crate::db::begin(pool).await?;
     let (kind, pid, pname) = resolve_principal(&mut tx, principal).await.map_err(|e| match e {
         DirError::Invalid { message, .. } => invalid("principal", message),

@@ -3,6 +3,7 @@
 //! settings, Test Connection). The engine: cycles, the scheduler, provision on demand.
 
 pub mod apps;
+pub mod assignments;
 mod bulk;
 pub mod config;
 pub mod connection;

@@ -58,7 +58,7 @@ pub fn GroupsPage() -> impl IntoView {
         <form method="get" action="/directory/groups" class="form form-row filters">
             <div class="field">
                 <label for="group-search">"Search"</label>
-                <input id="group-search" name="q" type="search" value=move || q.get() placeholder="group name (starts with)" />
+                <input id="group-search" name="q" type="search" value=move || q.get() placeholder="part of a name or description" />
             </div>
             <div class="field field-action">
                 <button type="submit" class="btn">"Search"</button>

@@ -2,6 +2,7 @@
 
 mod groups;
 mod import;
+mod user_list;
 mod users;
 
 pub use groups::{GroupPage, GroupsPage};

@@ -1,43 +1,55 @@
 //! Users: the list with search, the new-user form, a user's page (edit, enable/disable, delete),
 //! and Deleted users (restore, delete permanently).
 
+use super::super::provisioning::with_flashed;
 use super::super::widgets::{
-    invalid, query_param, route_param, urlencode, when, ActionError, Confirm, CsrfField, ErrorText,
-    FieldError, PrincipalPicker, When, WhenOr,
+    invalid, query_param, route_param, when, ActionError, Confirm, CsrfField, ErrorText, FieldError,
+    PrincipalPicker, When,
 };
+use super::user_list::{filter_query, ListView, UserTable};
+use crate::api::bulk::{app_choices, take_bulk_outcome, BulkUsers};
 use crate::api::directory::{
     get_user, list_users, user_departments, CreateUser, DeleteUser, PurgeUser, RestoreUser, SetUserEnabled,
     UpdateUser,
 };
 use crate::api::ApiError;
-use crate::model::{plural, AttrDef, DirUser, DirUserPage, CORE_USER_ATTRS, USER_ATTRS};
+use crate::model::{plural, AppRelation, AttrDef, DirUser, UserSort, CORE_USER_ATTRS, USER_ATTRS};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 /// What purging a deleted user does.
-const PURGE_CONSEQUENCE: &str = "The user, their group memberships and assignments are removed from the directory for good: this cannot be undone.";
-
-/// The list's filters as a query string ("q=...&enabled=..."), for links that keep them.
-fn filter_query(pairs: &[(&str, String)]) -> String {
-    pairs
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
+pub(super) const PURGE_CONSEQUENCE: &str = "The user, their group memberships and assignments are removed from the directory for good: this cannot be undone.";
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    let me = super::super::use_session();
+    let admin = super::super::use_session().is_admin();
     let q = query_param("q");
     let enabled = query_param("enabled");
     let department = query_param("department");
+    let app = query_param("app");
+    let sort = query_param("sort");
     let after = query_param("after");
+    let bulk = ServerAction::<BulkUsers>::new();
+    let flashed = Resource::new(|| (), |_| take_bulk_outcome());
+    let outcome = with_flashed(Signal::derive(move || bulk.value().get()), flashed);
     let page = Resource::new(
-        move || (q.get(), after.get(), enabled.get(), department.get()),
-        |(q, after, enabled, department)| list_users(q, after, false, enabled, department),
+        move || {
+            (
+                q.get(),
+                after.get(),
+                enabled.get(),
+                department.get(),
+                app.get(),
+                sort.get(),
+                bulk.version().get(),
+            )
+        },
+        |(q, after, enabled, department, app, sort, _)| {
+            list_users(q, after, false, enabled, department, app, sort)
+        },
     );
+    let apps = Resource::new(|| (), |_| app_choices());
+    provide_context(bulk);
     // Suggestions for the department filter, fetched once the page runs in the browser: the
     // page (and a browser without JavaScript) never waits for them.
     let (departments, set_departments) = signal(Vec::<(String, i64)>::new());
@@ -77,28 +89,66 @@ pub fn UsersPage() -> impl IntoView {
                         }).collect_view()}
                     </datalist>
                 </div>
+                <div class="field">
+                    <label for="user-app">"Application"</label>
+                    <select id="user-app" name="app">
+                        <option value="" selected=move || app.get().is_empty()>"Any"</option>
+                        <Suspense fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                let chosen = app.get_untracked();
+                                apps.await.unwrap_or_default().into_iter().map(|a| {
+                                    [AppRelation::Assigned, AppRelation::NotAssigned, AppRelation::Provisioned].map(|r| {
+                                        let value = r.param(&a.id);
+                                        let selected = value == chosen;
+                                        view! { <option value=value selected=selected>{r.label(&a.name)}</option> }
+                                    }).into_iter().collect_view()
+                                }).collect_view()
+                            })}
+                        </Suspense>
+                    </select>
+                </div>
+                {move || (!sort.get().is_empty()).then(|| view! { <input type="hidden" name="sort" value=sort.get() /> })}
                 <div class="field field-action">
                     <button type="submit" class="btn">"Apply"</button>
                     <a class="btn btn-quiet" href="/directory/users">"Clear"</a>
                 </div>
             </form>
-            {me.is_admin().then(|| view! {
+            {admin.then(|| view! {
                 <div class="actions">
                     <a class="btn btn-primary" href="/directory/users/new">"New user"</a>
                     <a class="btn" href="/directory/import">"Import"</a>
                 </div>
             })}
         </div>
+        <ActionError value=outcome />
+        <FieldError value=outcome field="ids" />
+        <FieldError value=outcome field="assign_to" />
+        <FieldError value=outcome field="group" />
+        <FieldError value=outcome field="role" />
+        <FieldError value=outcome field="principals" />
+        {move || outcome.get().and_then(|r| r.ok()).map(|m| view! { <p class="alert alert-ok" role="status">{m}</p> })}
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let query = filter_query(&[
                     ("q", q.get_untracked()),
                     ("enabled", enabled.get_untracked()),
                     ("department", department.get_untracked()),
+                    ("app", app.get_untracked()),
                 ]);
+                let list = ListView {
+                    base: "/directory/users",
+                    query,
+                    sort: UserSort::parse(&sort.get_untracked()).unwrap_or_default(),
+                    paged: !after.get_untracked().is_empty(),
+                    deleted: false,
+                };
+                let choices = if admin { Some(apps.await.unwrap_or_default()) } else { None };
                 match page.await {
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
-                    Ok(p) => view! { <UserTable page=p query paged=!after.get_untracked().is_empty() base="/directory/users" deleted=false /> }.into_any(),
+                    Ok(p) => match choices {
+                        Some(apps) => view! { <UserTable page=p list bulk=apps /> }.into_any(),
+                        None => view! { <UserTable page=p list /> }.into_any(),
+                    },
                 }
             })}
         </Suspense>
@@ -120,7 +170,17 @@ pub fn DeletedUsersPage() -> impl IntoView {
                 purge.version().get(),
             )
         },
-        |(q, after, _, _)| list_users(q, after, true, String::new(), String::new()),
+        |(q, after, _, _)| {
+            list_users(
+                q,
+                after,
+                true,
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            )
+        },
     );
     provide_context((restore, purge));
     view! {
@@ -138,121 +198,20 @@ pub fn DeletedUsersPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match page.await {
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
-                    Ok(p) => view! { <UserTable page=p query=filter_query(&[("q", q.get_untracked())]) paged=!after.get_untracked().is_empty() base="/directory/deleted-users" deleted=true /> }.into_any(),
+                    Ok(p) => {
+                        let list = ListView {
+                            base: "/directory/deleted-users",
+                            query: filter_query(&[("q", q.get_untracked())]),
+                            sort: UserSort::Name,
+                            paged: !after.get_untracked().is_empty(),
+                            deleted: true,
+                        };
+                        view! { <UserTable page=p list /> }.into_any()
+                    }
                 }
             })}
         </Suspense>
     }
-}
-
-#[component]
-fn UserTable(
-    page: DirUserPage,
-    query: String,
-    paged: bool,
-    base: &'static str,
-    deleted: bool,
-) -> impl IntoView {
-    let admin = super::super::use_session().is_admin();
-    let shown = page.rows.len();
-    let total = page.total;
-    if total == 0 {
-        return match (query.is_empty(), deleted) {
-            (false, _) => view! {
-                <p class="empty">"No users match. " <a href=base>"Clear the search and filters"</a> "."</p>
-            }.into_any(),
-            (true, true) => view! { <p class="empty">"No deleted users: nothing to restore."</p> }.into_any(),
-            (true, false) => view! {
-                <p class="empty">"No users yet. Add one with New user, import a CSV file, or let an identity provider create them."</p>
-            }.into_any(),
-        };
-    }
-    let qs = query;
-    let next = page.next.clone().map(|c| {
-        let mut href = format!("{base}?after={}", urlencode(&c));
-        if !qs.is_empty() {
-            href.push('&');
-            href.push_str(&qs);
-        }
-        href
-    });
-    let first = paged.then(|| {
-        if qs.is_empty() {
-            base.to_string()
-        } else {
-            format!("{base}?{qs}")
-        }
-    });
-    let actions = use_context::<(ServerAction<RestoreUser>, ServerAction<PurgeUser>)>();
-    let rows = page
-        .rows
-        .into_iter()
-        .map(|u| {
-            let status = if u.account_enabled { "Enabled" } else { "Disabled" };
-            let row_actions = (deleted && admin).then(|| {
-                actions.map(|(restore, purge)| {
-                    let (id1, id2) = (u.id.clone(), u.id.clone());
-                    view! {
-                        <td class="actions">
-                            <ActionForm action=restore attr:class="inline">
-                                <CsrfField />
-                                <input type="hidden" name="id" value=id1 />
-                                <button type="submit" class="btn">"Restore"</button>
-                            </ActionForm>
-                            <Confirm
-                                id=format!("purge-{}", u.id)
-                                label="Delete permanently"
-                                small=true
-                                title=format!("Delete {} permanently", u.display_name)
-                                consequence=PURGE_CONSEQUENCE
-                            >
-                                <ActionForm action=purge attr:class="inline">
-                                    <CsrfField />
-                                    <input type="hidden" name="id" value=id2 />
-                                    <button type="submit" class="btn btn-danger">"Delete permanently"</button>
-                                </ActionForm>
-                            </Confirm>
-                        </td>
-                    }
-                })
-            });
-            view! {
-                <tr data-upn=u.upn.clone()>
-                    <th scope="row"><a href=format!("/directory/users/{}", u.id)>{u.display_name.clone()}</a></th>
-                    <td class="mono">{u.upn.clone()}</td>
-                    <td>{u.job_title.clone()}</td>
-                    <td>{u.department.clone()}</td>
-                    <td>{if deleted { view! { <WhenOr at=u.deleted_at.clone() none="" /> }.into_any() } else { status.into_any() }}</td>
-                    {row_actions}
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <p class="muted" role="status">
-            {if shown as i64 == total { plural(total, "user", "users") } else { format!("{shown} of {}", plural(total, "user", "users")) }}
-        </p>
-        <div class="table-wrap">
-            <table>
-                <thead>
-                    <tr>
-                        <th scope="col">"Display name"</th>
-                        <th scope="col">"User principal name"</th>
-                        <th scope="col">"Job title"</th>
-                        <th scope="col">"Department"</th>
-                        <th scope="col">{if deleted { "Deleted" } else { "Account" }}</th>
-                        {(deleted && admin).then(|| view! { <th scope="col">"Actions"</th> })}
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
-        <nav class="pager" aria-label="Pages">
-            {first.map(|href| view! { <a href=href>"First page"</a> })}
-            {next.map(|href| view! { <a href=href rel="next">"Next page"</a> })}
-        </nav>
-    }
-    .into_any()
 }
 
 /// The attribute form for a new or an existing user. Every field is posted, so what the form

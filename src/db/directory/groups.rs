@@ -50,8 +50,9 @@ pub async fn group_by_name(conn: &mut crate::db::Conn, name: &str) -> sqlx::Resu
 
 pub async fn insert_group(conn: &mut crate::db::Conn, g: &GroupRecord) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO dir_groups (id, display_name, display_lower, description, mail_nickname, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO dir_groups (id, display_name, display_lower, description, mail_nickname, created_at, updated_at,
+             search_fold)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&g.id)
     .bind(&g.display_name)
@@ -60,6 +61,7 @@ pub async fn insert_group(conn: &mut crate::db::Conn, g: &GroupRecord) -> sqlx::
     .bind(&g.mail_nickname)
     .bind(&g.created_at)
     .bind(&g.updated_at)
+    .bind(search_text(g))
     .execute(&mut *conn)
     .await?;
     record_change(conn, ChangeKind::Group, &g.id, "", "create", &g.created_at).await
@@ -68,7 +70,7 @@ pub async fn insert_group(conn: &mut crate::db::Conn, g: &GroupRecord) -> sqlx::
 pub async fn update_group(conn: &mut crate::db::Conn, g: &GroupRecord) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE dir_groups SET display_name = $2, display_lower = $3, description = $4, mail_nickname = $5,
-             updated_at = $6 WHERE id = $1",
+             updated_at = $6, search_fold = $7 WHERE id = $1",
     )
     .bind(&g.id)
     .bind(&g.display_name)
@@ -76,9 +78,47 @@ pub async fn update_group(conn: &mut crate::db::Conn, g: &GroupRecord) -> sqlx::
     .bind(&g.description)
     .bind(&g.mail_nickname)
     .bind(&g.updated_at)
+    .bind(search_text(g))
     .execute(&mut *conn)
     .await?;
     record_change(conn, ChangeKind::Group, &g.id, "", "update", &g.updated_at).await
+}
+
+/// What the groups list's search looks in, folded: display name, description and mail nickname.
+fn search_text(g: &GroupRecord) -> String {
+    crate::mapping::text::search_fold(&format!(
+        "{} {} {}",
+        g.display_name, g.description, g.mail_nickname
+    ))
+}
+
+/// Folds the search column of groups written before it existed (see the users' backfill).
+pub async fn backfill_group_search(pool: &Pool) -> sqlx::Result<u64> {
+    let mut done = 0;
+    loop {
+        let rows: Vec<GroupRecord> = sqlx::query(
+            "SELECT id, display_name, description, mail_nickname, created_at, updated_at FROM dir_groups
+             WHERE search_fold IS NULL ORDER BY id LIMIT 1000",
+        )
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(group_from)
+        .collect();
+        if rows.is_empty() {
+            return Ok(done);
+        }
+        let mut tx = crate::db::begin(pool).await?;
+        for g in &rows {
+            sqlx::query("UPDATE dir_groups SET search_fold = $2 WHERE id = $1")
+                .bind(&g.id)
+                .bind(search_text(g))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        done += rows.len() as u64;
+    }
 }
 
 /// Deletes a group with its memberships, its membership in other groups and its assignments.
@@ -200,15 +240,14 @@ pub struct GroupListRow {
     pub members: i64,
 }
 
+/// ` FROM dir_groups g WHERE ...`: the groups whose name, description or mail nickname contains
+/// `q`, ignoring case and accents.
 fn push_group_filter(qb: &mut Sql<'_>, q: Option<&str>) {
     qb.push(" FROM dir_groups g WHERE 1 = 1");
-    if let Some(q) = q.map(str::to_lowercase).filter(|q| !q.is_empty()) {
-        let mut upper = q.clone();
-        upper.push(char::MAX);
-        qb.push(" AND g.display_lower >= ")
-            .push_bind(q)
-            .push(" AND g.display_lower < ")
-            .push_bind(upper);
+    if let Some(q) = q.map(crate::mapping::text::search_fold).filter(|q| !q.is_empty()) {
+        qb.push(" AND g.search_fold LIKE ")
+            .push_bind(super::users::contains_pattern(&q))
+            .push(" ESCAPE '\\'");
     }
 }
 
@@ -277,7 +316,7 @@ pub async fn members(
         if let Some(p) = &pattern {
             qb.push(" AND (u.search_fold LIKE ")
                 .push_bind(p.clone())
-                .push(" ESCAPE '\\' OR g.display_lower LIKE ")
+                .push(" ESCAPE '\\' OR g.search_fold LIKE ")
                 .push_bind(p.clone())
                 .push(" ESCAPE '\\')");
         }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::db::sql::Sql;
+use crate::model::{AppRelation, UserSort};
 use sqlx::Row;
 
 /// A user as stored. `attrs` is the JSON object of every other non-empty attribute.
@@ -290,17 +291,19 @@ pub struct UserFilter {
     pub enabled: Option<bool>,
     /// The department, ignoring case and accents.
     pub department: Option<String>,
+    /// Users assigned to (or not, or provisioned in) an application (its id).
+    pub app: Option<(AppRelation, String)>,
 }
 
 impl UserFilter {
     /// Only live or deleted users: the counts table answers, no row is read.
     fn is_plain(&self) -> bool {
-        self.q.is_none() && self.enabled.is_none() && self.department.is_none()
+        self.q.is_none() && self.enabled.is_none() && self.department.is_none() && self.app.is_none()
     }
 }
 
 /// `%text%` for LIKE, with LIKE's own characters taken literally.
-pub(super) fn contains_pattern(text: &str) -> String {
+pub fn contains_pattern(text: &str) -> String {
     let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
@@ -327,34 +330,67 @@ fn push_where(qb: &mut Sql<'_>, f: &UserFilter) {
     if let Some(d) = f.department.as_deref().map(crate::mapping::text::search_fold) {
         qb.push(" AND u.department_fold = ").push_bind(d);
     }
+    if let Some((relation, app)) = &f.app {
+        // Assigned: directly, or as a direct member of an assigned group (the engine's scope).
+        let assigned = |qb: &mut Sql<'_>, not: bool| {
+            qb.push(if not { " AND NOT (" } else { " AND (" })
+                .push("EXISTS (SELECT 1 FROM app_assignments s WHERE s.app_id = ")
+                .push_bind(app.clone())
+                .push(" AND s.principal_id = u.id) OR EXISTS (SELECT 1 FROM dir_members m JOIN app_assignments s")
+                .push(" ON s.principal_id = m.group_id AND s.app_id = ")
+                .push_bind(app.clone())
+                .push(" WHERE m.member_id = u.id))");
+        };
+        match relation {
+            AppRelation::Assigned => assigned(qb, false),
+            AppRelation::NotAssigned => assigned(qb, true),
+            AppRelation::Provisioned => {
+                qb.push(" AND EXISTS (SELECT 1 FROM prov_objects o WHERE o.app_id = ")
+                    .push_bind(app.clone())
+                    .push(" AND o.object_type = 'user' AND o.source_id = u.id AND o.state = 'active')");
+            }
+        }
+    }
 }
 
-/// One page of users ordered by display name, after the keyset cursor `(display_lower, id)`.
+/// One page of users in `order` (display name or userPrincipalName, either way), after the
+/// keyset cursor `(key, id)` where the key is the lower-cased column of the order.
 pub async fn user_page(
     pool: &Pool,
     f: &UserFilter,
+    order: UserSort,
     after: Option<(&str, &str)>,
     limit: i64,
 ) -> sqlx::Result<(Vec<UserListRow>, bool)> {
     const COLS: &str =
         "u.id, u.upn, u.display_name, u.display_lower, u.mail, u.account_enabled, u.attrs, u.deleted_at";
+    let key = if order.by_upn() {
+        "upn_lower"
+    } else {
+        "display_lower"
+    };
+    let (dir, cmp) = if order.descending() {
+        ("DESC", "<")
+    } else {
+        ("ASC", ">")
+    };
     // The page's keys first, from the index alone (dir_users_search holds every column the
     // search and filters test), then those rows: a search that matches few users walks the index,
     // not the wide rows.
     let mut qb = Sql::new(format!(
-        "SELECT {COLS} FROM dir_users u JOIN (SELECT u.display_lower, u.id"
+        "SELECT {COLS} FROM dir_users u JOIN (SELECT u.{key} AS k, u.id"
     ));
     push_where(&mut qb, f);
     if let Some((d, id)) = after {
-        qb.push(" AND (u.display_lower, u.id) > (")
+        qb.push(format!(" AND (u.{key}, u.id) {cmp} ("))
             .push_bind(d.to_string())
             .push(", ")
             .push_bind(id.to_string())
             .push(")");
     }
-    qb.push(" ORDER BY u.display_lower, u.id LIMIT ")
+    qb.push(format!(" ORDER BY u.{key} {dir}, u.id {dir} LIMIT "))
         .push_bind(limit + 1)
-        .push(") p ON u.id = p.id ORDER BY p.display_lower, p.id");
+        .push(format!(") p ON u.id = p.id ORDER BY p.k {dir}, p.id {dir}"));
     let rows = qb.build().fetch_all(pool).await?;
     let more = rows.len() as i64 > limit;
     Ok((
