@@ -10,3 +10,6 @@ CREATE INDEX prov_log_source ON prov_log (app_id, source_id, at DESC, id DESC);
 -- at 100,000 users).
 CREATE INDEX dir_users_department_order ON dir_users (department_fold, display_lower, id)
     WHERE deleted_at IS NULL;
+-- The provisioning logs' identity search looks inside names ignoring case and accents; entries
+-- written before this version have none and are matched on their lower-cased name.
+ALTER TABLE prov_log ADD COLUMN display_fold TEXT COLLATE "C";

@@ -136,13 +136,38 @@ pub async fn delete_user_group(csrf: String, account: String, group: String) -> 
     Ok(())
 }
 
+/// An account's API keys: those whose name, prefix or groups contain `q` (ignoring case and
+/// accents), `status` "active", "inactive" (revoked or expired) or any.
 #[server(endpoint = "access/api_keys")]
-pub async fn list_api_keys(account: String) -> Result<Vec<ApiKeyInfo>, ApiError> {
+pub async fn list_api_keys(
+    account: String,
+    #[server(default)] q: String,
+    #[server(default)] status: String,
+) -> Result<Vec<ApiKeyInfo>, ApiError> {
+    use crate::mapping::text::search_fold;
     use ssr::*;
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
+    if q.chars().count() > 200 {
+        return Err(ApiError::invalid("q", "Search for at most 200 characters."));
+    }
+    let active = match status.as_str() {
+        "" | "any" => None,
+        "active" => Some(true),
+        "inactive" => Some(false),
+        _ => return Err(ApiError::invalid("status", "Choose active, inactive or any.")),
+    };
     accounts::account(&state.pool, &account).await?;
-    Ok(store::keys(&state.pool, &account).await?)
+    let q = search_fold(q.trim());
+    Ok(store::keys(&state.pool, &account)
+        .await?
+        .into_iter()
+        .filter(|k| active.is_none_or(|a| (k.status == "Active") == a))
+        .filter(|k| {
+            q.is_empty()
+                || search_fold(&format!("{} {} {}", k.name, k.prefix, k.groups.join(" "))).contains(&q)
+        })
+        .collect())
 }
 
 /// Session key of a new API key created by a form post without JavaScript (see `guard::flash`).

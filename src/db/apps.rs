@@ -33,15 +33,18 @@ fn app_from(r: &crate::db::Row) -> AppRow {
     }
 }
 
+/// The applications whose name contains `q`, ignoring case and accents (all without one), by
+/// name. Compared here rather than in SQL: a directory has tens of applications, not thousands.
 pub async fn list(pool: &Pool, q: Option<&str>) -> sqlx::Result<Vec<AppRow>> {
-    let q = q.map(str::to_lowercase).unwrap_or_default();
-    let rows = sqlx::query(&format!(
-        "{APP_SELECT} WHERE a.name_lower LIKE '%' || $1 || '%' ORDER BY a.name_lower"
-    ))
-    .bind(q.replace(['%', '_'], ""))
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.iter().map(app_from).collect())
+    let q = q.map(crate::mapping::text::search_fold).unwrap_or_default();
+    let rows = sqlx::query(&format!("{APP_SELECT} ORDER BY a.name_lower"))
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(app_from)
+        .filter(|a| q.is_empty() || crate::mapping::text::search_fold(&a.name).contains(&q))
+        .collect())
 }
 
 /// How many applications there are, and how many have provisioning On.

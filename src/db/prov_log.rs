@@ -2,6 +2,7 @@
 //! at. The connector data store is in `links`.
 
 use super::Pool;
+use crate::db::directory::contains_pattern;
 use crate::db::sql::Sql;
 use crate::model::{ProvisionLogFilter, ProvisionLogRow};
 use sqlx::Row;
@@ -28,8 +29,8 @@ pub struct LogEntry<'a> {
 pub async fn log(db: impl sqlx::Executor<'_, Database = sqlx::Any>, e: &LogEntry<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO prov_log (id, app_id, cycle_id, at, duration_ms, object_type, source_id, display_name, target_id,
-             action, status, steps, modified, error_code, error_reason, error_action)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             action, status, steps, modified, error_code, error_reason, error_action, display_fold)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(e.id)
     .bind(e.app)
@@ -47,6 +48,7 @@ pub async fn log(db: impl sqlx::Executor<'_, Database = sqlx::Any>, e: &LogEntry
     .bind(e.error_code)
     .bind(e.error_reason)
     .bind(e.error_action)
+    .bind(crate::mapping::text::search_fold(e.display_name))
     .execute(db)
     .await?;
     Ok(())
@@ -93,13 +95,15 @@ pub async fn log_page(
     eq("l.status", &f.status);
     eq("l.cycle_id", &f.cycle);
     if !f.identity.is_empty() {
-        let mut upper = f.identity.clone();
-        upper.push(char::MAX);
-        qb.push(" AND ((l.display_name >= ")
-            .push_bind(f.identity.clone())
-            .push(" AND l.display_name < ")
-            .push_bind(upper)
-            .push(") OR l.source_id = ")
+        // Any part of the name, ignoring case and accents (entries from before the folded column
+        // by their lower-cased name), or the source or target id exactly.
+        let folded = contains_pattern(&crate::mapping::text::search_fold(&f.identity));
+        let lowered = contains_pattern(&f.identity.to_lowercase());
+        qb.push(" AND (l.display_fold LIKE ")
+            .push_bind(folded)
+            .push(" ESCAPE '\\' OR (l.display_fold IS NULL AND lower(l.display_name) LIKE ")
+            .push_bind(lowered)
+            .push(" ESCAPE '\\') OR l.source_id = ")
             .push_bind(f.identity.clone())
             .push(" OR l.target_id = ")
             .push_bind(f.identity.clone())

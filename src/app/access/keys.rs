@@ -1,5 +1,6 @@
 use super::super::widgets::{
-    reset_on_success, ActionError, Confirm, CopyField, CsrfField, ErrorText, FieldError, When, WhenOr,
+    query_param, reset_on_success, ActionError, Confirm, CopyField, CsrfField, ErrorText, FieldError, When,
+    WhenOr,
 };
 use super::use_account_id;
 use crate::api::access::{
@@ -16,9 +17,18 @@ pub fn ApiKeysTab() -> impl IntoView {
     let revoke = ServerAction::<RevokeApiKey>::new();
     let created = Signal::derive(move || create.value().get());
     let account = a_id.clone();
+    let q = query_param("q");
+    let status = query_param("status");
     let keys = Resource::new(
-        move || (create.version().get(), revoke.version().get()),
-        move |_| list_api_keys(account.clone()),
+        move || {
+            (
+                create.version().get(),
+                revoke.version().get(),
+                q.get(),
+                status.get(),
+            )
+        },
+        move |(_, _, q, status)| list_api_keys(account.clone(), q, status),
     );
     let account = a_id.clone();
     let groups = Resource::new(|| (), move |_| list_inheritable_groups(account.clone()));
@@ -104,6 +114,24 @@ pub fn ApiKeysTab() -> impl IntoView {
             })}
         <section class="card">
             <h2>"API keys"</h2>
+            <form method="get" class="form form-row filters">
+                <div class="field">
+                    <label for="key-search">"Search"</label>
+                    <input id="key-search" name="q" type="search" value=move || q.get()
+                        placeholder="part of a name, prefix or group" />
+                </div>
+                <div class="field">
+                    <label for="key-status">"Status"</label>
+                    <select id="key-status" name="status">
+                        <option value="" selected=move || status.get().is_empty()>"Any"</option>
+                        <option value="active" selected=move || status.get() == "active">"Active"</option>
+                        <option value="inactive" selected=move || status.get() == "inactive">"Revoked or expired"</option>
+                    </select>
+                </div>
+                <div class="field field-action">
+                    <button type="submit" class="btn">"Apply"</button>
+                </div>
+            </form>
             <ActionError value=Signal::derive(move || revoke.value().get()) />
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {
@@ -113,7 +141,10 @@ pub fn ApiKeysTab() -> impl IntoView {
                         Suspend::new(async move {
                             match keys.await {
                                 Err(e) => view! { <ErrorText error=e /> }.into_any(),
-                                Ok(list) if list.is_empty() => view! { <p class="muted">"No API keys yet."</p> }.into_any(),
+                                Ok(list) if list.is_empty() && q.get_untracked().is_empty() && status.get_untracked().is_empty() => {
+                                    view! { <p class="empty">"No API keys yet. Add one above and give it to the identity provider with the tenant URL."</p> }.into_any()
+                                }
+                                Ok(list) if list.is_empty() => view! { <p class="empty">"No key matches. " <a href="?">"Clear the search"</a> "."</p> }.into_any(),
                                 Ok(list) => view! { <KeyTable list account admin revoke /> }.into_any(),
                             }
                         })
