@@ -141,4 +141,5 @@ fn CandidateLine(c: AssignCandidate, admin: bool, set_ticked: WriteSignal<usize>
             <td>{if c.roles.is_empty() { "—".to_string() } else { c.roles.join(", ") }}</td>
         </tr>
     }
+    .into_any()
 }

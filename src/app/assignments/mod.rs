@@ -228,6 +228,7 @@ fn AssignmentLine(app: String, row: AssignmentRow, roles: Vec<AppRoleInfo>, admi
             })}
         </tr>
     }
+    .into_any()
 }
 
 /// Provisioning's view of an assignment: a badge, why it was skipped or failed, the newest log
@@ -249,6 +250,7 @@ fn ProvisioningCell(app: String, state: AssignmentState) -> impl IntoView {
             })}
         </span>
     }
+    .into_any()
 }
 
 #[component]

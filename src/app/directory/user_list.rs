@@ -193,6 +193,7 @@ fn UserLine(u: DirUserRow, deleted: bool, admin: bool, selectable: bool) -> impl
             {row_actions}
         </tr>
     }
+    .into_any()
 }
 
 /// The table inside one form with the bulk actions above it.
@@ -253,4 +254,5 @@ fn BulkForm(apps: Vec<AppChoice>, children: Children) -> impl IntoView {
             {children()}
         </ActionForm>
     }
+    .into_any()
 }
