@@ -28,11 +28,12 @@ step "build: server and browser (wasm)"
 # whole tree).
 "$root/scripts/build.sh"
 
-step "browser bundle with its full view types (as release builds compile it)"
-# Debug builds erase the views' types (--cfg erase_components); release builds do not, and a view
-# nested too deeply for rustc ("queries overflow the depth limit") fails only there, which once
-# broke scripts/serve.sh while every test passed. Its own target directory keeps these artifacts
-# apart from the erased ones (one RUSTFLAGS per directory, or each build recompiles the other's).
+step "browser bundle with its full view types (a build without erase_components)"
+# Our builds erase the views' types (--cfg erase_components, debug and release alike); a build
+# without the flag (cargo leptos, a plain cargo build) compiles the full types, and a view nested
+# too deeply for rustc ("queries overflow the depth limit") fails only there, which once broke
+# scripts/serve.sh while every test passed. Its own target directory keeps these artifacts apart
+# from the erased ones (one RUSTFLAGS per directory, or each build recompiles the other's).
 RUSTFLAGS="" cargo build --lib --target wasm32-unknown-unknown --no-default-features --features hydrate \
   --target-dir "$root/target/full-types"
 export RUSTFLAGS="--cfg erase_components" PROVISIO_EMBED_SITE="$root/target/site"

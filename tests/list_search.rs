@@ -113,5 +113,16 @@ async fn applications_keys_and_logs_are_found_by_any_part_ignoring_accents() {
     assert_eq!(logs("stone".into()).await, ["Bob Stone"]);
     assert_eq!(logs(ana.clone()).await, ["Ana Fernández"]);
     assert!(logs("nobody".into()).await.is_empty());
+
+    // Empty results say so and offer the way back.
+    for (path, says) in [
+        ("/apps?q=nothing-like-it", "No application matches."),
+        ("/directory/groups?q=nothing-like-it", "No group matches."),
+        ("/provisioning-logs?identity=nothing-like-it", "No provisioning log entries match."),
+        ("/directory/groups", "No groups yet."),
+    ] {
+        let html = page_html(&x.c, &x.s, path).await;
+        assert!(html.contains(says), "{path}: {html}");
+    }
     x.s.terminate();
 }

@@ -33,8 +33,11 @@ pub fn AppsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match apps.await {
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
+                    Ok(list) if list.is_empty() && q.get_untracked().is_empty() => view! {
+                        <p class="empty">"No applications yet. Select New application to add one from the gallery."</p>
+                    }.into_any(),
                     Ok(list) if list.is_empty() => view! {
-                        <p class="muted">"No applications yet. Select New application to add one from the gallery."</p>
+                        <p class="empty">"No application matches. " <a href="/apps">"Clear the search"</a> "."</p>
                     }.into_any(),
                     Ok(list) => {
                         let rows = list.into_iter().map(|a| view! {

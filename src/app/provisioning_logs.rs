@@ -177,7 +177,13 @@ fn LogsView(app: Signal<String>, base: Signal<String>, choose_app: bool) -> impl
             {move || Suspend::new(async move {
                 match page.await {
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
-                    Ok(p) if p.rows.is_empty() => view! { <p class="muted">"No provisioning log entries match."</p> }.into_any(),
+                    Ok(p) if p.rows.is_empty() && query().is_empty() => view! {
+                        <p class="empty">"No provisioning log entries yet. Each cycle and each provision on demand adds one per user or group it looks at; they are kept "
+                            {format!("{} days.", p.retention_days)}</p>
+                    }.into_any(),
+                    Ok(p) if p.rows.is_empty() => view! {
+                        <p class="empty">"No provisioning log entries match. " <a href=base.get_untracked()>"Clear the filters"</a> "."</p>
+                    }.into_any(),
                     Ok(p) => {
                         let all_apps = app.get_untracked().is_empty();
                         let q = query();

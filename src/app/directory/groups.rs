@@ -9,6 +9,7 @@ use crate::api::directory::{
     get_group, list_groups, AddMember, CreateGroup, DeleteGroup, RemoveMember, UpdateGroup, GROUP_PAGE,
     MEMBER_PAGE,
 };
+use crate::model::plural;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -68,6 +69,12 @@ pub fn GroupsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match page.await {
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
+                    Ok(p) if p.total == 0 && q.get_untracked().is_empty() => view! {
+                        <p class="empty">"No groups yet. Create one below, import memberships from a CSV file, or let an identity provider create them."</p>
+                    }.into_any(),
+                    Ok(p) if p.total == 0 => view! {
+                        <p class="empty">"No group matches. " <a href="/directory/groups">"Clear the search"</a> "."</p>
+                    }.into_any(),
                     Ok(p) => {
                         let qv = q.get_untracked();
                         let link = move |n: i64| {
@@ -89,7 +96,7 @@ pub fn GroupsPage() -> impl IntoView {
                             </tr>
                         }).collect_view();
                         view! {
-                            <p class="muted" role="status">{format!("{} groups", p.total)}</p>
+                            <p class="muted" role="status">{plural(p.total, "group", "groups")}</p>
                             <div class="table-wrap">
                                 <table>
                                     <thead><tr>
