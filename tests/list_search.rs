@@ -118,7 +118,10 @@ async fn applications_keys_and_logs_are_found_by_any_part_ignoring_accents() {
     for (path, says) in [
         ("/apps?q=nothing-like-it", "No application matches."),
         ("/directory/groups?q=nothing-like-it", "No group matches."),
-        ("/provisioning-logs?identity=nothing-like-it", "No provisioning log entries match."),
+        (
+            "/provisioning-logs?identity=nothing-like-it",
+            "No provisioning log entries match.",
+        ),
         ("/directory/groups", "No groups yet."),
     ] {
         let html = page_html(&x.c, &x.s, path).await;

@@ -111,11 +111,42 @@ async fn the_users_list_narrows_to_an_applications_users() {
         upns(&list(&x, &[("app", &app("assigned")), ("q", "bo")]).await),
         ["bob@contoso.com"]
     );
+    // In scope, as the next cycle would decide it: assigned with a provisioned role, enabled,
+    // passing the scoping filters.
+    x.user("dora@contoso.com", "Dora", &[("attrs[department]", "Sales")])
+        .await;
+    x.assign("dora@contoso.com", "default_access").await;
+    x.user("eli@contoso.com", "Eli", &[("attrs[department]", "Sales")])
+        .await;
+    x.assign("eli@contoso.com", "user").await;
+    assert_eq!(
+        upns(&list(&x, &[("app", &app("inscope"))]).await),
+        ["ana@contoso.com", "bob@contoso.com", "eli@contoso.com"],
+        "Dora has only Default Access, Cy is not assigned"
+    );
+    x.post(
+        "provisioning/scoping/add",
+        &[
+            ("app", &x.app),
+            ("object", "user"),
+            ("filter", "new"),
+            ("title", "Sales"),
+            ("attribute", "department"),
+            ("operator", "EQUALS"),
+            ("value", "Sales"),
+        ],
+    )
+    .await;
+    let v = list(&x, &[("app", &app("inscope"))]).await;
+    assert_eq!(upns(&v), ["eli@contoso.com"]);
+    assert_eq!(v["total"], 1);
+    let eli = upns(&list(&x, &[("q", "eli")]).await);
+    assert_eq!(eli, ["eli@contoso.com"]);
     let r = call(&x.c, &x.s, "directory/users", &[("app", "owner:x")]).await;
     assert_eq!(field_error(&json(r).await).0, "app");
     // The filter offers each application three ways.
     let html = page_html(&x.c, &x.s, "/directory/users").await;
-    assert!(html.contains("Assigned to Harness") && html.contains("Provisioned in Harness"));
+    assert!(html.contains("Assigned to Harness") && html.contains("In scope of Harness"));
     x.s.terminate();
 }
 
@@ -211,5 +242,47 @@ async fn bulk_actions_work_as_a_plain_form_without_javascript() {
         upns(&list(&x, &[("enabled", "disabled")]).await),
         ["ana@contoso.com"]
     );
+    x.s.terminate();
+}
+
+#[tokio::test]
+async fn the_in_scope_filter_pages_and_sorts_like_the_others() {
+    let x = setup().await;
+    for n in 0..55 {
+        x.user(
+            &format!("u{n:02}@contoso.com"),
+            &format!("Name {:02}", 99 - n),
+            &[],
+        )
+        .await;
+    }
+    let crew = x.group("Crew").await;
+    // Every other user is in the assigned group.
+    for n in (0..55).step_by(2) {
+        x.add_member(&crew, &format!("u{n:02}@contoso.com")).await;
+    }
+    x.assign("Crew", "user").await;
+    let expected: Vec<String> = (0..55)
+        .step_by(2)
+        .map(|n| format!("u{n:02}@contoso.com"))
+        .collect();
+    let app = format!("inscope:{}", x.app);
+    for (sort, want) in [
+        ("upn", expected.clone()),
+        ("-upn", expected.iter().rev().cloned().collect()),
+    ] {
+        let mut got = Vec::new();
+        let mut after = String::new();
+        loop {
+            let v = list(&x, &[("app", &app), ("sort", sort), ("after", &after)]).await;
+            assert_eq!(v["total"], 28);
+            got.extend(upns(&v));
+            match v["next"].as_str() {
+                Some(n) => after = n.to_string(),
+                None => break,
+            }
+        }
+        assert_eq!(got, want, "{sort}");
+    }
     x.s.terminate();
 }

@@ -91,15 +91,16 @@ pub async fn list_users(
     let order = crate::model::UserSort::parse(&sort)
         .ok_or_else(|| ApiError::invalid("sort", "Sort by name or upn, or -name or -upn."))?;
     let cursor = (!after.is_empty()).then(|| crate::model::parse_user_cursor(&after));
-    let (rows, more) = store::user_page(
-        &state.pool,
-        &filter,
-        order,
-        cursor.as_ref().map(|(d, i)| (d.as_str(), i.as_str())),
-        USER_PAGE,
-    )
-    .await?;
-    let total = store::user_count(&state.pool, &filter).await?;
+    let cursor = cursor.as_ref().map(|(d, i)| (d.as_str(), i.as_str()));
+    let (rows, more, total) = match filter.app.clone() {
+        Some((crate::model::AppRelation::InScope, app)) => {
+            in_scope_page(&state.pool, filter, &app, order, cursor).await?
+        }
+        _ => {
+            let (rows, more) = store::user_page(&state.pool, &filter, order, cursor, USER_PAGE).await?;
+            (rows, more, store::user_count(&state.pool, &filter).await?)
+        }
+    };
     let next = more
         .then(|| {
             rows.last().map(|r| match order.by_upn() {
@@ -128,6 +129,48 @@ pub async fn list_users(
         total,
         next,
     })
+}
+
+/// A page of the users in an application's scope (as the engine decides it, see
+/// `ScopeCheck`): the users the other filters select (assigned ones, unless the application syncs
+/// all users) are checked in list order, then paged here; the total is exact.
+#[cfg(feature = "ssr")]
+async fn in_scope_page(
+    pool: &crate::db::Pool,
+    mut filter: ssr::store::UserFilter,
+    app: &str,
+    order: crate::model::UserSort,
+    after: Option<(&str, &str)>,
+) -> Result<(Vec<ssr::store::UserListRow>, bool, i64), ApiError> {
+    let check = crate::provisioning::engine::ScopeCheck::open(pool, app)
+        .await
+        .map_err(|e| ApiError::invalid("app", format!("The application's scope cannot be read: {e}")))?;
+    if check.all_users() {
+        filter.app = None;
+    }
+    let keys = ssr::store::user_keys(pool, &filter, order).await?;
+    let ids: Vec<String> = keys.iter().map(|(_, id)| id.clone()).collect();
+    let in_scope: std::collections::HashSet<String> = check
+        .in_scope(pool, &ids)
+        .await
+        .map_err(|e| ApiError::invalid("app", format!("The application's scope cannot be read: {e}")))?
+        .into_iter()
+        .collect();
+    let total = in_scope.len() as i64;
+    let past = |k: &str, id: &str| match after {
+        None => true,
+        Some(c) if order.descending() => (k, id) < c,
+        Some(c) => (k, id) > c,
+    };
+    let page: Vec<String> = keys
+        .iter()
+        .filter(|(k, id)| in_scope.contains(id) && past(k, id))
+        .take(USER_PAGE as usize + 1)
+        .map(|(_, id)| id.clone())
+        .collect();
+    let more = page.len() as i64 > USER_PAGE;
+    let rows = ssr::store::user_rows(pool, &page[..page.len().min(USER_PAGE as usize)]).await?;
+    Ok((rows, more, total))
 }
 
 /// The departments of live users, with how many users each has (the users list's filter).

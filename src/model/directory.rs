@@ -143,6 +143,9 @@ pub enum AppRelation {
     NotAssigned,
     /// Held by it: the connector data store links the user, enabled.
     Provisioned,
+    /// In its scope as the next cycle would decide it: assigned with a provisioned role (or
+    /// everyone, when the application syncs all users), enabled, passing the scoping filters.
+    InScope,
 }
 
 impl AppRelation {
@@ -153,6 +156,7 @@ impl AppRelation {
             "assigned" => Self::Assigned,
             "unassigned" => Self::NotAssigned,
             "provisioned" => Self::Provisioned,
+            "inscope" => Self::InScope,
             _ => return None,
         };
         (!app.is_empty()).then_some((r, app))
@@ -163,6 +167,7 @@ impl AppRelation {
             Self::Assigned => "assigned",
             Self::NotAssigned => "unassigned",
             Self::Provisioned => "provisioned",
+            Self::InScope => "inscope",
         };
         format!("{r}:{app}")
     }
@@ -172,6 +177,7 @@ impl AppRelation {
             Self::Assigned => format!("Assigned to {app}"),
             Self::NotAssigned => format!("Not assigned to {app}"),
             Self::Provisioned => format!("Provisioned in {app}"),
+            Self::InScope => format!("In scope of {app}"),
         }
     }
 }

@@ -97,7 +97,7 @@ pub fn UsersPage() -> impl IntoView {
                             {move || Suspend::new(async move {
                                 let chosen = app.get_untracked();
                                 apps.await.unwrap_or_default().into_iter().map(|a| {
-                                    [AppRelation::Assigned, AppRelation::NotAssigned, AppRelation::Provisioned].map(|r| {
+                                    [AppRelation::Assigned, AppRelation::InScope, AppRelation::NotAssigned, AppRelation::Provisioned].map(|r| {
                                         let value = r.param(&a.id);
                                         let selected = value == chosen;
                                         view! { <option value=value selected=selected>{r.label(&a.name)}</option> }

@@ -342,7 +342,8 @@ fn push_where(qb: &mut Sql<'_>, f: &UserFilter) {
                 .push(" WHERE m.member_id = u.id))");
         };
         match relation {
-            AppRelation::Assigned => assigned(qb, false),
+            // In scope: assigned here, narrowed further by the engine's own check (the caller's).
+            AppRelation::Assigned | AppRelation::InScope => assigned(qb, false),
             AppRelation::NotAssigned => assigned(qb, true),
             AppRelation::Provisioned => {
                 qb.push(" AND EXISTS (SELECT 1 FROM prov_objects o WHERE o.app_id = ")
@@ -362,8 +363,6 @@ pub async fn user_page(
     after: Option<(&str, &str)>,
     limit: i64,
 ) -> sqlx::Result<(Vec<UserListRow>, bool)> {
-    const COLS: &str =
-        "u.id, u.upn, u.display_name, u.display_lower, u.mail, u.account_enabled, u.attrs, u.deleted_at";
     let key = if order.by_upn() {
         "upn_lower"
     } else {
@@ -378,7 +377,7 @@ pub async fn user_page(
     // search and filters test), then those rows: a search that matches few users walks the index,
     // not the wide rows.
     let mut qb = Sql::new(format!(
-        "SELECT {COLS} FROM dir_users u JOIN (SELECT u.{key} AS k, u.id"
+        "SELECT {LIST_COLS} FROM dir_users u JOIN (SELECT u.{key} AS k, u.id"
     ));
     push_where(&mut qb, f);
     if let Some((d, id)) = after {
@@ -393,22 +392,59 @@ pub async fn user_page(
         .push(format!(") p ON u.id = p.id ORDER BY p.k {dir}, p.id {dir}"));
     let rows = qb.build().fetch_all(pool).await?;
     let more = rows.len() as i64 > limit;
-    Ok((
-        rows.iter()
-            .take(limit as usize)
-            .map(|r| UserListRow {
-                id: r.get("id"),
-                upn: r.get("upn"),
-                display_name: r.get("display_name"),
-                display_lower: r.get("display_lower"),
-                mail: r.get("mail"),
-                account_enabled: r.get::<i64, _>("account_enabled") != 0,
-                attrs: r.get("attrs"),
-                deleted_at: r.get("deleted_at"),
-            })
-            .collect(),
-        more,
-    ))
+    Ok((rows.iter().take(limit as usize).map(list_row).collect(), more))
+}
+
+const LIST_COLS: &str =
+    "u.id, u.upn, u.display_name, u.display_lower, u.mail, u.account_enabled, u.attrs, u.deleted_at";
+
+fn list_row(r: &crate::db::Row) -> UserListRow {
+    UserListRow {
+        id: r.get("id"),
+        upn: r.get("upn"),
+        display_name: r.get("display_name"),
+        display_lower: r.get("display_lower"),
+        mail: r.get("mail"),
+        account_enabled: r.get::<i64, _>("account_enabled") != 0,
+        attrs: r.get("attrs"),
+        deleted_at: r.get("deleted_at"),
+    }
+}
+
+/// Every user `f` selects, as (sort key, id) in `order`: for a filter decided outside SQL (the
+/// scope of an application), which then pages over the ids itself. From the index alone.
+pub async fn user_keys(pool: &Pool, f: &UserFilter, order: UserSort) -> sqlx::Result<Vec<(String, String)>> {
+    let key = if order.by_upn() {
+        "upn_lower"
+    } else {
+        "display_lower"
+    };
+    let dir = if order.descending() { "DESC" } else { "ASC" };
+    let mut qb = Sql::new(format!("SELECT u.{key} AS k, u.id"));
+    push_where(&mut qb, f);
+    qb.push(format!(" ORDER BY u.{key} {dir}, u.id {dir}"));
+    let rows = qb.build().fetch_all(pool).await?;
+    Ok(rows.iter().map(|r| (r.get("k"), r.get("id"))).collect())
+}
+
+/// The list rows of these users, in the order of `ids`.
+pub async fn user_rows(pool: &Pool, ids: &[String]) -> sqlx::Result<Vec<UserListRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = Sql::new(format!("SELECT {LIST_COLS} FROM dir_users u WHERE u.id IN "));
+    qb.push_in_list(ids);
+    let mut by_id: std::collections::HashMap<String, UserListRow> = qb
+        .build()
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let row = list_row(r);
+            (row.id.clone(), row)
+        })
+        .collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 pub async fn user_count(pool: &Pool, f: &UserFilter) -> sqlx::Result<i64> {

@@ -51,10 +51,12 @@ mod narrate;
 mod ops;
 mod plan;
 mod policy;
+mod scope;
 mod single;
 mod user;
 
 pub use cycle::run;
+pub use scope::ScopeCheck;
 
 use deprovision::*;
 use group::*;

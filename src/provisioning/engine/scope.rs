@@ -1,0 +1,66 @@
+//! Which directory users are in an application's scope now, as the next cycle would decide it
+//! (assigned with a provisioned role, or everyone when the scope is all users; enabled and not
+//! deleted; passing the scoping filters), without looking at the target: the users list's
+//! "In scope of" filter.
+
+use super::*;
+
+/// How many users are evaluated per read.
+const CHUNK: usize = 500;
+
+/// The application's scope compiled once, then asked about users a chunk at a time.
+pub struct ScopeCheck {
+    app: String,
+    policy: Policy,
+}
+
+impl ScopeCheck {
+    pub async fn open(pool: &Pool, app: &str) -> Result<ScopeCheck, EngineError> {
+        let cfg = config::export(pool, app).await?;
+        let app_roles = crate::db::apps::roles(pool, app).await?;
+        let group_assignments = sources::group_assignments(pool, app).await?;
+        let (policy, _) =
+            Policy::compile(&cfg, &app_roles, group_assignments).map_err(EngineError::Configuration)?;
+        Ok(ScopeCheck {
+            app: app.to_string(),
+            policy,
+        })
+    }
+
+    /// "Sync all users and groups": every user is a candidate, assigned or not.
+    pub fn all_users(&self) -> bool {
+        self.policy.all
+    }
+
+    /// The ids among `ids` that are in scope, in the order given.
+    pub async fn in_scope(&self, pool: &Pool, ids: &[String]) -> Result<Vec<String>, EngineError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let rows = sources::users_by_ids(pool, chunk).await?;
+            let mut roles: HashMap<String, Roles> = HashMap::new();
+            for g in sources::roles_of_users(pool, &self.app, chunk).await? {
+                let role = self.policy.role(g.role, g.display);
+                add_role(roles.entry(g.principal).or_default(), role);
+            }
+            let passing: HashSet<String> = rows
+                .iter()
+                .filter(|row| {
+                    let r = roles.get(&row.user.id).map(Vec::as_slice).unwrap_or(&[]);
+                    evaluate_user(
+                        &self.policy,
+                        false,
+                        &row.user,
+                        row.manager_upn.clone(),
+                        r,
+                        false,
+                        None,
+                    )
+                    .in_scope
+                })
+                .map(|row| row.user.id.clone())
+                .collect();
+            out.extend(chunk.iter().filter(|id| passing.contains(*id)).cloned());
+        }
+        Ok(out)
+    }
+}
