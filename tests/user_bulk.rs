@@ -286,3 +286,41 @@ async fn the_in_scope_filter_pages_and_sorts_like_the_others() {
     }
     x.s.terminate();
 }
+
+#[tokio::test]
+async fn the_groups_list_sorts_by_name_or_member_count() {
+    let x = setup().await;
+    x.user("ana@contoso.com", "Ana", &[]).await;
+    x.user("bob@contoso.com", "Bob", &[]).await;
+    for (name, members) in [("Beta", 2), ("Alpha", 0), ("Gamma", 1)] {
+        let g = x.group(name).await;
+        for upn in ["ana@contoso.com", "bob@contoso.com"].iter().take(members) {
+            x.add_member(&g, upn).await;
+        }
+    }
+    let names = |sort: &'static str| {
+        let x = &x;
+        async move {
+            let v = ok(call(&x.c, &x.s, "directory/groups", &[("sort", sort)]).await).await;
+            v["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["display_name"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names("").await, ["Alpha", "Beta", "Gamma"]);
+    assert_eq!(names("-name").await, ["Gamma", "Beta", "Alpha"]);
+    assert_eq!(names("-members").await, ["Beta", "Gamma", "Alpha"]);
+    assert_eq!(names("members").await, ["Alpha", "Gamma", "Beta"]);
+    let r = call(&x.c, &x.s, "directory/groups", &[("sort", "size")]).await;
+    assert_eq!(field_error(&json(r).await).0, "sort");
+    let html = page_html(&x.c, &x.s, "/directory/groups?sort=-members&q=a").await;
+    assert!(html.contains(r#"aria-sort="descending""#), "{html}");
+    assert!(
+        html.contains("sort=members"),
+        "the heading switches to the other way"
+    );
+    x.s.terminate();
+}

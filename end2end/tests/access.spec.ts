@@ -7,6 +7,7 @@ test("admin creates an account, adds an API key shown once, and a SCIM client us
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
   await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
   await hydrated(page);
   await page.getByRole("link", { name: "Accounts" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Accounts" })).toBeVisible();

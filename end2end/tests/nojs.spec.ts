@@ -112,6 +112,16 @@ test("directory and applications without JavaScript", async ({ page }) => {
   await expect(page.getByRole("status").filter({ hasText: "Assigned 2 users." })).toBeVisible();
   await page.getByRole("link", { name: "See the assignments" }).click();
   await expect(page.locator(`tr[data-assignment="Ola ${tag}"]`)).toContainText("Not provisioned yet");
+
+  // The users list: sorted by a heading link, then a bulk action behind its confirmation.
+  await page.goto(`/directory/users?q=${tag}`);
+  await page.getByRole("link", { name: "User principal name" }).click();
+  await expect(page.getByRole("columnheader", { name: /User principal name/ })).toHaveAttribute("aria-sort", "ascending");
+  await page.getByRole("checkbox", { name: `Select Ola ${tag}` }).check();
+  await page.getByRole("button", { name: "Disable sign-in for the selected users" }).click();
+  await page.getByRole("dialog", { name: "Disable sign-in for the selected users?" }).getByRole("button", { name: "Disable sign-in" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Disabled sign-in for 1 user." })).toBeVisible();
+  await expect(page.locator(`tr[data-upn="ola.${tag}@contoso.com"]`)).toContainText("Disabled");
 });
 
 test("provisioning configuration without JavaScript", async ({ page }) => {

@@ -181,6 +181,7 @@ test("admin configures automatic provisioning the way the seed describes", async
 
 test("Add assignment: search, tick several, one role; then change a role", async ({ page }) => {
   await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
   const tag = unique("as").toLowerCase();
   for (const [upn, name] of [[`ines.${tag}@contoso.com`, `Inés Muñoz ${tag}`], [`ivo.${tag}@contoso.com`, `Ivo Nuñez ${tag}`]]) {
     await page.goto("/directory/users/new");

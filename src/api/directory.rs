@@ -291,14 +291,17 @@ pub async fn suggest(q: String, #[server(default)] groups: bool) -> Result<Vec<P
 pub async fn list_groups(
     #[server(default)] q: String,
     #[server(default)] page: u32,
+    #[server(default)] sort: String,
 ) -> Result<DirGroupPage, ApiError> {
     use ssr::*;
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
     let q = q.trim();
     let q = (!q.is_empty()).then_some(q);
+    let order = crate::model::GroupSort::parse(&sort)
+        .ok_or_else(|| ApiError::invalid("sort", "Sort by name or members, or -name or -members."))?;
     let offset = i64::from(page) * GROUP_PAGE;
-    let rows = store::group_page(&state.pool, q, offset, GROUP_PAGE).await?;
+    let rows = store::group_page(&state.pool, q, order, offset, GROUP_PAGE).await?;
     Ok(DirGroupPage {
         rows: rows
             .into_iter()

@@ -397,3 +397,25 @@ pub fn Confirm(
         </div>
     }
 }
+
+/// A column heading that sorts its list: a link to the order it switches to, and `aria-sort`
+/// (with an arrow for sighted readers) saying the list's current order.
+#[component]
+pub fn SortHeading(
+    label: &'static str,
+    href: String,
+    /// "none", "ascending" or "descending" (see `model::aria_sort`).
+    aria: &'static str,
+    #[prop(optional)] class: &'static str,
+) -> impl IntoView {
+    let arrow = match aria {
+        "ascending" => " ▲",
+        "descending" => " ▼",
+        _ => "",
+    };
+    view! {
+        <th scope="col" class=class aria-sort=aria>
+            <a class="sort" href=href>{label}<span aria-hidden="true">{arrow}</span></a>
+        </th>
+    }
+}

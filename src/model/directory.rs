@@ -134,6 +134,66 @@ impl UserSort {
     }
 }
 
+/// The groups list's order: by name or by direct member count, either way ("name", "-name",
+/// "members", "-members" in the address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum GroupSort {
+    #[default]
+    Name,
+    NameDesc,
+    Members,
+    MembersDesc,
+}
+
+impl GroupSort {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "" | "name" => Self::Name,
+            "-name" => Self::NameDesc,
+            "members" => Self::Members,
+            "-members" => Self::MembersDesc,
+            _ => return None,
+        })
+    }
+
+    pub fn param(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::NameDesc => "-name",
+            Self::Members => "members",
+            Self::MembersDesc => "-members",
+        }
+    }
+
+    pub fn descending(self) -> bool {
+        matches!(self, Self::NameDesc | Self::MembersDesc)
+    }
+
+    pub fn by_members(self) -> bool {
+        matches!(self, Self::Members | Self::MembersDesc)
+    }
+
+    /// What a heading switches to: names A to Z first, member counts largest first; the other
+    /// way when the list is already in that order.
+    pub fn toggled(self, members: bool) -> Self {
+        match (members, self) {
+            (false, Self::Name) => Self::NameDesc,
+            (false, _) => Self::Name,
+            (true, Self::MembersDesc) => Self::Members,
+            (true, _) => Self::MembersDesc,
+        }
+    }
+}
+
+/// `aria-sort` for a column heading: whether the list is in its order, and which way.
+pub fn aria_sort(active: bool, descending: bool) -> &'static str {
+    match (active, descending) {
+        (false, _) => "none",
+        (true, false) => "ascending",
+        (true, true) => "descending",
+    }
+}
+
 /// How the users list narrows to one application's users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AppRelation {
@@ -327,7 +387,7 @@ pub struct ImportError {
 
 #[cfg(test)]
 mod sort_tests {
-    use super::{AppRelation, UserSort};
+    use super::{AppRelation, GroupSort, UserSort};
 
     #[test]
     fn sorts_and_app_filters_read_back_what_they_write() {
@@ -352,6 +412,17 @@ mod sort_tests {
         ] {
             assert_eq!(AppRelation::parse(&r.param("a1")), Some((r, "a1")));
         }
+        for s in [
+            GroupSort::Name,
+            GroupSort::NameDesc,
+            GroupSort::Members,
+            GroupSort::MembersDesc,
+        ] {
+            assert_eq!(GroupSort::parse(s.param()), Some(s));
+        }
+        assert_eq!(GroupSort::Name.toggled(true), GroupSort::MembersDesc);
+        assert_eq!(GroupSort::MembersDesc.toggled(true), GroupSort::Members);
+        assert_eq!(GroupSort::parse("size"), None);
         assert_eq!(AppRelation::parse("assigned:"), None);
         assert_eq!(AppRelation::parse("owner:a1"), None);
         assert_eq!(AppRelation::parse("a1"), None);

@@ -3,13 +3,13 @@
 
 use super::super::widgets::{
     invalid, query_param, route_param, urlencode, when, ActionError, Confirm, CsrfField, ErrorText,
-    FieldError, PrincipalPicker,
+    FieldError, PrincipalPicker, SortHeading,
 };
 use crate::api::directory::{
     get_group, list_groups, AddMember, CreateGroup, DeleteGroup, RemoveMember, UpdateGroup, GROUP_PAGE,
     MEMBER_PAGE,
 };
-use crate::model::plural;
+use crate::model::{aria_sort, plural, GroupSort};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -46,11 +46,12 @@ pub fn GroupsPage() -> impl IntoView {
     let me = super::super::use_session();
     let q = query_param("q");
     let page_no = query_param("page");
+    let sort = query_param("sort");
     let create = ServerAction::<CreateGroup>::new();
     let created = Signal::derive(move || create.value().get());
     let page = Resource::new(
-        move || (q.get(), page_no.get().parse::<u32>().unwrap_or(0)),
-        |(q, p)| list_groups(q, p),
+        move || (q.get(), page_no.get().parse::<u32>().unwrap_or(0), sort.get()),
+        |(q, p, sort)| list_groups(q, p, sort),
     );
     view! {
         <Title text="Groups" />
@@ -61,6 +62,7 @@ pub fn GroupsPage() -> impl IntoView {
                 <label for="group-search">"Search"</label>
                 <input id="group-search" name="q" type="search" value=move || q.get() placeholder="part of a name or description" />
             </div>
+            {move || (!sort.get().is_empty()).then(|| view! { <input type="hidden" name="sort" value=sort.get() /> })}
             <div class="field field-action">
                 <button type="submit" class="btn">"Search"</button>
             </div>
@@ -77,12 +79,32 @@ pub fn GroupsPage() -> impl IntoView {
                     }.into_any(),
                     Ok(p) => {
                         let qv = q.get_untracked();
-                        let link = move |n: i64| {
-                            let mut href = format!("/directory/groups?page={n}");
-                            if !qv.is_empty() {
-                                href.push_str(&format!("&q={}", urlencode(&qv)));
+                        let order = GroupSort::parse(&sort.get_untracked()).unwrap_or_default();
+                        // The list's address with its search, order and page.
+                        let href = move |order: GroupSort, n: i64| {
+                            let mut parts = Vec::new();
+                            if n > 0 {
+                                parts.push(format!("page={n}"));
                             }
-                            href
+                            if !qv.is_empty() {
+                                parts.push(format!("q={}", urlencode(&qv)));
+                            }
+                            if order != GroupSort::Name {
+                                parts.push(format!("sort={}", order.param()));
+                            }
+                            match parts.is_empty() {
+                                true => "/directory/groups".to_string(),
+                                false => format!("/directory/groups?{}", parts.join("&")),
+                            }
+                        };
+                        let link = {
+                            let href = href.clone();
+                            move |n: i64| href(order, n)
+                        };
+                        let heading = move |label: &'static str, members: bool| {
+                            let aria = aria_sort(order.by_members() == members, order.descending());
+                            let class = if members { "num" } else { "" };
+                            view! { <SortHeading label href=href(order.toggled(members), 0) aria class /> }
                         };
                         let n = p.offset / GROUP_PAGE;
                         let shown = p.rows.len() as i64;
@@ -100,9 +122,9 @@ pub fn GroupsPage() -> impl IntoView {
                             <div class="table-wrap">
                                 <table>
                                     <thead><tr>
-                                        <th scope="col">"Name"</th>
+                                        {heading("Name", false)}
                                         <th scope="col">"Description"</th>
-                                        <th scope="col" class="num">"Direct members"</th>
+                                        {heading("Direct members", true)}
                                     </tr></thead>
                                     <tbody>{rows}</tbody>
                                 </table>

@@ -3,11 +3,11 @@
 //! a group, turn sign-in off or on). The table and the actions are one plain form: the button
 //! pressed names the action, so it works the same without JavaScript.
 
-use super::super::widgets::{urlencode, Confirm, CsrfField, PrincipalPicker, WhenOr};
+use super::super::widgets::{urlencode, Confirm, CsrfField, PrincipalPicker, SortHeading, WhenOr};
 use super::users::PURGE_CONSEQUENCE;
 use crate::api::bulk::BulkUsers;
 use crate::api::directory::{PurgeUser, RestoreUser};
-use crate::model::{plural, AppChoice, DirUserPage, DirUserRow, UserSort};
+use crate::model::{aria_sort, plural, AppChoice, DirUserPage, DirUserRow, UserSort};
 use leptos::prelude::*;
 
 /// The list's filters as a query string ("q=...&enabled=..."), for links that keep them.
@@ -94,24 +94,9 @@ pub(super) fn UserTable(
         .map(|u| view! { <UserLine u deleted admin selectable /> })
         .collect_view();
     let heading = move |label: &'static str, by_upn: bool| {
-        let active = sort.by_upn() == by_upn;
-        let aria = match (active, sort.descending()) {
-            (false, _) => "none",
-            (true, false) => "ascending",
-            (true, true) => "descending",
-        };
-        let target = sort.toggled(by_upn);
-        let link = href(base, &[&query, &format!("sort={}", target.param())]);
-        let arrow = match aria {
-            "ascending" => " ▲",
-            "descending" => " ▼",
-            _ => "",
-        };
-        view! {
-            <th scope="col" aria-sort=aria>
-                <a class="sort" href=link>{label}<span aria-hidden="true">{arrow}</span></a>
-            </th>
-        }
+        let aria = aria_sort(sort.by_upn() == by_upn, sort.descending());
+        let link = href(base, &[&query, &format!("sort={}", sort.toggled(by_upn).param())]);
+        view! { <SortHeading label href=link aria /> }
     };
     let table = view! {
         <p class="muted" role="status">

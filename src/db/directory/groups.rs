@@ -254,12 +254,18 @@ fn push_group_filter(qb: &mut Sql<'_>, q: Option<&str>) {
 pub async fn group_page(
     pool: &Pool,
     q: Option<&str>,
+    order: crate::model::GroupSort,
     offset: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<GroupListRow>> {
     let mut qb = Sql::new("SELECT g.id, g.display_name, g.description, g.member_count AS members");
     push_group_filter(&mut qb, q);
-    qb.push(" ORDER BY g.display_lower LIMIT ")
+    let dir = if order.descending() { "DESC" } else { "ASC" };
+    qb.push(match order.by_members() {
+        true => format!(" ORDER BY g.member_count {dir}, g.display_lower, g.id"),
+        false => format!(" ORDER BY g.display_lower {dir}, g.id {dir}"),
+    });
+    qb.push(" LIMIT ")
         .push_bind(limit)
         .push(" OFFSET ")
         .push_bind(offset);
