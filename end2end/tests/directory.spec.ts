@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { ADMIN_PASSWORD, hydrated, signIn, unique } from "./helpers";
+import { ADMIN_PASSWORD, addApp, hydrated, signIn, unique } from "./helpers";
 
 test("admin builds a directory by hand and by import, adds Harness and assigns with roles", async ({ page }) => {
   const errors: string[] = [];
@@ -160,4 +160,49 @@ test("users are sorted by a heading and acted on in bulk", async ({ page }) => {
   await page.getByRole("button", { name: "Enable sign-in" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Enabled sign-in for 1 user." })).toBeVisible();
   await expect(page.locator(`tr[data-upn="b.${tag}@contoso.com"]`)).toContainText("Enabled");
+});
+
+test("applications, groups, API keys and logs are found by any part of a name, accents aside", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  const tag = unique("l").toLowerCase();
+  await addApp(page, "scim2", `Gestión ${tag}`);
+  await page.goto("/apps");
+  await hydrated(page);
+  await page.getByLabel("Search").fill(`GESTION ${tag}`);
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.locator("tr[data-app]")).toHaveCount(1);
+  await expect(page.locator(`tr[data-app="Gestión ${tag}"]`)).toBeVisible();
+
+  await page.goto("/directory/groups");
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill(`Ingeniería ${tag}`);
+  await page.getByRole("button", { name: "Create group" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `Ingeniería ${tag}` })).toBeVisible();
+  await page.goto("/directory/groups");
+  await hydrated(page);
+  await page.getByLabel("Search").fill(`genieria ${tag}`);
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.locator("tr[data-group]")).toHaveCount(1);
+  await expect(page.locator(`tr[data-group="Ingeniería ${tag}"]`)).toBeVisible();
+
+  await page.goto("/access/accounts");
+  await hydrated(page);
+  await page.getByLabel("Name").fill(`Keys ${tag}`);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `Keys ${tag}` })).toBeVisible();
+  await page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "API keys" }).click();
+  await hydrated(page);
+  await page.getByLabel("Name").fill("Señal Okta");
+  await page.getByRole("button", { name: "Add API Key" }).click();
+  await expect(page.locator("#new-api-key")).toBeVisible();
+  await page.getByLabel("Search").fill("senal");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.locator('tr[data-key="Señal Okta"]')).toBeVisible();
+  await page.getByLabel("Status").selectOption("inactive");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.getByText("No key matches.")).toBeVisible();
+
+  await page.goto(`/provisioning-logs?identity=nobody-${tag}`);
+  await expect(page.getByText("No provisioning log entries match.")).toBeVisible();
 });
