@@ -324,3 +324,44 @@ async fn the_groups_list_sorts_by_name_or_member_count() {
     );
     x.s.terminate();
 }
+
+/// A page that can show a flashed outcome (the users list, the API keys, the provisioning pages)
+/// leaves the session alone when there is none: no session write and no Set-Cookie on each view
+/// (taking an absent flash used to mark the session changed, a database write per page view).
+#[tokio::test]
+async fn pages_that_can_show_a_flash_do_not_rewrite_the_session_on_every_view() {
+    let x = setup().await;
+    let account = x.target.account.clone();
+    for path in [
+        "/directory/users".to_string(),
+        format!("/apps/{}/users-and-groups", x.app),
+        format!("/apps/{}/provisioning", x.app),
+        format!("/access/accounts/{account}/api-keys"),
+    ] {
+        let r = x.c.get(x.s.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert!(
+            r.headers().get("set-cookie").is_none(),
+            "{path} rewrote the session: {:?}",
+            r.headers().get("set-cookie")
+        );
+    }
+    // A flash is still shown once, then gone.
+    let ana = x.user("ana@contoso.com", "Ana", &[]).await;
+    let r = post_html_form(
+        &x.c,
+        &x.s,
+        "directory/bulk_users",
+        "/directory/users",
+        &[("csrf", x.t.as_str()), ("ids[]", &ana), ("action", "disable")],
+    )
+    .await;
+    assert!(r.status().is_redirection());
+    assert!(page_html(&x.c, &x.s, "/directory/users")
+        .await
+        .contains("Disabled sign-in for 1 user."));
+    assert!(!page_html(&x.c, &x.s, "/directory/users")
+        .await
+        .contains("Disabled sign-in for 1 user."));
+    x.s.terminate();
+}

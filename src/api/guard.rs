@@ -107,6 +107,17 @@ impl Flashes<'_> {
     where
         T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
     {
+        // Looked at before it is taken: removing marks the session changed even when the key
+        // is absent, and a changed session is written back to the store with every response (a
+        // database write and a Set-Cookie on each view of every page that can show a flash).
+        match self.session.get::<String>(key).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the session");
+                return;
+            }
+        }
         match self.session.remove::<String>(key).await {
             Ok(Some(sealed)) => {
                 let value = self
