@@ -340,11 +340,11 @@ async fn pages_that_can_show_a_flash_do_not_rewrite_the_session_on_every_view() 
     ] {
         let r = x.c.get(x.s.url(&path)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{path}");
-        assert!(
-            r.headers().get("set-cookie").is_none(),
-            "{path} rewrote the session: {:?}",
-            r.headers().get("set-cookie")
-        );
+        let cookie = r.headers().get("set-cookie").cloned();
+        // Read to the end: a page abandoned mid-body leaves its render task waiting and the
+        // server then never finishes a graceful shutdown (a defect of its own, see the notes).
+        r.text().await.unwrap();
+        assert!(cookie.is_none(), "{path} rewrote the session: {cookie:?}");
     }
     // A flash is still shown once, then gone.
     let ana = x.user("ana@contoso.com", "Ana", &[]).await;
