@@ -44,6 +44,8 @@ const STUCK: Duration = Duration::from_secs(30);
 const MAX_REPLACED: usize = 16;
 /// Frames buffered between a render thread and the connection that sends them.
 const PIPE: usize = 8;
+/// How long a stopping server waits for render threads once it abandoned what they did.
+const ABANDON: Duration = Duration::from_secs(1);
 
 thread_local! {
     static RENDER_THREAD: Cell<bool> = const { Cell::new(false) };
@@ -85,7 +87,8 @@ type Job = (Request, oneshot::Sender<Response>);
 
 struct Worker {
     jobs: mpsc::UnboundedSender<Job>,
-    thread: std::thread::JoinHandle<()>,
+    /// Closed when the thread ends (its sender is dropped with the thread's state).
+    ended: mpsc::Receiver<()>,
     /// Milliseconds since [`Shared::epoch`] of the thread's last heartbeat.
     beat: Arc<AtomicU64>,
     stuck: bool,
@@ -100,6 +103,11 @@ struct Shared {
     workers: Mutex<Vec<Worker>>,
     next: AtomicUsize,
     replaced: AtomicUsize,
+    /// Requests being rendered or piped on any render thread.
+    in_flight: AtomicUsize,
+    /// Set when the server stops and the grace period for requests in flight is over: whatever
+    /// a render thread is still doing is abandoned.
+    abandon: tokio::sync::watch::Sender<bool>,
 }
 
 /// The console's router behind its render threads: a tower service for `fallback_service`.
@@ -125,6 +133,8 @@ impl RenderThreads {
             workers: Mutex::new(Vec::new()),
             next: AtomicUsize::new(0),
             replaced: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            abandon: tokio::sync::watch::Sender::new(false),
         });
         let workers = (0..threads.max(1))
             .map(|n| spawn_worker(&shared, n))
@@ -144,23 +154,36 @@ impl RenderThreads {
 
     /// Ends the render threads once the server has stopped accepting requests: each finishes
     /// what it is rendering, then ends. Waits up to `within` for them, so that the runtime they
-    /// run on is not shut down under them (a timer used after that panics).
-    pub async fn stop(&self, within: Duration) {
+    /// run on is not shut down under them (a timer used after that panics); then abandons what
+    /// they still do (a page whose body nobody reads) and waits briefly for that. Never blocks a
+    /// thread of the runtime, so nothing is left for the runtime's own shutdown to wait for.
+    /// Returns whether every render thread ended.
+    pub async fn stop(&self, within: Duration) -> bool {
         // Dropping the senders ends each thread's request loop.
         let workers = std::mem::take(&mut *lock(&self.shared.workers));
-        let threads: Vec<_> = workers
+        let mut ended: Vec<_> = workers
             .into_iter()
             .filter(|w| !w.stuck)
-            .map(|w| w.thread)
+            .map(|w| w.ended)
             .collect();
-        let joined = tokio::task::spawn_blocking(move || {
-            for t in threads {
-                let _ = t.join();
-            }
-        });
-        if tokio::time::timeout(within, joined).await.is_err() {
+        if tokio::time::timeout(within, all_ended(&mut ended)).await.is_ok() {
+            return true;
+        }
+        tracing::warn!(
+            in_flight = self.in_flight(),
+            "console requests still rendering at shutdown; abandoning them"
+        );
+        self.shared.abandon.send_replace(true);
+        let done = tokio::time::timeout(ABANDON, all_ended(&mut ended)).await.is_ok();
+        if !done {
             tracing::warn!("console render threads still busy at shutdown; stopping anyway");
         }
+        done
+    }
+
+    /// Requests being rendered, or their bodies piped, right now.
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::Relaxed)
     }
 
     /// Whether at least one render thread answers (for `/readyz`).
@@ -234,7 +257,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn spawn_worker(shared: &Arc<Shared>, n: usize) -> std::io::Result<Worker> {
     let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
+    let (end, ended) = mpsc::channel::<()>(1);
     let beat = Arc::new(AtomicU64::new(shared.now()));
+    let weak = Arc::downgrade(shared);
     let (app, runtime, epoch, heart) = (
         shared.app.clone(),
         shared.runtime.clone(),
@@ -245,6 +270,8 @@ fn spawn_worker(shared: &Arc<Shared>, n: usize) -> std::io::Result<Worker> {
     let thread = std::thread::Builder::new()
         .name(format!("provisio-render-{n}"))
         .spawn(move || {
+            // Dropped when this thread ends, however it ends: what `stop` waits for.
+            let _end = end;
             RENDER_THREAD.set(true);
             let local = LocalSet::new();
             let heartbeat = local.spawn_local(async move {
@@ -255,7 +282,8 @@ fn spawn_worker(shared: &Arc<Shared>, n: usize) -> std::io::Result<Worker> {
             });
             local.spawn_local(async move {
                 while let Some((req, reply)) = rx.recv().await {
-                    tokio::task::spawn_local(serve(app.clone(), req, reply));
+                    let Some(shared) = weak.upgrade() else { break };
+                    tokio::task::spawn_local(serve(shared, app.clone(), req, reply));
                 }
                 // Replaced (or the server stopped): no more heartbeats; what is in flight
                 // finishes, then the thread ends.
@@ -264,16 +292,35 @@ fn spawn_worker(shared: &Arc<Shared>, n: usize) -> std::io::Result<Worker> {
             // Resolves once every task on this thread is done.
             runtime.block_on(local);
         })?;
+    drop(thread);
     Ok(Worker {
         jobs,
-        thread,
+        ended,
         beat,
         stuck: false,
     })
 }
 
-/// Handles one request on this render thread and pipes its body to the connection.
-async fn serve(app: Router, req: Request, reply: oneshot::Sender<Response>) {
+/// Resolves once every one of these render threads has ended.
+async fn all_ended(ended: &mut [mpsc::Receiver<()>]) {
+    for e in ended {
+        while e.recv().await.is_some() {}
+    }
+}
+
+/// Handles one request on this render thread and pipes its body to the connection, unless the
+/// server abandons it first (see [`RenderThreads::stop`]).
+async fn serve(shared: Arc<Shared>, app: Router, req: Request, reply: oneshot::Sender<Response>) {
+    shared.in_flight.fetch_add(1, Ordering::Relaxed);
+    let mut abandon = shared.abandon.subscribe();
+    tokio::select! {
+        () = render(app, req, reply) => {}
+        _ = abandon.wait_for(|a| *a) => {}
+    }
+    shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+}
+
+async fn render(app: Router, req: Request, reply: oneshot::Sender<Response>) {
     use tower::ServiceExt;
     let mut reply = reply;
     let response = tokio::select! {
@@ -291,9 +338,13 @@ async fn serve(app: Router, req: Request, reply: oneshot::Sender<Response>) {
         return;
     }
     loop {
-        let frame = std::future::poll_fn(|cx| http_body::Body::poll_frame(Pin::new(&mut body), cx)).await;
+        // A closed pipe is a client that went away: dropping the body stops the rendering, also
+        // while the page waits for something before its next frame.
+        let frame = tokio::select! {
+            frame = std::future::poll_fn(|cx| http_body::Body::poll_frame(Pin::new(&mut body), cx)) => frame,
+            () = tx.closed() => break,
+        };
         let Some(frame) = frame else { break };
-        // A closed pipe is a client that went away: dropping the body stops the rendering.
         if tx.send(frame).await.is_err() {
             break;
         }
@@ -419,6 +470,69 @@ mod tests {
             .unwrap()
             .unwrap_or_default()
             .starts_with("provisio-render"));
+    }
+
+    /// A page whose body never ends (it waits for something that does not come) and a client
+    /// that stops reading it.
+    fn never_ending() -> Router {
+        Router::new().route(
+            "/forever",
+            get(|| async {
+                let first = futures_util::stream::once(async { Ok::<_, Infallible>(Bytes::from("first")) });
+                Body::from_stream(futures_util::StreamExt::chain(
+                    first,
+                    futures_util::stream::pending(),
+                ))
+            }),
+        )
+    }
+
+    /// A client that goes away while a page waits before its next frame ends the rendering at
+    /// once: it does not hold its render thread's task until the page would have continued.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_that_goes_away_mid_page_ends_its_rendering() {
+        let render = RenderThreads::start(never_ending(), 1).unwrap();
+        let r = render.clone().oneshot(request("/forever")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(render.in_flight(), 1);
+        drop(r);
+        for _ in 0..100 {
+            if render.in_flight() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(render.in_flight(), 0, "the rendering goes on for nobody");
+        assert!(render.stop(Duration::from_secs(5)).await);
+    }
+
+    /// The server stops even while a page it is sending is never read to the end: the render
+    /// threads abandon it after the grace period, and nothing is left on the runtime for its
+    /// shutdown to wait for (the process used to hang at exit, after its "stopping anyway").
+    #[test]
+    fn stopping_never_waits_forever_for_a_page_nobody_reads() {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let kept = runtime.block_on(async {
+                let render = RenderThreads::start(never_ending(), 1).unwrap();
+                // Held, never read: the page's task waits for its next frame.
+                let kept = render.clone().oneshot(request("/forever")).await.unwrap();
+                let _ = render.stop(Duration::from_millis(200)).await;
+                kept
+            });
+            drop(runtime);
+            drop(kept);
+            let _ = done.send(());
+        });
+        assert!(
+            finished.recv_timeout(Duration::from_secs(30)).is_ok(),
+            "the runtime's shutdown waited for a render thread that never ends"
+        );
     }
 
     /// A thread blocked by a rendering bug is replaced: later requests are answered by others,

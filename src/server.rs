@@ -86,26 +86,29 @@ impl Running {
     pub async fn until_signal(self) -> anyhow::Result<()> {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing requests in flight");
-        // A request that never finishes (a client that stops sending its body halfway, a page
-        // whose rendering stalls) must not keep the process alive: after the grace period it
-        // stops all the same. Writes are transactions, so nothing is left half-done.
-        match tokio::time::timeout(SHUTDOWN_GRACE, self.stop()).await {
-            Ok(result) => result,
-            Err(_) => {
-                tracing::warn!(
-                    seconds = SHUTDOWN_GRACE.as_secs(),
-                    "requests still in flight after the grace period; stopping anyway"
-                );
-                Ok(())
-            }
-        }
+        self.stop().await
     }
 
+    /// Stops accepting requests and finishes those in flight. A request that never finishes (a
+    /// client that stops sending its body halfway, or stops reading a page) must not keep the
+    /// process alive: after the grace period it stops all the same, and the console's render
+    /// threads abandon what they still do. Writes are transactions, so nothing is left half-done.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
-        self.task.await??;
+        match tokio::time::timeout(SHUTDOWN_GRACE, self.task).await {
+            Ok(served) => served??,
+            Err(_) => tracing::warn!(
+                seconds = SHUTDOWN_GRACE.as_secs(),
+                "requests still in flight after the grace period; stopping anyway"
+            ),
+        }
         self.render.stop(RENDER_STOP).await;
-        self.state.pool.close().await;
+        if tokio::time::timeout(RENDER_STOP, self.state.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections still in use at shutdown; stopping anyway");
+        }
         Ok(())
     }
 }

@@ -128,6 +128,9 @@ pub fn main() -> ExitCode {
             Command::RotateEncryptionKey => maintenance::rotate_key(&cli.common).await,
         }
     });
+    // Work still running on the runtime's blocking threads (a password hash, an expression test)
+    // is bounded; nothing may keep the process from exiting once the command is done.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(StartError::Settings(e)) => {
