@@ -5,32 +5,11 @@
 
 use proptest::prelude::*;
 use provisio_mapping::expr::budget::{footprint, MAX_EVALUATION_BYTES, MAX_VALUE_BYTES};
-use provisio_mapping::expr::{functions, Context, Expression};
+use provisio_mapping::expr::{functions, Expression};
 use provisio_mapping::Value;
-use std::collections::HashMap;
-use time::macros::datetime;
-use time::OffsetDateTime;
 
-struct Ctx(HashMap<String, Value>);
-
-impl Context for Ctx {
-    fn attribute(&self, name: &str) -> Value {
-        self.0.get(name).cloned().unwrap_or(Value::Null)
-    }
-    fn now(&self) -> OffsetDateTime {
-        datetime!(2026-12-01 12:00 UTC)
-    }
-    fn fill_random(&self, buf: &mut [u8]) {
-        buf.fill(7);
-    }
-}
-
-fn ctx(pairs: &[(&str, &str)]) -> Ctx {
-    Ctx(pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), Value::str(*v)))
-        .collect())
-}
+mod common;
+use common::{ctx, Ctx};
 
 /// The error of an evaluation that must fail.
 fn refused(src: &str, c: &Ctx) -> String {

@@ -605,6 +605,22 @@ mod properties {
             }
         }
 
+        /// Tracing an evaluation never changes its outcome, and its steps stay within bounds.
+        #[test]
+        fn tracing_never_changes_the_outcome(e in tree(), a in any::<String>()) {
+            if let Ok(parsed) = Expression::parse(&e.to_string()) {
+                let attrs: HashMap<String, Value> = parsed
+                    .attributes()
+                    .into_iter()
+                    .map(|(name, _)| (name, Value::Str(a.clone())))
+                    .collect();
+                let plain = parsed.evaluate(&Ctx { attrs: attrs.clone(), ..Default::default() });
+                let (traced, trace) = parsed.evaluate_traced(&Ctx { attrs, ..Default::default() });
+                prop_assert_eq!(plain, traced);
+                prop_assert!(trace.steps.len() <= provisio_mapping::expr::trace::MAX_STEPS);
+            }
+        }
+
         /// The parser never panics on arbitrary text.
         #[test]
         fn parser_never_panics(s in ".{0,200}") {

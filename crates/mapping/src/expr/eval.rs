@@ -4,6 +4,7 @@
 
 use super::budget::Meter;
 use super::parse::compile_regex;
+use super::trace::{Trace, Tracer};
 use super::{CmpOp, Expr, Expression, Kind};
 use crate::netdate;
 use crate::Value;
@@ -41,19 +42,14 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 const SPECIAL: &str = "!#$%&()*+,-./:;<=>?@[]^_{|}~";
 
 pub(super) fn evaluate(expr: &Expression, ctx: &dyn Context) -> Result<Outcome, EvalError> {
-    let mut ev = Evaluator {
-        expr,
-        ctx,
-        ignore_flow: false,
-        redacted: false,
-        meter: Meter::default(),
-    };
-    let value = ev.eval(&expr.root)?;
-    Ok(Outcome {
-        value,
-        ignore_flow: ev.ignore_flow,
-        redacted: ev.redacted,
-    })
+    Evaluator::new(expr, ctx, None).run()
+}
+
+pub(super) fn evaluate_traced(expr: &Expression, ctx: &dyn Context) -> (Result<Outcome, EvalError>, Trace) {
+    let mut ev = Evaluator::new(expr, ctx, Some(Tracer::default()));
+    let outcome = ev.outcome();
+    let trace = ev.tracer.take().map(Tracer::finish).unwrap_or_default();
+    (outcome, trace)
 }
 
 struct Evaluator<'a> {
@@ -63,6 +59,8 @@ struct Evaluator<'a> {
     redacted: bool,
     /// What the evaluation has produced so far (see [`super::budget`]).
     meter: Meter,
+    /// Records the calls, when a trace was asked for.
+    tracer: Option<Tracer>,
 }
 
 type R<T> = Result<T, EvalError>;
@@ -182,8 +180,52 @@ fn pcase(s: &str, separators: Option<&str>) -> String {
     out
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
+    fn new(expr: &'a Expression, ctx: &'a dyn Context, tracer: Option<Tracer>) -> Self {
+        Evaluator {
+            expr,
+            ctx,
+            ignore_flow: false,
+            redacted: false,
+            meter: Meter::default(),
+            tracer,
+        }
+    }
+
+    fn run(mut self) -> R<Outcome> {
+        self.outcome()
+    }
+
+    fn outcome(&mut self) -> R<Outcome> {
+        let value = self.eval(&self.expr.root)?;
+        Ok(Outcome {
+            value,
+            ignore_flow: self.ignore_flow,
+            redacted: self.redacted,
+        })
+    }
+
     fn eval(&mut self, e: &Expr) -> R<Value> {
+        let Some(tracer) = self.tracer.as_mut() else {
+            return self.eval_node(e);
+        };
+        let traced = Tracer::traced(e);
+        if traced {
+            tracer.enter(e);
+        }
+        let result = self.eval_node(e);
+        if let Some(tracer) = self.tracer.as_mut() {
+            if traced {
+                tracer.leave(&result);
+            }
+            if let Ok(v) = &result {
+                tracer.evaluated(e, v);
+            }
+        }
+        result
+    }
+
+    fn eval_node(&mut self, e: &Expr) -> R<Value> {
         match &e.kind {
             Kind::Attr(a) => Ok(self.ctx.attribute(a)),
             Kind::Str(s) => Ok(Value::Str(s.clone())),

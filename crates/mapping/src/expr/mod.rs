@@ -14,8 +14,10 @@ pub mod budget;
 mod eval;
 pub mod functions;
 mod parse;
+pub mod trace;
 
 pub use eval::{Context, EvalError, Outcome};
+pub use trace::Trace;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -128,6 +130,12 @@ impl Expression {
     /// [`budget::MAX_VALUE_BYTES`] per value nor [`budget::MAX_EVALUATION_BYTES`] in all.
     pub fn evaluate(&self, ctx: &dyn Context) -> Result<Outcome, EvalError> {
         eval::evaluate(self, ctx)
+    }
+
+    /// Evaluates as [`Expression::evaluate`] does, and records every call it makes with its
+    /// arguments' values and its result (see [`trace`]).
+    pub fn evaluate_traced(&self, ctx: &dyn Context) -> (Result<Outcome, EvalError>, Trace) {
+        eval::evaluate_traced(self, ctx)
     }
 
     /// Checks ahead of time that the expression stays within the budget for every object whose
