@@ -194,6 +194,18 @@ test("provisioning configuration without JavaScript", async ({ page }) => {
   // matching finds the user and on demand updates it instead of creating a second one).
   await expect(page.locator("[data-report]")).toContainText(/Create Success|Update Success|Other Skipped/);
 
+  // The expression tester and its what-if post as plain forms; the outcome follows the redirect.
+  await page.goto(`${appUrl}/provisioning/user/attribute?target=displayName`);
+  await page.getByLabel("Mapping type").selectOption("expression");
+  await page.getByLabel("Expression", { exact: true }).fill("ToUpper([displayName])");
+  await page.getByLabel("User (user principal name)").fill(`odin.${tag}@contoso.com`);
+  await page.getByRole("button", { name: "Test expression" }).click();
+  await expect(page.locator("[data-expression-result] [data-value]")).toHaveText(`"ODIN ${tag.toUpperCase()}"`);
+  await expect(page.locator('[data-trace] [data-step="ToUpper"] .trace-args')).toContainText(`"Odin ${tag}"`);
+  await page.getByLabel("Try it on the users in scope").selectOption("all");
+  await page.getByRole("button", { name: "Try on users in scope" }).click();
+  await expect(page.locator("[data-survey] [role=status]")).toContainText(/Evaluated for 1 user in scope: 1 with a value/);
+
   // A group with Odin, assigned, then provisioned on demand with him as its member.
   await page.goto("/directory/groups");
   await page.getByLabel("Name").fill(`Crew ${tag}`);

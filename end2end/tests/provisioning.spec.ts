@@ -85,6 +85,13 @@ test("admin configures automatic provisioning the way the seed describes", async
   await page.getByLabel("User (user principal name)").fill(`zoe.${tag}@contoso.com`);
   await page.getByRole("button", { name: "Test expression" }).click();
   await expect(page.locator("[data-expression-result] [data-value]")).toHaveText('"Zoe ANGSTROM"');
+  // The trace shows each call with its arguments: ToUpper got the surname, Join the rest.
+  await expect(page.locator('[data-trace] [data-step="ToUpper"] .trace-result')).toHaveText('"ÅNGSTRÖM"');
+  await expect(page.locator('[data-trace] [data-step="Join"] .trace-args').first()).toContainText('"Zoë"');
+  // The what-if over the users in scope, without saving anything.
+  await page.getByLabel("Try it on the users in scope").selectOption("all");
+  await page.getByRole("button", { name: "Try on users in scope" }).click();
+  await expect(page.locator("[data-survey] [role=status]")).toContainText(/Evaluated for \d+ users? in scope/);
   // A broken expression is reported with its position, and not saved.
   await page.getByLabel("Expression", { exact: true }).fill('Join(" ", [givenName]');
   await page.getByRole("button", { name: "Save" }).click();

@@ -47,6 +47,8 @@ pub async fn save_compatibility(
             message: message.clone(),
             connection: None,
             expression: None,
+            survey: None,
+            tested: None,
         },
     )
     .await?;

@@ -7,7 +7,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::ApiError;
-use crate::model::{ConnectionResult, ExpressionTest, ProvisionReport, ProvisioningView};
+use crate::model::{ConnectionResult, ExpressionSurvey, ExpressionTest, ProvisionReport, ProvisioningView};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,13 @@ pub struct SaveOutcome {
     pub message: String,
     pub connection: Option<ConnectionResult>,
     pub expression: Option<ExpressionTest>,
+    /// The expression tester's what-if over many users.
+    #[serde(default)]
+    pub survey: Option<ExpressionSurvey>,
+    /// The expression the tester evaluated (unsaved): the page shown after a plain form post
+    /// keeps it in the form, with its result.
+    #[serde(default)]
+    pub tested: Option<String>,
 }
 
 /// Session key of the outcome of a provisioning form posted without JavaScript (see
@@ -56,6 +63,11 @@ mod ssr {
         ApplyOn, AttributeMapping, MappedObject, MappingKind, NotAChoice, Role, ScopingClause, ScopingFilter,
     };
     pub use crate::provisioning::config;
+
+    /// An expression short enough to be a valid one, kept for the page after a plain form post.
+    pub fn kept_expression(e: &str) -> Option<String> {
+        (e.chars().count() <= crate::mapping::expr::MAX_LEN).then(|| e.to_string())
+    }
 
     pub fn checked(v: &str) -> bool {
         matches!(v, "on" | "true" | "1" | "yes")
@@ -217,6 +229,8 @@ pub async fn save_provisioning(
             message: result.summary.clone(),
             connection: Some(result),
             expression: None,
+            survey: None,
+            tested: None,
         };
         guard::flash(OUTCOME, &outcome).await?;
         return Ok(outcome);
@@ -264,6 +278,8 @@ pub async fn save_provisioning(
         message: saved(&changes, false),
         connection: None,
         expression: None,
+        survey: None,
+        tested: None,
     };
     guard::flash(OUTCOME, &outcome).await?;
     Ok(outcome)
@@ -298,7 +314,8 @@ pub async fn save_object_mapping(
 
 /// The Edit attribute page. `original` is the target being edited ("" adds a mapping). The
 /// source field used depends on the mapping type. `intent` "test" evaluates the expression for
-/// `test_user` and saves nothing.
+/// `test_user` with its trace, "survey" over the users in scope (`survey_size`: "all" or how many
+/// of them); neither saves anything.
 #[server(endpoint = "provisioning/attribute")]
 pub async fn save_attribute(
     csrf: String,
@@ -316,6 +333,7 @@ pub async fn save_attribute(
     #[server(default)] apply_on: String,
     target: String,
     #[server(default)] test_user: String,
+    #[server(default)] survey_size: String,
 ) -> Result<SaveOutcome, ApiError> {
     use ssr::*;
     let state = guard::state()?;
@@ -332,6 +350,25 @@ pub async fn save_attribute(
             message,
             connection: None,
             expression: Some(test),
+            survey: None,
+            tested: kept_expression(&expression),
+        };
+        guard::flash(OUTCOME, &outcome).await?;
+        return Ok(outcome);
+    }
+    if intent == "survey" {
+        guard::require(Role::Viewer)?;
+        guard::csrf(&csrf).await?;
+        use crate::provisioning::survey;
+        let population = survey::Population::parse(&survey_size)?;
+        let unique = checked(&matching) || survey::unique_target(&target);
+        let survey = survey::survey(&state.pool, &app, &expression, population, unique).await?;
+        let outcome = SaveOutcome {
+            message: survey.summary(),
+            connection: None,
+            expression: None,
+            survey: Some(survey),
+            tested: kept_expression(&expression),
         };
         guard::flash(OUTCOME, &outcome).await?;
         return Ok(outcome);
@@ -417,6 +454,8 @@ pub async fn save_attribute(
         message: saved(&changes, true),
         connection: None,
         expression: None,
+        survey: None,
+        tested: None,
     })
 }
 
@@ -707,6 +746,8 @@ pub async fn restart_provisioning(
             message: message.into(),
             connection: None,
             expression: None,
+            survey: None,
+            tested: None,
         },
     )
     .await?;

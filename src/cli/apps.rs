@@ -84,6 +84,32 @@ pub enum AppCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Evaluate an expression of the users mapping without provisioning anything: for one user,
+    /// with the trace of every call it makes; or over the users in scope (--all, or --sample N of
+    /// them), with the distribution of the values it gives. Exit code 0 unless it fails for a user.
+    TestExpression {
+        /// Application id or name.
+        app: String,
+        /// The expression, e.g. 'Join("@", [mailNickname], "contoso.com")'.
+        #[arg(long)]
+        expression: String,
+        /// The user's userPrincipalName or object id.
+        #[arg(long, required_unless_present_any = ["all", "sample"], conflicts_with_all = ["all", "sample"])]
+        user: Option<String>,
+        /// Every user in scope.
+        #[arg(long, conflicts_with = "sample")]
+        all: bool,
+        /// The first N users in scope.
+        #[arg(long)]
+        sample: Option<usize>,
+        /// The target attribute the expression maps to: for userName, externalId or a matching
+        /// attribute, values more than one user would get are reported as a problem.
+        #[arg(long, default_value = "")]
+        target: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Restart provisioning: the next cycle is an initial cycle. `--reset` takes Graph's
     /// resetScope names (Watermark, Escrows, QuarantineState, Full, ForceDeletes), comma
     /// separated or repeated; without it: Watermark, Escrows and QuarantineState. ForceDeletes is
@@ -96,12 +122,12 @@ pub enum AppCommand {
     },
 }
 
-fn fail(message: impl std::fmt::Display) -> StartError {
+pub(super) fn fail(message: impl std::fmt::Display) -> StartError {
     StartError::Other(anyhow::anyhow!("{message}"))
 }
 
 /// A service error as the command line says it: the field, then the message.
-fn service(e: DirError) -> StartError {
+pub(super) fn service(e: DirError) -> StartError {
     match e {
         DirError::Invalid { field, message } => fail(format!("{field}: {message}")),
         other => fail(other),
@@ -109,7 +135,7 @@ fn service(e: DirError) -> StartError {
 }
 
 /// An application by id, or by name in any case.
-async fn find(pool: &Pool, app: &str) -> Result<db::apps::AppRow, StartError> {
+pub(super) async fn find(pool: &Pool, app: &str) -> Result<db::apps::AppRow, StartError> {
     if let Some(a) = db::apps::get(pool, app.trim()).await.map_err(fail)? {
         return Ok(a);
     }
@@ -221,6 +247,28 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
             for c in changes {
                 println!("{c}");
             }
+        }
+        AppCommand::TestExpression {
+            app,
+            expression,
+            user,
+            all: _,
+            sample,
+            target,
+            json,
+        } => {
+            let a = find(&pool, &app).await?;
+            let population = match sample {
+                Some(n) => crate::provisioning::survey::Population::parse(&n.to_string()).map_err(service)?,
+                None => crate::provisioning::survey::Population::All,
+            };
+            let how = super::expression::How {
+                user,
+                population,
+                target,
+                json,
+            };
+            super::expression::test(&pool, &a.id, &expression, how).await?;
         }
         AppCommand::OnDemand {
             app,

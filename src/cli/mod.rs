@@ -12,6 +12,7 @@ mod accounts;
 mod admin;
 mod apps;
 mod directory;
+mod expression;
 mod maintenance;
 
 pub use accounts::{AccountCommand, ApiKeyCommand, PublicUrlArg};

@@ -139,4 +139,110 @@ pub struct ExpressionTest {
     pub value: String,
     pub error: Option<String>,
     pub note: String,
+    /// How the value came about: each call in the order it was entered.
+    #[serde(default)]
+    pub trace: Vec<TraceStep>,
+    /// The evaluation made more calls than the trace keeps.
+    #[serde(default)]
+    pub trace_cut: bool,
+}
+
+/// One call (or comparison) of an expression's evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceStep {
+    /// 0 for the outermost call.
+    pub depth: u32,
+    /// Function name, or the comparison's operator.
+    pub name: String,
+    /// The call as written (canonical form, shortened).
+    pub text: String,
+    /// Each argument's value; `None`: the function did not need it.
+    pub args: Vec<Option<String>>,
+    /// Arguments not shown.
+    pub more_args: u32,
+    /// The result, or the error.
+    pub result: String,
+    pub failed: bool,
+}
+
+/// What an expression gives over many users: the expression tester's what-if.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExpressionSurvey {
+    /// `Some(n)`: only the first n users in scope were asked for; `None`: all of them.
+    pub limit: Option<u64>,
+    /// More users were in scope than were evaluated.
+    pub cut: bool,
+    pub evaluated: u64,
+    pub with_value: u64,
+    /// Null or empty: nothing is sent (the default value on create, if any).
+    pub empty: u64,
+    /// IgnoreFlowIfNullOrEmpty left the attribute out.
+    pub left_out: u64,
+    pub errors: u64,
+    pub distinct: u64,
+    /// The target attribute must be unique (userName, externalId, a matching attribute).
+    pub unique: bool,
+    /// Values more than one user would get, and how many users get them.
+    pub duplicated_values: u64,
+    pub duplicated_users: u64,
+    /// The most common values.
+    pub common: Vec<SurveyValue>,
+    /// The values more than one user would get, most shared first.
+    pub duplicates: Vec<SurveyValue>,
+    /// The first users whose evaluation failed: (userPrincipalName, error).
+    pub failures: Vec<(String, String)>,
+    /// The first users who get no value.
+    pub empties: Vec<String>,
+    /// Redact was used: values are not shown.
+    pub redacted: bool,
+}
+
+impl ExpressionSurvey {
+    /// One line: how many users were evaluated and what stands out.
+    pub fn summary(&self) -> String {
+        let users = |n: u64| {
+            if n == 1 {
+                "1 user".to_string()
+            } else {
+                format!("{n} users")
+            }
+        };
+        let mut out = format!(
+            "Evaluated for {}{}: {} with a value ({} distinct)",
+            users(self.evaluated),
+            if self.cut {
+                " (the first in scope)"
+            } else {
+                " in scope"
+            },
+            self.with_value,
+            self.distinct
+        );
+        if self.empty > 0 {
+            out.push_str(&format!(", {} with none", self.empty));
+        }
+        if self.left_out > 0 {
+            out.push_str(&format!(", {} left out", self.left_out));
+        }
+        if self.errors > 0 {
+            out.push_str(&format!(", {} failed", self.errors));
+        }
+        if self.unique && self.duplicated_values > 0 {
+            out.push_str(&format!(
+                "; {} values would be shared by {} (the target attribute must be unique)",
+                self.duplicated_values,
+                users(self.duplicated_users)
+            ));
+        }
+        out.push('.');
+        out
+    }
+}
+
+/// A value of an expression survey: how many users get it, and the first of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SurveyValue {
+    pub value: String,
+    pub count: u64,
+    pub users: Vec<String>,
 }

@@ -5,11 +5,11 @@
 use super::source;
 use crate::db::Pool;
 use crate::directory::DirError;
-use crate::model::ExpressionTest;
+use crate::mapping::expr::Expression;
+use crate::model::{ExpressionTest, TraceStep};
 
 /// Evaluates `expression` for the directory user `upn`, as the users mapping would.
 pub async fn test(pool: &Pool, app: &str, expression: &str, upn: &str) -> Result<ExpressionTest, DirError> {
-    use crate::mapping::expr::Expression;
     if upn.trim().is_empty() {
         return Err(crate::directory::invalid(
             "test_user",
@@ -24,31 +24,58 @@ pub async fn test(pool: &Pool, app: &str, expression: &str, upn: &str) -> Result
         value,
         error,
         note: note.to_string(),
+        trace: Vec::new(),
+        trace_cut: false,
     };
-    let e = match Expression::parse(expression) {
+    let e = match parse_for_users(expression) {
         Ok(e) => e,
-        Err(e) => return Ok(out(String::new(), Some(e.to_string()), "")),
+        Err(message) => return Ok(out(String::new(), Some(message), "")),
     };
+    // Within the evaluation budget, a few at a time, and off the async workers: a Viewer's
+    // test can cost tens of megabytes and milliseconds of CPU, never the server.
+    let _turn = turn().await;
+    let evaluated = tokio::task::spawn_blocking(move || e.evaluate_traced(&ctx)).await;
+    Ok(match evaluated {
+        Err(_) => out(String::new(), Some("the evaluation failed".into()), ""),
+        Ok((evaluated, trace)) => ExpressionTest {
+            trace: trace.steps.into_iter().map(step).collect(),
+            trace_cut: trace.cut,
+            ..outcome(evaluated, out)
+        },
+    })
+}
+
+/// Parses an expression of the users mapping: its syntax, then that every attribute it names is a
+/// source attribute of users. The error says where.
+pub(super) fn parse_for_users(expression: &str) -> Result<Expression, String> {
+    let e = Expression::parse(expression).map_err(|e| e.to_string())?;
     for (name, pos) in e.attributes() {
         if source::canonical("user", &name).is_none() {
-            return Ok(out(
-                String::new(),
-                Some(format!(
-                    "at position {}: [{name}] is not a source attribute of users",
-                    pos + 1
-                )),
-                "",
+            return Err(format!(
+                "at position {}: [{name}] is not a source attribute of users",
+                pos + 1
             ));
         }
     }
-    // Within the evaluation budget, a few at a time, and off the async workers: a Viewer's
-    // test can cost tens of megabytes and milliseconds of CPU, never the server.
-    let _turn = EXPRESSION_TESTS.acquire().await;
-    let evaluated = tokio::task::spawn_blocking(move || e.evaluate(&ctx)).await;
-    Ok(match evaluated {
-        Err(_) => out(String::new(), Some("the evaluation failed".into()), ""),
-        Ok(evaluated) => outcome(evaluated, out),
-    })
+    Ok(e)
+}
+
+/// A turn to evaluate expressions for the tester (see [`EXPRESSION_TESTS`], never closed).
+pub(super) async fn turn() -> Option<tokio::sync::SemaphorePermit<'static>> {
+    EXPRESSION_TESTS.acquire().await.ok()
+}
+
+fn step(s: crate::mapping::expr::trace::Step) -> TraceStep {
+    let failed = s.result.is_err();
+    TraceStep {
+        depth: s.depth as u32,
+        name: s.name,
+        text: s.text,
+        args: s.args,
+        more_args: s.more_args as u32,
+        result: s.result.unwrap_or_else(|e| e),
+        failed,
+    }
 }
 
 /// What the tester shows for an evaluation's result.

@@ -18,4 +18,5 @@ pub mod probe;
 pub mod rules;
 pub mod source;
 pub mod status;
+pub mod survey;
 pub mod worker;

@@ -1,6 +1,7 @@
 //! A mapping's page (its attribute list, Target Object Actions, source object scope link) and
 //! the Edit attribute page with the expression tester.
 
+use super::tester::ExpressionTester;
 use super::*;
 
 /// SCIM targets offered in the Edit attribute page's list (any valid path can be typed).
@@ -207,7 +208,8 @@ pub fn AttributePage() -> impl IntoView {
         <p class="alert alert-info">{INITIAL_CYCLE_NOTE}</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let _ = flashed.await;
+                // After a plain form post of the tester, the form shows the expression tested.
+                let tested = flashed.await.ok().flatten().and_then(|o| o.tested);
                 let v = match data.await {
                     Err(e) => return view! { <ErrorText error=e /> }.into_any(),
                     Ok(v) => v,
@@ -224,7 +226,7 @@ pub fn AttributePage() -> impl IntoView {
                 if !original.is_empty() && existing.is_none() {
                     return view! { <p class="alert alert-error">{format!("{original} is not mapped.")}</p> }.into_any();
                 }
-                let a = existing.unwrap_or(AttributeMapping {
+                let mut a = existing.unwrap_or(AttributeMapping {
                     target: String::new(),
                     kind: MappingKind::Direct,
                     source: String::new(),
@@ -232,6 +234,10 @@ pub fn AttributePage() -> impl IntoView {
                     matching: 0,
                     apply_on: ApplyOn::Always,
                 });
+                if let Some(e) = tested {
+                    a.kind = MappingKind::Expression;
+                    a.source = e;
+                }
                 let sources = if obj == "group" { v.group_sources.clone() } else { v.user_sources.clone() };
                 attribute_form(ctx.id.get_untracked(), obj, original, a, sources, save, result, admin).into_any()
             })}
@@ -279,7 +285,7 @@ fn attribute_form(
                 <input type="hidden" name="object" value=object />
                 <input type="hidden" name="original" value=original />
                 <ActionError value=result />
-                {move || result.get().and_then(|r| r.ok()).filter(|o| o.expression.is_none()).map(|o| view! { <p class="alert alert-ok" role="status">{o.message}</p> })}
+                {move || result.get().and_then(|r| r.ok()).filter(|o| o.expression.is_none() && o.survey.is_none()).map(|o| view! { <p class="alert alert-ok" role="status">{o.message}</p> })}
                 <fieldset disabled=!admin>
                     <div class="field">
                         <label for="kind">"Mapping type"</label>
@@ -349,41 +355,8 @@ fn attribute_form(
                         <button type="submit" name="intent" value="save" class="btn btn-primary" disabled=move || save.pending().get()>"Save"</button>
                     </div>
                 })}
-                {is_user.then(|| view! {
-                    <fieldset class="tester only-expression">
-                        <legend>"Expression tester"</legend>
-                        <div class="field">
-                            <label for="test_user">"User (user principal name)"</label>
-                            <PrincipalPicker id="test_user" name="test_user" placeholder="start typing a name"
-                                invalid=Signal::derive(invalid(result, "test_user")) />
-                            <FieldError value=result field="test_user" />
-                        </div>
-                        <button type="submit" name="intent" value="test" class="btn" formnovalidate=true>"Test expression"</button>
-                        {move || result.get().and_then(|r| r.ok()).and_then(|o| o.expression).map(|t| view! { <TestResult test=t /> })}
-                    </fieldset>
-                })}
+                {is_user.then(|| view! { <ExpressionTester result=result /> })}
             </ActionForm>
         </section>
-    }
-}
-
-#[component]
-fn TestResult(test: ExpressionTest) -> impl IntoView {
-    let class = if test.error.is_some() {
-        "alert alert-error"
-    } else {
-        "alert alert-ok"
-    };
-    view! {
-        <div class=class role="status" data-expression-result>
-            <p>"Result for "<strong>{test.user.clone()}</strong>": "
-                {match &test.error {
-                    Some(e) => view! { <span>{e.clone()}</span> }.into_any(),
-                    None if test.value.is_empty() => view! { <span>"(no value)"</span> }.into_any(),
-                    None => view! { <code class="mono" data-value>{test.value.clone()}</code> }.into_any(),
-                }}
-            </p>
-            {(!test.note.is_empty()).then(|| view! { <p class="muted">{test.note.clone()}</p> })}
-        </div>
     }
 }

@@ -24,6 +24,7 @@ use leptos::prelude::*;
 mod mapping;
 mod on_demand;
 mod scoping;
+mod tester;
 
 pub use mapping::{AttributePage, MappingPage};
 pub use on_demand::OnDemandPage;

@@ -56,7 +56,7 @@ mod single;
 mod user;
 
 pub use cycle::run;
-pub use scope::ScopeCheck;
+pub use scope::{ScopeCheck, ScopedUser};
 
 use deprovision::*;
 use group::*;

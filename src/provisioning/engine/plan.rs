@@ -33,6 +33,55 @@ pub(super) struct UserEval {
     pub(super) scope_details: Details,
 }
 
+/// A user as an application's policy sees it before mapping: its expression context and each
+/// check of its scope.
+pub(super) struct Scoped {
+    pub(super) context: source::UserContext,
+    pub(super) active: bool,
+    pub(super) assigned: bool,
+    pub(super) entitled: bool,
+    /// Assigned with a provisioned role, or the scope is everyone.
+    pub(super) in_assignment: bool,
+    /// Passes the scoping filters.
+    pub(super) passes: bool,
+}
+
+impl Scoped {
+    pub(super) fn in_scope(&self) -> bool {
+        self.active && self.in_assignment && self.passes
+    }
+}
+
+/// The scope checks of a user (see [`Scoped`]).
+pub(super) fn scope_user(
+    policy: &Policy,
+    user: &UserRecord,
+    manager_upn: Option<String>,
+    roles: &[Role],
+) -> Scoped {
+    let assigned = !roles.is_empty();
+    let entitled = policy.entitled(roles);
+    let active = user.deleted_at.is_none() && user.account_enabled;
+    let in_assignment = policy.all || (assigned && entitled);
+    let shown_roles: Vec<(String, String)> = roles
+        .iter()
+        .filter(|r| !r.value.is_empty())
+        .map(|r| (r.value.clone(), r.display.clone()))
+        .collect();
+    let context = source::UserContext::new(user, manager_upn, &shown_roles, in_assignment);
+    let passes = policy
+        .user_scope
+        .matches(&|a: &str| crate::mapping::expr::Context::attribute(&context, a));
+    Scoped {
+        context,
+        active,
+        assigned,
+        entitled,
+        in_assignment,
+        passes,
+    }
+}
+
 /// Evaluates a user: scope (active, assignment, entitlement, scoping filters) and the mapped
 /// attributes. `creating` includes the attributes applied only on creation; `manager_target` is
 /// the manager's id in the target, if it has one yet.
@@ -45,18 +94,17 @@ pub(super) fn evaluate_user(
     creating: bool,
     manager_target: Option<&str>,
 ) -> UserEval {
-    let assigned = !roles.is_empty();
-    let entitled = policy.entitled(roles);
-    let active = user.deleted_at.is_none() && user.account_enabled;
-    let in_assignment = policy.all || (assigned && entitled);
-    let shown_roles: Vec<(String, String)> = roles
-        .iter()
-        .filter(|r| !r.value.is_empty())
-        .map(|r| (r.value.clone(), r.display.clone()))
-        .collect();
-    let uc = source::UserContext::new(user, manager_upn, &shown_roles, in_assignment);
+    let scoped = scope_user(policy, user, manager_upn, roles);
+    let in_scope = scoped.in_scope();
+    let Scoped {
+        context: uc,
+        active,
+        assigned,
+        entitled,
+        passes,
+        ..
+    } = scoped;
     let get = |a: &str| crate::mapping::expr::Context::attribute(&uc, a);
-    let passes = policy.user_scope.matches(&get);
     let reason = if !active {
         "The user is disabled or deleted in the directory."
     } else if !policy.all && !assigned {
@@ -68,7 +116,6 @@ pub(super) fn evaluate_user(
     } else {
         "The user is in scope."
     };
-    let in_scope = active && in_assignment && passes;
     let (exported, manager_unresolved) = match policy.users.export(&uc, creating) {
         Ok(list) => {
             let (list, unresolved) = resolve_manager(list, manager_target);

@@ -37,30 +37,58 @@ impl ScopeCheck {
         let mut out = Vec::new();
         for chunk in ids.chunks(CHUNK) {
             let rows = sources::users_by_ids(pool, chunk).await?;
-            let mut roles: HashMap<String, Roles> = HashMap::new();
-            for g in sources::roles_of_users(pool, &self.app, chunk).await? {
-                let role = self.policy.role(g.role, g.display);
-                add_role(roles.entry(g.principal).or_default(), role);
-            }
-            let passing: HashSet<String> = rows
-                .iter()
-                .filter(|row| {
-                    let r = roles.get(&row.user.id).map(Vec::as_slice).unwrap_or(&[]);
-                    evaluate_user(
-                        &self.policy,
-                        false,
-                        &row.user,
-                        row.manager_upn.clone(),
-                        r,
-                        false,
-                        None,
-                    )
-                    .in_scope
-                })
-                .map(|row| row.user.id.clone())
+            let passing: HashSet<String> = self
+                .scoped(pool, rows)
+                .await?
+                .into_iter()
+                .filter(|u| u.in_scope)
+                .map(|u| u.id)
                 .collect();
             out.extend(chunk.iter().filter(|id| passing.contains(*id)).cloned());
         }
         Ok(out)
     }
+
+    /// Up to `limit` directory users after the id `after`, in id order (the order an initial cycle
+    /// reads them in), each with its scope and the context its mappings evaluate against.
+    pub async fn users_after(
+        &self,
+        pool: &Pool,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<ScopedUser>, EngineError> {
+        let rows = sources::users_after(pool, after, limit.min(CHUNK) as i64).await?;
+        self.scoped(pool, rows).await
+    }
+
+    async fn scoped(&self, pool: &Pool, rows: Vec<SourceRow>) -> Result<Vec<ScopedUser>, EngineError> {
+        let ids: Vec<String> = rows.iter().map(|r| r.user.id.clone()).collect();
+        let mut roles: HashMap<String, Roles> = HashMap::new();
+        for g in sources::roles_of_users(pool, &self.app, &ids).await? {
+            let role = self.policy.role(g.role, g.display);
+            add_role(roles.entry(g.principal).or_default(), role);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let r = roles.get(&row.user.id).map(Vec::as_slice).unwrap_or(&[]);
+                let scoped = scope_user(&self.policy, &row.user, row.manager_upn, r);
+                ScopedUser {
+                    in_scope: scoped.in_scope(),
+                    context: scoped.context,
+                    id: row.user.id,
+                    upn: row.user.upn,
+                }
+            })
+            .collect())
+    }
+}
+
+/// A directory user as the next cycle would see it, before mapping.
+pub struct ScopedUser {
+    pub id: String,
+    pub upn: String,
+    pub in_scope: bool,
+    /// What the users mapping's expressions read.
+    pub context: crate::provisioning::source::UserContext,
 }
