@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::apps::{eventually, restart, setup_targeting, setup_with, Setup};
+use common::apps::{eventually, restart, setup_targeting, setup_with, targeting_scim2_server, Setup};
 use common::{cli, tenant, Server, Tenant};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -315,19 +315,6 @@ async fn every_change_propagates(x: &Setup) {
         )
         .await;
     assert_eq!(logs["rows"].as_array().map(Vec::len), Some(0), "{logs}");
-}
-
-/// A scim2-server (`../shared/peers/`, None when the peers are not installed) and an application
-/// provisioning into it.
-async fn targeting_scim2_server() -> Option<(common::peers::Scim2Server, Setup)> {
-    let peer = common::peers::Scim2Server::start()?;
-    let target = Tenant {
-        account: String::new(),
-        url: peer.url.clone(),
-        key: peer.token.clone(),
-    };
-    let x = setup_targeting("scim2", target, &[]).await;
-    Some((peer, x))
 }
 
 /// The same changes into scim2-server (`../shared/peers/`), software written elsewhere: the

@@ -206,6 +206,13 @@ test("provisioning configuration without JavaScript", async ({ page }) => {
   await page.getByRole("button", { name: "Try on users in scope" }).click();
   await expect(page.locator("[data-survey] [role=status]")).toContainText(/Evaluated for 1 user in scope: 1 with a value/);
 
+  // Preview of the next cycle, narrowed to updates, as a plain GET form.
+  await page.goto(`${appUrl}/preview`);
+  await page.getByLabel("Show").selectOption("Update");
+  await page.getByRole("button", { name: "Preview the next cycle" }).click();
+  await expect(page).toHaveURL(/run=1&action=Update/);
+  await expect(page.locator("[data-preview-counts]")).toBeVisible();
+
   // A group with Odin, assigned, then provisioned on demand with him as its member.
   await page.goto("/directory/groups");
   await page.getByLabel("Name").fill(`Crew ${tag}`);

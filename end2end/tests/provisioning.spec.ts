@@ -152,6 +152,13 @@ test("admin configures automatic provisioning the way the seed describes", async
   await savePutForPatch.click();
   await expect(page.locator('tr[data-adaptation="put_for_patch"]')).toHaveCount(0);
 
+  // Preview: everything is in sync, so the next cycle would change nothing.
+  await tabs.getByRole("link", { name: "Preview" }).click();
+  await hydrated(page);
+  await page.getByRole("button", { name: "Preview the next cycle" }).click();
+  await expect(page.locator('[data-preview-counts] [data-count="created"]')).toHaveText("0");
+  await expect(page.locator("[data-preview]")).toContainText(/The next cycle is (an initial cycle|incremental)/);
+
   // Provision on demand: the five steps; the user is already in sync.
   await tabs.getByRole("link", { name: "Provision on demand" }).click();
   await hydrated(page);

@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod overview;
 pub mod provisioning;
 pub mod provisioning_logs;
+pub mod provisioning_preview;
 pub mod session;
 
 mod error;

@@ -85,6 +85,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("users-and-groups/add") view=assignments::AddAssignmentsPage ssr=SsrMode::Async />
                         <Route path=path!("provisioning") view=provisioning::ProvisioningPage ssr=SsrMode::Async />
                         <Route path=path!("provision-on-demand") view=provisioning::OnDemandPage ssr=SsrMode::Async />
+                        <Route path=path!("preview") view=provisioning::PreviewPage ssr=SsrMode::Async />
                         <Route path=path!("provisioning-logs") view=provisioning_logs::AppLogsPage ssr=SsrMode::Async />
                         <Route path=path!("provisioning/:object") view=provisioning::MappingPage ssr=SsrMode::Async />
                         <Route path=path!("provisioning/:object/attribute") view=provisioning::AttributePage ssr=SsrMode::Async />

@@ -84,6 +84,19 @@ pub enum AppCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show what the next cycle would do, without doing it: its totals, whether the accidental-
+    /// deletion threshold would stop it, and each object's action with the attributes it would
+    /// change. Lookups are sent to the application; nothing is written to it or saved.
+    Preview {
+        /// Application id or name.
+        app: String,
+        /// Objects listed at most (the totals count them all).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Print the preview as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Evaluate an expression of the users mapping without provisioning anything: for one user,
     /// with the trace of every call it makes; or over the users in scope (--all, or --sample N of
     /// them), with the distribution of the values it gives. Exit code 0 unless it fails for a user.
@@ -269,6 +282,22 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
                 json,
             };
             super::expression::test(&pool, &a.id, &expression, how).await?;
+        }
+        AppCommand::Preview { app, limit, json } => {
+            let a = find(&pool, &app).await?;
+            let sealer = Sealer::load(common.encryption_key.as_deref(), &data_dir)?;
+            let http = connection::client(Duration::from_secs(common.outbound_timeout_seconds));
+            let p = crate::provisioning::engine::preview(
+                &pool,
+                &sealer,
+                &http,
+                &a.id,
+                &crate::provisioning::engine::Tuning::default(),
+                crate::provisioning::engine::PreviewOptions { limit, action: None },
+            )
+            .await
+            .map_err(fail)?;
+            super::preview::print(&p, json)?;
         }
         AppCommand::OnDemand {
             app,

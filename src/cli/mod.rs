@@ -14,6 +14,7 @@ mod apps;
 mod directory;
 mod expression;
 mod maintenance;
+mod preview;
 
 pub use accounts::{AccountCommand, ApiKeyCommand, PublicUrlArg};
 pub use admin::AdminCommand;

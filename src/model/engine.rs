@@ -202,3 +202,49 @@ pub fn quarantine_text(reason: &str) -> &'static str {
         _ => "Provisioning is paused after failures.",
     }
 }
+
+/// What the next cycle would do (a preview: nothing was sent or saved).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CyclePreview {
+    /// The next cycle is initial (every object) rather than incremental (the changes).
+    pub initial: bool,
+    /// What it would count: created, updated, disabled, deleted, skipped, failed, staged.
+    pub counters: CycleCounts,
+    /// The accidental-deletion threshold would hold the cycle's deprovisions (and quarantine).
+    pub held: bool,
+    /// The threshold, when accidental-deletion prevention is on.
+    pub threshold: Option<i64>,
+    /// Why the cycle could not run or would stop (no tenant URL, credentials refused, ...).
+    pub error: String,
+    /// The log entries the cycle would write, in order (the first ones, up to the limit asked).
+    pub entries: Vec<PreviewEntry>,
+    /// All the entries it would write.
+    pub total_entries: u64,
+    pub elapsed_ms: u64,
+}
+
+/// One object in a preview: the action and its attribute changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviewEntry {
+    /// "User" or "Group".
+    pub object_type: String,
+    pub source_id: String,
+    pub display_name: String,
+    /// The object's id in the application (`preview-N` for one it would create).
+    pub target_id: String,
+    /// Create, Update, Disable, Delete, StagedDelete, Other (skipped) ... as in the logs.
+    pub action: String,
+    pub status: String,
+    /// Attribute, value before (as last sent or as found in the application), value to send;
+    /// `[Redact]` where the mapping redacts.
+    pub modified: Vec<ModifiedProperty>,
+    /// Why it is skipped or would fail.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModifiedProperty {
+    pub name: String,
+    pub old: String,
+    pub new: String,
+}

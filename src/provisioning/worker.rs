@@ -185,6 +185,11 @@ impl Scheduler {
         self.wake.notify_one();
     }
 
+    /// How this instance runs cycles (a preview runs the same way).
+    pub fn tuning(&self) -> Tuning {
+        self.tuning.clone()
+    }
+
     pub fn is_running(&self, app: &str) -> bool {
         self.running.lock().map(|r| r.contains(app)).unwrap_or(false)
     }

@@ -161,6 +161,9 @@ pub struct Target {
     limit: Option<Limiter>,
     /// Requests in flight at a time, fewer while the application fails under load.
     gate: Option<Gate>,
+    /// A preview: reads go out, writes are not sent (see [`Target::dry_run`]); counts the ids
+    /// given to resources it pretends to create.
+    dry: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// A requests-per-second budget, shared by everything that sends to one application.
@@ -191,7 +194,30 @@ impl Target {
             retry: RetryPolicy::default(),
             limit: None,
             gate: None,
+            dry: None,
         }
+    }
+
+    /// The same target for a preview: lookups and reads are sent as usual; creates, replaces,
+    /// PATCHes and deletes are not sent at all and answer as a compliant target would (a create
+    /// returns what was posted with an id `preview-N`), so the engine carries a plan out without
+    /// touching the application.
+    pub fn dry_run(mut self) -> Self {
+        self.dry = Some(Default::default());
+        self
+    }
+
+    /// Whether this target only pretends to write (see [`Target::dry_run`]).
+    pub fn is_dry_run(&self) -> bool {
+        self.dry.is_some()
+    }
+
+    /// The id a dry run gives a resource it pretends to create.
+    fn dry_id(&self) -> Option<String> {
+        self.dry.as_ref().map(|n| {
+            let n = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            format!("preview-{n}")
+        })
     }
 
     /// The same target, with at most `max` requests in flight, fewer while it fails under load.
@@ -422,6 +448,11 @@ impl Target {
         kind: Kind,
         doc: &serde_json::Map<String, Value>,
     ) -> Result<Value, ClientError> {
+        if let Some(id) = self.dry_id() {
+            let mut v = with_schemas(kind, doc);
+            v["id"] = Value::String(id);
+            return Ok(v);
+        }
         let url = self.url(&[kind.endpoint()])?;
         let v = self.post_once(url, with_schemas(kind, doc).to_string()).await?;
         if v.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
@@ -440,6 +471,9 @@ impl Target {
         kind: Kind,
         docs: &[serde_json::Map<String, Value>],
     ) -> Result<Vec<Result<String, ClientError>>, ClientError> {
+        if self.is_dry_run() {
+            return Ok(docs.iter().filter_map(|_| self.dry_id()).map(Ok).collect());
+        }
         let url = self.url(&["Bulk"])?;
         let path = format!("/{}", kind.endpoint());
         let operations: Vec<Value> = docs
@@ -474,6 +508,9 @@ impl Target {
         let url = self.url(&[kind.endpoint(), id])?;
         let mut body = with_schemas(kind, doc);
         body["id"] = Value::String(id.to_string());
+        if self.is_dry_run() {
+            return Ok(body);
+        }
         Ok(self
             .send(|| {
                 Ok(self
@@ -488,7 +525,7 @@ impl Target {
 
     /// Applies PATCH operations (already in SCIM's JSON form).
     pub async fn patch(&self, kind: Kind, id: &str, operations: &[Value]) -> Result<(), ClientError> {
-        if operations.is_empty() {
+        if operations.is_empty() || self.is_dry_run() {
             return Ok(());
         }
         let url = self.url(&[kind.endpoint(), id])?;
@@ -506,6 +543,9 @@ impl Target {
 
     /// Deletes a resource; one that is already gone counts as deleted.
     pub async fn delete(&self, kind: Kind, id: &str) -> Result<(), ClientError> {
+        if self.is_dry_run() {
+            return Ok(());
+        }
         let url = self.url(&[kind.endpoint(), id])?;
         match self.send(|| Ok(self.http.delete(url.clone()))).await {
             Ok(_) | Err(ClientError::Http { status: 404, .. }) => Ok(()),

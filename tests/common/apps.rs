@@ -60,6 +60,20 @@ pub async fn restart(x: Setup, env: &[(&str, &str)]) -> Setup {
     }
 }
 
+/// An application provisioning into scim2-server (`../shared/peers/`), software written elsewhere;
+/// None when the peers are not installed. The peer runs until it is dropped.
+#[allow(dead_code)]
+pub async fn targeting_scim2_server() -> Option<(super::peers::Scim2Server, Setup)> {
+    let peer = super::peers::Scim2Server::start()?;
+    let target = Tenant {
+        account: String::new(),
+        url: peer.url.clone(),
+        key: peer.token.clone(),
+    };
+    let x = setup_targeting("scim2", target, &[]).await;
+    Some((peer, x))
+}
+
 pub async fn setup() -> Setup {
     setup_with("harness", &[]).await
 }

@@ -23,11 +23,13 @@ use leptos::prelude::*;
 
 mod mapping;
 mod on_demand;
+mod preview;
 mod scoping;
 mod tester;
 
 pub use mapping::{AttributePage, MappingPage};
 pub use on_demand::OnDemandPage;
+pub use preview::PreviewPage;
 pub use scoping::ScopingPage;
 
 fn object_label(object: &str) -> &'static str {

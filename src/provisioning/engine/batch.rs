@@ -102,6 +102,11 @@ impl Run {
                 batch.logs.push(l);
             }
         }
+        if let Some(preview) = &self.ctx.preview {
+            let mut kept = preview.lock().unwrap_or_else(|p| p.into_inner());
+            kept.record(batch.logs, batch.objects);
+            return Ok(());
+        }
         self.flush().await?;
         let (ctx, counters) = (self.ctx.clone(), self.counters.clone());
         self.pending = Some(tokio::spawn(async move {
@@ -132,7 +137,8 @@ impl Run {
             return Ok(());
         }
         let pool = &self.ctx.pool;
-        let found = links::managed_some(pool, &self.ctx.app, object_type, &missing).await?;
+        let mut found = links::managed_some(pool, &self.ctx.app, object_type, &missing).await?;
+        self.ctx.overlay(object_type, &mut found, &missing);
         let map = if object_type == ObjectType::Group {
             &mut self.groups_managed
         } else {
@@ -212,7 +218,10 @@ impl Run {
                 .map(|r| r.user.id.clone())
                 .filter(|id| self.users_managed.contains_key(id))
                 .collect();
-            links::managed_some(&self.ctx.pool, &self.ctx.app, ObjectType::User, &known).await?
+            let mut full =
+                links::managed_some(&self.ctx.pool, &self.ctx.app, ObjectType::User, &known).await?;
+            self.ctx.overlay(ObjectType::User, &mut full, &known);
+            full
         } else {
             HashMap::new()
         };

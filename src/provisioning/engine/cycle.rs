@@ -56,6 +56,7 @@ pub(super) async fn context(
         detailed: false,
         undeclared: Default::default(),
         bulk,
+        preview: None,
     };
     Ok((ctx, group_roles))
 }
@@ -152,192 +153,21 @@ pub async fn run(
     };
     let (ctx, group_roles) = context(pool, app, &cfg, target, caps, Some(id.clone()), tuning).await?;
     let ctx = Arc::new(ctx);
-    let mut run = Run::new(ctx.clone());
-    if initial {
-        // Everything in bulk: an initial cycle looks at every object.
-        for g in sources::user_assignments(pool, app).await? {
-            let role = ctx.policy.role(g.role, g.display);
-            run.roles.entry(g.principal).or_default().push(role);
-        }
-        for m in sources::assigned_group_members(pool, app).await? {
-            if let Some(roles) = group_roles.get(&m.group) {
-                let list = run.roles.entry(m.user).or_default();
-                for r in roles {
-                    add_role(list, r.clone());
-                }
-            }
-        }
-        // Users' exported documents are read per batch: a large directory's would not fit the
-        // memory budget.
-        run.users_managed = links::managed_all(pool, app, ObjectType::User, false).await?;
-        run.users_unconfirmed = links::unconfirmed_users(pool, app, None).await?;
-        run.groups_managed = links::managed_all(pool, app, ObjectType::Group, true).await?;
-        run.complete = true;
-        run.slim = true;
-    }
-
-    // What to look at.
-    let due_now = crate::timefmt::now();
-    let due: Vec<escrows::Escrow> = ctx
-        .escrowed
-        .values()
-        .filter(|e| e.next_at <= due_now)
-        .cloned()
-        .collect();
-    let (group_list, gone_groups) = if initial {
-        if let Some(path) = ctx.policy.users.first_matching() {
-            probe_filters(&ctx, Kind::User, path).await;
-        }
-        if let Some(path) = ctx.policy.groups.as_ref().and_then(|g| g.first_matching()) {
-            probe_filters(&ctx, Kind::Group, path).await;
-        }
-        let d = dir::directory_counts(pool).await?;
-        run.counters.total = d.users + d.deleted_users + d.groups;
-        run.phase(CyclePhase::Users).await?;
-        // Users, page by page in id order.
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut after = String::new();
-        let mut running = None;
-        loop {
-            let rows = sources::users_after(pool, &after, BATCH as i64).await?;
-            let last = rows.last().map(|r| r.user.id.clone());
-            seen.extend(rows.iter().map(|r| r.user.id.clone()));
-            running = run.users_pipelined(running, rows).await?;
-            match last {
-                Some(last) if run.fatal.is_none() => after = last,
-                _ => break,
-            }
-        }
-        run.users_pipelined(running, Vec::new()).await?;
-        let gone: Vec<String> = run
-            .users_managed
-            .keys()
-            .chain(run.users_unconfirmed.keys())
-            .filter(|k| !seen.contains(*k))
-            .cloned()
-            .collect::<BTreeSet<String>>()
-            .into_iter()
-            .collect();
-        run.hard_deleted(gone).await?;
-        let groups = sources::groups(pool, None).await?;
-        let present: HashSet<&str> = groups.iter().map(|g| g.id.as_str()).collect();
-        let gone_groups: Vec<String> = run
-            .groups_managed
-            .keys()
-            .filter(|k| !present.contains(k.as_str()))
-            .cloned()
-            .collect();
-        (groups, gone_groups)
-    } else {
-        let (mut users, mut group_ids, assigned) =
-            changed(pool, app, job.watermark.unwrap_or(0), upto).await?;
-        for e in &due {
-            if e.object_type == ObjectType::User {
-                users.insert(e.source_id.clone());
-            } else {
-                group_ids.insert(e.source_id.clone());
-            }
-        }
-        let ids: Vec<String> = group_ids.iter().cloned().collect();
-        let groups = sources::groups(pool, Some(&ids)).await?;
-        for g in groups.iter().filter(|g| assigned.contains(&g.id)) {
-            users.extend(g.members.iter().cloned());
-        }
-        let ids: Vec<String> = users.iter().cloned().collect();
-        run.counters.total = (ids.len() + group_ids.len()) as i64;
-        run.phase(CyclePhase::Users).await?;
-        let mut found: HashSet<String> = HashSet::new();
-        let mut running = None;
-        for chunk in ids.chunks(BATCH) {
-            let rows = sources::users_by_ids(pool, chunk).await?;
-            found.extend(rows.iter().map(|r| r.user.id.clone()));
-            running = run.users_pipelined(running, rows).await?;
-            if run.fatal.is_some() {
-                break;
-            }
-        }
-        run.users_pipelined(running, Vec::new()).await?;
-        // Ids that are no longer users: hard deleted (group ids are never managed as users).
-        let gone: Vec<String> = ids.iter().filter(|i| !found.contains(*i)).cloned().collect();
-        run.hard_deleted(gone).await?;
-        let present: HashSet<String> = groups.iter().map(|g| g.id.clone()).collect();
-        let gone_groups: Vec<String> = group_ids
-            .iter()
-            .filter(|g| !present.contains(*g) && !found.contains(*g))
-            .cloned()
-            .collect();
-        (groups, gone_groups)
-    };
-
-    // The references pass reads users' connector data store rows back.
-    run.flush().await?;
-    if run.fatal.is_none() && (!run.unresolved.is_empty() || !run.created_users.is_empty()) {
-        run.phase(CyclePhase::References).await?;
-    }
-    if run.fatal.is_none() {
-        run.references().await?;
-    }
-    let in_scope_groups = if run.fatal.is_none() {
-        let ids: Vec<String> = group_list
-            .iter()
-            .map(|g| g.id.clone())
-            .chain(gone_groups.iter().cloned())
-            .collect();
-        run.ensure(ObjectType::Group, &ids).await?;
-        run.plan_groups(group_list, gone_groups)
-    } else {
-        Vec::new()
-    };
-    let mut quarantine = None;
-    if run.fatal.is_none() {
-        // The threshold counts over a sliding window (the reconciliation interval), across
-        // cycles: cycles start within a second of a change, so deletions arriving a few at a
-        // time would otherwise never trip it.
-        let recent = if run.deprovisions.is_empty() {
-            0
-        } else {
-            let window = time::Duration::minutes(cfg.settings.reconciliation_interval_minutes.max(1));
-            crate::db::prov_log::recent_deprovisions(pool, app, &crate::timefmt::ago(window)).await?
-        };
-        let held = rules::hold_deletes(
-            cfg.settings.prevent_accidental_deletions,
-            cfg.settings.deletion_threshold,
-            recent + run.deprovisions.len() as i64,
-            job.force_deletes,
-        );
-        if held {
-            quarantine = Some(rules::TOO_MANY_DELETES);
-        }
-        if !run.deprovisions.is_empty() {
-            run.phase(CyclePhase::Deprovisions).await?;
-        }
-        run.deprovisions(held).await?;
-    }
-    if run.fatal.is_none() && ctx.policy.groups.is_some() {
-        let mut in_scope_groups = in_scope_groups;
-        if !initial {
-            // Groups whose members appeared in or vanished from the target (created, enabled,
-            // disabled, deleted users) need their member lists looked at too.
-            let planned: HashSet<String> = in_scope_groups.iter().map(|g| g.id.clone()).collect();
-            let extra: Vec<String> = sources::groups_of_users(pool, &run.presence_changed)
-                .await?
-                .into_iter()
-                .filter(|g| !planned.contains(g))
-                .collect();
-            for g in sources::groups(pool, Some(&extra)).await? {
-                if ctx.policy.group_in_scope(&g) {
-                    run.counters.total += 1;
-                    in_scope_groups.push(g);
-                }
-            }
-        }
-        run.phase(CyclePhase::Groups).await?;
-        run.groups(in_scope_groups).await?;
-    }
-    if initial && run.fatal.is_none() {
-        run.counters.total = run.counters.processed;
-    }
-    run.flush().await?;
+    let Phased { mut run, held } = phases(
+        pool,
+        app,
+        &cfg,
+        Scan {
+            initial,
+            watermark: job.watermark,
+            upto,
+            force_deletes: job.force_deletes,
+        },
+        ctx.clone(),
+        group_roles,
+    )
+    .await?;
+    let mut quarantine = held.then_some(rules::TOO_MANY_DELETES);
     ctx.learned.save(pool, app).await;
 
     let end = crate::timefmt::now();
@@ -404,6 +234,219 @@ pub async fn run(
         None => {}
     }
     Ok(report)
+}
+
+/// What a cycle looks at: everything (initial) or the changes after the watermark up to `upto`
+/// (incremental); and whether "Allow deletes" releases deletes over the threshold.
+pub(super) struct Scan {
+    pub(super) initial: bool,
+    pub(super) watermark: Option<i64>,
+    pub(super) upto: i64,
+    pub(super) force_deletes: bool,
+}
+
+/// What the phases leave: the run (its counters, a fatal error) and whether the accidental-
+/// deletion threshold held the cycle's deprovisions.
+pub(super) struct Phased {
+    pub(super) run: Run,
+    pub(super) held: bool,
+}
+
+/// The phases of the module documentation over the objects `scan` names, for a cycle and for a
+/// preview alike (the preview's target only pretends to write and its context keeps what would be
+/// recorded, see `preview`).
+pub(super) async fn phases(
+    pool: &Pool,
+    app: &str,
+    cfg: &ProvisioningConfig,
+    scan: Scan,
+    ctx: Arc<Ctx>,
+    group_roles: HashMap<String, Roles>,
+) -> Result<Phased, EngineError> {
+    let mut run = Run::new(ctx.clone());
+    if scan.initial {
+        // Everything in bulk: an initial cycle looks at every object.
+        for g in sources::user_assignments(pool, app).await? {
+            let role = ctx.policy.role(g.role, g.display);
+            run.roles.entry(g.principal).or_default().push(role);
+        }
+        for m in sources::assigned_group_members(pool, app).await? {
+            if let Some(roles) = group_roles.get(&m.group) {
+                let list = run.roles.entry(m.user).or_default();
+                for r in roles {
+                    add_role(list, r.clone());
+                }
+            }
+        }
+        // Users' exported documents are read per batch: a large directory's would not fit the
+        // memory budget.
+        run.users_managed = links::managed_all(pool, app, ObjectType::User, false).await?;
+        run.users_unconfirmed = links::unconfirmed_users(pool, app, None).await?;
+        run.groups_managed = links::managed_all(pool, app, ObjectType::Group, true).await?;
+        run.complete = true;
+        run.slim = true;
+    }
+
+    // What to look at.
+    let due_now = crate::timefmt::now();
+    let due: Vec<escrows::Escrow> = ctx
+        .escrowed
+        .values()
+        .filter(|e| e.next_at <= due_now)
+        .cloned()
+        .collect();
+    let (group_list, gone_groups) = if scan.initial {
+        if let Some(path) = ctx.policy.users.first_matching() {
+            probe_filters(&ctx, Kind::User, path).await;
+        }
+        if let Some(path) = ctx.policy.groups.as_ref().and_then(|g| g.first_matching()) {
+            probe_filters(&ctx, Kind::Group, path).await;
+        }
+        let d = dir::directory_counts(pool).await?;
+        run.counters.total = d.users + d.deleted_users + d.groups;
+        run.phase(CyclePhase::Users).await?;
+        // Users, page by page in id order.
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut after = String::new();
+        let mut running = None;
+        loop {
+            let rows = sources::users_after(pool, &after, BATCH as i64).await?;
+            let last = rows.last().map(|r| r.user.id.clone());
+            seen.extend(rows.iter().map(|r| r.user.id.clone()));
+            running = run.users_pipelined(running, rows).await?;
+            match last {
+                Some(last) if run.fatal.is_none() => after = last,
+                _ => break,
+            }
+        }
+        run.users_pipelined(running, Vec::new()).await?;
+        let gone: Vec<String> = run
+            .users_managed
+            .keys()
+            .chain(run.users_unconfirmed.keys())
+            .filter(|k| !seen.contains(*k))
+            .cloned()
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
+        run.hard_deleted(gone).await?;
+        let groups = sources::groups(pool, None).await?;
+        let present: HashSet<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+        let gone_groups: Vec<String> = run
+            .groups_managed
+            .keys()
+            .filter(|k| !present.contains(k.as_str()))
+            .cloned()
+            .collect();
+        (groups, gone_groups)
+    } else {
+        let (mut users, mut group_ids, assigned) =
+            changed(pool, app, scan.watermark.unwrap_or(0), scan.upto).await?;
+        for e in &due {
+            if e.object_type == ObjectType::User {
+                users.insert(e.source_id.clone());
+            } else {
+                group_ids.insert(e.source_id.clone());
+            }
+        }
+        let ids: Vec<String> = group_ids.iter().cloned().collect();
+        let groups = sources::groups(pool, Some(&ids)).await?;
+        for g in groups.iter().filter(|g| assigned.contains(&g.id)) {
+            users.extend(g.members.iter().cloned());
+        }
+        let ids: Vec<String> = users.iter().cloned().collect();
+        run.counters.total = (ids.len() + group_ids.len()) as i64;
+        run.phase(CyclePhase::Users).await?;
+        let mut found: HashSet<String> = HashSet::new();
+        let mut running = None;
+        for chunk in ids.chunks(BATCH) {
+            let rows = sources::users_by_ids(pool, chunk).await?;
+            found.extend(rows.iter().map(|r| r.user.id.clone()));
+            running = run.users_pipelined(running, rows).await?;
+            if run.fatal.is_some() {
+                break;
+            }
+        }
+        run.users_pipelined(running, Vec::new()).await?;
+        // Ids that are no longer users: hard deleted (group ids are never managed as users).
+        let gone: Vec<String> = ids.iter().filter(|i| !found.contains(*i)).cloned().collect();
+        run.hard_deleted(gone).await?;
+        let present: HashSet<String> = groups.iter().map(|g| g.id.clone()).collect();
+        let gone_groups: Vec<String> = group_ids
+            .iter()
+            .filter(|g| !present.contains(*g) && !found.contains(*g))
+            .cloned()
+            .collect();
+        (groups, gone_groups)
+    };
+
+    // The references pass reads users' connector data store rows back.
+    run.flush().await?;
+    if run.fatal.is_none() && (!run.unresolved.is_empty() || !run.created_users.is_empty()) {
+        run.phase(CyclePhase::References).await?;
+    }
+    if run.fatal.is_none() {
+        run.references().await?;
+    }
+    let in_scope_groups = if run.fatal.is_none() {
+        let ids: Vec<String> = group_list
+            .iter()
+            .map(|g| g.id.clone())
+            .chain(gone_groups.iter().cloned())
+            .collect();
+        run.ensure(ObjectType::Group, &ids).await?;
+        run.plan_groups(group_list, gone_groups)
+    } else {
+        Vec::new()
+    };
+    let mut held = false;
+    if run.fatal.is_none() {
+        // The threshold counts over a sliding window (the reconciliation interval), across
+        // cycles: cycles start within a second of a change, so deletions arriving a few at a
+        // time would otherwise never trip it.
+        let recent = if run.deprovisions.is_empty() {
+            0
+        } else {
+            let window = time::Duration::minutes(cfg.settings.reconciliation_interval_minutes.max(1));
+            crate::db::prov_log::recent_deprovisions(pool, app, &crate::timefmt::ago(window)).await?
+        };
+        held = rules::hold_deletes(
+            cfg.settings.prevent_accidental_deletions,
+            cfg.settings.deletion_threshold,
+            recent + run.deprovisions.len() as i64,
+            scan.force_deletes,
+        );
+        if !run.deprovisions.is_empty() {
+            run.phase(CyclePhase::Deprovisions).await?;
+        }
+        run.deprovisions(held).await?;
+    }
+    if run.fatal.is_none() && ctx.policy.groups.is_some() {
+        let mut in_scope_groups = in_scope_groups;
+        if !scan.initial {
+            // Groups whose members appeared in or vanished from the target (created, enabled,
+            // disabled, deleted users) need their member lists looked at too.
+            let planned: HashSet<String> = in_scope_groups.iter().map(|g| g.id.clone()).collect();
+            let extra: Vec<String> = sources::groups_of_users(pool, &run.presence_changed)
+                .await?
+                .into_iter()
+                .filter(|g| !planned.contains(g))
+                .collect();
+            for g in sources::groups(pool, Some(&extra)).await? {
+                if ctx.policy.group_in_scope(&g) {
+                    run.counters.total += 1;
+                    in_scope_groups.push(g);
+                }
+            }
+        }
+        run.phase(CyclePhase::Groups).await?;
+        run.groups(in_scope_groups).await?;
+    }
+    if scan.initial && run.fatal.is_none() {
+        run.counters.total = run.counters.processed;
+    }
+    run.flush().await?;
+    Ok(Phased { run, held })
 }
 
 /// The target could not be used at all (discovery failed).

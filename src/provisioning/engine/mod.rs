@@ -51,11 +51,13 @@ mod narrate;
 mod ops;
 mod plan;
 mod policy;
+mod preview;
 mod scope;
 mod single;
 mod user;
 
 pub use cycle::run;
+pub use preview::{preview, PreviewOptions};
 pub use scope::{ScopeCheck, ScopedUser};
 
 use deprovision::*;
@@ -134,6 +136,8 @@ struct Ctx {
     undeclared: std::sync::Mutex<HashSet<String>>,
     /// User creates through the target's Bulk endpoint (cycles only, when it offers one).
     bulk: Option<crate::provisioning::bulk::BulkCreates>,
+    /// A preview: what would be recorded is kept here instead (see `preview`).
+    preview: Option<Arc<std::sync::Mutex<preview::Collected>>>,
 }
 
 /// A batch's running tasks: (source id, outcome) each.

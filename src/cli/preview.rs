@@ -1,0 +1,66 @@
+//! `provisio app preview`: what the next cycle would do, as text or JSON.
+
+use super::apps::fail;
+use crate::model::CyclePreview;
+use crate::server::StartError;
+
+pub fn print(p: &CyclePreview, json: bool) -> Result<(), StartError> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(p).map_err(fail)?);
+        return Ok(());
+    }
+    if !p.error.is_empty() && p.total_entries == 0 {
+        return Err(fail(format!("the preview could not run: {}", p.error)));
+    }
+    let c = &p.counters;
+    println!(
+        "The next cycle is {}: {} to create, {} to update, {} to disable, {} to delete, {} skipped, {} would fail{}.",
+        if p.initial { "an initial cycle (every user and group)" } else { "incremental (the changes since the last cycle)" },
+        c.created,
+        c.updated,
+        c.disabled,
+        c.deleted,
+        c.skipped,
+        c.failed,
+        if c.staged > 0 { format!(", {} deletions held", c.staged) } else { String::new() }
+    );
+    if p.held {
+        println!(
+            "Accidental-deletion prevention would stop it: more than {} deprovisions. Nothing would be deleted or disabled and the job would go into quarantine until deletes are allowed.",
+            p.threshold.unwrap_or_default()
+        );
+    }
+    if !p.error.is_empty() {
+        println!("The cycle would stop: {}", p.error);
+    }
+    for e in &p.entries {
+        println!(
+            "\n{} {} {} [{}]{}",
+            e.action,
+            e.object_type,
+            e.display_name,
+            e.status,
+            if e.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", e.reason)
+            }
+        );
+        for m in &e.modified {
+            println!("    {}: {} -> {}", m.name, shown(&m.old), shown(&m.new));
+        }
+    }
+    let listed = p.entries.len() as u64;
+    if p.total_entries > listed {
+        println!("\n... and {} more (--limit).", p.total_entries - listed);
+    }
+    Ok(())
+}
+
+fn shown(v: &str) -> &str {
+    if v.is_empty() {
+        "(none)"
+    } else {
+        v
+    }
+}

@@ -1,0 +1,294 @@
+//! Preview (#21): what the next cycle would do, without doing it. The preview's predicted log
+//! entries equal, object by object, the entries the following real cycle writes: an initial
+//! cycle and an incremental one, against a local account and against scim2-server. Nothing is
+//! written to the application or the connector data store by a preview.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::apps::{eventually, setup_with, targeting_scim2_server, Setup};
+use common::cli;
+use serde_json::Value;
+
+/// One object's outcome: (object type, source id, action, status).
+type Outcome = (String, String, String, String);
+
+fn outcome(v: &Value) -> Outcome {
+    let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    (s("object_type"), s("source_id"), s("action"), s("status"))
+}
+
+async fn preview(x: &Setup) -> Value {
+    let out = common::cli_async(&x.s, &["app", "preview", &x.app, "--json", "--limit", "10000"]).await;
+    serde_json::from_str(&out).unwrap()
+}
+
+fn predicted(p: &Value) -> Vec<Outcome> {
+    let mut v: Vec<Outcome> = p["entries"].as_array().unwrap().iter().map(outcome).collect();
+    v.sort();
+    v
+}
+
+/// Every log entry cycle `cycle` wrote.
+async fn logged(x: &Setup, cycle: &str) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    let mut before = String::new();
+    loop {
+        let page = x
+            .post(
+                "provisioning/logs",
+                &[
+                    ("filter[app]", &x.app),
+                    ("filter[cycle]", cycle),
+                    ("before", &before),
+                ],
+            )
+            .await;
+        out.extend(page["rows"].as_array().unwrap().iter().map(outcome));
+        match page["older"].as_str() {
+            Some(o) => before = o.to_string(),
+            None => break,
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Turns provisioning On and waits for the cycle after `previous` to complete; returns its id.
+async fn next_cycle(x: &Setup, previous: Option<String>) -> String {
+    let key = x.target.key.clone();
+    x.configure_with(&key, "on", "500").await;
+    let id = eventually(30, "a cycle completes", || async {
+        let s = x.status().await;
+        let last = s["last_completed"]["id"].as_str().map(str::to_string);
+        match last {
+            Some(id) if Some(&id) != previous.as_ref() => Ok(id),
+            _ => Err(s.to_string()),
+        }
+    })
+    .await;
+    x.configure_with(&key, "off", "500").await;
+    eventually(10, "paused", || async {
+        let s = x.status().await;
+        (s["state"] == "Paused").then_some(()).ok_or(s.to_string())
+    })
+    .await;
+    id
+}
+
+/// Returns Bob's id.
+async fn directory(x: &Setup) -> String {
+    // Ann reports to Bob, created after her: her manager reference follows in the references pass.
+    let ann = x
+        .user("ann@contoso.com", "Ann Lee", &[("attrs[department]", "Sales")])
+        .await;
+    let bob = x
+        .user(
+            "bob@contoso.com",
+            "Bob Ray",
+            &[("attrs[jobTitle]", "Boss"), ("attrs[department]", "Sales")],
+        )
+        .await;
+    x.post(
+        "directory/update_user",
+        &[("id", &ann), ("attrs[manager]", "bob@contoso.com")],
+    )
+    .await;
+    x.user("eve@contoso.com", "Eve Ng", &[]).await;
+    x.user("dan@contoso.com", "Dan Wu", &[]).await;
+    x.user("cy@contoso.com", "Cy Diaz", &[]).await;
+    let g = x.group("Engineers").await;
+    x.add_member(&g, "eve@contoso.com").await;
+    x.add_member(&g, "ann@contoso.com").await;
+    x.assign("ann@contoso.com", "").await;
+    x.assign("bob@contoso.com", "").await;
+    x.assign("Engineers", "").await;
+    x.assign("cy@contoso.com", "").await;
+    bob
+}
+
+/// The preview of the initial cycle, then of an incremental one, each checked against the cycle
+/// that follows it.
+async fn predicts_each_cycle(x: &Setup) {
+    let bob = directory(x).await;
+    let key = x.target.key.clone();
+    x.configure_with(&key, "off", "500").await;
+
+    let p = preview(x).await;
+    assert_eq!(p["initial"], true, "{p}");
+    assert_eq!(p["error"], "", "{p}");
+    assert!(p["counters"]["created"].as_i64().unwrap() >= 4, "{p}");
+    assert!(
+        x.target_all("Users").await.is_empty(),
+        "a preview creates nothing"
+    );
+    let status = x.status().await;
+    assert!(
+        status["last_completed"].is_null(),
+        "no cycle was recorded: {status}"
+    );
+    // Every create shows the attributes it would send.
+    let create = p["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "Create" && e["display_name"] == "Bob Ray")
+        .unwrap_or_else(|| panic!("{p}"));
+    assert!(create["modified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["new"].as_str().unwrap_or_default().contains("bob@contoso.com")));
+
+    let first = next_cycle(x, None).await;
+    assert_eq!(
+        predicted(&p),
+        logged(x, &first).await,
+        "the initial cycle did what the preview said"
+    );
+
+    // Changes while paused: a title, a leaver, a member removed, a user unassigned.
+    x.post(
+        "directory/update_user",
+        &[("id", &bob), ("attrs[jobTitle]", "Director")],
+    )
+    .await;
+    x.unassign("cy@contoso.com").await;
+    let p = preview(x).await;
+    assert_eq!(p["initial"], false, "{p}");
+    let update = p["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["display_name"] == "Bob Ray")
+        .unwrap_or_else(|| panic!("{p}"));
+    assert_eq!(update["action"], "Update", "{p}");
+    assert!(
+        update["modified"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["old"] == "\"Boss\"" && m["new"] == "\"Director\""),
+        "the diff shows the value before and after: {update}"
+    );
+    let second = next_cycle(x, Some(first)).await;
+    assert_eq!(
+        predicted(&p),
+        logged(x, &second).await,
+        "the incremental cycle did what the preview said"
+    );
+}
+
+#[tokio::test]
+async fn the_preview_predicts_each_cycle_against_a_local_account() {
+    let x = setup_with("scim2", &[]).await;
+    predicts_each_cycle(&x).await;
+}
+
+#[tokio::test]
+async fn the_preview_predicts_each_cycle_against_scim2_server() {
+    let Some((_peer, x)) = targeting_scim2_server().await else {
+        return;
+    };
+    predicts_each_cycle(&x).await;
+}
+
+#[tokio::test]
+async fn a_preview_says_when_the_deletion_threshold_would_stop_the_cycle() {
+    let x = setup_with("scim2", &[]).await;
+    for n in ["a", "b", "c"] {
+        x.user(&format!("{n}@contoso.com"), &format!("User {n}"), &[])
+            .await;
+        x.assign(&format!("{n}@contoso.com"), "").await;
+    }
+    let first = next_cycle(&x, None).await;
+    assert_eq!(x.target_all("Users").await.len(), 3);
+    for n in ["a", "b", "c"] {
+        x.unassign(&format!("{n}@contoso.com")).await;
+    }
+    let key = x.target.key.clone();
+    x.configure_with(&key, "off", "2").await;
+    let p = preview(&x).await;
+    assert_eq!(p["held"], true, "{p}");
+    assert_eq!(p["threshold"], 2);
+    assert_eq!(p["counters"]["staged"], 3, "{p}");
+    assert_eq!(p["counters"]["disabled"], 0, "{p}");
+    let text = cli(&x.s, &["app", "preview", &x.app]);
+    assert!(
+        text.contains("Accidental-deletion prevention would stop it"),
+        "{text}"
+    );
+    // Nothing was disabled by the preview.
+    assert!(x
+        .target_all("Users")
+        .await
+        .iter()
+        .all(|u| u["active"].as_bool().unwrap_or(true)));
+    let _ = first;
+}
+
+/// The console's Preview tab and its JSON endpoint: Viewers may run it; the action filter narrows
+/// the list and not the totals; without JavaScript it is a GET form.
+#[tokio::test]
+async fn the_console_previews_with_and_without_javascript() {
+    let x = setup_with("scim2", &[]).await;
+    for n in ["a", "b", "c"] {
+        x.user(&format!("{n}@contoso.com"), &format!("User {n}"), &[])
+            .await;
+        x.assign(&format!("{n}@contoso.com"), "").await;
+    }
+    let key = x.target.key.clone();
+    x.configure_with(&key, "off", "500").await;
+    let p = common::ok(
+        common::call(
+            &x.c,
+            &x.s,
+            "provisioning/preview",
+            &[("app", &x.app), ("action", "Create")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(p["counters"]["created"], 3, "{p}");
+    assert_eq!(p["entries"].as_array().unwrap().len(), 3);
+    let r = common::call(
+        &x.c,
+        &x.s,
+        "provisioning/preview",
+        &[("app", &x.app), ("action", "Nuke")],
+    )
+    .await;
+    assert_eq!(common::field_error(&common::json(r).await).0, "action");
+
+    let previews = || {
+        x.s.output
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("previewed the next cycle"))
+            .count()
+    };
+    let before = previews();
+    let html = common::page_html(&x.c, &x.s, &format!("/apps/{}/preview?run=1", x.app)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(previews(), before + 1, "one page view, one preview");
+    assert!(html.contains("data-preview-entries"), "{html}");
+    assert!(html.contains("User b"), "{html}");
+    assert!(html.contains("The next cycle is an initial cycle"), "{html}");
+    let idle = common::page_html(&x.c, &x.s, &format!("/apps/{}/preview", x.app)).await;
+    assert!(
+        idle.contains("Press Preview"),
+        "the page does not run a preview by itself"
+    );
+
+    // A Viewer may look.
+    let add = common::add_user(&x.c, &x.s, "vera", "viewer", "viewer password 1").await;
+    assert!(add.status().is_success());
+    let v = common::signed_in(&x.s, "vera", "viewer password 1").await;
+    let p = common::ok(common::call(&v, &x.s, "provisioning/preview", &[("app", &x.app)]).await).await;
+    assert_eq!(p["counters"]["created"], 3, "{p}");
+    assert!(
+        x.target_all("Users").await.is_empty(),
+        "still nothing in the application"
+    );
+}
