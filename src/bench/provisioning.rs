@@ -163,13 +163,13 @@ impl Bench {
         Ok(serde_json::from_slice(&out.stdout)?)
     }
 
-    /// Turns provisioning On into `url` for everyone; returns when the initial cycle ended.
-    async fn initial_cycle(&self, url: &str, token: &str) -> anyhow::Result<Figures> {
+    /// Configures provisioning into `url` for everyone, On or Off.
+    fn configure(&self, url: &str, token: &str, on: bool) -> anyhow::Result<()> {
         let mut doc: Value = serde_json::from_str(&self.cli(&["app", "export", &self.app])?)?;
         doc["mode"] = "automatic".into();
         doc["tenant_url"] = url.into();
         doc["settings"]["scope"] = "all".into();
-        doc["settings"]["provisioning_status"] = "on".into();
+        doc["settings"]["provisioning_status"] = if on { "on" } else { "off" }.into();
         // Everyone is new: nothing can exceed the deletion threshold, but say so.
         doc["settings"]["prevent_accidental_deletions"] = false.into();
         let file = self.dir.path().join("config.json");
@@ -189,6 +189,49 @@ impl Bench {
         if !out.status.success() {
             return Err(anyhow!("app apply: {}", String::from_utf8_lossy(&out.stderr)));
         }
+        Ok(())
+    }
+
+    /// Before the initial cycle: its preview (the engine's plan with read-only lookups, nothing
+    /// written), then an expression's what-if over every user in scope.
+    fn preview(&self, url: &str, token: &str) -> anyhow::Result<()> {
+        self.configure(url, token, false)?;
+        let started = Instant::now();
+        let p: Value =
+            serde_json::from_str(&self.cli(&["app", "preview", &self.app, "--json", "--limit", "0"])?)?;
+        println!(
+            "preview of the initial cycle: {:.1} s ({} to create; {} ms in the engine, the rest starting the command)",
+            started.elapsed().as_secs_f64(),
+            p["counters"]["created"],
+            p["elapsed_ms"]
+        );
+        let expression = r#"Join(".", ToLower([givenName]), ToLower([surname]))"#;
+        let started = Instant::now();
+        let w: Value = serde_json::from_str(&self.cli(&[
+            "app",
+            "test-expression",
+            &self.app,
+            "--expression",
+            expression,
+            "--all",
+            "--target",
+            "userName",
+            "--json",
+        ])?)?;
+        println!(
+            "what-if of {expression} over every user in scope: {:.1} s ({} users, {} distinct values, {} shared by {} users)",
+            started.elapsed().as_secs_f64(),
+            w["evaluated"],
+            w["distinct"],
+            w["duplicated_values"],
+            w["duplicated_users"]
+        );
+        Ok(())
+    }
+
+    /// Turns provisioning On into `url` for everyone; returns when the initial cycle ended.
+    async fn initial_cycle(&self, url: &str, token: &str) -> anyhow::Result<Figures> {
+        self.configure(url, token, true)?;
         let started = Instant::now();
         let mut peak = 0;
         loop {
@@ -395,6 +438,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let b = Bench::start(&exe, args.users, args.groups, database).await?;
     let (url, key) = b.local_account()?;
     let members = memberships(&b).await?;
+    b.preview(&url, &key)?;
     let f = b.initial_cycle(&url, &key).await?;
     report("provisio -> provisio account", &f, members);
     propagation(&b, &url, &key, args.changes).await?;
