@@ -577,6 +577,22 @@ async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Respon
             // to, once: taken from the session here, so that every render of this one request
             // sees it and no later request does.
             crate::api::take_flashes(&path, &s, &state.sealer, &mut req).await;
+            // Who is signed in, for the console's layout to render with at once (see
+            // `app::Console`): read here, where waiting is free, rather than in a Suspense.
+            if let Some(user) = req.extensions().get::<CurrentUser>().cloned() {
+                let csrf = s
+                    .get::<String>(crate::auth::session::SessionKeys::CSRF)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                req.extensions_mut().insert(crate::model::SessionInfo {
+                    user_id: user.id,
+                    username: user.username,
+                    role: user.role,
+                    csrf,
+                });
+            }
         }
     }
     let mut res = next.run(req).await;

@@ -34,6 +34,15 @@ pub fn client_addr() -> String {
         .unwrap_or_default()
 }
 
+/// The signed-in user of the page being rendered, as the gate found it before rendering began.
+pub fn rendered_session() -> Option<crate::model::SessionInfo> {
+    parts()
+        .ok()?
+        .extensions
+        .get::<crate::model::SessionInfo>()
+        .cloned()
+}
+
 pub fn user() -> Option<CurrentUser> {
     parts().ok()?.extensions.get::<CurrentUser>().cloned()
 }

@@ -29,6 +29,7 @@ pub async fn preview_cycle(
     if crate::db::apps::get(&state.pool, &app).await?.is_none() {
         return Err(ApiError::NotFound("There is no such application.".into()));
     }
+    tracing::debug!(app = %app, action = %action, "preview asked for");
     let _turn = turns::wait(&app).await;
     let options = crate::provisioning::engine::PreviewOptions {
         limit: limit.unwrap_or(PREVIEW_ENTRIES).min(PREVIEW_ENTRIES) as usize,

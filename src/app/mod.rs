@@ -123,8 +123,50 @@ pub fn use_session() -> SessionInfo {
 }
 
 /// The signed-in layout: header, navigation, and the current screen.
+///
+/// On the server the signed-in user is known before rendering starts (the gate puts it in the
+/// request) and is handed to the browser for hydration ([`SharedValue`]): the layout and the
+/// current screen render once. Inside a Suspense they did not: Leptos runs a Suspense's children
+/// again until they settle (three times here), so every screen's component, and each resource it
+/// created, ran three times per page request. A screen the browser reaches without a server
+/// render (after signing in without a page load) asks for the session as before.
 #[component]
 fn Console() -> impl IntoView {
+    let known = leptos::server::SharedValue::new(rendered_session);
+    match known.into_inner() {
+        Some(info) => {
+            provide_context(info.clone());
+            layout(info).into_any()
+        }
+        None => AskedConsole().into_any(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn rendered_session() -> Option<SessionInfo> {
+    crate::api::guard::rendered_session()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn rendered_session() -> Option<SessionInfo> {
+    None
+}
+
+fn layout(info: SessionInfo) -> impl IntoView {
+    view! {
+        <div class="layout">
+            <Header info=info.clone() />
+            <Nav info />
+            <main id="main" class="content">
+                <Outlet />
+            </main>
+        </div>
+    }
+}
+
+/// [`Console`] when the session is not known yet: asked for, then the layout.
+#[component]
+fn AskedConsole() -> impl IntoView {
     let session = Resource::new(|| (), |_| get_session());
     view! {
         <Suspense fallback=|| view! { <div class="loading">"Loading…"</div> }>
@@ -132,16 +174,7 @@ fn Console() -> impl IntoView {
                 match session.await {
                     Ok(Some(info)) => {
                         provide_context(info.clone());
-                        view! {
-                            <div class="layout">
-                                <Header info=info.clone() />
-                                <Nav info />
-                                <main id="main" class="content">
-                                    <Outlet />
-                                </main>
-                            </div>
-                        }
-                            .into_any()
+                        layout(info).into_any()
                     }
                     Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
                     Err(e) => {
