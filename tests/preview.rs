@@ -293,3 +293,50 @@ async fn the_console_previews_with_and_without_javascript() {
         "still nothing in the application"
     );
 }
+
+/// `provisio app apply APP FILE --preview`: what a configuration change would do to the objects
+/// already provisioned, attribute by attribute, and nothing saved.
+#[tokio::test]
+async fn a_configuration_change_is_previewed_before_it_is_saved() {
+    let x = setup_with("scim2", &[]).await;
+    for (n, title) in [("a", "Boss"), ("b", "Dev"), ("c", "")] {
+        let mut extra = vec![];
+        if !title.is_empty() {
+            extra.push(("attrs[jobTitle]", title));
+        }
+        x.user(&format!("{n}@contoso.com"), &format!("User {n}"), &extra)
+            .await;
+        x.assign(&format!("{n}@contoso.com"), "").await;
+    }
+    next_cycle(&x, None).await;
+    let saved = cli(&x.s, &["app", "export", &x.app]);
+    let mut cfg: Value = serde_json::from_str(&saved).unwrap();
+    let title = cfg["mappings"][0]["attributes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|a| a["target"] == "title")
+        .expect("a title mapping");
+    title["kind"] = "expression".into();
+    title["source"] = "ToUpper([jobTitle])".into();
+    let file = x.s.data_dir.join("changed.json");
+    std::fs::write(&file, serde_json::to_vec(&cfg).unwrap()).unwrap();
+    let out = common::cli_async(
+        &x.s,
+        &["app", "apply", &x.app, &file.to_string_lossy(), "--preview"],
+    )
+    .await;
+    assert!(out.starts_with("Nothing is saved."), "{out}");
+    assert!(out.contains("title: updates 2 users"), "{out}");
+    assert!(
+        out.contains("an initial cycle"),
+        "a mapping change means an initial cycle: {out}"
+    );
+    assert!(out.contains(r#"title: "Boss" -> "BOSS""#), "{out}");
+    assert_eq!(cli(&x.s, &["app", "export", &x.app]), saved, "nothing saved");
+    assert!(x
+        .target_all("Users")
+        .await
+        .iter()
+        .all(|u| u["title"].as_str().unwrap_or_default() != "BOSS"));
+}

@@ -34,6 +34,7 @@ pub async fn preview_cycle(
     let options = crate::provisioning::engine::PreviewOptions {
         limit: limit.unwrap_or(PREVIEW_ENTRIES).min(PREVIEW_ENTRIES) as usize,
         action: (!action.is_empty()).then(|| action.to_string()),
+        config: None,
     };
     // A page view may ask more than once while it renders, and an admin may press Preview twice:
     // the same question with nothing changed since gets the answer of a moment ago.

@@ -51,8 +51,12 @@ pub enum AppCommand {
         /// The JSON file; `-` reads standard input.
         file: String,
         /// Read the secret token from this environment variable (it never goes in the file).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "preview")]
         secret_token_env: Option<String>,
+        /// Save nothing: show what the change would do to the next cycle (per attribute, how many
+        /// objects it would update and how many would get an empty value), then each object.
+        #[arg(long)]
+        preview: bool,
     },
     /// Provision one user now, through the whole pipeline, and print each step (exit code 0 unless
     /// the user failed).
@@ -238,11 +242,23 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
             app,
             file,
             secret_token_env,
+            preview,
         } => {
             let a = find(&pool, &app).await?;
             let text = read_input(&file)?;
-            let new: ProvisioningConfig = serde_json::from_str(&text)
+            let mut new: ProvisioningConfig = serde_json::from_str(&text)
                 .map_err(|e| fail(format!("{file}: not a provisioning configuration: {e}")))?;
+            if preview {
+                let changes = config::check(&pool, &a.id, &mut new).await.map_err(service)?;
+                // Every entry, for the per-attribute counts; the first 100 are listed.
+                let options = crate::provisioning::engine::PreviewOptions {
+                    limit: usize::MAX,
+                    action: None,
+                    config: Some(new),
+                };
+                let p = super::preview::run(common, &data_dir, &pool, &a.id, options).await?;
+                return super::preview::print_change(&changes, &p);
+            }
             let token = match &secret_token_env {
                 Some(var) => Some(
                     std::env::var(var)
@@ -285,18 +301,12 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
         }
         AppCommand::Preview { app, limit, json } => {
             let a = find(&pool, &app).await?;
-            let sealer = Sealer::load(common.encryption_key.as_deref(), &data_dir)?;
-            let http = connection::client(Duration::from_secs(common.outbound_timeout_seconds));
-            let p = crate::provisioning::engine::preview(
-                &pool,
-                &sealer,
-                &http,
-                &a.id,
-                &crate::provisioning::engine::Tuning::default(),
-                crate::provisioning::engine::PreviewOptions { limit, action: None },
-            )
-            .await
-            .map_err(fail)?;
+            let options = crate::provisioning::engine::PreviewOptions {
+                limit,
+                action: None,
+                config: None,
+            };
+            let p = super::preview::run(common, &data_dir, &pool, &a.id, options).await?;
             super::preview::print(&p, json)?;
         }
         AppCommand::OnDemand {

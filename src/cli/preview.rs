@@ -4,6 +4,24 @@ use super::apps::fail;
 use crate::model::CyclePreview;
 use crate::server::StartError;
 
+/// Previews the next cycle of `app` from the command line.
+pub async fn run(
+    common: &crate::config::CommonArgs,
+    data_dir: &std::path::Path,
+    pool: &crate::db::Pool,
+    app: &str,
+    options: crate::provisioning::engine::PreviewOptions,
+) -> Result<CyclePreview, StartError> {
+    let sealer = crate::secrets::Sealer::load(common.encryption_key.as_deref(), data_dir)?;
+    let http = crate::provisioning::connection::client(std::time::Duration::from_secs(
+        common.outbound_timeout_seconds,
+    ));
+    let tuning = crate::provisioning::engine::Tuning::default();
+    crate::provisioning::engine::preview(pool, &sealer, &http, app, &tuning, options)
+        .await
+        .map_err(fail)
+}
+
 pub fn print(p: &CyclePreview, json: bool) -> Result<(), StartError> {
     if json {
         println!("{}", serde_json::to_string_pretty(p).map_err(fail)?);
@@ -63,4 +81,50 @@ fn shown(v: &str) -> &str {
     } else {
         v
     }
+}
+
+/// `app apply --preview`: what the change is, then what it would do, attribute by attribute.
+pub fn print_change(changes: &[String], p: &CyclePreview) -> Result<(), StartError> {
+    if changes.is_empty() {
+        println!("No changes: the configuration is the one saved.");
+        return Ok(());
+    }
+    println!("Nothing is saved. The change:");
+    for c in changes {
+        println!("  {c}");
+    }
+    println!();
+    for line in attribute_effects(p) {
+        println!("{line}");
+    }
+    println!();
+    let mut listed = p.clone();
+    listed.entries.truncate(LISTED);
+    print(&listed, false)
+}
+
+/// Objects `app apply --preview` lists.
+const LISTED: usize = 100;
+
+/// Per attribute: "emails[type eq \"work\"].value: updates 9812 users; 3 would get an empty value".
+fn attribute_effects(p: &CyclePreview) -> Vec<String> {
+    let mut by: std::collections::BTreeMap<(String, String), (u64, u64)> = Default::default();
+    for e in p.entries.iter().filter(|e| e.action == "Update") {
+        for m in &e.modified {
+            let n = by.entry((e.object_type.clone(), m.name.clone())).or_default();
+            n.0 += 1;
+            if m.new.is_empty() || m.new == "null" || m.new == "\"\"" {
+                n.1 += 1;
+            }
+        }
+    }
+    by.into_iter()
+        .map(|((kind, name), (updated, empty))| {
+            let mut line = format!("{name}: updates {updated} {kind}s");
+            if empty > 0 {
+                line.push_str(&format!("; {empty} would get an empty value"));
+            }
+            line
+        })
+        .collect()
 }

@@ -514,6 +514,29 @@ pub async fn secret_token(pool: &Pool, sealer: &Sealer, app: &str) -> Result<Opt
 
 /// Validates and stores a whole configuration; `token` replaces the secret token. Returns what
 /// changed (empty when nothing did, and then nothing is written).
+/// Validates `new` as [`apply`] would (normalised in place) and says what it would change,
+/// without storing anything: what a preview of a configuration change runs with.
+pub async fn check(pool: &Pool, app: &str, new: &mut ProvisioningConfig) -> Result<Vec<String>, DirError> {
+    let old = stored(pool, app).await?;
+    checked(&old, new, false)
+}
+
+fn checked(old: &store::Stored, new: &mut ProvisioningConfig, token: bool) -> Result<Vec<String>, DirError> {
+    normalize(new, old.secret_token.is_some() || token)?;
+    // The saved token goes only to the endpoint it was saved with: a new Tenant URL needs the
+    // token again, so a session that was taken over cannot send it elsewhere.
+    if !token
+        && old.secret_token.is_some()
+        && !super::connection::same_endpoint(&old.config.tenant_url, &new.tenant_url)
+    {
+        return Err(invalid(
+            "secret_token",
+            "the Tenant URL changed: enter the Secret Token again (the saved token is only sent to the URL it was saved with)",
+        ));
+    }
+    Ok(describe_changes(&old.config, new))
+}
+
 pub async fn apply(
     pool: &Pool,
     sealer: &Sealer,
@@ -532,19 +555,7 @@ pub async fn apply(
         }
     }
     let old = stored(pool, app).await?;
-    normalize(&mut new, old.secret_token.is_some() || token.is_some())?;
-    // The saved token goes only to the endpoint it was saved with: a new Tenant URL needs the
-    // token again, so a session that was taken over cannot send it elsewhere.
-    if token.is_none()
-        && old.secret_token.is_some()
-        && !super::connection::same_endpoint(&old.config.tenant_url, &new.tenant_url)
-    {
-        return Err(invalid(
-            "secret_token",
-            "the Tenant URL changed: enter the Secret Token again (the saved token is only sent to the URL it was saved with)",
-        ));
-    }
-    let mut changes = describe_changes(&old.config, &new);
+    let mut changes = checked(&old, &mut new, token.is_some())?;
     if token.is_some() {
         changes.push("Secret Token replaced".into());
     }

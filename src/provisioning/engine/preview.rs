@@ -31,6 +31,9 @@ pub struct PreviewOptions {
     /// Only this action's entries ("Create", "Update", "Disable", "Delete", "StagedDelete",
     /// "Other").
     pub action: Option<String>,
+    /// A configuration not saved yet (checked by `config::check`): what saving it would do. A
+    /// change of mappings makes the next cycle an initial one, as saving it would.
+    pub config: Option<ProvisioningConfig>,
 }
 
 impl Collected {
@@ -98,7 +101,7 @@ pub async fn preview(
     http: &reqwest::Client,
     app: &str,
     tuning: &Tuning,
-    options: PreviewOptions,
+    mut options: PreviewOptions,
 ) -> Result<CyclePreview, EngineError> {
     let started = Instant::now();
     let stored = crate::db::provisioning::load_pool(pool, app)
@@ -110,7 +113,13 @@ pub async fn preview(
         .is_none_or(|j| j.watermark.is_none() || j.initial_requested)
         || stored.needs_initial_cycle;
     let upto = dir::last_change(pool).await?;
-    let cfg = stored.config;
+    let (cfg, initial) = match options.config.take() {
+        Some(new) => {
+            let remapped = new.mappings != stored.config.mappings;
+            (new, initial || remapped)
+        }
+        None => (stored.config, initial),
+    };
     let mut out = CyclePreview {
         initial,
         threshold: cfg
