@@ -291,19 +291,7 @@ async fn every_change_propagates(x: &Setup) {
     );
 
     // A scoping filter: users outside Sales leave scope and are disabled.
-    x.post(
-        "provisioning/scoping/add",
-        &[
-            ("app", &x.app),
-            ("object", "user"),
-            ("filter", "new"),
-            ("title", "Sales"),
-            ("attribute", "department"),
-            ("operator", "EQUALS"),
-            ("value", "Sales"),
-        ],
-    )
-    .await;
+    x.sales_only().await;
     users.get_mut("fay@contoso.com").unwrap().0 = false;
     converges(x, "scoping change", &users, &groups).await;
 

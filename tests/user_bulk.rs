@@ -124,19 +124,7 @@ async fn the_users_list_narrows_to_an_applications_users() {
         ["ana@contoso.com", "bob@contoso.com", "eli@contoso.com"],
         "Dora has only Default Access, Cy is not assigned"
     );
-    x.post(
-        "provisioning/scoping/add",
-        &[
-            ("app", &x.app),
-            ("object", "user"),
-            ("filter", "new"),
-            ("title", "Sales"),
-            ("attribute", "department"),
-            ("operator", "EQUALS"),
-            ("value", "Sales"),
-        ],
-    )
-    .await;
+    x.sales_only().await;
     let v = list(&x, &[("app", &app("inscope"))]).await;
     assert_eq!(upns(&v), ["eli@contoso.com"]);
     assert_eq!(v["total"], 1);

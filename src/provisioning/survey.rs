@@ -184,7 +184,7 @@ impl Report {
         };
         let seen = self.values.entry(key).or_insert_with(|| Seen {
             count: 0,
-            shown: shorten(&text),
+            shown: crate::mapping::text::shorten(&text, VALUE_SHOWN),
             users: Vec::new(),
         });
         seen.count += 1;
@@ -229,13 +229,4 @@ impl Report {
             redacted,
         }
     }
-}
-
-fn shorten(s: &str) -> String {
-    if s.chars().count() <= VALUE_SHOWN {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(VALUE_SHOWN - 1).collect();
-    out.push('…');
-    out
 }

@@ -222,6 +222,24 @@ impl Setup {
         ok(call(&self.c, &self.s, endpoint, &form).await).await
     }
 
+    /// Adds a scoping filter to the users mapping: department EQUALS "Sales".
+    #[allow(dead_code)]
+    pub async fn sales_only(&self) {
+        self.post(
+            "provisioning/scoping/add",
+            &[
+                ("app", &self.app),
+                ("object", "user"),
+                ("filter", "new"),
+                ("title", "Sales"),
+                ("attribute", "department"),
+                ("operator", "EQUALS"),
+                ("value", "Sales"),
+            ],
+        )
+        .await;
+    }
+
     pub async fn group(&self, name: &str) -> String {
         self.post("directory/create_group", &[("name", name)])
             .await

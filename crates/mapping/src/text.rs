@@ -41,6 +41,17 @@ pub fn search_fold(s: &str) -> String {
         .join(" ")
 }
 
+/// `s` cut to at most `max` characters (at least 1), the last being "…" when it was cut: how
+/// long values are shown (the expression tester's trace, its what-if).
+pub fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.max(1) - 1).collect();
+    out.push('…');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

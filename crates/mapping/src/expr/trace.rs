@@ -49,7 +49,7 @@ pub struct Trace {
 pub fn show(v: &Value) -> String {
     let mut out = String::new();
     write_shown(v, &mut out);
-    shorten(out)
+    crate::text::shorten(&out, MAX_SHOWN)
 }
 
 fn write_shown(v: &Value, out: &mut String) {
@@ -79,15 +79,6 @@ fn write_shown(v: &Value, out: &mut String) {
         }
         other => out.push_str(&other.to_json().to_string()),
     }
-}
-
-fn shorten(s: String) -> String {
-    if s.chars().count() <= MAX_SHOWN {
-        return s;
-    }
-    let mut out: String = s.chars().take(MAX_SHOWN - 1).collect();
-    out.push('…');
-    out
 }
 
 /// A call being evaluated: its step's index and the expressions of its arguments.
@@ -125,7 +116,7 @@ impl Tracer {
                 depth: self.frames.len(),
                 pos: e.pos,
                 name,
-                text: shorten(e.to_string()),
+                text: crate::text::shorten(&e.to_string(), MAX_SHOWN),
                 args: vec![None; shown],
                 more_args: children.len() - shown,
                 result: Ok(String::new()),
