@@ -393,14 +393,7 @@ async fn viewers_see_but_cannot_change_accounts() {
     let account = account.as_str().unwrap();
     let v = signed_in(&s, "vera", "viewer password 1").await;
     let vt = csrf(&v, &s).await;
-    assert_eq!(
-        json(call(&v, &s, "access/accounts", &[]).await)
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(json(call(&v, &s, "access/accounts", &[]).await).await["total"], 1);
     for (endpoint, form) in [
         ("access/create_account", vec![("name", "Other")]),
         (
@@ -465,4 +458,72 @@ async fn user_groups_page_and_show_scim_groups() {
         html.contains("5 groups"),
         "team 200 to team 204 start with the text"
     );
+}
+
+/// The accounts list is paged (50 a page) and searched by any part of a name or id, case and
+/// accents aside: a provider of SCIM endpoints has an account per customer, thousands of them.
+#[tokio::test]
+async fn the_accounts_list_is_paged_and_searchable() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let token = csrf(&c, &s).await;
+    for i in 0..55 {
+        let name = format!("Customer {i:02}");
+        let r = call(
+            &c,
+            &s,
+            "access/create_account",
+            &[("csrf", &token), ("name", &name)],
+        )
+        .await;
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+    let r = call(
+        &c,
+        &s,
+        "access/create_account",
+        &[("csrf", &token), ("name", "Müller GmbH")],
+    )
+    .await;
+    let muller = json(r).await;
+    let list = |q: &'static str, page: &'static str| {
+        let (c, s) = (&c, &s);
+        async move { json(call(c, s, "access/accounts", &[("q", q), ("page", page)]).await).await }
+    };
+    let first = list("", "0").await;
+    assert_eq!(first["total"], 56, "{first}");
+    assert_eq!(first["rows"].as_array().unwrap().len(), 50);
+    assert_eq!(first["rows"][0]["name"], "Customer 00");
+    let second = list("", "1").await;
+    assert_eq!(second["offset"], 50);
+    let names: Vec<&str> = second["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 6, "{second}");
+    assert_eq!(names.last(), Some(&"Müller GmbH"));
+    // Any part, without its accents; or the id.
+    let found = list("MULLER", "0").await;
+    assert_eq!(found["total"], 1, "{found}");
+    assert_eq!(found["rows"][0]["id"], muller);
+    let by_id = &muller.as_str().unwrap()[4..14];
+    let r = json(call(&c, &s, "access/accounts", &[("q", by_id)]).await).await;
+    assert_eq!(r["rows"][0]["id"], muller, "{r}");
+    assert_eq!(list("stomer 1", "0").await["total"], 10);
+    // The console: pages linked, a search that finds nothing says so.
+    let html = page_html(&c, &s, "/access/accounts").await;
+    assert!(html.contains("56 accounts · 1–50 shown"), "{html}");
+    assert!(
+        html.contains(r#"href="/access/accounts?page=1" rel="next""#),
+        "{html}"
+    );
+    let html = page_html(&c, &s, "/access/accounts?q=nobody").await;
+    assert!(html.contains("No account matches."), "{html}");
+    // Bounded input.
+    let long = "x".repeat(201);
+    let r = call(&c, &s, "access/accounts", &[("q", &long)]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }

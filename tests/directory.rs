@@ -897,7 +897,7 @@ async fn gallery_apps_and_assignments_with_roles() {
         .unwrap();
     assert_eq!(row["role_provisioned"], false);
     let apps = ok(call(&c, &s, "apps/list", &[]).await).await;
-    let h = apps
+    let h = apps["rows"]
         .as_array()
         .unwrap()
         .iter()

@@ -23,12 +23,12 @@ async fn applications_keys_and_logs_are_found_by_any_part_ignoring_accents() {
     let x = setup().await;
     create_app(&x.c, &x.s, &x.t, "scim2", "Gestión Comercial").await;
     let apps = ok(call(&x.c, &x.s, "apps/list", &[("q", "GESTION")]).await).await;
-    assert_eq!(names(&apps, "name"), ["Gestión Comercial"]);
+    assert_eq!(names(&apps["rows"], "name"), ["Gestión Comercial"]);
     let apps = ok(call(&x.c, &x.s, "apps/list", &[("q", "ness")]).await).await;
-    assert_eq!(names(&apps, "name"), ["Harness"]);
+    assert_eq!(names(&apps["rows"], "name"), ["Harness"]);
     // LIKE's own characters are plain text.
     let apps = ok(call(&x.c, &x.s, "apps/list", &[("q", "%")]).await).await;
-    assert!(names(&apps, "name").is_empty());
+    assert!(names(&apps["rows"], "name").is_empty());
 
     // API keys: by name, prefix or group, and by status.
     let account = &x.target.account;
@@ -128,4 +128,37 @@ async fn applications_keys_and_logs_are_found_by_any_part_ignoring_accents() {
         assert!(html.contains(says), "{path}: {html}");
     }
     x.s.terminate();
+}
+
+/// The applications list is paged (50 a page) with the search kept across pages.
+#[tokio::test]
+async fn applications_are_paged() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let c = signed_in(&s, "admin", ADMIN_PASSWORD).await;
+    let t = csrf(&c, &s).await;
+    for i in 0..52 {
+        create_app(&c, &s, &t, "scim2", &format!("App {i:02}")).await;
+    }
+    create_app(&c, &s, &t, "scim2", "Zeta").await;
+    let page = |q: &'static str, n: &'static str| {
+        let (c, s) = (&c, &s);
+        async move { ok(call(c, s, "apps/list", &[("q", q), ("page", n)]).await).await }
+    };
+    let first = page("", "0").await;
+    assert_eq!(first["total"], 53);
+    assert_eq!(names(&first["rows"], "name").len(), 50);
+    let last = page("", "1").await;
+    assert_eq!(names(&last["rows"], "name"), ["App 50", "App 51", "Zeta"]);
+    let searched = page("app", "1").await;
+    assert_eq!(searched["total"], 52);
+    assert_eq!(names(&searched["rows"], "name"), ["App 50", "App 51"]);
+    let html = page_html(&c, &s, "/apps?q=app").await;
+    assert!(html.contains("52 applications · 1–50 shown"), "{html}");
+    assert!(
+        html.contains(r#"href="/apps?page=1&amp;q=app" rel="next""#),
+        "{html}"
+    );
+    let r = call(&c, &s, "apps/list", &[("q", &"x".repeat(201))]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }

@@ -144,7 +144,7 @@ async fn provisioning_page_validates_saves_and_keeps_the_token_secret() {
     assert_eq!(v["config"]["settings"]["provisioning_status"], "on");
     assert_eq!(v["config"]["settings"]["deletion_threshold"], 250);
     let apps = ok(call(&c, &s, "apps/list", &[]).await).await;
-    assert_eq!(apps[0]["provisioning_on"], true);
+    assert_eq!(apps["rows"][0]["provisioning_on"], true);
 
     // Saving again without typing the token keeps it; the same values change nothing.
     let again = ok(call(

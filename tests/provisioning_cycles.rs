@@ -473,7 +473,7 @@ async fn a_bad_token_quarantines_the_job() {
         .json()
         .await
         .unwrap();
-    let h = health(&apps, "id");
+    let h = health(&apps["rows"], "id");
     assert_eq!(h["status"], "Quarantine", "{h}");
     assert!(
         h["reason"].as_str().unwrap().contains("refused the credentials"),
@@ -517,7 +517,7 @@ async fn a_bad_token_quarantines_the_job() {
         .json()
         .await
         .unwrap();
-    assert_eq!(health(&apps, "id")["status"], "Healthy", "{apps}");
+    assert_eq!(health(&apps["rows"], "id")["status"], "Healthy", "{apps}");
 
     // Restart with a full reset forgets the links; the initial cycle matches Ann again instead of
     // creating her twice. An unknown reset option is refused.

@@ -202,6 +202,13 @@ test("applications, groups, API keys and logs are found by any part of a name, a
   await page.getByLabel("Status").selectOption("inactive");
   await page.getByRole("button", { name: "Apply" }).click();
   await expect(page.getByText("No key matches.")).toBeVisible();
+  // The accounts list: searched (and paged), without the name's case.
+  await page.goto("/access/accounts");
+  await hydrated(page);
+  await page.getByLabel("Search").fill(`KEYS ${tag}`);
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.locator("tr[data-account]")).toHaveCount(1);
+  await expect(page.getByRole("status").filter({ hasText: "1 account" })).toBeVisible();
 
   await page.goto(`/provisioning-logs?identity=nobody-${tag}`);
   await expect(page.getByText("No provisioning log entries match.")).toBeVisible();

@@ -242,3 +242,55 @@ test("Add assignment: search, tick several, one role; then change a role", async
   await page.reload();
   await expect(page.locator(`tr[data-assignment="Ivo Nuñez ${tag}"]`).getByLabel(`Role of Ivo Nuñez ${tag}`)).toHaveValue("account_admin");
 });
+
+test("a quarantined application says so everywhere, and its failed cycle is red", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  const tag = unique("q").toLowerCase();
+  const { tenant } = await accountWithKey(page, `Quarantined ${tag}`);
+  const name = `Harness ${tag}`;
+  const id = await addApp(page, "harness", name);
+  // The header of a new application: provisioning is Off.
+  await expect(page.locator(".app-title [data-health]")).toHaveAttribute("data-health", "Off");
+
+  // On, with a token the application refuses.
+  await page.goto(`/apps/${id}/provisioning`);
+  await hydrated(page);
+  await page.getByLabel("Provisioning Mode").selectOption("automatic");
+  await page.getByLabel("Tenant URL").fill(tenant);
+  await page.getByLabel("Secret Token").fill("pvs_not-a-real-key");
+  await page.getByLabel("Scope", { exact: true }).selectOption("assigned");
+  await page.getByLabel("On", { exact: true }).check();
+  await page.getByRole("button", { name: "Save" }).first().click();
+  await expect(page.getByText(/^Saved \(\d+ changes\)\./)).toBeVisible();
+
+  // Its own page: the quarantine banner with the reason, the header's badge, the failed cycle
+  // in red (the progress text and the table's state), all without a reload.
+  await expect(page.locator("[data-quarantine]")).toBeVisible({ timeout: 20_000 });
+  await expect(page.locator(".app-title [data-health]")).toHaveAttribute("data-health", "Quarantine", { timeout: 20_000 });
+  await page.reload();
+  await expect(page.locator(".app-title [data-health]")).toHaveAttribute("data-health", "Quarantine");
+  await expect(page.locator(".app-title .health-reason")).toContainText("refused the credentials");
+  await expect(page.locator(".progress .progress-failed")).toBeVisible();
+  await expect(page.locator(".progress-text-failed")).toBeVisible();
+  await expect(page.locator("table.cycles tbody tr").first()).toContainText("Failed");
+  await expect(page.locator(".chart-legend")).toContainText("Failed");
+  await expect(page.locator(".cycle-chart svg .axis-title").first()).toBeVisible();
+
+  // The applications list and Overview's health panel: Quarantine, not "On", problems first.
+  await page.goto(`/apps?q=${tag}`);
+  await expect(page.locator(`tr[data-app="${name}"] [data-health]`)).toHaveAttribute("data-health", "Quarantine");
+  await page.goto("/");
+  const row = page.locator(`section[aria-labelledby="health-heading"] tr[data-app="${name}"]`);
+  await expect(row.locator("[data-health]")).toHaveAttribute("data-health", "Quarantine");
+  await expect(row).toContainText("refused the credentials");
+  await expect(page.locator('section[aria-labelledby="health-heading"]')).toContainText(/needs? attention/);
+  // Problems first: no healthy or switched-off application is listed above it.
+  const states = await page.locator('section[aria-labelledby="health-heading"] tbody [data-health]').evaluateAll(
+    (els) => els.map((e) => e.getAttribute("data-health")),
+  );
+  const mine = await page.locator('section[aria-labelledby="health-heading"] tbody tr').evaluateAll(
+    (rows, n) => rows.findIndex((r) => r.getAttribute("data-app") === n), name,
+  );
+  expect(states.slice(0, mine).every((s) => s === "Quarantine")).toBe(true);
+});

@@ -3,7 +3,8 @@
 
 use super::ApiError;
 use crate::model::{
-    AccountSummary, ApiKeyInfo, NewApiKey, ScimResourceDetail, ScimUserPage, UserGroupInfo, UserGroupPage,
+    AccountPage, AccountSummary, ApiKeyInfo, NewApiKey, ScimResourceDetail, ScimUserPage, UserGroupInfo,
+    UserGroupPage,
 };
 use leptos::prelude::*;
 
@@ -35,16 +36,37 @@ mod ssr {
     }
 }
 
+/// A page of the accounts whose name or id contains `q` (case and accents aside), 50 a page.
 #[server(endpoint = "access/accounts")]
-pub async fn list_accounts() -> Result<Vec<AccountSummary>, ApiError> {
+pub async fn list_accounts(
+    #[server(default)] q: String,
+    #[server(default)] page: u32,
+) -> Result<AccountPage, ApiError> {
     use ssr::*;
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
+    let q = q.trim();
+    if q.chars().count() > 200 {
+        return Err(ApiError::invalid("q", "Search for at most 200 characters."));
+    }
+    let offset = i64::from(page.min(100_000)) * crate::model::ACCOUNT_PAGE;
+    let (rows, total) = store::page(
+        &state.pool,
+        &crate::timefmt::now(),
+        q,
+        offset,
+        crate::model::ACCOUNT_PAGE,
+    )
+    .await?;
     let mut out = Vec::new();
-    for a in store::list(&state.pool, &crate::timefmt::now()).await? {
+    for a in rows {
         out.push(summary(&state, a).await);
     }
-    Ok(out)
+    Ok(AccountPage {
+        rows: out,
+        total,
+        offset,
+    })
 }
 
 #[server(endpoint = "access/account")]

@@ -1,7 +1,7 @@
 //! Enterprise applications: the gallery, the application list and overview, assignments.
 
 use super::ApiError;
-use crate::model::{AppDetail, AppSummary, AssignmentPage, CandidatePage, GalleryItem};
+use crate::model::{AppDetail, AppPage, AssignmentPage, CandidatePage, GalleryItem};
 use leptos::prelude::*;
 
 pub const ASSIGNMENT_PAGE: i64 = 50;
@@ -51,25 +51,29 @@ pub async fn gallery(#[server(default)] q: String) -> Result<Vec<GalleryItem>, A
 }
 
 #[server(endpoint = "apps/list")]
-pub async fn list_apps(#[server(default)] q: String) -> Result<Vec<AppSummary>, ApiError> {
+pub async fn list_apps(
+    #[server(default)] q: String,
+    #[server(default)] page: u32,
+) -> Result<AppPage, ApiError> {
     use ssr::*;
     let state = guard::state()?;
     guard::require(Role::Viewer)?;
     let q = q.trim();
-    let health: std::collections::HashMap<String, crate::db::health::HealthRow> =
-        crate::db::health::all(&state.pool)
-            .await?
-            .into_iter()
-            .map(|h| (h.app_id.clone(), h))
-            .collect();
-    Ok(store::list(&state.pool, (!q.is_empty()).then_some(q))
-        .await?
-        .into_iter()
-        .map(|a| {
-            let h = health.get(&a.id);
-            summary(a, h)
-        })
-        .collect())
+    if q.chars().count() > 200 {
+        return Err(ApiError::invalid("q", "Search for at most 200 characters."));
+    }
+    let offset = i64::from(page.min(100_000)) * crate::model::APP_PAGE;
+    let (rows, total) = store::page(&state.pool, q, offset, crate::model::APP_PAGE).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for a in rows {
+        let h = crate::db::health::one(&state.pool, &a.id).await?;
+        out.push(summary(a, h.as_ref()));
+    }
+    Ok(AppPage {
+        rows: out,
+        total,
+        offset,
+    })
 }
 
 #[server(endpoint = "apps/get")]

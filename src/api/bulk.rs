@@ -32,7 +32,7 @@ pub async fn app_choices() -> Result<Vec<AppChoice>, ApiError> {
     let state = guard::state()?;
     guard::require(crate::model::Role::Viewer)?;
     let mut out = Vec::new();
-    for a in crate::db::apps::list(&state.pool, None).await? {
+    for a in crate::db::apps::list(&state.pool).await? {
         let roles = crate::db::apps::roles(&state.pool, &a.id).await?;
         out.push(AppChoice {
             id: a.id,

@@ -3,10 +3,10 @@
 
 use super::widgets::{
     invalid, query_param, route_param, urlencode, ActionError, CsrfField, ErrorText, FieldError, HealthBadge,
-    When,
+    Pager, When,
 };
 use crate::api::apps::{gallery, get_app, list_apps, CreateApp, DeleteApp, RenameApp};
-use crate::model::AppDetail;
+use crate::model::{page_status, AppDetail, APP_PAGE};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, A};
@@ -15,7 +15,11 @@ use leptos_router::components::{Outlet, A};
 pub fn AppsPage() -> impl IntoView {
     let me = super::use_session();
     let q = query_param("q");
-    let apps = Resource::new(move || q.get(), list_apps);
+    let page_no = query_param("page");
+    let apps = Resource::new(
+        move || (q.get(), page_no.get().parse::<u32>().unwrap_or(0)),
+        |(q, p)| list_apps(q, p),
+    );
     view! {
         <Title text="Enterprise applications" />
         <h1>"Enterprise applications"</h1>
@@ -23,7 +27,7 @@ pub fn AppsPage() -> impl IntoView {
             <form method="get" action="/apps" class="form form-row filters">
                 <div class="field">
                     <label for="app-search">"Search"</label>
-                    <input id="app-search" name="q" type="search" value=move || q.get() placeholder="application name" />
+                    <input id="app-search" name="q" type="search" maxlength="200" value=move || q.get() placeholder="application name" />
                 </div>
                 <div class="field field-action"><button type="submit" class="btn">"Search"</button></div>
             </form>
@@ -33,14 +37,24 @@ pub fn AppsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match apps.await {
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
-                    Ok(list) if list.is_empty() && q.get_untracked().is_empty() => view! {
+                    Ok(p) if p.total == 0 && q.get_untracked().is_empty() => view! {
                         <p class="empty">"No applications yet. Select New application to add one from the gallery."</p>
                     }.into_any(),
-                    Ok(list) if list.is_empty() => view! {
+                    Ok(p) if p.total == 0 => view! {
                         <p class="empty">"No application matches. " <a href="/apps">"Clear the search"</a> "."</p>
                     }.into_any(),
-                    Ok(list) => {
-                        let rows = list.into_iter().map(|a| view! {
+                    Ok(p) => {
+                        let qv = q.get_untracked();
+                        let href = move |n: i64| match qv.is_empty() {
+                            true => format!("/apps?page={n}"),
+                            false => format!("/apps?page={n}&q={}", urlencode(&qv)),
+                        };
+                        let n = p.offset / APP_PAGE;
+                        let shown = p.rows.len() as i64;
+                        let prev = (n > 0).then(|| href(n - 1));
+                        let next = (p.offset + shown < p.total).then(|| href(n + 1));
+                        let status = page_status(p.total, p.offset, shown, "application", "applications");
+                        let rows = p.rows.into_iter().map(|a| view! {
                             <tr data-app=a.name.clone()>
                                 <th scope="row">
                                     <img class="logo-sm" src=a.logo.clone() alt="" width="24" height="24" />
@@ -54,6 +68,7 @@ pub fn AppsPage() -> impl IntoView {
                             </tr>
                         }).collect_view();
                         view! {
+                            <p class="muted" role="status">{status}</p>
                             <div class="table-wrap">
                                 <table>
                                     <thead><tr>
@@ -67,6 +82,7 @@ pub fn AppsPage() -> impl IntoView {
                                     <tbody>{rows}</tbody>
                                 </table>
                             </div>
+                            <Pager prev next />
                         }.into_any()
                     }
                 }
@@ -162,14 +178,26 @@ pub(crate) struct AppCtx {
     pub(crate) id: Memo<String>,
     pub(crate) detail: Resource<Result<AppDetail, crate::api::ApiError>>,
     rename: ServerAction<RenameApp>,
+    /// Bumped by a tab that sees the job's state change (a cycle ends, quarantine starts), so the
+    /// header's health badge follows without a reload.
+    pub(crate) health_changed: RwSignal<u32>,
 }
 
 #[component]
 pub fn AppLayout() -> impl IntoView {
     let id = route_param("app");
     let rename = ServerAction::<RenameApp>::new();
-    let detail = Resource::new(move || (id.get(), rename.version().get()), |(id, _)| get_app(id));
-    provide_context(AppCtx { id, detail, rename });
+    let health_changed = RwSignal::new(0u32);
+    let detail = Resource::new(
+        move || (id.get(), rename.version().get(), health_changed.get()),
+        |(id, ..)| get_app(id),
+    );
+    provide_context(AppCtx {
+        id,
+        detail,
+        rename,
+        health_changed,
+    });
     view! {
         <p><a href="/apps">"← Enterprise applications"</a></p>
         <Suspense fallback=|| view! { <h1>"…"</h1> }>

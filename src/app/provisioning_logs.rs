@@ -105,7 +105,7 @@ fn LogsView(app: Signal<String>, base: Signal<String>, choose_app: bool) -> impl
         }
     };
     // Identity > Provisioning logs can narrow to one application.
-    let apps = Resource::new(|| (), |_| crate::api::apps::list_apps(String::new()));
+    let apps = Resource::new(|| (), |_| crate::api::bulk::app_choices());
     let app_select = choose_app.then(|| {
         view! {
             <div class="field">

@@ -47,8 +47,11 @@ fn completion(c: &CycleInfo) -> &'static str {
     }
 }
 
+/// `saved` counts the provisioning settings' saves on the same page: a save that turns
+/// provisioning On (or changes the credentials) starts a cycle, so the details are read again
+/// and the live refresh starts without a reload.
 #[component]
-pub fn SyncDetailsPanel() -> impl IntoView {
+pub fn SyncDetailsPanel(#[prop(into)] saved: Signal<u32>) -> impl IntoView {
     let ctx = expect_context::<AppCtx>();
     let restart = ServerAction::<RestartProvisioning>::new();
     let save = ServerAction::<SaveCompatibility>::new();
@@ -58,6 +61,7 @@ pub fn SyncDetailsPanel() -> impl IntoView {
             (
                 ctx.id.get(),
                 tick.get(),
+                saved.get(),
                 restart.version().get(),
                 save.version().get(),
             )
@@ -78,6 +82,23 @@ pub fn SyncDetailsPanel() -> impl IntoView {
                 std::time::Duration::from_millis(ms),
             );
         }
+    });
+    // The header's health badge follows the job as the live refresh sees its state or its
+    // latest cycle change (quarantine starts, a cycle ends with errors).
+    Effect::new(move |last: Option<Option<String>>| {
+        let state = details.with(|d| match d {
+            Some(Ok(d)) => Some(format!(
+                "{} {:?}",
+                d.state,
+                d.current.as_ref().map(|c| (&c.id, &c.state))
+            )),
+            _ => None,
+        });
+        let last = last.flatten();
+        if state.is_some() && last.is_some() && state != last {
+            ctx.health_changed.update(|n| *n += 1);
+        }
+        state.or(last)
     });
     let admin = super::use_session().is_admin();
     view! {

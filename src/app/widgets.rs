@@ -419,3 +419,14 @@ pub fn SortHeading(
         </th>
     }
 }
+
+/// Previous and next page links of a paged list (either may be missing).
+#[component]
+pub fn Pager(prev: Option<String>, next: Option<String>) -> impl IntoView {
+    view! {
+        <nav class="pager" aria-label="Pages">
+            {prev.map(|href| view! { <a href=href rel="prev">"Previous page"</a> })}
+            {next.map(|href| view! { <a href=href rel="next">"Next page"</a> })}
+        </nav>
+    }
+}

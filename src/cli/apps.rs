@@ -156,7 +156,7 @@ pub(super) async fn find(pool: &Pool, app: &str) -> Result<db::apps::AppRow, Sta
     if let Some(a) = db::apps::get(pool, app.trim()).await.map_err(fail)? {
         return Ok(a);
     }
-    db::apps::list(pool, None)
+    db::apps::list(pool)
         .await
         .map_err(fail)?
         .into_iter()
@@ -188,7 +188,7 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
             println!("{id}");
         }
         AppCommand::List => {
-            for a in db::apps::list(&pool, None).await.map_err(fail)? {
+            for a in db::apps::list(&pool).await.map_err(fail)? {
                 println!(
                     "{}\t{}\t{}\tprovisioning {}",
                     a.id,

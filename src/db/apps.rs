@@ -33,18 +33,40 @@ fn app_from(r: &crate::db::Row) -> AppRow {
     }
 }
 
-/// The applications whose name contains `q`, ignoring case and accents (all without one), by
-/// name. Compared here rather than in SQL: a directory has tens of applications, not thousands.
-pub async fn list(pool: &Pool, q: Option<&str>) -> sqlx::Result<Vec<AppRow>> {
-    let q = q.map(crate::mapping::text::search_fold).unwrap_or_default();
+/// Every application, by name (the command line, the users list's choices).
+pub async fn list(pool: &Pool) -> sqlx::Result<Vec<AppRow>> {
     let rows = sqlx::query(&format!("{APP_SELECT} ORDER BY a.name_lower"))
         .fetch_all(pool)
         .await?;
-    Ok(rows
+    Ok(rows.iter().map(app_from).collect())
+}
+
+/// A page of the applications whose name contains `q` (case and accents aside), by name, with
+/// how many match in all. Names are compared on one narrow read; only the page's rows are read
+/// with their assignment counts.
+pub async fn page(pool: &Pool, q: &str, offset: i64, limit: i64) -> sqlx::Result<(Vec<AppRow>, i64)> {
+    let q = crate::mapping::text::search_fold(q);
+    let names = sqlx::query("SELECT id, name FROM apps ORDER BY name_lower, id")
+        .fetch_all(pool)
+        .await?;
+    let matching: Vec<String> = names
         .iter()
-        .map(app_from)
-        .filter(|a| q.is_empty() || crate::mapping::text::search_fold(&a.name).contains(&q))
-        .collect())
+        .filter(|r| {
+            q.is_empty() || crate::mapping::text::search_fold(&r.get::<String, _>("name")).contains(&q)
+        })
+        .map(|r| r.get("id"))
+        .collect();
+    let mut rows = Vec::new();
+    for id in matching
+        .iter()
+        .skip(offset.max(0) as usize)
+        .take(limit.max(0) as usize)
+    {
+        if let Some(a) = get(pool, id).await? {
+            rows.push(a);
+        }
+    }
+    Ok((rows, matching.len() as i64))
 }
 
 /// How many applications there are, and how many have provisioning On.

@@ -122,12 +122,51 @@ fn counts_from(r: &crate::db::Row) -> AccountCounts {
     }
 }
 
+/// Every account with its counts, by name (the command line's list).
 pub async fn list(pool: &Pool, now: &str) -> sqlx::Result<Vec<AccountCounts>> {
     let rows = sqlx::query(&format!("{ACCOUNT_COUNTS} ORDER BY a.name_lower"))
         .bind(now)
         .fetch_all(pool)
         .await?;
     Ok(rows.iter().map(counts_from).collect())
+}
+
+/// A page of the accounts whose name (or id) contains `q` ignoring case and accents, by name,
+/// with how many match in all. Names are compared here (one narrow read of id and name), and
+/// only the page's accounts are counted: counting every account's users for a list of thousands
+/// would read every account's index.
+pub async fn page(
+    pool: &Pool,
+    now: &str,
+    q: &str,
+    offset: i64,
+    limit: i64,
+) -> sqlx::Result<(Vec<AccountCounts>, i64)> {
+    let q = crate::mapping::text::search_fold(q);
+    let names = sqlx::query("SELECT id, name FROM scim_accounts ORDER BY name_lower, id")
+        .fetch_all(pool)
+        .await?;
+    let matching: Vec<String> = names
+        .iter()
+        .filter(|r| {
+            q.is_empty()
+                || crate::mapping::text::search_fold(&r.get::<String, _>("name")).contains(&q)
+                || r.get::<String, _>("id").to_lowercase().contains(&q)
+        })
+        .map(|r| r.get("id"))
+        .collect();
+    let total = matching.len() as i64;
+    let mut rows = Vec::new();
+    for id in matching
+        .iter()
+        .skip(offset.max(0) as usize)
+        .take(limit.max(0) as usize)
+    {
+        if let Some(a) = counts(pool, id, now).await? {
+            rows.push(a);
+        }
+    }
+    Ok((rows, total))
 }
 
 /// One account with its counts.

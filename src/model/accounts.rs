@@ -56,6 +56,19 @@ pub struct AccountSummary {
     pub active_keys: i64,
 }
 
+/// A page of the accounts list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountPage {
+    pub rows: Vec<AccountSummary>,
+    /// How many accounts match the search in all.
+    pub total: i64,
+    /// How many matching accounts come before this page.
+    pub offset: i64,
+}
+
+/// Accounts shown on one page of the console's list.
+pub const ACCOUNT_PAGE: i64 = 50;
+
 /// Where a user group came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GroupSource {

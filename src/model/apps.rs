@@ -28,6 +28,19 @@ pub struct GalleryItem {
     pub group_mappings: usize,
 }
 
+/// A page of the applications list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppPage {
+    pub rows: Vec<AppSummary>,
+    /// How many applications match the search in all.
+    pub total: i64,
+    /// How many matching applications come before this page.
+    pub offset: i64,
+}
+
+/// Applications shown on one page of the console's list.
+pub const APP_PAGE: i64 = 50;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppSummary {
     pub id: String,

@@ -155,3 +155,16 @@ pub struct LoginContext {
 pub fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
+
+/// A paged list's status line: "56 accounts · 1–50 shown", or "6 accounts" when all are shown.
+pub fn page_status(total: i64, offset: i64, shown: i64, one: &str, many: &str) -> String {
+    match shown < total {
+        true => format!(
+            "{} · {}–{} shown",
+            plural(total, one, many),
+            offset + 1,
+            offset + shown
+        ),
+        false => plural(total, one, many),
+    }
+}

@@ -9,9 +9,11 @@ pub use keys::ApiKeysTab;
 pub use resources::{GroupDetail, UserDetail, UsersTab};
 pub use user_groups::UserGroupsTab;
 
-use super::widgets::{invalid, ActionError, CopyField, CsrfField, ErrorText, FieldError, When};
+use super::widgets::{
+    invalid, query_param, urlencode, ActionError, CopyField, CsrfField, ErrorText, FieldError, Pager, When,
+};
 use crate::api::access::{get_account, list_accounts, CreateAccount};
-use crate::model::AccountSummary;
+use crate::model::{page_status, AccountSummary, ACCOUNT_PAGE};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, A};
@@ -36,7 +38,18 @@ pub fn AccountsPage() -> impl IntoView {
     let me = super::use_session();
     let create = ServerAction::<CreateAccount>::new();
     let created = Signal::derive(move || create.value().get());
-    let accounts = Resource::new(move || create.version().get(), |_| list_accounts());
+    let q = query_param("q");
+    let page_no = query_param("page");
+    let accounts = Resource::new(
+        move || {
+            (
+                create.version().get(),
+                q.get(),
+                page_no.get().parse::<u32>().unwrap_or(0),
+            )
+        },
+        |(_, q, p)| list_accounts(q, p),
+    );
     view! {
         <Title text="Accounts" />
         <h1>"Accounts"</h1>
@@ -80,14 +93,42 @@ pub fn AccountsPage() -> impl IntoView {
             })}
         <section class="card">
             <h2>"All accounts"</h2>
+            <form method="get" action="/access/accounts" class="form form-row filters">
+                <div class="field">
+                    <label for="account-search">"Search"</label>
+                    <input id="account-search" name="q" type="search" maxlength="200" value=move || q.get() placeholder="part of a name or id" />
+                </div>
+                <div class="field field-action">
+                    <button type="submit" class="btn">"Search"</button>
+                </div>
+            </form>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match accounts.await {
                         Err(e) => view! { <ErrorText error=e /> }.into_any(),
-                        Ok(list) if list.is_empty() => {
-                            view! { <p class="muted">"No accounts yet."</p> }.into_any()
+                        Ok(p) if p.total == 0 && q.get_untracked().is_empty() => {
+                            view! { <p class="empty">"No accounts yet. Create one above to give an identity provider a tenant URL."</p> }.into_any()
                         }
-                        Ok(list) => view! { <AccountTable list /> }.into_any(),
+                        Ok(p) if p.total == 0 => view! {
+                            <p class="empty">"No account matches. " <a href="/access/accounts">"Clear the search"</a> "."</p>
+                        }.into_any(),
+                        Ok(p) => {
+                            let qv = q.get_untracked();
+                            let href = move |n: i64| match qv.is_empty() {
+                                true => format!("/access/accounts?page={n}"),
+                                false => format!("/access/accounts?page={n}&q={}", urlencode(&qv)),
+                            };
+                            let n = p.offset / ACCOUNT_PAGE;
+                            let shown = p.rows.len() as i64;
+                            let prev = (n > 0).then(|| href(n - 1));
+                            let next = (p.offset + shown < p.total).then(|| href(n + 1));
+                            let status = page_status(p.total, p.offset, shown, "account", "accounts");
+                            view! {
+                                <p class="muted" role="status">{status}</p>
+                                <AccountTable list=p.rows />
+                                <Pager prev next />
+                            }.into_any()
+                        }
                     }
                 })}
             </Suspense>

@@ -1,4 +1,6 @@
-use super::super::widgets::{invalid, urlencode, ActionError, Confirm, CsrfField, ErrorText, FieldError};
+use super::super::widgets::{
+    invalid, urlencode, ActionError, Confirm, CsrfField, ErrorText, FieldError, Pager,
+};
 use super::use_account_id;
 use crate::api::access::{list_user_groups, CreateUserGroup, DeleteUserGroup, SetUserGroupRole};
 use crate::model::{AccountRole, GroupSource, UserGroupInfo};
@@ -81,10 +83,7 @@ pub fn UserGroupsTab() -> impl IntoView {
                                             }}
                                         </p>
                                         <GroupTable list=page.rows account admin set_role delete />
-                                        <nav class="pager" aria-label="Pages">
-                                            {prev.map(|href| view! { <a href=href rel="prev">"Previous page"</a> })}
-                                            {next.map(|href| view! { <a href=href rel="next">"Next page"</a> })}
-                                        </nav>
+                                        <Pager prev next />
                                     }
                                         .into_any()
                                 }

@@ -9,7 +9,7 @@ use super::apps::AppCtx;
 use super::provisioning::with_flashed;
 use super::widgets::{
     invalid, query_param, reset_on_success, urlencode, ActionError, Confirm, CsrfField, ErrorText,
-    FieldError, PrincipalPicker, When,
+    FieldError, Pager, PrincipalPicker, When,
 };
 use crate::api::apps::{
     list_assignments, take_assignment_outcome, Assign, SetAssignmentRole, Unassign, ASSIGNMENT_PAGE,
@@ -151,10 +151,7 @@ pub fn AppAssignments() -> impl IntoView {
                                     <tbody>{rows}</tbody>
                                 </table>
                             </div>
-                            <nav class="pager" aria-label="Pages">
-                                {prev.map(|href| view! { <a href=href rel="prev">"Previous page"</a> })}
-                                {next.map(|href| view! { <a href=href rel="next">"Next page"</a> })}
-                            </nav>
+                            <Pager prev next />
                         }.into_any()
                     }
                 }

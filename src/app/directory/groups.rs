@@ -3,7 +3,7 @@
 
 use super::super::widgets::{
     invalid, query_param, route_param, urlencode, when, ActionError, Confirm, CsrfField, ErrorText,
-    FieldError, PrincipalPicker, SortHeading,
+    FieldError, Pager, PrincipalPicker, SortHeading,
 };
 use crate::api::directory::{
     get_group, list_groups, AddMember, CreateGroup, DeleteGroup, RemoveMember, UpdateGroup, GROUP_PAGE,
@@ -129,10 +129,7 @@ pub fn GroupsPage() -> impl IntoView {
                                     <tbody>{rows}</tbody>
                                 </table>
                             </div>
-                            <nav class="pager" aria-label="Pages">
-                                {prev.map(|href| view! { <a href=href rel="prev">"Previous page"</a> })}
-                                {next.map(|href| view! { <a href=href rel="next">"Next page"</a> })}
-                            </nav>
+                            <Pager prev next />
                         }.into_any()
                     }
                 }

@@ -135,7 +135,7 @@ pub fn ProvisioningPage() -> impl IntoView {
     );
     let admin = super::use_session().is_admin();
     view! {
-        <super::sync_details::SyncDetailsPanel />
+        <super::sync_details::SyncDetailsPanel saved=reload />
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let _ = flashed.await;
