@@ -294,10 +294,8 @@ async fn the_console_previews_with_and_without_javascript() {
     );
 }
 
-/// `provisio app apply APP FILE --preview`: what a configuration change would do to the objects
-/// already provisioned, attribute by attribute, and nothing saved.
-#[tokio::test]
-async fn a_configuration_change_is_previewed_before_it_is_saved() {
+/// Three users provisioned: titles "Boss", "Dev" and none.
+async fn titled_users() -> Setup {
     let x = setup_with("scim2", &[]).await;
     for (n, title) in [("a", "Boss"), ("b", "Dev"), ("c", "")] {
         let mut extra = vec![];
@@ -309,6 +307,14 @@ async fn a_configuration_change_is_previewed_before_it_is_saved() {
         x.assign(&format!("{n}@contoso.com"), "").await;
     }
     next_cycle(&x, None).await;
+    x
+}
+
+/// `provisio app apply APP FILE --preview`: what a configuration change would do to the objects
+/// already provisioned, attribute by attribute, and nothing saved.
+#[tokio::test]
+async fn a_configuration_change_is_previewed_before_it_is_saved() {
+    let x = titled_users().await;
     let saved = cli(&x.s, &["app", "export", &x.app]);
     let mut cfg: Value = serde_json::from_str(&saved).unwrap();
     let title = cfg["mappings"][0]["attributes"]
@@ -339,4 +345,175 @@ async fn a_configuration_change_is_previewed_before_it_is_saved() {
         .await
         .iter()
         .all(|u| u["title"].as_str().unwrap_or_default() != "BOSS"));
+}
+
+/// The console's Preview beside Save on Edit attribute: the change built as Save builds it, what
+/// the next cycle would do with it attribute by attribute, nothing saved or sent; a Viewer may
+/// ask; without JavaScript the page after the post shows the result and keeps the unsaved form.
+#[tokio::test]
+async fn the_console_previews_a_mapping_change_before_it_is_saved() {
+    let x = titled_users().await;
+    let saved = cli(&x.s, &["app", "export", &x.app]);
+    let expression = r#"IIF([jobTitle]="Dev", "", ToUpper([jobTitle]))"#;
+    let form = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("app", x.app.clone()),
+            ("object", "user".into()),
+            ("intent", "preview".into()),
+            ("original", "title".into()),
+            ("kind", "expression".into()),
+            ("expression", expression.into()),
+            ("target", "title".into()),
+            ("matching", "off".into()),
+            ("apply_on", "always".into()),
+        ]
+    };
+    let ask = |c: &reqwest::Client, csrf: String| {
+        let f = form(&csrf);
+        let (c, s) = (c.clone(), &x.s);
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            common::ok(common::call(&c, s, "provisioning/attribute", &pairs).await).await
+        }
+    };
+    let o = ask(&x.c, x.t.clone()).await;
+    let change = &o["change"];
+    assert!(
+        change["changes"].to_string().contains("changed title"),
+        "the change as the audit log would say it: {o}"
+    );
+    assert_eq!(change["preview"]["initial"], true, "{o}");
+    assert_eq!(change["preview"]["counters"]["updated"], 2, "{o}");
+    let effects = change["preview"]["attributes"].as_array().unwrap();
+    let title = effects
+        .iter()
+        .find(|a| a["attribute"] == "title")
+        .expect("title counted");
+    assert_eq!(title["updated"], 2, "{o}");
+    assert_eq!(title["emptied"], 1, "Dev's title would be emptied: {o}");
+    assert!(o["message"].as_str().unwrap().contains("update 2"), "{o}");
+    // Nothing saved, nothing sent.
+    assert_eq!(cli(&x.s, &["app", "export", &x.app]), saved, "nothing saved");
+    assert!(x
+        .target_all("Users")
+        .await
+        .iter()
+        .all(|u| u["title"].as_str().unwrap_or_default() != "BOSS"));
+
+    // A bad expression is refused as Save refuses it.
+    let r = common::call(
+        &x.c,
+        &x.s,
+        "provisioning/attribute",
+        &[
+            ("csrf", x.t.as_str()),
+            ("app", &x.app),
+            ("object", "user"),
+            ("intent", "preview"),
+            ("original", "title"),
+            ("kind", "expression"),
+            ("expression", "ToUpper([jobTitle]"),
+            ("target", "title"),
+        ],
+    )
+    .await;
+    assert_eq!(common::field_error(&common::json(r).await).0, "expression");
+
+    // A Viewer may preview (and still not save).
+    let add = common::add_user(&x.c, &x.s, "vera", "viewer", "viewer password 1").await;
+    assert!(add.status().is_success());
+    let v = common::signed_in(&x.s, "vera", "viewer password 1").await;
+    let vt = common::csrf(&v, &x.s).await;
+    let o = ask(&v, vt).await;
+    assert_eq!(o["change"]["preview"]["counters"]["updated"], 2, "{o}");
+
+    // Without JavaScript: the page after the post shows the preview and the unsaved expression.
+    let page = format!("/apps/{}/provisioning/user/attribute?target=title", x.app);
+    let f = form(&x.t);
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = common::post_html_form(&x.c, &x.s, "provisioning/attribute", &page, &pairs).await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let html = common::page_html(&x.c, &x.s, &page).await;
+    assert!(html.contains("data-change-preview"), "{html}");
+    assert!(
+        html.contains("title: updates 2 users; 1 would get an empty value"),
+        "{html}"
+    );
+    assert!(
+        html.contains("ToUpper([jobTitle])"),
+        "the form keeps the change: {html}"
+    );
+    assert_eq!(
+        cli(&x.s, &["app", "export", &x.app]),
+        saved,
+        "still nothing saved"
+    );
+}
+
+/// Preview beside Add clause on the scoping screen: who would leave scope and what that does in
+/// the application, nothing saved; without JavaScript too.
+#[tokio::test]
+async fn the_console_previews_a_scoping_change_before_it_is_saved() {
+    let x = setup_with("scim2", &[]).await;
+    for (n, dept) in [("a", "Sales"), ("b", "Sales"), ("c", "Legal")] {
+        x.user(
+            &format!("{n}@contoso.com"),
+            &format!("User {n}"),
+            &[("attrs[department]", dept)],
+        )
+        .await;
+        x.assign(&format!("{n}@contoso.com"), "").await;
+    }
+    next_cycle(&x, None).await;
+    let saved = cli(&x.s, &["app", "export", &x.app]);
+    let form = [
+        ("csrf", x.t.as_str()),
+        ("app", x.app.as_str()),
+        ("object", "user"),
+        ("intent", "preview"),
+        ("filter", "new"),
+        ("title", "Sales"),
+        ("attribute", "department"),
+        ("operator", "EQUALS"),
+        ("value", "Sales"),
+    ];
+    let o = common::ok(common::call(&x.c, &x.s, "provisioning/scoping/add", &form).await).await;
+    let p = &o["change"]["preview"];
+    assert_eq!(p["counters"]["disabled"], 1, "Legal's user leaves scope: {o}");
+    assert_eq!(p["counters"]["created"], 0, "{o}");
+    let left: Vec<&str> = p["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "Disable")
+        .map(|e| e["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, ["User c"], "{o}");
+    assert!(o["change"]["changes"].to_string().contains("Sales"), "{o}");
+    assert_eq!(cli(&x.s, &["app", "export", &x.app]), saved, "nothing saved");
+    // An invalid clause is refused as Add clause refuses it.
+    let mut bad = form;
+    bad[7] = ("operator", "Greater_Than");
+    bad[6] = ("attribute", "employeeId");
+    bad[8] = ("value", "ten");
+    let r = common::call(&x.c, &x.s, "provisioning/scoping/add", &bad).await;
+    assert_eq!(common::field_error(&common::json(r).await).0, "value");
+
+    // Without JavaScript: the scoping page after the post shows the preview.
+    let page = format!("/apps/{}/provisioning/user/scoping", x.app);
+    common::post_html_form(&x.c, &x.s, "provisioning/scoping/add", &page, &form).await;
+    let html = common::page_html(&x.c, &x.s, &page).await;
+    assert!(html.contains("data-change-preview"), "{html}");
+    assert!(html.contains("User c"), "{html}");
+    assert_eq!(
+        cli(&x.s, &["app", "export", &x.app]),
+        saved,
+        "still nothing saved"
+    );
+    assert_eq!(x.target_all("Users").await.len(), 3);
 }

@@ -97,6 +97,10 @@ test("admin configures automatic provisioning the way the seed describes", async
   await page.getByRole("button", { name: "Save" }).click();
   await expect(page.locator("#expression-error")).toContainText("position");
   await page.getByLabel("Expression", { exact: true }).fill('NormalizeDiacritics(Join(" ", [givenName], ToUpper([surname])))');
+  // Preview before saving: what the change would do, nothing saved (the page stays on the form).
+  await page.getByRole("button", { name: "Preview", exact: true }).click();
+  await expect(page.locator("[data-change-preview] [role=status]")).toContainText(/Saving this|changes nothing/);
+  await expect(page.getByRole("heading", { name: "Edit attribute" })).toBeVisible();
   await page.getByRole("button", { name: "Save" }).click();
   await expect(page.locator('tr[data-target="displayName"]')).toContainText("Expression");
   await expect(page.locator('tr[data-target="displayName"]')).toContainText("NormalizeDiacritics");
@@ -107,6 +111,9 @@ test("admin configures automatic provisioning the way the seed describes", async
   await page.getByLabel("Attribute Name").selectOption("department");
   await page.getByLabel("Operator").selectOption("EQUALS");
   await page.getByLabel("Value").fill("Sales");
+  await page.getByRole("button", { name: "Preview", exact: true }).click();
+  await expect(page.locator("[data-change-preview]")).toContainText('department EQUALS "Sales"');
+  await expect(page.locator(".filter-text")).toHaveCount(0);
   await page.getByRole("button", { name: "Add clause" }).click();
   await expect(page.locator(".filter-text")).toHaveText('department EQUALS "Sales"');
   // An integer operator refuses text.

@@ -45,10 +45,7 @@ pub async fn save_compatibility(
         OUTCOME,
         &SaveOutcome {
             message: message.clone(),
-            connection: None,
-            expression: None,
-            survey: None,
-            tested: None,
+            ..Default::default()
         },
     )
     .await?;

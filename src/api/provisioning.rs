@@ -7,12 +7,14 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::ApiError;
-use crate::model::{ConnectionResult, ExpressionSurvey, ExpressionTest, ProvisionReport, ProvisioningView};
+use crate::model::{
+    ChangePreview, ConnectionResult, ExpressionSurvey, ExpressionTest, ProvisionReport, ProvisioningView,
+};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// What a Save or Test Connection press produced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SaveOutcome {
     pub message: String,
     pub connection: Option<ConnectionResult>,
@@ -24,6 +26,13 @@ pub struct SaveOutcome {
     /// keeps it in the form, with its result.
     #[serde(default)]
     pub tested: Option<String>,
+    /// Preview: what saving the form's change would make the next cycle do (nothing saved).
+    #[serde(default)]
+    pub change: Option<ChangePreview>,
+    /// The attribute as the form had it when Preview was pressed (unsaved): the page shown after
+    /// a plain form post shows it again.
+    #[serde(default)]
+    pub unsaved: Option<crate::model::AttributeMapping>,
 }
 
 /// Session key of the outcome of a provisioning form posted without JavaScript (see
@@ -63,6 +72,43 @@ mod ssr {
         ApplyOn, AttributeMapping, MappedObject, MappingKind, NotAChoice, Role, ScopingClause, ScopingFilter,
     };
     pub use crate::provisioning::config;
+
+    /// Who makes a change: an administrator for Save; for Preview (read-only) anyone signed in,
+    /// and then nobody (`None`).
+    pub async fn change_author(
+        intent: &str,
+        csrf: &str,
+    ) -> Result<Option<crate::auth::session::CurrentUser>, ApiError> {
+        match intent {
+            "preview" => {
+                guard::require(Role::Viewer)?;
+                guard::csrf(csrf).await?;
+                Ok(None)
+            }
+            _ => Ok(Some(guard::admin_change(csrf).await?)),
+        }
+    }
+
+    /// Preview: what saving `change` would make the next cycle do, nothing saved; flashed for the
+    /// page after a plain form post. `fields` maps a refused change onto the form's fields.
+    pub async fn previewed(
+        state: &crate::state::AppState,
+        app: &str,
+        change: impl FnOnce(&mut crate::model::ProvisioningConfig) -> Result<(), crate::directory::DirError>,
+        fields: impl FnOnce(crate::directory::DirError) -> ApiError,
+        unsaved: Option<AttributeMapping>,
+    ) -> Result<super::SaveOutcome, ApiError> {
+        let (config, changes) = config::changed(&state.pool, app, change).await.map_err(fields)?;
+        let change = super::super::provisioning_preview::preview_change(state, app, config, changes).await?;
+        let outcome = super::SaveOutcome {
+            message: change.summary(),
+            change: Some(change),
+            unsaved,
+            ..Default::default()
+        };
+        guard::flash(super::OUTCOME, &outcome).await?;
+        Ok(outcome)
+    }
 
     /// An expression short enough to be a valid one, kept for the page after a plain form post.
     pub fn kept_expression(e: &str) -> Option<String> {
@@ -228,9 +274,7 @@ pub async fn save_provisioning(
         let outcome = SaveOutcome {
             message: result.summary.clone(),
             connection: Some(result),
-            expression: None,
-            survey: None,
-            tested: None,
+            ..Default::default()
         };
         guard::flash(OUTCOME, &outcome).await?;
         return Ok(outcome);
@@ -276,10 +320,7 @@ pub async fn save_provisioning(
     .await?;
     let outcome = SaveOutcome {
         message: saved(&changes, false),
-        connection: None,
-        expression: None,
-        survey: None,
-        tested: None,
+        ..Default::default()
     };
     guard::flash(OUTCOME, &outcome).await?;
     Ok(outcome)
@@ -348,10 +389,9 @@ pub async fn save_attribute(
         };
         let outcome = SaveOutcome {
             message,
-            connection: None,
             expression: Some(test),
-            survey: None,
             tested: kept_expression(&expression),
+            ..Default::default()
         };
         guard::flash(OUTCOME, &outcome).await?;
         return Ok(outcome);
@@ -365,15 +405,15 @@ pub async fn save_attribute(
         let survey = survey::survey(&state.pool, &app, &expression, population, unique).await?;
         let outcome = SaveOutcome {
             message: survey.summary(),
-            connection: None,
-            expression: None,
             survey: Some(survey),
             tested: kept_expression(&expression),
+            ..Default::default()
         };
         guard::flash(OUTCOME, &outcome).await?;
         return Ok(outcome);
     }
-    let me = guard::admin_change(&csrf).await?;
+    // Preview builds the change exactly as Save does and shows what it would do.
+    let me = change_author(&intent, &csrf).await?;
     let precedence = if checked(&matching) {
         let p = number(
             "precedence",
@@ -426,7 +466,8 @@ pub async fn save_attribute(
         other => other.into(),
     })?;
     let original = original.trim().to_string();
-    let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
+    let unsaved = mapping.clone();
+    let change = move |c: &mut crate::model::ProvisioningConfig| {
         let m = config::object_mut(c, object)?;
         if original.is_empty() {
             m.attributes.push(mapping);
@@ -443,19 +484,21 @@ pub async fn save_attribute(
             *slot = mapping;
         }
         Ok(())
-    })
-    .await
+    };
     // A whole-configuration error about this attribute belongs next to the dialog's fields.
-    .map_err(|e| form_field(e, &[("matching", "precedence"), ("target", "target")]))?;
+    let fields = |e| form_field(e, &[("matching", "precedence"), ("target", "target")]);
+    let Some(me) = me else {
+        return previewed(&state, &app, change, fields, Some(unsaved)).await;
+    };
+    let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), change)
+        .await
+        .map_err(fields)?;
     if !changes.is_empty() {
         leptos_axum::redirect(&format!("/apps/{app}/provisioning/{object}"));
     }
     Ok(SaveOutcome {
         message: saved(&changes, true),
-        connection: None,
-        expression: None,
-        survey: None,
-        tested: None,
+        ..Default::default()
     })
 }
 
@@ -501,28 +544,30 @@ pub async fn restore_default_mappings(csrf: String, app: String, object: String)
 }
 
 /// Adds a clause to scoping filter `filter` (its position), or to a new filter when `filter` is
-/// "new" (with `title`).
+/// "new" (with `title`). `intent` "preview" shows what adding it would do instead (nothing saved;
+/// Viewers may ask).
 #[server(endpoint = "provisioning/scoping/add")]
 pub async fn add_scoping_clause(
     csrf: String,
     app: String,
     object: String,
+    #[server(default)] intent: String,
     filter: String,
     #[server(default)] title: String,
     attribute: String,
     operator: String,
     #[server(default)] value: String,
-) -> Result<String, ApiError> {
+) -> Result<SaveOutcome, ApiError> {
     use ssr::*;
     let state = guard::state()?;
-    let me = guard::admin_change(&csrf).await?;
+    let me = change_author(&intent, &csrf).await?;
     let object = ssr::object_kind(&object)?;
     let clause = ScopingClause {
         attribute,
         operator,
         value,
     };
-    let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), |c| {
+    let change = move |c: &mut crate::model::ProvisioningConfig| {
         let m = config::object_mut(c, object)?;
         if filter == "new" {
             m.scoping_filters.push(ScopingFilter {
@@ -540,9 +585,8 @@ pub async fn add_scoping_clause(
                 .push(clause);
         }
         Ok(())
-    })
-    .await
-    .map_err(|e| {
+    };
+    let fields = |e| {
         form_field(
             e,
             &[
@@ -552,8 +596,17 @@ pub async fn add_scoping_clause(
                 ("filter", "filter"),
             ],
         )
-    })?;
-    Ok(saved(&changes, true))
+    };
+    let Some(me) = me else {
+        return previewed(&state, &app, change, fields, None).await;
+    };
+    let changes = config::update(&state.pool, &state.sealer, &app, None, &guard::actor(&me), change)
+        .await
+        .map_err(fields)?;
+    Ok(SaveOutcome {
+        message: saved(&changes, true),
+        ..Default::default()
+    })
 }
 
 /// Removes a clause; a filter left without clauses is removed with it. `clause` "all" removes
@@ -744,10 +797,7 @@ pub async fn restart_provisioning(
         OUTCOME,
         &SaveOutcome {
             message: message.into(),
-            connection: None,
-            expression: None,
-            survey: None,
-            tested: None,
+            ..Default::default()
         },
     )
     .await?;

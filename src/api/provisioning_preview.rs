@@ -64,6 +64,39 @@ pub async fn preview_cycle(
     Ok(p)
 }
 
+/// What saving `config` (checked by `config::changed`, not saved) would make the next cycle do:
+/// the first [`CHANGE_ENTRIES`] objects and the per-attribute counts over all of them. Waits its
+/// turn like any preview of the application.
+#[cfg(feature = "ssr")]
+pub(crate) async fn preview_change(
+    state: &crate::state::AppState,
+    app: &str,
+    config: crate::model::ProvisioningConfig,
+    changes: Vec<String>,
+) -> Result<crate::model::ChangePreview, ApiError> {
+    tracing::debug!(app = %app, "preview of a change asked for");
+    let _turn = turns::wait(app).await;
+    let options = crate::provisioning::engine::PreviewOptions {
+        limit: CHANGE_ENTRIES,
+        action: None,
+        config: Some(config),
+    };
+    let preview = crate::provisioning::engine::preview(
+        &state.pool,
+        &state.sealer,
+        &state.outbound,
+        app,
+        &state.scheduler.tuning(),
+        options,
+    )
+    .await
+    .map_err(|e| ApiError::invalid("app", format!("The preview failed: {e}")))?;
+    Ok(crate::model::ChangePreview { changes, preview })
+}
+
+/// Objects listed by the preview of an unsaved change (the counts cover them all).
+pub const CHANGE_ENTRIES: usize = 100;
+
 #[cfg(feature = "ssr")]
 mod turns {
     use std::collections::HashMap;

@@ -250,9 +250,9 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
                 .map_err(|e| fail(format!("{file}: not a provisioning configuration: {e}")))?;
             if preview {
                 let changes = config::check(&pool, &a.id, &mut new).await.map_err(service)?;
-                // Every entry, for the per-attribute counts; the first 100 are listed.
+                // The first 100 entries are listed; the per-attribute counts cover them all.
                 let options = crate::provisioning::engine::PreviewOptions {
-                    limit: usize::MAX,
+                    limit: super::preview::LISTED,
                     action: None,
                     config: Some(new),
                 };

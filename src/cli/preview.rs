@@ -94,8 +94,11 @@ pub fn print_change(changes: &[String], p: &CyclePreview) -> Result<(), StartErr
         println!("  {c}");
     }
     println!();
-    for line in attribute_effects(p) {
-        println!("{line}");
+    if p.attributes.is_empty() {
+        println!("No provisioned object would be updated.");
+    }
+    for a in &p.attributes {
+        println!("{}", a.summary());
     }
     println!();
     let mut listed = p.clone();
@@ -104,27 +107,4 @@ pub fn print_change(changes: &[String], p: &CyclePreview) -> Result<(), StartErr
 }
 
 /// Objects `app apply --preview` lists.
-const LISTED: usize = 100;
-
-/// Per attribute: "emails[type eq \"work\"].value: updates 9812 users; 3 would get an empty value".
-fn attribute_effects(p: &CyclePreview) -> Vec<String> {
-    let mut by: std::collections::BTreeMap<(String, String), (u64, u64)> = Default::default();
-    for e in p.entries.iter().filter(|e| e.action == "Update") {
-        for m in &e.modified {
-            let n = by.entry((e.object_type.clone(), m.name.clone())).or_default();
-            n.0 += 1;
-            if m.new.is_empty() || m.new == "null" || m.new == "\"\"" {
-                n.1 += 1;
-            }
-        }
-    }
-    by.into_iter()
-        .map(|((kind, name), (updated, empty))| {
-            let mut line = format!("{name}: updates {updated} {kind}s");
-            if empty > 0 {
-                line.push_str(&format!("; {empty} would get an empty value"));
-            }
-            line
-        })
-        .collect()
-}
+pub const LISTED: usize = 100;

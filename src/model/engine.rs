@@ -221,6 +221,69 @@ pub struct CyclePreview {
     /// All the entries it would write.
     pub total_entries: u64,
     pub elapsed_ms: u64,
+    /// What the updates would change, attribute by attribute (over every object, not only the
+    /// entries returned).
+    #[serde(default)]
+    pub attributes: Vec<AttributeEffect>,
+}
+
+/// How many objects an update would change one attribute of, and for how many of them the new
+/// value is empty: "emails[type eq \"work\"].value: updates 9812 users; 3 would get an empty value".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributeEffect {
+    /// "user" or "group".
+    pub object_type: String,
+    pub attribute: String,
+    pub updated: u64,
+    pub emptied: u64,
+}
+
+impl AttributeEffect {
+    /// The line the CLI and the console show.
+    pub fn summary(&self) -> String {
+        let noun = match (self.object_type.as_str(), self.updated) {
+            ("group", 1) => "group",
+            ("group", _) => "groups",
+            (_, 1) => "user",
+            _ => "users",
+        };
+        let mut line = format!("{}: updates {} {noun}", self.attribute, self.updated);
+        if self.emptied > 0 {
+            line.push_str(&format!("; {} would get an empty value", self.emptied));
+        }
+        line
+    }
+}
+
+/// A configuration change not saved yet, and what the next cycle would do with it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChangePreview {
+    /// The change, as the audit log would describe it (empty: it is what is saved).
+    pub changes: Vec<String>,
+    pub preview: CyclePreview,
+}
+
+impl ChangePreview {
+    /// One sentence: what the change would do, or why nothing can be said.
+    pub fn summary(&self) -> String {
+        let p = &self.preview;
+        if self.changes.is_empty() {
+            return "Nothing changed: this is what is saved.".into();
+        }
+        if !p.error.is_empty() {
+            return format!("The preview could not finish: {}", p.error);
+        }
+        let c = &p.counters;
+        let kind = if p.initial { "initial cycle" } else { "next cycle" };
+        let acted = c.created + c.updated + c.disabled + c.deleted;
+        match acted {
+            0 => format!("Saving this changes nothing in the application: the {kind} would create, update, disable or delete no object."),
+            _ => format!(
+                "Saving this, the {kind} would create {}, update {}, disable {} and delete {} (nothing is saved or sent yet).",
+                c.created, c.updated, c.disabled, c.deleted
+            ),
+        }
+    }
 }
 
 /// One object in a preview: the action and its attribute changes.

@@ -602,6 +602,19 @@ pub async fn update(
     apply(pool, sealer, app, c, token, actor).await
 }
 
+/// What [`update`] would save, without saving it: the changed configuration (checked and
+/// normalized as a save would) and the change as the audit log would describe it.
+pub async fn changed(
+    pool: &Pool,
+    app: &str,
+    change: impl FnOnce(&mut ProvisioningConfig) -> Result<(), DirError>,
+) -> Result<(ProvisioningConfig, Vec<String>), DirError> {
+    let mut c = stored(pool, app).await?.config;
+    change(&mut c)?;
+    let changes = check(pool, app, &mut c).await?;
+    Ok((c, changes))
+}
+
 pub fn object_mut(c: &mut ProvisioningConfig, object: MappedObject) -> Result<&mut ObjectMapping, DirError> {
     c.mappings
         .iter_mut()

@@ -209,7 +209,10 @@ pub fn AttributePage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 // After a plain form post of the tester, the form shows the expression tested.
-                let tested = flashed.await.ok().flatten().and_then(|o| o.tested);
+                let flashed = flashed.await.ok().flatten();
+                let tested = flashed.as_ref().and_then(|o| o.tested.clone());
+                // After a plain form post of Preview, the form shows the change previewed.
+                let unsaved = flashed.and_then(|o| o.unsaved);
                 let v = match data.await {
                     Err(e) => return view! { <ErrorText error=e /> }.into_any(),
                     Ok(v) => v,
@@ -237,6 +240,9 @@ pub fn AttributePage() -> impl IntoView {
                 if let Some(e) = tested {
                     a.kind = MappingKind::Expression;
                     a.source = e;
+                }
+                if let Some(u) = unsaved {
+                    a = u;
                 }
                 let sources = if obj == "group" { v.group_sources.clone() } else { v.user_sources.clone() };
                 attribute_form(ctx.id.get_untracked(), obj, original, a, sources, save, result, admin).into_any()
@@ -285,7 +291,7 @@ fn attribute_form(
                 <input type="hidden" name="object" value=object />
                 <input type="hidden" name="original" value=original />
                 <ActionError value=result />
-                {move || result.get().and_then(|r| r.ok()).filter(|o| o.expression.is_none() && o.survey.is_none()).map(|o| view! { <p class="alert alert-ok" role="status">{o.message}</p> })}
+                {move || result.get().and_then(|r| r.ok()).filter(|o| o.expression.is_none() && o.survey.is_none() && o.change.is_none()).map(|o| view! { <p class="alert alert-ok" role="status">{o.message}</p> })}
                 <fieldset disabled=!admin>
                     <div class="field">
                         <label for="kind">"Mapping type"</label>
@@ -353,8 +359,11 @@ fn attribute_form(
                 {admin.then(|| view! {
                     <div class="form-actions">
                         <button type="submit" name="intent" value="save" class="btn btn-primary" disabled=move || save.pending().get()>"Save"</button>
+                        <button type="submit" name="intent" value="preview" class="btn" disabled=move || save.pending().get()>"Preview"</button>
+                        <span class="muted">"Preview shows what saving would do to the users and groups in the application; nothing is saved or sent."</span>
                     </div>
                 })}
+                {move || result.get().and_then(|r| r.ok()).and_then(|o| o.change.map(|c| (o.message, c))).map(|(message, change)| view! { <super::preview::ChangePreviewResult message change /> })}
                 {is_user.then(|| view! { <ExpressionTester result=result /> })}
             </ActionForm>
         </section>

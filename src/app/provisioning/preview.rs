@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::api::provisioning_preview::{preview_cycle, PREVIEW_ACTIONS, PREVIEW_ENTRIES};
-use crate::model::{CyclePreview, PreviewEntry};
+use crate::model::{ChangePreview, CyclePreview, PreviewEntry};
 use leptos_router::components::Form;
 
 #[component]
@@ -109,6 +109,14 @@ fn PreviewResult(preview: CyclePreview) -> impl IntoView {
                 <div><dt>"Would fail"</dt><dd data-count="failed">{c.failed}</dd></div>
                 <div><dt>"Held"</dt><dd data-count="staged">{c.staged}</dd></div>
             </dl>
+            {(!preview.attributes.is_empty()).then(|| view! {
+                <h3>"Attributes the updates change"</h3>
+                <ul data-attribute-effects>
+                    {preview.attributes.iter().map(|a| view! {
+                        <li data-attribute=a.attribute.clone() data-updated=a.updated.to_string() data-emptied=a.emptied.to_string()>{a.summary()}</li>
+                    }).collect_view()}
+                </ul>
+            })}
             {empty}
             {(!preview.entries.is_empty()).then(|| view! {
                 <div class="table-wrap">
@@ -151,6 +159,22 @@ fn EntryRow(entry: PreviewEntry) -> impl IntoView {
                 <ul class="changes">{changes}</ul>
             </td>
         </tr>
+    }
+    .into_any()
+}
+
+/// The preview of an unsaved change (the Preview button beside Save): the change, what it would
+/// do attribute by attribute, then the next cycle's preview with it.
+#[component]
+pub(super) fn ChangePreviewResult(message: String, change: ChangePreview) -> impl IntoView {
+    view! {
+        <div class="change-preview" data-change-preview>
+            <p class="alert alert-info" role="status">{message}</p>
+            {(!change.changes.is_empty()).then(|| view! {
+                <p>"The change: "{change.changes.join("; ")}</p>
+            })}
+            {(!change.changes.is_empty()).then(|| view! { <PreviewResult preview=change.preview /> })}
+        </div>
     }
     .into_any()
 }

@@ -28,9 +28,14 @@ pub fn ScopingPage() -> impl IntoView {
     let object = route_param("object");
     let add = ServerAction::<AddScopingClause>::new();
     let delete = ServerAction::<DeleteScopingClause>::new();
-    let added = Signal::derive(move || add.value().get());
+    let flashed = Resource::new(|| (), |_| take_provisioning_outcome());
+    let added = with_flashed(Signal::derive(move || add.value().get()), flashed);
     let deleted = Signal::derive(move || delete.value().get());
-    let changes = [added, deleted].map(|v| successes(v, |_| true));
+    // A preview changes nothing, so the filters are not read again for it.
+    let changes = [
+        successes(added, |o: &SaveOutcome| o.change.is_none()),
+        successes(deleted, |_| true),
+    ];
     let data = Resource::new(
         move || (ctx.id.get(), changes.iter().map(|c| c.get()).sum::<u32>()),
         |(id, _)| get_provisioning(id),
@@ -42,7 +47,7 @@ pub fn ScopingPage() -> impl IntoView {
         <p class="muted">"Clauses within a scoping filter must all be true (AND); an object is in scope when any filter matches (OR). Without filters every assigned object is in scope. Every clause except IS NULL is false when the attribute is empty. EQUALS, Includes and ENDS_WITH are case sensitive."</p>
         <p class="alert alert-info">{INITIAL_CYCLE_NOTE}</p>
         <ActionError value=deleted />
-        {string_message(added)}
+        {move || added.get().and_then(|r| r.ok()).filter(|o| o.change.is_none()).map(|o| view! { <p class="alert alert-ok" role="status">{o.message}</p> })}
         {string_message(deleted)}
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -170,7 +175,12 @@ pub fn ScopingPage() -> impl IntoView {
                                         <FieldError value=added field="value" />
                                     </div>
                                 </div>
-                                <button type="submit" class="btn btn-primary" disabled=move || add.pending().get()>"Add clause"</button>
+                                <div class="form-actions">
+                                    <button type="submit" name="intent" value="save" class="btn btn-primary" disabled=move || add.pending().get()>"Add clause"</button>
+                                    <button type="submit" name="intent" value="preview" class="btn" disabled=move || add.pending().get()>"Preview"</button>
+                                    <span class="muted">"Preview shows who would come into or leave scope and what that does in the application; nothing is saved or sent."</span>
+                                </div>
+                                {move || added.get().and_then(|r| r.ok()).and_then(|o| o.change.map(|c| (o.message, c))).map(|(message, change)| view! { <super::preview::ChangePreviewResult message change /> })}
                             </ActionForm>
                         </section>
                     })}

@@ -8,7 +8,8 @@
 //! as long as neither the directory nor the application changes in between.
 
 use super::*;
-use crate::model::{CyclePreview, ModifiedProperty, PreviewEntry};
+use crate::model::{AttributeEffect, CyclePreview, ModifiedProperty, PreviewEntry};
+use std::collections::BTreeMap;
 
 /// What a preview keeps instead of recording it.
 #[derive(Default)]
@@ -21,6 +22,8 @@ pub(super) struct Collected {
     /// Only entries of this action are kept ("Create", "Update", ...), when set.
     action: Option<String>,
     total: u64,
+    /// Per (object type, attribute): objects an update changes it for, and how many get nothing.
+    effects: BTreeMap<(&'static str, String), (u64, u64)>,
 }
 
 /// Which of a preview's entries to return.
@@ -39,6 +42,15 @@ pub struct PreviewOptions {
 impl Collected {
     /// Keeps a batch's log entries and links.
     pub(super) fn record(&mut self, logs: Vec<LogWrite>, objects: Vec<ObjectWrite>) {
+        for l in logs.iter().filter(|l| l.action == "Update") {
+            for (name, _, new) in modified(&l.modified) {
+                let n = self.effects.entry((l.object_type.as_str(), name)).or_default();
+                n.0 += 1;
+                if matches!(new.as_str(), "" | "null" | "\"\"" | "[]") {
+                    n.1 += 1;
+                }
+            }
+        }
         for l in logs
             .into_iter()
             .filter(|l| self.action.as_deref().is_none_or(|a| a == l.action))
@@ -169,6 +181,16 @@ pub async fn preview(
     let kept = std::mem::take(&mut *collected.lock().unwrap_or_else(|p| p.into_inner()));
     out.total_entries = kept.total;
     out.entries = kept.logs.into_iter().map(entry).collect();
+    out.attributes = kept
+        .effects
+        .into_iter()
+        .map(|((object_type, attribute), (updated, emptied))| AttributeEffect {
+            object_type: object_type.to_string(),
+            attribute,
+            updated,
+            emptied,
+        })
+        .collect();
     out.elapsed_ms = started.elapsed().as_millis() as u64;
     tracing::info!(
         app = %app,
@@ -180,8 +202,13 @@ pub async fn preview(
     Ok(out)
 }
 
+/// A log entry's modified properties: (attribute, old value, new value).
+fn modified(json: &str) -> Vec<(String, String, String)> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
 fn entry(l: LogWrite) -> PreviewEntry {
-    let modified: Vec<(String, String, String)> = serde_json::from_str(&l.modified).unwrap_or_default();
+    let modified = modified(&l.modified);
     PreviewEntry {
         object_type: l.object_type.as_str().to_string(),
         source_id: l.source_id,
