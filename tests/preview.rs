@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::apps::{eventually, setup_with, targeting_scim2_server, Setup};
+use common::apps::{setup_with, targeting_scim2_server, Setup};
 use common::cli;
 use serde_json::Value;
 
@@ -52,28 +52,6 @@ async fn logged(x: &Setup, cycle: &str) -> Vec<Outcome> {
     }
     out.sort();
     out
-}
-
-/// Turns provisioning On and waits for the cycle after `previous` to complete; returns its id.
-async fn next_cycle(x: &Setup, previous: Option<String>) -> String {
-    let key = x.target.key.clone();
-    x.configure_with(&key, "on", "500").await;
-    let id = eventually(30, "a cycle completes", || async {
-        let s = x.status().await;
-        let last = s["last_completed"]["id"].as_str().map(str::to_string);
-        match last {
-            Some(id) if Some(&id) != previous.as_ref() => Ok(id),
-            _ => Err(s.to_string()),
-        }
-    })
-    .await;
-    x.configure_with(&key, "off", "500").await;
-    eventually(10, "paused", || async {
-        let s = x.status().await;
-        (s["state"] == "Paused").then_some(()).ok_or(s.to_string())
-    })
-    .await;
-    id
 }
 
 /// Returns Bob's id.
@@ -140,7 +118,7 @@ async fn predicts_each_cycle(x: &Setup) {
         .iter()
         .any(|m| m["new"].as_str().unwrap_or_default().contains("bob@contoso.com")));
 
-    let first = next_cycle(x, None).await;
+    let first = x.next_cycle(None).await;
     assert_eq!(
         predicted(&p),
         logged(x, &first).await,
@@ -171,7 +149,7 @@ async fn predicts_each_cycle(x: &Setup) {
             .any(|m| m["old"] == "\"Boss\"" && m["new"] == "\"Director\""),
         "the diff shows the value before and after: {update}"
     );
-    let second = next_cycle(x, Some(first)).await;
+    let second = x.next_cycle(Some(first)).await;
     assert_eq!(
         predicted(&p),
         logged(x, &second).await,
@@ -201,7 +179,7 @@ async fn a_preview_says_when_the_deletion_threshold_would_stop_the_cycle() {
             .await;
         x.assign(&format!("{n}@contoso.com"), "").await;
     }
-    let first = next_cycle(&x, None).await;
+    let first = x.next_cycle(None).await;
     assert_eq!(x.target_all("Users").await.len(), 3);
     for n in ["a", "b", "c"] {
         x.unassign(&format!("{n}@contoso.com")).await;
@@ -306,7 +284,7 @@ async fn titled_users() -> Setup {
             .await;
         x.assign(&format!("{n}@contoso.com"), "").await;
     }
-    next_cycle(&x, None).await;
+    x.next_cycle(None).await;
     x
 }
 
@@ -469,7 +447,7 @@ async fn the_console_previews_a_scoping_change_before_it_is_saved() {
         .await;
         x.assign(&format!("{n}@contoso.com"), "").await;
     }
-    next_cycle(&x, None).await;
+    x.next_cycle(None).await;
     let saved = cli(&x.s, &["app", "export", &x.app]);
     let form = [
         ("csrf", x.t.as_str()),

@@ -101,6 +101,17 @@ pub enum AppCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Compare the application with what Provisio manages there: accounts it does not manage
+    /// (orphans, with the directory user each would match), managed accounts changed in the
+    /// application (drift, attribute by attribute) and managed accounts it no longer has
+    /// (missing). Reads every user and group, within the application's rate limit; writes nothing.
+    Drift {
+        /// Application id or name.
+        app: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Evaluate an expression of the users mapping without provisioning anything: for one user,
     /// with the trace of every call it makes; or over the users in scope (--all, or --sample N of
     /// them), with the distribution of the values it gives. Exit code 0 unless it fails for a user.
@@ -308,6 +319,11 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
             };
             let p = super::preview::run(common, &data_dir, &pool, &a.id, options).await?;
             super::preview::print(&p, json)?;
+        }
+        AppCommand::Drift { app, json } => {
+            let a = find(&pool, &app).await?;
+            let r = super::drift::run(common, &data_dir, &pool, &a.id).await?;
+            super::drift::print(&r, json)?;
         }
         AppCommand::OnDemand {
             app,

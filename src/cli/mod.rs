@@ -12,6 +12,7 @@ mod accounts;
 mod admin;
 mod apps;
 mod directory;
+mod drift;
 mod expression;
 mod maintenance;
 mod preview;

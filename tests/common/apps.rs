@@ -282,6 +282,30 @@ impl Setup {
         ok(call(&self.c, &self.s, "provisioning/status", &[("app", &self.app)]).await).await
     }
 
+    /// Turns provisioning On and waits for the cycle after `previous` to complete, then Off
+    /// again; returns the cycle's id.
+    #[allow(dead_code)]
+    pub async fn next_cycle(&self, previous: Option<String>) -> String {
+        let key = self.target.key.clone();
+        self.configure_with(&key, "on", "500").await;
+        let id = eventually(30, "a cycle completes", || async {
+            let s = self.status().await;
+            let last = s["last_completed"]["id"].as_str().map(str::to_string);
+            match last {
+                Some(id) if Some(&id) != previous.as_ref() => Ok(id),
+                _ => Err(s.to_string()),
+            }
+        })
+        .await;
+        self.configure_with(&key, "off", "500").await;
+        eventually(10, "paused", || async {
+            let s = self.status().await;
+            (s["state"] == "Paused").then_some(()).ok_or(s.to_string())
+        })
+        .await;
+        id
+    }
+
     /// Every resource of `kind` ("Users" or "Groups") in the target.
     pub async fn target_all(&self, kind: &str) -> Vec<Value> {
         let r = reqwest::Client::new()

@@ -85,7 +85,7 @@ impl Matcher {
 /// Reads every resource of `kind` page by page. A target whose paging repeats itself or stops
 /// short of the total it reported cannot be matched against safely: that is an error, not a
 /// shorter list.
-async fn read_all(ctx: &Ctx, kind: Kind) -> Result<Arc<Vec<Json>>, ClientError> {
+pub(super) async fn read_all(ctx: &Ctx, kind: Kind) -> Result<Arc<Vec<Json>>, ClientError> {
     let mut out: Vec<Json> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     loop {

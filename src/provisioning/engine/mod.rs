@@ -41,6 +41,7 @@ use time::OffsetDateTime;
 mod batch;
 mod cycle;
 mod deprovision;
+mod drift;
 mod error;
 mod fallback;
 mod group;
@@ -57,6 +58,7 @@ mod single;
 mod user;
 
 pub use cycle::run;
+pub use drift::drift;
 pub use preview::{preview, PreviewOptions};
 pub use scope::{ScopeCheck, ScopedUser};
 

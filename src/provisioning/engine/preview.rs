@@ -105,6 +105,35 @@ impl Ctx {
     }
 }
 
+/// The application as a target that sends its reads and lookups (within its rate limit) but
+/// only pretends to write, with what it declares; or why it cannot be read.
+pub(super) async fn read_only(
+    pool: &Pool,
+    sealer: &Sealer,
+    http: &reqwest::Client,
+    app: &str,
+    cfg: &ProvisioningConfig,
+    tuning: &Tuning,
+) -> Result<Result<(Target, Capabilities), String>, EngineError> {
+    if cfg.tenant_url.trim().is_empty() {
+        return Ok(Err(
+            "No Tenant URL is saved: there is no application to compare with.".into(),
+        ));
+    }
+    let token = config::secret_token(pool, sealer, app).await?.unwrap_or_default();
+    let target = Target::new(&cfg.tenant_url, &token, http.clone())
+        .limited(crate::provisioning::limits::for_app(
+            app,
+            cfg.settings.max_requests_per_second,
+        ))
+        .gated(tuning.concurrency)
+        .dry_run();
+    Ok(match target.discover().await {
+        Ok(caps) => Ok((target, caps)),
+        Err(e) => Err(format!("{}: {e}", e.code())),
+    })
+}
+
 /// Evaluates the next cycle of `app` as the engine would, without doing it; returns the entries
 /// `options` asks for (the counters count everything).
 pub async fn preview(
@@ -140,22 +169,10 @@ pub async fn preview(
             .then_some(cfg.settings.deletion_threshold),
         ..CyclePreview::default()
     };
-    if cfg.tenant_url.trim().is_empty() {
-        out.error = "No Tenant URL is saved: there is no application to compare with.".into();
-        return Ok(out);
-    }
-    let token = config::secret_token(pool, sealer, app).await?.unwrap_or_default();
-    let target = Target::new(&cfg.tenant_url, &token, http.clone())
-        .limited(crate::provisioning::limits::for_app(
-            app,
-            cfg.settings.max_requests_per_second,
-        ))
-        .gated(tuning.concurrency)
-        .dry_run();
-    let caps = match target.discover().await {
-        Ok(c) => c,
-        Err(e) => {
-            out.error = format!("{}: {e}", e.code());
+    let (target, caps) = match read_only(pool, sealer, http, app, &cfg, tuning).await? {
+        Ok(t) => t,
+        Err(error) => {
+            out.error = error;
             return Ok(out);
         }
     };

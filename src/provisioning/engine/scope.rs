@@ -62,32 +62,44 @@ impl ScopeCheck {
     }
 
     async fn scoped(&self, pool: &Pool, rows: Vec<SourceRow>) -> Result<Vec<ScopedUser>, EngineError> {
-        let ids: Vec<String> = rows.iter().map(|r| r.user.id.clone()).collect();
-        let mut roles: HashMap<String, Roles> = HashMap::new();
-        for g in sources::roles_of_users(pool, &self.app, &ids).await? {
-            let role = self.policy.role(g.role, g.display);
-            add_role(roles.entry(g.principal).or_default(), role);
-        }
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let r = roles.get(&row.user.id).map(Vec::as_slice).unwrap_or(&[]);
-                let scoped = scope_user(&self.policy, &row.user, row.manager_upn, r);
-                ScopedUser {
-                    in_scope: scoped.in_scope(),
-                    context: scoped.context,
-                    id: row.user.id,
-                    upn: row.user.upn,
-                }
-            })
-            .collect())
+        scoped(pool, &self.app, &self.policy, rows).await
     }
+}
+
+/// Directory users (`rows`) as the next cycle of `app` would see them: scope and mapping context.
+pub(super) async fn scoped(
+    pool: &Pool,
+    app: &str,
+    policy: &Policy,
+    rows: Vec<SourceRow>,
+) -> Result<Vec<ScopedUser>, EngineError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.user.id.clone()).collect();
+    let mut roles: HashMap<String, Roles> = HashMap::new();
+    for g in sources::roles_of_users(pool, app, &ids).await? {
+        let role = policy.role(g.role, g.display);
+        add_role(roles.entry(g.principal).or_default(), role);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let r = roles.get(&row.user.id).map(Vec::as_slice).unwrap_or(&[]);
+            let scoped = scope_user(policy, &row.user, row.manager_upn, r);
+            ScopedUser {
+                in_scope: scoped.in_scope(),
+                context: scoped.context,
+                display_name: row.user.display_name,
+                id: row.user.id,
+                upn: row.user.upn,
+            }
+        })
+        .collect())
 }
 
 /// A directory user as the next cycle would see it, before mapping.
 pub struct ScopedUser {
     pub id: String,
     pub upn: String,
+    pub display_name: String,
     pub in_scope: bool,
     /// What the users mapping's expressions read.
     pub context: crate::provisioning::source::UserContext,

@@ -1,0 +1,112 @@
+//! Drift and orphans: what an application holds that Provisio did not put there, compared with
+//! the connector data store (what Provisio last sent) and the directory.
+
+use serde::{Deserialize, Serialize};
+
+/// Findings listed per kind at most (the totals count them all).
+pub const DRIFT_LISTED: usize = 1_000;
+
+/// The reconcile report of one application.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DriftReport {
+    /// Users and groups read from the application.
+    pub users_read: u64,
+    pub groups_read: u64,
+    /// Users and groups the connector data store links to an account in the application.
+    pub managed_users: u64,
+    pub managed_groups: u64,
+    /// Accounts in the application that Provisio does not manage.
+    pub orphans: Vec<Orphan>,
+    pub orphans_total: u64,
+    /// Managed accounts whose values differ from what Provisio last sent.
+    pub drifted: Vec<Drifted>,
+    pub drifted_total: u64,
+    /// Managed accounts the application no longer has.
+    pub missing: Vec<Missing>,
+    pub missing_total: u64,
+    /// Why the application could not be read (nothing else is reported then).
+    pub error: String,
+    /// The groups mapping is on: groups were compared too.
+    pub groups_compared: bool,
+    pub elapsed_ms: u64,
+}
+
+impl DriftReport {
+    /// One line: "2 orphans, 1 drifted, 0 missing among 120 users and 4 groups".
+    pub fn summary(&self) -> String {
+        if !self.error.is_empty() {
+            return format!("The application could not be compared: {}", self.error);
+        }
+        format!(
+            "{} not managed by Provisio, {} changed in the application, {} missing, among {} users{} read from the application.",
+            super::plural(self.orphans_total as i64, "account", "accounts"),
+            super::plural(self.drifted_total as i64, "managed account", "managed accounts"),
+            self.missing_total,
+            self.users_read,
+            if self.groups_compared {
+                format!(" and {} groups", self.groups_read)
+            } else {
+                String::new()
+            },
+        )
+    }
+
+    /// Nothing found.
+    pub fn clean(&self) -> bool {
+        self.error.is_empty() && self.orphans_total + self.drifted_total + self.missing_total == 0
+    }
+}
+
+/// An account in the application that no link of the connector data store points to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Orphan {
+    /// "user" or "group".
+    pub object_type: String,
+    pub target_id: String,
+    /// userName (users) or displayName (groups).
+    pub name: String,
+    /// Its `active`, when the application says.
+    pub active: Option<bool>,
+    /// The directory user it would match by the matching attributes, if any.
+    pub matches: Option<DirectoryMatch>,
+}
+
+/// The directory user an orphan matches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DirectoryMatch {
+    pub user_id: String,
+    pub upn: String,
+    pub display_name: String,
+    /// The user is in the application's scope now: the next cycle would take the account over.
+    pub in_scope: bool,
+    /// The matching attribute that matched, e.g. `userName`.
+    pub by: String,
+}
+
+/// A managed account whose values in the application differ from what Provisio last sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Drifted {
+    pub object_type: String,
+    pub source_id: String,
+    pub display_name: String,
+    pub target_id: String,
+    pub attributes: Vec<DriftedAttribute>,
+}
+
+/// One attribute of a drifted account: what Provisio last sent and what the application holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftedAttribute {
+    pub name: String,
+    pub sent: String,
+    /// "" when the application holds no value.
+    pub found: String,
+}
+
+/// A managed account the application no longer has.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Missing {
+    pub object_type: String,
+    pub source_id: String,
+    pub display_name: String,
+    pub target_id: String,
+}
