@@ -61,7 +61,7 @@ async fn tampered() -> Setup {
         &x,
         Method::POST,
         "/Users",
-        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "zed@elsewhere.com", "active": false})),
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "zed@elsewhere.com", "active": true})),
     )
     .await;
     let ann = target_id(&users, "ann@contoso.com");
@@ -107,7 +107,7 @@ async fn orphans_drift_and_missing_accounts_are_reported() {
     assert_eq!(dan["matches"]["in_scope"], false, "not assigned: {r}");
     let zed = orphan("zed@elsewhere.com");
     assert!(zed["matches"].is_null(), "{r}");
-    assert_eq!(zed["active"], false);
+    assert_eq!(zed["active"], true);
 
     assert_eq!(r["drifted_total"], 1, "{r}");
     let d = &r["drifted"][0];
@@ -138,4 +138,182 @@ async fn orphans_drift_and_missing_accounts_are_reported() {
 
     // The report wrote nothing.
     assert_eq!(x.target_all("Users").await, before);
+
+    // The command line acts on a finding too.
+    let zed_id = zed["target_id"].as_str().unwrap();
+    let out = common::cli_async(
+        &x.s,
+        &["app", "drift", &x.app, "--act", "delete", "--account", zed_id],
+    )
+    .await;
+    assert!(
+        out.contains("zed@elsewhere.com deleted in the application"),
+        "{out}"
+    );
+    assert_eq!(x.target_all("Users").await.len(), 3);
+}
+
+fn find<'a>(list: &'a [Value], key: &str, value: &str) -> &'a Value {
+    list.iter()
+        .find(|u| u[key] == value)
+        .unwrap_or_else(|| panic!("no {key} {value} in {list:?}"))
+}
+
+/// Each finding's action, from the console's API (administrators only), audited and logged; the
+/// deletion threshold counts orphans removed by hand.
+#[tokio::test]
+async fn findings_are_reverted_adopted_disabled_and_deleted() {
+    let x = tampered().await;
+    // Dan is assigned now, so the account adopted for him stays enabled.
+    x.assign("dan@contoso.com", "").await;
+    let report = x.post("provisioning/drift", &[("app", &x.app)]).await;
+    assert_eq!(report["orphans_total"], 2, "{report}");
+    let orphans = report["orphans"].as_array().unwrap();
+    let dan = find(orphans, "name", "DAN@contoso.com").clone();
+    let zed = find(orphans, "name", "zed@elsewhere.com").clone();
+    let ann = report["drifted"][0]["target_id"].as_str().unwrap().to_string();
+    let act = |action: &'static str, target: String, user: String| {
+        let x = &x;
+        async move {
+            common::call(
+                &x.c,
+                &x.s,
+                "provisioning/drift/act",
+                &[
+                    ("csrf", x.t.as_str()),
+                    ("app", &x.app),
+                    ("action", action),
+                    ("target_id", &target),
+                    ("user_id", &user),
+                ],
+            )
+            .await
+        }
+    };
+
+    // A Viewer may look but not act.
+    let add = common::add_user(&x.c, &x.s, "vera", "viewer", "viewer password 1").await;
+    assert!(add.status().is_success());
+    let v = common::signed_in(&x.s, "vera", "viewer password 1").await;
+    let vt = common::csrf(&v, &x.s).await;
+    common::ok(common::call(&v, &x.s, "provisioning/drift", &[("app", &x.app)]).await).await;
+    let r = common::call(
+        &v,
+        &x.s,
+        "provisioning/drift/act",
+        &[
+            ("csrf", &vt),
+            ("app", &x.app),
+            ("action", "delete"),
+            ("target_id", zed["target_id"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+
+    // Revert: Ann's title is the directory's again.
+    let m = common::ok(act("revert", ann.clone(), String::new()).await).await;
+    assert!(m.as_str().unwrap().contains("Ann Lee"), "{m}");
+    let users = x.target_all("Users").await;
+    assert_eq!(find(&users, "id", &ann)["title"], "Dev", "{users:?}");
+
+    // Adopt: Dan's account is linked to him and brought in line.
+    let m = common::ok(
+        act(
+            "adopt",
+            dan["target_id"].as_str().unwrap().into(),
+            dan["matches"]["user_id"].as_str().unwrap().into(),
+        )
+        .await,
+    )
+    .await;
+    assert!(m.as_str().unwrap().contains("Dan Ray"), "{m}");
+    let users = x.target_all("Users").await;
+    let adopted = find(&users, "id", dan["target_id"].as_str().unwrap());
+    assert_eq!(adopted["displayName"], "Dan Ray", "{adopted}");
+    // Adopting it again is refused: it is managed now.
+    let r = act(
+        "adopt",
+        dan["target_id"].as_str().unwrap().into(),
+        dan["matches"]["user_id"].as_str().unwrap().into(),
+    )
+    .await;
+    assert_eq!(common::field_error(&common::json(r).await).0, "target_id");
+
+    // Disable the orphan that matches no one; then the deletion threshold (1) stops a delete.
+    let key = x.target.key.clone();
+    x.configure_with(&key, "off", "1").await;
+    common::ok(
+        act(
+            "disable",
+            zed["target_id"].as_str().unwrap().into(),
+            String::new(),
+        )
+        .await,
+    )
+    .await;
+    let users = x.target_all("Users").await;
+    assert_eq!(find(&users, "userName", "zed@elsewhere.com")["active"], false);
+    let r = act("delete", zed["target_id"].as_str().unwrap().into(), String::new()).await;
+    let body = common::json(r).await.to_string();
+    assert!(body.contains("Accidental-deletion prevention"), "{body}");
+    assert_eq!(x.target_all("Users").await.len(), 4, "nothing deleted");
+
+    // What is left: the report is clean but for zed (still unmanaged) and Bob (missing).
+    let after = x.post("provisioning/drift", &[("app", &x.app)]).await;
+    assert_eq!(after["drifted_total"], 0, "{after}");
+    assert_eq!(after["orphans_total"], 1, "{after}");
+    assert_eq!(after["missing_total"], 1, "{after}");
+
+    // Audited, and the orphan's disable is in the provisioning logs.
+    let audit = x.post("audit/page", &[("action", "app.drift_disable")]).await;
+    assert_eq!(audit["entries"].as_array().unwrap().len(), 1, "{audit}");
+    let audit = x.post("audit/page", &[("action", "app.drift_delete")]).await;
+    assert_eq!(audit["entries"][0]["outcome"], "failure", "{audit}");
+    let logs = x.post("provisioning/logs", &[("filter[app]", &x.app)]).await;
+    let disabled = logs["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["display_name"] == "zed@elsewhere.com")
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert_eq!(disabled["action"], "Disable", "{disabled}");
+    assert_eq!(disabled["status"], "Success", "{disabled}");
+}
+
+/// The Drift tab without JavaScript: the comparison runs from a GET form; an action posts and
+/// the page after it says what was done.
+#[tokio::test]
+async fn the_drift_tab_works_without_javascript() {
+    let x = tampered().await;
+    let page = format!("/apps/{}/drift", x.app);
+    let idle = common::page_html(&x.c, &x.s, &page).await;
+    assert!(
+        idle.contains("Press Compare"),
+        "the page does not read the application by itself"
+    );
+    let html = common::page_html(&x.c, &x.s, &format!("{page}?run=1")).await;
+    assert!(html.contains("data-drift-report"), "{html}");
+    assert!(html.contains(r#"data-orphan="zed@elsewhere.com""#), "{html}");
+    assert!(html.contains(r#"data-drifted="Ann Lee""#), "{html}");
+    assert!(html.contains(r#"data-missing="Bob Stone""#), "{html}");
+    assert!(html.contains("not in scope"), "{html}");
+    let report = x.post("provisioning/drift", &[("app", &x.app)]).await;
+    let ann = report["drifted"][0]["target_id"].as_str().unwrap().to_string();
+    common::post_html_form(
+        &x.c,
+        &x.s,
+        "provisioning/drift/act",
+        &format!("{page}?run=1"),
+        &[
+            ("csrf", &x.t),
+            ("app", &x.app),
+            ("action", "revert"),
+            ("target_id", &ann),
+        ],
+    )
+    .await;
+    let html = common::page_html(&x.c, &x.s, &format!("{page}?run=1")).await;
+    assert!(html.contains("data-drift-outcome"), "{html}");
+    assert!(!html.contains(r#"data-drifted="Ann Lee""#), "reverted: {html}");
 }

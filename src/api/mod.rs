@@ -11,6 +11,7 @@ pub mod directory;
 pub mod notifications;
 pub mod overview;
 pub mod provisioning;
+pub mod provisioning_drift;
 pub mod provisioning_logs;
 pub mod provisioning_preview;
 pub mod session;
@@ -46,5 +47,6 @@ pub async fn take_flashes(
     apps::take_flashes(f).await;
     bulk::take_flashes(f).await;
     provisioning::take_flashes(f).await;
+    provisioning_drift::take_flashes(f).await;
     notifications::take_flashes(f).await;
 }

@@ -94,6 +94,13 @@ pub(crate) async fn preview_change(
     Ok(crate::model::ChangePreview { changes, preview })
 }
 
+/// Waits until no other preview or drift report of `app` runs; held while this one runs (they
+/// read the same application within the same rate limit).
+#[cfg(feature = "ssr")]
+pub(crate) async fn turn(app: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    turns::wait(app).await
+}
+
 /// Objects listed by the preview of an unsaved change (the counts cover them all).
 pub const CHANGE_ENTRIES: usize = 100;
 

@@ -220,6 +220,7 @@ pub fn AppLayout() -> impl IntoView {
             <A href=move || format!("/apps/{}/users-and-groups", id.get())>"Users and groups"</A>
             <A href=move || format!("/apps/{}/provisioning", id.get())>"Provisioning"</A>
             <A href=move || format!("/apps/{}/preview", id.get())>"Preview"</A>
+            <A href=move || format!("/apps/{}/drift", id.get())>"Drift"</A>
             <A href=move || format!("/apps/{}/provision-on-demand", id.get())>"Provision on demand"</A>
             <A href=move || format!("/apps/{}/provisioning-logs", id.get())>"Provisioning logs"</A>
         </nav>

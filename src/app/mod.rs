@@ -86,6 +86,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("provisioning") view=provisioning::ProvisioningPage ssr=SsrMode::Async />
                         <Route path=path!("provision-on-demand") view=provisioning::OnDemandPage ssr=SsrMode::Async />
                         <Route path=path!("preview") view=provisioning::PreviewPage ssr=SsrMode::Async />
+                        <Route path=path!("drift") view=provisioning::DriftPage ssr=SsrMode::Async />
                         <Route path=path!("provisioning-logs") view=provisioning_logs::AppLogsPage ssr=SsrMode::Async />
                         <Route path=path!("provisioning/:object") view=provisioning::MappingPage ssr=SsrMode::Async />
                         <Route path=path!("provisioning/:object/attribute") view=provisioning::AttributePage ssr=SsrMode::Async />

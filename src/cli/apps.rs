@@ -111,6 +111,16 @@ pub enum AppCommand {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Act on one finding instead of reporting: revert (a changed account), adopt (an orphan,
+        /// with --user), disable or delete (an orphan). Audited; shown in the provisioning logs.
+        #[arg(long, value_parser = ["revert", "adopt", "disable", "delete"], requires = "account")]
+        act: Option<String>,
+        /// The account's id in the application (the report's target_id).
+        #[arg(long, requires = "act")]
+        account: Option<String>,
+        /// The directory user (object id or user principal name) an orphan is adopted for.
+        #[arg(long, requires = "act")]
+        user: Option<String>,
     },
     /// Evaluate an expression of the users mapping without provisioning anything: for one user,
     /// with the trace of every call it makes; or over the users in scope (--all, or --sample N of
@@ -320,10 +330,28 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
             let p = super::preview::run(common, &data_dir, &pool, &a.id, options).await?;
             super::preview::print(&p, json)?;
         }
-        AppCommand::Drift { app, json } => {
+        AppCommand::Drift {
+            app,
+            json,
+            act,
+            account,
+            user,
+        } => {
             let a = find(&pool, &app).await?;
-            let r = super::drift::run(common, &data_dir, &pool, &a.id).await?;
-            super::drift::print(&r, json)?;
+            match (act.as_deref().and_then(crate::model::DriftAction::parse), account) {
+                (Some(action), Some(account)) => {
+                    let what = crate::provisioning::reconcile::Finding {
+                        action,
+                        target_id: account,
+                        user: user.unwrap_or_default(),
+                    };
+                    super::drift::act(common, &data_dir, &pool, &a.id, what).await?;
+                }
+                _ => {
+                    let r = super::drift::run(common, &data_dir, &pool, &a.id).await?;
+                    super::drift::print(&r, json)?;
+                }
+            }
         }
         AppCommand::OnDemand {
             app,

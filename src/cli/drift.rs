@@ -22,6 +22,26 @@ pub async fn run(
         .map_err(fail)
 }
 
+/// Acts on one finding and says what it did.
+pub async fn act(
+    common: &crate::config::CommonArgs,
+    data_dir: &std::path::Path,
+    pool: &crate::db::Pool,
+    app: &str,
+    f: crate::provisioning::reconcile::Finding,
+) -> Result<(), StartError> {
+    let sealer = crate::secrets::Sealer::load(common.encryption_key.as_deref(), data_dir)?;
+    let http = crate::provisioning::connection::client(std::time::Duration::from_secs(
+        common.outbound_timeout_seconds,
+    ));
+    let message =
+        crate::provisioning::reconcile::act(pool, &sealer, &http, app, &f, &crate::audit::Actor::cli())
+            .await
+            .map_err(fail)?;
+    println!("{message}");
+    Ok(())
+}
+
 /// Prints the report; exit code 1 when the application could not be read.
 pub fn print(r: &DriftReport, json: bool) -> Result<(), StartError> {
     if json {

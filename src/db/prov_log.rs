@@ -163,6 +163,19 @@ pub async fn recent_deprovisions(pool: &Pool, app: &str, since: &str) -> sqlx::R
 }
 
 /// Deletes log entries older than `before` (retention); returns how many went.
+/// Accounts not managed by Provisio that an administrator disabled or deleted since `since`
+/// (entries without a cycle or a directory object).
+pub async fn recent_orphan_removals(pool: &Pool, app: &str, since: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM prov_log WHERE app_id = $1 AND at >= $2 AND cycle_id IS NULL AND source_id = ''
+         AND action IN ('Disable', 'Delete') AND status = 'Success'",
+    )
+    .bind(app)
+    .bind(since)
+    .fetch_one(pool)
+    .await
+}
+
 pub async fn prune_log(pool: &Pool, before: &str) -> sqlx::Result<u64> {
     super::write(
         pool,

@@ -110,3 +110,48 @@ pub struct Missing {
     pub display_name: String,
     pub target_id: String,
 }
+
+/// What an administrator can do about a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DriftAction {
+    /// A drifted account gets the directory's values again.
+    Revert,
+    /// An orphan is linked to the directory user it matches and managed from then on.
+    Adopt,
+    /// An orphan is disabled in the application.
+    Disable,
+    /// An orphan is deleted from the application.
+    Delete,
+}
+
+impl DriftAction {
+    pub const ALL: [DriftAction; 4] = [
+        DriftAction::Revert,
+        DriftAction::Adopt,
+        DriftAction::Disable,
+        DriftAction::Delete,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftAction::Revert => "revert",
+            DriftAction::Adopt => "adopt",
+            DriftAction::Disable => "disable",
+            DriftAction::Delete => "delete",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DriftAction> {
+        DriftAction::ALL.into_iter().find(|a| a.as_str() == s.trim())
+    }
+
+    /// The audit log's action name.
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            DriftAction::Revert => "app.drift_revert",
+            DriftAction::Adopt => "app.drift_adopt",
+            DriftAction::Disable => "app.drift_disable",
+            DriftAction::Delete => "app.drift_delete",
+        }
+    }
+}

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod mapped;
 pub mod on_demand;
 pub mod probe;
+pub mod reconcile;
 pub mod rules;
 pub mod source;
 pub mod status;

@@ -27,14 +27,14 @@ pub const WAIT_FOR_CYCLE: std::time::Duration = std::time::Duration::from_secs(1
 /// Provision on demand holds the application's job lease while it runs, as a cycle does, so the
 /// two never run at once on any instance (both would look up, create and record the same objects:
 /// two creates of one user make a duplicate). Released when dropped.
-struct Exclusive {
+pub(crate) struct Exclusive {
     pool: Pool,
     app: String,
     holder: String,
 }
 
 impl Exclusive {
-    async fn take(pool: &Pool, app: &str) -> Result<Exclusive, DirError> {
+    pub(crate) async fn take(pool: &Pool, app: &str) -> Result<Exclusive, DirError> {
         // Not an instance's name (host/pid/...), so no instance mistakes it for its own.
         let holder = format!("on-demand/{}", uuid::Uuid::now_v7().simple());
         let deadline = Instant::now() + WAIT_FOR_CYCLE;
@@ -169,6 +169,19 @@ pub async fn provision_user(
 ) -> Result<ProvisionReport, DirError> {
     let (cfg, target) = target(pool, sealer, http, app, "secret_token").await?;
     let _exclusive = Exclusive::take(pool, app).await?;
+    user_now(pool, app, cfg, target, user_ref).await
+}
+
+/// [`provision_user`] for a caller that already holds the application's lease (`_lease`).
+pub(crate) async fn provision_user_leased(
+    pool: &Pool,
+    sealer: &Sealer,
+    http: &reqwest::Client,
+    app: &str,
+    user_ref: &str,
+    _lease: &Exclusive,
+) -> Result<ProvisionReport, DirError> {
+    let (cfg, target) = target(pool, sealer, http, app, "secret_token").await?;
     user_now(pool, app, cfg, target, user_ref).await
 }
 

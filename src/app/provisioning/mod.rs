@@ -5,8 +5,8 @@
 
 use super::apps::AppCtx;
 use super::widgets::{
-    invalid, query_param, route_param, urlencode, ActionError, Confirm, CsrfField, ErrorText, FieldError,
-    PrincipalPicker,
+    dom_id, invalid, query_param, route_param, urlencode, ActionError, Confirm, CsrfField, ErrorText,
+    FieldError, PrincipalPicker,
 };
 use crate::api::provisioning::{
     get_provisioning, take_on_demand_group_reports, take_on_demand_report, take_provisioning_outcome,
@@ -21,12 +21,14 @@ use crate::model::{
 };
 use leptos::prelude::*;
 
+mod drift;
 mod mapping;
 mod on_demand;
 mod preview;
 mod scoping;
 mod tester;
 
+pub use drift::DriftPage;
 pub use mapping::{AttributePage, MappingPage};
 pub use on_demand::OnDemandPage;
 pub use preview::PreviewPage;

@@ -32,7 +32,7 @@ pub async fn drift(
         .ok_or(EngineError::NoApplication)?
         .config;
     let mut out = DriftReport::default();
-    let (target, caps) = match super::preview::read_only(pool, sealer, http, app, &cfg, tuning).await? {
+    let (target, caps) = match super::preview::connect(pool, sealer, http, app, &cfg, tuning, true).await? {
         Ok(t) => t,
         Err(error) => {
             out.error = error;

@@ -53,6 +53,7 @@ mod ops;
 mod plan;
 mod policy;
 mod preview;
+mod reconcile;
 mod scope;
 mod single;
 mod user;
@@ -60,6 +61,7 @@ mod user;
 pub use cycle::run;
 pub use drift::drift;
 pub use preview::{preview, PreviewOptions};
+pub use reconcile::{adopt, prepare_revert, remove_orphan};
 pub use scope::{ScopeCheck, ScopedUser};
 
 use deprovision::*;

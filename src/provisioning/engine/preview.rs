@@ -105,15 +105,16 @@ impl Ctx {
     }
 }
 
-/// The application as a target that sends its reads and lookups (within its rate limit) but
-/// only pretends to write, with what it declares; or why it cannot be read.
-pub(super) async fn read_only(
+/// The application as a target (within its rate limit) with what it declares, or why it cannot
+/// be reached. With `dry_run` it sends its reads and lookups but only pretends to write.
+pub(super) async fn connect(
     pool: &Pool,
     sealer: &Sealer,
     http: &reqwest::Client,
     app: &str,
     cfg: &ProvisioningConfig,
     tuning: &Tuning,
+    dry_run: bool,
 ) -> Result<Result<(Target, Capabilities), String>, EngineError> {
     if cfg.tenant_url.trim().is_empty() {
         return Ok(Err(
@@ -126,8 +127,8 @@ pub(super) async fn read_only(
             app,
             cfg.settings.max_requests_per_second,
         ))
-        .gated(tuning.concurrency)
-        .dry_run();
+        .gated(tuning.concurrency);
+    let target = if dry_run { target.dry_run() } else { target };
     Ok(match target.discover().await {
         Ok(caps) => Ok((target, caps)),
         Err(e) => Err(format!("{}: {e}", e.code())),
@@ -169,7 +170,7 @@ pub async fn preview(
             .then_some(cfg.settings.deletion_threshold),
         ..CyclePreview::default()
     };
-    let (target, caps) = match read_only(pool, sealer, http, app, &cfg, tuning).await? {
+    let (target, caps) = match connect(pool, sealer, http, app, &cfg, tuning, true).await? {
         Ok(t) => t,
         Err(error) => {
             out.error = error;
