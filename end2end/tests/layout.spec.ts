@@ -56,6 +56,8 @@ async function everyScreen(page: Page): Promise<string[]> {
     `/apps/${app}/provisioning`,
     `/apps/${app}/provision-on-demand`,
     `/apps/${app}/provisioning-logs`,
+    `/apps/${app}/preview`,
+    `/apps/${app}/drift`,
     `/apps/${app}/provisioning/user`,
     `/apps/${app}/provisioning/user/attribute?target=userName`,
     `/apps/${app}/provisioning/user/scoping`,

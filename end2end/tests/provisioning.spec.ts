@@ -301,3 +301,36 @@ test("a quarantined application says so everywhere, and its failed cycle is red"
   );
   expect(states.slice(0, mine).every((s) => s === "Quarantine")).toBe(true);
 });
+
+test("Drift: an account created behind Provisio's back is found and disabled", async ({ page }) => {
+  await signIn(page, "admin", ADMIN_PASSWORD);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+  const tag = unique("d").toLowerCase();
+  const { tenant, key } = await accountWithKey(page, `Drift ${tag}`);
+  const id = await addApp(page, "harness", `Harness ${tag}`);
+  await page.goto(`/apps/${id}/provisioning`);
+  await hydrated(page);
+  await page.getByLabel("Provisioning Mode").selectOption("automatic");
+  await page.getByLabel("Tenant URL").fill(tenant);
+  await page.getByLabel("Secret Token").fill(key);
+  await page.getByRole("button", { name: "Save" }).first().click();
+  await expect(page.getByText(/^Saved \(\d+ changes\)\./)).toBeVisible();
+  // Someone adds an account in the application directly.
+  const orphan = `someone.${tag}@elsewhere.com`;
+  const r = await page.request.post(`${tenant}/Users`, {
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/scim+json" },
+    data: { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: orphan, active: true },
+  });
+  expect(r.status()).toBe(201);
+
+  await page.getByRole("navigation", { name: "Application" }).getByRole("link", { name: "Drift" }).click();
+  await hydrated(page);
+  await page.getByRole("button", { name: "Compare with the application" }).click();
+  const row = page.locator(`tr[data-orphan="${orphan}"]`);
+  await expect(row).toContainText("none");
+  await expect(page.locator("[data-drift-summary]")).toContainText("1 account not managed by Provisio");
+  await row.getByRole("button", { name: `Disable ${orphan} in the application` }).click();
+  await page.getByRole("button", { name: "Disable account" }).click();
+  await expect(page.locator("[data-drift-outcome]")).toContainText(`${orphan} disabled in the application`);
+  await expect(row).toContainText("(inactive)");
+});
