@@ -76,6 +76,11 @@ pub struct ServeArgs {
     #[arg(long, env = "PROVISIO_ESCROW_BASE_SECONDS", default_value_t = 21_600,
           value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub escrow_base_seconds: u64,
+    /// How often scheduled drift checks are looked for, in seconds (each application's own
+    /// interval, in hours, is in its settings). Shorten it only for tests.
+    #[arg(long, env = "PROVISIO_DRIFT_LOOK_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub drift_look_seconds: u64,
     /// Days provisioning log entries, cycles and sent emails are kept.
     #[arg(long, env = "PROVISIO_LOG_RETENTION_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=3650))]

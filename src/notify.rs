@@ -185,12 +185,12 @@ pub async fn send_test(pool: &Pool, sealer: &Sealer, f: &SmtpForm, to: &str) -> 
     Ok(format!("Test email sent to {to}."))
 }
 
-/// Queues the quarantine email of `app` when its admin asked for failure emails.
-pub async fn quarantine_email(
+/// Queues an email about `app` to its Notification Email when its admin asked for failure
+/// emails; `write` makes its subject and body from the application's name.
+async fn email_admin(
     pool: &Pool,
     app: &str,
-    reason: &str,
-    public_url: &str,
+    write: impl FnOnce(&str) -> (String, String),
 ) -> Result<(), DirError> {
     let Some(stored) = crate::db::provisioning::load_pool(pool, app).await? else {
         return Ok(());
@@ -203,13 +203,7 @@ pub async fn quarantine_email(
         .await?
         .map(|a| a.name)
         .unwrap_or_default();
-    let subject = format!("Provisioning of {name} is in quarantine");
-    let body = format!(
-        "The provisioning job of {name} is in quarantine.\n\nReason: {reason}\n{}\n\n\
-         While in quarantine the job tries again once a day. Open the application to see its \
-         synchronization details and provisioning logs:\n{public_url}/apps/{app}/provisioning\n",
-        crate::model::quarantine_text(reason)
-    );
+    let (subject, body) = write(&name);
     store::enqueue(
         pool,
         &crate::ids::new(),
@@ -220,6 +214,50 @@ pub async fn quarantine_email(
     )
     .await?;
     Ok(())
+}
+
+/// Queues the quarantine email of `app` when its admin asked for failure emails.
+pub async fn quarantine_email(
+    pool: &Pool,
+    app: &str,
+    reason: &str,
+    public_url: &str,
+) -> Result<(), DirError> {
+    email_admin(pool, app, |name| {
+        (
+            format!("Provisioning of {name} is in quarantine"),
+            format!(
+                "The provisioning job of {name} is in quarantine.\n\nReason: {reason}\n{}\n\n\
+                 While in quarantine the job tries again once a day. Open the application to see its \
+                 synchronization details and provisioning logs:\n{public_url}/apps/{app}/provisioning\n",
+                crate::model::quarantine_text(reason)
+            ),
+        )
+    })
+    .await
+}
+
+/// Queues the email of a scheduled drift check that found something, when the admin asked for
+/// failure emails.
+pub async fn drift_email(
+    pool: &Pool,
+    app: &str,
+    report: &crate::model::DriftReport,
+    public_url: &str,
+) -> Result<(), DirError> {
+    email_admin(pool, app, |name| {
+        (
+            format!("{name} holds accounts or values Provisio did not put there"),
+            format!(
+                "The scheduled drift check of {name} found: {}\n\n\
+                 Accounts not managed by Provisio, values changed in the application and managed accounts \
+                 it no longer has are listed, with what you can do about each, on the application's Drift tab:\n\
+                 {public_url}/apps/{app}/drift?run=1\n",
+                report.summary()
+            ),
+        )
+    })
+    .await
 }
 
 /// Sends what the outbox holds, for as long as the process runs. An email that fails waits

@@ -232,6 +232,13 @@ pub async fn start(common: &CommonArgs, args: &ServeArgs) -> Result<Running, Sta
         tokio::spawn(scheduler.clone().listen(url.clone()));
     }
     tokio::spawn(scheduler.run());
+    tokio::spawn(crate::provisioning::drift_checks::run(
+        state.pool.clone(),
+        state.sealer.clone(),
+        state.outbound.clone(),
+        state.scheduler.tuning(),
+        std::time::Duration::from_secs(args.drift_look_seconds),
+    ));
     tokio::spawn(crate::notify::run_outbox(
         state.pool.clone(),
         state.sealer.clone(),

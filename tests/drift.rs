@@ -36,19 +36,34 @@ fn target_id(x: &[Value], user_name: &str) -> String {
 /// assigned (an orphan that matches him), one for nobody (an orphan that matches no one), Ann's
 /// title changed (drift), Bob deleted (missing).
 async fn tampered() -> Setup {
-    let x = setup_with("scim2", &[]).await;
-    for (upn, name, title) in [
-        ("ann@contoso.com", "Ann Lee", "Dev"),
-        ("bob@contoso.com", "Bob Stone", "Ops"),
-        ("cat@contoso.com", "Cat Berg", "QA"),
+    tampered_with(&[]).await
+}
+
+async fn tampered_with(env: &[(&str, &str)]) -> Setup {
+    let x = setup_with("scim2", env).await;
+    // Cat reports to Ann: a manager is a complex value ({"value": id}) the application returns
+    // with more in it ($ref, displayName); held as sent, it is no drift.
+    for (upn, name, title, manager) in [
+        ("ann@contoso.com", "Ann Lee", "Dev", ""),
+        ("bob@contoso.com", "Bob Stone", "Ops", ""),
+        ("cat@contoso.com", "Cat Berg", "QA", "ann@contoso.com"),
     ] {
-        x.user(upn, name, &[("attrs[jobTitle]", title)]).await;
+        let mut extra = vec![("attrs[jobTitle]", title)];
+        if !manager.is_empty() {
+            extra.push(("attrs[manager]", manager));
+        }
+        x.user(upn, name, &extra).await;
         x.assign(upn, "").await;
     }
     x.user("dan@contoso.com", "Dan Ray", &[]).await;
     x.next_cycle(None).await;
     let users = x.target_all("Users").await;
     assert_eq!(users.len(), 3);
+    let manager = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    assert!(
+        users.iter().any(|u| !u[manager]["manager"]["value"].is_null()),
+        "the manager was provisioned: {users:?}"
+    );
     use reqwest::Method;
     in_the_application(
         &x,
@@ -316,4 +331,85 @@ async fn the_drift_tab_works_without_javascript() {
     let html = common::page_html(&x.c, &x.s, &format!("{page}?run=1")).await;
     assert!(html.contains("data-drift-outcome"), "{html}");
     assert!(!html.contains(r#"data-drifted="Ann Lee""#), "reverted: {html}");
+}
+
+/// A scheduled check (every hour here, looked for every second): its figures show under
+/// Synchronization details, the admin gets one email for what it found, and the setting is
+/// part of the configuration (validated, exported).
+#[tokio::test]
+async fn a_scheduled_check_shows_its_figures_and_emails_what_it_found() {
+    let x = tampered_with(&[("PROVISIO_DRIFT_LOOK_SECONDS", "1")]).await;
+    let r = common::call(
+        &x.c,
+        &x.s,
+        "provisioning/save",
+        &[
+            ("csrf", x.t.as_str()),
+            ("app", &x.app),
+            ("intent", "save"),
+            ("mode", "automatic"),
+            ("tenant_url", &x.target.url),
+            ("scope", "assigned"),
+            ("provisioning_status", "off"),
+            ("prevent_deletions", "on"),
+            ("deletion_threshold", "500"),
+            ("reconciliation_interval_minutes", "40"),
+            ("drift_check_hours", "1000"),
+        ],
+    )
+    .await;
+    assert_eq!(common::field_error(&common::json(r).await).0, "drift_check_hours");
+    x.configure_fields(&[
+        ("drift_check_hours", "24"),
+        ("notification_email", "ops@contoso.com"),
+        ("notify_on_failure", "on"),
+    ])
+    .await;
+    let details = common::apps::eventually(20, "a scheduled check", || async {
+        let d = x.post("provisioning/status", &[("app", &x.app)]).await;
+        match d["drift"]["orphans"].as_i64() {
+            Some(2) => Ok(d),
+            _ => Err(d["drift"].to_string()),
+        }
+    })
+    .await;
+    assert_eq!(details["drift"]["drifted"], 1, "{details}");
+    assert_eq!(details["drift"]["missing"], 1, "{details}");
+    let html = common::page_html(&x.c, &x.s, &format!("/apps/{}/provisioning", x.app)).await;
+    assert!(
+        html.contains("2 accounts not managed by Provisio, 1 changed in the application, 1 missing"),
+        "{html}"
+    );
+    let outbox = common::apps::eventually(10, "the drift email", || async {
+        let n = x.post("notifications/get", &[]).await;
+        let found = n["outbox"].as_array().unwrap().iter().any(|e| {
+            e["subject"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("did not put there")
+        });
+        found.then_some(n.clone()).ok_or(n.to_string())
+    })
+    .await;
+    let emails = outbox["outbox"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["subject"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("did not put there")
+        })
+        .count();
+    assert_eq!(emails, 1, "one email per check that found something: {outbox}");
+    let exported = common::cli(&x.s, &["app", "export", &x.app]);
+    assert!(exported.contains("\"drift_check_hours\": 24"), "{exported}");
+    let audit = x.post("audit/page", &[("action", "app.provisioning")]).await;
+    assert!(
+        audit
+            .to_string()
+            .contains(r#"Check for drift every (hours): \"0\" -> \"24\""#),
+        "{audit}"
+    );
 }

@@ -210,6 +210,7 @@ pub async fn save_provisioning(
     #[server(default)] skip_out_of_scope_deletions: String,
     #[server(default)] reconciliation_interval_minutes: String,
     #[server(default)] max_requests_per_second: String,
+    #[server(default)] drift_check_hours: String,
 ) -> Result<SaveOutcome, ApiError> {
     use ssr::*;
     let state = guard::state()?;
@@ -290,6 +291,10 @@ pub async fn save_provisioning(
         "" => None,
         v => Some(number("max_requests_per_second", v, "The limit")?),
     };
+    let drift_hours = match drift_check_hours.trim() {
+        "" => None,
+        v => Some(number("drift_check_hours", v, "The interval")?),
+    };
     let changes = config::update(
         &state.pool,
         &state.sealer,
@@ -313,6 +318,9 @@ pub async fn save_provisioning(
             s.reconciliation_interval_minutes = interval;
             if let Some(rate) = rate {
                 s.max_requests_per_second = rate;
+            }
+            if let Some(hours) = drift_hours {
+                s.drift_check_hours = hours;
             }
             Ok(())
         },

@@ -25,13 +25,13 @@ pub async fn run_drift_report(app: String) -> Result<DriftReport, ApiError> {
     if crate::db::apps::get(&state.pool, &app).await?.is_none() {
         return Err(ApiError::NotFound("There is no such application.".into()));
     }
-    let _turn = super::provisioning_preview::turn(&app).await;
-    crate::provisioning::engine::drift(
+    crate::provisioning::drift_checks::check(
         &state.pool,
         &state.sealer,
         &state.outbound,
         &app,
         &state.scheduler.tuning(),
+        None,
     )
     .await
     .map_err(|e| ApiError::invalid("app", format!("The comparison failed: {e}")))

@@ -94,23 +94,13 @@ pub(crate) async fn preview_change(
     Ok(crate::model::ChangePreview { changes, preview })
 }
 
-/// Waits until no other preview or drift report of `app` runs; held while this one runs (they
-/// read the same application within the same rate limit).
-#[cfg(feature = "ssr")]
-pub(crate) async fn turn(app: &str) -> tokio::sync::OwnedMutexGuard<()> {
-    turns::wait(app).await
-}
-
 /// Objects listed by the preview of an unsaved change (the counts cover them all).
 pub const CHANGE_ENTRIES: usize = 100;
 
 #[cfg(feature = "ssr")]
 mod turns {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex};
-
-    /// One lock per application that was previewed (a handful of entries).
-    static TURNS: Mutex<Option<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = Mutex::new(None);
+    pub use crate::provisioning::turns::wait;
+    use std::sync::Mutex;
 
     /// A preview's question: the application, what was asked, and the state it was worked out
     /// from (the directory's last change, the job's watermark).
@@ -138,17 +128,5 @@ mod turns {
 
     pub fn keep(key: Key, p: &crate::model::CyclePreview) {
         *LAST.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, std::time::Instant::now(), p.clone()));
-    }
-
-    /// Waits until no other preview of `app` runs; held while this one runs.
-    pub async fn wait(app: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut map = TURNS.lock().unwrap_or_else(|p| p.into_inner());
-            map.get_or_insert_with(HashMap::new)
-                .entry(app.to_string())
-                .or_default()
-                .clone()
-        };
-        lock.lock_owned().await
     }
 }

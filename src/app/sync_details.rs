@@ -259,6 +259,14 @@ fn Facts(d: SyncDetails) -> impl IntoView {
                 None => "-".into_any(),
             }}</dd>
             <dt>"Last cycle's duration"</dt><dd>{duration(last.as_ref().and_then(|c| c.duration_ms))}</dd>
+            <dt>"Drift"</dt>
+            <dd data-drift-check>{match d.drift.clone() {
+                Some(c) => view! {
+                    <When at=c.checked_at.clone() />": "{c.summary()}" · "
+                    <a href=format!("/apps/{}/drift", d.app_id)>"Compare now"</a>
+                }.into_any(),
+                None => view! { "never compared · "<a href=format!("/apps/{}/drift", d.app_id)>"Compare now"</a> }.into_any(),
+            }}</dd>
             <dt>"Statistics to date"</dt>
             <dd>{format!("{} created, {} updated, {} disabled, {} deleted, {} skipped, {} failed", t.created, t.updated, t.disabled, t.deleted, t.skipped, t.failed)}</dd>
             <dt>"Activity id"</dt><dd class="mono">{d.current.as_ref().map(|c| c.id.clone()).unwrap_or_else(|| "-".into())}</dd>

@@ -229,6 +229,42 @@ impl Bench {
         Ok(())
     }
 
+    /// After the cycles: the drift report (every user and group read back from the application
+    /// and compared with the connector data store).
+    fn drift(&self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let r: Value = serde_json::from_str(&self.cli(&["app", "drift", &self.app, "--json"])?)?;
+        println!(
+            "drift report: {:.1} s ({} users and {} groups read; {} orphans, {} drifted, {} missing; {} ms in the engine){}",
+            started.elapsed().as_secs_f64(),
+            r["users_read"],
+            r["groups_read"],
+            r["orphans_total"],
+            r["drifted_total"],
+            r["missing_total"],
+            r["elapsed_ms"],
+            match r["error"].as_str() {
+                Some(e) if !e.is_empty() => format!(" error: {e}"),
+                _ => String::new(),
+            }
+        );
+        // Which attributes differ, over the findings listed (a clean run has none).
+        let mut by: std::collections::BTreeMap<String, usize> = Default::default();
+        for d in r["drifted"].as_array().into_iter().flatten() {
+            for a in d["attributes"].as_array().into_iter().flatten() {
+                *by.entry(a["name"].as_str().unwrap_or_default().to_string())
+                    .or_default() += 1;
+            }
+        }
+        if let Some(first) = r["drifted"].get(0) {
+            println!(
+                "  drifted attributes among those listed: {by:?}; first: {}",
+                first["attributes"]
+            );
+        }
+        Ok(())
+    }
+
     /// Turns provisioning On into `url` for everyone; returns when the initial cycle ended.
     async fn initial_cycle(&self, url: &str, token: &str) -> anyhow::Result<Figures> {
         self.configure(url, token, true)?;
@@ -443,6 +479,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     report("provisio -> provisio account", &f, members);
     propagation(&b, &url, &key, args.changes).await?;
     empty_incremental(&b, 20).await?;
+    b.drift()?;
     drop(b);
 
     if let Some(peer) = &args.scim2_server {

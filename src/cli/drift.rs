@@ -17,7 +17,7 @@ pub async fn run(
         common.outbound_timeout_seconds,
     ));
     let tuning = crate::provisioning::engine::Tuning::default();
-    crate::provisioning::engine::drift(pool, &sealer, &http, app, &tuning)
+    crate::provisioning::drift_checks::check(pool, &sealer, &http, app, &tuning, None)
         .await
         .map_err(fail)
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod console_users;
 pub mod cycles;
 pub mod directory;
+pub mod drift_checks;
 pub mod escrows;
 pub mod health;
 pub mod imports;

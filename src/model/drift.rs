@@ -111,6 +111,37 @@ pub struct Missing {
     pub target_id: String,
 }
 
+/// The figures of an application's last drift check, for Synchronization details.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DriftCheck {
+    pub checked_at: String,
+    pub users_read: i64,
+    pub groups_read: i64,
+    pub orphans: i64,
+    pub drifted: i64,
+    pub missing: i64,
+    /// Why the application could not be read ("not finished" while it runs).
+    pub error: String,
+}
+
+impl DriftCheck {
+    /// "2 accounts not managed by Provisio, 1 changed, 0 missing", or the error.
+    pub fn summary(&self) -> String {
+        if !self.error.is_empty() {
+            return format!("the application could not be compared: {}", self.error);
+        }
+        if self.orphans + self.drifted + self.missing == 0 {
+            return format!("nothing found among {} users read", self.users_read);
+        }
+        format!(
+            "{} not managed by Provisio, {} changed in the application, {} missing",
+            super::plural(self.orphans, "account", "accounts"),
+            self.drifted,
+            self.missing
+        )
+    }
+}
+
 /// What an administrator can do about a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DriftAction {

@@ -161,6 +161,9 @@ pub struct SyncDetails {
     pub adaptations: Vec<super::AdaptationInfo>,
     /// The application's requests-per-second limit (0: none).
     pub rate_limit: i64,
+    /// The last drift check (scheduled or asked for), if any.
+    #[serde(default)]
+    pub drift: Option<super::DriftCheck>,
 }
 
 /// Settings > Notifications: the SMTP server failure emails go through (never its password) and

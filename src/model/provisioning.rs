@@ -39,6 +39,10 @@ pub struct ProvisioningSettings {
     /// exported before it existed.
     #[serde(default)]
     pub max_requests_per_second: i64,
+    /// Hours between scheduled drift checks (0: only when an administrator asks); missing in
+    /// configurations exported before it existed.
+    #[serde(default)]
+    pub drift_check_hours: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -22,6 +22,8 @@ pub const MAX_FILTERS: usize = 20;
 pub const MAX_CLAUSES: usize = 50;
 pub const MAX_DELETION_THRESHOLD: i64 = 1_000_000;
 pub const MAX_INTERVAL_MINUTES: i64 = 24 * 60;
+/// Longest interval between scheduled drift checks: 30 days.
+pub const MAX_DRIFT_CHECK_HOURS: i64 = 30 * 24;
 pub const MAX_REQUESTS_PER_SECOND: i64 = 100_000;
 
 /// The sealed token's associated data: a token sealed for one application opens for no other.
@@ -76,6 +78,12 @@ pub fn normalize(c: &mut ProvisioningConfig, token_set: bool) -> Result<(), DirE
         return Err(invalid(
             "reconciliation_interval_minutes",
             format!("the interval is from 1 to {MAX_INTERVAL_MINUTES} minutes"),
+        ));
+    }
+    if !(0..=MAX_DRIFT_CHECK_HOURS).contains(&s.drift_check_hours) {
+        return Err(invalid(
+            "drift_check_hours",
+            format!("check for drift every 1 to {MAX_DRIFT_CHECK_HOURS} hours, or 0 for only when asked"),
         ));
     }
     if !(0..=MAX_REQUESTS_PER_SECOND).contains(&s.max_requests_per_second) {
@@ -389,6 +397,7 @@ pub fn describe_changes(old: &ProvisioningConfig, new: &ProvisioningConfig) -> V
                 "Requests per second to the application",
                 s.max_requests_per_second.to_string(),
             ),
+            ("Check for drift every (hours)", s.drift_check_hours.to_string()),
         ]
     };
     let mut out: Vec<String> = scalars(old)

@@ -65,6 +65,7 @@ pub async fn details(pool: &Pool, app: &str) -> Result<SyncDetails, DirError> {
     let on = stored.config.settings.provisioning_status == ProvisioningStatus::On
         && stored.config.mode == ProvisioningMode::Automatic;
     Ok(SyncDetails {
+        drift: crate::db::drift_checks::last(pool, app).await?,
         app_id: app.to_string(),
         app_name: a.name,
         on,

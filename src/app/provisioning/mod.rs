@@ -307,6 +307,13 @@ fn provisioning_form(
                     <FieldError value=result field="max_requests_per_second" />
                     <p class="muted">"The most requests provisioning sends to the application each second, for applications that throttle; 0 sends as fast as the application answers (throttling answers are still honoured)."</p>
                 </div>
+                <div class="field">
+                    <label for="drift_check_hours">"Check for drift every (hours)"</label>
+                    <input id="drift_check_hours" name="drift_check_hours" type="number" min="0" max="720"
+                        value=s.drift_check_hours.to_string() aria-invalid=invalid(result, "drift_check_hours") />
+                    <FieldError value=result field="drift_check_hours" />
+                    <p class="muted">"Compares the application with what Provisio manages (accounts it does not manage, values changed there, accounts gone) this often, e.g. 24 for daily; the result shows under Synchronization details and, when something new is found, in the failure email. 0 compares only when you ask (the Drift tab)."</p>
+                </div>
                 <fieldset class="provisioning-status">
                     <legend>"Provisioning Status"</legend>
                     // Two radio buttons drawn as one On/Off switch: the choice is a real form value

@@ -10,7 +10,7 @@
 //! Read-only: the target only pretends to write (`Target::dry_run`), nothing is recorded.
 
 use super::lookup::read_all;
-use super::plan::held;
+use super::plan::{found, held};
 use super::*;
 use crate::model::{DirectoryMatch, DriftReport, Drifted, DriftedAttribute, Missing, Orphan, DRIFT_LISTED};
 use crate::scim::resource::get_ci;
@@ -201,29 +201,6 @@ fn changed_attributes(ctx: &Ctx, kind: Kind, account: &Json, exported: &str) -> 
             },
         })
         .collect()
-}
-
-/// The value at mapping target `path` in a resource: `title`, `name.givenName`,
-/// `emails[type eq "work"].value`, `urn:...:enterprise:2.0:User:department`.
-pub(super) fn found(kind: Kind, resource: &Json, path: &str) -> Option<Json> {
-    let p = crate::scim::path::parse(path).ok()?;
-    let obj = resource.as_object()?;
-    let base = match &p.attr.urn {
-        Some(urn) if !urn.eq_ignore_ascii_case(kind.core_urn()) => get_ci(obj, urn)?.as_object()?,
-        _ => obj,
-    };
-    let mut v = get_ci(base, &p.attr.attr)?;
-    if let Some(f) = &p.filter {
-        let attr = crate::scim::schema::find_top(kind, &p.attr.attr);
-        v = v
-            .as_array()?
-            .iter()
-            .find(|e| crate::scim::eval::matches_value(attr, f, e))?;
-    }
-    match p.sub.as_deref().or(p.attr.sub.as_deref()) {
-        Some(sub) => get_ci(v.as_object()?, sub).cloned(),
-        None => Some(v.clone()),
-    }
 }
 
 /// Display names of directory users or groups by id.

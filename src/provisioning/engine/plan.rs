@@ -236,13 +236,53 @@ pub(super) fn held(kind: Kind, resource: &Json, exported: &[Exported]) -> Vec<Ex
                 Json::String(s) => serde_json::to_string(&s).unwrap_or_default(),
                 Json::Bool(b) => b.to_string(),
                 Json::Number(n) => n.to_string(),
-                _ => return false,
+                // A complex or multi-valued value (a manager reference, a list of roles) cannot
+                // be a filter's literal: it is held when the resource holds every part of it.
+                Json::Null => return false,
+                other => return found(kind, resource, &e.target).is_some_and(|f| contains(&f, &other)),
             };
             crate::scim::filter::parse(&format!("{} eq {literal}", e.target))
                 .is_ok_and(|f| crate::scim::eval::matches(kind, &f, resource))
         })
         .cloned()
         .collect()
+}
+
+/// The value at mapping target `path` in a resource: `title`, `name.givenName`,
+/// `emails[type eq "work"].value`, `urn:...:enterprise:2.0:User:department`.
+pub(super) fn found(kind: Kind, resource: &Json, path: &str) -> Option<Json> {
+    use crate::scim::resource::get_ci;
+    let p = crate::scim::path::parse(path).ok()?;
+    let obj = resource.as_object()?;
+    let base = match &p.attr.urn {
+        Some(urn) if !urn.eq_ignore_ascii_case(kind.core_urn()) => get_ci(obj, urn)?.as_object()?,
+        _ => obj,
+    };
+    let mut v = get_ci(base, &p.attr.attr)?;
+    if let Some(f) = &p.filter {
+        let attr = crate::scim::schema::find_top(kind, &p.attr.attr);
+        v = v
+            .as_array()?
+            .iter()
+            .find(|e| crate::scim::eval::matches_value(attr, f, e))?;
+    }
+    match p.sub.as_deref().or(p.attr.sub.as_deref()) {
+        Some(sub) => get_ci(v.as_object()?, sub).cloned(),
+        None => Some(v.clone()),
+    }
+}
+
+/// Whether `found` holds everything in `sent`: each of an object's members (names without
+/// regard to case; the target may add its own, such as `$ref` or `displayName`), each element
+/// of a list, equal scalars.
+pub(super) fn contains(found: &Json, sent: &Json) -> bool {
+    match (found, sent) {
+        (Json::Object(f), Json::Object(s)) => s
+            .iter()
+            .all(|(k, v)| crate::scim::resource::get_ci(f, k).is_some_and(|fv| contains(fv, v))),
+        (Json::Array(f), Json::Array(s)) => s.iter().all(|v| f.iter().any(|fv| contains(fv, v))),
+        (f, s) => f == s,
+    }
 }
 
 /// Why a user out of scope stays enabled in the target.

@@ -694,3 +694,53 @@ proptest! {
         }
     }
 }
+
+/// What a matched (or drift-checked) account already holds: scalars by SCIM's comparison, and
+/// complex values (a manager reference) when the account holds every part of them, whatever it
+/// adds ($ref, displayName). A manager used to count as never held, so every matched user with
+/// a manager got an update and every managed one showed as drifted.
+#[test]
+fn a_held_value_may_be_complex() {
+    let e = |target: &str, value: Value| Exported {
+        target: target.into(),
+        value,
+        redacted: false,
+    };
+    let account = json!({
+        "userName": "Ann@Contoso.com",
+        "emails": [{"type": "home", "value": "a@home"}, {"type": "work", "value": "ann@contoso.com"}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "manager": {"value": "m-1", "$ref": "../Users/m-1", "displayName": "Boss"}
+        },
+        "roles": [{"value": "admin"}, {"value": "dev"}]
+    });
+    let sent = vec![
+        e("userName", Value::Str("ann@contoso.com".into())),
+        e(
+            "emails[type eq \"work\"].value",
+            Value::Str("ann@contoso.com".into()),
+        ),
+        e(ENTERPRISE_MANAGER, Value::Json(json!({"value": "m-1"}))),
+        e("roles", Value::Json(json!([{"value": "dev"}]))),
+        e("title", Value::Str("Dev".into())),
+    ];
+    let targets: Vec<String> = held(Kind::User, &account, &sent)
+        .into_iter()
+        .map(|h| h.target)
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "userName",
+            "emails[type eq \"work\"].value",
+            ENTERPRISE_MANAGER,
+            "roles"
+        ]
+    );
+    let other = vec![e(ENTERPRISE_MANAGER, Value::Json(json!({"value": "m-2"})))];
+    assert!(held(Kind::User, &account, &other).is_empty());
+    assert_eq!(
+        found(Kind::User, &account, "emails[type eq \"work\"].value"),
+        Some(json!("ann@contoso.com"))
+    );
+}

@@ -1,0 +1,15 @@
+-- Drift and orphans (#21): how often the application is compared with what Provisio manages
+-- (hours; 0: only when an administrator asks), and the last comparison's figures, shown on
+-- Synchronization details.
+ALTER TABLE app_provisioning ADD COLUMN drift_check_hours INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE prov_drift_checks (
+    app_id TEXT PRIMARY KEY REFERENCES apps (id) ON DELETE CASCADE,
+    checked_at TEXT NOT NULL,
+    users_read BIGINT NOT NULL,
+    groups_read BIGINT NOT NULL,
+    orphans BIGINT NOT NULL,
+    drifted BIGINT NOT NULL,
+    missing BIGINT NOT NULL,
+    error TEXT NOT NULL,
+    elapsed_ms BIGINT NOT NULL
+);
