@@ -229,6 +229,35 @@ async fn the_console_previews_with_and_without_javascript() {
     .await;
     assert_eq!(p["counters"]["created"], 3, "{p}");
     assert_eq!(p["entries"].as_array().unwrap().len(), 3);
+    // Paged: one object a page, every object once.
+    let mut paged = Vec::new();
+    for page in ["0", "1", "2"] {
+        let p = common::ok(
+            common::call(
+                &x.c,
+                &x.s,
+                "provisioning/preview",
+                &[
+                    ("app", &x.app),
+                    ("action", "Create"),
+                    ("limit", "1"),
+                    ("page", page),
+                ],
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(p["offset"], page.parse::<u64>().unwrap(), "{p}");
+        assert_eq!(p["total_entries"], 3, "{p}");
+        paged.push(p["entries"][0]["source_id"].clone());
+    }
+    let all: Vec<Value> = p["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["source_id"].clone())
+        .collect();
+    assert_eq!(paged, all, "the pages are the preview's entries in order");
     let r = common::call(
         &x.c,
         &x.s,

@@ -333,4 +333,14 @@ test("Drift: an account created behind Provisio's back is found and disabled", a
   await page.getByRole("button", { name: "Disable account" }).click();
   await expect(page.locator("[data-drift-outcome]")).toContainText(`${orphan} disabled in the application`);
   await expect(row).toContainText("(inactive)");
+  // Synchronization details show the last comparison, with the way back to it.
+  await page.getByRole("navigation", { name: "Application" }).getByRole("link", { name: "Provisioning", exact: true }).click();
+  await expect(page.locator("[data-drift-check]")).toContainText("1 account not managed by Provisio");
+  await expect(page.locator("[data-drift-check]").getByRole("link", { name: "Compare now" })).toHaveAttribute("href", `/apps/${id}/drift`);
+  // A scheduled check, daily.
+  await hydrated(page);
+  await page.getByLabel("Check for drift every (hours)").fill("24");
+  await page.getByRole("button", { name: "Save" }).first().click();
+  await expect(page.getByText(/^Saved \(1 change\)\./)).toBeVisible();
+  await expect(page.getByLabel("Check for drift every (hours)")).toHaveValue("24");
 });

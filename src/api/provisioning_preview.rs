@@ -18,6 +18,7 @@ pub async fn preview_cycle(
     app: String,
     #[server(default)] action: String,
     #[server(default)] limit: Option<u32>,
+    #[server(default)] page: u32,
 ) -> Result<CyclePreview, ApiError> {
     use super::guard;
     let state = guard::state()?;
@@ -31,8 +32,10 @@ pub async fn preview_cycle(
     }
     tracing::debug!(app = %app, action = %action, "preview asked for");
     let _turn = turns::wait(&app).await;
+    let limit = limit.unwrap_or(PREVIEW_ENTRIES).min(PREVIEW_ENTRIES) as usize;
     let options = crate::provisioning::engine::PreviewOptions {
-        limit: limit.unwrap_or(PREVIEW_ENTRIES).min(PREVIEW_ENTRIES) as usize,
+        limit,
+        skip: page.min(100_000) as usize * limit,
         action: (!action.is_empty()).then(|| action.to_string()),
         config: None,
     };
@@ -42,6 +45,7 @@ pub async fn preview_cycle(
         app: app.clone(),
         action: action.to_string(),
         limit: options.limit,
+        skip: options.skip,
         directory: crate::db::directory::last_change(&state.pool).await?,
         watermark: crate::db::jobs::job(&state.pool, &app)
             .await?
@@ -78,6 +82,7 @@ pub(crate) async fn preview_change(
     let _turn = turns::wait(app).await;
     let options = crate::provisioning::engine::PreviewOptions {
         limit: CHANGE_ENTRIES,
+        skip: 0,
         action: None,
         config: Some(config),
     };
@@ -109,6 +114,7 @@ mod turns {
         pub app: String,
         pub action: String,
         pub limit: usize,
+        pub skip: usize,
         pub directory: i64,
         pub watermark: Option<i64>,
     }

@@ -97,6 +97,9 @@ pub enum AppCommand {
         /// Objects listed at most (the totals count them all).
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        /// Objects left out before those listed (the next page: --skip 100).
+        #[arg(long, default_value_t = 0)]
+        skip: usize,
         /// Print the preview as JSON.
         #[arg(long)]
         json: bool,
@@ -274,6 +277,7 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
                 // The first 100 entries are listed; the per-attribute counts cover them all.
                 let options = crate::provisioning::engine::PreviewOptions {
                     limit: super::preview::LISTED,
+                    skip: 0,
                     action: None,
                     config: Some(new),
                 };
@@ -320,10 +324,16 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
             };
             super::expression::test(&pool, &a.id, &expression, how).await?;
         }
-        AppCommand::Preview { app, limit, json } => {
+        AppCommand::Preview {
+            app,
+            limit,
+            skip,
+            json,
+        } => {
             let a = find(&pool, &app).await?;
             let options = crate::provisioning::engine::PreviewOptions {
                 limit,
+                skip,
                 action: None,
                 config: None,
             };

@@ -68,9 +68,12 @@ pub fn print(p: &CyclePreview, json: bool) -> Result<(), StartError> {
             println!("    {}: {} -> {}", m.name, shown(&m.old), shown(&m.new));
         }
     }
-    let listed = p.entries.len() as u64;
+    let listed = p.offset + p.entries.len() as u64;
     if p.total_entries > listed {
-        println!("\n... and {} more (--limit).", p.total_entries - listed);
+        println!(
+            "\n... and {} more (--skip {listed} for the next ones).",
+            p.total_entries - listed
+        );
     }
     Ok(())
 }

@@ -223,6 +223,9 @@ pub struct CyclePreview {
     pub entries: Vec<PreviewEntry>,
     /// All the entries it would write.
     pub total_entries: u64,
+    /// Entries left out before those returned (a later page).
+    #[serde(default)]
+    pub offset: u64,
     pub elapsed_ms: u64,
     /// What the updates would change, attribute by attribute (over every object, not only the
     /// entries returned).

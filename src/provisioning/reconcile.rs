@@ -33,6 +33,9 @@ pub async fn act(
     if target_id.is_empty() || target_id.len() > 1_000 {
         return Err(invalid("target_id", "choose an account of the application"));
     }
+    if user_id.len() > 1_000 {
+        return Err(invalid("user_id", "choose a directory user"));
+    }
     let name = crate::db::apps::get(pool, app)
         .await?
         .ok_or_else(|| DirError::NotFound("there is no such application".into()))?

@@ -11,14 +11,21 @@ use leptos_router::components::Form;
 #[component]
 pub fn PreviewPage() -> impl IntoView {
     let ctx = expect_context::<AppCtx>();
-    let (run, action) = (query_param("run"), query_param("action"));
+    let (run, action, page) = (query_param("run"), query_param("action"), query_param("page"));
     let preview = Resource::new(
-        move || (ctx.id.get(), run.get(), action.get()),
-        |(app, run, action)| async move {
+        move || {
+            (
+                ctx.id.get(),
+                run.get(),
+                action.get(),
+                page.get().parse::<u32>().unwrap_or(0),
+            )
+        },
+        |(app, run, action, page)| async move {
             if run != "1" {
                 return None;
             }
-            Some(preview_cycle(app, action, None).await)
+            Some(preview_cycle(app, action, None, page).await)
         },
     );
     view! {
@@ -46,11 +53,30 @@ pub fn PreviewPage() -> impl IntoView {
                 match preview.await {
                     None => view! { <p class="muted">"Press Preview to see what the next cycle would do."</p> }.into_any(),
                     Some(Err(e)) => view! { <ErrorText error=e /> }.into_any(),
-                    Some(Ok(p)) => view! { <PreviewResult preview=p /> }.into_any(),
+                    Some(Ok(p)) => {
+                        let pages = pages(&p, &action.get_untracked());
+                        view! { <PreviewResult preview=p />{pages} }.into_any()
+                    }
                 }
             })}
         </Suspense>
     }
+}
+
+/// Links to the previous and next pages of a long preview, keeping its action filter.
+fn pages(p: &CyclePreview, action: &str) -> impl IntoView {
+    let href = |n: u64| {
+        let mut h = format!("?run=1&page={n}");
+        if !action.is_empty() {
+            h.push_str(&format!("&action={}", urlencode(action)));
+        }
+        h
+    };
+    let n = p.offset / u64::from(PREVIEW_ENTRIES);
+    let shown = p.entries.len() as u64;
+    let prev = (n > 0).then(|| href(n - 1));
+    let next = (p.offset + shown < p.total_entries).then(|| href(n + 1));
+    view! { <super::super::widgets::Pager prev next /> }
 }
 
 fn action_label(a: &str) -> &'static str {
@@ -87,9 +113,11 @@ fn PreviewResult(preview: CyclePreview) -> impl IntoView {
     });
     let shown = preview.entries.len() as u64;
     let more = (preview.total_entries > shown).then(|| {
+        let first = preview.offset + 1;
         view! {
-            <p class="muted">{format!(
-                "The first {shown} of {} objects are listed (at most {PREVIEW_ENTRIES}); narrow the list by action to see others.",
+            <p class="muted" data-preview-shown>{format!(
+                "Objects {first}–{} of {} are listed ({PREVIEW_ENTRIES} a page); narrow the list by action, or page through it.",
+                preview.offset + shown,
                 preview.total_entries
             )}</p>
         }

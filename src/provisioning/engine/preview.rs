@@ -17,7 +17,8 @@ pub(super) struct Collected {
     logs: Vec<LogWrite>,
     /// Links the preview's cycle made or changed, for reading back what it "wrote".
     links: HashMap<(ObjectType, String), Managed>,
-    /// Entries beyond the limit are counted only.
+    /// Entries before `skip` and beyond `skip + limit` are counted only.
+    skip: usize,
     limit: usize,
     /// Only entries of this action are kept ("Create", "Update", ...), when set.
     action: Option<String>,
@@ -29,8 +30,10 @@ pub(super) struct Collected {
 /// Which of a preview's entries to return.
 #[derive(Debug, Clone, Default)]
 pub struct PreviewOptions {
-    /// Entries returned at most (the totals count them all).
+    /// Entries returned at most (the totals count them all), after skipping `skip` of them (a
+    /// later page of a long preview).
     pub limit: usize,
+    pub skip: usize,
     /// Only this action's entries ("Create", "Update", "Disable", "Delete", "StagedDelete",
     /// "Other").
     pub action: Option<String>,
@@ -41,7 +44,12 @@ pub struct PreviewOptions {
 
 impl Collected {
     /// Keeps a batch's log entries and links.
-    pub(super) fn record(&mut self, logs: Vec<LogWrite>, objects: Vec<ObjectWrite>) {
+    pub(super) fn record(&mut self, mut logs: Vec<LogWrite>, objects: Vec<ObjectWrite>) {
+        // A batch's objects finish in any order; pages of a preview (each its own run) need the
+        // same order every time.
+        logs.sort_by(|a, b| {
+            (a.object_type.as_str(), &a.source_id).cmp(&(b.object_type.as_str(), &b.source_id))
+        });
         for l in logs.iter().filter(|l| l.action == "Update") {
             for (name, _, new) in modified(&l.modified) {
                 let n = self.effects.entry((l.object_type.as_str(), name)).or_default();
@@ -56,7 +64,7 @@ impl Collected {
             .filter(|l| self.action.as_deref().is_none_or(|a| a == l.action))
         {
             self.total += 1;
-            if self.logs.len() < self.limit {
+            if self.total as usize > self.skip && self.logs.len() < self.limit {
                 self.logs.push(l);
             }
         }
@@ -164,6 +172,7 @@ pub async fn preview(
     };
     let mut out = CyclePreview {
         initial,
+        offset: options.skip as u64,
         threshold: cfg
             .settings
             .prevent_accidental_deletions
@@ -179,6 +188,7 @@ pub async fn preview(
     };
     let (mut ctx, group_roles) = cycle::context(pool, app, &cfg, target, caps, None, tuning).await?;
     let collected = Arc::new(std::sync::Mutex::new(Collected {
+        skip: options.skip,
         limit: options.limit,
         action: options.action,
         ..Collected::default()
