@@ -266,3 +266,62 @@ async fn the_command_line_tests_expressions_for_one_user_or_all() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Users the expression fails for"), "{text}");
 }
+
+/// What-if over the whole users mapping: every attribute that reads the directory, over the users
+/// in scope, on the Attribute Mapping page (a GET form) and the command line.
+#[tokio::test]
+async fn the_whole_mapping_is_tried_on_the_users_in_scope() {
+    let x = setup().await;
+    directory(&x).await;
+    let list = ok(call(
+        &x.c,
+        &x.s,
+        "provisioning/mapping_survey",
+        &[("app", &x.app), ("size", "all")],
+    )
+    .await)
+    .await;
+    let attribute = |target: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["target"] == target)
+            .map(|a| a["survey"].clone())
+            .unwrap_or_else(|| panic!("{target} not tried: {list}"))
+    };
+    let user_name = attribute("userName");
+    assert_eq!(user_name["evaluated"], 4, "the four users in scope: {user_name}");
+    assert_eq!(user_name["with_value"], 4);
+    assert_eq!(user_name["unique"], true, "userName must be unique");
+    assert_eq!(user_name["duplicated_values"], 0);
+    let family = attribute("name.familyName");
+    assert_eq!(family["empty"], 1, "Ana B. has no surname: {family}");
+    let given = attribute("name.givenName");
+    assert_eq!(given["duplicated_values"], 1, "two Anas: {given}");
+    assert_eq!(given["unique"], false);
+    // Constants are the same for everyone: not tried.
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["survey"]["evaluated"] == 4));
+
+    let html = page_html(
+        &x.c,
+        &x.s,
+        &format!("/apps/{}/provisioning/user?whatif=all", x.app),
+    )
+    .await;
+    assert!(html.contains("data-whatif"), "{html}");
+    assert!(html.contains(r#"data-attribute="name.familyName""#), "{html}");
+    assert!(html.contains("Evaluated for 4 users in scope."), "{html}");
+    let idle = page_html(&x.c, &x.s, &format!("/apps/{}/provisioning/user", x.app)).await;
+    assert!(
+        !idle.contains("data-whatif="),
+        "nothing is evaluated before it is asked for"
+    );
+
+    let out = cli_async(&x.s, &["app", "test-expression", &x.app, "--mapping", "--all"]).await;
+    assert!(out.contains("userName: "), "{out}");
+    assert!(out.contains("name.familyName: "), "{out}");
+}

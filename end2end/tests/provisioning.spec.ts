@@ -76,6 +76,11 @@ test("admin configures automatic provisioning the way the seed describes", async
   await expect(page.locator('tr[data-target="userName"]')).toContainText("userPrincipalName");
   await expect(page.locator('tr[data-target="userName"]')).toContainText("1");
   await hydrated(page);
+  // The whole mapping tried on the users in scope, before anything is provisioned.
+  await page.getByLabel("Users", { exact: true }).selectOption("all");
+  await page.getByRole("button", { name: "Try the mapping" }).click();
+  await expect(page.locator("[data-whatif-summary]")).toContainText(/Evaluated for \d+ users? in scope/);
+  await expect(page.locator('[data-whatif] tr[data-attribute="userName"]')).toBeVisible();
   await page.locator('tr[data-target="displayName"]').getByRole("link", { name: "Edit" }).click();
   await expect(page.getByRole("heading", { name: "Edit attribute" })).toBeVisible();
   await hydrated(page);

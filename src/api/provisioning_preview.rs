@@ -99,6 +99,25 @@ pub(crate) async fn preview_change(
     Ok(crate::model::ChangePreview { changes, preview })
 }
 
+/// What-if over the whole users mapping: each attribute that reads the directory evaluated over
+/// the users in scope (`size`: "all" or how many), with its distribution. Nothing is sent.
+#[server(endpoint = "provisioning/mapping_survey")]
+pub async fn survey_mapping(
+    app: String,
+    #[server(default)] size: String,
+) -> Result<Vec<crate::model::AttributeSurvey>, ApiError> {
+    use super::guard;
+    let state = guard::state()?;
+    guard::require(crate::model::Role::Viewer)?;
+    use crate::provisioning::survey;
+    let population = survey::Population::parse(&size)?;
+    Ok(survey::survey_mapping(&state.pool, &app, population)
+        .await?
+        .into_iter()
+        .map(|(target, survey)| crate::model::AttributeSurvey { target, survey })
+        .collect())
+}
+
 /// Objects listed by the preview of an unsaved change (the counts cover them all).
 pub const CHANGE_ENTRIES: usize = 100;
 

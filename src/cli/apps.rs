@@ -132,8 +132,12 @@ pub enum AppCommand {
         /// Application id or name.
         app: String,
         /// The expression, e.g. 'Join("@", [mailNickname], "contoso.com")'.
-        #[arg(long)]
-        expression: String,
+        #[arg(long, required_unless_present = "mapping", conflicts_with = "mapping")]
+        expression: Option<String>,
+        /// Every attribute of the users mapping that reads the directory, over the users in
+        /// scope (with --all or --sample): each attribute's distribution.
+        #[arg(long, conflicts_with = "user")]
+        mapping: bool,
         /// The user's userPrincipalName or object id.
         #[arg(long, required_unless_present_any = ["all", "sample"], conflicts_with_all = ["all", "sample"])]
         user: Option<String>,
@@ -305,6 +309,7 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
         AppCommand::TestExpression {
             app,
             expression,
+            mapping,
             user,
             all: _,
             sample,
@@ -322,7 +327,12 @@ pub async fn run(common: &CommonArgs, command: AppCommand) -> Result<(), StartEr
                 target,
                 json,
             };
-            super::expression::test(&pool, &a.id, &expression, how).await?;
+            match expression {
+                Some(expression) if !mapping => {
+                    super::expression::test(&pool, &a.id, &expression, how).await?
+                }
+                _ => super::expression::test_mapping(&pool, &a.id, how).await?,
+            }
         }
         AppCommand::Preview {
             app,

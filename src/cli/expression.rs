@@ -40,6 +40,34 @@ pub async fn test(pool: &Pool, app: &str, expression: &str, how: How) -> Result<
     Ok(())
 }
 
+/// What-if over the whole users mapping: each attribute's distribution over the users in scope.
+/// Exit code 1 when an attribute fails for a user or a unique one would be shared.
+pub async fn test_mapping(pool: &Pool, app: &str, how: How) -> Result<(), StartError> {
+    let list: Vec<crate::model::AttributeSurvey> = survey::survey_mapping(pool, app, how.population)
+        .await
+        .map_err(service)?
+        .into_iter()
+        .map(|(target, survey)| crate::model::AttributeSurvey { target, survey })
+        .collect();
+    if how.json {
+        println!("{}", serde_json::to_string_pretty(&list).map_err(fail)?);
+    } else {
+        for a in &list {
+            println!("{}: {}", a.target, a.survey.summary());
+        }
+    }
+    let problems = list
+        .iter()
+        .filter(|a| a.survey.errors > 0 || (a.survey.unique && a.survey.duplicated_values > 0))
+        .count();
+    match problems {
+        0 => Ok(()),
+        n => Err(fail(format!(
+            "{n} attribute(s) fail for some users or would share a unique value (see above)"
+        ))),
+    }
+}
+
 /// Whether the users mapping matches objects by `target`.
 async fn matching(pool: &Pool, app: &str, target: &str) -> Result<bool, StartError> {
     if target.trim().is_empty() {

@@ -38,13 +38,13 @@ impl DriftReport {
             return format!("The application could not be compared: {}", self.error);
         }
         format!(
-            "{} not managed by Provisio, {} changed in the application, {} missing, among {} users{} read from the application.",
+            "{} not managed by Provisio, {} changed in the application, {} missing, among {}{} read from the application.",
             super::plural(self.orphans_total as i64, "account", "accounts"),
             super::plural(self.drifted_total as i64, "managed account", "managed accounts"),
             self.missing_total,
-            self.users_read,
+            super::plural(self.users_read as i64, "user", "users"),
             if self.groups_compared {
-                format!(" and {} groups", self.groups_read)
+                format!(" and {}", super::plural(self.groups_read as i64, "group", "groups"))
             } else {
                 String::new()
             },

@@ -169,6 +169,14 @@ pub struct TraceStep {
     pub failed: bool,
 }
 
+/// One attribute of a mapping's what-if: its target and what its mapping gives over the users.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttributeSurvey {
+    /// The target attribute, e.g. `userName`.
+    pub target: String,
+    pub survey: ExpressionSurvey,
+}
+
 /// What an expression gives over many users: the expression tester's what-if.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExpressionSurvey {

@@ -79,6 +79,52 @@ pub async fn survey(
 ) -> Result<ExpressionSurvey, DirError> {
     let e = super::expression::parse_for_users(expression)
         .map_err(|m| crate::directory::invalid("expression", m))?;
+    let mut out = survey_many(pool, app, vec![(e, unique)], population).await?;
+    out.pop()
+        .ok_or_else(|| crate::directory::invalid("expression", "the evaluation failed"))
+}
+
+/// What-if over a whole mapping: every attribute of the users mapping that reads the directory
+/// (direct and expression mappings; constants are the same for everyone) evaluated over the
+/// users in scope in one pass, each with its distribution, in the mapping's order.
+pub async fn survey_mapping(
+    pool: &Pool,
+    app: &str,
+    population: Population,
+) -> Result<Vec<(String, ExpressionSurvey)>, DirError> {
+    let cfg = super::config::export(pool, app).await?;
+    let mut targets = Vec::new();
+    let mut expressions = Vec::new();
+    let attributes = cfg
+        .mappings
+        .iter()
+        .filter(|m| m.object == crate::model::MappedObject::User)
+        .flat_map(|m| m.attributes.iter());
+    for a in attributes {
+        let text = match a.kind {
+            crate::model::MappingKind::Direct => format!("[{}]", a.source),
+            crate::model::MappingKind::Expression => a.source.clone(),
+            _ => continue,
+        };
+        // A saved mapping parses; one that no longer does is reported by the cycles.
+        let Ok(e) = super::expression::parse_for_users(&text) else {
+            continue;
+        };
+        targets.push(a.target.clone());
+        expressions.push((e, a.matching > 0 || unique_target(&a.target)));
+    }
+    let surveys = survey_many(pool, app, expressions, population).await?;
+    Ok(targets.into_iter().zip(surveys).collect())
+}
+
+/// Evaluates each expression (with whether its target must be unique) over the users in scope,
+/// reading the directory once.
+async fn survey_many(
+    pool: &Pool,
+    app: &str,
+    expressions: Vec<(crate::mapping::expr::Expression, bool)>,
+    population: Population,
+) -> Result<Vec<ExpressionSurvey>, DirError> {
     let check = ScopeCheck::open(pool, app).await.map_err(|e| {
         crate::directory::invalid(
             "expression",
@@ -90,9 +136,11 @@ pub async fn survey(
         Population::First(n) => n.max(1),
     };
     let _turn = super::expression::turn().await;
-    let mut report = Report::default();
+    let mut reports: Vec<Report> = expressions.iter().map(|_| Report::default()).collect();
+    let expressions = std::sync::Arc::new(expressions);
     let mut after = String::new();
     let mut evaluated = 0usize;
+    let mut cut = false;
     loop {
         let users = check
             .users_after(pool, &after, CHUNK)
@@ -105,33 +153,42 @@ pub async fn survey(
         for u in users.into_iter().filter(|u| u.in_scope) {
             if evaluated == limit {
                 // Users in scope beyond the sample: the report says it is a sample.
-                report.cut = true;
+                cut = true;
                 done = true;
                 break;
             }
             evaluated += 1;
             batch.push(u);
         }
-        let e2 = e.clone();
+        let exprs = expressions.clone();
         let outcomes = tokio::task::spawn_blocking(move || {
             batch
                 .into_iter()
                 .map(|u| {
-                    let o = e2.evaluate(&u.context);
+                    let o: Vec<_> = exprs.iter().map(|(e, _)| e.evaluate(&u.context)).collect();
                     (u.upn, o)
                 })
                 .collect::<Vec<_>>()
         })
         .await
         .map_err(|_| crate::directory::invalid("expression", "the evaluation failed"))?;
-        for (upn, o) in outcomes {
-            report.add(upn, o);
+        for (upn, os) in outcomes {
+            for (report, o) in reports.iter_mut().zip(os) {
+                report.add(upn.clone(), o);
+            }
         }
         if done {
             break;
         }
     }
-    Ok(report.finish(unique, population))
+    Ok(reports
+        .into_iter()
+        .zip(expressions.iter())
+        .map(|(mut r, (_, unique))| {
+            r.cut = cut;
+            r.finish(*unique, population)
+        })
+        .collect())
 }
 
 #[derive(Default)]

@@ -32,7 +32,9 @@ pub fn DriftPage() -> impl IntoView {
         <section class="card">
             <Form method="GET" action="" attr:class="form form-row">
                 <input type="hidden" name="run" value="1" />
-                <button type="submit" class="btn btn-primary">"Compare with the application"</button>
+                <div class="field field-action">
+                    <button type="submit" class="btn btn-primary">"Compare with the application"</button>
+                </div>
             </Form>
         </section>
         <ActionError value=acted />
@@ -155,10 +157,12 @@ fn OrphanRow(o: Orphan, act: ServerAction<ActOnDrift>, admin: bool, app: String)
         let (app1, app2, t1, t2) = (app.clone(), app.clone(), o.target_id.clone(), o.target_id.clone());
         view! {
             {adopt}
-            <Confirm id=disable label="Disable" small=true title=format!("Disable {} in the application", o.name)
-                consequence="The account is set inactive in the application: whoever uses it cannot sign in there. Provisio does not manage it, so nothing turns it back on.">
-                <ActButton act app=app1 action="disable" target_id=t1 label="Disable account" />
-            </Confirm>
+            {(o.active != Some(false)).then(|| view! {
+                <Confirm id=disable label="Disable" small=true title=format!("Disable {} in the application", o.name)
+                    consequence="The account is set inactive in the application: whoever uses it cannot sign in there. Provisio does not manage it, so nothing turns it back on.">
+                    <ActButton act app=app1 action="disable" target_id=t1 label="Disable account" />
+                </Confirm>
+            })}
             <Confirm id=delete label="Delete" small=true title=format!("Delete {} from the application", o.name)
                 consequence="The account and whatever the application keeps with it are deleted there. This cannot be undone from Provisio.">
                 <ActButton act app=app2 action="delete" target_id=t2 label="Delete account" />

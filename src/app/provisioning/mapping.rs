@@ -189,6 +189,7 @@ pub fn MappingPage() -> impl IntoView {
                 }.into_any()
             })}
         </Suspense>
+        <super::mapping_whatif::MappingWhatIf />
     }
 }
 

@@ -23,6 +23,7 @@ use leptos::prelude::*;
 
 mod drift;
 mod mapping;
+mod mapping_whatif;
 mod on_demand;
 mod preview;
 mod scoping;
