@@ -413,3 +413,38 @@ async fn a_scheduled_check_shows_its_figures_and_emails_what_it_found() {
         "{audit}"
     );
 }
+
+/// The policy of scheduled checks: changed values reverted and accounts matching a user in scope
+/// adopted, by themselves and audited; an orphan that matches nobody stays as it is.
+#[tokio::test]
+async fn a_scheduled_check_applies_the_policy() {
+    let x = tampered_with(&[("PROVISIO_DRIFT_LOOK_SECONDS", "1")]).await;
+    x.assign("dan@contoso.com", "").await;
+    x.configure_fields(&[
+        ("drift_check_hours", "24"),
+        ("drift_revert", "on"),
+        ("drift_adopt", "on"),
+    ])
+    .await;
+    let exported = common::cli(&x.s, &["app", "export", &x.app]);
+    assert!(exported.contains("\"drift_revert\": true"), "{exported}");
+    let users = common::apps::eventually(30, "the policy acted", || async {
+        let users = x.target_all("Users").await;
+        let ann = users.iter().find(|u| u["userName"] == "ann@contoso.com").cloned();
+        let dan = users.iter().find(|u| u["userName"] == "DAN@contoso.com").cloned();
+        match (ann, dan) {
+            (Some(a), Some(d)) if a["title"] == "Dev" && d["displayName"] == "Dan Ray" => Ok(users),
+            _ => Err(format!("{users:?}")),
+        }
+    })
+    .await;
+    let zed = users
+        .iter()
+        .find(|u| u["userName"] == "zed@elsewhere.com")
+        .unwrap();
+    assert_eq!(zed["active"], true, "an orphan matching nobody is left alone");
+    let audit = x.post("audit/page", &[("action", "app.drift_revert")]).await;
+    assert_eq!(audit["entries"][0]["actor"], "scheduled drift check", "{audit}");
+    let audit = x.post("audit/page", &[("action", "app.drift_adopt")]).await;
+    assert_eq!(audit["entries"].as_array().unwrap().len(), 1, "{audit}");
+}

@@ -345,7 +345,10 @@ test("Drift: an account created behind Provisio's back is found and disabled", a
   // A scheduled check, daily.
   await hydrated(page);
   await page.getByLabel("Check for drift every (hours)").fill("24");
+  await page.getByLabel(/Scheduled checks revert values changed/).check();
   await page.getByRole("button", { name: "Save" }).first().click();
-  await expect(page.getByText(/^Saved \(1 change\)\./)).toBeVisible();
+  await expect(page.getByText(/^Saved \(2 changes\)\./)).toBeVisible();
   await expect(page.getByLabel("Check for drift every (hours)")).toHaveValue("24");
+  await expect(page.getByLabel(/Scheduled checks revert values changed/)).toBeChecked();
+  await expect(page.getByLabel(/Scheduled checks adopt accounts/)).not.toBeChecked();
 });

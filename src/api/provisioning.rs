@@ -211,6 +211,8 @@ pub async fn save_provisioning(
     #[server(default)] reconciliation_interval_minutes: String,
     #[server(default)] max_requests_per_second: String,
     #[server(default)] drift_check_hours: String,
+    #[server(default)] drift_revert: String,
+    #[server(default)] drift_adopt: String,
 ) -> Result<SaveOutcome, ApiError> {
     use ssr::*;
     let state = guard::state()?;
@@ -321,6 +323,9 @@ pub async fn save_provisioning(
             }
             if let Some(hours) = drift_hours {
                 s.drift_check_hours = hours;
+                // The policy's boxes are on the form with the interval.
+                s.drift_revert = checked(&drift_revert);
+                s.drift_adopt = checked(&drift_adopt);
             }
             Ok(())
         },

@@ -23,7 +23,7 @@ pub async fn load(conn: &mut crate::db::Conn, app: &str) -> sqlx::Result<Option<
     let Some(r) = sqlx::query(
         "SELECT p.mode, p.tenant_url, p.secret_token, p.notification_email, p.notify_on_failure, p.scope,
                 p.prevent_deletions, p.deletion_threshold, p.skip_out_of_scope_deletions, p.interval_minutes,
-                p.max_requests_per_second, p.drift_check_hours,
+                p.max_requests_per_second, p.drift_check_hours, p.drift_revert, p.drift_adopt,
                 CASE WHEN p.config_version > p.initial_cycle_version THEN 1 ELSE 0 END AS needs_initial,
                 CASE WHEN p.initial_cycle_version > 0 THEN 1 ELSE 0 END AS initial_ran,
                 p.updated_at, a.provisioning_status
@@ -123,6 +123,8 @@ pub async fn load(conn: &mut crate::db::Conn, app: &str) -> sqlx::Result<Option<
                 reconciliation_interval_minutes: r.get("interval_minutes"),
                 max_requests_per_second: r.get("max_requests_per_second"),
                 drift_check_hours: r.get("drift_check_hours"),
+                drift_revert: r.get::<i64, _>("drift_revert") != 0,
+                drift_adopt: r.get::<i64, _>("drift_adopt") != 0,
             },
             mappings,
             compatibility,
@@ -214,7 +216,7 @@ pub async fn save(
              notification_email = $5, notify_on_failure = $6, scope = $7, prevent_deletions = $8,
              deletion_threshold = $9, skip_out_of_scope_deletions = $10, interval_minutes = $11,
              config_version = config_version + $12, updated_at = $13, max_requests_per_second = $14,
-             drift_check_hours = $15
+             drift_check_hours = $15, drift_revert = $16, drift_adopt = $17
          WHERE app_id = $1",
     )
     .bind(app)
@@ -232,6 +234,8 @@ pub async fn save(
     .bind(now)
     .bind(s.max_requests_per_second)
     .bind(s.drift_check_hours)
+    .bind(i64::from(s.drift_revert))
+    .bind(i64::from(s.drift_adopt))
     .execute(&mut *conn)
     .await?;
     if !mappings_changed {

@@ -43,6 +43,14 @@ pub struct ProvisioningSettings {
     /// configurations exported before it existed.
     #[serde(default)]
     pub drift_check_hours: i64,
+    /// Policy of scheduled drift checks: send the directory's values again to managed accounts
+    /// changed in the application (otherwise they are only reported).
+    #[serde(default)]
+    pub drift_revert: bool,
+    /// Policy of scheduled drift checks: link accounts Provisio does not manage to the directory
+    /// user in scope they match (never one out of scope: that would disable it).
+    #[serde(default)]
+    pub drift_adopt: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -398,6 +398,14 @@ pub fn describe_changes(old: &ProvisioningConfig, new: &ProvisioningConfig) -> V
                 s.max_requests_per_second.to_string(),
             ),
             ("Check for drift every (hours)", s.drift_check_hours.to_string()),
+            (
+                "Revert values changed in the application",
+                s.drift_revert.to_string(),
+            ),
+            (
+                "Adopt matching accounts of users in scope",
+                s.drift_adopt.to_string(),
+            ),
         ]
     };
     let mut out: Vec<String> = scalars(old)

@@ -71,5 +71,64 @@ pub async fn check(
         crate::notify::drift_email(pool, app, &report, &tuning.public_url).await?;
     }
     tracing::info!(app = %app, summary = %report.summary(), "drift check");
+    if scheduled.is_some() && report.error.is_empty() {
+        policy(pool, sealer, http, app, &report).await?;
+    }
     Ok(report)
+}
+
+/// What the application's policy does by itself after a scheduled check: revert the users
+/// changed in the application, adopt the accounts that match a directory user in scope. Each is
+/// an audited action of "scheduled drift check"; one that fails is logged and the rest go on.
+/// Orphans matching nobody or a user out of scope are never touched by a policy.
+async fn policy(
+    pool: &Pool,
+    sealer: &Sealer,
+    http: &reqwest::Client,
+    app: &str,
+    report: &crate::model::DriftReport,
+) -> Result<(), crate::directory::DirError> {
+    use super::reconcile::{act, Finding};
+    use crate::model::DriftAction;
+    let s = super::config::export(pool, app).await?.settings;
+    let mut findings = Vec::new();
+    if s.drift_revert {
+        findings.extend(
+            report
+                .drifted
+                .iter()
+                .filter(|d| d.object_type == "user")
+                .map(|d| Finding {
+                    action: DriftAction::Revert,
+                    target_id: d.target_id.clone(),
+                    user: String::new(),
+                }),
+        );
+    }
+    if s.drift_adopt {
+        findings.extend(
+            report
+                .orphans
+                .iter()
+                .filter(|o| o.object_type == "user")
+                .filter_map(|o| {
+                    let m = o.matches.as_ref().filter(|m| m.in_scope)?;
+                    Some(Finding {
+                        action: DriftAction::Adopt,
+                        target_id: o.target_id.clone(),
+                        user: m.user_id.clone(),
+                    })
+                }),
+        );
+    }
+    let actor = crate::audit::Actor {
+        name: "scheduled drift check".into(),
+        source_ip: String::new(),
+    };
+    for f in &findings {
+        if let Err(e) = act(pool, sealer, http, app, f, &actor).await {
+            tracing::warn!(app = %app, account = %f.target_id, error = %e, "the drift policy could not act");
+        }
+    }
+    Ok(())
 }

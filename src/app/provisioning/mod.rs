@@ -315,6 +315,14 @@ fn provisioning_form(
                     <FieldError value=result field="drift_check_hours" />
                     <p class="muted">"Compares the application with what Provisio manages (accounts it does not manage, values changed there, accounts gone) this often, e.g. 24 for daily; the result shows under Synchronization details and, when something new is found, in the failure email. 0 compares only when you ask (the Drift tab)."</p>
                 </div>
+                <div class="check">
+                    <input type="checkbox" id="drift_revert" name="drift_revert" value="on" checked=s.drift_revert />
+                    <label for="drift_revert">"Scheduled checks revert values changed in the application (the directory's values are sent again)"</label>
+                </div>
+                <div class="check">
+                    <input type="checkbox" id="drift_adopt" name="drift_adopt" value="on" checked=s.drift_adopt />
+                    <label for="drift_adopt">"Scheduled checks adopt accounts that match a directory user in scope (others are only reported)"</label>
+                </div>
                 <fieldset class="provisioning-status">
                     <legend>"Provisioning Status"</legend>
                     // Two radio buttons drawn as one On/Off switch: the choice is a real form value
