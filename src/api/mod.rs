@@ -13,6 +13,7 @@ pub mod overview;
 pub mod provisioning;
 pub mod provisioning_drift;
 pub mod provisioning_logs;
+pub mod provisioning_on_demand;
 pub mod provisioning_preview;
 pub mod session;
 

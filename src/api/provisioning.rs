@@ -7,9 +7,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::ApiError;
-use crate::model::{
-    ChangePreview, ConnectionResult, ExpressionSurvey, ExpressionTest, ProvisionReport, ProvisioningView,
-};
+use crate::model::{ChangePreview, ConnectionResult, ExpressionSurvey, ExpressionTest, ProvisioningView};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +33,13 @@ pub struct SaveOutcome {
     pub unsaved: Option<crate::model::AttributeMapping>,
 }
 
+pub use super::provisioning_on_demand::{
+    provision_group_on_demand, provision_on_demand, take_on_demand_group_reports, take_on_demand_report,
+    ProvisionGroupOnDemand, ProvisionOnDemand,
+};
+#[cfg(feature = "ssr")]
+use super::provisioning_on_demand::{ON_DEMAND, ON_DEMAND_GROUP};
+
 /// Session key of the outcome of a provisioning form posted without JavaScript (see
 /// `guard::flash`).
 #[cfg(feature = "ssr")]
@@ -44,8 +49,9 @@ pub const OUTCOME: &str = "provisioning_outcome";
 #[cfg(feature = "ssr")]
 pub(crate) async fn take_flashes(f: &mut super::guard::Flashes<'_>) {
     if f.path.contains("/provision-on-demand") {
-        f.take::<ProvisionReport>(ON_DEMAND).await;
-        f.take::<Vec<ProvisionReport>>(ON_DEMAND_GROUP).await;
+        f.take::<crate::model::ProvisionReport>(ON_DEMAND).await;
+        f.take::<Vec<crate::model::ProvisionReport>>(ON_DEMAND_GROUP)
+            .await;
     }
     if f.path.contains("/provisioning") {
         f.take::<SaveOutcome>(OUTCOME).await;
@@ -65,7 +71,7 @@ pub async fn take_provisioning_outcome() -> Result<Option<SaveOutcome>, ApiError
 pub const INITIAL_CYCLE_NOTE: &str = "Saving changes to mappings or scoping filters starts a new initial cycle: every user and group in scope is evaluated again.";
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(super) mod ssr {
     pub(crate) use super::super::guard;
     use super::ApiError;
     pub use crate::model::{
@@ -656,125 +662,6 @@ pub async fn delete_scoping_clause(
     })
     .await?;
     Ok(saved(&changes, true))
-}
-
-/// Session key of a provision-on-demand report posted without JavaScript (see `guard::flash`).
-#[cfg(feature = "ssr")]
-pub const ON_DEMAND: &str = "provisioning_on_demand";
-
-/// The report of the last plain form post of provision on demand, for the page view after it.
-#[server(endpoint = "provisioning/on_demand_flashed")]
-pub async fn take_on_demand_report() -> Result<Option<ProvisionReport>, ApiError> {
-    use ssr::*;
-    guard::require(Role::Viewer)?;
-    Ok(guard::flashed::<ProvisionReport>())
-}
-
-/// Provision on demand: one user through the whole pipeline now, with each step's details.
-#[server(endpoint = "provisioning/on_demand")]
-pub async fn provision_on_demand(
-    csrf: String,
-    app: String,
-    user: String,
-) -> Result<ProvisionReport, ApiError> {
-    use ssr::*;
-    let state = guard::state()?;
-    let me = guard::admin_change(&csrf).await?;
-    let report = crate::provisioning::on_demand::provision_user(
-        &state.pool,
-        &state.sealer,
-        &state.outbound,
-        &app,
-        &user,
-    )
-    .await
-    .map_err(|e| form_field(e, &[("user", "user")]))?;
-    let name = crate::db::apps::get(&state.pool, &app)
-        .await?
-        .map(|a| a.name)
-        .unwrap_or_default();
-    let outcome = if report.status == "Failure" {
-        crate::audit::Outcome::Failure
-    } else {
-        crate::audit::Outcome::Success
-    };
-    crate::audit::record(
-        &state.pool,
-        &guard::actor(&me),
-        "app.provision_on_demand",
-        &name,
-        outcome,
-        &format!("{}: {} {}", report.display_name, report.action, report.status),
-    )
-    .await;
-    guard::flash(ON_DEMAND, &report).await?;
-    Ok(report)
-}
-
-/// Session key of provision on demand's reports for a group (see `guard::flash`).
-#[cfg(feature = "ssr")]
-pub const ON_DEMAND_GROUP: &str = "provisioning_on_demand_group";
-
-/// The reports of the last plain form post of group provision on demand.
-#[server(endpoint = "provisioning/on_demand_group_flashed")]
-pub async fn take_on_demand_group_reports() -> Result<Option<Vec<ProvisionReport>>, ApiError> {
-    use ssr::*;
-    guard::require(Role::Viewer)?;
-    Ok(guard::flashed::<Vec<ProvisionReport>>())
-}
-
-/// Provision on demand for a group (by name or id) and up to five of its members (user principal
-/// names, separated by commas, semicolons or new lines): the members first, then the group.
-#[server(endpoint = "provisioning/on_demand_group")]
-pub async fn provision_group_on_demand(
-    csrf: String,
-    app: String,
-    group: String,
-    #[server(default)] members: String,
-) -> Result<Vec<ProvisionReport>, ApiError> {
-    use ssr::*;
-    let state = guard::state()?;
-    let me = guard::admin_change(&csrf).await?;
-    let members: Vec<String> = members
-        .split([',', ';', '\n', ' ', '\t', '\r'])
-        .map(str::trim)
-        .filter(|m| !m.is_empty())
-        .map(str::to_string)
-        .collect();
-    let reports = crate::provisioning::on_demand::provision_group(
-        &state.pool,
-        &state.sealer,
-        &state.outbound,
-        &app,
-        &group,
-        &members,
-    )
-    .await
-    .map_err(|e| form_field(e, &[("group", "group"), ("members", "members")]))?;
-    let name = crate::db::apps::get(&state.pool, &app)
-        .await?
-        .map(|a| a.name)
-        .unwrap_or_default();
-    let failed = reports.iter().any(|r| r.status == "Failure");
-    crate::audit::record(
-        &state.pool,
-        &guard::actor(&me),
-        "app.provision_on_demand",
-        &name,
-        if failed {
-            crate::audit::Outcome::Failure
-        } else {
-            crate::audit::Outcome::Success
-        },
-        &reports
-            .iter()
-            .map(|r| format!("{}: {} {}", r.display_name, r.action, r.status))
-            .collect::<Vec<_>>()
-            .join("; "),
-    )
-    .await;
-    guard::flash(ON_DEMAND_GROUP, &reports).await?;
-    Ok(reports)
 }
 
 /// Synchronization details: the job, its current cycle with progress, statistics and history.
