@@ -2,7 +2,7 @@
 //! applications are due for a scheduled one.
 
 use super::Pool;
-use crate::model::{DriftCheck, DriftReport};
+use crate::model::{DriftCheck, DriftReport, DRIFT_CHECK_RUNNING};
 use sqlx::Row;
 
 /// Records a check's figures (the latest replaces the one before).
@@ -72,16 +72,20 @@ pub async fn claim(pool: &Pool, app: &str, before: Option<&str>, now: &str) -> s
     let done = match before {
         None => sqlx::query(
             "INSERT INTO prov_drift_checks (app_id, checked_at, users_read, groups_read, orphans, drifted, missing, error, elapsed_ms)
-             VALUES ($1, $2, 0, 0, 0, 0, 0, 'not finished', 0) ON CONFLICT (app_id) DO NOTHING",
+             VALUES ($1, $2, 0, 0, 0, 0, 0, $3, 0) ON CONFLICT (app_id) DO NOTHING",
         )
         .bind(app)
         .bind(now)
+        .bind(DRIFT_CHECK_RUNNING)
         .execute(pool)
         .await?,
-        Some(b) => sqlx::query("UPDATE prov_drift_checks SET checked_at = $3 WHERE app_id = $1 AND checked_at = $2")
+        Some(b) => sqlx::query(
+            "UPDATE prov_drift_checks SET checked_at = $3, error = $4 WHERE app_id = $1 AND checked_at = $2",
+        )
             .bind(app)
             .bind(b)
             .bind(now)
+            .bind(DRIFT_CHECK_RUNNING)
             .execute(pool)
             .await?,
     };

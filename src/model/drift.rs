@@ -124,9 +124,15 @@ pub struct DriftCheck {
     pub error: String,
 }
 
+/// The `error` of a check that is running (or was cut short by a stop).
+pub const DRIFT_CHECK_RUNNING: &str = "not finished";
+
 impl DriftCheck {
     /// "2 accounts not managed by Provisio, 1 changed, 0 missing", or the error.
     pub fn summary(&self) -> String {
+        if self.error == DRIFT_CHECK_RUNNING {
+            return "a comparison started then and has not finished".into();
+        }
         if !self.error.is_empty() {
             return format!("the application could not be compared: {}", self.error);
         }

@@ -77,8 +77,9 @@ pub async fn check(
     Ok(report)
 }
 
-/// What the application's policy does by itself after a scheduled check: revert the users
-/// changed in the application, adopt the accounts that match a directory user in scope. Each is
+/// What the application's policy does by itself after a scheduled check, while provisioning is
+/// On: revert the users changed in the application, adopt the accounts that match a directory
+/// user in scope. Each is
 /// an audited action of "scheduled drift check"; one that fails is logged and the rest go on.
 /// Orphans matching nobody or a user out of scope are never touched by a policy.
 async fn policy(
@@ -91,6 +92,10 @@ async fn policy(
     use super::reconcile::{act, Finding};
     use crate::model::DriftAction;
     let s = super::config::export(pool, app).await?.settings;
+    if s.provisioning_status != crate::model::ProvisioningStatus::On && (s.drift_revert || s.drift_adopt) {
+        // Provisioning is Off: the policy waits, as the cycles do; the check only reports.
+        return Ok(());
+    }
     let mut findings = Vec::new();
     if s.drift_revert {
         findings.extend(
