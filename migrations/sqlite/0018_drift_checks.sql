@@ -18,3 +18,6 @@ CREATE TABLE prov_drift_checks (
     error TEXT NOT NULL,
     elapsed_ms BIGINT NOT NULL
 );
+-- Restart (Full) while a cycle runs: the links are set aside when the next cycle starts (under
+-- the job's lease), not under the running cycle.
+ALTER TABLE prov_jobs ADD COLUMN full_reset_pending INTEGER NOT NULL DEFAULT 0;

@@ -274,7 +274,17 @@ pub struct Reset {
     pub force_deletes: bool,
 }
 
-pub async fn restart(pool: &Pool, app: &str, r: &Reset, job_id: &str, now: &str) -> sqlx::Result<()> {
+/// Records a restart. `leased`: the caller holds the job's lease (no cycle runs), so a Full reset
+/// sets the links aside now; otherwise that part waits for the next cycle's start
+/// ([`apply_pending_full_reset`]).
+pub async fn restart(
+    pool: &Pool,
+    app: &str,
+    r: &Reset,
+    job_id: &str,
+    now: &str,
+    leased: bool,
+) -> sqlx::Result<()> {
     let mut tx = super::begin(pool).await?;
     sqlx::query(
         "INSERT INTO prov_jobs (app_id, job_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (app_id) DO NOTHING",
@@ -305,9 +315,14 @@ pub async fn restart(pool: &Pool, app: &str, r: &Reset, job_id: &str, now: &str)
         .execute(&mut *tx)
         .await?;
     }
-    if r.full {
+    if r.full && leased {
         super::links::set_aside(&mut tx, app).await?;
         super::adaptations::forget(&mut tx, app).await?;
+    } else if r.full {
+        sqlx::query("UPDATE prov_jobs SET full_reset_pending = 1 WHERE app_id = $1")
+            .bind(app)
+            .execute(&mut *tx)
+            .await?;
     }
     if r.force_deletes {
         sqlx::query("UPDATE prov_jobs SET force_deletes = 1, initial_requested = 1 WHERE app_id = $1")
@@ -321,4 +336,26 @@ pub async fn restart(pool: &Pool, app: &str, r: &Reset, job_id: &str, now: &str)
         .execute(&mut *tx)
         .await?;
     tx.commit().await
+}
+
+/// At a cycle's start (under the job's lease): a Full reset asked for while the previous cycle
+/// ran sets the links aside and forgets what was learned now. Returns whether one was pending.
+pub async fn apply_pending_full_reset(pool: &Pool, app: &str) -> sqlx::Result<bool> {
+    let pending: Option<i64> =
+        sqlx::query_scalar("SELECT full_reset_pending FROM prov_jobs WHERE app_id = $1")
+            .bind(app)
+            .fetch_optional(pool)
+            .await?;
+    if pending.unwrap_or(0) == 0 {
+        return Ok(false);
+    }
+    let mut tx = super::begin(pool).await?;
+    super::links::set_aside(&mut tx, app).await?;
+    super::adaptations::forget(&mut tx, app).await?;
+    sqlx::query("UPDATE prov_jobs SET full_reset_pending = 0 WHERE app_id = $1")
+        .bind(app)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
 }

@@ -34,7 +34,27 @@ pub(crate) struct Exclusive {
 }
 
 impl Exclusive {
-    pub(crate) async fn take(pool: &Pool, app: &str) -> Result<Exclusive, DirError> {
+    async fn take(pool: &Pool, app: &str) -> Result<Exclusive, DirError> {
+        Exclusive::take_for(pool, app, "provision on demand").await
+    }
+
+    /// The lease if no cycle holds it now (one try).
+    pub(crate) async fn try_take(pool: &Pool, app: &str) -> Result<Option<Exclusive>, DirError> {
+        let holder = format!("on-demand/{}", uuid::Uuid::now_v7().simple());
+        let now = time::OffsetDateTime::now_utc();
+        let until = crate::timefmt::format(now + time::Duration::minutes(5));
+        let got = crate::db::leases::acquire(pool, app, &holder, &crate::timefmt::format(now), &until, None)
+            .await?;
+        Ok(got.then(|| Exclusive {
+            pool: pool.clone(),
+            app: app.to_string(),
+            holder,
+        }))
+    }
+
+    /// The lease, for `what` (an action on drift ...): waits for a running cycle to end (at most
+    /// [`WAIT_FOR_CYCLE`]).
+    pub(crate) async fn take_for(pool: &Pool, app: &str, what: &str) -> Result<Exclusive, DirError> {
         // Not an instance's name (host/pid/...), so no instance mistakes it for its own.
         let holder = format!("on-demand/{}", uuid::Uuid::now_v7().simple());
         let deadline = Instant::now() + WAIT_FOR_CYCLE;
@@ -51,11 +71,10 @@ impl Exclusive {
                 });
             }
             if Instant::now() >= deadline {
-                return Err(DirError::Conflict(
-                    "A provisioning cycle of this application is running, and provision on demand never runs \
-                     beside one (both would write the same objects). Try again when the cycle has finished."
-                        .into(),
-                ));
+                return Err(DirError::Conflict(format!(
+                    "A provisioning cycle of this application is running, and {what} never runs beside one \
+                     (both would write the same objects). Try again when the cycle has finished."
+                )));
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }

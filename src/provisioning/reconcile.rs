@@ -70,7 +70,7 @@ async fn run(
     if matches!(action, DriftAction::Disable | DriftAction::Delete) {
         check_threshold(pool, app).await?;
     }
-    let lease = Exclusive::take(pool, app).await?;
+    let lease = Exclusive::take_for(pool, app, "an action on drift").await?;
     match action {
         DriftAction::Revert => {
             let user = engine::prepare_revert(pool, sealer, http, app, &tuning, target_id).await?;

@@ -183,7 +183,19 @@ pub async fn restart(pool: &Pool, app: &str, reset: &Reset, actor: &Actor) -> Re
     let a = apps::get(pool, app)
         .await?
         .ok_or_else(|| DirError::NotFound("there is no such application".into()))?;
-    jobs::restart(pool, app, reset, &crate::ids::new(), &crate::timefmt::now()).await?;
+    // Setting the links aside (Full) under a running cycle would change what it reads and writes:
+    // with the job's lease it happens now, otherwise when the next cycle starts.
+    let lease = super::on_demand::Exclusive::try_take(pool, app).await?;
+    jobs::restart(
+        pool,
+        app,
+        reset,
+        &crate::ids::new(),
+        &crate::timefmt::now(),
+        lease.is_some(),
+    )
+    .await?;
+    drop(lease);
     let mut what = Vec::new();
     for (on, name) in [
         (reset.watermark, "Watermark"),

@@ -114,6 +114,9 @@ pub async fn run(
 ) -> Result<CycleReport, EngineError> {
     let now = crate::timefmt::now();
     let job = jobs::ensure_job(pool, app, &crate::ids::new(), &now).await?;
+    if jobs::apply_pending_full_reset(pool, app).await? {
+        tracing::info!(app = %app, "Restart (Full) asked for during the last cycle: links set aside now");
+    }
     let stored = crate::db::provisioning::load_pool(pool, app)
         .await?
         .ok_or(EngineError::NoApplication)?;
