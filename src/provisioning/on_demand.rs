@@ -81,8 +81,24 @@ impl Exclusive {
     }
 }
 
+impl Exclusive {
+    /// Gives the lease back now. Every caller does, so that a command-line process, whose runtime
+    /// ends right after, does not leave it to expire (five minutes without cycles).
+    pub(crate) async fn release(mut self) {
+        let (app, holder) = (std::mem::take(&mut self.app), std::mem::take(&mut self.holder));
+        if let Err(e) = crate::db::leases::release(&self.pool, &app, &holder).await {
+            tracing::warn!(app = %app, error = %e, "cannot release provision on demand's lease; it expires");
+        }
+    }
+}
+
+/// A lease not given back by [`Exclusive::release`] (an error or a panic on the way) is released
+/// in the background.
 impl Drop for Exclusive {
     fn drop(&mut self) {
+        if self.holder.is_empty() {
+            return;
+        }
         let (pool, app, holder) = (
             self.pool.clone(),
             std::mem::take(&mut self.app),
@@ -187,8 +203,10 @@ pub async fn provision_user(
     user_ref: &str,
 ) -> Result<ProvisionReport, DirError> {
     let (cfg, target) = target(pool, sealer, http, app, "secret_token").await?;
-    let _exclusive = Exclusive::take(pool, app).await?;
-    user_now(pool, app, cfg, target, user_ref).await
+    let exclusive = Exclusive::take(pool, app).await?;
+    let report = user_now(pool, app, cfg, target, user_ref).await;
+    exclusive.release().await;
+    report
 }
 
 /// [`provision_user`] for a caller that already holds the application's lease (`_lease`).
@@ -251,7 +269,21 @@ pub async fn provision_group(
         ));
     }
     let (cfg, target) = target(pool, sealer, http, app, "group").await?;
-    let _exclusive = Exclusive::take(pool, app).await?;
+    let exclusive = Exclusive::take(pool, app).await?;
+    let result = group_now(pool, app, cfg, target, group_ref, member_refs).await;
+    exclusive.release().await;
+    result
+}
+
+/// [`provision_group`] once the lease is held.
+async fn group_now(
+    pool: &Pool,
+    app: &str,
+    cfg: ProvisioningConfig,
+    target: Target,
+    group_ref: &str,
+    member_refs: &[String],
+) -> Result<Vec<ProvisionReport>, DirError> {
     let r = group_ref.trim();
     let mut conn = pool.acquire().await?;
     let found = match dir::group(&mut conn, r).await? {

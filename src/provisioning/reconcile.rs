@@ -66,15 +66,31 @@ async fn run(
     target_id: &str,
     user_id: &str,
 ) -> Result<String, DirError> {
-    let tuning = Tuning::default();
     if matches!(action, DriftAction::Disable | DriftAction::Delete) {
         check_threshold(pool, app).await?;
     }
     let lease = Exclusive::take_for(pool, app, "an action on drift").await?;
+    let result = leased(pool, sealer, http, app, action, target_id, user_id, &lease).await;
+    lease.release().await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn leased(
+    pool: &Pool,
+    sealer: &Sealer,
+    http: &reqwest::Client,
+    app: &str,
+    action: DriftAction,
+    target_id: &str,
+    user_id: &str,
+    lease: &Exclusive,
+) -> Result<String, DirError> {
+    let tuning = Tuning::default();
     match action {
         DriftAction::Revert => {
             let user = engine::prepare_revert(pool, sealer, http, app, &tuning, target_id).await?;
-            let r = on_demand::provision_user_leased(pool, sealer, http, app, &user, &lease).await?;
+            let r = on_demand::provision_user_leased(pool, sealer, http, app, &user, lease).await?;
             Ok(format!(
                 "{}: {} {} (the directory's values sent again where the application differed).",
                 r.display_name, r.action, r.status
@@ -99,7 +115,7 @@ async fn run(
                 })?;
             drop(conn);
             engine::adopt(pool, sealer, http, app, &tuning, target_id, &user.id).await?;
-            let r = on_demand::provision_user_leased(pool, sealer, http, app, &user.id, &lease).await?;
+            let r = on_demand::provision_user_leased(pool, sealer, http, app, &user.id, lease).await?;
             Ok(format!(
                 "Linked to {}; now managed by Provisio: {} {}.",
                 r.display_name, r.action, r.status

@@ -195,7 +195,9 @@ pub async fn restart(pool: &Pool, app: &str, reset: &Reset, actor: &Actor) -> Re
         lease.is_some(),
     )
     .await?;
-    drop(lease);
+    if let Some(l) = lease {
+        l.release().await;
+    }
     let mut what = Vec::new();
     for (on, name) in [
         (reset.watermark, "Watermark"),
