@@ -202,6 +202,26 @@ pub async fn managed_some(
     Ok(out)
 }
 
+/// The object linked to account `target_id` of the target, with its link.
+pub async fn by_target(
+    pool: &Pool,
+    app: &str,
+    object_type: ObjectType,
+    target_id: &str,
+) -> sqlx::Result<Option<(String, Managed)>> {
+    sqlx::query(
+        "SELECT source_id, target_id, exported, state FROM prov_objects
+         WHERE app_id = $1 AND object_type = $2 AND target_id = $3",
+    )
+    .bind(app)
+    .bind(object_type.as_str())
+    .bind(target_id)
+    .fetch_optional(pool)
+    .await?
+    .map(|r| link(&r, false))
+    .transpose()
+}
+
 /// What was last exported to each of the given target ids (target id -> exported JSON).
 pub async fn exported_by_target(
     pool: &Pool,

@@ -103,6 +103,25 @@ pub(super) async fn changed(
     Ok((users, groups, assigned))
 }
 
+/// The application's target as a cycle (or a preview, a drift report) talks to it: its token,
+/// within its rate limit, with the engine's concurrency.
+pub(super) async fn target(
+    pool: &Pool,
+    sealer: &Sealer,
+    http: &reqwest::Client,
+    app: &str,
+    cfg: &ProvisioningConfig,
+    tuning: &Tuning,
+) -> Result<Target, EngineError> {
+    let token = config::secret_token(pool, sealer, app).await?.unwrap_or_default();
+    Ok(Target::new(&cfg.tenant_url, &token, http.clone())
+        .limited(crate::provisioning::limits::for_app(
+            app,
+            cfg.settings.max_requests_per_second,
+        ))
+        .gated(tuning.concurrency))
+}
+
 /// Runs one cycle of `app` now: initial when the job has none completed, was restarted, or the
 /// configuration changed since; incremental otherwise.
 pub async fn run(
@@ -141,13 +160,7 @@ pub async fn run(
         error: String::new(),
     };
 
-    let token = config::secret_token(pool, sealer, app).await?.unwrap_or_default();
-    let target = Target::new(&cfg.tenant_url, &token, http.clone())
-        .limited(crate::provisioning::limits::for_app(
-            app,
-            cfg.settings.max_requests_per_second,
-        ))
-        .gated(tuning.concurrency);
+    let target = target(pool, sealer, http, app, &cfg, tuning).await?;
     let caps = match target.discover().await {
         Ok(c) => c,
         Err(e) => {

@@ -129,13 +129,7 @@ pub(super) async fn connect(
             "No Tenant URL is saved: there is no application to compare with.".into(),
         ));
     }
-    let token = config::secret_token(pool, sealer, app).await?.unwrap_or_default();
-    let target = Target::new(&cfg.tenant_url, &token, http.clone())
-        .limited(crate::provisioning::limits::for_app(
-            app,
-            cfg.settings.max_requests_per_second,
-        ))
-        .gated(tuning.concurrency);
+    let target = cycle::target(pool, sealer, http, app, cfg, tuning).await?;
     let target = if dry_run { target.dry_run() } else { target };
     Ok(match target.discover().await {
         Ok(caps) => Ok((target, caps)),

@@ -43,10 +43,7 @@ fn refused(field: &str, message: impl Into<String>) -> EngineError {
 
 /// The user linked to account `target_id`, with its link.
 async fn linked(pool: &Pool, app: &str, target_id: &str) -> Result<Option<(String, Managed)>, EngineError> {
-    Ok(links::managed_all(pool, app, ObjectType::User, true)
-        .await?
-        .into_iter()
-        .find(|(_, m)| m.target_id == target_id))
+    Ok(links::by_target(pool, app, ObjectType::User, target_id).await?)
 }
 
 /// The account as the application has it now.
