@@ -146,7 +146,10 @@ fn describe(owner: &Owner) -> String {
 /// Re-seals every stored secret from `old` to `new` in one transaction: all or nothing. A secret
 /// `old` cannot open stops it with nothing changed. Returns how many were re-sealed.
 pub async fn rotate_key(pool: &Pool, old: &Sealer, new: &Sealer) -> anyhow::Result<usize> {
-    let mut tx = db::begin(pool).await?;
+    let mut tx = db::begin(pool, db::Exclusive::Rows).await?;
+    // Every sealed column's table, locked against writes until the commit: a secret saved
+    // meanwhile would be sealed with the old key, or missed.
+    sealed::lock(&mut tx).await?;
     let all = sealed::all(&mut tx).await?;
     for (owner, value) in &all {
         let context = context(owner);

@@ -108,20 +108,18 @@ pub async fn set_console_user_enabled(csrf: String, id: String, enabled: bool) -
     let state = guard::state()?;
     let me = guard::admin_change(&csrf).await?;
     let user = target(&state.pool, &id).await?;
-    if !enabled {
-        if user.id == me.id {
-            return Err(ApiError::Conflict("You cannot disable yourself.".into()));
-        }
-        if user.role == Role::Administrator
-            && !user.disabled
-            && db::console_users::count_active_admins(&state.pool).await? <= 1
-        {
-            return Err(ApiError::Conflict(
-                "The last enabled Administrator cannot be disabled.".into(),
-            ));
-        }
+    if !enabled && user.id == me.id {
+        return Err(ApiError::Conflict("You cannot disable yourself.".into()));
     }
-    db::console_users::set_disabled(&state.pool, &id, !enabled, &crate::timefmt::now()).await?;
+    let now = crate::timefmt::now();
+    if enabled {
+        db::console_users::set_disabled(&state.pool, &id, false, &now).await?;
+    } else {
+        admin_change(
+            db::console_users::disable_keeping_an_admin(&state.pool, &id, &now).await?,
+            "The last enabled Administrator cannot be disabled.",
+        )?;
+    }
     let action = if enabled {
         "console_user.enable"
     } else {
@@ -139,6 +137,18 @@ pub async fn set_console_user_enabled(csrf: String, id: String, enabled: bool) -
     Ok(())
 }
 
+/// The answer to a change the database refused because it would leave no administrator (checked
+/// in the change's own transaction, so two at once cannot both pass).
+#[cfg(feature = "ssr")]
+fn admin_change(done: crate::db::console_users::AdminChange, last: &str) -> Result<(), ApiError> {
+    use crate::db::console_users::AdminChange;
+    match done {
+        AdminChange::Done => Ok(()),
+        AdminChange::NoSuchUser => Err(ApiError::NotFound("That user no longer exists.".into())),
+        AdminChange::LastAdministrator => Err(ApiError::Conflict(last.into())),
+    }
+}
+
 #[server(endpoint = "console_users/set_role")]
 pub async fn set_console_user_role(csrf: String, id: String, role: String) -> Result<(), ApiError> {
     use super::guard;
@@ -151,15 +161,10 @@ pub async fn set_console_user_role(csrf: String, id: String, role: String) -> Re
     if user.role == role {
         return Ok(());
     }
-    if user.role == Role::Administrator
-        && !user.disabled
-        && db::console_users::count_active_admins(&state.pool).await? <= 1
-    {
-        return Err(ApiError::Conflict(
-            "The last enabled Administrator cannot become a Viewer.".into(),
-        ));
-    }
-    db::console_users::set_role(&state.pool, &id, role, &crate::timefmt::now()).await?;
+    admin_change(
+        db::console_users::set_role(&state.pool, &id, role, &crate::timefmt::now()).await?,
+        "The last enabled Administrator cannot become a Viewer.",
+    )?;
     audit::record(
         &state.pool,
         &guard::actor(&me),

@@ -135,34 +135,83 @@ pub async fn set_password(pool: &Pool, id: &str, password_hash: &str, now: &str)
     Ok(r == 1)
 }
 
-/// Disables (ending the user's sessions) or enables a user. Returns false when no such user exists.
-pub async fn set_disabled(pool: &Pool, id: &str, disabled: bool, now: &str) -> sqlx::Result<bool> {
-    let r = super::write(
-        pool,
-        sqlx::query(
-            "UPDATE console_users
+/// What a change that could leave no administrator did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminChange {
+    Done,
+    NoSuchUser,
+    /// Refused: the user is the last enabled administrator.
+    LastAdministrator,
+}
+
+/// Runs `change` on user `id` unless it would leave no enabled administrator (`removes` says
+/// whether the change takes the user's administration away, from its role and disabled flag).
+/// The count and the change are one [`super::Exclusive::Console`] transaction: two
+/// administrators disabling each other at once leave one of them enabled.
+async fn keeping_an_admin<'q>(
+    pool: &Pool,
+    id: &str,
+    removes: impl FnOnce(Role, bool) -> bool,
+    change: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> sqlx::Result<AdminChange> {
+    let mut tx = super::begin(pool, super::Exclusive::Console).await?;
+    let Some(r) = sqlx::query("SELECT role, disabled FROM console_users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Ok(AdminChange::NoSuchUser);
+    };
+    let (role, disabled) = (role_of(r.get("role")), r.get::<i64, _>("disabled") != 0);
+    if role == Role::Administrator && !disabled && removes(role, disabled) {
+        let admins: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM console_users WHERE role = 'administrator' AND disabled = 0",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if admins <= 1 {
+            return Ok(AdminChange::LastAdministrator);
+        }
+    }
+    change.execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(AdminChange::Done)
+}
+
+/// Disables a user (ending its sessions), unless it is the last enabled administrator.
+pub async fn disable_keeping_an_admin(pool: &Pool, id: &str, now: &str) -> sqlx::Result<AdminChange> {
+    keeping_an_admin(pool, id, |_, _| true, disable_statement(id, true, now)).await
+}
+
+/// Changes a user's role (a session picks it up on its next request), unless that demotes the
+/// last enabled administrator.
+pub async fn set_role(pool: &Pool, id: &str, role: Role, now: &str) -> sqlx::Result<AdminChange> {
+    let change = sqlx::query("UPDATE console_users SET role = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(role.as_str())
+        .bind(now);
+    keeping_an_admin(pool, id, |_, _| role != Role::Administrator, change).await
+}
+
+fn disable_statement<'q>(
+    id: &'q str,
+    disabled: bool,
+    now: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(
+        "UPDATE console_users
          SET disabled = $2,
              session_version = session_version + (CASE WHEN $2 = 1 THEN 1 ELSE 0 END),
              updated_at = $3
          WHERE id = $1",
-        )
-        .bind(id)
-        .bind(disabled as i64)
-        .bind(now),
     )
-    .await?;
-    Ok(r == 1)
+    .bind(id)
+    .bind(disabled as i64)
+    .bind(now)
 }
 
-/// Changes a user's role; a session picks the new role up on its next request.
-pub async fn set_role(pool: &Pool, id: &str, role: Role, now: &str) -> sqlx::Result<bool> {
-    let r = super::write(
-        pool,
-        sqlx::query("UPDATE console_users SET role = $2, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(role.as_str())
-            .bind(now),
-    )
-    .await?;
-    Ok(r == 1)
+/// Disables (ending the user's sessions) or enables a user, whatever its role (the command
+/// line's way back in). Returns false when no such user exists.
+pub async fn set_disabled(pool: &Pool, id: &str, disabled: bool, now: &str) -> sqlx::Result<bool> {
+    Ok(super::write(pool, disable_statement(id, disabled, now)).await? == 1)
 }

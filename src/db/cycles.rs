@@ -5,7 +5,7 @@ use super::escrows::EscrowWrite;
 use super::links::{ObjectWrite, Remembered};
 use super::prov_log::LogWrite;
 use super::vocab::{column, optional_column, CycleKind, CyclePhase, CycleState};
-use super::Pool;
+use super::{Exclusive, Pool};
 use sqlx::Row;
 
 /// A cycle's counters, as recorded and shown.
@@ -69,7 +69,8 @@ pub async fn end_cycle(
     error: &str,
     now: &str,
 ) -> sqlx::Result<()> {
-    let mut tx = super::begin(pool).await?;
+    // Only the cycle's runner writes its row.
+    let mut tx = super::begin(pool, Exclusive::Rows).await?;
     write_counters(&mut tx, id, c).await?;
     sqlx::query("UPDATE prov_cycles SET state = $2, error = $3, ended_at = $4 WHERE id = $1")
         .bind(id)
@@ -197,7 +198,8 @@ pub async fn record_batch(
     counters: &Counters,
     now: &str,
 ) -> sqlx::Result<()> {
-    let mut tx = super::begin(pool).await?;
+    // The application's links, escrows and log, beside a restart or an action on drift.
+    let mut tx = super::begin(pool, Exclusive::App(app)).await?;
     for o in &batch.objects {
         match &o.exported {
             Some(exported) => {
@@ -239,7 +241,8 @@ pub async fn record_batch(
 
 /// A cycle begins a phase; its counters so far go with it.
 pub async fn set_phase(pool: &Pool, cycle: &str, phase: CyclePhase, counters: &Counters) -> sqlx::Result<()> {
-    let mut tx = super::begin(pool).await?;
+    // Only the cycle's runner writes its row.
+    let mut tx = super::begin(pool, Exclusive::Rows).await?;
     sqlx::query("UPDATE prov_cycles SET phase = $2 WHERE id = $1")
         .bind(cycle)
         .bind(phase.as_str())
@@ -261,7 +264,7 @@ pub async fn processed(pool: &Pool, cycle: &str, processed: i64) -> sqlx::Result
 
 /// Sets the cycle's progress denominator and counters outside a batch.
 pub async fn progress(pool: &Pool, cycle: &str, counters: &Counters) -> sqlx::Result<()> {
-    let mut tx = super::begin(pool).await?;
+    let mut tx = super::begin(pool, Exclusive::Rows).await?;
     write_counters(&mut tx, cycle, counters).await?;
     tx.commit().await
 }

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 /// Records a check's figures (the latest replaces the one before).
 pub async fn record(pool: &Pool, app: &str, r: &DriftReport, at: &str) -> sqlx::Result<()> {
-    sqlx::query(
+    let statement = sqlx::query(
         "INSERT INTO prov_drift_checks (app_id, checked_at, users_read, groups_read, orphans, drifted, missing, error, elapsed_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (app_id) DO UPDATE SET checked_at = excluded.checked_at, users_read = excluded.users_read,
@@ -22,9 +22,8 @@ pub async fn record(pool: &Pool, app: &str, r: &DriftReport, at: &str) -> sqlx::
     .bind(r.drifted_total as i64)
     .bind(r.missing_total as i64)
     .bind(&r.error)
-    .bind(r.elapsed_ms as i64)
-    .execute(pool)
-    .await?;
+    .bind(r.elapsed_ms as i64);
+    super::write(pool, statement).await?;
     Ok(())
 }
 
@@ -68,26 +67,24 @@ pub async fn due(pool: &Pool, ago: impl Fn(i64) -> String) -> sqlx::Result<Vec<(
 
 /// Claims a due check so that one instance runs it: moves its time to `now` only when it is
 /// still the one read (`before`: None when there was none). False when another instance won.
+/// The condition is the statement's own (`ON CONFLICT`, `WHERE checked_at = ..`), so the claim
+/// needs no lock beyond the row's.
 pub async fn claim(pool: &Pool, app: &str, before: Option<&str>, now: &str) -> sqlx::Result<bool> {
-    let done = match before {
+    let statement = match before {
         None => sqlx::query(
             "INSERT INTO prov_drift_checks (app_id, checked_at, users_read, groups_read, orphans, drifted, missing, error, elapsed_ms)
              VALUES ($1, $2, 0, 0, 0, 0, 0, $3, 0) ON CONFLICT (app_id) DO NOTHING",
         )
         .bind(app)
         .bind(now)
-        .bind(DRIFT_CHECK_RUNNING)
-        .execute(pool)
-        .await?,
+        .bind(DRIFT_CHECK_RUNNING),
         Some(b) => sqlx::query(
             "UPDATE prov_drift_checks SET checked_at = $3, error = $4 WHERE app_id = $1 AND checked_at = $2",
         )
             .bind(app)
             .bind(b)
             .bind(now)
-            .bind(DRIFT_CHECK_RUNNING)
-            .execute(pool)
-            .await?,
+            .bind(DRIFT_CHECK_RUNNING),
     };
-    Ok(done.rows_affected() == 1)
+    Ok(super::write(pool, statement).await? == 1)
 }

@@ -116,7 +116,8 @@ pub async fn claim_staged(
     alive_until: &str,
     written_at: &str,
 ) -> sqlx::Result<Result<(), Refused>> {
-    let mut tx = super::begin(pool).await?;
+    // "No other import is running" spans rows: only one claim at a time may check it.
+    let mut tx = super::begin(pool, super::Exclusive::Directory).await?;
     let sql = format!(
         "UPDATE dir_imports SET status = 'running', runner = $2, alive_until = $3, written_at = $4
          WHERE id = $1 AND status = 'staged' AND {NONE_RUNNING}"
@@ -146,7 +147,8 @@ pub async fn claim_new(
     alive_until: &str,
     written_at: &str,
 ) -> sqlx::Result<Result<(), Refused>> {
-    let mut tx = super::begin(pool).await?;
+    // "No other import is running" spans rows: only one claim at a time may check it.
+    let mut tx = super::begin(pool, super::Exclusive::Directory).await?;
     let sql = format!(
         "INSERT INTO dir_imports (id, kind, file_name, format, content, created_by, created_at, status,
              result, runner, alive_until, written_at)

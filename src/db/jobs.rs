@@ -2,7 +2,7 @@
 //! what a cycle reads of the directory in `sources`, escrows in `escrows`.
 
 use super::vocab::{column, optional_column, JobState};
-use super::Pool;
+use super::{Exclusive, Pool};
 use sqlx::Row;
 
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ pub async fn ensure_job(pool: &Pool, app: &str, job_id: &str, now: &str) -> sqlx
     .bind(app)
     .bind(job_id)
     .bind(now);
-    super::write(pool, statement).await?;
+    super::write_in(pool, Exclusive::App(app), statement).await?;
     job(pool, app).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
@@ -125,8 +125,9 @@ pub async fn config_version(pool: &Pool, app: &str) -> sqlx::Result<i64> {
 }
 
 pub async fn set_state(pool: &Pool, app: &str, state: JobState, now: &str) -> sqlx::Result<()> {
-    super::write(
+    super::write_in(
         pool,
+        Exclusive::App(app),
         sqlx::query("UPDATE prov_jobs SET state = $2, updated_at = $3 WHERE app_id = $1")
             .bind(app)
             .bind(state.as_str())
@@ -149,7 +150,7 @@ pub async fn complete_cycle(
     requests: i64,
     now: &str,
 ) -> sqlx::Result<()> {
-    let mut tx = super::begin(pool).await?;
+    let mut tx = super::begin(pool, Exclusive::App(app)).await?;
     let current = sqlx::query(
         "UPDATE prov_jobs SET watermark = $2, updated_at = $3 WHERE app_id = $1 AND requests = $4",
     )
@@ -208,13 +209,16 @@ pub async fn quarantine(
     .bind(next_attempt)
     .bind(now)
     .bind(loaded);
-    super::write(pool, statement).await.map(|_| ())
+    super::write_in(pool, Exclusive::App(app), statement)
+        .await
+        .map(|_| ())
 }
 
 /// The next cycle is an initial cycle.
 pub async fn request_initial(pool: &Pool, app: &str) -> sqlx::Result<()> {
-    super::write(
+    super::write_in(
         pool,
+        Exclusive::App(app),
         sqlx::query("UPDATE prov_jobs SET initial_requested = 1, requests = requests + 1 WHERE app_id = $1")
             .bind(app),
     )
@@ -238,8 +242,9 @@ pub async fn retry_credentials_now(conn: &mut crate::db::Conn, app: &str, now: &
 }
 
 pub async fn leave_quarantine(pool: &Pool, app: &str, now: &str) -> sqlx::Result<()> {
-    super::write(
+    super::write_in(
         pool,
+        Exclusive::App(app),
         sqlx::query(
             "UPDATE prov_jobs SET state = 'Active', quarantine_reason = '', quarantine_since = NULL,
              next_attempt = NULL, last_notified_reason = '', updated_at = $2
@@ -254,8 +259,9 @@ pub async fn leave_quarantine(pool: &Pool, app: &str, now: &str) -> sqlx::Result
 
 /// Records that the quarantine email for `reason` was queued, so it is sent once per reason.
 pub async fn set_notified(pool: &Pool, app: &str, reason: &str) -> sqlx::Result<()> {
-    super::write(
+    super::write_in(
         pool,
+        Exclusive::App(app),
         sqlx::query("UPDATE prov_jobs SET last_notified_reason = $2 WHERE app_id = $1")
             .bind(app)
             .bind(reason),
@@ -285,7 +291,7 @@ pub async fn restart(
     now: &str,
     leased: bool,
 ) -> sqlx::Result<()> {
-    let mut tx = super::begin(pool).await?;
+    let mut tx = super::begin(pool, Exclusive::App(app)).await?;
     sqlx::query(
         "INSERT INTO prov_jobs (app_id, job_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (app_id) DO NOTHING",
     )
@@ -349,7 +355,7 @@ pub async fn apply_pending_full_reset(pool: &Pool, app: &str) -> sqlx::Result<bo
     if pending.unwrap_or(0) == 0 {
         return Ok(false);
     }
-    let mut tx = super::begin(pool).await?;
+    let mut tx = super::begin(pool, Exclusive::App(app)).await?;
     super::links::set_aside(&mut tx, app).await?;
     super::adaptations::forget(&mut tx, app).await?;
     sqlx::query("UPDATE prov_jobs SET full_reset_pending = 0 WHERE app_id = $1")

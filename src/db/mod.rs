@@ -32,6 +32,9 @@ use std::time::Duration;
 
 pub mod sql;
 pub mod vocab;
+mod write;
+
+pub use write::{begin, delete_in_batches, is_retryable, write, write_in, Exclusive, WriteTx};
 
 /// Where the database lives, resolved from the settings.
 #[derive(Debug, Clone)]
@@ -296,110 +299,6 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-/// Runs one statement in a write transaction of its own (see [`begin`]); the rows it changed.
-/// Every single write goes through here rather than autocommitting on the pool: on SQLite an
-/// autocommit write waits in the busy handler beside the write queue and can give up after 5 s
-/// while a busy SCIM endpoint or a cycle keeps the queue full.
-pub async fn write<'q>(
-    pool: &Pool,
-    statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-) -> sqlx::Result<u64> {
-    let mut tx = begin(pool).await?;
-    let changed = statement.execute(&mut *tx).await?.rows_affected();
-    tx.commit().await?;
-    Ok(changed)
-}
-
-/// Runs a `DELETE ... LIMIT`-style statement (made by `statement` for each round) until a round
-/// deletes fewer than `batch` rows; each round is a write of its own, so retention never holds the
-/// write turn for long. Returns how many rows went.
-pub async fn delete_in_batches<'q>(
-    pool: &Pool,
-    batch: u64,
-    statement: impl Fn() -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-) -> sqlx::Result<u64> {
-    let mut total = 0;
-    loop {
-        let n = write(pool, statement()).await?;
-        total += n;
-        if n < batch {
-            return Ok(total);
-        }
-    }
-}
-
-/// The advisory lock every write transaction on PostgreSQL takes first (see [`begin`]).
-const WRITE_LOCK: i64 = 0x7072_6f76_6973_696f; // "provisio"
-
-/// A write transaction, holding this process's turn to write until it commits, rolls back or is
-/// dropped. Dereferences to the connection, so `&mut *tx` is what queries run on.
-pub struct WriteTx {
-    // Declared first, so it is dropped first: the transaction ends before the next writer goes.
-    tx: Tx,
-    _turn: tokio::sync::MutexGuard<'static, ()>,
-}
-
-impl WriteTx {
-    pub async fn commit(self) -> sqlx::Result<()> {
-        self.tx.commit().await
-    }
-
-    pub async fn rollback(self) -> sqlx::Result<()> {
-        self.tx.rollback().await
-    }
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.tx
-    }
-}
-
-/// Starts a transaction that will write, with SQLite's semantics on both databases: one writer at
-/// a time, so the read-check-write sequences inside (a name is free, then insert; read a
-/// resource, patch it, write it back) see no other writer between their steps. Not reentrant:
-/// a task holding a `WriteTx` must not start another.
-///
-/// First this process's turn: SQLite has one writer, and a connection that finds the lock taken
-/// sleeps in SQLite's busy handler (1, 2, 5 ... up to 100 ms a time) rather than waking when it
-/// is free, so concurrent writers in one process (the SCIM endpoint's creates and a provisioning
-/// cycle's records) would lose most of their time sleeping, and a writer could sleep past the
-/// busy timeout while others take the lock in turn. Waiting here hands the lock over at once.
-/// Other processes (the CLI) still meet the busy timeout.
-///
-/// On SQLite, `BEGIN IMMEDIATE`: the default (deferred) transaction takes the write lock only at
-/// its first write, and if another connection wrote since the transaction's first read, that
-/// upgrade fails at once with "database is locked" instead of waiting.
-///
-/// On PostgreSQL the same single-writer rule comes from a transaction-scoped advisory lock, held
-/// until commit or rollback, which also covers every instance sharing the database.
-pub async fn begin(pool: &Pool) -> sqlx::Result<WriteTx> {
-    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    // As long as SQLite's busy timeout would have let it wait.
-    let turn = tokio::time::timeout(BUSY_TIMEOUT, TURN.lock())
-        .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)?;
-    let tx = match Backend::of(pool) {
-        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
-        Backend::Postgres => {
-            let mut tx = pool.begin().await?;
-            sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)")
-                .bind(WRITE_LOCK)
-                .execute(&mut *tx)
-                .await?;
-            tx
-        }
-    };
-    Ok(WriteTx { tx, _turn: turn })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,7 +338,7 @@ mod tests {
                 let (pool, stop, commits) = (pool.clone(), stop.clone(), commits.clone());
                 tokio::spawn(async move {
                     while !stop.load(Ordering::SeqCst) {
-                        let mut tx = begin(&pool).await?;
+                        let mut tx = begin(&pool, Exclusive::Rows).await?;
                         sqlx::query("INSERT INTO audit_log (at, actor, action, target, outcome, detail, source_ip) VALUES ('x', 'queued', 'test', '', 'success', '', '')")
                             .execute(&mut *tx)
                             .await?;

@@ -23,7 +23,8 @@ pub struct AccountCounts {
 
 /// Creates an account with its built-in Account Administrators group, in one transaction.
 pub async fn create(pool: &Pool, id: &str, name: &str, actor: &str, now: &str) -> sqlx::Result<()> {
-    let mut tx = super::begin(pool).await?;
+    // The unique index on the name decides between two creates of one name.
+    let mut tx = super::begin(pool, super::Exclusive::Rows).await?;
     sqlx::query(
         "INSERT INTO scim_accounts (id, name, name_lower, created_at, created_by) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -286,7 +287,7 @@ pub async fn create_local_group(
     role: AccountRole,
     now: &str,
 ) -> sqlx::Result<()> {
-    let mut tx = super::begin(pool).await?;
+    let mut tx = super::begin(pool, super::Exclusive::Rows).await?;
     insert_group(&mut tx, account, id, GroupSource::Local, role, name, now).await?;
     tx.commit().await
 }
@@ -338,7 +339,9 @@ pub struct NewKey<'a> {
 }
 
 pub async fn create_key(pool: &Pool, k: &NewKey<'_>) -> sqlx::Result<()> {
-    let mut tx = super::begin(pool).await?;
+    // The key's groups are foreign keys: a group deleted meanwhile fails the insert (or takes
+    // its row with it once committed), never leaves a key naming a group that is gone.
+    let mut tx = super::begin(pool, super::Exclusive::Rows).await?;
     sqlx::query(
         "INSERT INTO scim_api_keys (id, account_id, name, prefix, hash, created_at, created_by, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

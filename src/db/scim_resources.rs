@@ -328,11 +328,38 @@ pub async fn get(
     account: &str,
     id: &str,
 ) -> sqlx::Result<Option<Stored>> {
+    read_one(conn, table, account, id, "").await
+}
+
+/// [`get`] for a read-modify-write of the resource in a write transaction: on PostgreSQL the row
+/// stays locked until the commit, so a concurrent write to it waits and then reads the new
+/// version (two PATCHes of one group's members both land; of two PUTs with the same `If-Match`
+/// the second finds the version moved on). SQLite's one writer gives the same.
+pub async fn get_for_update(
+    conn: &mut crate::db::Conn,
+    table: Table,
+    account: &str,
+    id: &str,
+) -> sqlx::Result<Option<Stored>> {
+    let lock = match crate::db::Backend::of_conn(conn) {
+        crate::db::Backend::Postgres => " FOR UPDATE",
+        crate::db::Backend::Sqlite => "",
+    };
+    read_one(conn, table, account, id, lock).await
+}
+
+async fn read_one(
+    conn: &mut crate::db::Conn,
+    table: Table,
+    account: &str,
+    id: &str,
+    lock: &str,
+) -> sqlx::Result<Option<Stored>> {
     let sql = match table {
         Table::Users => "SELECT id, doc, version, created_at, last_modified FROM scim_users WHERE account_id = $1 AND id = $2",
         Table::Groups => "SELECT id, doc, version, created_at, last_modified FROM scim_groups WHERE account_id = $1 AND id = $2 AND source = 'scim'",
     };
-    Ok(sqlx::query(sql)
+    Ok(sqlx::query(&format!("{sql}{lock}"))
         .bind(account)
         .bind(id)
         .fetch_optional(conn)
@@ -573,26 +600,34 @@ pub async fn groups_of(
         .collect())
 }
 
-/// Which of `ids` are users or SCIM groups of the account: (id, "User" | "Group").
+/// Which of `ids` are users or SCIM groups of the account: (id, "User" | "Group"), for a write
+/// that is about to make them members. On PostgreSQL the rows found stay share-locked until the
+/// commit, so a member deleted at the same time is deleted either before (and not found here) or
+/// after (and its new membership deleted with it): never a membership naming nobody.
 pub async fn resolve_members(
     conn: &mut crate::db::Conn,
     account: &str,
     ids: &[String],
 ) -> sqlx::Result<Vec<(String, String)>> {
+    let lock = match crate::db::Backend::of_conn(conn) {
+        crate::db::Backend::Postgres => " FOR KEY SHARE",
+        crate::db::Backend::Sqlite => "",
+    };
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
-        let mut qb = Sql::new("SELECT id, 'User' AS kind FROM scim_users WHERE account_id = ");
-        qb.push_bind(account.to_string())
-            .push(" AND id IN ")
-            .push_in_list(chunk);
-        qb.push(
-            " UNION ALL SELECT id, 'Group' AS kind FROM scim_groups WHERE source = 'scim' AND account_id = ",
-        );
-        qb.push_bind(account.to_string())
-            .push(" AND id IN ")
-            .push_in_list(chunk);
-        for r in qb.build().fetch_all(&mut *conn).await? {
-            out.push((r.get("id"), r.get("kind")));
+        for (kind, from) in [
+            ("User", "scim_users WHERE account_id = "),
+            ("Group", "scim_groups WHERE source = 'scim' AND account_id = "),
+        ] {
+            let mut qb = Sql::new("SELECT id FROM ");
+            qb.push(from)
+                .push_bind(account.to_string())
+                .push(" AND id IN ")
+                .push_in_list(chunk)
+                .push(lock);
+            for r in qb.build().fetch_all(&mut *conn).await? {
+                out.push((r.get("id"), kind.to_string()));
+            }
         }
     }
     Ok(out)

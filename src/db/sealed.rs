@@ -15,6 +15,17 @@ pub enum Owner {
     SmtpPassword,
 }
 
+/// Keeps every other writer off the tables holding sealed values until the transaction ends (on
+/// SQLite the write transaction already does).
+pub async fn lock(conn: &mut Conn) -> sqlx::Result<()> {
+    if super::Backend::of_conn(conn) == super::Backend::Postgres {
+        sqlx::query("LOCK TABLE app_provisioning, smtp_settings IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Every sealed value, with its owner.
 pub async fn all(conn: &mut Conn) -> sqlx::Result<Vec<(Owner, String)>> {
     let mut out = Vec::new();

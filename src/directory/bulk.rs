@@ -2,13 +2,14 @@
 //! group. Each is all or nothing (one transaction; a user that no longer exists fails the whole
 //! request), and each user's change is recorded and audited as the single action would be.
 
+use super::begin;
 use super::groups::{add_member_in, existing as existing_group};
 use super::users::{existing, upsert, Upserted};
 use super::validate::UserChanges;
 use super::{invalid, DirError};
 use crate::audit::{self, Actor, Outcome};
 use crate::db::directory as store;
-use crate::db::{begin, Pool};
+use crate::db::Pool;
 
 /// The most users one bulk action takes (a page of the list is 50).
 pub const MAX_USERS: usize = 200;

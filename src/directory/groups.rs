@@ -1,14 +1,10 @@
 //! Directory groups and their direct members (users, and groups nested as members).
 
 use super::validate;
-use super::{invalid, DirError};
+use super::{begin, invalid, DirError};
 use crate::audit::{self, Actor, Outcome};
 use crate::db::directory::{self as store, GroupRecord};
 use crate::db::Pool;
-
-async fn begin(pool: &Pool) -> Result<crate::db::WriteTx, DirError> {
-    Ok(crate::db::begin(pool).await?)
-}
 
 fn check_description(d: &str) -> Result<String, DirError> {
     let d = d.trim();

@@ -25,6 +25,12 @@ pub enum DirError {
     Db(#[from] sqlx::Error),
 }
 
+/// A write transaction on the directory: every directory write appends to its change sequence
+/// (see [`crate::db::Exclusive::Directory`]).
+pub(crate) async fn begin(pool: &crate::db::Pool) -> Result<crate::db::WriteTx, DirError> {
+    Ok(crate::db::begin(pool, crate::db::Exclusive::Directory).await?)
+}
+
 pub fn invalid(field: &str, message: impl Into<String>) -> DirError {
     DirError::Invalid {
         field: field.to_string(),

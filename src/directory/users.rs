@@ -1,7 +1,7 @@
 //! Creating, editing, disabling, soft-deleting, restoring and purging directory users.
 
 use super::validate::{self, UserChanges};
-use super::{invalid, DirError, RESTORE_DAYS};
+use super::{begin, invalid, DirError, RESTORE_DAYS};
 use crate::audit::{self, Actor, Outcome};
 use crate::db::directory::{self as store, ChangeKind, UserRecord};
 use crate::db::Pool;
@@ -131,10 +131,6 @@ pub async fn resolve_manager(
         ));
     }
     Ok(m.id)
-}
-
-async fn begin(pool: &Pool) -> Result<crate::db::WriteTx, DirError> {
-    Ok(crate::db::begin(pool).await?)
 }
 
 pub(super) async fn existing(conn: &mut crate::db::Conn, id: &str) -> Result<UserRecord, DirError> {

@@ -6,8 +6,8 @@ use super::gallery;
 use crate::audit::{self, Actor, Outcome};
 use crate::db::apps as store;
 use crate::db::directory::{self as dir, ChangeKind};
-use crate::db::Pool;
-use crate::directory::{groups::resolve_principal, invalid, DirError};
+use crate::db::{Exclusive, Pool};
+use crate::directory::{self, groups::resolve_principal, invalid, DirError};
 
 fn clean_name(name: &str) -> Result<String, DirError> {
     let n = name.trim();
@@ -28,12 +28,11 @@ pub async fn create(pool: &Pool, template: &str, name: &str, actor: &Actor) -> R
     let t = gallery::template(template)
         .ok_or_else(|| invalid("template", "choose an application from the gallery"))?;
     let name = clean_name(if name.trim().is_empty() { &t.name } else { name })?;
-    let mut tx = crate::db::begin(pool).await?;
+    // The unique index on the name decides between two creates at once; the check first gives
+    // the usual case its message without a failed insert.
+    let mut tx = crate::db::begin(pool, Exclusive::Rows).await?;
     if store::name_taken(&mut tx, &name, "").await? {
-        return Err(invalid(
-            "name",
-            format!("an application named {name:?} already exists"),
-        ));
+        return Err(name_taken(&name));
     }
     let id = crate::ids::new();
     store::insert(
@@ -44,7 +43,8 @@ pub async fn create(pool: &Pool, template: &str, name: &str, actor: &Actor) -> R
         &actor.name,
         &crate::timefmt::now(),
     )
-    .await?;
+    .await
+    .map_err(|e| taken_or(e, &name))?;
     tx.commit().await?;
     audit::record(
         pool,
@@ -85,17 +85,29 @@ pub(super) async fn existing(pool: &Pool, id: &str) -> Result<store::AppRow, Dir
         .ok_or_else(|| DirError::NotFound("there is no such application".into()))
 }
 
+fn name_taken(name: &str) -> DirError {
+    invalid("name", format!("an application named {name:?} already exists"))
+}
+
+fn taken_or(e: sqlx::Error, name: &str) -> DirError {
+    if crate::db::is_unique_violation(&e) {
+        name_taken(name)
+    } else {
+        e.into()
+    }
+}
+
 pub async fn rename(pool: &Pool, id: &str, name: &str, actor: &Actor) -> Result<(), DirError> {
     let name = clean_name(name)?;
     let before = existing(pool, id).await?;
-    let mut tx = crate::db::begin(pool).await?;
+    // As in create: the unique index decides a race.
+    let mut tx = crate::db::begin(pool, Exclusive::Rows).await?;
     if store::name_taken(&mut tx, &name, id).await? {
-        return Err(invalid(
-            "name",
-            format!("an application named {name:?} already exists"),
-        ));
+        return Err(name_taken(&name));
     }
-    store::rename(&mut tx, id, &name, &crate::timefmt::now()).await?;
+    store::rename(&mut tx, id, &name, &crate::timefmt::now())
+        .await
+        .map_err(|e| taken_or(e, &name))?;
     tx.commit().await?;
     audit::record(
         pool,
@@ -113,7 +125,8 @@ pub async fn rename(pool: &Pool, id: &str, name: &str, actor: &Actor) -> Result<
 /// to it; its provisioning job stops with it.
 pub async fn delete(pool: &Pool, id: &str, actor: &Actor) -> Result<(), DirError> {
     let before = existing(pool, id).await?;
-    let mut tx = crate::db::begin(pool).await?;
+    // Not while anything else writes the application's records.
+    let mut tx = crate::db::begin(pool, Exclusive::App(id)).await?;
     store::delete(&mut tx, id).await?;
     tx.commit().await?;
     audit::record(pool, actor, "app.delete", &before.name, Outcome::Success, "").await;
@@ -153,7 +166,8 @@ pub async fn assign_as(
     let a = existing(pool, app).await?;
     let role = role.trim();
     let (role_name, provisioned) = role_of(pool, &a, role).await?;
-    let mut tx = crate::db::begin(pool).await?;
+    // An assignment is a directory change (appended to its sequence).
+    let mut tx = directory::begin(pool).await?;
     let (kind, pid, pname) = resolve_principal(&mut tx, principal).await.map_err(|e| match e {
         DirError::Invalid { message, .. } => invalid("principal", message),
         other => other,
@@ -200,7 +214,7 @@ pub async fn assign_as(
 
 pub async fn unassign(pool: &Pool, app: &str, assignment: &str, actor: &Actor) -> Result<(), DirError> {
     let a = existing(pool, app).await?;
-    let mut tx = crate::db::begin(pool).await?;
+    let mut tx = directory::begin(pool).await?;
     let Some(principal) = store::unassign(&mut tx, app, assignment).await? else {
         return Err(DirError::NotFound("that assignment no longer exists".into()));
     };

@@ -99,7 +99,7 @@ pub async fn assign_many(
         ..Default::default()
     };
     let mut assigned = Vec::new();
-    let mut tx = crate::db::begin(pool).await?;
+    let mut tx = crate::directory::begin(pool).await?;
     let now = crate::timefmt::now();
     for id in ids {
         let (kind, pid, pname) = resolve_principal(&mut tx, id).await.map_err(|e| match e {
@@ -153,7 +153,7 @@ pub async fn set_role(
     if role_name.is_empty() {
         return Err(invalid("role", "this application has no roles"));
     }
-    let mut tx = crate::db::begin(pool).await?;
+    let mut tx = crate::directory::begin(pool).await?;
     let (principal, before) = assignments::assignment(&mut tx, app, assignment)
         .await?
         .ok_or_else(|| DirError::NotFound("that assignment no longer exists".into()))?;

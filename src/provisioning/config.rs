@@ -582,7 +582,7 @@ pub async fn apply(
     let mappings_changed = old.config.mappings != new.mappings;
     let sealed = token.map(|t| sealer.seal(t, &token_context(app)));
     let now = crate::timefmt::now();
-    let mut tx = crate::db::begin(pool).await?;
+    let mut tx = crate::db::begin(pool, db::Exclusive::App(app)).await?;
     store::save(&mut tx, app, &new, sealed.as_deref(), mappings_changed, &now).await?;
     if token.is_some() || old.config.tenant_url != new.tenant_url {
         // New credentials deserve a try now, not after a day of quarantine.

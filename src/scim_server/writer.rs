@@ -3,6 +3,12 @@
 //! makes the commit the bottleneck. Concurrent creates are queued to one task that inserts a
 //! batch in one transaction and commits once; each request still gets its own answer (a
 //! duplicate userName fails only that request) and only after the commit.
+//!
+//! On PostgreSQL several batches commit side by side (one task each, sharing the queue): nothing
+//! but the unique index on an account's userNames keeps them apart, and an insert of a name that
+//! another batch has just inserted waits for that batch's commit and then finds it taken. Two
+//! batches waiting on each other's names is a deadlock PostgreSQL ends in one of them; that
+//! batch is written again.
 
 use crate::db::scim_resources::{self as store, UserCols};
 use crate::db::Pool;
@@ -10,6 +16,13 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Most creates committed together.
 const BATCH: usize = 256;
+
+/// Batches in flight at once on PostgreSQL: while one commits (a network round trip and a WAL
+/// flush) the next is being written.
+const POSTGRES_WRITERS: usize = 4;
+
+/// Tries of a batch the database ended in a deadlock.
+const TRIES: usize = 4;
 
 pub struct CreateUser {
     pub account: String,
@@ -37,10 +50,18 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task.
+    /// Starts the writer tasks: one on SQLite (it has one writer), [`POSTGRES_WRITERS`] on
+    /// PostgreSQL.
     pub fn start(pool: Pool) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>(4 * BATCH);
-        tokio::spawn(run(pool, rx));
+        let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+        let writers = match crate::db::Backend::of(&pool) {
+            crate::db::Backend::Sqlite => 1,
+            crate::db::Backend::Postgres => POSTGRES_WRITERS,
+        };
+        for _ in 0..writers {
+            tokio::spawn(run(pool.clone(), rx.clone()));
+        }
         Writer { tx }
     }
 
@@ -54,16 +75,30 @@ impl Writer {
     }
 }
 
-async fn run(pool: Pool, mut rx: mpsc::Receiver<Job>) {
-    while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < BATCH {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
+async fn run(pool: Pool, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+    loop {
+        let jobs = {
+            let mut rx = rx.lock().await;
+            let Some(first) = rx.recv().await else {
+                return;
+            };
+            let mut jobs = vec![first];
+            while jobs.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+            jobs
+        };
+        let mut done = write(&pool, &jobs).await;
+        for _ in 1..TRIES {
+            match &done {
+                Err(e) if crate::db::is_retryable(e) => done = write(&pool, &jobs).await,
+                _ => break,
             }
         }
-        match write(&pool, &jobs).await {
+        match done {
             Ok(inserted) => {
                 for ((_, reply), ok) in jobs.into_iter().zip(inserted) {
                     let _ = reply.send(if ok { Outcome::Created } else { Outcome::Duplicate });
@@ -80,7 +115,7 @@ async fn run(pool: Pool, mut rx: mpsc::Receiver<Job>) {
 }
 
 async fn write(pool: &Pool, jobs: &[Job]) -> sqlx::Result<Vec<bool>> {
-    let mut tx = crate::db::begin(pool).await?;
+    let mut tx = crate::db::begin(pool, crate::db::Exclusive::Rows).await?;
     let mut inserted = Vec::with_capacity(jobs.len());
     for (j, _) in jobs {
         inserted

@@ -108,7 +108,7 @@ pub async fn backfill_group_search(pool: &Pool) -> sqlx::Result<u64> {
         if rows.is_empty() {
             return Ok(done);
         }
-        let mut tx = crate::db::begin(pool).await?;
+        let mut tx = crate::db::begin(pool, crate::db::Exclusive::Directory).await?;
         for g in &rows {
             sqlx::query("UPDATE dir_groups SET search_fold = $2 WHERE id = $1")
                 .bind(&g.id)

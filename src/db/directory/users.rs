@@ -168,7 +168,7 @@ pub async fn backfill_search(pool: &Pool) -> sqlx::Result<u64> {
         if rows.is_empty() {
             return Ok(done);
         }
-        let mut tx = crate::db::begin(pool).await?;
+        let mut tx = crate::db::begin(pool, crate::db::Exclusive::Directory).await?;
         for u in &rows {
             sqlx::query("UPDATE dir_users SET search_fold = $2, department_fold = $3 WHERE id = $1")
                 .bind(&u.id)

@@ -34,7 +34,9 @@ struct Chunk<'r> {
 impl<'r> Chunk<'r> {
     async fn open(run: &'r Run, pool: &Pool) -> Result<Chunk<'r>, Failed> {
         let db = |e: sqlx::Error| Failed::at(0, e.into());
-        let mut tx = crate::db::begin(pool).await.map_err(db)?;
+        let mut tx = crate::db::begin(pool, crate::db::Exclusive::Directory)
+            .await
+            .map_err(db)?;
         if !run.renew(&mut tx).await.map_err(db)? {
             return Err(Failed {
                 line: 0,

@@ -47,7 +47,7 @@ pub async fn rollback(run: &Run, pool: &Pool) -> Result<Undone, DirError> {
 
 async fn undo_steps(run: &Run, pool: &Pool, groups: bool, undone: &mut Undone) -> Result<(), DirError> {
     loop {
-        let mut tx = crate::db::begin(pool).await?;
+        let mut tx = crate::directory::begin(pool).await?;
         if !run.renew(&mut tx).await? {
             return Err(DirError::Conflict(
                 "another instance took this import over; it finishes the rollback".into(),

@@ -76,8 +76,20 @@ pub fn internal(e: impl std::fmt::Display) -> ScimError {
     )
 }
 
+/// What a client is told when the database kept ending its write to let concurrent writes to
+/// the same resources go on (a deadlock between row locks), after the write was tried again.
+const CONTENDED: &str = "the resource was being changed by other requests at the same time; try again";
+
 fn db_err(e: sqlx::Error) -> ScimError {
+    if db::is_retryable(&e) {
+        tracing::debug!("SCIM write gave way to a concurrent one: {e}");
+        return ScimError::new(503, None, CONTENDED);
+    }
     internal(e)
+}
+
+fn is_contended(e: &ScimError) -> bool {
+    e.status == 503 && e.detail == CONTENDED
 }
 
 fn not_found(kind: Kind, id: &str) -> ScimError {

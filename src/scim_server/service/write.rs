@@ -1,5 +1,14 @@
 //! Writes: create (users through the group-commit writer), replace, patch; each in one
 //! transaction, checked against `If-Match`.
+//!
+//! What keeps concurrent writers (other requests, other instances on PostgreSQL) apart: the
+//! unique index on an account's userNames (a create or rename that loses gets 409), and the row
+//! lock a change takes on its resource before reading it (`get_for_update`): writes to one
+//! resource go one after the other, each reading what the one before wrote, so no membership
+//! change is lost and `If-Match` is checked against the version actually written. New members
+//! are share-locked until the commit (`resolve_members`). Nothing is held across an account:
+//! writes to different resources go side by side. When PostgreSQL ends one of two writes
+//! waiting on each other's rows (a deadlock), the write is tried again from the start.
 
 use super::members::*;
 use super::*;
@@ -93,6 +102,10 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
         let pending = submit_user(ctx, body).await?;
         return finish_user(ctx, pending).await;
     }
+    retrying(|| create_group(ctx, kind, body)).await
+}
+
+async fn create_group(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rendered> {
     let mut doc = resource::normalize(kind, body)?;
     resource::validate_required(kind, &doc)?;
     let id = crate::ids::new();
@@ -129,8 +142,31 @@ pub async fn create(ctx: &Ctx<'_>, kind: Kind, body: &Value) -> ScimResult<Rende
 
 type WriteTx = crate::db::WriteTx;
 
+/// A SCIM write's transaction: its guarantees are its rows' (see the module's notes).
 async fn begin_write(ctx: &Ctx<'_>) -> ScimResult<WriteTx> {
-    crate::db::begin(ctx.pool).await.map_err(db_err)
+    crate::db::begin(ctx.pool, crate::db::Exclusive::Rows)
+        .await
+        .map_err(db_err)
+}
+
+/// Runs a write again, from the start, when the database ended it to let a concurrent one go on
+/// ([`CONTENDED`]); a few tries with a short random pause, then the client is told to retry.
+async fn retrying<T, F, Fut>(mut write: F) -> ScimResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ScimResult<T>>,
+{
+    let mut tries = 1;
+    loop {
+        match write().await {
+            Err(e) if is_contended(&e) && tries < 4 => {
+                tries += 1;
+                let pause = 5 + rand::random::<u64>() % (10 * tries);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            done => return done,
+        }
+    }
 }
 
 /// Starts a write to an existing resource: it must exist and match `If-Match`.
@@ -141,7 +177,7 @@ async fn begin_change(
     if_match: Option<&str>,
 ) -> ScimResult<(WriteTx, Stored)> {
     let mut tx = begin_write(ctx).await?;
-    let current = store::get(&mut tx, table(kind), ctx.account, id)
+    let current = store::get_for_update(&mut tx, table(kind), ctx.account, id)
         .await
         .map_err(db_err)?
         .ok_or_else(|| not_found(kind, id))?;
@@ -212,6 +248,16 @@ pub async fn replace(
     body: &Value,
     if_match: Option<&str>,
 ) -> ScimResult<Rendered> {
+    retrying(|| replace_once(ctx, kind, id, body, if_match)).await
+}
+
+async fn replace_once(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> ScimResult<Rendered> {
     let mut doc = resource::normalize(kind, body)?;
     resource::validate_required(kind, &doc)?;
     let has_members = kind == Kind::Group
@@ -244,10 +290,13 @@ pub async fn patch(
     body: &Value,
     if_match: Option<&str>,
 ) -> ScimResult<Rendered> {
-    let (mut tx, _) = apply_patch(ctx, kind, id, body, if_match).await?;
-    let out = load(ctx, &mut tx, kind, id).await?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(out)
+    retrying(|| async {
+        let (mut tx, _) = apply_patch(ctx, kind, id, body, if_match).await?;
+        let out = load(ctx, &mut tx, kind, id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    })
+    .await
 }
 
 /// PATCH answered without the resource (a group's 204): only its version after the change, so
@@ -259,9 +308,12 @@ pub async fn patch_version(
     body: &Value,
     if_match: Option<&str>,
 ) -> ScimResult<i64> {
-    let (tx, version) = apply_patch(ctx, kind, id, body, if_match).await?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(version)
+    retrying(|| async {
+        let (tx, version) = apply_patch(ctx, kind, id, body, if_match).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(version)
+    })
+    .await
 }
 
 /// Applies a PATCH in a write transaction, returned open for the answer to be read, with the
@@ -327,6 +379,10 @@ async fn apply_patch(
 }
 
 pub async fn delete(ctx: &Ctx<'_>, kind: Kind, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+    retrying(|| delete_once(ctx, kind, id, if_match)).await
+}
+
+async fn delete_once(ctx: &Ctx<'_>, kind: Kind, id: &str, if_match: Option<&str>) -> ScimResult<()> {
     let (mut tx, _current) = begin_change(ctx, kind, id, if_match).await?;
     store::delete(&mut tx, table(kind), ctx.account, id)
         .await
