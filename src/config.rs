@@ -94,6 +94,20 @@ pub struct ServeArgs {
     #[arg(long, env = "PROVISIO_SCIM_SCAN_LIMIT", default_value_t = 100_000,
           value_parser = clap::value_parser!(u32).range(500..=10_000_000))]
     pub scim_scan_limit: u32,
+    /// SCIM requests one account may have in progress at a time on this instance (the rest of
+    /// its requests wait their turn), so one account's bulk load cannot take every database
+    /// connection from the others; default: half the database pool.
+    #[arg(long, env = "PROVISIO_SCIM_ACCOUNT_CONCURRENCY",
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub scim_account_concurrency: Option<u32>,
+    /// Serve `GET /metrics` (Prometheus text format) on the main address to scrapers presenting
+    /// this bearer token (at least 32 characters).
+    #[arg(long, env = "PROVISIO_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Serve `GET /metrics` (only) on this address as well, e.g. 127.0.0.1:9300 or an address on
+    /// the monitoring network; it asks for the token only when --metrics-token is set.
+    #[arg(long, env = "PROVISIO_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
 }
 
 impl Default for ServeArgs {
@@ -132,6 +146,10 @@ pub enum SettingsError {
     AdminPassword(String),
     #[error("the encryption key cannot be used: {0}")]
     EncryptionKey(String),
+    #[error(
+        "--metrics-token must be at least {0} characters (a random secret, e.g. from `openssl rand -hex 32`)"
+    )]
+    MetricsToken(usize),
 }
 
 pub use crate::db::DatabaseTarget;

@@ -300,6 +300,7 @@ pub async fn run_outbox(pool: Pool, sealer: std::sync::Arc<Sealer>) {
                 Some(s) => send(&sealer, s, &email.to_address, &email.subject, &email.body).await,
             };
             let now = crate::timefmt::now();
+            crate::metrics::email(result.is_ok());
             let written = match result {
                 Ok(()) => store::mark_sent(&pool, &email.id, &now).await,
                 Err(e) => {

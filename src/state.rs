@@ -23,6 +23,8 @@ pub struct Settings {
     /// Days provisioning logs, cycles and sent emails are kept.
     pub log_retention_days: i64,
     pub audit_retention_days: i64,
+    /// Who may scrape `/metrics`, and whether the main address serves it.
+    pub metrics: crate::metrics::endpoint::Access,
 }
 
 /// Shared by every handler and server function (server functions get it from Leptos's context).

@@ -36,6 +36,16 @@ pub enum Exclusive<'a> {
 }
 
 impl Exclusive<'_> {
+    /// The kind, for metrics (no ids: one series per kind).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Exclusive::Rows => "rows",
+            Exclusive::Directory => "directory",
+            Exclusive::App(_) => "app",
+            Exclusive::Console => "console",
+        }
+    }
+
     /// The advisory lock's two keys on PostgreSQL: a class, and a stable hash of the id (the
     /// same in every instance and every version, unlike the standard library's hasher).
     fn lock_keys(&self) -> Option<(i32, i32)> {
@@ -160,6 +170,13 @@ static STRIPES: [tokio::sync::Mutex<()>; 64] = [const { tokio::sync::Mutex::cons
 /// process's turn on its key, then takes its transaction-scoped advisory lock, held until commit
 /// or rollback, which covers every instance sharing the database.
 pub async fn begin(pool: &Pool, scope: Exclusive<'_>) -> sqlx::Result<WriteTx> {
+    let started = std::time::Instant::now();
+    let tx = begin_waiting(pool, scope).await?;
+    crate::metrics::write_wait(scope.label(), started.elapsed());
+    Ok(tx)
+}
+
+async fn begin_waiting(pool: &Pool, scope: Exclusive<'_>) -> sqlx::Result<WriteTx> {
     // As long as SQLite's busy timeout would have let it wait.
     let turn = |m: &'static tokio::sync::Mutex<()>| async move {
         tokio::time::timeout(BUSY_TIMEOUT, m.lock())

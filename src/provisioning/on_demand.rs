@@ -129,6 +129,7 @@ async fn target(
         .await?
         .ok_or_else(|| invalid(field, "set the Secret Token first"))?;
     let target = Target::new(&cfg.tenant_url, &token, http.clone())
+        .for_app(app)
         .limited(super::limits::for_app(app, cfg.settings.max_requests_per_second));
     Ok((cfg, target))
 }

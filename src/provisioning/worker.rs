@@ -332,13 +332,16 @@ impl Scheduler {
         tracing::debug!(app = %app, ?why, "provisioning cycle starting");
         tokio::select! {
             r = engine::run(&self.pool, &self.sealer, &self.http, app, &self.tuning) => match r {
-                Ok(r) => tracing::info!(
+                Ok(r) => {
+                    crate::metrics::cycle(app, r.kind.as_str(), r.state.as_str(), &r.counters);
+                    tracing::info!(
                     app = %app, cycle = %r.id, kind = r.kind.as_str(), state = r.state.as_str(),
                     created = r.counters.created, updated = r.counters.updated,
                     disabled = r.counters.disabled, deleted = r.counters.deleted,
                     failed = r.counters.failed, quarantine = r.quarantine.unwrap_or(""),
                     "provisioning cycle ended"
-                ),
+                    )
+                }
                 Err(e) => {
                     tracing::error!(app = %app, error = %e, "provisioning cycle failed");
                     // Do not spin on a persistent error: wait like a quarantined job would.

@@ -164,6 +164,8 @@ pub struct Target {
     /// A preview: reads go out, writes are not sent (see [`Target::dry_run`]); counts the ids
     /// given to resources it pretends to create.
     dry: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// The application this target is, for the outbound request metrics.
+    app: Option<std::sync::Arc<str>>,
 }
 
 /// A requests-per-second budget, shared by everything that sends to one application.
@@ -195,7 +197,14 @@ impl Target {
             limit: None,
             gate: None,
             dry: None,
+            app: None,
         }
+    }
+
+    /// The same target, counting its requests under application `app` (see `crate::metrics`).
+    pub fn for_app(mut self, app: &str) -> Self {
+        self.app = Some(app.into());
+        self
     }
 
     /// The same target for a preview: lookups and reads are sent as usual; creates, replaces,
@@ -323,7 +332,11 @@ impl Target {
         let request = request.map_err(transport)?;
         // Names are checked as they resolve; a literal address here (see crate::outbound).
         crate::outbound::check_url(request.url()).map_err(ClientError::Incompatible)?;
-        let response = http.execute(request).await.map_err(transport)?;
+        let response = http.execute(request).await;
+        if let Some(app) = &self.app {
+            crate::metrics::outbound(app, response.as_ref().ok().map(|r| r.status().as_u16()));
+        }
+        let response = response.map_err(transport)?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()

@@ -72,6 +72,8 @@ pub struct Authed {
     pub role: AccountRole,
     /// The base URL the request addressed, `{public_url}/gateway/.../account/{id}`.
     pub base: String,
+    /// One of the account's turns, held until the request is answered (see `turns`).
+    _turn: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Authed {
@@ -103,6 +105,8 @@ fn unauthorized(detail: &str, presented: bool) -> Unauthorized {
 
 pub enum AuthRejection {
     Unauthorized(Unauthorized),
+    /// The account's turns stayed busy (see `turns`): 429 with Retry-After.
+    Busy,
     Other(ScimError),
 }
 
@@ -173,6 +177,13 @@ impl FromRequestParts<AppState> for Authed {
                 "the key's groups grant no permissions on this account: inherit a group with Account Viewer (read) or Account Admin (write)",
             )));
         }
+        if let Some(slot) = parts
+            .extensions
+            .get::<crate::metrics::http::AuthenticatedAccount>()
+        {
+            slot.set(&account);
+        }
+        let turn = state.scim.turns.take(&account).await.ok_or(AuthRejection::Busy)?;
         if state.scim_last_used.due(&grant.key_id) {
             let pool = state.pool.clone();
             let key = grant.key_id.clone();
@@ -198,6 +209,7 @@ impl FromRequestParts<AppState> for Authed {
             account,
             key_name: grant.key_name,
             role: grant.role,
+            _turn: turn,
         })
     }
 }

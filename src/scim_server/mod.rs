@@ -10,6 +10,7 @@ pub mod auth;
 mod bulk;
 pub mod query;
 pub mod service;
+pub mod turns;
 mod writer;
 
 use crate::scim::error::{ScimError, ScimResult, ScimType};
@@ -65,6 +66,16 @@ impl IntoResponse for AuthRejection {
                 };
                 r.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+                r
+            }
+            AuthRejection::Busy => {
+                let mut r = error_response(ScimError::new(
+                    429,
+                    None,
+                    "this account has too many requests in progress; try again shortly",
+                ));
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 r
             }
             AuthRejection::Other(e) => error_response(e),
@@ -423,6 +434,7 @@ pub fn router() -> Router<AppState> {
         r = r.nest(p, routes());
     }
     r.layer(axum::middleware::from_fn(refuse_nul_in_uri))
+        .layer(axum::middleware::from_fn(crate::metrics::http::track_scim))
 }
 
 /// No text of a request may hold the NUL character: PostgreSQL cannot store it, and one such

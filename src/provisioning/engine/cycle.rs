@@ -115,6 +115,7 @@ pub(super) async fn target(
 ) -> Result<Target, EngineError> {
     let token = config::secret_token(pool, sealer, app).await?.unwrap_or_default();
     Ok(Target::new(&cfg.tenant_url, &token, http.clone())
+        .for_app(app)
         .limited(crate::provisioning::limits::for_app(
             app,
             cfg.settings.max_requests_per_second,

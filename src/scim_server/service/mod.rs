@@ -23,24 +23,31 @@ pub use list::*;
 pub use write::*;
 
 /// Process-wide state of the SCIM endpoint: the group-commit writer for user creates (started
-/// with the first one), and how many resources a list may examine one by one.
+/// with the first one), how many resources a list may examine one by one, and each account's
+/// turns (requests in progress at a time).
 pub struct Runtime {
     creates: std::sync::OnceLock<super::writer::Writer>,
     scan_limit: usize,
+    pub turns: super::turns::AccountTurns,
 }
+
+/// Requests in progress per account by default (see [`super::turns`]).
+pub const ACCOUNT_TURNS: usize = 8;
 
 impl Default for Runtime {
     fn default() -> Self {
-        Runtime::new(MAX_EXAMINED)
+        Runtime::new(MAX_EXAMINED, ACCOUNT_TURNS)
     }
 }
 
 impl Runtime {
-    /// `scan_limit`: candidates a list whose filter the index does not answer may examine.
-    pub fn new(scan_limit: usize) -> Self {
+    /// `scan_limit`: candidates a list whose filter the index does not answer may examine;
+    /// `per_account`: requests one account may have in progress at a time.
+    pub fn new(scan_limit: usize, per_account: usize) -> Self {
         Runtime {
             creates: std::sync::OnceLock::new(),
             scan_limit,
+            turns: super::turns::AccountTurns::new(per_account),
         }
     }
 
