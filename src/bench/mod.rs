@@ -44,16 +44,25 @@ pub struct BenchArgs {
     /// over them (more than one needs PostgreSQL).
     #[arg(long, default_value_t = 1)]
     pub instances: usize,
+    /// Accounts the users are spread over (user i in account i mod N), loaded at once, as a
+    /// SaaS vendor's endpoint serves many customers.
+    #[arg(long, default_value_t = 1)]
+    pub accounts: usize,
 }
 
 struct Target {
     name: &'static str,
-    /// The same account at each instance; request `n` goes to `bases[n % len]`.
-    bases: Vec<String>,
-    token: String,
+    accounts: Vec<Account>,
     connections: usize,
     client: reqwest::Client,
     user_ids: Vec<String>,
+}
+
+/// One account: its tenant URL at each instance, and its key.
+#[derive(Clone)]
+struct Account {
+    bases: Vec<String>,
+    token: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -88,14 +97,21 @@ async fn run(target: &Arc<Target>, connections: usize, limit: Limit, make: MakeR
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let (t, counter, errors, make) = (target.clone(), counter.clone(), errors.clone(), make.clone());
+        let (t, counter, errors, make, limit) = (
+            target.clone(),
+            counter.clone(),
+            errors.clone(),
+            make.clone(),
+            limit.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             loop {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                match limit {
-                    Limit::Count(c) if n >= c => break,
-                    Limit::Time(d) if start.elapsed() >= d => break,
+                match &limit {
+                    Limit::Count(c) if n >= *c => break,
+                    Limit::Time(d) if start.elapsed() >= *d => break,
+                    Limit::Until(stop) if stop.load(Ordering::Relaxed) => break,
                     _ => {}
                 }
                 let t0 = Instant::now();
@@ -130,10 +146,12 @@ async fn run(target: &Arc<Target>, connections: usize, limit: Limit, make: MakeR
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Limit {
     Count(u64),
     Time(Duration),
+    /// Until the flag is set.
+    Until(Arc<std::sync::atomic::AtomicBool>),
 }
 
 fn user(i: u64) -> Value {
@@ -149,13 +167,21 @@ fn user(i: u64) -> Value {
 }
 
 impl Target {
-    fn base(&self, n: u64) -> &str {
-        &self.bases[n as usize % self.bases.len()]
+    /// The account of user (or group) `i`.
+    fn account(&self, i: u64) -> &Account {
+        &self.accounts[i as usize % self.accounts.len()]
+    }
+
+    /// The tenant URL of `i`'s account at the instance request `n` goes to (round robin).
+    fn base(&self, i: u64, n: u64) -> &str {
+        let a = self.account(i);
+        &a.bases[n as usize % a.bases.len()]
     }
 }
 
-fn authed(t: &Target, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-    r.header("Authorization", format!("Bearer {}", t.token))
+/// A request for `i`'s account, with its key.
+fn authed(t: &Target, i: u64, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    r.header("Authorization", format!("Bearer {}", t.account(i).token))
         .header("Content-Type", "application/scim+json")
 }
 
@@ -164,8 +190,7 @@ async fn load(t: &mut Target, users: u64, groups: u64) -> anyhow::Result<(Stats,
     let ids = Arc::new(std::sync::Mutex::new(vec![String::new(); users as usize]));
     let shared = Arc::new(Target {
         name: t.name,
-        bases: t.bases.clone(),
-        token: t.token.clone(),
+        accounts: t.accounts.clone(),
         connections: t.connections,
         client: t.client.clone(),
         user_ids: Vec::new(),
@@ -185,7 +210,7 @@ async fn load(t: &mut Target, users: u64, groups: u64) -> anyhow::Result<(Stats,
                     break;
                 }
                 let t0 = Instant::now();
-                let r = authed(&s, s.client.post(format!("{}/Users", s.base(i))))
+                let r = authed(&s, i, s.client.post(format!("{}/Users", s.base(i, i))))
                     .body(user(i).to_string())
                     .send()
                     .await;
@@ -224,7 +249,7 @@ async fn load(t: &mut Target, users: u64, groups: u64) -> anyhow::Result<(Stats,
         t.connections,
         Limit::Count(groups),
         Arc::new(|t: &Target, n| {
-            authed(t, t.client.post(format!("{}/Groups", t.base(n))))
+            authed(t, n, t.client.post(format!("{}/Groups", t.base(n, n))))
                 .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": format!("Bench Group {n}")}).to_string())
         }),
     )
@@ -338,25 +363,16 @@ pub(crate) fn database_env<'c>(c: &'c mut Command, database: Option<&str>) -> &'
     }
 }
 
-async fn start_provisio(
-    conns: usize,
+/// An account made through the command line: its tenant URL (at `public`) and an Account
+/// Administrators key.
+fn new_account(
+    exe: &std::path::Path,
+    data: &std::path::Path,
+    public: &str,
     database: Option<&str>,
-    instances: usize,
-) -> anyhow::Result<(Target, Vec<Child>, tempfile::TempDir)> {
-    if instances > 1 && !database.is_some_and(|d| d.starts_with("postgres")) {
-        return Err(anyhow!("several instances need a PostgreSQL --database-url"));
-    }
-    let exe = std::env::current_exe()?;
-    let dir = tempfile::Builder::new().prefix("provisio-bench-").tempdir()?;
-    let ports: Vec<u16> = (0..instances.max(1)).map(|_| free_port()).collect();
-    let public = format!("http://127.0.0.1:{}", ports[0]);
-    let out = cli(
-        &exe,
-        dir.path(),
-        &public,
-        database,
-        &["account", "create", "--name", "bench"],
-    )?;
+    name: &str,
+) -> anyhow::Result<(String, String)> {
+    let out = cli(exe, data, public, database, &["account", "create", "--name", name])?;
     let url = out
         .lines()
         .find_map(|l| l.strip_prefix("Tenant URL: "))
@@ -364,9 +380,9 @@ async fn start_provisio(
         .to_string();
     let account = url.rsplit('/').next().unwrap_or_default().to_string();
     let key = cli(
-        &exe,
-        dir.path(),
-        &public,
+        exe,
+        data,
+        public,
         database,
         &[
             "api-key",
@@ -381,6 +397,28 @@ async fn start_provisio(
     )?
     .trim()
     .to_string();
+    Ok((url, key))
+}
+
+/// Provisio's instances, `accounts` accounts to load, and a quiet one that the load leaves alone
+/// (its lookups show what the load costs the other tenants).
+async fn start_provisio(
+    conns: usize,
+    database: Option<&str>,
+    instances: usize,
+    accounts: usize,
+) -> anyhow::Result<(Target, Account, Vec<Child>, tempfile::TempDir)> {
+    if instances > 1 && !database.is_some_and(|d| d.starts_with("postgres")) {
+        return Err(anyhow!("several instances need a PostgreSQL --database-url"));
+    }
+    let exe = std::env::current_exe()?;
+    let dir = tempfile::Builder::new().prefix("provisio-bench-").tempdir()?;
+    let ports: Vec<u16> = (0..instances.max(1)).map(|_| free_port()).collect();
+    let public = format!("http://127.0.0.1:{}", ports[0]);
+    let mut made = Vec::new();
+    for a in 0..=accounts.max(1) {
+        made.push(new_account(&exe, dir.path(), &public, database, &format!("bench {a}"))?);
+    }
     // The instances share the data directory, hence its key file.
     let mut children = Vec::new();
     let mut bases = Vec::new();
@@ -397,17 +435,25 @@ async fn start_provisio(
         children.push(child);
         let base = format!("http://127.0.0.1:{port}");
         wait_http(&format!("{base}/healthz")).await?;
-        bases.push(url.replace(&public, &base));
+        bases.push(base);
     }
+    let mut made: Vec<Account> = made
+        .into_iter()
+        .map(|(url, token)| Account {
+            bases: bases.iter().map(|b| url.replace(&public, b)).collect(),
+            token,
+        })
+        .collect();
+    let quiet = made.remove(0);
     Ok((
         Target {
             name: "provisio",
-            bases,
-            token: key,
+            accounts: made,
             connections: conns,
             client: reqwest::Client::builder().pool_max_idle_per_host(64).build()?,
             user_ids: Vec::new(),
         },
+        quiet,
         children,
         dir,
     ))
@@ -447,8 +493,10 @@ async fn start_peer(exe: &std::path::Path, conns: usize) -> anyhow::Result<(Targ
     Ok((
         Target {
             name: "scim2-server",
-            bases: vec![base],
-            token: "s3cret".into(),
+            accounts: vec![Account {
+                bases: vec![base],
+                token: "s3cret".into(),
+            }],
             connections: conns,
             client: reqwest::Client::builder().pool_max_idle_per_host(0).build()?,
             user_ids: Vec::new(),
@@ -468,26 +516,28 @@ async fn measure(t: &Arc<Target>, users: u64, seconds: u64) -> Vec<(&'static str
     let mut out = Vec::new();
     let lookup: MakeRequest = Arc::new(move |t: &Target, n| {
         let i = (n.wrapping_mul(2_654_435_761)) % users;
-        authed(t, t.client.get(format!("{}/Users", t.base(n))))
+        authed(t, i, t.client.get(format!("{}/Users", t.base(i, n))))
             .query(&[("filter", format!("userName eq \"bench.user.{i}@example.com\""))])
     });
-    out.push(("userName eq lookup", run(t, t.connections, d, lookup).await));
-    let start = if users > 50_100 {
+    out.push(("userName eq lookup", run(t, t.connections, d.clone(), lookup).await));
+    let per_account = users / t.accounts.len() as u64;
+    let start = if per_account > 50_100 {
         50_001
     } else {
-        (users / 2).max(1)
+        (per_account / 2).max(1)
     };
     let page: MakeRequest = Arc::new(move |t: &Target, n| {
-        authed(t, t.client.get(format!("{}/Users", t.base(n))))
+        authed(t, n, t.client.get(format!("{}/Users", t.base(n, n))))
             .query(&[("startIndex", start.to_string()), ("count", "100".to_string())])
     });
     out.push((
         "page startIndex=50001&count=100",
-        run(t, t.connections, d, page).await,
+        run(t, t.connections, d.clone(), page).await,
     ));
     let patch: MakeRequest = Arc::new(|t: &Target, n| {
-        let id = &t.user_ids[(n as usize * 7919) % t.user_ids.len()];
-        authed(t, t.client.patch(format!("{}/Users/{id}", t.base(n)))).body(
+        let i = (n * 7919) % t.user_ids.len() as u64;
+        let id = &t.user_ids[i as usize];
+        authed(t, i, t.client.patch(format!("{}/Users/{id}", t.base(i, n)))).body(
             json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                    "Operations": [{"op": "replace", "path": "active", "value": n % 2 == 1}]})
             .to_string(),
@@ -504,8 +554,8 @@ fn print(rows: &[Row], args: &BenchArgs) {
         _ => "SQLite",
     };
     println!(
-        "SCIM endpoint benchmark: {} users, {} groups; provisio ({} instance(s) on {database}) at {} connections, scim2-server at {}",
-        args.users, args.groups, args.instances, args.connections, args.peer_connections
+        "SCIM endpoint benchmark: {} users, {} groups over {} account(s); provisio ({} instance(s) on {database}) at {} connections, scim2-server at {}",
+        args.users, args.groups, args.accounts, args.instances, args.connections, args.peer_connections
     );
     println!(
         "{:<34} {:>10} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9}",
@@ -542,16 +592,56 @@ fn print(rows: &[Row], args: &BenchArgs) {
     }
 }
 
+/// Users of the quiet account.
+const QUIET_USERS: u64 = 100;
+
+/// Lookups in the quiet account from one connection, until `limit`.
+async fn quiet_lookups(quiet: &Arc<Target>, limit: Limit) -> Stats {
+    let lookup: MakeRequest = Arc::new(|t: &Target, n| {
+        let i = n % QUIET_USERS;
+        authed(t, 0, t.client.get(format!("{}/Users", t.base(0, n))))
+            .query(&[("filter", format!("userName eq \"quiet.user.{i}@example.com\""))])
+    });
+    run(quiet, 1, limit, lookup).await
+}
+
 pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     let mut children = Guard(Vec::new());
-    let (mut ours, ours_children, _dir) =
-        start_provisio(args.connections, args.database_url.as_deref(), args.instances).await?;
+    let (mut ours, quiet, ours_children, _dir) = start_provisio(
+        args.connections,
+        args.database_url.as_deref(),
+        args.instances,
+        args.accounts,
+    )
+    .await?;
     children.0.extend(ours_children);
+    let quiet = Arc::new(Target {
+        name: "quiet",
+        accounts: vec![quiet],
+        connections: 1,
+        client: ours.client.clone(),
+        user_ids: Vec::new(),
+    });
+    let make_quiet: MakeRequest = Arc::new(|t: &Target, n| {
+        let mut u = user(n);
+        u["userName"] = json!(format!("quiet.user.{n}@example.com"));
+        authed(t, 0, t.client.post(format!("{}/Users", t.base(0, n)))).body(u.to_string())
+    });
+    run(&quiet, 1, Limit::Count(QUIET_USERS), make_quiet).await;
+    let quiet_alone = quiet_lookups(&quiet, Limit::Time(Duration::from_secs(3))).await;
     eprintln!(
-        "loading {} users and {} groups into provisio…",
-        args.users, args.groups
+        "loading {} users and {} groups into provisio ({} account(s))…",
+        args.users, args.groups, args.accounts
     );
-    let (our_creates, our_groups) = load(&mut ours, args.users, args.groups).await?;
+    let loading = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let probe = tokio::spawn({
+        let (quiet, loading) = (quiet.clone(), loading.clone());
+        async move { quiet_lookups(&quiet, Limit::Until(loading)).await }
+    });
+    let loaded = load(&mut ours, args.users, args.groups).await;
+    loading.store(true, Ordering::Relaxed);
+    let quiet_loaded = probe.await?;
+    let (our_creates, our_groups) = loaded?;
     let ours = Arc::new(ours);
     let our_rows = measure(&ours, args.users, args.seconds).await;
 
@@ -588,5 +678,14 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         });
     }
     print(&rows, &args);
+    println!(
+        "quiet account's userName lookups (1 connection): alone {:.1} req/s, p50 {:.2} / p99 {:.2} ms; during the load {:.1} req/s, p50 {:.2} / p99 {:.2} ms",
+        quiet_alone.rate(),
+        quiet_alone.p50_ms,
+        quiet_alone.p99_ms,
+        quiet_loaded.rate(),
+        quiet_loaded.p50_ms,
+        quiet_loaded.p99_ms
+    );
     Ok(())
 }
