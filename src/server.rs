@@ -492,7 +492,7 @@ pub async fn router(state: AppState) -> anyhow::Result<(Router, crate::render::R
                 .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
                     tracing::info!(
                         status = res.status().as_u16(),
-                        latency_ms = format!("{:.2}", latency.as_secs_f64() * 1000.0),
+                        latency_ms = (latency.as_micros() as f64) / 1000.0,
                         "request"
                     );
                 })

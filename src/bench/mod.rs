@@ -6,6 +6,7 @@
 //! A benchmark, not a test: it asserts nothing, because this machine is shared and noisy.
 
 pub mod directory;
+pub mod lookup;
 pub mod provisioning;
 
 use anyhow::{anyhow, Context};
@@ -372,7 +373,13 @@ fn new_account(
     database: Option<&str>,
     name: &str,
 ) -> anyhow::Result<(String, String)> {
-    let out = cli(exe, data, public, database, &["account", "create", "--name", name])?;
+    let out = cli(
+        exe,
+        data,
+        public,
+        database,
+        &["account", "create", "--name", name],
+    )?;
     let url = out
         .lines()
         .find_map(|l| l.strip_prefix("Tenant URL: "))
@@ -407,6 +414,7 @@ async fn start_provisio(
     database: Option<&str>,
     instances: usize,
     accounts: usize,
+    log: &str,
 ) -> anyhow::Result<(Target, Account, Vec<Child>, tempfile::TempDir)> {
     if instances > 1 && !database.is_some_and(|d| d.starts_with("postgres")) {
         return Err(anyhow!("several instances need a PostgreSQL --database-url"));
@@ -417,7 +425,13 @@ async fn start_provisio(
     let public = format!("http://127.0.0.1:{}", ports[0]);
     let mut made = Vec::new();
     for a in 0..=accounts.max(1) {
-        made.push(new_account(&exe, dir.path(), &public, database, &format!("bench {a}"))?);
+        made.push(new_account(
+            &exe,
+            dir.path(),
+            &public,
+            database,
+            &format!("bench {a}"),
+        )?);
     }
     // The instances share the data directory, hence its key file.
     let mut children = Vec::new();
@@ -427,7 +441,7 @@ async fn start_provisio(
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("PROVISIO_DATA_DIR", dir.path())
             .env("PROVISIO_ADMIN_PASSWORD", "benchmark admin password")
-            .env("PROVISIO_LOG", "warn")
+            .env("PROVISIO_LOG", log)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -519,7 +533,10 @@ async fn measure(t: &Arc<Target>, users: u64, seconds: u64) -> Vec<(&'static str
         authed(t, i, t.client.get(format!("{}/Users", t.base(i, n))))
             .query(&[("filter", format!("userName eq \"bench.user.{i}@example.com\""))])
     });
-    out.push(("userName eq lookup", run(t, t.connections, d.clone(), lookup).await));
+    out.push((
+        "userName eq lookup",
+        run(t, t.connections, d.clone(), lookup).await,
+    ));
     let per_account = users / t.accounts.len() as u64;
     let start = if per_account > 50_100 {
         50_001
@@ -612,6 +629,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         args.database_url.as_deref(),
         args.instances,
         args.accounts,
+        "warn",
     )
     .await?;
     children.0.extend(ours_children);

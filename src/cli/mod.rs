@@ -56,6 +56,9 @@ pub enum Command {
     },
     /// Benchmark the SCIM endpoint side by side with scim2-server (see BENCHMARKS.md).
     BenchScim(crate::bench::BenchArgs),
+    /// Benchmark the SCIM lookup path against a minimal baseline server with wrk (see
+    /// BENCHMARKS.md).
+    BenchLookup(crate::bench::lookup::LookupArgs),
     /// Import directory users or group memberships from a CSV or JSON-lines file.
     Import {
         #[command(subcommand)]
@@ -97,7 +100,8 @@ pub fn main() -> ExitCode {
     // The server logs to standard output; a command's standard output is its result (scripts
     // capture keys and JSON from it), so commands log to standard error.
     let serving = matches!(cli.command, None | Some(Command::Serve(_)));
-    init_logging(&cli.common.log, serving);
+    // Held until the process ends: dropping it writes out the lines still queued.
+    let _log_writer = init_logging(&cli.common.log, serving);
     crate::outbound::init(cli.common.outbound_addresses);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
@@ -116,6 +120,7 @@ pub fn main() -> ExitCode {
             Command::Account { command } => accounts::account(&cli.common, command).await,
             Command::ApiKey { command } => accounts::api_key(&cli.common, command).await,
             Command::BenchScim(args) => crate::bench::run_bench(args).await.map_err(StartError::Other),
+            Command::BenchLookup(args) => crate::bench::lookup::run(args).await.map_err(StartError::Other),
             Command::Import { command } => directory::import(&cli.common, command).await,
             Command::DemoData(args) => directory::demo_data(&cli.common, args).await,
             Command::Directory { command } => directory::directory(&cli.common, command).await,
@@ -147,7 +152,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(filter: &str, to_stdout: bool) {
+/// The server's log goes to standard output through a thread of its own (`tracing_appender`): a
+/// request formats its line and queues it, and never waits for the write; under load the thread
+/// writes many lines per system call. Nothing is dropped (a full queue makes the logger wait).
+/// Commands log to standard error directly.
+fn init_logging(filter: &str, to_stdout: bool) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::EnvFilter;
     let mut filter = EnvFilter::try_new(filter).unwrap_or_else(|e| {
         eprintln!("warning: --log {filter:?} is not a valid filter ({e}); using info");
@@ -166,12 +175,21 @@ fn init_logging(filter: &str, to_stdout: bool) {
         .with_env_filter(filter)
         .with_target(false);
     if to_stdout {
-        builder.with_ansi(std::io::stdout().is_terminal()).init();
+        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(false)
+            .thread_name("provisio-log")
+            .finish(std::io::BufWriter::new(std::io::stdout()));
+        builder
+            .with_ansi(std::io::stdout().is_terminal())
+            .with_writer(writer)
+            .init();
+        Some(guard)
     } else {
         builder
             .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .init();
+        None
     }
 }
 
