@@ -9,7 +9,7 @@
 //!
 //! A benchmark, not a test: it asserts nothing.
 
-use super::{load, start_provisio, Guard, Stats};
+use super::{load, start_provisio, Guard, Servers, Stats};
 use anyhow::{anyhow, Context};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -207,9 +207,17 @@ fn millis(v: &str) -> anyhow::Result<f64> {
 }
 
 pub async fn run(args: LookupArgs) -> anyhow::Result<()> {
-    let mut children = Guard(Vec::new());
-    let (mut ours, _quiet, ours_children, dir) = start_provisio(8, None, 1, 1, &args.log).await?;
-    children.0.extend(ours_children);
+    let mut children = Guard::default();
+    let servers = Servers {
+        connections: 8,
+        database: None,
+        instances: 1,
+        accounts: 1,
+        log: &args.log,
+        exe: None,
+        cpu: None,
+    };
+    let (mut ours, _quiet, dir) = start_provisio(&servers, &mut children).await?;
     eprintln!("loading {} users into provisio…", args.users);
     load(&mut ours, args.users, 0).await?;
     let account = &ours.accounts[0];

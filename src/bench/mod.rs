@@ -49,6 +49,27 @@ pub struct BenchArgs {
     /// SaaS vendor's endpoint serves many customers.
     #[arg(long, default_value_t = 1)]
     pub accounts: usize,
+    /// Cap each instance to this share of one core (percent), as if each ran on a small machine
+    /// of its own (cgroup `cpu` controller; root).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(5..=400))]
+    pub instance_cpu: Option<u32>,
+    /// Serve with this provisio binary instead of this one (to compare builds under the same
+    /// client).
+    #[arg(long)]
+    pub server_exe: Option<PathBuf>,
+}
+
+/// How a benchmark starts Provisio.
+struct Servers<'a> {
+    connections: usize,
+    database: Option<&'a str>,
+    instances: usize,
+    accounts: usize,
+    log: &'a str,
+    /// The binary that serves (default: this one).
+    exe: Option<&'a std::path::Path>,
+    /// Each instance's share of one core, in percent.
+    cpu: Option<u32>,
 }
 
 struct Target {
@@ -324,15 +345,52 @@ pub(crate) async fn wait_http(url: &str) -> anyhow::Result<()> {
     Err(anyhow!("{url} did not answer"))
 }
 
-struct Guard(Vec<Child>);
+/// What a benchmark started: its processes (killed at the end) and the cgroups capping them
+/// (removed after).
+#[derive(Default)]
+struct Guard {
+    children: Vec<Child>,
+    cgroups: Vec<PathBuf>,
+}
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        for c in &mut self.0 {
+        for c in &mut self.children {
             let _ = c.kill();
             let _ = c.wait();
         }
+        for g in &self.cgroups {
+            let _ = std::fs::remove_dir(g);
+        }
     }
+}
+
+/// Caps process `pid` (and the threads it starts) to `percent` of one core, in a cgroup of its
+/// own: an instance standing in for one on a machine of its own, so that a run can show what
+/// instances add when they, not the database or this machine's two cores, are the limit. Needs
+/// a writable cgroup `cpu` controller (v1 or v2), as root.
+fn cap_cpu(pid: u32, percent: u32) -> anyhow::Result<PathBuf> {
+    let quota = u64::from(percent) * 1000;
+    let name = format!("provisio-bench-{pid}");
+    let v1 = std::path::Path::new("/sys/fs/cgroup/cpu");
+    let v2 = std::path::Path::new("/sys/fs/cgroup");
+    let dir = if v1.join("cpu.cfs_quota_us").exists() {
+        let dir = v1.join(&name);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("cpu.cfs_period_us"), "100000")?;
+        std::fs::write(dir.join("cpu.cfs_quota_us"), quota.to_string())?;
+        dir
+    } else if v2.join("cgroup.controllers").exists() {
+        let dir = v2.join(&name);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("cpu.max"), format!("{quota} 100000"))?;
+        dir
+    } else {
+        return Err(anyhow!("--instance-cpu needs a cgroup cpu controller"));
+    };
+    std::fs::write(dir.join("cgroup.procs"), pid.to_string())
+        .with_context(|| format!("--instance-cpu: cannot move provisio into {}", dir.display()))?;
+    Ok(dir)
 }
 
 /// Runs the `provisio` command line on a data directory and, when given, a database URL
@@ -410,16 +468,17 @@ fn new_account(
 /// Provisio's instances, `accounts` accounts to load, and a quiet one that the load leaves alone
 /// (its lookups show what the load costs the other tenants).
 async fn start_provisio(
-    conns: usize,
-    database: Option<&str>,
-    instances: usize,
-    accounts: usize,
-    log: &str,
-) -> anyhow::Result<(Target, Account, Vec<Child>, tempfile::TempDir)> {
+    s: &Servers<'_>,
+    guard: &mut Guard,
+) -> anyhow::Result<(Target, Account, tempfile::TempDir)> {
+    let (conns, database, instances, accounts) = (s.connections, s.database, s.instances, s.accounts);
     if instances > 1 && !database.is_some_and(|d| d.starts_with("postgres")) {
         return Err(anyhow!("several instances need a PostgreSQL --database-url"));
     }
-    let exe = std::env::current_exe()?;
+    let exe = match s.exe {
+        Some(e) => e.to_path_buf(),
+        None => std::env::current_exe()?,
+    };
     let dir = tempfile::Builder::new().prefix("provisio-bench-").tempdir()?;
     let ports: Vec<u16> = (0..instances.max(1)).map(|_| free_port()).collect();
     let public = format!("http://127.0.0.1:{}", ports[0]);
@@ -434,19 +493,21 @@ async fn start_provisio(
         )?);
     }
     // The instances share the data directory, hence its key file.
-    let mut children = Vec::new();
     let mut bases = Vec::new();
     for port in ports {
         let child = database_env(&mut Command::new(&exe), database)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("PROVISIO_DATA_DIR", dir.path())
             .env("PROVISIO_ADMIN_PASSWORD", "benchmark admin password")
-            .env("PROVISIO_LOG", log)
+            .env("PROVISIO_LOG", s.log)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .context("start provisio")?;
-        children.push(child);
+        if let Some(percent) = s.cpu {
+            guard.cgroups.push(cap_cpu(child.id(), percent)?);
+        }
+        guard.children.push(child);
         let base = format!("http://127.0.0.1:{port}");
         wait_http(&format!("{base}/healthz")).await?;
         bases.push(base);
@@ -468,7 +529,6 @@ async fn start_provisio(
             user_ids: Vec::new(),
         },
         quiet,
-        children,
         dir,
     ))
 }
@@ -623,16 +683,17 @@ async fn quiet_lookups(quiet: &Arc<Target>, limit: Limit) -> Stats {
 }
 
 pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
-    let mut children = Guard(Vec::new());
-    let (mut ours, quiet, ours_children, _dir) = start_provisio(
-        args.connections,
-        args.database_url.as_deref(),
-        args.instances,
-        args.accounts,
-        "warn",
-    )
-    .await?;
-    children.0.extend(ours_children);
+    let mut children = Guard::default();
+    let servers = Servers {
+        connections: args.connections,
+        database: args.database_url.as_deref(),
+        instances: args.instances,
+        accounts: args.accounts,
+        log: "warn",
+        exe: args.server_exe.as_deref(),
+        cpu: args.instance_cpu,
+    };
+    let (mut ours, quiet, _dir) = start_provisio(&servers, &mut children).await?;
     let quiet = Arc::new(Target {
         name: "quiet",
         accounts: vec![quiet],
@@ -667,7 +728,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     let mut peer_load = None;
     if let Some(exe) = &args.scim2_server {
         let (mut peer, child) = start_peer(exe, args.peer_connections).await?;
-        children.0.push(child);
+        children.children.push(child);
         eprintln!(
             "loading {} users and {} groups into scim2-server…",
             args.users, args.groups
