@@ -206,6 +206,11 @@ fn millis(v: &str) -> anyhow::Result<f64> {
     })
 }
 
+/// The account id at the end of a tenant URL.
+fn account_id(tenant_url: &str) -> String {
+    tenant_url.rsplit('/').next().unwrap_or_default().to_string()
+}
+
 pub async fn run(args: LookupArgs) -> anyhow::Result<()> {
     let mut children = Guard::default();
     let servers = Servers {
@@ -260,6 +265,14 @@ pub async fn run(args: LookupArgs) -> anyhow::Result<()> {
         if b.errors + p.errors > 0 {
             println!("  non-2xx answers: baseline {}, provisio {}", b.errors, p.errors);
         }
+    }
+    println!();
+    println!("the lookup's layers in Provisio, in-process, one call at a time (µs per call):");
+    let path = dir.path().join("provisio.db");
+    for (what, us) in
+        super::layers::measure(&path, &account_id(&provisio), &account.token, args.users).await?
+    {
+        println!("  {us:>8.1}  {what}");
     }
     Ok(())
 }

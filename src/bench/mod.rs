@@ -6,6 +6,7 @@
 //! A benchmark, not a test: it asserts nothing, because this machine is shared and noisy.
 
 pub mod directory;
+mod layers;
 pub mod lookup;
 pub mod provisioning;
 
