@@ -470,3 +470,41 @@ async fn two_administrators_disabling_each_other_leave_one_enabled() {
         "one of them is refused: {sa} {sb}"
     );
 }
+
+/// A Bulk request's creates are carried out in its order: of two with one userName, the first is
+/// created and the second refused, also while the instance's writer commits several batches side
+/// by side (on PostgreSQL a later create could land in a batch committed before the earlier
+/// one's). Several requests at once, so the batches really are concurrent.
+#[tokio::test]
+async fn bulk_creates_keep_their_order() {
+    let pair = Pair::start();
+    let scim = Scim::new(&pair, "Tenant");
+    let requests = (0..10).map(|r| {
+        let mut ops = Vec::new();
+        for k in 0..40 {
+            for copy in ["first", "second"] {
+                ops.push(
+                    json!({"method": "POST", "path": "/Users", "bulkId": format!("{copy}{k}"),
+                                "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                         "userName": format!("r{r}k{k}@example.com"), "title": copy}}),
+                );
+            }
+        }
+        scim.post(
+            pair.base(0),
+            "/Bulk",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops}),
+        )
+    });
+    // Plain creates from other requests meanwhile, so the writer's batches fill and overlap.
+    let noise = join_all((0..400).map(|i| scim.user(pair.base(0), format!("noise{i}@example.com"))));
+    let (results, _) = tokio::join!(join_all(requests), noise);
+    for (status, body) in results {
+        assert_eq!(status, StatusCode::OK, "{body}");
+        for op in body["Operations"].as_array().unwrap() {
+            let id = op["bulkId"].as_str().unwrap();
+            let want = if id.starts_with("first") { "201" } else { "409" };
+            assert_eq!(op["status"], want, "{id}: {op}");
+        }
+    }
+}

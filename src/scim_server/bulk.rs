@@ -256,11 +256,11 @@ pub async fn run(st: &AppState, a: &Authed, body: Result<Bytes, BytesRejection>)
                     at += 1;
                 }
                 progressed = true;
-                let mut submitted = Vec::with_capacity(run.len());
-                for &i in &run {
-                    let data = ops[i].data.as_ref().expect("a plain create has data");
-                    submitted.push((i, service::submit_user(&c, data).await));
-                }
+                let bodies: Vec<&Value> = run
+                    .iter()
+                    .map(|&i| ops[i].data.as_ref().expect("a plain create has data"))
+                    .collect();
+                let submitted = run.iter().copied().zip(service::submit_users(&c, &bodies).await);
                 for (i, pending) in submitted {
                     let outcome = match pending {
                         Ok(p) => service::finish_user(&c, p).await,

@@ -45,15 +45,20 @@ pub enum Outcome {
 
 type Job = (CreateUser, oneshot::Sender<Outcome>);
 
+/// Creates queued together, never split between batches: a Bulk request's run of creates is
+/// inserted in its order in one transaction, so of two with one userName the first wins even
+/// when several batches commit side by side.
+type Unit = Vec<Job>;
+
 pub struct Writer {
-    tx: mpsc::Sender<Job>,
+    tx: mpsc::Sender<Unit>,
 }
 
 impl Writer {
     /// Starts the writer tasks: one on SQLite (it has one writer), [`POSTGRES_WRITERS`] on
     /// PostgreSQL.
     pub fn start(pool: Pool) -> Writer {
-        let (tx, rx) = mpsc::channel::<Job>(4 * BATCH);
+        let (tx, rx) = mpsc::channel::<Unit>(4 * BATCH);
         let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
         let writers = match crate::db::Backend::of(&pool) {
             crate::db::Backend::Sqlite => 1,
@@ -65,27 +70,37 @@ impl Writer {
         Writer { tx }
     }
 
-    /// Queues a create; the answer comes after its batch is committed.
-    pub async fn submit(&self, job: CreateUser) -> oneshot::Receiver<Outcome> {
-        let (reply, answer) = oneshot::channel();
-        if let Err(mpsc::error::SendError((_, reply))) = self.tx.send((job, reply)).await {
-            let _ = reply.send(Outcome::Failed("the writer has stopped".into()));
+    /// Queues creates as one unit (see [`Unit`]); each answer comes after their batch is
+    /// committed, in the order given.
+    pub async fn submit_many(&self, jobs: Vec<CreateUser>) -> Vec<oneshot::Receiver<Outcome>> {
+        let mut answers = Vec::with_capacity(jobs.len());
+        let unit: Unit = jobs
+            .into_iter()
+            .map(|job| {
+                let (reply, answer) = oneshot::channel();
+                answers.push(answer);
+                (job, reply)
+            })
+            .collect();
+        if let Err(mpsc::error::SendError(unit)) = self.tx.send(unit).await {
+            for (_, reply) in unit {
+                let _ = reply.send(Outcome::Failed("the writer has stopped".into()));
+            }
         }
-        answer
+        answers
     }
 }
 
-async fn run(pool: Pool, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+async fn run(pool: Pool, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Unit>>>) {
     loop {
         let jobs = {
             let mut rx = rx.lock().await;
-            let Some(first) = rx.recv().await else {
+            let Some(mut jobs) = rx.recv().await else {
                 return;
             };
-            let mut jobs = vec![first];
             while jobs.len() < BATCH {
                 match rx.try_recv() {
-                    Ok(j) => jobs.push(j),
+                    Ok(unit) => jobs.extend(unit),
                     Err(_) => break,
                 }
             }

@@ -39,9 +39,49 @@ pub struct PendingUser {
     outcome: tokio::sync::oneshot::Receiver<crate::scim_server::writer::Outcome>,
 }
 
-/// Validates a user and queues its insert; [`finish_user`] waits for the commit. Several users
-/// submitted before any is finished are committed together (a Bulk request's creates).
+/// Validates a user and queues its insert; [`finish_user`] waits for the commit.
 pub async fn submit_user(ctx: &Ctx<'_>, body: &Value) -> ScimResult<PendingUser> {
+    submit_users(ctx, &[body])
+        .await
+        .pop()
+        .unwrap_or_else(|| Err(internal("the writer took no create")))
+}
+
+/// Validates users and queues the valid ones as one unit: they are committed together, in this
+/// order (a Bulk request's run of creates: of two with one userName the first wins).
+pub async fn submit_users(ctx: &Ctx<'_>, bodies: &[&Value]) -> Vec<ScimResult<PendingUser>> {
+    let mut prepared = Vec::with_capacity(bodies.len());
+    let mut jobs = Vec::new();
+    for body in bodies {
+        prepared.push(prepare_user(ctx, body).map(|(job, p)| {
+            jobs.push(job);
+            p
+        }));
+    }
+    let mut answers = ctx.rt.creates(ctx.pool).submit_many(jobs).await.into_iter();
+    prepared
+        .into_iter()
+        .map(|p| {
+            p.map(|(id, doc, user_name, now)| PendingUser {
+                id,
+                doc,
+                user_name,
+                now,
+                // Never short: one answer per job submitted.
+                outcome: answers
+                    .next()
+                    .unwrap_or_else(|| tokio::sync::oneshot::channel().1),
+            })
+        })
+        .collect()
+}
+
+type Prepared = (String, Map<String, Value>, String, String);
+
+fn prepare_user(
+    ctx: &Ctx<'_>,
+    body: &Value,
+) -> ScimResult<(crate::scim_server::writer::CreateUser, Prepared)> {
     let doc = resource::normalize(Kind::User, body)?;
     resource::validate_required(Kind::User, &doc)?;
     let id = crate::ids::new();
@@ -56,14 +96,7 @@ pub async fn submit_user(ctx: &Ctx<'_>, body: &Value) -> ScimResult<PendingUser>
         now: now.clone(),
         source: ctx.source.to_string(),
     };
-    let outcome = ctx.rt.creates(ctx.pool).submit(job).await;
-    Ok(PendingUser {
-        id,
-        doc,
-        user_name,
-        now,
-        outcome,
-    })
+    Ok((job, (id, doc, user_name, now)))
 }
 
 pub async fn finish_user(ctx: &Ctx<'_>, p: PendingUser) -> ScimResult<Rendered> {
