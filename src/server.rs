@@ -445,7 +445,7 @@ pub async fn router(state: AppState) -> anyhow::Result<(Router, crate::render::R
         }),
     );
     // Scrapes, outside sessions like the probes; with the bearer token it is configured with.
-    if state.settings.metrics.on_main {
+    if state.settings.metrics.on_main() {
         health = health.merge(crate::metrics::endpoint::router());
     }
 

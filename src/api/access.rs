@@ -265,8 +265,8 @@ pub async fn list_scim_users(
     let q = Some(q.trim()).filter(|q| !q.is_empty());
     let after = Some(after.trim()).filter(|a| !a.is_empty());
     let (rows, more) =
-        crate::db::scim_resources::console_user_page(&state.pool, &account, q, after, USER_PAGE).await?;
-    let total = crate::db::scim_resources::console_user_count(&state.pool, &account, q).await?;
+        crate::db::scim_views::console_user_page(&state.pool, &account, q, after, USER_PAGE).await?;
+    let total = crate::db::scim_views::console_user_count(&state.pool, &account, q).await?;
     let next = if more {
         rows.last().map(|r| r.id.clone())
     } else {
@@ -282,7 +282,7 @@ pub async fn get_scim_resource(
     kind: String,
     id: String,
 ) -> Result<ScimResourceDetail, ApiError> {
-    use crate::db::scim_resources::{self as resources, Table};
+    use crate::db::scim_resources::Table;
     use crate::scim::schema::Kind;
     use crate::scim_server::service::{self, Ctx};
     use ssr::*;
@@ -332,7 +332,7 @@ pub async fn get_scim_resource(
             let n = groups.len() as i64;
             (groups, n)
         }
-        Kind::Group => resources::member_names(&state.pool, &id, 200).await?,
+        Kind::Group => crate::db::scim_views::member_names(&state.pool, &id, 200).await?,
     };
     let mut body = r.body;
     if kind == Kind::Group {
@@ -347,6 +347,6 @@ pub async fn get_scim_resource(
         json: serde_json::to_string_pretty(&body).unwrap_or_default(),
         related,
         related_total,
-        source: resources::source_of(&state.pool, table, &account, &id).await?,
+        source: crate::db::scim_views::source_of(&state.pool, table, &account, &id).await?,
     })
 }

@@ -144,14 +144,14 @@ pub enum AdminChange {
     LastAdministrator,
 }
 
-/// Runs `change` on user `id` unless it would leave no enabled administrator (`removes` says
-/// whether the change takes the user's administration away, from its role and disabled flag).
+/// Runs `change` on user `id` unless it would leave no enabled administrator (`removes`: the
+/// change takes administration away from an enabled administrator).
 /// The count and the change are one [`super::Exclusive::Console`] transaction: two
 /// administrators disabling each other at once leave one of them enabled.
 async fn keeping_an_admin<'q>(
     pool: &Pool,
     id: &str,
-    removes: impl FnOnce(Role, bool) -> bool,
+    removes: bool,
     change: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
 ) -> sqlx::Result<AdminChange> {
     let mut tx = super::begin(pool, super::Exclusive::Console).await?;
@@ -163,7 +163,7 @@ async fn keeping_an_admin<'q>(
         return Ok(AdminChange::NoSuchUser);
     };
     let (role, disabled) = (role_of(r.get("role")), r.get::<i64, _>("disabled") != 0);
-    if role == Role::Administrator && !disabled && removes(role, disabled) {
+    if removes && role == Role::Administrator && !disabled {
         let admins: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM console_users WHERE role = 'administrator' AND disabled = 0",
         )
@@ -180,7 +180,7 @@ async fn keeping_an_admin<'q>(
 
 /// Disables a user (ending its sessions), unless it is the last enabled administrator.
 pub async fn disable_keeping_an_admin(pool: &Pool, id: &str, now: &str) -> sqlx::Result<AdminChange> {
-    keeping_an_admin(pool, id, |_, _| true, disable_statement(id, true, now)).await
+    keeping_an_admin(pool, id, true, disable_statement(id, true, now)).await
 }
 
 /// Changes a user's role (a session picks it up on its next request), unless that demotes the
@@ -190,7 +190,7 @@ pub async fn set_role(pool: &Pool, id: &str, role: Role, now: &str) -> sqlx::Res
         .bind(id)
         .bind(role.as_str())
         .bind(now);
-    keeping_an_admin(pool, id, |_, _| role != Role::Administrator, change).await
+    keeping_an_admin(pool, id, role != Role::Administrator, change).await
 }
 
 fn disable_statement<'q>(

@@ -22,6 +22,7 @@ pub mod prov_log;
 pub mod provisioning;
 pub mod scim_accounts;
 pub mod scim_resources;
+pub mod scim_views;
 pub mod sealed;
 pub mod sources;
 

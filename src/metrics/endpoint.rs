@@ -21,28 +21,27 @@ pub const MIN_TOKEN: usize = 32;
 pub struct Access {
     /// SHA-256 of the bearer token every scrape must present; None: no token.
     token: Option<[u8; 32]>,
-    /// Whether the main address serves /metrics (only with a token).
-    pub on_main: bool,
 }
 
 impl std::fmt::Debug for Access {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Access")
             .field("token", &self.token.map(|_| "***"))
-            .field("on_main", &self.on_main)
             .finish()
     }
 }
 
 impl Access {
-    /// From the settings: a token (checked for length by the caller) and whether a separate
-    /// address serves /metrics.
+    /// From the settings: a token (checked for length by the caller).
     pub fn new(token: Option<&str>) -> Access {
-        let token = token.map(|t| Sha256::digest(t.as_bytes()).into());
         Access {
-            on_main: token.is_some(),
-            token,
+            token: token.map(|t| Sha256::digest(t.as_bytes()).into()),
         }
+    }
+
+    /// Whether the main address serves /metrics: only behind a token.
+    pub fn on_main(&self) -> bool {
+        self.token.is_some()
     }
 
     fn allows(&self, headers: &HeaderMap) -> bool {
